@@ -1,0 +1,11 @@
+//! One module per subcommand: its arguments and what it does.
+
+pub mod catalog;
+pub mod check;
+pub mod classify;
+pub mod estimate;
+pub mod fleet;
+pub mod plan;
+pub mod run;
+pub mod simulate;
+pub mod validate;

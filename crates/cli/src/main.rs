@@ -1,0 +1,71 @@
+//! `xpufleet`: plan, verify, estimate and schedule a heterogeneous AI-accelerator fleet.
+//!
+//! **Architecture invariant:** this binary is the only place that prints. Engines return data;
+//! commands turn it into tables, JSON or files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod common;
+
+/// Plan, verify, estimate and schedule a heterogeneous AI-accelerator fleet.
+#[derive(Debug, Parser)]
+#[command(name = "xpufleet", version, about, long_about = None)]
+struct Cli {
+    /// Accelerator catalog file that adds to or overrides the built-in catalog.
+    #[arg(long, global = true, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Plan, verify, simulate and report on a scenario in one go (default: the built-in example).
+    Run(cmd::run::Args),
+    /// List the accelerator catalog with derived figures.
+    Catalog(cmd::catalog::Args),
+    /// Check a scenario file: syntax, types and cross-references.
+    Validate(cmd::validate::Args),
+    /// Summarise a scenario's fleet by vendor, site and country.
+    Fleet(cmd::fleet::Args),
+    /// Classify accelerators under the export rules in force on a date.
+    Classify(cmd::classify::Args),
+    /// Give every pool and intended use a compliance verdict as of a date.
+    Check(cmd::check::Args),
+    /// Estimate time, MFU, failures, energy and cost of a training run.
+    Estimate(cmd::estimate::Args),
+    /// Plan procurement under budgets, supplier mix, supply, power and the rules.
+    Plan(cmd::plan::Args),
+    /// Simulate a scheduling policy on a trace or a scenario's workload.
+    Simulate(cmd::simulate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = common::Ctx {
+        catalog: cli.catalog,
+    };
+    let result = match cli.command {
+        Command::Run(a) => cmd::run::run(&ctx, a),
+        Command::Catalog(a) => cmd::catalog::run(&ctx, a),
+        Command::Validate(a) => cmd::validate::run(&ctx, a),
+        Command::Fleet(a) => cmd::fleet::run(&ctx, a),
+        Command::Classify(a) => cmd::classify::run(&ctx, a),
+        Command::Check(a) => cmd::check::run(&ctx, a),
+        Command::Estimate(a) => cmd::estimate::run(&ctx, a),
+        Command::Plan(a) => cmd::plan::run(&ctx, a),
+        Command::Simulate(a) => cmd::simulate::run(&ctx, a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

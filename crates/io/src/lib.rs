@@ -1,0 +1,13 @@
+//! File formats: the accelerator catalog, scenario files, rule packs, traces and reports.
+//!
+//! **Architecture invariant:** this is where files are read and parsed; the engines (`comply`,
+//! `perf`, `plan`, `sched`, `sim`) take parsed values and never open a file.
+
+pub mod diag;
+pub mod scenario;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use scenario::{
+    builtin_catalog, load_catalog_file, load_scenario, parse_catalog, parse_scenario,
+    LoadedScenario, BUILTIN_CATALOG, EXAMPLE_NAME, EXAMPLE_SCENARIO, EXAMPLE_WHAT_IF,
+};

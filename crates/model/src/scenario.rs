@@ -1,0 +1,235 @@
+//! The scenario: one fleet, its owners, its money, its rules of thumb and its workload, as of a
+//! date. Every command that takes a scenario takes this.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Accelerator, CountryCode, Date, Entity, FxRates, Money, Pool, Site, TrainingJob};
+
+/// Buy outright or lease by the accelerator-hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CandidateMode {
+    Buy,
+    Lease,
+}
+
+impl std::fmt::Display for CandidateMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CandidateMode::Buy => "buy",
+            CandidateMode::Lease => "lease",
+        })
+    }
+}
+
+/// What an envelope's money may be spent on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeScope {
+    /// Site countries the envelope pays for; empty means any.
+    #[serde(default)]
+    pub countries: Vec<CountryCode>,
+    /// Buy, lease or both (empty means both).
+    #[serde(default)]
+    pub modes: Vec<CandidateMode>,
+}
+
+/// A budget envelope: an amount in one currency with a scope ("chips in China").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub id: String,
+    #[serde(default)]
+    pub description: String,
+    pub budget: Money,
+    #[serde(default)]
+    pub scope: EnvelopeScope,
+}
+
+/// Whether a supplier-mix share is counted in money or in accelerators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MixBasis {
+    #[default]
+    Spend,
+    Units,
+}
+
+/// "At least `min_share` of the spend (or units) in `envelope` goes to vendors headquartered
+/// in `domestic_country`."
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierMix {
+    pub id: String,
+    #[serde(default)]
+    pub description: String,
+    /// The envelope whose spend is counted.
+    pub envelope: String,
+    pub domestic_country: CountryCode,
+    /// 0..=1.
+    pub min_share: f64,
+    #[serde(default)]
+    pub basis: MixBasis,
+}
+
+/// Something the planner may buy or lease: an accelerator at a site, in whole nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    pub id: String,
+    pub accelerator: String,
+    pub site: String,
+    pub mode: CandidateMode,
+    /// Buy: price per accelerator. Lease: price per accelerator-hour.
+    pub price: Money,
+    /// The envelope that pays.
+    pub envelope: String,
+    pub accels_per_node: u32,
+    #[serde(default)]
+    pub scaleup_domain: Option<u32>,
+    /// Most nodes on offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_nodes: Option<u32>,
+    /// Lessor entity for leases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lessor: Option<String>,
+    /// Licence ids the company holds that cover this candidate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licences: Vec<String>,
+}
+
+/// A cap on how many accelerators can be had, by vendor or by part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplyCap {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator: Option<String>,
+    pub max_accels: u64,
+}
+
+/// An export licence (or authorisation) the company holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Licence {
+    pub id: String,
+    /// Issuing authority or jurisdiction ("US-BIS", "MY-MITI").
+    pub authority: String,
+    /// The entity licensed.
+    pub holder: String,
+    /// Accelerator ids covered; empty means any.
+    #[serde(default)]
+    pub accelerators: Vec<String>,
+    /// Destination countries covered; empty means any.
+    #[serde(default)]
+    pub countries: Vec<CountryCode>,
+    pub valid_from: Date,
+    pub valid_until: Date,
+    /// Most accelerators covered, if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_accels: Option<u64>,
+    #[serde(default)]
+    pub reference: String,
+}
+
+/// Settings of the procurement plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSettings {
+    /// "max-compute", "min-cost" or "compute-per-dollar".
+    #[serde(default = "default_objective")]
+    pub objective: String,
+    /// Hours of lease priced into the plan.
+    #[serde(default = "default_horizon")]
+    pub horizon_days: f64,
+    /// Effective PFLOPS to reach, for "min-cost".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_pflops: Option<f64>,
+    /// A what-if file applied by `plan --what-if` and by `run` (path relative to the scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<String>,
+}
+
+fn default_objective() -> String {
+    "max-compute".into()
+}
+fn default_horizon() -> f64 {
+    365.0
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        PlanSettings {
+            objective: default_objective(),
+            horizon_days: default_horizon(),
+            target_pflops: None,
+            what_if: None,
+        }
+    }
+}
+
+/// A whole scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The date the scenario is "as of": rules in force then apply.
+    pub date: Date,
+    /// The company whose fleet this is (entity id); it buys, owns bought pools and is the
+    /// default tenant.
+    pub company: String,
+    /// USD per unit of each currency used.
+    #[serde(default)]
+    pub fx: FxRates,
+    /// Accelerators added to, or overriding, the built-in catalog.
+    #[serde(default, rename = "accelerator", skip_serializing_if = "Vec::is_empty")]
+    pub accelerators: Vec<Accelerator>,
+    /// Extra rule-pack files, relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_packs: Vec<String>,
+    #[serde(default, rename = "entity")]
+    pub entities: Vec<Entity>,
+    #[serde(default, rename = "site")]
+    pub sites: Vec<Site>,
+    #[serde(default, rename = "pool")]
+    pub pools: Vec<Pool>,
+    #[serde(default, rename = "envelope")]
+    pub envelopes: Vec<Envelope>,
+    #[serde(default)]
+    pub supplier_mix: Vec<SupplierMix>,
+    #[serde(default, rename = "candidate")]
+    pub candidates: Vec<Candidate>,
+    #[serde(default, rename = "supply_cap")]
+    pub supply_caps: Vec<SupplyCap>,
+    #[serde(default, rename = "licence")]
+    pub licences: Vec<Licence>,
+    #[serde(default, rename = "job")]
+    pub jobs: Vec<TrainingJob>,
+    #[serde(default)]
+    pub plan: PlanSettings,
+}
+
+impl Scenario {
+    pub fn site(&self, id: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.id == id)
+    }
+    pub fn pool(&self, id: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.id == id)
+    }
+    pub fn envelope(&self, id: &str) -> Option<&Envelope> {
+        self.envelopes.iter().find(|e| e.id == id)
+    }
+    pub fn entity(&self, id: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.id == id)
+    }
+    pub fn licence(&self, id: &str) -> Option<&Licence> {
+        self.licences.iter().find(|l| l.id == id)
+    }
+    pub fn entities(&self) -> crate::Entities {
+        crate::Entities::new(&self.entities)
+    }
+}

@@ -1,0 +1,1 @@
+//! xpufleet-report.
