@@ -1,0 +1,4 @@
+//! `xpufleet classify` end to end.
+
+#[allow(unused_imports)]
+use crate::support::*;

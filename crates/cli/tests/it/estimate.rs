@@ -1,0 +1,4 @@
+//! `xpufleet estimate` end to end.
+
+#[allow(unused_imports)]
+use crate::support::*;

@@ -1,0 +1,4 @@
+//! `xpufleet fleet` end to end.
+
+#[allow(unused_imports)]
+use crate::support::*;

@@ -1,0 +1,12 @@
+//! End-to-end tests of the `xpufleet` binary: one test binary, one module per command.
+
+mod catalog;
+mod check;
+mod classify;
+mod estimate;
+mod fleet;
+mod plan;
+mod run;
+mod simulate;
+mod support;
+mod validate;

@@ -1,0 +1,4 @@
+//! `xpufleet simulate` end to end.
+
+#[allow(unused_imports)]
+use crate::support::*;

@@ -1,0 +1,4 @@
+//! `xpufleet validate` end to end.
+
+#[allow(unused_imports)]
+use crate::support::*;

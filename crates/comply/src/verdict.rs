@@ -1,0 +1,131 @@
+//! Verdicts, and the one question every other engine asks: "may this entity use this pool (or
+//! candidate) for this workload on this date?"
+
+use serde::{Deserialize, Serialize};
+use xpufleet_model::Date;
+
+/// The outcome of evaluating the rules for one use, strictest last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// No rule restricts this use.
+    Allowed,
+    /// Allowed under a licence exception (NAC, LPP, ...), within its quantity limit.
+    LicenceException,
+    /// A person must review this use before it goes ahead (due-diligence red flag).
+    RedFlag,
+    /// A licence is required and none that covers it is held.
+    LicenceRequired,
+    /// Not allowed at all (or presumption of denial).
+    Prohibited,
+}
+
+impl Outcome {
+    /// May an engine plan or place onto this? Only allowed uses and uses within a licence
+    /// exception; red flags wait for a person, and a held licence turns "licence required" into
+    /// "allowed" before this is asked.
+    pub fn usable(self) -> bool {
+        matches!(self, Outcome::Allowed | Outcome::LicenceException)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::LicenceException => "licence-exception",
+            Outcome::RedFlag => "red-flag",
+            Outcome::LicenceRequired => "licence-required",
+            Outcome::Prohibited => "prohibited",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the user does with the chips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UseKind {
+    /// Buys and owns them.
+    Own,
+    /// Operates the data centre they sit in.
+    Operate,
+    /// Uses them remotely: leased capacity or IaaS.
+    Remote,
+}
+
+/// The question: may `user` use `target` (a pool id or a candidate id) in this way, for a
+/// workload of `workload_flops` operations, on `date`?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UseRequest {
+    /// Entity id of the end user (tenant).
+    pub user: String,
+    /// Pool id or candidate id.
+    pub target: String,
+    pub kind: UseKind,
+    /// Training operations of the workload, if known (some rules turn on 1e26).
+    pub workload_flops: Option<f64>,
+    pub date: Date,
+}
+
+/// A verdict with the rules that decided it and what would change it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    /// Ids of the rules that decided the outcome ("us-ear-2023-10/hq-d5").
+    pub rules: Vec<String>,
+    /// Plain-language reasons, one per deciding rule or missing verification.
+    pub reasons: Vec<String>,
+    /// What would lift the restriction, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub would_change: Option<String>,
+    /// False when owner/operator verification is missing or expired: then no engine may use the
+    /// target, whatever the outcome.
+    pub verified: bool,
+}
+
+impl Verdict {
+    pub fn allowed() -> Verdict {
+        Verdict {
+            outcome: Outcome::Allowed,
+            rules: vec![],
+            reasons: vec![],
+            would_change: None,
+            verified: true,
+        }
+    }
+
+    /// May an engine plan or place onto this?
+    pub fn usable(&self) -> bool {
+        self.verified && self.outcome.usable()
+    }
+
+    /// One line for "why not": the outcome and the first reason.
+    pub fn summary(&self) -> String {
+        let why = self.reasons.first().map(String::as_str).unwrap_or("");
+        match (self.verified, self.rules.first()) {
+            (false, _) => format!("unverified: {why}"),
+            (true, Some(r)) => format!("{} by {r}: {why}", self.outcome),
+            (true, None) => self.outcome.to_string(),
+        }
+    }
+}
+
+/// The gate the planner and the scheduler ask before they use anything. The rule engine
+/// implements it; tests may implement it with a table.
+pub trait Gate {
+    fn verdict(&self, req: &UseRequest) -> Verdict;
+}
+
+/// A gate that allows everything: for tests and for traces with no rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+impl Gate for AllowAll {
+    fn verdict(&self, _req: &UseRequest) -> Verdict {
+        Verdict::allowed()
+    }
+}
