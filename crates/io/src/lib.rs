@@ -11,3 +11,7 @@ pub use scenario::{
     builtin_catalog, load_catalog_file, load_scenario, parse_catalog, parse_scenario,
     LoadedScenario, BUILTIN_CATALOG, EXAMPLE_NAME, EXAMPLE_SCENARIO, EXAMPLE_WHAT_IF,
 };
+pub mod rules;
+pub mod trace;
+pub mod validate;
+pub mod whatif;

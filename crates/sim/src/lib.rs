@@ -1,1 +1,3 @@
-//! xpufleet-sim.
+//! Discrete-event simulation of the fleet, driving the production scheduler in `sched`.
+
+pub mod gen;

@@ -1,0 +1,1 @@
+//! Cross-reference validation of scenarios with located errors (owned by the foundation work).

@@ -1,0 +1,1 @@
+//! Synthetic workload generators (Gavel-style, fleet-month) (owned by the traces work).
