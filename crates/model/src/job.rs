@@ -110,6 +110,10 @@ pub struct TraceJob {
     /// Work in the units of the throughput source: for Gavel traces, steps; for duration-only
     /// traces, seconds on the reference accelerator type running alone.
     pub work: f64,
+    /// For duration-based work: the accelerator type `work` seconds were measured on; `None`
+    /// means the trace's own (single, unnamed) reference type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_type: Option<String>,
     /// Job type key for throughput look-ups (Gavel: "ResNet-18 (batch size 64)").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,

@@ -5,6 +5,7 @@
 //! read and write them, but nothing here touches a file, the network or the wall clock.
 
 pub mod accel;
+pub mod cluster;
 pub mod date;
 pub mod entity;
 pub mod figure;
@@ -13,9 +14,11 @@ pub mod money;
 pub mod pool;
 pub mod scenario;
 pub mod site;
+pub mod throughput;
 pub mod time;
 
 pub use accel::{Accelerator, Catalog, Precision};
+pub use cluster::{ClusterSpec, NodeGroup};
 pub use date::Date;
 pub use entity::{Entities, Entity, EntityError};
 pub use figure::{Confidence, Figure};
@@ -27,6 +30,7 @@ pub use scenario::{
     SupplierMix, SupplyCap,
 };
 pub use site::{Role, Site, Tenure, Verification};
+pub use throughput::ThroughputTable;
 pub use time::SimTime;
 
 /// An ISO 3166-1 alpha-2 country code, upper case ("CN", "MY", "US").
