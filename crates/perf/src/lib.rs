@@ -2,8 +2,30 @@
 //!
 //! **Architecture invariant:** pure functions of their inputs; no I/O. The planner values
 //! capacity with it and the scheduler places by it, so estimates and simulation never disagree.
+//!
+//! Code map:
+//! - `work`: training FLOPs of a job (6·N·D + attention; active parameters for MoE);
+//! - [`PerfModel::mfu_detail`]: MFU from the chip family, the chip's compute/memory and
+//!   compute/link ratios, the number of chips and the scale-up domain the job gets;
+//! - [`PerfModel::rate`]: a job's FLOP/s on a placement, the one number the scheduler, the
+//!   simulator and `estimate` all use;
+//! - `reliability`: job MTBF, Daly's checkpoint interval and expected wall time, ETTR;
+//! - `estimate`: everything above plus energy and cost for one run.
+//!
+//! Every formula and the source of every default is in `docs/performance-model.md`.
 
-use xpufleet_model::{Accelerator, Precision};
+use serde::Serialize;
+use xpufleet_model::{Accelerator, Precision, Work};
+
+pub mod estimate;
+pub mod params;
+pub mod reliability;
+pub mod work;
+
+pub use estimate::{CostBasis, CostEstimate, Estimate, EstimateInput, SiteEnergy};
+pub use params::{EnergyParams, FamilyParams, ReliabilityParams, ThroughputParams};
+pub use reliability::{daly_interval, daly_slowdown, reliability, Reliability};
+pub use work::{work_flops, WorkFlops};
 
 /// Why the model cannot answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -15,25 +37,172 @@ pub enum PerfError {
     Invalid(String),
 }
 
+/// Where a job's chips sit: how big the scale-up (NVLink/HCCS) domains are and how many of them
+/// the job spans. A job of `n` chips packed tightly spans ⌈n/D⌉ domains; a fragmented placement
+/// spans more and gets fewer chips per domain, so more of its traffic crosses the slower
+/// scale-out network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Placement {
+    /// Chips per scale-up domain in the pool (8 for HGX, 384 for CloudMatrix-384).
+    pub scaleup_domain: u32,
+    /// Scale-up domains the job's chips are spread over (for HGX pools: nodes).
+    pub domains: u32,
+}
+
+impl Placement {
+    /// The tightest placement of `count` chips in domains of `scaleup_domain`.
+    pub fn compact(count: u64, scaleup_domain: u32) -> Placement {
+        let d = scaleup_domain.max(1) as u64;
+        Placement {
+            scaleup_domain: scaleup_domain.max(1),
+            domains: count.div_ceil(d).clamp(1, u32::MAX as u64) as u32,
+        }
+    }
+
+    /// Mean chips per domain the job has, in [1, scaleup_domain].
+    pub fn chips_per_domain(&self, count: u64) -> f64 {
+        (count as f64 / self.domains.max(1) as f64).clamp(1.0, self.scaleup_domain.max(1) as f64)
+    }
+
+    fn check(&self, count: u64) -> Result<(), PerfError> {
+        if self.scaleup_domain == 0 || self.domains == 0 {
+            return Err(PerfError::Invalid(format!(
+                "placement needs scaleup_domain ≥ 1 and domains ≥ 1; found {self:?}"
+            )));
+        }
+        let min = count.div_ceil(self.scaleup_domain as u64);
+        if (self.domains as u64) < min {
+            return Err(PerfError::Invalid(format!(
+                "{count} chips cannot fit in {} domains of {}; at least {min} are needed",
+                self.domains, self.scaleup_domain
+            )));
+        }
+        if self.domains as u64 > count {
+            return Err(PerfError::Invalid(format!(
+                "{count} chips cannot span {} domains",
+                self.domains
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One accelerator type with a chip count and placement, for comparisons.
+#[derive(Debug, Clone, Copy)]
+pub struct Deployment<'a> {
+    pub accel: &'a Accelerator,
+    pub count: u64,
+    pub placement: Placement,
+}
+
+/// How an MFU came about, factor by factor: `mfu = base · node · scale · moe` (capped at 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MfuBreakdown {
+    /// The family's base MFU.
+    pub base: f64,
+    /// Chip balance factor from compute per byte of memory and of chip-to-chip bandwidth
+    /// (1 for H100 SXM at BF16).
+    pub node: f64,
+    /// Scale factor 1/(1 + (n_eff/n_c)^α).
+    pub scale: f64,
+    /// Effective scale-out size n·(D_ref/d)^β.
+    pub n_eff: f64,
+    /// Mixture-of-experts factor (1 for dense).
+    pub moe: f64,
+    pub mfu: f64,
+}
+
 /// The performance model with its fitted defaults.
-#[derive(Debug, Clone, Default)]
-pub struct PerfModel {}
+#[derive(Debug, Clone)]
+pub struct PerfModel {
+    /// One parameter set per chip family.
+    pub families: Vec<FamilyParams>,
+    pub throughput: ThroughputParams,
+    pub reliability: ReliabilityParams,
+    pub energy: EnergyParams,
+}
+
+impl Default for PerfModel {
+    fn default() -> Self {
+        PerfModel {
+            families: params::default_families(),
+            throughput: ThroughputParams::default(),
+            reliability: ReliabilityParams::default(),
+            energy: EnergyParams::default(),
+        }
+    }
+}
 
 impl PerfModel {
-    /// Expected model FLOPs utilisation of `n_chips` chips of `accel` in scale-up domains of
-    /// `scaleup_domain` chips.
+    /// The parameters of `accel`'s family.
+    pub fn family(&self, accel: &Accelerator) -> Result<&FamilyParams, PerfError> {
+        self.families
+            .iter()
+            .find(|f| f.family.eq_ignore_ascii_case(&accel.family))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.families.iter().map(|f| f.family.as_str()).collect();
+                PerfError::Invalid(format!(
+                    "{}: no performance defaults for family {:?} (known: {}); give the MFU directly (`estimate --mfu`)",
+                    accel.id,
+                    accel.family,
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// Expected model FLOPs utilisation of a dense BF16 job on `n_chips` chips of `accel`, packed
+    /// into scale-up domains of `scaleup_domain` chips.
     pub fn mfu(
         &self,
         accel: &Accelerator,
-        _n_chips: u64,
-        _scaleup_domain: u32,
+        n_chips: u64,
+        scaleup_domain: u32,
     ) -> Result<f64, PerfError> {
-        // Placeholder until the fitted model lands (issue 4): family defaults only.
-        Ok(match accel.family.as_str() {
-            "hopper" | "blackwell" => 0.40,
-            "ampere" => 0.45,
-            "ascend" => 0.40,
-            _ => 0.30,
+        Ok(self
+            .mfu_detail(
+                accel,
+                Precision::Bf16,
+                n_chips,
+                &Placement::compact(n_chips, scaleup_domain),
+                false,
+            )?
+            .mfu)
+    }
+
+    /// MFU, factor by factor, at `precision` on `placement`, for a mixture-of-experts job when
+    /// `moe`. MFU is against the dense peak at `precision`.
+    pub fn mfu_detail(
+        &self,
+        accel: &Accelerator,
+        precision: Precision,
+        n_chips: u64,
+        placement: &Placement,
+        moe: bool,
+    ) -> Result<MfuBreakdown, PerfError> {
+        if n_chips == 0 {
+            return Err(PerfError::Invalid("a job needs at least one chip".into()));
+        }
+        placement.check(n_chips)?;
+        let fam = self.family(accel)?;
+        let t = &self.throughput;
+        let peak = self.peak_flops(accel, precision)?;
+        let mem_bps = require(accel, "memory_tbps")? * 1e12;
+        let link_bps = require(accel, "interconnect_gbps")? * 1e9;
+        let x_mem = peak / mem_bps / t.ref_flop_per_mem_byte;
+        let x_link = peak / link_bps / t.ref_flop_per_link_byte;
+        let node = (1.0 + t.k_mem + t.k_link) / (1.0 + t.k_mem * x_mem + t.k_link * x_link);
+        let d = placement.chips_per_domain(n_chips);
+        let n_eff = n_chips as f64 * (t.ref_scaleup_domain / d).powf(t.domain_beta);
+        let scale = 1.0 / (1.0 + (n_eff / fam.scale_n_c).powf(fam.scale_alpha));
+        let moe_f = if moe { t.moe_efficiency } else { 1.0 };
+        let mfu = (fam.base_mfu * node * scale * moe_f).min(1.0);
+        Ok(MfuBreakdown {
+            base: fam.base_mfu,
+            node,
+            scale,
+            n_eff,
+            moe: moe_f,
+            mfu,
         })
     }
 
@@ -54,7 +223,8 @@ impl PerfModel {
             })
     }
 
-    /// Sustained training FLOP/s of `n_chips` chips: peak × MFU × chips.
+    /// Sustained training FLOP/s of `n_chips` chips: peak × MFU × chips (dense job, compact
+    /// placement).
     pub fn sustained_flops(
         &self,
         accel: &Accelerator,
@@ -62,8 +232,98 @@ impl PerfModel {
         n_chips: u64,
         scaleup_domain: u32,
     ) -> Result<f64, PerfError> {
+        let placement = Placement::compact(n_chips, scaleup_domain);
         Ok(self.peak_flops(accel, precision)?
-            * self.mfu(accel, n_chips, scaleup_domain)?
+            * self
+                .mfu_detail(accel, precision, n_chips, &placement, false)?
+                .mfu
             * n_chips as f64)
     }
+
+    /// Useful model FLOP/s of `work` on `count` chips of `accel` at `precision` on `placement`,
+    /// **failure-free**: `count · peak(precision) · MFU`. Time to finish `F` FLOPs without
+    /// interruptions is `F / rate`; a simulator that does not inject failures itself should use
+    /// [`PerfModel::effective_rate`] instead, which is what `estimate` divides by.
+    ///
+    /// Only the shape of `work` matters (a mixture-of-experts model runs at lower MFU), not its
+    /// size.
+    pub fn rate(
+        &self,
+        work: &Work,
+        accel: &Accelerator,
+        precision: Precision,
+        count: u64,
+        placement: &Placement,
+    ) -> Result<f64, PerfError> {
+        let moe = is_moe(work)?;
+        let m = self.mfu_detail(accel, precision, count, placement, moe)?;
+        Ok(count as f64 * self.peak_flops(accel, precision)? * m.mfu)
+    }
+
+    /// [`PerfModel::rate`] times the ETTR of `count` chips under the default failure, checkpoint
+    /// and restart parameters: the long-run FLOP/s including expected failure losses, so that
+    /// `flops / effective_rate` is `estimate`'s wall time.
+    pub fn effective_rate(
+        &self,
+        work: &Work,
+        accel: &Accelerator,
+        precision: Precision,
+        count: u64,
+        placement: &Placement,
+    ) -> Result<f64, PerfError> {
+        let r = self.rate(work, accel, precision, count, placement)?;
+        let rel = self.job_reliability(count, 1.0)?;
+        Ok(r * rel.ettr)
+    }
+
+    /// Speed of `a` relative to `reference` for the same job: `rate(a) / rate(reference)`. A
+    /// trace that gives a duration `t` on the reference type runs in `t / relative_speed` on
+    /// `a`.
+    pub fn relative_speed(
+        &self,
+        work: &Work,
+        precision: Precision,
+        a: &Deployment,
+        reference: &Deployment,
+    ) -> Result<f64, PerfError> {
+        let ra = self.rate(work, a.accel, precision, a.count, &a.placement)?;
+        let rb = self.rate(
+            work,
+            reference.accel,
+            precision,
+            reference.count,
+            &reference.placement,
+        )?;
+        Ok(ra / rb)
+    }
+
+    /// Failures of a job on `count` chips under this model's reliability parameters.
+    pub fn job_reliability(&self, count: u64, solve_hours: f64) -> Result<Reliability, PerfError> {
+        let r = &self.reliability;
+        reliability::reliability(
+            count,
+            r.failure_rate_per_chip_hour,
+            r.checkpoint_stall_s,
+            r.restart_s,
+            solve_hours,
+        )
+    }
+}
+
+/// A figure `accel` must have for the model, or the error that names it.
+pub fn require(accel: &Accelerator, field: &str) -> Result<f64, PerfError> {
+    accel
+        .figure(field)
+        .and_then(|f| f.get())
+        .ok_or_else(|| PerfError::MissingFigure {
+            accel: accel.id.clone(),
+            field: field.into(),
+        })
+}
+
+fn is_moe(work: &Work) -> Result<bool, PerfError> {
+    Ok(match work {
+        Work::Flops(_) => false,
+        Work::Model { .. } => work_flops(work)?.moe,
+    })
 }

@@ -1,0 +1,274 @@
+//! One training run end to end: work → throughput → failures → wall time → energy → cost.
+
+use serde::Serialize;
+use xpufleet_model::{Accelerator, Currency, FxRates, Money, Precision, Work};
+
+use crate::{require, work_flops, MfuBreakdown, PerfError, PerfModel, Placement};
+
+/// What the compute costs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CostBasis {
+    /// Rented: a price per accelerator-hour of wall time.
+    Lease { rate_per_accel_hour: Money },
+    /// Bought: a price per accelerator, amortised linearly over `life_years` of wall time.
+    Capex {
+        price_per_accel: Money,
+        life_years: f64,
+    },
+}
+
+/// The site the run is costed at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteEnergy {
+    /// Power usage effectiveness (facility power / IT power), ≥ 1.
+    pub pue: f64,
+    /// Electricity price per kWh; its currency is the run's local currency.
+    pub electricity_per_kwh: Money,
+}
+
+/// Everything one estimate needs.
+#[derive(Debug, Clone)]
+pub struct EstimateInput<'a> {
+    pub work: Work,
+    pub precision: Precision,
+    pub accel: &'a Accelerator,
+    pub count: u64,
+    pub placement: Placement,
+    pub site: SiteEnergy,
+    /// `None`: no price is known, and the estimate says so rather than guessing.
+    pub cost: Option<CostBasis>,
+    pub fx: &'a FxRates,
+    /// Replaces the modelled MFU (for parts with no published MFU, or what-ifs).
+    pub mfu_override: Option<f64>,
+}
+
+/// Cost of a run in the site's currency and in USD.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostEstimate {
+    /// The site's currency (the electricity price's).
+    pub currency: Currency,
+    /// "lease" or "capex".
+    pub basis: String,
+    pub compute_local: f64,
+    pub electricity_local: f64,
+    pub total_local: f64,
+    pub compute_usd: f64,
+    pub electricity_usd: f64,
+    pub total_usd: f64,
+}
+
+/// The estimate of one run. Field names carry their units.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    pub accel: String,
+    pub count: u64,
+    pub precision: Precision,
+    pub scaleup_domain: u32,
+    pub domains: u32,
+    /// Training FLOPs (`flops_dense` + `flops_attention`).
+    pub flops: f64,
+    pub flops_dense: f64,
+    pub flops_attention: f64,
+    pub moe: bool,
+    pub peak_tflops_per_chip: f64,
+    pub mfu: f64,
+    /// The factors behind `mfu` (absent when `--mfu` replaced it).
+    pub mfu_factors: Option<MfuBreakdown>,
+    /// peak × MFU per chip.
+    pub tflops_effective: f64,
+    /// Failure-free FLOP/s of the whole job (`PerfModel::rate`).
+    pub rate_flops_per_s: f64,
+    /// Failure-free time to solution T_s.
+    pub ideal_hours: f64,
+    /// Expected wall time T_w (Daly).
+    pub wall_hours: f64,
+    pub wall_days: f64,
+    /// Accelerator-hours of wall time (count × wall_hours).
+    pub chip_hours: f64,
+    pub ettr: f64,
+    /// Useful FLOPs over peak FLOPs of the wall time: MFU × ETTR.
+    pub goodput: f64,
+    pub failure_rate_per_chip_hour: f64,
+    pub mtbf_hours: Option<f64>,
+    pub checkpoint_interval_minutes: Option<f64>,
+    pub checkpoint_stall_s: f64,
+    pub restart_s: f64,
+    pub expected_interruptions: f64,
+    pub power_w_per_chip: f64,
+    pub pue: f64,
+    /// Mean facility power while running, MW.
+    pub facility_mw: f64,
+    pub energy_mwh: f64,
+    /// Total cost in USD (`None` when no price is known).
+    pub cost_usd: Option<f64>,
+    /// Total cost in the site's currency.
+    pub cost_local: Option<f64>,
+    pub currency: Currency,
+    pub cost: Option<CostEstimate>,
+}
+
+impl PerfModel {
+    /// Estimates one run.
+    pub fn estimate(&self, input: &EstimateInput) -> Result<Estimate, PerfError> {
+        let w = work_flops(&input.work)?;
+        let accel = input.accel;
+        let n = input.count;
+        let peak = self.peak_flops(accel, input.precision)?;
+        let (mfu, factors) = match input.mfu_override {
+            Some(m) => {
+                if !(m.is_finite() && m > 0.0 && m <= 1.0) {
+                    return Err(PerfError::Invalid(format!(
+                        "MFU must be in (0, 1]; found {m}"
+                    )));
+                }
+                input.placement_checked(n)?;
+                (m, None)
+            }
+            None => {
+                let d = self.mfu_detail(accel, input.precision, n, &input.placement, w.moe)?;
+                (d.mfu, Some(d))
+            }
+        };
+        let rate = n as f64 * peak * mfu;
+        let ideal_hours = w.total / rate / 3600.0;
+        let rel = self.job_reliability(n, ideal_hours)?;
+        let wall_hours = ideal_hours * rel.slowdown;
+        let chip_hours = wall_hours * n as f64;
+
+        let site = &input.site;
+        if !(site.pue.is_finite() && site.pue >= 1.0) {
+            return Err(PerfError::Invalid(format!(
+                "PUE must be a number ≥ 1; found {}",
+                site.pue
+            )));
+        }
+        let power_w = require(accel, "power_w")?;
+        let e = &self.energy;
+        let it_w = n as f64 * power_w * (e.board_utilisation + e.host_overhead_frac);
+        let facility_mw = it_w * site.pue / 1e6;
+        let energy_mwh = facility_mw * wall_hours;
+
+        let currency = site.electricity_per_kwh.currency.clone();
+        let cost = match &input.cost {
+            None => None,
+            Some(basis) => Some(cost(
+                basis,
+                &site.electricity_per_kwh,
+                energy_mwh,
+                chip_hours,
+                wall_hours,
+                n,
+                input.fx,
+            )?),
+        };
+        Ok(Estimate {
+            accel: accel.id.clone(),
+            count: n,
+            precision: input.precision,
+            scaleup_domain: input.placement.scaleup_domain,
+            domains: input.placement.domains,
+            flops: w.total,
+            flops_dense: w.dense,
+            flops_attention: w.attention,
+            moe: w.moe,
+            peak_tflops_per_chip: peak / 1e12,
+            mfu,
+            mfu_factors: factors,
+            tflops_effective: peak * mfu / 1e12,
+            rate_flops_per_s: rate,
+            ideal_hours,
+            wall_hours,
+            wall_days: wall_hours / 24.0,
+            chip_hours,
+            ettr: rel.ettr,
+            goodput: mfu * rel.ettr,
+            failure_rate_per_chip_hour: self.reliability.failure_rate_per_chip_hour,
+            mtbf_hours: rel.mtbf_hours,
+            checkpoint_interval_minutes: rel.checkpoint_interval_hours.map(|h| h * 60.0),
+            checkpoint_stall_s: self.reliability.checkpoint_stall_s,
+            restart_s: self.reliability.restart_s,
+            expected_interruptions: rel.expected_interruptions,
+            power_w_per_chip: power_w,
+            pue: site.pue,
+            facility_mw,
+            energy_mwh,
+            cost_usd: cost.as_ref().map(|c| c.total_usd),
+            cost_local: cost.as_ref().map(|c| c.total_local),
+            currency,
+            cost,
+        })
+    }
+}
+
+impl EstimateInput<'_> {
+    fn placement_checked(&self, n: u64) -> Result<(), PerfError> {
+        if n == 0 {
+            return Err(PerfError::Invalid("a job needs at least one chip".into()));
+        }
+        self.placement.check(n)
+    }
+}
+
+fn cost(
+    basis: &CostBasis,
+    electricity_per_kwh: &Money,
+    energy_mwh: f64,
+    chip_hours: f64,
+    wall_hours: f64,
+    n: u64,
+    fx: &FxRates,
+) -> Result<CostEstimate, PerfError> {
+    let local = electricity_per_kwh.currency.clone();
+    let (compute, name) = match basis {
+        CostBasis::Lease {
+            rate_per_accel_hour,
+        } => {
+            finite_nonneg("lease rate", rate_per_accel_hour.amount)?;
+            (rate_per_accel_hour.scale(chip_hours), "lease")
+        }
+        CostBasis::Capex {
+            price_per_accel,
+            life_years,
+        } => {
+            finite_nonneg("price", price_per_accel.amount)?;
+            if !(life_years.is_finite() && *life_years > 0.0) {
+                return Err(PerfError::Invalid(format!(
+                    "amortisation life must be > 0 years; found {life_years}"
+                )));
+            }
+            // Straight-line: the run uses wall_hours of each chip's life_years × 8,760 hours.
+            let share = wall_hours / (life_years * 8760.0);
+            (price_per_accel.scale(n as f64 * share), "capex")
+        }
+    };
+    finite_nonneg("electricity price", electricity_per_kwh.amount)?;
+    let electricity = electricity_per_kwh.scale(energy_mwh * 1000.0);
+    let fx_err = |e: xpufleet_model::MoneyError| {
+        PerfError::Invalid(format!(
+            "{e}; add it to the scenario's [fx] table (USD per unit)"
+        ))
+    };
+    let compute_local = fx.convert(&compute, &local).map_err(fx_err)?.amount;
+    let compute_usd = fx.to_usd(&compute).map_err(fx_err)?;
+    let electricity_usd = fx.to_usd(&electricity).map_err(fx_err)?;
+    Ok(CostEstimate {
+        currency: local,
+        basis: name.into(),
+        compute_local,
+        electricity_local: electricity.amount,
+        total_local: compute_local + electricity.amount,
+        compute_usd,
+        electricity_usd,
+        total_usd: compute_usd + electricity_usd,
+    })
+}
+
+fn finite_nonneg(name: &str, v: f64) -> Result<(), PerfError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(PerfError::Invalid(format!(
+            "{name} must be a finite amount ≥ 0; found {v}"
+        )))
+    }
+}

@@ -1,0 +1,162 @@
+//! The model's parameters and their defaults, each with where it comes from.
+//!
+//! Every default here is derived in `docs/performance-model.md`; the calibration tests in
+//! `tests/calibration.rs` check them against the published runs they were fitted to (and a few
+//! they were not).
+
+use serde::{Deserialize, Serialize};
+
+/// Throughput parameters of one chip family (one set per family, never one per run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyParams {
+    /// The family key as the catalog spells it ("hopper").
+    pub family: String,
+    /// MFU the family's software stack reaches on a chip with H100's compute/memory and
+    /// compute/link ratios, at small scale (the `n → 0` limit of the scale law).
+    pub base_mfu: f64,
+    /// Half-efficiency scale of the scale law: at `n_eff = scale_n_c` the scale factor is 1/2.
+    pub scale_n_c: f64,
+    /// Exponent of the scale law; below 1 so that more chips always give more throughput.
+    pub scale_alpha: f64,
+    /// How the default was set (shown by `--explain` style reports and the docs).
+    pub basis: String,
+}
+
+/// Parameters shared by all families.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThroughputParams {
+    /// Memory-bound overhead at H100's FLOP per byte of HBM bandwidth, relative to GEMM time.
+    pub k_mem: f64,
+    /// Exposed scale-up communication at H100's FLOP per byte of chip-to-chip bandwidth.
+    pub k_link: f64,
+    /// H100 SXM dense BF16 FLOP per byte of memory bandwidth (989.5 TFLOPS / 3.35 TB/s).
+    pub ref_flop_per_mem_byte: f64,
+    /// H100 SXM dense BF16 FLOP per byte of chip-to-chip bandwidth (989.5 TFLOPS / 900 GB/s).
+    pub ref_flop_per_link_byte: f64,
+    /// Scale-up domain size the scale law was fitted on (HGX H100: 8).
+    pub ref_scaleup_domain: f64,
+    /// How strongly a bigger scale-up domain shrinks the effective scale-out size.
+    pub domain_beta: f64,
+    /// MFU of a mixture-of-experts model relative to a dense one on the same chips (all-to-all,
+    /// load imbalance), applied when active parameters < total parameters.
+    pub moe_efficiency: f64,
+}
+
+/// Failure and checkpoint parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityParams {
+    /// Unexpected interruptions per accelerator-hour (λ).
+    pub failure_rate_per_chip_hour: f64,
+    /// Training stalled per checkpoint (δ), seconds.
+    pub checkpoint_stall_s: f64,
+    /// Time from an interruption to training again, reload included (R), seconds.
+    pub restart_s: f64,
+}
+
+/// Power parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnergyParams {
+    /// Mean board power while training, as a fraction of board power (TDP).
+    pub board_utilisation: f64,
+    /// Host power (CPUs, memory, NICs, switches) per accelerator, as a fraction of board power.
+    pub host_overhead_frac: f64,
+    /// PUE used when no site is given.
+    pub default_pue: f64,
+    /// Electricity price used when no site is given, USD per kWh.
+    pub default_electricity_usd_per_kwh: f64,
+}
+
+/// Llama 3 (54 days on 16,384 H100): 419 unexpected interruptions.
+pub const LLAMA3_UNEXPECTED_INTERRUPTIONS: f64 = 419.0;
+/// Llama 3 pre-training snapshot length, hours.
+pub const LLAMA3_HOURS: f64 = 54.0 * 24.0;
+/// Llama 3 pre-training GPUs.
+pub const LLAMA3_GPUS: f64 = 16_384.0;
+
+impl Default for ThroughputParams {
+    fn default() -> Self {
+        ThroughputParams {
+            k_mem: 0.3,
+            k_link: 0.1,
+            ref_flop_per_mem_byte: 989.5e12 / 3.35e12,
+            ref_flop_per_link_byte: 989.5e12 / 900e9,
+            ref_scaleup_domain: 8.0,
+            domain_beta: 0.3,
+            moe_efficiency: 0.59,
+        }
+    }
+}
+
+impl Default for ReliabilityParams {
+    fn default() -> Self {
+        ReliabilityParams {
+            failure_rate_per_chip_hour: LLAMA3_UNEXPECTED_INTERRUPTIONS
+                / (LLAMA3_HOURS * LLAMA3_GPUS),
+            checkpoint_stall_s: 60.0,
+            restart_s: 600.0,
+        }
+    }
+}
+
+impl Default for EnergyParams {
+    fn default() -> Self {
+        EnergyParams {
+            board_utilisation: 0.8,
+            host_overhead_frac: 0.3,
+            default_pue: 1.3,
+            default_electricity_usd_per_kwh: 0.08,
+        }
+    }
+}
+
+/// Scale law shared by every family: fitted exactly to Llama 3 405B's 43% on 8,192 and 41% on
+/// 16,384 H100 given a Hopper base of 0.55 (see the docs for the derivation).
+pub const SCALE_ALPHA: f64 = 0.2911;
+/// See [`SCALE_ALPHA`].
+pub const SCALE_N_C: f64 = 6.5685e5;
+
+fn family(name: &str, base_mfu: f64, basis: &str) -> FamilyParams {
+    FamilyParams {
+        family: name.into(),
+        base_mfu,
+        scale_n_c: SCALE_N_C,
+        scale_alpha: SCALE_ALPHA,
+        basis: basis.into(),
+    }
+}
+
+/// The default family table: hopper, ampere, blackwell, ada, ascend, mlu.
+pub fn default_families() -> Vec<FamilyParams> {
+    vec![
+        family(
+            "hopper",
+            0.55,
+            "assumed small-scale MFU; the scale law is fitted so Llama 3 405B gives 43% on 8,192 and 41% on 16,384 H100",
+        ),
+        family(
+            "ampere",
+            0.623,
+            "fitted to MegaScale 175B: 55.2% MFU on 12,288 Ampere GPUs (taken as A100 SXM)",
+        ),
+        family(
+            "ascend",
+            0.583,
+            "fitted to Pangu Ultra 135B dense: ~50% MFU on 8,192 Ascend NPUs (taken as 910B)",
+        ),
+        family(
+            "blackwell",
+            0.55,
+            "no published large-run MFU; same CUDA software stack as Hopper, so Hopper's base",
+        ),
+        family(
+            "ada",
+            0.45,
+            "no published training MFU; assumption below Hopper (PCIe, GDDR, inference-oriented parts)",
+        ),
+        family(
+            "mlu",
+            0.40,
+            "no published training MFU for Cambricon parts (training.md); an input to override with --mfu",
+        ),
+    ]
+}
