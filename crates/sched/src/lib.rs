@@ -1,1 +1,24 @@
-//! xpufleet-sched.
+//! The scheduler: fleet state, the queue and `now` in; decisions out.
+//!
+//! Pipeline, per waiting job (Nomad's words): *feasibility* (the job's allowed types with a
+//! throughput above zero → pools whose cached compliance verdict lets the tenant use them →
+//! enough free accelerators → a gang placement on the fewest nodes, in one scale-up domain where
+//! it fits, never across sites unless the job allows it) → *ranking* (by policy: most room,
+//! fastest type, earliest finish, cheapest within the deadline) → *placement*. A job left
+//! waiting has a [`Reason`].
+//!
+//! **Architecture invariant:** `sched` is pure. It never reads a clock or a file; the simulator
+//! and any future live driver call the same [`schedule`] and re-check each decision when they
+//! apply it ([`FleetState::allocate`]).
+
+pub mod access;
+pub mod fleet;
+pub mod policy;
+pub mod queue;
+pub mod reason;
+
+pub use access::{Access, Denial, PoolQuery};
+pub use fleet::{AccelType, ApplyError, FleetState, PoolSpec, PoolState, Slot, TypeIdx, MAX_TYPES};
+pub use policy::{never_runnable, schedule, Decision, Options, Plan, Policy};
+pub use queue::{Job, JobId, JobState, Queue, Running};
+pub use reason::Reason;

@@ -1,0 +1,728 @@
+//! Policies and the placement pipeline: feasibility (type allowed, throughput > 0, verdict,
+//! capacity, topology) → ranking (by policy) → placement, with a named reason for every job left
+//! waiting.
+//!
+//! The order of the feasibility checks is cheapest first: a type mask test, a free-count test
+//! per type, the cached verdict per pool, and only then the node search inside a pool.
+
+use std::cmp::Reverse;
+
+use serde::{Deserialize, Serialize};
+use xpufleet_model::SimTime;
+
+use crate::fleet::{FleetState, Scratch, Slot, TypeIdx};
+use crate::queue::{Job, JobId, Queue};
+use crate::reason::{denial_reason, Reason};
+
+/// A scheduling policy, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Strict arrival order; the head job blocks the queue.
+    Fifo,
+    /// Arrival order with a reservation for the head job; later jobs start early only if they do
+    /// not delay it (Slurm's EASY backfill).
+    EasyBackfill,
+    /// Least attained service (accelerator-seconds), in rounds, preemptive, blind to speed
+    /// differences between types (Gavel's `max_min_fairness`).
+    Las,
+    /// Least attained normalised service, in rounds, preemptive; types go to the jobs that gain
+    /// most from them (Gavel's `max_min_fairness_perf`).
+    LasHet,
+    /// Arrival order, each job on the fastest allowed type with room; jobs that do not fit are
+    /// passed over (Gavel's `fifo_perf`).
+    FifoHet,
+    /// Each job where it would finish first, counting the wait for a busy faster type.
+    FinishTime,
+    /// The cheapest placement that meets the job's deadline (the fastest when none does).
+    Cost,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 7] = [
+        Policy::Fifo,
+        Policy::EasyBackfill,
+        Policy::Las,
+        Policy::LasHet,
+        Policy::FifoHet,
+        Policy::FinishTime,
+        Policy::Cost,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Fifo => "fifo",
+            Policy::EasyBackfill => "easy-backfill",
+            Policy::Las => "las",
+            Policy::LasHet => "las-het",
+            Policy::FifoHet => "fifo-het",
+            Policy::FinishTime => "finish-time",
+            Policy::Cost => "cost",
+        }
+    }
+
+    /// Preempts running jobs (and so needs rounds).
+    pub fn preemptive(self) -> bool {
+        matches!(self, Policy::Las | Policy::LasHet)
+    }
+}
+
+impl std::fmt::Display for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Policy, String> {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown policy {s:?}; expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// One thing the scheduler wants done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case")]
+pub enum Decision {
+    /// Start (or restart) a waiting job on these slots, all at once.
+    Start {
+        job: JobId,
+        accel_type: TypeIdx,
+        slots: Vec<Slot>,
+    },
+    /// Stop a running job and put it back in the queue.
+    Preempt { job: JobId },
+}
+
+/// Decisions, preemptions first, plus (when asked) why each job left waiting waits.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub decisions: Vec<Decision>,
+    pub waiting: Vec<(JobId, Reason)>,
+}
+
+/// Knobs of one scheduling pass.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Give a reason for every waiting job (costs a pass over the whole queue).
+    pub explain: bool,
+}
+
+/// One placement a policy may choose for a job.
+#[derive(Debug, Clone)]
+struct Cand {
+    ty: TypeIdx,
+    slots: Vec<Slot>,
+    nodes: u32,
+    usd_per_hour: f64,
+}
+
+/// What the feasibility pass learned about a job with no placement now.
+#[derive(Default)]
+struct Miss {
+    any_type: bool,
+    any_pool: bool,
+    denial: Option<u32>,
+    denial_pool: u32,
+    largest_group: u64,
+    free: u64,
+}
+
+/// Why `job` can never run on this fleet (no allowed type, every allowed pool denied, or a gang
+/// larger than any group it may use), or `None` if some empty fleet state would hold it.
+pub fn never_runnable(fleet: &FleetState, job: &Job) -> Option<Reason> {
+    let mut any_type = false;
+    let mut first_denial = None;
+    let mut largest = 0u64;
+    for t in 0..fleet.types.len() {
+        if !job.may_use(t as TypeIdx) {
+            continue;
+        }
+        let mut by_site: Vec<u64> = vec![0; fleet.sites.len().max(1)];
+        for &p in &fleet.pools_by_type[t] {
+            any_type = true;
+            match fleet.access.check(job.tenant, p) {
+                Ok(()) => {
+                    let s = &fleet.pools[p as usize].spec;
+                    let site = if job.may_span_sites { 0 } else { s.site as usize };
+                    by_site[site] += s.accels();
+                }
+                Err(d) => {
+                    if first_denial.is_none() {
+                        first_denial = Some(d);
+                    }
+                }
+            }
+        }
+        largest = largest.max(by_site.into_iter().max().unwrap_or(0));
+    }
+    if !any_type {
+        return Some(Reason::NoAllowedType);
+    }
+    if largest == 0 {
+        return first_denial.map(|d| denial_reason(fleet, d));
+    }
+    if u64::from(job.accels) > largest {
+        return Some(Reason::TooLarge {
+            accels: job.accels,
+            largest,
+        });
+    }
+    None
+}
+
+/// Feasibility: every placement of `job` in the current scratch state, at most one per type
+/// (the best-fitting pool of that type, or a spread over pools of one site).
+fn candidates(s: &Scratch<'_>, id: JobId, job: &Job, out: &mut Vec<Cand>, miss: &mut Miss) {
+    out.clear();
+    let fleet = s.fleet;
+    let k = job.accels;
+    let mut buf = Vec::new();
+    for t in 0..fleet.types.len() {
+        let t = t as TypeIdx;
+        if !job.may_use(t) || fleet.pools_by_type[t as usize].is_empty() {
+            continue;
+        }
+        miss.any_type = true;
+        if s.free_by_type[t as usize] < u64::from(k) {
+            // Cheap exit; the reason only needs the free count.
+            miss.free = miss.free.max(s.free_by_type[t as usize]);
+            miss.any_pool = true;
+            continue;
+        }
+        let mut best: Option<Cand> = None;
+        let mut allowed_free_by_site: Vec<u64> = vec![0; fleet.sites.len().max(1)];
+        for &p in &fleet.pools_by_type[t as usize] {
+            if let Err(d) = fleet.access.check(job.tenant, p) {
+                if miss.denial.is_none() {
+                    miss.denial = Some(p);
+                    miss.denial_pool = d.pool;
+                }
+                continue;
+            }
+            miss.any_pool = true;
+            let pool = &s.pools[p as usize];
+            let site = if job.may_span_sites {
+                0
+            } else {
+                pool.spec.site as usize
+            };
+            allowed_free_by_site[site] += pool.free_total();
+            if pool.free_total() < u64::from(k) || !pool.find(p, k, &mut buf) {
+                continue;
+            }
+            let nodes = buf.len() as u32;
+            // Fewest nodes, then the tightest pool (keep big pools whole), then pool order.
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    (nodes, pool.free_total()) < (b.nodes, s.pools[b.slots[0].pool as usize].free_total())
+                }
+            };
+            if better {
+                best = Some(Cand {
+                    ty: t,
+                    slots: buf.clone(),
+                    nodes,
+                    usd_per_hour: f64::from(k) * pool.spec.price_usd_per_hour,
+                });
+            }
+        }
+        let _ = id;
+        if best.is_none() {
+            // No single pool holds the gang: spread it over the pools of one site (or of all
+            // sites when the job allows it), largest free first.
+            for (site, &free) in allowed_free_by_site.iter().enumerate() {
+                miss.free = miss.free.max(free);
+                if free < u64::from(k) {
+                    continue;
+                }
+                let mut pools: Vec<u32> = fleet.pools_by_type[t as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&p| {
+                        fleet.access.check(job.tenant, p).is_ok()
+                            && (job.may_span_sites
+                                || fleet.pools[p as usize].spec.site as usize == site)
+                    })
+                    .collect();
+                pools.sort_by_key(|&p| (Reverse(s.pools[p as usize].free_total()), p));
+                let mut rem = k;
+                let mut slots = Vec::new();
+                let mut usd = 0.0;
+                for p in pools {
+                    let pool = &s.pools[p as usize];
+                    let take = rem.min(pool.free_total() as u32);
+                    if take == 0 {
+                        continue;
+                    }
+                    if pool.find(p, take, &mut buf) {
+                        slots.extend_from_slice(&buf);
+                        usd += f64::from(take) * pool.spec.price_usd_per_hour;
+                        rem -= take;
+                    }
+                    if rem == 0 {
+                        break;
+                    }
+                }
+                if rem == 0 {
+                    best = Some(Cand {
+                        ty: t,
+                        nodes: slots.len() as u32,
+                        slots,
+                        usd_per_hour: usd,
+                    });
+                    break;
+                }
+            }
+        } else {
+            miss.free = miss.free.max(s.free_by_type[t as usize]);
+        }
+        if let Some(c) = best {
+            out.push(c);
+        }
+    }
+}
+
+/// The reason for a job with no candidate, from what the feasibility pass saw.
+fn miss_reason(fleet: &FleetState, job: &Job, miss: &Miss) -> Reason {
+    if let Some(r) = never_runnable(fleet, job) {
+        return r;
+    }
+    let _ = miss.any_pool;
+    let _ = miss.largest_group;
+    let _ = miss.denial_pool;
+    if miss.free >= u64::from(job.accels) {
+        Reason::Fragmented {
+            accels: job.accels,
+            free: miss.free,
+        }
+    } else {
+        Reason::NoCapacity {
+            accels: job.accels,
+            free: miss.free,
+        }
+    }
+}
+
+fn runtime_s(remaining: f64, rate: f64) -> u64 {
+    if rate <= 0.0 {
+        u64::MAX
+    } else {
+        (remaining / rate).ceil().max(0.0) as u64
+    }
+}
+
+/// When accelerators of each type come free, from running jobs' expected ends: the basis of
+/// reservations and finish-time estimates.
+struct Profiles {
+    /// Per type: (time, accelerators freed), sorted by time.
+    by_type: Vec<Vec<(SimTime, u64)>>,
+}
+
+impl Profiles {
+    fn new(fleet: &FleetState, q: &Queue) -> Profiles {
+        let mut by_type = vec![Vec::new(); fleet.types.len()];
+        for &id in &q.running {
+            if let Some(r) = &q.state[id as usize].running {
+                let n: u64 = r.slots.iter().map(|s| u64::from(s.count)).sum();
+                by_type[r.accel_type as usize].push((r.expected_end, n));
+            }
+        }
+        for v in &mut by_type {
+            v.sort_unstable();
+        }
+        Profiles { by_type }
+    }
+
+    /// Earliest time `k` accelerators of type `t` are free, starting from `free_now`, and how
+    /// many spare then.
+    fn earliest(&self, t: TypeIdx, now: SimTime, free_now: u64, k: u32) -> Option<(SimTime, u64)> {
+        let k = u64::from(k);
+        if free_now >= k {
+            return Some((now, free_now - k));
+        }
+        let mut free = free_now;
+        for &(at, n) in &self.by_type[t as usize] {
+            free += n;
+            if free >= k {
+                return Some((at.max(now), free - k));
+            }
+        }
+        None
+    }
+}
+
+/// The reservation EASY backfill holds for the head job.
+struct Reservation {
+    head: JobId,
+    ty: TypeIdx,
+    shadow: SimTime,
+    extra: u64,
+}
+
+/// Free accelerators of type `t` in pools the job's tenant may use.
+fn allowed_free(s: &Scratch<'_>, job: &Job, t: TypeIdx) -> u64 {
+    s.fleet.pools_by_type[t as usize]
+        .iter()
+        .filter(|&&p| s.fleet.access.check(job.tenant, p).is_ok())
+        .map(|&p| s.pools[p as usize].free_total())
+        .sum()
+}
+
+/// One scheduling pass: the fleet and queue as they are at `now` in, decisions out.
+pub fn schedule(
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    now: SimTime,
+    opts: Options,
+) -> Plan {
+    if policy.preemptive() {
+        schedule_rounds(policy, fleet, queue, now, opts)
+    } else {
+        schedule_queue(policy, fleet, queue, now, opts)
+    }
+}
+
+fn schedule_queue(
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    now: SimTime,
+    opts: Options,
+) -> Plan {
+    let mut s = Scratch::new(fleet);
+    let mut plan = Plan::default();
+    let mut total_free: u64 = s.free_by_type.iter().sum();
+    let mut head: Option<JobId> = None;
+    let mut reservation: Option<Option<Reservation>> = None;
+    let mut profiles: Option<Profiles> = None;
+    let mut cands = Vec::new();
+    for &(_, _, id) in &queue.waiting {
+        let job = &queue.jobs[id as usize];
+        let st = &queue.state[id as usize];
+        if policy == Policy::Fifo {
+            if let Some(h) = head {
+                if !opts.explain {
+                    break;
+                }
+                plan.waiting.push((id, Reason::BehindHead { head: h }));
+                continue;
+            }
+        }
+        if total_free < u64::from(job.accels) && !opts.explain {
+            if policy == Policy::Fifo {
+                break;
+            }
+            if head.is_none() && policy == Policy::EasyBackfill {
+                head = Some(id);
+            }
+            continue;
+        }
+        let mut miss = Miss::default();
+        candidates(&s, id, job, &mut cands, &mut miss);
+        if cands.is_empty() {
+            if head.is_none() && matches!(policy, Policy::Fifo | Policy::EasyBackfill) {
+                head = Some(id);
+            }
+            if opts.explain {
+                plan.waiting.push((id, miss_reason(fleet, job, &miss)));
+            }
+            continue;
+        }
+        let rate = |c: &Cand| job.rates[c.ty as usize];
+        let pick: Option<usize> = match policy {
+            Policy::Fifo | Policy::EasyBackfill => {
+                // Blind to speed: fewest nodes, then the type with most room.
+                (0..cands.len()).min_by_key(|&i| {
+                    (cands[i].nodes, Reverse(s.free_by_type[cands[i].ty as usize]), i)
+                })
+            }
+            Policy::FifoHet => (0..cands.len()).max_by(|&a, &b| {
+                rate(&cands[a])
+                    .total_cmp(&rate(&cands[b]))
+                    .then(cands[b].nodes.cmp(&cands[a].nodes))
+                    .then(b.cmp(&a))
+            }),
+            Policy::FinishTime => {
+                let fastest_now = (0..cands.len())
+                    .max_by(|&a, &b| rate(&cands[a]).total_cmp(&rate(&cands[b])).then(b.cmp(&a)))
+                    .expect("non-empty");
+                let finish_now = now + runtime_s(st.remaining, rate(&cands[fastest_now]));
+                // Would a busy faster type finish it sooner?
+                let prof = profiles.get_or_insert_with(|| Profiles::new(fleet, queue));
+                let mut wait_for = None;
+                let mut best_finish = finish_now;
+                for t in 0..fleet.types.len() {
+                    let t = t as TypeIdx;
+                    if !job.may_use(t) || job.rates[t as usize] <= rate(&cands[fastest_now]) {
+                        continue;
+                    }
+                    if let Some((at, _)) = prof.earliest(t, now, allowed_free(&s, job, t), job.accels)
+                    {
+                        let f = at + runtime_s(st.remaining, job.rates[t as usize]);
+                        if f < best_finish && at > now {
+                            best_finish = f;
+                            wait_for = Some((t, at));
+                        }
+                    }
+                }
+                match wait_for {
+                    None => Some(fastest_now),
+                    Some((t, at)) => {
+                        if opts.explain {
+                            plan.waiting.push((
+                                id,
+                                Reason::WaitingForFasterType {
+                                    accel: fleet.types[t as usize].id.clone(),
+                                    at,
+                                },
+                            ));
+                        }
+                        None
+                    }
+                }
+            }
+            Policy::Cost => {
+                let meets = |c: &Cand| match job.deadline {
+                    None => true,
+                    Some(d) => now + runtime_s(st.remaining, rate(c)) <= d,
+                };
+                let cost = |c: &Cand| c.usd_per_hour * runtime_s(st.remaining, rate(c)) as f64;
+                if cands.iter().any(meets) {
+                    (0..cands.len()).filter(|&i| meets(&cands[i])).min_by(|&a, &b| {
+                        cost(&cands[a])
+                            .total_cmp(&cost(&cands[b]))
+                            .then(cands[a].nodes.cmp(&cands[b].nodes))
+                            .then(a.cmp(&b))
+                    })
+                } else {
+                    (0..cands.len()).max_by(|&a, &b| {
+                        rate(&cands[a]).total_cmp(&rate(&cands[b])).then(b.cmp(&a))
+                    })
+                }
+            }
+            Policy::Las | Policy::LasHet => unreachable!("round policies are planned elsewhere"),
+        };
+        let Some(mut i) = pick else { continue };
+        if policy == Policy::EasyBackfill {
+            if let Some(h) = head {
+                let res = reservation.get_or_insert_with(|| {
+                    reserve(&s, queue, h, now, profiles.get_or_insert_with(|| Profiles::new(fleet, queue)))
+                });
+                if let Some(r) = res {
+                    // A candidate that leaves the reservation intact, the chosen one first.
+                    let ok = |c: &Cand, r: &Reservation| {
+                        c.ty != r.ty
+                            || now + runtime_s(st.remaining, rate(c)) <= r.shadow
+                            || u64::from(job.accels) <= r.extra
+                    };
+                    if !ok(&cands[i], r) {
+                        match (0..cands.len()).find(|&j| ok(&cands[j], r)) {
+                            Some(j) => i = j,
+                            None => {
+                                if opts.explain {
+                                    plan.waiting.push((
+                                        id,
+                                        Reason::BlockedByReservation {
+                                            head: r.head,
+                                            until: r.shadow,
+                                        },
+                                    ));
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    let c = &cands[i];
+                    if c.ty == r.ty && now + runtime_s(st.remaining, rate(c)) > r.shadow {
+                        r.extra -= u64::from(job.accels);
+                    }
+                }
+            }
+        }
+        let c = cands.swap_remove(i);
+        s.take(&c.slots);
+        total_free -= u64::from(job.accels);
+        plan.decisions.push(Decision::Start {
+            job: id,
+            accel_type: c.ty,
+            slots: c.slots,
+        });
+    }
+    plan
+}
+
+fn reserve(
+    s: &Scratch<'_>,
+    queue: &Queue,
+    head: JobId,
+    now: SimTime,
+    prof: &Profiles,
+) -> Option<Reservation> {
+    let job = &queue.jobs[head as usize];
+    (0..s.fleet.types.len())
+        .map(|t| t as TypeIdx)
+        .filter(|&t| job.may_use(t))
+        .filter_map(|t| {
+            prof.earliest(t, now, allowed_free(s, job, t), job.accels)
+                .map(|(at, extra)| Reservation {
+                    head,
+                    ty: t,
+                    shadow: at,
+                    extra,
+                })
+        })
+        .min_by_key(|r| (r.shadow, r.ty))
+}
+
+/// Are all of these slots free in the scratch state?
+fn slots_free(s: &Scratch<'_>, slots: &[Slot]) -> bool {
+    slots
+        .iter()
+        .all(|x| s.pools[x.pool as usize].free_on(x.node) >= x.count)
+}
+
+fn schedule_rounds(
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    _now: SimTime,
+    opts: Options,
+) -> Plan {
+    let mut s = Scratch::new(fleet);
+    for &id in &queue.running {
+        if let Some(r) = &queue.state[id as usize].running {
+            s.give(&r.slots);
+        }
+    }
+    // Least attained service first; ties by arrival.
+    let mut order: Vec<JobId> = queue
+        .running
+        .iter()
+        .copied()
+        .chain(queue.waiting.iter().map(|k| k.2))
+        .collect();
+    let service = |id: JobId| {
+        let st = &queue.state[id as usize];
+        match policy {
+            Policy::LasHet => st.attained_norm_s * f64::from(queue.jobs[id as usize].accels),
+            _ => st.attained_accel_s,
+        }
+    };
+    order.sort_by(|&a, &b| {
+        service(a)
+            .total_cmp(&service(b))
+            .then(queue.wait_key(a).cmp(&queue.wait_key(b)))
+    });
+
+    // Phase 1: the jobs that get this round, by attained service, while the fleet's free
+    // accelerators of types they can use last.
+    let mut free_left: u64 = s.free_by_type.iter().sum();
+    let mut chosen = Vec::new();
+    let mut rest = Vec::new();
+    for &id in &order {
+        let job = &queue.jobs[id as usize];
+        let k = u64::from(job.accels);
+        let usable: u64 = (0..fleet.types.len())
+            .filter(|&t| job.may_use(t as TypeIdx))
+            .map(|t| s.free_by_type[t])
+            .sum();
+        if k <= free_left && k <= usable {
+            free_left -= k;
+            chosen.push(id);
+        } else {
+            rest.push(id);
+        }
+    }
+    // Phase 2: place the chosen. Speed-aware: the jobs that gain most from a fast type place
+    // first and take the fastest type with room. Speed-blind: in service order, the type with
+    // most room. A job keeps its slots when they are still free on the type it would get.
+    if policy == Policy::LasHet {
+        let gain = |id: JobId| {
+            let j = &queue.jobs[id as usize];
+            let worst = (0..j.rates.len())
+                .filter(|&t| j.may_use(t as TypeIdx))
+                .map(|t| j.rates[t])
+                .fold(f64::INFINITY, f64::min);
+            j.best_rate() / worst
+        };
+        chosen.sort_by(|&a, &b| gain(b).total_cmp(&gain(a)));
+    }
+    let mut placed: Vec<(JobId, TypeIdx, Vec<Slot>, bool)> = Vec::new();
+    let mut cands = Vec::new();
+    let mut unplaced = Vec::new();
+    for id in chosen.into_iter().chain(rest) {
+        let job = &queue.jobs[id as usize];
+        let mut miss = Miss::default();
+        if s.free_by_type.iter().sum::<u64>() < u64::from(job.accels) {
+            unplaced.push((id, miss));
+            continue;
+        }
+        candidates(&s, id, job, &mut cands, &mut miss);
+        if cands.is_empty() {
+            unplaced.push((id, miss));
+            continue;
+        }
+        let i = if policy == Policy::LasHet {
+            (0..cands.len())
+                .max_by(|&a, &b| {
+                    job.rates[cands[a].ty as usize]
+                        .total_cmp(&job.rates[cands[b].ty as usize])
+                        .then(b.cmp(&a))
+                })
+                .expect("non-empty")
+        } else {
+            (0..cands.len())
+                .min_by_key(|&i| (cands[i].nodes, Reverse(s.free_by_type[cands[i].ty as usize]), i))
+                .expect("non-empty")
+        };
+        let ty = cands[i].ty;
+        let kept = queue.state[id as usize]
+            .running
+            .as_ref()
+            .filter(|r| (policy == Policy::Las || r.accel_type == ty) && slots_free(&s, &r.slots));
+        let (ty, slots, keep) = match kept {
+            Some(r) => (r.accel_type, r.slots.clone(), true),
+            None => (ty, cands.swap_remove(i).slots, false),
+        };
+        s.take(&slots);
+        placed.push((id, ty, slots, keep));
+    }
+    let mut plan = Plan::default();
+    let kept: std::collections::BTreeSet<JobId> =
+        placed.iter().filter(|p| p.3).map(|p| p.0).collect();
+    for &id in &queue.running {
+        if !kept.contains(&id) {
+            plan.decisions.push(Decision::Preempt { job: id });
+        }
+    }
+    for (id, ty, slots, keep) in placed {
+        if !keep {
+            plan.decisions.push(Decision::Start {
+                job: id,
+                accel_type: ty,
+                slots,
+            });
+        }
+    }
+    if opts.explain {
+        for (id, miss) in unplaced {
+            let job = &queue.jobs[id as usize];
+            let r = match never_runnable(fleet, job) {
+                Some(r) => r,
+                None if miss.any_type => miss_reason(fleet, job, &miss),
+                None => Reason::NotSelected,
+            };
+            plan.waiting.push((id, r));
+        }
+    }
+    plan
+}
