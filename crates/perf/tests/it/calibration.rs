@@ -1,0 +1,168 @@
+//! Calibration against the published runs in `shared/reference/training.md`. One default
+//! parameter set per chip family (`params::default_families`); no test tunes anything.
+//!
+//! Some runs are the points a default was fitted to (noted "fit point"): they check the fit and
+//! guard against a default drifting. The others were not used in any fit ("check"): they test
+//! the model.
+
+use xpufleet_model::{Precision, Work};
+use xpufleet_perf::{PerfModel, Placement};
+
+use crate::support::*;
+
+fn mfu(id: &str, n: u64, domain: u32, moe: bool) -> f64 {
+    PerfModel::default()
+        .mfu_detail(
+            &accel(id),
+            Precision::Bf16,
+            n,
+            &Placement::compact(n, domain),
+            moe,
+        )
+        .unwrap()
+        .mfu
+}
+
+#[test]
+fn megascale_175b_on_12288_ampere() {
+    // Fit point for the Ampere base. MegaScale (NSDI'24) reports 55.2% MFU; the paper says
+    // "Ampere GPUs", taken as A100 SXM (600 GB/s NVLink). ±3%: the base is rounded to 3 digits.
+    assert_within(
+        "MegaScale MFU",
+        mfu("a100-sxm-80gb", 12_288, 8, false),
+        0.552,
+        0.03,
+    );
+    // Had they been A800s (400 GB/s NVLink, the China variant), the model gives ~2% less: the
+    // link term is small at Ampere's compute per byte. ±5% covers both readings.
+    assert_within(
+        "MegaScale MFU (A800)",
+        mfu("a800-sxm", 12_288, 8, false),
+        0.552,
+        0.05,
+    );
+}
+
+#[test]
+fn llama3_405b_on_8k_and_16k_h100() {
+    // Fit points of the scale law (Hopper base 0.55 assumed, α and n_c solved exactly from
+    // these two): ±2% only covers the rounding of α and n_c.
+    assert_within(
+        "Llama 3 8,192 H100",
+        mfu("h100-sxm", 8_192, 8, false),
+        0.43,
+        0.02,
+    );
+    assert_within(
+        "Llama 3 16,384 H100",
+        mfu("h100-sxm", 16_384, 8, false),
+        0.41,
+        0.02,
+    );
+}
+
+#[test]
+fn llama3_405b_long_context_is_outside_the_model() {
+    // Check. The third Llama 3 figure, 38% on 16,384 H100, is the 131k-token context-parallel
+    // phase; the model knows nothing of context parallelism and predicts the 41% of the same
+    // chip count. ±10% states that gap honestly (it is 8%).
+    assert_within(
+        "Llama 3 16,384 H100 CP",
+        mfu("h100-sxm", 16_384, 8, false),
+        0.38,
+        0.10,
+    );
+}
+
+#[test]
+fn llama3_405b_end_to_end_h100_hours() {
+    // Check, not a fit: 3.8e25 FLOPs over ~30.8M H100-hours "incl. all downtime" (~35% of peak).
+    // Uses the 16,384-GPU MFU (most tokens) and the default failure model (λ from Llama 3's own
+    // 419 interruptions, δ = 1 min, R = 10 min). ±10%: the run also had an 8k-GPU phase (43%)
+    // and a long-context phase (38%) that pull in opposite directions, and the paper's
+    // GPU-hours are rounded.
+    let e = estimate("h100-sxm", 16_384, Precision::Bf16, Work::Flops(3.8e25));
+    assert_within("Llama 3 H100-hours", e.chip_hours, 30.8e6, 0.10);
+    assert_within("Llama 3 fraction of peak", e.goodput, 0.35, 0.10);
+    // Job MTBF ~3.1 h (training.md).
+    assert_within("Llama 3 job MTBF", e.mtbf_hours.unwrap(), 3.1, 0.02);
+}
+
+#[test]
+fn pangu_ultra_135b_on_8192_ascend() {
+    // Fit point for the Ascend base: ~50% MFU on 8,192 Ascend NPUs (arXiv 2504.07866), taken
+    // as 910B in 8-chip HCCS domains. ±3%: "~50%" is itself rounded.
+    assert_within(
+        "Pangu Ultra MFU",
+        mfu("ascend-910b", 8_192, 8, false),
+        0.50,
+        0.03,
+    );
+}
+
+#[test]
+fn pangu_ultra_moe_718b_on_6000_ascend() {
+    // Fit point for the MoE factor: 30.0% on ~6,000 Ascend NPUs (arXiv 2505.04519), against
+    // the dense Ascend model at the same scale. ±3%: "~6,000" chips.
+    assert_within(
+        "Pangu Ultra MoE MFU",
+        mfu("ascend-910b", 6_000, 8, true),
+        0.30,
+        0.03,
+    );
+}
+
+#[test]
+fn deepseek_v3_h800_gpu_hours() {
+    // Check, not a fit: 2.664M H800 GPU-hours for 14.8T tokens of a 671B model with 37B
+    // active, FP8, on 2,048 H800 (DeepSeek-V3 report). Nothing here was fitted to DeepSeek: the
+    // Hopper base and scale law come from Llama 3, the MoE factor from Ascend, and the FP8 and
+    // H800 penalties from the chip-balance term. ±15%: DeepSeek's FP8 recipe keeps some GEMMs
+    // and all attention in BF16, MLA and DualPipe are far from a generic stack, and the
+    // attention shape (61 layers, 4K context, d_model 7168) is only approximately MLA's.
+    let e = estimate(
+        "h800-sxm",
+        2_048,
+        Precision::Fp8,
+        Work::Model {
+            params: 671e9,
+            active_params: 37e9,
+            tokens: 14.8e12,
+            attention: Some((61, 4096, 7168)),
+        },
+    );
+    assert_within("DeepSeek-V3 GPU-hours", e.chip_hours, 2.664e6, 0.15);
+}
+
+#[test]
+fn narayanan_gpt3_time_is_software_bound() {
+    // Not a calibration: SC'21 Megatron-LM (GPT-3 175B, 300B tokens, 1,024 A100 at 140
+    // TFLOP/s counting full recompute, i.e. 105 TFLOP/s or 34% MFU of model FLOPs → 34 days)
+    // ran at about half the MegaScale-era Ampere default. We assert that ratio so the docs'
+    // advice (`--mfu` for older software stacks) stays true.
+    let e = estimate("a100-sxm-80gb", 1_024, Precision::Bf16, dense(175e9, 300e9));
+    let ratio = e.ideal_hours / (34.0 * 24.0);
+    assert!(
+        (0.45..0.75).contains(&ratio),
+        "modelled {:.1} days vs 34 days (ratio {ratio:.2})",
+        e.ideal_hours / 24.0
+    );
+}
+
+#[test]
+fn energy_of_the_llama3_snapshot() {
+    // training.md: 16,384 H100 for 54 days ~ 15 GWh. At PUE 1.0 the model draws
+    // 700 W × (0.8 board utilisation + 0.3 host) = 770 W per GPU: 16.3 GWh. ±15%: the
+    // reference figure is a rough one.
+    let hours = 54.0 * 24.0;
+    let gwh = 16_384.0 * 700.0 * (0.8 + 0.3) * hours / 1e9;
+    assert_within("Llama 3 energy", gwh, 15.0, 0.15);
+    // And the estimate uses exactly that power.
+    let e = estimate("h100-sxm", 16_384, Precision::Bf16, Work::Flops(3.8e25));
+    assert_within(
+        "facility MW",
+        e.facility_mw,
+        16_384.0 * 700.0 * 1.1 / 1e6,
+        1e-9,
+    );
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the performance model: calibration against published runs and
+//! properties that must hold for any input.
+
+mod calibration;
+mod properties;
+mod support;

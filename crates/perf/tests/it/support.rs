@@ -1,0 +1,59 @@
+//! The built-in catalog and small builders shared by the tests.
+
+use xpufleet_model::{Accelerator, Catalog, FxRates, Money, Precision, Work};
+use xpufleet_perf::{Estimate, EstimateInput, PerfModel, Placement, SiteEnergy};
+
+/// The built-in catalog, parsed from the same file the binary embeds.
+pub fn catalog() -> Catalog {
+    toml::from_str(include_str!("../../../../data/catalog.toml")).expect("catalog parses")
+}
+
+pub fn accel(id: &str) -> Accelerator {
+    catalog()
+        .get(id)
+        .unwrap_or_else(|| panic!("{id} in catalog"))
+        .clone()
+}
+
+pub fn dense(params: f64, tokens: f64) -> Work {
+    Work::Model {
+        params,
+        active_params: params,
+        tokens,
+        attention: None,
+    }
+}
+
+/// Estimates `work` on `count` chips of `id` packed in 8-chip domains, no cost.
+pub fn estimate(id: &str, count: u64, precision: Precision, work: Work) -> Estimate {
+    let a = accel(id);
+    let fx = FxRates::default();
+    PerfModel::default()
+        .estimate(&EstimateInput {
+            work,
+            precision,
+            accel: &a,
+            count,
+            placement: Placement::compact(count, 8),
+            site: SiteEnergy {
+                pue: 1.0,
+                electricity_per_kwh: Money::new(0.08, "USD"),
+            },
+            cost: None,
+            fx: &fx,
+            mfu_override: None,
+        })
+        .expect("estimate")
+}
+
+/// |got/want − 1| ≤ tol, with a readable failure.
+#[track_caller]
+pub fn assert_within(what: &str, got: f64, want: f64, tol: f64) {
+    let err = got / want - 1.0;
+    assert!(
+        err.abs() <= tol,
+        "{what}: model {got:.4} vs published {want:.4} ({:+.1}%, tolerance ±{:.0}%)",
+        err * 100.0,
+        tol * 100.0
+    );
+}
