@@ -1,10 +1,14 @@
 //! Located diagnostics: every problem in an input names the file, line and column, the field,
 //! and what was expected.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 
-/// One problem found in an input file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use serde::Serialize;
+
+/// One problem found in an input file. Serialises as `{origin, line, column, field, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     /// The file (or "<built-in example>").
     pub origin: String,
@@ -39,6 +43,22 @@ impl Diagnostic {
     pub fn field(mut self, field: impl Into<String>) -> Diagnostic {
         self.field = Some(field.into());
         self
+    }
+
+    /// A problem with the value at `path`, located through `index` (at the nearest enclosing
+    /// value when the field is missing).
+    pub fn at_path(
+        origin: &str,
+        text: &str,
+        index: &SpanIndex,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let d = Diagnostic::new(origin, message).field(path);
+        match index.locate(path) {
+            Some(span) => d.at_offset(text, span.start),
+            None => d,
+        }
     }
 }
 
@@ -81,7 +101,8 @@ impl fmt::Display for Diagnostic {
 }
 
 /// All problems found in one run over an input.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
@@ -93,6 +114,17 @@ impl Diagnostics {
     }
     pub fn len(&self) -> usize {
         self.0.len()
+    }
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+    /// Orders by file, then line, then column (unlocated problems of a file first).
+    pub fn sort(&mut self) {
+        self.0
+            .sort_by(|a, b| (&a.origin, a.line, a.column).cmp(&(&b.origin, b.line, b.column)));
     }
 }
 
@@ -115,6 +147,114 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// Where each value of a TOML document sits, by field path ("pool[2].site",
+/// "site[0].verification[1].entity", "fx.CNY"), so that a problem found after parsing (an unknown
+/// site, a duplicate id) can be reported at the offending value.
+#[derive(Debug, Clone, Default)]
+pub struct SpanIndex {
+    /// Path -> byte range of the value.
+    values: BTreeMap<String, Range<usize>>,
+}
+
+impl SpanIndex {
+    /// Indexes `text`; a document with syntax errors is indexed as far as it could be recovered.
+    pub fn new(text: &str) -> SpanIndex {
+        let (doc, _errors) = toml::de::DeTable::parse_recoverable(text);
+        let mut idx = SpanIndex::default();
+        idx.values.insert(String::new(), doc.span());
+        let _ = idx.table("", doc.get_ref());
+        idx
+    }
+
+    /// Indexes a table's entries; returns the extent of everything in it, since the span toml
+    /// gives an `[[array]]` entry covers only its header.
+    fn table(&mut self, prefix: &str, t: &toml::de::DeTable<'_>) -> Option<Range<usize>> {
+        let mut extent: Option<Range<usize>> = None;
+        for (k, v) in t.iter() {
+            let path = if prefix.is_empty() {
+                k.get_ref().to_string()
+            } else {
+                format!("{prefix}.{}", k.get_ref())
+            };
+            let span = self.value(path, v);
+            extent = Some(join(Some(join(extent, k.span())), span));
+        }
+        extent
+    }
+
+    fn value(&mut self, path: String, v: &toml::Spanned<toml::de::DeValue<'_>>) -> Range<usize> {
+        let inner = match v.get_ref() {
+            toml::de::DeValue::Table(t) => self.table(&path, t),
+            toml::de::DeValue::Array(a) => {
+                let mut extent = None;
+                for (i, item) in a.iter().enumerate() {
+                    let span = self.value(format!("{path}[{i}]"), item);
+                    extent = Some(join(extent, span));
+                }
+                extent
+            }
+            _ => None,
+        };
+        // Keep the value's own start (an `[[array]]` header) so that problems with a whole entry
+        // are reported at its header, but reach to its last line.
+        let own = v.span();
+        let span = match inner {
+            Some(i) => own.start.min(i.start)..own.end.max(i.end),
+            None => own.clone(),
+        };
+        let start_at_header = own.start..span.end;
+        self.values.insert(path, start_at_header.clone());
+        start_at_header
+    }
+
+    /// The byte range of the value at `path`, if the document has it.
+    pub fn span(&self, path: &str) -> Option<Range<usize>> {
+        self.values.get(path).cloned()
+    }
+
+    /// The byte range of the value at `path` or, when the document lacks it (a missing field),
+    /// of its nearest enclosing value.
+    pub fn locate(&self, path: &str) -> Option<Range<usize>> {
+        let mut p = path;
+        loop {
+            if let Some(s) = self.values.get(p) {
+                return Some(s.clone());
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = parent_path(p);
+        }
+    }
+
+    /// The path of the innermost value whose span holds `offset` ("" for the document).
+    pub fn path_at(&self, offset: usize) -> Option<&str> {
+        self.values
+            .iter()
+            .filter(|(_, s)| s.start <= offset && offset < s.end.max(s.start + 1))
+            .min_by_key(|(p, s)| (s.end - s.start, std::cmp::Reverse(p.len())))
+            .map(|(p, _)| p.as_str())
+    }
+}
+
+fn join(a: Option<Range<usize>>, b: Range<usize>) -> Range<usize> {
+    match a {
+        Some(a) => a.start.min(b.start)..a.end.max(b.end),
+        None => b,
+    }
+}
+
+/// "pool[2].site" -> "pool[2]" -> "pool" -> "".
+fn parent_path(p: &str) -> &str {
+    let cut = match (p.rfind('.'), p.rfind('[')) {
+        (Some(d), Some(b)) => d.max(b),
+        (Some(d), None) => d,
+        (None, Some(b)) => b,
+        (None, None) => 0,
+    };
+    &p[..cut]
+}
 
 #[cfg(test)]
 mod tests {

@@ -2,9 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use xpufleet_model::{Catalog, Scenario};
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+use xpufleet_model::{
+    Accelerator, Candidate, Catalog, Entity, Envelope, Licence, Pool, Scenario, Site, SupplierMix,
+    SupplyCap, TrainingJob,
+};
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
 
 /// The built-in catalog's text (`data/catalog.toml`).
 pub const BUILTIN_CATALOG: &str = include_str!("../../../data/catalog.toml");
@@ -21,9 +27,10 @@ pub fn builtin_catalog() -> Catalog {
         .expect("the built-in catalog parses (checked by tests)")
 }
 
-/// Parses a catalog file's text.
+/// Parses a catalog file's text, reporting every syntax error, or every type error (one per
+/// accelerator entry at most).
 pub fn parse_catalog(text: &str, origin: &str) -> Result<Catalog, Diagnostics> {
-    toml::from_str(text).map_err(|e| toml_diag(text, origin, &e).into())
+    parse_toml(text, origin, &[("accelerator", check_item::<Accelerator>)])
 }
 
 /// Reads a catalog file.
@@ -73,8 +80,141 @@ impl LoadedScenario {
 }
 
 /// Parses a scenario's text (syntax and types only; see `validate` for cross-references).
+/// Reports every syntax error; failing that, every type error (one per list entry at most, plus
+/// the first among the top-level fields).
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, Diagnostics> {
-    toml::from_str(text).map_err(|e| toml_diag(text, origin, &e).into())
+    parse_toml(text, origin, SCENARIO_LISTS)
+}
+
+/// Checks that one list entry deserialises as `T`.
+type ItemCheck = fn(Spanned<DeValue<'_>>) -> Result<(), toml::de::Error>;
+
+fn check_item<T: DeserializeOwned>(v: Spanned<DeValue<'_>>) -> Result<(), toml::de::Error> {
+    T::deserialize(toml::de::ValueDeserializer::from(v)).map(|_| ())
+}
+
+/// The scenario's arrays of tables and the type of their entries.
+const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
+    ("accelerator", check_item::<Accelerator>),
+    ("entity", check_item::<Entity>),
+    ("site", check_item::<Site>),
+    ("pool", check_item::<Pool>),
+    ("envelope", check_item::<Envelope>),
+    ("supplier_mix", check_item::<SupplierMix>),
+    ("candidate", check_item::<Candidate>),
+    ("supply_cap", check_item::<SupplyCap>),
+    ("licence", check_item::<Licence>),
+    ("job", check_item::<TrainingJob>),
+];
+
+/// Parses `text` as a `T`. Serde stops at the first type error, so on failure each entry of each
+/// list in `lists` is deserialised on its own, and the rest of the document with those lists
+/// emptied, to find every entry that is wrong in one run.
+fn parse_toml<T: DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    lists: &[(&str, ItemCheck)],
+) -> Result<T, Diagnostics> {
+    let (doc, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        // Types are not checked on a document that did not parse: its recovered parts would give
+        // misleading follow-on errors.
+        return Err(Diagnostics(
+            syntax.iter().map(|e| toml_diag(text, origin, e)).collect(),
+        ));
+    }
+    let first = match T::deserialize(toml::de::Deserializer::from(doc.clone())) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let index = SpanIndex::new(text);
+    let mut errors = Vec::new();
+    let span = doc.span();
+    let mut shell = doc.into_inner();
+    for (key, check) in lists {
+        let Some(v) = shell.get_mut(*key) else {
+            continue;
+        };
+        let DeValue::Array(items) = v.get_mut() else {
+            continue;
+        };
+        let taken = std::mem::replace(items, toml::de::DeArray::new());
+        for item in taken.iter() {
+            let item_span = item.span();
+            if let Err(e) = check(item.clone()) {
+                // An error without a span is reported at its entry rather than nowhere.
+                errors.push((e, Some(item_span)));
+            }
+        }
+    }
+    if let Err(e) = T::deserialize(toml::de::Deserializer::from(Spanned::new(span, shell))) {
+        errors.push((e, None));
+    }
+    if errors.is_empty() {
+        errors.push((first, None));
+    }
+    let mut out = Diagnostics(
+        errors
+            .iter()
+            .map(|(e, fallback)| typed_diag(text, origin, &index, e, fallback.clone()))
+            .collect(),
+    );
+    out.sort();
+    out.0.dedup();
+    Err(out)
+}
+
+/// A located, explained diagnostic from a toml type error: the field path is found from the
+/// error's position, and serde's type names are spelled out.
+fn typed_diag(
+    text: &str,
+    origin: &str,
+    index: &SpanIndex,
+    e: &toml::de::Error,
+    fallback: Option<std::ops::Range<usize>>,
+) -> Diagnostic {
+    let message = explain(e.message().trim());
+    let mut d = Diagnostic::new(origin, message.clone());
+    if let Some(span) = e.span().or(fallback) {
+        d = d.at_offset(text, span.start);
+        if let Some(path) = index.path_at(span.start) {
+            // "missing field `x`" / "unknown field `x`" name a field of the value found.
+            let named = ["missing field `", "unknown field `"]
+                .iter()
+                .find_map(|p| message.strip_prefix(p))
+                .and_then(|rest| rest.split('`').next());
+            let field = match (path, named) {
+                ("", Some(f)) => f.to_string(),
+                (p, Some(f)) => format!("{p}.{f}"),
+                (p, None) => p.to_string(),
+            };
+            if !field.is_empty() {
+                d = d.field(field);
+            }
+        }
+    }
+    d
+}
+
+/// Spells serde's primitive type names the way a scenario author thinks of them.
+fn explain(msg: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ];
+    let mut out = msg.to_string();
+    for (from, to) in NAMES {
+        if out.ends_with(from) {
+            out = format!("{}{to}", &out[..out.len() - from.len()]);
+        }
+    }
+    out
 }
 
 /// Loads a scenario file, or the built-in example when `path` is `None`, against the built-in
@@ -140,5 +280,129 @@ mod tests {
         let e = parse_scenario(text, "s.toml").unwrap_err();
         let d = &e.0[0];
         assert_eq!(d.line, Some(3), "{d}");
+    }
+
+    /// A reference figure: reported, estimate, unknown ("?") or unsupported ("-").
+    #[derive(Debug, Clone, Copy)]
+    enum R {
+        V(f64),
+        E(f64),
+        U,
+        N,
+    }
+    use R::{E, N, U, V};
+
+    /// Figures copied from /work/shared/reference/accelerators.md (the project's digest of the
+    /// sources K, AE, AC, HL, TS, SA, CN, DT, TH2), in its column order: dense BF16 TFLOPS,
+    /// INT8 TOPS, FP8 TFLOPS, memory GB, memory TB/s, chip-to-chip GB/s, TDP W, logic die mm²;
+    /// then launch year and the reported price range (USD low, high, source key) when there is
+    /// one.
+    #[rustfmt::skip]
+    const REFERENCE: &[(&str, [R; 8], i32, Option<(f64, f64, &str)>)] = &[
+        ("h100-sxm",      [V(989.5), V(1979.0), V(1979.0), V(80.0),  V(3.35),  V(900.0),  V(700.0),  V(814.0)],   2022, Some((25000.0, 30000.0, "TS"))),
+        ("h800-sxm",      [V(989.5), V(1979.0), V(1979.0), V(80.0),  V(3.35),  V(400.0),  V(700.0),  V(814.0)],   2023, None),
+        ("h200-sxm",      [V(989.5), V(1979.0), V(1979.0), V(141.0), V(4.8),   V(900.0),  V(700.0),  V(814.0)],   2024, Some((20000.0, 20000.0, "DT"))),
+        ("h20",           [V(148.0), V(296.0),  V(296.0),  V(96.0),  V(4.0),   V(900.0),  V(400.0),  V(814.0)],   2024, Some((12000.0, 13000.0, "SA"))),
+        ("a100-sxm-80gb", [V(312.0), V(624.0),  N,         V(80.0),  V(2.039), V(600.0),  V(400.0),  V(826.0)],   2020, None),
+        ("a800-sxm",      [V(312.0), V(624.0),  N,         V(80.0),  V(2.0),   V(400.0),  V(400.0),  V(826.0)],   2022, None),
+        ("l20",           [V(119.5), V(239.0),  V(239.0),  V(48.0),  V(0.864), V(64.0),   V(275.0),  U],          2024, None),
+        ("b200",          [V(2250.0),V(4500.0), V(4500.0), V(192.0), V(8.0),   V(1800.0), V(1000.0), E(1600.0)],  2024, Some((30000.0, 40000.0, "CN"))),
+        ("ascend-910b",   [V(320.0), V(640.0),  N,         V(64.0),  V(1.6),   V(392.0),  V(400.0),  V(665.6)],   2023, None),
+        ("ascend-910c",   [E(780.0), U,         U,         E(128.0), E(3.2),   E(784.0),  U,         U],          2025, Some((28600.0, 28600.0, "TH2"))),
+        ("mlu370-x8",     [V(96.0),  V(256.0),  N,         V(48.0),  V(0.614), V(200.0),  V(250.0),  U],          2022, None),
+        ("mlu590",        [U,        U,         U,         U,        U,        U,         U,         U],          2023, None),
+    ];
+
+    /// The source keys listed at the end of the reference, with their citations.
+    const REFERENCE_SOURCES: &[(&str, &str)] = &[
+        ("K", "github s-w-kelly/chip-export-controls src/data/chipData.js (per-figure sources inside)"),
+        ("AE", "github airensurzyn/export-control-threshold-analysis (rules.py, README.md)"),
+        ("AC", "github ArthurChiao/arthurchiao.github.io _posts/2023-10-25-gpu-data-sheets.md"),
+        ("HL", "hardwareluxx.de (Ascend 910B die area and variants)"),
+        ("TS", "techspot.com news 99839 (H100 price)"),
+        ("SA", "reported H20 price $12-13k"),
+        ("CN", "B200 price reported Oct 2024"),
+        ("DT", "digitimes 2025-12-23 (H200 order)"),
+        ("TH2", "tomshardware (Huawei 910C volume/revenue)"),
+    ];
+
+    #[test]
+    fn builtin_catalog_matches_the_reference() {
+        use xpufleet_model::Confidence;
+        const FIELDS: [&str; 8] = [
+            "tflops_bf16",
+            "int8_tops",
+            "fp8_tflops",
+            "memory_gb",
+            "memory_tbps",
+            "interconnect_gbps",
+            "power_w",
+            "die_mm2",
+        ];
+        let c = builtin_catalog();
+        let keys: Vec<(&str, &str)> = c
+            .sources
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut want = REFERENCE_SOURCES.to_vec();
+        want.sort();
+        assert_eq!(
+            keys, want,
+            "catalog [sources] differ from the reference's source keys"
+        );
+        let ids: Vec<&str> = c.ids().collect();
+        let ref_ids: Vec<&str> = REFERENCE.iter().map(|r| r.0).collect();
+        assert_eq!(ids, ref_ids);
+        let mut wrong = Vec::new();
+        for (id, figures, year, price) in REFERENCE {
+            let a = c.get(id).unwrap();
+            for (field, want) in FIELDS.iter().zip(figures) {
+                let f = a.figure(field).unwrap();
+                let ok = match *want {
+                    V(v) => f.value == Some(v) && f.confidence == Confidence::Reported,
+                    E(v) => f.value == Some(v) && f.confidence == Confidence::Estimate,
+                    U => f.value.is_none() && f.confidence == Confidence::Unknown,
+                    N => f.value.is_none() && f.confidence == Confidence::Unsupported,
+                };
+                if !ok {
+                    wrong.push(format!("{id}.{field}: catalog {f:?}, reference {want:?}"));
+                }
+                // Every known figure cites a source key of the reference.
+                if f.value.is_some()
+                    && !f
+                        .source
+                        .as_deref()
+                        .is_some_and(|k| c.sources.contains_key(k))
+                {
+                    wrong.push(format!(
+                        "{id}.{field}: no known source key ({:?})",
+                        f.source
+                    ));
+                }
+            }
+            if a.launch_year != Some(*year) {
+                wrong.push(format!("{id}.launch_year: {:?} vs {year}", a.launch_year));
+            }
+            match (price, a.price_usd.value) {
+                (None, None) => {}
+                (Some((lo, hi, key)), Some(v)) => {
+                    if v < *lo || v > *hi || a.price_usd.source.as_deref() != Some(*key) {
+                        wrong.push(format!(
+                            "{id}.price_usd: {v} [{:?}] outside {lo}-{hi} [{key}]",
+                            a.price_usd.source
+                        ));
+                    }
+                }
+                (p, v) => wrong.push(format!("{id}.price_usd: catalog {v:?}, reference {p:?}")),
+            }
+        }
+        // FP16 is not in the reference; the catalog takes it equal to BF16 (same tensor rate).
+        for a in &c.accelerators {
+            if a.tflops_fp16.value != a.tflops_bf16.value {
+                wrong.push(format!("{}.tflops_fp16 differs from tflops_bf16", a.id));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

@@ -1,1 +1,1140 @@
-//! Cross-reference validation of scenarios with located errors (owned by the foundation work).
+//! Cross-reference and sanity validation of scenarios and catalogs, with every problem located
+//! at the offending value (file, line, column, field path) and saying what was expected.
+//!
+//! Parsing (`scenario::parse_scenario`) already reports syntax and type errors. This module takes
+//! a parsed scenario and finds what types cannot: references to ids that do not exist, duplicate
+//! ids, loops in parent chains, currencies without an exchange rate and values that make no
+//! sense (zero nodes, PUE below 1, a share above 1). It reports everything it finds in one run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use xpufleet_model::{
+    Acquisition, Catalog, Confidence, Currency, Money, PlanSettings, Scenario, TrainingJob,
+};
+
+use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
+use crate::scenario::{load_scenario, parse_catalog, LoadedScenario};
+
+/// The objectives the planner knows (see `PlanSettings::objective`).
+pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-dollar"];
+
+/// Every cross-reference and sanity problem in a loaded scenario, located in its text.
+pub fn validate(ls: &LoadedScenario) -> Diagnostics {
+    let mut c = Checker::new(&ls.origin, &ls.text);
+    c.scenario(&ls.scenario, &ls.catalog);
+    c.finish()
+}
+
+/// Every problem in a catalog (duplicate ids, unknown source keys, malformed countries, ...),
+/// located in its text.
+pub fn validate_catalog(catalog: &Catalog, text: &str, origin: &str) -> Diagnostics {
+    let mut c = Checker::new(origin, text);
+    let sources: BTreeSet<&str> = catalog.sources.keys().map(String::as_str).collect();
+    c.accelerators(catalog, &sources);
+    for (key, citation) in &catalog.sources {
+        if citation.trim().is_empty() {
+            c.err(
+                format!("sources.{key}"),
+                "empty citation: expected the text of the source".to_string(),
+            );
+        }
+    }
+    c.finish()
+}
+
+/// Loads a scenario (the built-in example when `path` is `None`) against the built-in catalog
+/// overridden by `catalog_file`, and validates both: the scenario if every check passes, or every
+/// problem found.
+pub fn check_scenario(
+    path: Option<&Path>,
+    catalog_file: Option<&Path>,
+) -> Result<LoadedScenario, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    if let Some(f) = catalog_file {
+        if let Err(d) = check_catalog_file(f) {
+            diags.extend(d);
+            // The scenario is checked against the built-in catalog alone rather than not at all.
+            return match load_scenario(path, None) {
+                Ok(ls) => {
+                    diags.extend(validate(&ls));
+                    Err(diags)
+                }
+                Err(d) => {
+                    diags.extend(d);
+                    Err(diags)
+                }
+            };
+        }
+    }
+    let ls = load_scenario(path, catalog_file)?;
+    diags.extend(validate(&ls));
+    if diags.is_empty() {
+        Ok(ls)
+    } else {
+        Err(diags)
+    }
+}
+
+/// Parses and validates a catalog's text.
+pub fn check_catalog(text: &str, origin: &str) -> Result<Catalog, Diagnostics> {
+    let catalog = parse_catalog(text, origin)?;
+    let d = validate_catalog(&catalog, text, origin);
+    if d.is_empty() {
+        Ok(catalog)
+    } else {
+        Err(d)
+    }
+}
+
+/// Reads, parses and validates a catalog file.
+pub fn check_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(&origin, format!("cannot read: {e}")))?;
+    check_catalog(&text, &origin)
+}
+
+/// True when a TOML text looks like a catalog (a `[sources]` table or `[[accelerator]]` entries
+/// and none of a scenario's required fields) rather than a scenario.
+pub fn looks_like_catalog(text: &str) -> bool {
+    let (doc, _) = toml::de::DeTable::parse_recoverable(text);
+    let t = doc.get_ref();
+    let scenario_keys = ["name", "date", "company"];
+    (t.contains_key("sources") || t.contains_key("accelerator"))
+        && !scenario_keys.iter().any(|k| t.contains_key(*k))
+}
+
+/// Walks a scenario, collecting located diagnostics.
+struct Checker<'a> {
+    origin: &'a str,
+    text: &'a str,
+    index: SpanIndex,
+    out: Diagnostics,
+}
+
+/// Ids known in one namespace, for reference checks and "expected one of" hints.
+struct Known<'s> {
+    what: &'static str,
+    ids: BTreeSet<&'s str>,
+}
+
+impl<'s> Known<'s> {
+    fn new(what: &'static str, ids: impl IntoIterator<Item = &'s str>) -> Known<'s> {
+        Known {
+            what,
+            ids: ids.into_iter().collect(),
+        }
+    }
+
+    fn has(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// "expected one of a, b, c" (the first few), or a note that there are none.
+    fn expected(&self) -> String {
+        const SHOWN: usize = 12;
+        if self.ids.is_empty() {
+            return format!("no {} is defined", self.what);
+        }
+        let mut list: Vec<&str> = self.ids.iter().copied().take(SHOWN).collect();
+        if self.ids.len() > SHOWN {
+            list.push("...");
+        }
+        format!("expected one of {}", list.join(", "))
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn new(origin: &'a str, text: &'a str) -> Checker<'a> {
+        Checker {
+            origin,
+            text,
+            index: SpanIndex::new(text),
+            out: Diagnostics::default(),
+        }
+    }
+
+    fn finish(mut self) -> Diagnostics {
+        self.out.sort();
+        self.out
+    }
+
+    fn err(&mut self, path: String, message: String) {
+        let d = Diagnostic::at_path(self.origin, self.text, &self.index, &path, message);
+        self.out.push(d);
+    }
+
+    fn line_of(&self, path: &str) -> Option<usize> {
+        self.index
+            .locate(path)
+            .map(|s| crate::diag::line_col(self.text, s.start).0)
+    }
+
+    /// Duplicate and empty ids in one list, reported at each repeat.
+    fn unique_ids<'s>(&mut self, list: &str, ids: impl IntoIterator<Item = &'s str>) {
+        let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, id) in ids.into_iter().enumerate() {
+            let path = format!("{list}[{i}].id");
+            if id.trim().is_empty() {
+                self.err(path, "empty id: expected a non-empty identifier".into());
+                continue;
+            }
+            match first.get(id) {
+                Some(&j) => {
+                    let at = self
+                        .line_of(&format!("{list}[{j}].id"))
+                        .map_or(String::new(), |l| format!(" (first defined on line {l})"));
+                    self.err(
+                        path,
+                        format!("duplicate id {id:?}{at}: expected ids unique within [[{list}]]"),
+                    );
+                }
+                None => {
+                    first.insert(id, i);
+                }
+            }
+        }
+    }
+
+    fn reference(&mut self, path: String, id: &str, known: &Known<'_>) {
+        if !known.has(id) {
+            let msg = format!("unknown {} {id:?}: {}", known.what, known.expected());
+            self.err(path, msg);
+        }
+    }
+
+    fn country(&mut self, path: String, code: &str) {
+        if !(code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())) {
+            self.err(
+                path,
+                format!(
+                    "malformed country code {code:?}: expected two upper-case letters (ISO 3166-1 alpha-2, e.g. \"CN\")"
+                ),
+            );
+        }
+    }
+
+    fn currency(&mut self, path: String, c: &Currency, fx: &xpufleet_model::FxRates) {
+        if !c.is_well_formed() {
+            self.err(
+                path,
+                format!(
+                    "malformed currency code {:?}: expected three upper-case letters (ISO 4217, e.g. \"USD\")",
+                    c.as_str()
+                ),
+            );
+        } else if !fx.has(c) {
+            self.err(
+                path,
+                format!(
+                    "no FX rate for {c}: expected `{c} = <USD per unit>` under [fx] (rates given: {})",
+                    fx_list(fx)
+                ),
+            );
+        }
+    }
+
+    /// An amount of money at `path` (a table with `amount` and `currency`).
+    fn money(&mut self, path: &str, m: &Money, fx: &xpufleet_model::FxRates, what: &str) {
+        self.currency(format!("{path}.currency"), &m.currency, fx);
+        if !m.amount.is_finite() || m.amount < 0.0 {
+            self.err(
+                format!("{path}.amount"),
+                format!(
+                    "{what} is {}: expected a finite amount of 0 or more",
+                    m.amount
+                ),
+            );
+        }
+    }
+
+    fn positive(&mut self, path: String, v: f64, what: &str) {
+        if !v.is_finite() || v <= 0.0 {
+            self.err(
+                path,
+                format!("{what} is {v}: expected a finite number above 0"),
+            );
+        }
+    }
+
+    fn nonzero(&mut self, path: String, v: u64, what: &str) {
+        if v == 0 {
+            self.err(path, format!("{what} is 0: expected 1 or more"));
+        }
+    }
+
+    /// `scaleup_domain` must be positive and a whole number of nodes.
+    fn scaleup(&mut self, path: String, domain: u32, accels_per_node: u32) {
+        if domain == 0 {
+            self.err(path, "scaleup_domain is 0: expected 1 or more".into());
+        } else if accels_per_node > 0 && domain % accels_per_node != 0 {
+            self.err(
+                path,
+                format!(
+                    "scaleup_domain {domain} is not a multiple of accels_per_node {accels_per_node}: expected a whole number of nodes (e.g. {} or {})",
+                    accels_per_node,
+                    accels_per_node * (domain / accels_per_node + 1)
+                ),
+            );
+        }
+    }
+
+    fn scenario(&mut self, s: &Scenario, catalog: &Catalog) {
+        let entities = Known::new("entity", s.entities.iter().map(|e| e.id.as_str()));
+        let sites = Known::new("site", s.sites.iter().map(|x| x.id.as_str()));
+        let accels = Known::new("accelerator", catalog.ids());
+        let envelopes = Known::new("envelope", s.envelopes.iter().map(|e| e.id.as_str()));
+        let licences = Known::new("licence", s.licences.iter().map(|l| l.id.as_str()));
+        let vendors = Known::new(
+            "vendor",
+            catalog.accelerators.iter().map(|a| a.vendor.as_str()),
+        );
+        let fx = &s.fx;
+
+        // Top level.
+        self.reference("company".into(), &s.company, &entities);
+        for (c, rate) in &fx.usd_per_unit {
+            let path = format!("fx.{}", c.as_str());
+            if !c.is_well_formed() {
+                self.err(
+                    path,
+                    format!(
+                        "malformed currency code {:?}: expected three upper-case letters (ISO 4217)",
+                        c.as_str()
+                    ),
+                );
+            } else {
+                self.positive(path, *rate, "FX rate (USD per unit)");
+            }
+        }
+        self.plan(&s.plan);
+
+        // The scenario's own accelerators (checked against the merged catalog's sources).
+        let own = Catalog {
+            sources: catalog.sources.clone(),
+            accelerators: s.accelerators.clone(),
+        };
+        let sources: BTreeSet<&str> = catalog.sources.keys().map(String::as_str).collect();
+        self.accelerators(&own, &sources);
+
+        // Entities.
+        self.unique_ids("entity", s.entities.iter().map(|e| e.id.as_str()));
+        for (i, e) in s.entities.iter().enumerate() {
+            self.country(format!("entity[{i}].hq_country"), &e.hq_country);
+            if let Some(p) = &e.parent {
+                self.reference(format!("entity[{i}].parent"), p, &entities);
+            }
+        }
+        self.parent_loops(s);
+
+        // Sites.
+        self.unique_ids("site", s.sites.iter().map(|x| x.id.as_str()));
+        for (i, site) in s.sites.iter().enumerate() {
+            let at = format!("site[{i}]");
+            self.country(format!("{at}.country"), &site.country);
+            self.reference(format!("{at}.owner"), &site.owner, &entities);
+            self.reference(format!("{at}.operator"), &site.operator, &entities);
+            self.positive(format!("{at}.power_mw"), site.power_mw, "power_mw");
+            if !site.pue.is_finite() || site.pue < 1.0 {
+                self.err(
+                    format!("{at}.pue"),
+                    format!(
+                        "pue is {}: expected 1 or more (facility power / IT power)",
+                        site.pue
+                    ),
+                );
+            }
+            self.money(
+                &format!("{at}.electricity_per_kwh"),
+                &site.electricity_per_kwh,
+                fx,
+                "electricity price",
+            );
+            for (j, v) in site.verifications.iter().enumerate() {
+                let vat = format!("{at}.verification[{j}]");
+                self.reference(format!("{vat}.entity"), &v.entity, &entities);
+                if let Some(p) = &v.ultimate_parent {
+                    self.reference(format!("{vat}.ultimate_parent"), p, &entities);
+                }
+                if let Some(c) = &v.hq_country {
+                    self.country(format!("{vat}.hq_country"), c);
+                }
+                if v.valid_until < v.date {
+                    self.err(
+                        format!("{vat}.valid_until"),
+                        format!(
+                            "valid_until {} is before the verification date {}: expected a date on or after it",
+                            v.valid_until, v.date
+                        ),
+                    );
+                }
+                for (field, value) in [("verified_by", &v.verified_by), ("evidence", &v.evidence)] {
+                    if value.trim().is_empty() {
+                        self.err(
+                            format!("{vat}.{field}"),
+                            format!(
+                                "empty {field}: expected who verified / the evidence reference"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+
+        // Pools.
+        self.unique_ids("pool", s.pools.iter().map(|p| p.id.as_str()));
+        for (i, p) in s.pools.iter().enumerate() {
+            let at = format!("pool[{i}]");
+            self.reference(format!("{at}.site"), &p.site, &sites);
+            self.reference(format!("{at}.accelerator"), &p.accelerator, &accels);
+            self.nonzero(format!("{at}.nodes"), p.nodes.into(), "nodes");
+            self.nonzero(
+                format!("{at}.accels_per_node"),
+                p.accels_per_node.into(),
+                "accels_per_node",
+            );
+            self.scaleup(
+                format!("{at}.scaleup_domain"),
+                p.scaleup_domain,
+                p.accels_per_node,
+            );
+            if let Some(o) = &p.owner {
+                self.reference(format!("{at}.owner"), o, &entities);
+            }
+            for (j, l) in p.licences.iter().enumerate() {
+                self.reference(format!("{at}.licences[{j}]"), l, &licences);
+            }
+            match &p.acquisition {
+                Acquisition::Bought {
+                    price, life_years, ..
+                } => {
+                    self.money(&format!("{at}.acquisition.price"), price, fx, "price");
+                    self.positive(
+                        format!("{at}.acquisition.life_years"),
+                        *life_years,
+                        "life_years",
+                    );
+                }
+                Acquisition::Leased { rate, from, .. } => {
+                    self.money(&format!("{at}.acquisition.rate"), rate, fx, "lease rate");
+                    self.reference(format!("{at}.acquisition.from"), from, &entities);
+                }
+            }
+        }
+
+        // Money envelopes and supplier mix.
+        self.unique_ids("envelope", s.envelopes.iter().map(|e| e.id.as_str()));
+        for (i, e) in s.envelopes.iter().enumerate() {
+            let at = format!("envelope[{i}]");
+            self.money(&format!("{at}.budget"), &e.budget, fx, "budget");
+            for (j, c) in e.scope.countries.iter().enumerate() {
+                self.country(format!("{at}.scope.countries[{j}]"), c);
+            }
+        }
+        self.unique_ids("supplier_mix", s.supplier_mix.iter().map(|m| m.id.as_str()));
+        for (i, m) in s.supplier_mix.iter().enumerate() {
+            let at = format!("supplier_mix[{i}]");
+            self.reference(format!("{at}.envelope"), &m.envelope, &envelopes);
+            self.country(format!("{at}.domestic_country"), &m.domestic_country);
+            if !(0.0..=1.0).contains(&m.min_share) {
+                self.err(
+                    format!("{at}.min_share"),
+                    format!(
+                        "min_share is {}: expected a fraction from 0 to 1 (0.6 for 60%)",
+                        m.min_share
+                    ),
+                );
+            }
+        }
+
+        // Candidates.
+        self.unique_ids("candidate", s.candidates.iter().map(|c| c.id.as_str()));
+        for (i, c) in s.candidates.iter().enumerate() {
+            let at = format!("candidate[{i}]");
+            self.reference(format!("{at}.accelerator"), &c.accelerator, &accels);
+            self.reference(format!("{at}.site"), &c.site, &sites);
+            self.reference(format!("{at}.envelope"), &c.envelope, &envelopes);
+            self.money(&format!("{at}.price"), &c.price, fx, "price");
+            self.nonzero(
+                format!("{at}.accels_per_node"),
+                c.accels_per_node.into(),
+                "accels_per_node",
+            );
+            if let Some(d) = c.scaleup_domain {
+                self.scaleup(format!("{at}.scaleup_domain"), d, c.accels_per_node);
+            }
+            if let Some(n) = c.max_nodes {
+                self.nonzero(format!("{at}.max_nodes"), n.into(), "max_nodes");
+            }
+            if let Some(l) = &c.lessor {
+                self.reference(format!("{at}.lessor"), l, &entities);
+            }
+            for (j, l) in c.licences.iter().enumerate() {
+                self.reference(format!("{at}.licences[{j}]"), l, &licences);
+            }
+        }
+
+        // Supply caps.
+        self.unique_ids("supply_cap", s.supply_caps.iter().map(|c| c.id.as_str()));
+        for (i, cap) in s.supply_caps.iter().enumerate() {
+            let at = format!("supply_cap[{i}]");
+            if let Some(a) = &cap.accelerator {
+                self.reference(format!("{at}.accelerator"), a, &accels);
+            }
+            if let Some(v) = &cap.vendor {
+                self.reference(format!("{at}.vendor"), v, &vendors);
+            }
+            match (&cap.vendor, &cap.accelerator) {
+                (None, None) => self.err(
+                    at,
+                    "supply cap names neither `vendor` nor `accelerator`: expected one of them"
+                        .into(),
+                ),
+                (Some(v), Some(a)) => {
+                    if let Some(acc) = catalog.get(a) {
+                        if &acc.vendor != v {
+                            self.err(
+                                format!("{at}.vendor"),
+                                format!(
+                                    "vendor {v:?} does not make {a:?} (made by {:?}): expected one of the two, or both agreeing",
+                                    acc.vendor
+                                ),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // Licences.
+        self.unique_ids("licence", s.licences.iter().map(|l| l.id.as_str()));
+        for (i, l) in s.licences.iter().enumerate() {
+            let at = format!("licence[{i}]");
+            self.reference(format!("{at}.holder"), &l.holder, &entities);
+            for (j, a) in l.accelerators.iter().enumerate() {
+                self.reference(format!("{at}.accelerators[{j}]"), a, &accels);
+            }
+            for (j, c) in l.countries.iter().enumerate() {
+                self.country(format!("{at}.countries[{j}]"), c);
+            }
+            if l.valid_until < l.valid_from {
+                self.err(
+                    format!("{at}.valid_until"),
+                    format!(
+                        "valid_until {} is before valid_from {}: expected a date on or after it",
+                        l.valid_until, l.valid_from
+                    ),
+                );
+            }
+            if let Some(n) = l.max_accels {
+                self.nonzero(format!("{at}.max_accels"), n, "max_accels");
+            }
+            if l.authority.trim().is_empty() {
+                self.err(
+                    format!("{at}.authority"),
+                    "empty authority: expected the issuing authority (\"US-BIS\")".into(),
+                );
+            }
+        }
+
+        // Jobs.
+        self.unique_ids("job", s.jobs.iter().map(|j| j.id.as_str()));
+        for (i, j) in s.jobs.iter().enumerate() {
+            self.job(i, j, &accels, &entities);
+        }
+    }
+
+    fn plan(&mut self, p: &PlanSettings) {
+        if !PLAN_OBJECTIVES.contains(&p.objective.as_str()) {
+            self.err(
+                "plan.objective".into(),
+                format!(
+                    "unknown objective {:?}: expected one of {}",
+                    p.objective,
+                    PLAN_OBJECTIVES.join(", ")
+                ),
+            );
+        }
+        self.positive("plan.horizon_days".into(), p.horizon_days, "horizon_days");
+        if let Some(t) = p.target_pflops {
+            self.positive("plan.target_pflops".into(), t, "target_pflops");
+        }
+    }
+
+    fn job(&mut self, i: usize, j: &TrainingJob, accels: &Known<'_>, entities: &Known<'_>) {
+        let at = format!("job[{i}]");
+        if j.work().is_err() {
+            // Point at the half that is missing when one of params/tokens is given.
+            let path = match (j.params, j.tokens) {
+                (Some(_), None) => format!("{at}.tokens"),
+                (None, Some(_)) => format!("{at}.params"),
+                _ => at.clone(),
+            };
+            self.err(
+                path,
+                "job lacks work: expected `flops`, or both `params` and `tokens`".into(),
+            );
+        }
+        for (field, v) in [
+            ("params", j.params),
+            ("active_params", j.active_params),
+            ("tokens", j.tokens),
+            ("flops", j.flops),
+        ] {
+            if let Some(v) = v {
+                self.positive(format!("{at}.{field}"), v, field);
+            }
+        }
+        if let (Some(a), Some(p)) = (j.active_params, j.params) {
+            if a > p {
+                self.err(
+                    format!("{at}.active_params"),
+                    format!("active_params {a:e} exceeds params {p:e}: expected at most the total"),
+                );
+            }
+        }
+        for (k, a) in j.allowed_accels.iter().enumerate() {
+            self.reference(format!("{at}.allowed_accels[{k}]"), a, accels);
+        }
+        self.nonzero(
+            format!("{at}.min_accels"),
+            j.min_accels.into(),
+            "min_accels",
+        );
+        if j.min_accels > j.max_accels {
+            self.err(
+                format!("{at}.max_accels"),
+                format!(
+                    "max_accels {} is below min_accels {}: expected max_accels >= min_accels",
+                    j.max_accels, j.min_accels
+                ),
+            );
+        }
+        self.reference(format!("{at}.tenant"), &j.tenant, entities);
+        for (k, c) in j.data_countries.iter().enumerate() {
+            self.country(format!("{at}.data_countries[{k}]"), c);
+        }
+        for (field, v) in [
+            ("n_layers", j.n_layers),
+            ("seq_len", j.seq_len),
+            ("d_model", j.d_model),
+        ] {
+            if let Some(v) = v {
+                self.nonzero(format!("{at}.{field}"), v.into(), field);
+            }
+        }
+        if let Some(d) = j.deadline_s {
+            self.nonzero(format!("{at}.deadline_s"), d, "deadline_s");
+        }
+    }
+
+    /// One diagnostic per distinct loop, at the `parent` of the loop's first entity in the file.
+    fn parent_loops(&mut self, s: &Scenario) {
+        let index: BTreeMap<&str, usize> = s
+            .entities
+            .iter()
+            .enumerate()
+            .rev() // The first definition wins for duplicated ids (reported separately).
+            .map(|(i, e)| (e.id.as_str(), i))
+            .collect();
+        let mut reported: BTreeSet<Vec<usize>> = BTreeSet::new();
+        for start in 0..s.entities.len() {
+            let mut path: Vec<usize> = Vec::new();
+            let mut cur = Some(start);
+            while let Some(i) = cur {
+                if let Some(pos) = path.iter().position(|&p| p == i) {
+                    let mut members = path[pos..].to_vec();
+                    let chain: Vec<&str> = path[pos..]
+                        .iter()
+                        .chain(std::iter::once(&i))
+                        .map(|&k| s.entities[k].id.as_str())
+                        .collect();
+                    members.sort_unstable();
+                    if reported.insert(members.clone()) {
+                        let first = members[0];
+                        // Rotate the chain to start at the reported entity.
+                        let rot = path[pos..].iter().position(|&k| k == first).unwrap_or(0);
+                        let ring: Vec<&str> = chain[..chain.len() - 1].to_vec();
+                        let mut shown: Vec<&str> = ring[rot..].to_vec();
+                        shown.extend_from_slice(&ring[..rot]);
+                        shown.push(ring[rot]);
+                        self.err(
+                            format!("entity[{first}].parent"),
+                            format!(
+                                "parent chain loops: {}: expected a chain that ends at an entity without a parent",
+                                shown.join(" -> ")
+                            ),
+                        );
+                    }
+                    break;
+                }
+                path.push(i);
+                cur = s.entities[i]
+                    .parent
+                    .as_deref()
+                    .and_then(|p| index.get(p).copied());
+            }
+        }
+    }
+
+    /// Accelerator entries (a catalog's, or a scenario's own): ids, countries, source keys.
+    fn accelerators(&mut self, catalog: &Catalog, sources: &BTreeSet<&str>) {
+        self.unique_ids(
+            "accelerator",
+            catalog.accelerators.iter().map(|a| a.id.as_str()),
+        );
+        for (i, a) in catalog.accelerators.iter().enumerate() {
+            let at = format!("accelerator[{i}]");
+            self.country(format!("{at}.vendor_country"), &a.vendor_country);
+            if a.vendor.trim().is_empty() {
+                self.err(
+                    format!("{at}.vendor"),
+                    "empty vendor: expected the maker's name".into(),
+                );
+            }
+            if a.chips_per_unit == 0 {
+                self.err(
+                    format!("{at}.chips_per_unit"),
+                    "chips_per_unit is 0: expected 1 or more".into(),
+                );
+            }
+            if let Some(y) = a.launch_year {
+                if !(1990..=2100).contains(&y) {
+                    self.err(
+                        format!("{at}.launch_year"),
+                        format!("launch_year {y}: expected a year from 1990 to 2100"),
+                    );
+                }
+            }
+            for field in xpufleet_model::Accelerator::FIGURE_FIELDS {
+                let Some(f) = a.figure(field) else { continue };
+                if let Some(key) = &f.source {
+                    if !sources.contains(key.as_str()) {
+                        let known: Vec<&str> = sources.iter().copied().collect();
+                        self.err(
+                            format!("{at}.{field}.source"),
+                            format!(
+                                "unknown source key {key:?}: expected one listed under [sources] ({})",
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                }
+                if f.value == Some(0.0) {
+                    // Unknown is a real state, never a zero.
+                    self.err(
+                        format!("{at}.{field}"),
+                        format!(
+                            "{field} is 0: expected a positive figure, \"?\" for unknown or \"-\" for unsupported"
+                        ),
+                    );
+                }
+                if f.value.is_none() && f.confidence == Confidence::Estimate {
+                    self.err(
+                        format!("{at}.{field}"),
+                        "an estimate without a value: expected `value`, or \"?\" for unknown"
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn fx_list(fx: &xpufleet_model::FxRates) -> String {
+    let mut v: Vec<&str> = vec!["USD"];
+    v.extend(fx.usd_per_unit.keys().map(Currency::as_str));
+    v.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse_scenario, EXAMPLE_SCENARIO};
+
+    /// Parses and validates a scenario text against the built-in catalog, as `validate` does.
+    fn diagnose(text: &str) -> Diagnostics {
+        let scenario = match parse_scenario(text, "t.toml") {
+            Ok(s) => s,
+            Err(d) => return d,
+        };
+        let mut catalog = crate::builtin_catalog();
+        catalog.merge(Catalog {
+            sources: Default::default(),
+            accelerators: scenario.accelerators.clone(),
+        });
+        validate(&LoadedScenario {
+            scenario,
+            catalog,
+            origin: "t.toml".into(),
+            text: text.to_string(),
+            dir: None,
+        })
+    }
+
+    /// One malformed variant of the example: replace the first `from` with `to` (or append
+    /// `to` when `from` is empty); expect a diagnostic at `field` (empty: none) whose message
+    /// holds `message`, located where the text `at` begins.
+    struct Case {
+        from: &'static str,
+        to: &'static str,
+        field: &'static str,
+        message: &'static str,
+        at: &'static str,
+    }
+
+    const fn case(
+        from: &'static str,
+        to: &'static str,
+        field: &'static str,
+        message: &'static str,
+        at: &'static str,
+    ) -> Case {
+        Case {
+            from,
+            to,
+            field,
+            message,
+            at,
+        }
+    }
+
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        // Syntax (located by the TOML parser).
+        case("name = \"capex-2025\"", "name = capex-2025", "", "", "capex"),
+        case("[fx]", "[fx", "", "", ""),
+        // Types.
+        case("nodes = 256", "nodes = -3", "pool[0].nodes", "invalid value: integer `-3`, expected a whole number from 0 to", "-3"),
+        case("nodes = 256", "nodes = \"many\"", "pool[0].nodes", "expected a whole number", "\"many\""),
+        case("pue = 1.2", "pue = \"low\"", "site[0].pue", "expected a number", "\"low\""),
+        case("pue = 1.2", "pue = 1.2\npuee = 3", "site[0].puee", "unknown field `puee`", "puee"),
+        case("id = \"cn-a800\"\nsite = \"cn-ulanqab\"\n", "id = \"cn-a800\"\n", "pool[0].site", "missing field `site`", "[[pool]]"),
+        case("date = 2025-03-01", "date = \"March\"", "date", "expected a date as YYYY-MM-DD", "\"March\""),
+        case("min_accels = 1024", "min_accels = \"lots\"", "job[0].min_accels", "expected a whole number", "\"lots\""),
+        case("tenure = \"owned\"", "tenure = \"rented\"", "site[0].tenure", "unknown variant `rented`", "\"rented\""),
+        case("max_accels = 60000", "max_accels = -1", "supply_cap[0].max_accels", "expected a whole number of 0 or more", "-1"),
+        // Unknown accelerator, in each place one is named.
+        case("accelerator = \"a800-sxm\"", "accelerator = \"a900\"", "pool[0].accelerator", "unknown accelerator \"a900\": expected one of a100-sxm-80gb", "\"a900\""),
+        case("accelerator = \"h20\"\nsite", "accelerator = \"h21\"\nsite", "candidate[0].accelerator", "unknown accelerator \"h21\"", "\"h21\""),
+        case("allowed_accels = [\"h100-sxm\", \"h200-sxm\", \"b200\"]\nmin_accels = 2048", "allowed_accels = [\"h100-sxm\", \"h300\", \"b200\"]\nmin_accels = 2048", "job[1].allowed_accels[1]", "unknown accelerator \"h300\"", "\"h300\""),
+        case("accelerator = \"ascend-910c\"\nmax_accels", "accelerator = \"ascend-910x\"\nmax_accels", "supply_cap[1].accelerator", "unknown accelerator \"ascend-910x\"", "\"ascend-910x\""),
+        case("accelerators = [\"h100-sxm\", \"h200-sxm\", \"b200\"]", "accelerators = [\"h100-sxm\", \"h200-sxm\", \"b300\"]", "licence[0].accelerators[2]", "unknown accelerator \"b300\"", "\"b300\""),
+        // Unknown site.
+        case("site = \"cn-ulanqab\"", "site = \"cn-nowhere\"", "pool[0].site", "unknown site \"cn-nowhere\": expected one of cn-ulanqab, cn-wuhu, my-cyberjaya, my-johor", "\"cn-nowhere\""),
+        case("site = \"cn-wuhu\"\nmode = \"buy\"\n# $12", "site = \"cn-wuhu2\"\nmode = \"buy\"\n# $12", "candidate[0].site", "unknown site \"cn-wuhu2\"", "\"cn-wuhu2\""),
+        // Unknown entity, in each place one is named.
+        case("company = \"acme-ai\"", "company = \"acme\"", "company", "unknown entity \"acme\": expected one of acme-ai, acme-my, acme-sg, johor-dc, sg-neocloud", "\"acme\""),
+        case("owner = \"acme-ai\"", "owner = \"acme\"", "site[0].owner", "unknown entity \"acme\"", "\"acme\""),
+        case("operator = \"johor-dc\"\npower_mw = 120", "operator = \"johor\"\npower_mw = 120", "site[2].operator", "unknown entity \"johor\"", "\"johor\""),
+        case("entity = \"johor-dc\"\nverified_by = \"External auditor (example)\"\ndate = 2024-10-01\nevidence = \"AUDIT-JDC-2024-44\"", "entity = \"jdc\"\nverified_by = \"External auditor (example)\"\ndate = 2024-10-01\nevidence = \"AUDIT-JDC-2024-44\"", "site[2].verification[0].entity", "unknown entity \"jdc\"", "\"jdc\""),
+        case("ultimate_parent = \"acme-ai\"", "ultimate_parent = \"acme-top\"", "site[0].verification[0].ultimate_parent", "unknown entity \"acme-top\"", "\"acme-top\""),
+        case("parent = \"acme-ai\"", "parent = \"acme-x\"", "entity[1].parent", "unknown entity \"acme-x\"", "\"acme-x\""),
+        case("lessor = \"johor-dc\"", "lessor = \"jdc\"", "candidate[6].lessor", "unknown entity \"jdc\"", "\"jdc\""),
+        case("tenant = \"acme-sg\"", "tenant = \"acme-uk\"", "job[1].tenant", "unknown entity \"acme-uk\"", "\"acme-uk\""),
+        case("holder = \"johor-dc\"", "holder = \"jdc\"", "licence[0].holder", "unknown entity \"jdc\"", "\"jdc\""),
+        case("owner = \"johor-dc\"\n# ~$2", "owner = \"jdc\"\n# ~$2", "pool[3].owner", "unknown entity \"jdc\"", "\"jdc\""),
+        case("from = \"johor-dc\"", "from = \"jdc\"", "pool[3].acquisition.from", "unknown entity \"jdc\"", "\"jdc\""),
+        // Duplicate ids, in every list.
+        case("id = \"acme-sg\"", "id = \"acme-ai\"", "entity[1].id", "duplicate id \"acme-ai\" (first defined on line 32)", "\"acme-ai\""),
+        case("id = \"cn-wuhu\"", "id = \"cn-ulanqab\"", "site[1].id", "duplicate id \"cn-ulanqab\"", "\"cn-ulanqab\""),
+        case("id = \"cn-h20\"", "id = \"cn-a800\"", "pool[1].id", "duplicate id \"cn-a800\"", "\"cn-a800\""),
+        case("id = \"abroad\"", "id = \"cn-chips\"", "envelope[1].id", "duplicate id \"cn-chips\"", "\"cn-chips\""),
+        case("", "\n[[supplier_mix]]\nid = \"cn-domestic-60\"\nenvelope = \"cn-chips\"\ndomestic_country = \"CN\"\nmin_share = 0.5\n", "supplier_mix[1].id", "duplicate id \"cn-domestic-60\"", "\"cn-domestic-60\""),
+        case("id = \"cn-910b-buy\"", "id = \"cn-h20-buy\"", "candidate[1].id", "duplicate id \"cn-h20-buy\"", "\"cn-h20-buy\""),
+        case("id = \"910c-2025\"", "id = \"huawei-2025\"", "supply_cap[1].id", "duplicate id \"huawei-2025\"", "\"huawei-2025\""),
+        case("", "\n[[licence]]\nid = \"my-stp-jdc-2025\"\nauthority = \"US-BIS\"\nholder = \"acme-ai\"\nvalid_from = 2025-01-01\nvalid_until = 2025-12-31\n", "licence[1].id", "duplicate id \"my-stp-jdc-2025\"", "\"my-stp-jdc-2025\""),
+        case("id = \"ablation-1b-b\"", "id = \"ablation-1b-a\"", "job[7].id", "duplicate id \"ablation-1b-a\"", "\"ablation-1b-a\""),
+        case("", "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\n\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1 again\"\nfamily = \"hopper\"\n", "accelerator[1].id", "duplicate id \"x1\"", "\"x1\""),
+        // Unknown envelope and licence ids.
+        case("envelope = \"cn-chips\"\ndomestic_country", "envelope = \"cn-chip\"\ndomestic_country", "supplier_mix[0].envelope", "unknown envelope \"cn-chip\": expected one of abroad, cn-chips", "\"cn-chip\""),
+        case("envelope = \"abroad\"\naccels_per_node = 8\nlessor", "envelope = \"overseas\"\naccels_per_node = 8\nlessor", "candidate[6].envelope", "unknown envelope \"overseas\"", "\"overseas\""),
+        case("scaleup_domain = 8\n# Bought", "scaleup_domain = 8\nlicences = [\"lic-x\"]\n# Bought", "pool[0].licences[0]", "unknown licence \"lic-x\": expected one of my-stp-jdc-2025", "\"lic-x\""),
+        case("lessor = \"johor-dc\"\n", "lessor = \"johor-dc\"\nlicences = [\"my-stp-jdc-2025\", \"nope\"]\n", "candidate[6].licences[1]", "unknown licence \"nope\"", "\"nope\""),
+        // Currencies without an FX rate, in every kind of money; malformed codes and rates.
+        case("currency = \"MYR\" }", "currency = \"EUR\" }", "site[2].electricity_per_kwh.currency", "no FX rate for EUR: expected `EUR = <USD per unit>` under [fx] (rates given: USD, CNY, MYR)", "\"EUR\""),
+        case("price = { amount = 100000, currency = \"CNY\" }", "price = { amount = 100000, currency = \"JPY\" }", "pool[0].acquisition.price.currency", "no FX rate for JPY", "\"JPY\""),
+        case("rate = { amount = 2.0, currency = \"USD\" }", "rate = { amount = 2.0, currency = \"SGD\" }", "pool[3].acquisition.rate.currency", "no FX rate for SGD", "\"SGD\""),
+        case("budget = { amount = 6.8e9, currency = \"USD\" }", "budget = { amount = 6.8e9, currency = \"EUR\" }", "envelope[1].budget.currency", "no FX rate for EUR", "\"EUR\""),
+        case("price = { amount = 90000, currency = \"CNY\" }", "price = { amount = 90000, currency = \"HKD\" }", "candidate[0].price.currency", "no FX rate for HKD", "\"HKD\""),
+        case("price = { amount = 90000, currency = \"CNY\" }", "price = { amount = 90000, currency = \"cny\" }", "candidate[0].price.currency", "malformed currency code \"cny\": expected three upper-case letters", "\"cny\""),
+        case("CNY = 0.1389", "CNY = 0", "fx.CNY", "FX rate (USD per unit) is 0: expected a finite number above 0", "0"),
+        case("CNY = 0.1389", "CNY = 0.1389\nRMB_ = 0.14", "fx.RMB_", "malformed currency code \"RMB_\"", "0.14"),
+        // Parent chains that loop.
+        case("hq_country = \"CN\"\n\n[[entity]]\nid = \"acme-sg\"", "hq_country = \"CN\"\nparent = \"acme-my\"\n\n[[entity]]\nid = \"acme-sg\"", "entity[0].parent", "parent chain loops: acme-ai -> acme-my -> acme-sg -> acme-ai", "\"acme-my\""),
+        case("id = \"sg-neocloud\"\nname = \"Lion City GPU Cloud (example lessor)\"\nhq_country = \"SG\"", "id = \"sg-neocloud\"\nname = \"Lion City GPU Cloud (example lessor)\"\nhq_country = \"SG\"\nparent = \"sg-neocloud\"", "entity[4].parent", "parent chain loops: sg-neocloud -> sg-neocloud", "\"sg-neocloud\""),
+        // Counts and values that make no sense.
+        case("nodes = 256", "nodes = 0", "pool[0].nodes", "nodes is 0: expected 1 or more", "0"),
+        case("accels_per_node = 8\nscaleup_domain = 8\n# Bought", "accels_per_node = 0\nscaleup_domain = 8\n# Bought", "pool[0].accels_per_node", "accels_per_node is 0", "0"),
+        case("scaleup_domain = 8\n# Bought", "scaleup_domain = 12\n# Bought", "pool[0].scaleup_domain", "scaleup_domain 12 is not a multiple of accels_per_node 8", "12"),
+        case("scaleup_domain = 8\n# Bought", "scaleup_domain = 0\n# Bought", "pool[0].scaleup_domain", "scaleup_domain is 0", "0"),
+        case("scaleup_domain = 384", "scaleup_domain = 380", "candidate[2].scaleup_domain", "not a multiple of accels_per_node 8", "380"),
+        case("max_nodes = 1500", "max_nodes = 0", "candidate[8].max_nodes", "max_nodes is 0", "0"),
+        case("pue = 1.2", "pue = 0.9", "site[0].pue", "pue is 0.9: expected 1 or more", "0.9"),
+        case("power_mw = 150", "power_mw = 0", "site[0].power_mw", "power_mw is 0: expected a finite number above 0", "0"),
+        case("power_mw = 150", "power_mw = -5.0", "site[0].power_mw", "power_mw is -5", "-5.0"),
+        case("min_accels = 1024\nmax_accels = 4096", "min_accels = 8192\nmax_accels = 4096", "job[0].max_accels", "max_accels 4096 is below min_accels 8192", "4096"),
+        case("min_accels = 1024", "min_accels = 0", "job[0].min_accels", "min_accels is 0", "0"),
+        case("min_share = 0.6", "min_share = 1.5", "supplier_mix[0].min_share", "min_share is 1.5: expected a fraction from 0 to 1", "1.5"),
+        case("min_share = 0.6", "min_share = -0.1", "supplier_mix[0].min_share", "min_share is -0.1", "-0.1"),
+        case("valid_until = 2025-11-30", "valid_until = 2024-01-01", "site[0].verification[0].valid_until", "valid_until 2024-01-01 is before the verification date 2024-12-01", "2024-01-01"),
+        case("valid_until = 2026-07-19", "valid_until = 2025-01-01", "licence[0].valid_until", "valid_until 2025-01-01 is before valid_from 2025-07-20", "2025-01-01"),
+        case("params = 70e9\ntokens = 2e12\n", "params = 70e9\n", "job[0].tokens", "job lacks work: expected `flops`, or both `params` and `tokens`", "[[job]]"),
+        case("flops = 5e22\n", "", "job[5]", "job lacks work", "[[job]]"),
+        case("params = 70e9", "params = -70e9", "job[0].params", "params is -70000000000: expected a finite number above 0", "-70e9"),
+        case("active_params = 37e9", "active_params = 500e9", "job[1].active_params", "active_params 5e11 exceeds params 4e11", "500e9"),
+        case("amount = 100000, currency", "amount = -1, currency", "pool[0].acquisition.price.amount", "price is -1: expected a finite amount of 0 or more", "-1"),
+        case("life_years = 4 }", "life_years = 0 }", "pool[0].acquisition.life_years", "life_years is 0", "0"),
+        case("id = \"cambricon-2025\"\nvendor = \"Cambricon\"\n", "id = \"cambricon-2025\"\n", "supply_cap[2]", "names neither `vendor` nor `accelerator`", "[[supply_cap]]"),
+        case("vendor = \"Huawei\"", "vendor = \"Huwei\"", "supply_cap[0].vendor", "unknown vendor \"Huwei\": expected one of Cambricon, Huawei, Nvidia", "\"Huwei\""),
+        case("id = \"johor-b200\"\n", "id = \"johor-b200\"\nvendor = \"Huawei\"\n", "supply_cap[3].vendor", "vendor \"Huawei\" does not make \"b200\"", "\"Huawei\""),
+        // Malformed codes.
+        case("country = \"CN\"\nregion = \"Inner Mongolia\"", "country = \"China\"\nregion = \"Inner Mongolia\"", "site[0].country", "malformed country code \"China\": expected two upper-case letters", "\"China\""),
+        case("hq_country = \"SG\"\nparent", "hq_country = \"sg\"\nparent", "entity[1].hq_country", "malformed country code \"sg\"", "\"sg\""),
+        case("data_countries = [\"MY\", \"SG\"]", "data_countries = [\"MY\", \"SGP\"]", "job[1].data_countries[1]", "malformed country code \"SGP\"", "\"SGP\""),
+        case("countries = [\"CN\"], modes", "countries = [\"C\"], modes", "envelope[0].scope.countries[0]", "malformed country code \"C\"", "\"C\""),
+        case("domestic_country = \"CN\"", "domestic_country = \"PRC\"", "supplier_mix[0].domestic_country", "malformed country code \"PRC\"", "\"PRC\""),
+        case("countries = [\"MY\"]\nvalid_from", "countries = [\"my\"]\nvalid_from", "licence[0].countries[0]", "malformed country code \"my\"", "\"my\""),
+        // Plan settings and the scenario's own accelerators.
+        case("objective = \"max-compute\"", "objective = \"fastest\"", "plan.objective", "unknown objective \"fastest\": expected one of max-compute, min-cost, compute-per-dollar", "\"fastest\""),
+        case("horizon_days = 365", "horizon_days = 0", "plan.horizon_days", "horizon_days is 0", "0"),
+        case("", EXTRA_ACCEL_BAD_SOURCE, "accelerator[0].tflops_bf16.source", "unknown source key \"ZZ\": expected one listed under [sources]", "\"ZZ\""),
+        case("", EXTRA_ACCEL_ZERO, "accelerator[0].power_w", "power_w is 0: expected a positive figure", "0"),
+        case("", EXTRA_ACCEL_BAD_COUNTRY, "accelerator[0].vendor_country", "malformed country code \"USA\"", "\"USA\""),
+    ];
+
+    const EXTRA_ACCEL_BAD_SOURCE: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\ntflops_bf16 = { value = 100, source = \"ZZ\" }\n";
+    const EXTRA_ACCEL_ZERO: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\npower_w = 0\n";
+    const EXTRA_ACCEL_BAD_COUNTRY: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"USA\"\nname = \"X1\"\nfamily = \"hopper\"\n";
+
+    fn mutate(c: &Case) -> String {
+        if c.from.is_empty() {
+            return format!("{EXAMPLE_SCENARIO}{}", c.to);
+        }
+        assert!(
+            EXAMPLE_SCENARIO.contains(c.from),
+            "the example lacks {:?}",
+            c.from
+        );
+        EXAMPLE_SCENARIO.replacen(c.from, c.to, 1)
+    }
+
+    /// The text from a diagnostic's line and column to the end of that line.
+    fn text_at<'t>(text: &'t str, d: &Diagnostic) -> &'t str {
+        let line = text.lines().nth(d.line.unwrap() - 1).unwrap_or("");
+        let col = d.column.unwrap() - 1;
+        let byte = line.char_indices().nth(col).map_or(line.len(), |(b, _)| b);
+        &line[byte..]
+    }
+
+    #[test]
+    fn every_malformed_variant_gives_its_located_error() {
+        let mut failures = Vec::new();
+        for (i, c) in CASES.iter().enumerate() {
+            let text = mutate(c);
+            let ds = diagnose(&text);
+            if ds.is_empty() {
+                failures.push(format!(
+                    "case {i} ({:?} -> {:?}): no diagnostic",
+                    c.from, c.to
+                ));
+                continue;
+            }
+            for d in ds.iter() {
+                if d.line.is_none() || d.column.is_none() {
+                    failures.push(format!("case {i}: unlocated diagnostic {d}"));
+                }
+            }
+            let want_field = (!c.field.is_empty()).then_some(c.field);
+            let found = ds.iter().find(|d| {
+                (want_field.is_none() || d.field.as_deref() == want_field)
+                    && d.message.contains(c.message)
+            });
+            match found {
+                None => failures.push(format!(
+                    "case {i}: no diagnostic at field {:?} with {:?}; got:\n{ds}",
+                    c.field, c.message
+                )),
+                Some(d) => {
+                    if d.line.is_some() && !text_at(&text, d).starts_with(c.at) {
+                        failures.push(format!(
+                            "case {i}: {d} points at {:?}, expected {:?}",
+                            text_at(&text, d),
+                            c.at
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_one_run() {
+        let mut text = EXAMPLE_SCENARIO.to_string();
+        // Several kinds, two of them in the same pool entry.
+        let picks: Vec<&Case> = [
+            ("pool[0].site", "unknown site"),
+            ("company", "unknown entity"),
+            ("site[1].id", "duplicate id"),
+            ("site[2].electricity_per_kwh.currency", "no FX rate"),
+            ("pool[0].nodes", "nodes is 0"),
+            ("supplier_mix[0].min_share", "min_share is 1.5"),
+            ("job[5]", "lacks work"),
+        ]
+        .iter()
+        .map(|(f, m)| {
+            CASES
+                .iter()
+                .find(|c| c.field == *f && c.message.contains(m))
+                .unwrap()
+        })
+        .collect();
+        for c in &picks {
+            assert!(text.contains(c.from), "{:?}", c.from);
+            text = text.replacen(c.from, c.to, 1);
+        }
+        let ds = diagnose(&text);
+        for c in &picks {
+            assert!(
+                ds.iter().any(|d| d.field.as_deref() == Some(c.field)
+                    // The "expected one of" lists change with the other edits.
+                    && d.message.contains(c.message.split(": expected").next().unwrap())),
+                "missing {} / {} in:\n{ds}",
+                c.field,
+                c.message
+            );
+        }
+        // Sorted by position.
+        let lines: Vec<usize> = ds.iter().map(|d| d.line.unwrap()).collect();
+        assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+    }
+
+    #[test]
+    fn every_type_error_is_reported_in_one_run() {
+        let text = EXAMPLE_SCENARIO
+            .replacen("nodes = 256", "nodes = -3", 1)
+            .replacen("pue = 1.25", "pue = \"x\"", 1)
+            .replacen("min_share = 0.6", "min_share = \"most\"", 1)
+            .replacen("date = 2025-03-01", "date = 20250301", 1);
+        let ds = parse_scenario(&text, "t.toml").unwrap_err();
+        let fields: Vec<&str> = ds.iter().filter_map(|d| d.field.as_deref()).collect();
+        assert_eq!(
+            fields,
+            [
+                "date",
+                "site[1].pue",
+                "pool[0].nodes",
+                "supplier_mix[0].min_share"
+            ],
+            "{ds}"
+        );
+    }
+
+    #[test]
+    fn every_syntax_error_is_reported_in_one_run() {
+        let text = EXAMPLE_SCENARIO
+            .replacen("name = \"capex-2025\"", "name = capex", 1)
+            .replacen("pue = 1.25", "pue = = 1.25", 1);
+        let ds = parse_scenario(&text, "t.toml").unwrap_err();
+        let lines: Vec<usize> = ds.iter().map(|d| d.line.unwrap()).collect();
+        assert!(
+            lines.contains(&13) && lines.iter().any(|&l| l > 100),
+            "{ds}"
+        );
+    }
+
+    #[test]
+    fn catalog_problems_are_located() {
+        let cat = crate::BUILTIN_CATALOG;
+        let text = cat
+            .replacen("id = \"h800-sxm\"", "id = \"h100-sxm\"", 1)
+            .replacen("source = \"AC\"", "source = \"XX\"", 1)
+            .replacen("vendor_country = \"CN\"", "vendor_country = \"China\"", 1)
+            .replacen("launch_year = 2020", "launch_year = 20", 1);
+        let ds = check_catalog(&text, "c.toml").unwrap_err();
+        let got: Vec<(String, usize)> = ds
+            .iter()
+            .map(|d| (d.field.clone().unwrap(), d.line.unwrap()))
+            .collect();
+        let line = |needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
+        assert_eq!(
+            got,
+            [
+                ("accelerator[0].memory_gb.source".to_string(), line("source = \"XX\"")),
+                ("accelerator[1].id".to_string(), line("id = \"h100-sxm\"\nvendor = \"Nvidia\"\nvendor_country = \"US\"\nname = \"H800")),
+                ("accelerator[4].launch_year".to_string(), line("launch_year = 20\n")),
+                ("accelerator[8].vendor_country".to_string(), line("vendor_country = \"China\"")),
+            ],
+            "{ds}"
+        );
+    }
+
+    #[test]
+    fn a_bad_catalog_file_is_reported_with_the_scenario() {
+        let dir = std::env::temp_dir().join(format!("xpufleet-validate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cat = dir.join("cat.toml");
+        std::fs::write(&cat, "[[accelerator]]\nid = \"x\"\nvendor = \"V\"\nvendor_country = \"usa\"\nname = \"X\"\nfamily = \"f\"\n").unwrap();
+        let ds = check_scenario(None, Some(&cat)).unwrap_err();
+        assert_eq!(ds.len(), 1, "{ds}");
+        assert_eq!(
+            ds.0[0].field.as_deref(),
+            Some("accelerator[0].vendor_country")
+        );
+        assert_eq!(ds.0[0].line, Some(4));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn builtin_example_and_catalog_are_valid() {
+        let ls = load_scenario(None, None).unwrap();
+        let d = validate(&ls);
+        assert!(d.is_empty(), "{d}");
+        let d = check_catalog(crate::BUILTIN_CATALOG, "data/catalog.toml");
+        assert!(d.is_ok(), "{}", d.unwrap_err());
+        assert!(check_scenario(None, None).is_ok());
+    }
+
+    #[test]
+    fn catalog_detection() {
+        assert!(looks_like_catalog(crate::BUILTIN_CATALOG));
+        assert!(!looks_like_catalog(crate::EXAMPLE_SCENARIO));
+    }
+
+    #[test]
+    fn known_lists_what_is_expected() {
+        let k = Known::new("site", ["b", "a"]);
+        assert_eq!(k.expected(), "expected one of a, b");
+        let k = Known::new("site", []);
+        assert_eq!(k.expected(), "no site is defined");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// Any truncation or line deletion of the example gives diagnostics, each located, or
+        /// a valid scenario; never a panic.
+        #[test]
+        fn mangled_examples_never_panic(cut in 0usize..EXAMPLE_SCENARIO.len(), drop_line in 0usize..520, truncate in proptest::bool::ANY) {
+            let text = if truncate {
+                let mut c = cut;
+                while !EXAMPLE_SCENARIO.is_char_boundary(c) { c -= 1; }
+                EXAMPLE_SCENARIO[..c].to_string()
+            } else {
+                EXAMPLE_SCENARIO
+                    .lines()
+                    .enumerate()
+                    .filter(|(i, _)| *i != drop_line)
+                    .map(|(_, l)| l)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            for d in diagnose(&text).iter() {
+                proptest::prop_assert!(d.line.is_some(), "unlocated: {}", d);
+            }
+        }
+    }
+}
