@@ -1,1 +1,453 @@
-//! Rule packs: reading versioned export-control rule files (owned by the comply work).
+//! Rule packs: reading versioned export-control rule files (`data/rules/*.toml`, built in, and
+//! users' own files), with every problem located at file:line:col, the field, and what was
+//! expected.
+
+use std::path::Path;
+
+use xpufleet_comply::{RulePack, RuleSet};
+
+use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
+use crate::scenario::toml_diag;
+
+/// The shipped packs, in the order they are bound (later packs override earlier ones by id).
+pub const BUILTIN_RULE_PACKS: &[(&str, &str)] = &[
+    (
+        "data/rules/country-groups.toml",
+        include_str!("../../../data/rules/country-groups.toml"),
+    ),
+    (
+        "data/rules/us-ear-2022-10.toml",
+        include_str!("../../../data/rules/us-ear-2022-10.toml"),
+    ),
+    (
+        "data/rules/us-ear-2023-10.toml",
+        include_str!("../../../data/rules/us-ear-2023-10.toml"),
+    ),
+    (
+        "data/rules/us-ear-2024-12-hbm.toml",
+        include_str!("../../../data/rules/us-ear-2024-12-hbm.toml"),
+    ),
+    (
+        "data/rules/us-ai-diffusion-2025-01.toml",
+        include_str!("../../../data/rules/us-ai-diffusion-2025-01.toml"),
+    ),
+    (
+        "data/rules/us-ear-2025-04-h20.toml",
+        include_str!("../../../data/rules/us-ear-2025-04-h20.toml"),
+    ),
+    (
+        "data/rules/us-guidance-2025-05.toml",
+        include_str!("../../../data/rules/us-guidance-2025-05.toml"),
+    ),
+    (
+        "data/rules/my-stp-2025-07.toml",
+        include_str!("../../../data/rules/my-stp-2025-07.toml"),
+    ),
+    (
+        "data/rules/cn-guidance-2025.toml",
+        include_str!("../../../data/rules/cn-guidance-2025.toml"),
+    ),
+];
+
+/// Parses one pack's text (syntax and types; cross-pack checks happen in `rule_set`).
+pub fn parse_rule_pack(text: &str, origin: &str) -> Result<RulePack, Diagnostics> {
+    toml::from_str(text).map_err(|e| {
+        let mut d = toml_diag(text, origin, &e);
+        if let Some(span) = e.span() {
+            if let Some(path) = SpanIndex::new(text).path_at(span.start) {
+                if !path.is_empty() {
+                    d = d.field(path);
+                }
+            }
+        }
+        d.into()
+    })
+}
+
+/// Reads a pack file's text: (origin, text).
+pub fn read_rule_file(path: &Path) -> Result<(String, String), Diagnostics> {
+    let origin = path.display().to_string();
+    std::fs::read_to_string(path)
+        .map(|t| (origin.clone(), t))
+        .map_err(|e| Diagnostic::new(&origin, format!("cannot read rule pack: {e}")).into())
+}
+
+/// Binds the built-in packs and then `extra` packs (origin, text) in order; an extra pack's
+/// rule or group replaces a built-in one with the same id. Every problem in every pack is
+/// reported, each located.
+pub fn rule_set(extra: &[(String, String)]) -> Result<RuleSet, Diagnostics> {
+    let sources: Vec<(String, String)> = BUILTIN_RULE_PACKS
+        .iter()
+        .map(|(o, t)| (o.to_string(), t.to_string()))
+        .chain(extra.iter().cloned())
+        .collect();
+    let mut diags = Diagnostics::default();
+    let mut packs = vec![];
+    for (origin, text) in &sources {
+        match parse_rule_pack(text, origin) {
+            Ok(p) => packs.push((origin, text, p)),
+            Err(d) => diags.0.extend(d.0),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let list: Vec<RulePack> = packs.iter().map(|(_, _, p)| p.clone()).collect();
+    RuleSet::new(list).map_err(|problems| {
+        Diagnostics(
+            problems
+                .into_iter()
+                .map(|p| {
+                    let (origin, text, _) = &packs[p.pack];
+                    let d = Diagnostic::new(origin, p.message).field(p.field.clone());
+                    match SpanIndex::new(text).locate(&p.field) {
+                        Some(span) => d.at_offset(text, span.start),
+                        None => d,
+                    }
+                })
+                .collect(),
+        )
+    })
+}
+
+/// The built-in packs alone.
+pub fn builtin_rule_set() -> RuleSet {
+    rule_set(&[]).expect("the built-in rule packs bind (checked by tests)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xpufleet_comply::{Eccn, Gate, Outcome, RuleEngine, UseKind, UseRequest};
+    use xpufleet_model::{Date, Licence};
+
+    use crate::scenario::load_scenario;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    fn engine() -> RuleEngine {
+        let s = load_scenario(None, None).unwrap();
+        RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog)
+    }
+
+    fn ask(
+        e: &RuleEngine,
+        user: &str,
+        target: &str,
+        kind: UseKind,
+        date: &str,
+    ) -> xpufleet_comply::Evaluation {
+        e.evaluate(&UseRequest {
+            user: user.into(),
+            target: target.into(),
+            kind,
+            workload_flops: None,
+            date: d(date),
+        })
+    }
+
+    fn decided_by(ev: &xpufleet_comply::Evaluation) -> Vec<&str> {
+        ev.verdict.rules.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn builtin_packs_bind_and_define_the_groups() {
+        let set = builtin_rule_set();
+        assert!(set.in_group("CN", "D:5"));
+        assert!(set.in_group("HK", "D:5"));
+        assert!(set.in_group("MO", "Macau"));
+        assert!(set.in_group("MY", "Tier 2"));
+        assert!(set.in_group("CN", "Tier 3"));
+        assert!(set.in_group("JP", "Tier 1"));
+        assert!(!set.in_group("MY", "D:5"));
+        for r in &set.rules {
+            assert!(!r.rule.summary.is_empty(), "{} has a summary", r.id);
+            assert!(!r.citation.document.is_empty(), "{} is cited", r.id);
+        }
+    }
+
+    // One test per shipped rule: the rule fires on the right date and not the day before.
+
+    #[test]
+    fn rule_2022_china_catches_h100_purchases_in_china() {
+        let e = engine();
+        let ev = ask(&e, "acme-ai", "cn-h100-buy", UseKind::Own, "2023-06-01");
+        assert_eq!(ev.classification.as_ref().unwrap().eccn, Some(Eccn::A3090));
+        assert_eq!(ev.verdict.outcome, Outcome::LicenceRequired);
+        assert_eq!(decided_by(&ev), vec!["us-ear-2022-10/3a090-china"]);
+        let ev = ask(&e, "acme-ai", "cn-h100-buy", UseKind::Own, "2022-10-06");
+        assert_eq!(ev.verdict.outcome, Outcome::Allowed);
+    }
+
+    #[test]
+    fn rule_2023_d5_site_and_hq() {
+        let e = engine();
+        let ev = ask(&e, "acme-ai", "cn-h100-buy", UseKind::Own, "2023-11-17");
+        assert_eq!(ev.verdict.outcome, Outcome::Prohibited);
+        assert_eq!(decided_by(&ev), vec!["us-ear-2023-10/d5-site"]);
+        assert!(ev
+            .findings
+            .iter()
+            .any(|f| f.rule == "us-ear-2023-10/hq-d5" && f.outcome == Outcome::LicenceRequired));
+        // The HQ rule follows the owner abroad: a CN company buying H100 for Malaysia.
+        let ev = ask(&e, "acme-ai", "my-h100-buy", UseKind::Own, "2024-06-01");
+        assert_eq!(ev.verdict.outcome, Outcome::LicenceRequired);
+        assert_eq!(decided_by(&ev), vec!["us-ear-2023-10/hq-d5"]);
+        let w = ev.verdict.would_change.as_deref().unwrap();
+        assert!(
+            w.starts_with("licence-required by us-ear-2023-10/hq-d5: a US licence covering it, an owner not headquartered in D:5/Macau"),
+            "{w}"
+        );
+        assert_eq!(
+            ask(&e, "acme-ai", "my-h100-buy", UseKind::Own, "2023-11-16")
+                .verdict
+                .outcome,
+            Outcome::Allowed
+        );
+    }
+
+    #[test]
+    fn rule_2023_does_not_catch_a800_bought_in_2022() {
+        let e = engine();
+        let ev = ask(&e, "acme-ai", "cn-a800", UseKind::Own, "2024-06-01");
+        assert_eq!(ev.classification.as_ref().unwrap().eccn, Some(Eccn::A3090a));
+        assert_eq!(ev.verdict.outcome, Outcome::Allowed);
+        assert!(ev.notices.iter().any(
+            |n| n.rule == "us-ear-2023-10/d5-site" && n.reason.contains("acquired 2022-09-01")
+        ));
+    }
+
+    #[test]
+    fn rule_2024_12_hbm_notice() {
+        let e = engine();
+        let has = |date| {
+            ask(&e, "acme-ai", "cn-h20-buy", UseKind::Own, date)
+                .notices
+                .iter()
+                .any(|n| n.rule == "us-ear-2024-12-hbm/hbm-copackaged-notice")
+        };
+        assert!(has("2024-12-02"));
+        assert!(!has("2024-12-01"));
+    }
+
+    #[test]
+    fn rule_2025_04_h20_licence() {
+        let e = engine();
+        let ev = ask(&e, "acme-ai", "cn-h20-buy", UseKind::Own, "2025-04-09");
+        assert_eq!(ev.verdict.outcome, Outcome::LicenceRequired);
+        assert_eq!(decided_by(&ev), vec!["us-ear-2025-04-h20/h20-china-d5"]);
+        assert_eq!(
+            ask(&e, "acme-ai", "cn-h20-buy", UseKind::Own, "2025-04-08")
+                .verdict
+                .outcome,
+            Outcome::Allowed
+        );
+        // The pool bought in 2024 was exported before the requirement.
+        assert_eq!(
+            ask(&e, "acme-ai", "cn-h20", UseKind::Own, "2025-06-01")
+                .verdict
+                .outcome,
+            Outcome::Allowed
+        );
+    }
+
+    #[test]
+    fn rule_ai_diffusion_gives_notices_only_until_rescinded() {
+        let e = engine();
+        let ev = ask(&e, "acme-ai", "my-h100-buy", UseKind::Own, "2025-03-01");
+        let rules: Vec<&str> = ev.notices.iter().map(|n| n.rule.as_str()).collect();
+        assert!(
+            rules.contains(&"us-ai-diffusion-2025-01/d5-hq-no-exception"),
+            "{rules:?}"
+        );
+        assert!(
+            rules.contains(&"us-ai-diffusion-2025-01/tier2-lpp"),
+            "{rules:?}"
+        );
+        let ev = ask(&e, "acme-ai", "my-h100-buy", UseKind::Own, "2025-05-13");
+        assert!(!ev
+            .notices
+            .iter()
+            .any(|n| n.rule.starts_with("us-ai-diffusion")));
+    }
+
+    #[test]
+    fn rule_guidance_2025_05_red_flags() {
+        let e = engine();
+        let ev = ask(&e, "acme-ai", "cn-910b", UseKind::Own, "2025-05-13");
+        assert_eq!(ev.verdict.outcome, Outcome::RedFlag);
+        assert_eq!(decided_by(&ev), vec!["us-guidance-2025-05/ascend-gp10"]);
+        assert_eq!(
+            ask(&e, "acme-ai", "cn-910b", UseKind::Own, "2025-05-12")
+                .verdict
+                .outcome,
+            Outcome::Allowed
+        );
+        let ev = ask(&e, "acme-sg", "my-h100", UseKind::Remote, "2025-06-01");
+        assert_eq!(ev.verdict.outcome, Outcome::RedFlag);
+        assert_eq!(
+            decided_by(&ev),
+            vec!["us-guidance-2025-05/iaas-training-d5-hq"]
+        );
+        // A tenant with no D:5 parent is not flagged.
+        let ev = ask(&e, "johor-dc", "my-h100", UseKind::Remote, "2025-06-01");
+        assert_eq!(ev.verdict.outcome, Outcome::Allowed);
+    }
+
+    #[test]
+    fn rule_malaysia_permit_lifted_by_a_held_permit() {
+        let e = engine();
+        // 2025-07-14..19: required, the example's permit starts 2025-07-20.
+        let ev = ask(&e, "johor-dc", "my-h100", UseKind::Remote, "2025-07-15");
+        assert_eq!(ev.verdict.outcome, Outcome::LicenceRequired);
+        assert_eq!(decided_by(&ev), vec!["my-stp-2025-07/us-ai-chips"]);
+        let ev = ask(&e, "johor-dc", "my-h100", UseKind::Remote, "2025-08-01");
+        assert_eq!(ev.verdict.outcome, Outcome::Allowed);
+        assert_eq!(ev.findings[0].lifted_by.as_deref(), Some("my-stp-jdc-2025"));
+        // The overflow site's owner holds no permit.
+        let ev = ask(
+            &e,
+            "johor-dc",
+            "my-h200-overflow",
+            UseKind::Remote,
+            "2025-08-01",
+        );
+        assert_eq!(ev.verdict.outcome, Outcome::LicenceRequired);
+        assert!(!ev.verdict.verified);
+        assert_eq!(
+            ask(&e, "johor-dc", "my-h100", UseKind::Remote, "2025-07-13")
+                .verdict
+                .outcome,
+            Outcome::Allowed
+        );
+    }
+
+    #[test]
+    fn rule_china_guidance_is_a_notice() {
+        let e = engine();
+        let ev = ask(&e, "acme-ai", "cn-h20", UseKind::Own, "2025-11-02");
+        assert_eq!(ev.verdict.outcome, Outcome::Allowed);
+        let rules: Vec<&str> = ev.notices.iter().map(|n| n.rule.as_str()).collect();
+        assert!(rules.contains(&"cn-guidance-2025/domestic-share"));
+        assert!(rules.contains(&"cn-guidance-2025/state-funded-dc"));
+        let ev = ask(&e, "acme-ai", "cn-910b", UseKind::Own, "2025-11-02");
+        assert!(!ev.notices.iter().any(|n| n.rule.starts_with("cn-guidance")));
+    }
+
+    #[test]
+    fn user_pack_overrides_a_builtin_rule() {
+        let pack = r#"
+[pack]
+id = "us-ear-2025-04-h20"
+version = 2
+jurisdiction = "US"
+citation = { document = "correction", date = 2025-04-09 }
+
+[[rule]]
+id = "h20-china-d5"
+summary = "corrected: lifted"
+effective_from = 2025-04-09
+effective_to = 2025-04-10
+when = { accelerator = ["h20"] }
+outcome = "licence-required"
+"#;
+        let set = rule_set(&[("fix.toml".into(), pack.into())]).unwrap();
+        let s = load_scenario(None, None).unwrap();
+        let e = RuleEngine::new(set, &s.scenario, &s.catalog);
+        let v = e.verdict(&UseRequest {
+            user: "acme-ai".into(),
+            target: "cn-h20-buy".into(),
+            kind: UseKind::Own,
+            workload_flops: None,
+            date: d("2025-06-01"),
+        });
+        assert_eq!(v.outcome, Outcome::Allowed);
+    }
+
+    #[test]
+    fn malformed_packs_give_located_errors() {
+        let bad_outcome = "[pack]\nid = \"p\"\nversion = 1\njurisdiction = \"US\"\ncitation = { document = \"d\", date = 2025-01-01 }\n\n[[rule]]\nid = \"r\"\nsummary = \"s\"\neffective_from = 2025-01-01\noutcome = \"licence-requred\"\n";
+        let e = rule_set(&[("bad.toml".into(), bad_outcome.into())]).unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("bad.toml:11:"), "{s}");
+        assert!(
+            s.contains("rule[0].outcome") || s.contains("rule[0]"),
+            "{s}"
+        );
+        assert!(
+            s.contains("licence-required"),
+            "says what was expected: {s}"
+        );
+
+        let unknown_field = bad_outcome.replace(
+            "outcome = \"licence-requred\"",
+            "outcome = \"notice\"\ncolour = 1",
+        );
+        let s = rule_set(&[("f.toml".into(), unknown_field)])
+            .unwrap_err()
+            .to_string();
+        assert!(s.starts_with("f.toml:12:"), "{s}");
+        assert!(s.contains("colour"), "{s}");
+
+        let bad_group = bad_outcome.replace(
+            "outcome = \"licence-requred\"",
+            "outcome = \"notice\"\nwhen = { site_group = [\"D:9\"] }",
+        );
+        let s = rule_set(&[("g.toml".into(), bad_group)])
+            .unwrap_err()
+            .to_string();
+        assert!(s.starts_with("g.toml:12:"), "{s}");
+        assert!(s.contains("rule[0].when.site_group[0]"), "{s}");
+        assert!(
+            s.contains("unknown country group \"D:9\"; expected one of"),
+            "{s}"
+        );
+
+        let bad_dates = bad_outcome.replace(
+            "outcome = \"licence-requred\"",
+            "outcome = \"notice\"\neffective_to = 2024-01-01",
+        );
+        let s = rule_set(&[("h.toml".into(), bad_dates)])
+            .unwrap_err()
+            .to_string();
+        assert!(s.starts_with("h.toml:12:"), "{s}");
+        assert!(s.contains("effective_to"), "{s}");
+
+        let bad_syntax = "[pack\nid = 1\n";
+        let s = rule_set(&[("s.toml".into(), bad_syntax.into())])
+            .unwrap_err()
+            .to_string();
+        assert!(s.starts_with("s.toml:1:"), "{s}");
+
+        let missing = "[pack]\nid = \"p\"\nversion = 1\njurisdiction = \"US\"\n";
+        let s = rule_set(&[("m.toml".into(), missing.into())])
+            .unwrap_err()
+            .to_string();
+        assert!(s.contains("citation"), "{s}");
+    }
+
+    #[test]
+    fn a_licence_lifts_the_hq_rule_for_the_candidate_it_names() {
+        let mut s = load_scenario(None, None).unwrap();
+        s.scenario.licences.push(Licence {
+            id: "bis-1".into(),
+            authority: "US-BIS".into(),
+            holder: "acme-ai".into(),
+            accelerators: vec!["h100-sxm".into()],
+            countries: vec!["MY".into()],
+            valid_from: d("2024-01-01"),
+            valid_until: d("2026-12-31"),
+            max_accels: None,
+            reference: String::new(),
+        });
+        let e = RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog);
+        let ev = ask(&e, "acme-ai", "my-h100-buy", UseKind::Own, "2024-06-01");
+        assert_eq!(ev.verdict.outcome, Outcome::Allowed);
+        assert_eq!(ev.verdict.rules, vec!["us-ear-2023-10/hq-d5"]);
+        // It does not cover China.
+        let ev = ask(&e, "acme-ai", "cn-h100-buy", UseKind::Own, "2024-06-01");
+        assert_eq!(ev.verdict.outcome, Outcome::Prohibited);
+    }
+}

@@ -1,0 +1,1138 @@
+//! The rule engine: binds rule packs, a scenario and the catalog, and answers "may this entity
+//! use this pool (or candidate) in this way, for this workload, on this date?" with a verdict,
+//! the rules that decided it, their citations and what would change it.
+//!
+//! How one use is evaluated:
+//! 1. the target (pool or candidate) gives the chip, the site, the owner and the operator;
+//! 2. the chip is classified under the rule in force on the date (`classify`);
+//! 3. every rule in force is tested; each condition is yes / no / cannot tell (an unknown
+//!    figure, entity or workload), so a rule that cannot be told apart is never guessed: it
+//!    becomes a red flag for a person, at most as strict as the rule itself;
+//! 4. a rule whose `scope` is `acquisition` does not catch a pool bought before it took effect;
+//!    a rule before its compliance date only gives a notice;
+//! 5. quantity limits count TPP across the scenario's pools (in file order, so the answer is
+//!    deterministic) and turn to the stricter outcome beyond the limit;
+//! 6. a held licence that covers a licensable rule (jurisdiction, holder or explicit reference,
+//!    accelerator, country, dates, quantity) lifts it to allowed;
+//! 7. the verdict is the strictest remaining outcome; owner and operator verification of
+//!    controlled (or indeterminate) chips decides `verified`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use xpufleet_model::{
+    Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Role, Scenario,
+    Site, Work,
+};
+
+use crate::classify::{classify, Classification, Status, Tri};
+use crate::rules::{BoundRule, Citation, LimitScope, Party, RuleOutcome, RuleScope, RuleSet};
+use crate::verdict::{Gate, Outcome, UseKind, UseRequest, Verdict};
+
+/// What a rule found about one use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Full rule id ("us-ear-2023-10/hq-d5").
+    pub rule: String,
+    /// The outcome after limits and licences.
+    pub outcome: Outcome,
+    /// What the rule itself says.
+    pub rule_outcome: RuleOutcome,
+    /// False when the rule may apply but unknown figures, entities or workload keep it from
+    /// being told (the outcome is then at most a red flag).
+    pub certain: bool,
+    pub reason: String,
+    pub citation: Citation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_change: Option<String>,
+    /// The licence that lifted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifted_by: Option<String>,
+    /// The licence exception used ("LPP", "NAC").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+}
+
+/// A quantity limit as counted for one use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LimitUse {
+    pub rule: String,
+    /// "consignee acme-ai, 2025", "country MY".
+    pub scope: String,
+    pub limit_tpp: f64,
+    /// TPP already counted against the limit before this target.
+    pub used_tpp: f64,
+    /// TPP of this target, when its quantity is known (a candidate without `max_nodes` has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub this_tpp: Option<f64>,
+    /// TPP still free before this target.
+    pub headroom_tpp: f64,
+    pub exceeded: bool,
+}
+
+/// Owner and operator verification of one target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerificationStatus {
+    /// Required for controlled chips and for chips whose classification is indeterminate.
+    pub required: bool,
+    pub verified: bool,
+    /// What is missing or wrong, one line each.
+    pub missing: Vec<String>,
+}
+
+/// Everything the engine found about one use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub target: String,
+    /// "pool" or "candidate" (or "unknown").
+    pub target_kind: &'static str,
+    pub user: String,
+    pub mode: UseKind,
+    pub date: Date,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload_flops: Option<f64>,
+    pub accelerator: String,
+    pub site: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_country: Option<String>,
+    pub site_groups: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// `None` when the accelerator is not in the catalog.
+    pub classification: Option<Classification>,
+    pub verdict: Verdict,
+    /// Every rule that applied (or may apply), strictest first.
+    pub findings: Vec<Finding>,
+    /// Notices: advisory rules, rules before their compliance date, rules that did not catch
+    /// an earlier acquisition.
+    pub notices: Vec<Finding>,
+    pub limits: Vec<LimitUse>,
+    pub verification: VerificationStatus,
+}
+
+/// The facts about one target.
+#[derive(Debug, Clone)]
+struct Target<'a> {
+    id: String,
+    kind: &'static str,
+    accelerator: String,
+    site: Option<&'a Site>,
+    site_id: String,
+    owner: Option<String>,
+    operator: Option<String>,
+    /// Accelerators, when known.
+    quantity: Option<u64>,
+    licences: Vec<String>,
+    /// When the owner acquired the chips; `None` when unknown (then acquisition rules catch it).
+    acquired: Option<Date>,
+    /// Index among the scenario's pools, for cumulative counting.
+    pool_idx: Option<usize>,
+}
+
+/// The facts one rule's conditions are tested against.
+struct Facts<'a> {
+    accel: Option<&'a Accelerator>,
+    class: Option<&'a Classification>,
+    country: Option<&'a str>,
+    parties: Vec<(Party, Option<&'a str>)>,
+    mode: UseKind,
+    workload: Option<f64>,
+}
+
+/// A condition test's answer, what stayed unknown, and what would make it false.
+struct Test {
+    tri: Tri,
+    unknown: Vec<String>,
+    lifts: Vec<String>,
+    matched: Vec<String>,
+}
+
+impl Test {
+    fn yes() -> Test {
+        Test {
+            tri: Tri::Yes,
+            unknown: vec![],
+            lifts: vec![],
+            matched: vec![],
+        }
+    }
+    fn and(&mut self, tri: Tri, lift: impl FnOnce() -> String, unknown: Option<String>) {
+        self.tri = self.tri.and(tri);
+        match tri {
+            Tri::Yes => self.lifts.push(lift()),
+            Tri::Unknown => self.unknown.extend(unknown),
+            Tri::No => {}
+        }
+    }
+}
+
+/// One intended use the `check` command evaluates: a pool and tenant, or a candidate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckedUse {
+    /// Jobs of this tenant that could run on the target.
+    pub jobs: Vec<String>,
+    #[serde(flatten)]
+    pub eval: Evaluation,
+}
+
+/// A target no engine may use until verification is complete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unverified {
+    pub target: String,
+    pub target_kind: &'static str,
+    pub site: String,
+    pub missing: Vec<String>,
+}
+
+/// The whole answer of `check` for a scenario on a date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    pub scenario: String,
+    pub as_of: Date,
+    pub uses: Vec<CheckedUse>,
+    pub candidates: Vec<CheckedUse>,
+    pub unverified: Vec<Unverified>,
+}
+
+/// The rule engine for one scenario.
+#[derive(Debug, Clone)]
+pub struct RuleEngine {
+    rules: RuleSet,
+    scenario: Scenario,
+    catalog: Catalog,
+    entities: Entities,
+}
+
+/// Training operations of a job: the given FLOPs, or 6 x active parameters x tokens.
+pub fn job_flops(job: &xpufleet_model::TrainingJob) -> Option<f64> {
+    match job.work().ok()? {
+        Work::Flops(f) => Some(f),
+        Work::Model {
+            active_params,
+            tokens,
+            ..
+        } => Some(6.0 * active_params * tokens),
+    }
+}
+
+/// "US-BIS" -> "US", "MY-MITI" -> "MY".
+fn licence_jurisdiction(l: &Licence) -> String {
+    l.authority
+        .split(['-', ' ', '/'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
+}
+
+fn fmt_tpp(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+impl RuleEngine {
+    pub fn new(rules: RuleSet, scenario: &Scenario, catalog: &Catalog) -> RuleEngine {
+        RuleEngine {
+            entities: scenario.entities(),
+            rules,
+            scenario: scenario.clone(),
+            catalog: catalog.clone(),
+        }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The default mode of a pool: leased pools are remote use, bought ones are owned.
+    pub fn pool_mode(&self, pool_id: &str) -> Option<UseKind> {
+        self.scenario.pool(pool_id).map(|p| match p.acquisition {
+            Acquisition::Leased { .. } => UseKind::Remote,
+            Acquisition::Bought { .. } => UseKind::Own,
+        })
+    }
+
+    /// The mode of a candidate: buy is own, lease is remote.
+    pub fn candidate_mode(&self, candidate_id: &str) -> Option<UseKind> {
+        let c = self
+            .scenario
+            .candidates
+            .iter()
+            .find(|c| c.id == candidate_id)?;
+        Some(match c.mode {
+            CandidateMode::Buy => UseKind::Own,
+            CandidateMode::Lease => UseKind::Remote,
+        })
+    }
+
+    fn target(&self, id: &str, date: Date) -> Option<Target<'_>> {
+        let s = &self.scenario;
+        if let Some((idx, p)) = s.pools.iter().enumerate().find(|(_, p)| p.id == id) {
+            let site = s.site(&p.site);
+            let (owner, acquired) = match &p.acquisition {
+                Acquisition::Bought { date, .. } => {
+                    (p.owner.clone().unwrap_or_else(|| s.company.clone()), *date)
+                }
+                Acquisition::Leased { from, .. } => {
+                    (p.owner.clone().unwrap_or_else(|| from.clone()), None)
+                }
+            };
+            return Some(Target {
+                id: p.id.clone(),
+                kind: "pool",
+                accelerator: p.accelerator.clone(),
+                site,
+                site_id: p.site.clone(),
+                owner: Some(owner),
+                operator: site.map(|x| x.operator.clone()),
+                quantity: Some(p.accelerators()),
+                licences: p.licences.clone(),
+                acquired,
+                pool_idx: Some(idx),
+            });
+        }
+        let c = s.candidates.iter().find(|c| c.id == id)?;
+        let site = s.site(&c.site);
+        let owner = match c.mode {
+            CandidateMode::Buy => Some(s.company.clone()),
+            CandidateMode::Lease => c.lessor.clone(),
+        };
+        Some(Target {
+            id: c.id.clone(),
+            kind: "candidate",
+            accelerator: c.accelerator.clone(),
+            site,
+            site_id: c.site.clone(),
+            owner,
+            operator: site.map(|x| x.operator.clone()),
+            quantity: c.max_nodes.map(|n| n as u64 * c.accels_per_node as u64),
+            licences: c.licences.clone(),
+            // A purchase happens on the day asked about; a lease acquires nothing.
+            acquired: match c.mode {
+                CandidateMode::Buy => Some(date),
+                CandidateMode::Lease => None,
+            },
+            pool_idx: None,
+        })
+    }
+
+    /// Headquarters countries of a party and its ultimate parent.
+    fn hq(&self, id: Option<&str>) -> Result<Vec<String>, String> {
+        let id = id.ok_or_else(|| "unknown party".to_string())?;
+        self.entities
+            .hq_countries(id)
+            .map(|v| v.into_iter().map(String::from).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    fn test(&self, r: &BoundRule, f: &Facts<'_>) -> Test {
+        let w = &r.rule.when;
+        let mut t = Test::yes();
+        let list = |v: &[String]| v.join("/");
+        if !w.eccn.is_empty() {
+            let (tri, unknown) = match f.class {
+                None => (
+                    Tri::Unknown,
+                    Some("the accelerator is not in the catalog".into()),
+                ),
+                Some(c) if c.status == Status::Indeterminate => (
+                    Tri::Unknown,
+                    Some(format!(
+                        "classification is indeterminate (missing {})",
+                        c.missing.join(", ")
+                    )),
+                ),
+                Some(c) => {
+                    let label = c.eccn.map_or("none", |e| e.as_str());
+                    let hit = w.eccn.iter().any(|e| e.eq_ignore_ascii_case(label));
+                    if hit {
+                        t.matched.push(format!("{} is {label}", c.id));
+                    }
+                    (Tri::from_bool(hit), None)
+                }
+            };
+            t.and(
+                tri,
+                || format!("a chip not classified {}", list(&w.eccn)),
+                unknown,
+            );
+        }
+        if !w.accelerator.is_empty() {
+            let id = f.accel.map(|a| a.id.as_str());
+            let hit = id.is_some_and(|id| w.accelerator.iter().any(|x| x == id));
+            if hit {
+                t.matched.push(format!("the chip is {}", id.unwrap_or("")));
+            }
+            // The id is known even when the catalog lacks the part.
+            t.and(
+                Tri::from_bool(hit),
+                || format!("an accelerator other than {}", list(&w.accelerator)),
+                None,
+            );
+        }
+        let origin = f.accel.map(|a| a.vendor_country.as_str());
+        for (negate, v) in [(false, &w.origin), (true, &w.not_origin)] {
+            if v.is_empty() {
+                continue;
+            }
+            let tri = match origin {
+                None => Tri::Unknown,
+                Some(o) => {
+                    let hit = v.iter().any(|x| x.eq_ignore_ascii_case(o));
+                    Tri::from_bool(hit != negate)
+                }
+            };
+            t.and(
+                tri,
+                || {
+                    if negate {
+                        format!("a chip of {} origin", list(v))
+                    } else {
+                        format!("a chip not of {} origin", list(v))
+                    }
+                },
+                Some("the accelerator's origin is unknown".into()),
+            );
+        }
+        let country_tests: [(bool, &Vec<String>, bool); 4] = [
+            (false, &w.site_country, false),
+            (true, &w.not_site_country, false),
+            (false, &w.site_group, true),
+            (true, &w.not_site_group, true),
+        ];
+        for (negate, v, groups) in country_tests {
+            if v.is_empty() {
+                continue;
+            }
+            let tri = match f.country {
+                None => Tri::Unknown,
+                Some(c) => {
+                    let hit = v.iter().any(|x| {
+                        if groups {
+                            self.rules.in_group(c, x)
+                        } else {
+                            x.eq_ignore_ascii_case(c)
+                        }
+                    });
+                    if hit && !negate {
+                        t.matched.push(format!("the site is in {}", list(v)));
+                    }
+                    Tri::from_bool(hit != negate)
+                }
+            };
+            t.and(
+                tri,
+                || {
+                    if negate {
+                        format!("a site in {}", list(v))
+                    } else {
+                        format!("a site outside {}", list(v))
+                    }
+                },
+                Some("the site is unknown".into()),
+            );
+        }
+        let chosen: Vec<&(Party, Option<&str>)> = f
+            .parties
+            .iter()
+            .filter(|(p, _)| w.parties.is_empty() || w.parties.contains(p))
+            .collect();
+        for (negate, v, groups) in [
+            (false, &w.hq_country, false),
+            (false, &w.hq_group, true),
+            (true, &w.not_hq_group, true),
+        ] {
+            if v.is_empty() {
+                continue;
+            }
+            let mut any_hit: Vec<String> = vec![];
+            let mut unknown: Vec<String> = vec![];
+            for (party, id) in &chosen {
+                match self.hq(*id) {
+                    Err(e) => {
+                        unknown.push(format!("{} {}: {e}", party.as_str(), id.unwrap_or("?")))
+                    }
+                    Ok(hqs) => {
+                        let hit = hqs.iter().any(|c| {
+                            v.iter().any(|x| {
+                                if groups {
+                                    self.rules.in_group(c, x)
+                                } else {
+                                    x.eq_ignore_ascii_case(c)
+                                }
+                            })
+                        });
+                        if hit {
+                            any_hit.push(party.as_str().to_string());
+                            if !negate {
+                                t.matched.push(format!(
+                                    "{} {} is headquartered (or ultimately owned) in {}",
+                                    party.as_str(),
+                                    id.unwrap_or("?"),
+                                    list(v)
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            let tri = match (!any_hit.is_empty(), unknown.is_empty()) {
+                (true, _) => Tri::from_bool(!negate),
+                (false, true) => Tri::from_bool(negate),
+                (false, false) => Tri::Unknown,
+            };
+            let who = if negate {
+                chosen
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            } else {
+                any_hit.join(" and ")
+            };
+            t.and(
+                tri,
+                || {
+                    if negate {
+                        format!("no {who} headquartered in {}", list(v))
+                    } else {
+                        format!(
+                            "an {who} not headquartered in {} (nor its ultimate parent)",
+                            list(v)
+                        )
+                    }
+                },
+                Some(unknown.join("; ")),
+            );
+        }
+        if !w.mode.is_empty() {
+            let hit = w.mode.contains(&f.mode);
+            let names: Vec<&str> = w.mode.iter().map(|m| mode_str(*m)).collect();
+            t.and(
+                Tri::from_bool(hit),
+                || format!("a use other than {}", names.join("/")),
+                None,
+            );
+        }
+        if let Some(min) = w.min_workload_flops {
+            let tri = match f.workload {
+                None => Tri::Unknown,
+                Some(x) => Tri::from_bool(x > min),
+            };
+            t.and(
+                tri,
+                || format!("a workload of at most {min:e} operations"),
+                Some("the workload's training operations are unknown".into()),
+            );
+        }
+        t
+    }
+
+    fn facts<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        class: Option<&'a Classification>,
+        user: &'a str,
+        mode: UseKind,
+        workload: Option<f64>,
+    ) -> Facts<'a> {
+        Facts {
+            accel: self.catalog.get(&target.accelerator),
+            class,
+            country: target.site.map(|s| s.country.as_str()),
+            parties: vec![
+                (Party::Owner, target.owner.as_deref()),
+                (Party::Operator, target.operator.as_deref()),
+                (Party::User, Some(user)),
+            ],
+            mode,
+            workload,
+        }
+    }
+
+    /// TPP of one accelerator unit (per-chip TPP x chips per unit), 0 when unknown.
+    fn unit_tpp(&self, accel: &str, date: Date) -> f64 {
+        self.catalog.get(accel).map_or(0.0, |a| {
+            classify(a, date).tpp.unwrap_or(0.0) * a.chips_per_unit.max(1) as f64
+        })
+    }
+
+    fn limit_use(&self, r: &BoundRule, target: &Target<'_>, date: Date) -> Option<LimitUse> {
+        let limit = r.rule.limit.as_ref()?;
+        let year_of = |t: &Target<'_>| t.acquired.unwrap_or(date).year();
+        let key = |t: &Target<'_>| -> String {
+            match limit.per {
+                LimitScope::ConsigneeYear => format!(
+                    "consignee {}, {}",
+                    t.owner.as_deref().unwrap_or("?"),
+                    year_of(t)
+                ),
+                LimitScope::Consignee => format!("consignee {}", t.owner.as_deref().unwrap_or("?")),
+                LimitScope::Country => {
+                    format!("country {}", t.site.map_or("?", |s| s.country.as_str()))
+                }
+            }
+        };
+        let my_key = key(target);
+        // Pools before this one (all pools, for a candidate) that the rule also catches count
+        // first: each is seen from its owner's side, as the export it was.
+        let upto = target.pool_idx.unwrap_or(self.scenario.pools.len());
+        let mut used = 0.0;
+        for p in &self.scenario.pools[..upto] {
+            let Some(pt) = self.target(&p.id, date) else {
+                continue;
+            };
+            if key(&pt) != my_key {
+                continue;
+            }
+            if r.rule.scope == RuleScope::Acquisition
+                && pt.acquired.is_some_and(|a| a < r.rule.effective_from)
+            {
+                continue;
+            }
+            let class = self.catalog.get(&pt.accelerator).map(|a| classify(a, date));
+            let owner = pt.owner.clone().unwrap_or_default();
+            let f = self.facts(&pt, class.as_ref(), &owner, UseKind::Own, None);
+            if self.test(r, &f).tri != Tri::No {
+                used += p.accelerators() as f64 * self.unit_tpp(&p.accelerator, date);
+            }
+        }
+        let this = target
+            .quantity
+            .map(|q| q as f64 * self.unit_tpp(&target.accelerator, date));
+        let exceeded = match this {
+            Some(x) => used + x > limit.tpp,
+            None => used >= limit.tpp,
+        };
+        Some(LimitUse {
+            rule: r.id.clone(),
+            scope: my_key,
+            limit_tpp: limit.tpp,
+            used_tpp: used,
+            this_tpp: this,
+            headroom_tpp: (limit.tpp - used).max(0.0),
+            exceeded,
+        })
+    }
+
+    /// The licence that covers `target` under rule `r` on `date`, or why listed ones do not.
+    fn covering_licence(
+        &self,
+        r: &BoundRule,
+        target: &Target<'_>,
+        date: Date,
+        why_not: &mut Vec<String>,
+    ) -> Option<String> {
+        let country = target.site.map(|s| s.country.as_str());
+        for l in &self.scenario.licences {
+            let listed = target.licences.contains(&l.id);
+            // The parties that hold the chips hold the licences for them; an end user's own
+            // licence counts only when the scenario lists it on the target.
+            let holder_ok = [target.owner.as_deref(), target.operator.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|p| p == l.holder);
+            if !listed && !holder_ok {
+                continue;
+            }
+            let mut problems = vec![];
+            if licence_jurisdiction(l) != r.jurisdiction.to_ascii_uppercase() {
+                problems.push(format!(
+                    "it is a {} licence, the rule is {}",
+                    licence_jurisdiction(l),
+                    r.jurisdiction
+                ));
+            }
+            if !(l.valid_from <= date && date <= l.valid_until) {
+                problems.push(format!("it is valid {} to {}", l.valid_from, l.valid_until));
+            }
+            if !l.accelerators.is_empty() && !l.accelerators.contains(&target.accelerator) {
+                problems.push(format!("it does not cover {}", target.accelerator));
+            }
+            if !l.countries.is_empty()
+                && !country.is_some_and(|c| l.countries.iter().any(|x| x.eq_ignore_ascii_case(c)))
+            {
+                problems.push(format!("it does not cover {}", country.unwrap_or("?")));
+            }
+            if let (Some(max), Some(q)) = (l.max_accels, target.quantity) {
+                if q > max {
+                    problems.push(format!("it covers {max} accelerators, not {q}"));
+                }
+            }
+            if problems.is_empty() {
+                return Some(l.id.clone());
+            }
+            if listed
+                || r.jurisdiction
+                    .eq_ignore_ascii_case(&licence_jurisdiction(l))
+            {
+                why_not.push(format!(
+                    "licence {} does not cover it: {}",
+                    l.id,
+                    problems.join("; ")
+                ));
+            }
+        }
+        None
+    }
+
+    fn would_change(&self, r: &BoundRule, t: &Test, licensable: bool) -> String {
+        if let Some(w) = &r.rule.would_change {
+            return w.clone();
+        }
+        let mut opts: Vec<String> = vec![];
+        if licensable {
+            opts.push(format!("a {} licence covering it", r.jurisdiction));
+        }
+        // What the user can change (owner, site, mode, workload) comes first; "another chip"
+        // is offered only when nothing else would do.
+        let (chip, situational): (Vec<&String>, Vec<&String>) = t
+            .lifts
+            .iter()
+            .partition(|l| l.starts_with("a chip") || l.starts_with("an accelerator"));
+        if situational.is_empty() && opts.is_empty() {
+            opts.extend(chip.into_iter().cloned());
+        } else {
+            opts.extend(situational.into_iter().cloned());
+        }
+        if opts.is_empty() {
+            return "nothing in the scenario; only a change of the rule".into();
+        }
+        let n = opts.len();
+        let text = if n == 1 {
+            opts.remove(0)
+        } else {
+            let last = opts.pop().unwrap_or_default();
+            format!("{}, or {last}", opts.join(", "))
+        };
+        format!("{text} would lift it")
+    }
+
+    fn verification(&self, target: &Target<'_>, required: bool, date: Date) -> VerificationStatus {
+        let mut missing = vec![];
+        if !required {
+            return VerificationStatus {
+                required,
+                verified: true,
+                missing,
+            };
+        }
+        let Some(site) = target.site else {
+            missing.push(format!("site {:?} is not in the scenario", target.site_id));
+            return VerificationStatus {
+                required,
+                verified: false,
+                missing,
+            };
+        };
+        for (role, who) in [
+            (Role::Owner, target.owner.as_deref()),
+            (Role::Operator, target.operator.as_deref()),
+        ] {
+            let role_name = match role {
+                Role::Owner => "owner",
+                Role::Operator => "operator",
+            };
+            let Some(who) = who else {
+                missing.push(format!("the {role_name} is not known"));
+                continue;
+            };
+            let records: Vec<_> = site
+                .verifications
+                .iter()
+                .filter(|v| v.role == role && v.entity == who)
+                .collect();
+            if records.is_empty() {
+                let others: Vec<&str> = site
+                    .verifications
+                    .iter()
+                    .filter(|v| v.role == role)
+                    .map(|v| v.entity.as_str())
+                    .collect();
+                missing.push(if others.is_empty() {
+                    format!("no {role_name} verification of {who} at {}", site.id)
+                } else {
+                    format!(
+                        "no {role_name} verification of {who} at {} (records on file are for {})",
+                        site.id,
+                        others.join(", ")
+                    )
+                });
+                continue;
+            }
+            let Some(v) = records.iter().find(|v| v.valid_on(date)) else {
+                let spans: Vec<String> = records
+                    .iter()
+                    .map(|v| format!("{} valid {} to {}", v.evidence, v.date, v.valid_until))
+                    .collect();
+                missing.push(format!(
+                    "{role_name} verification of {who} at {} not valid on {date} ({})",
+                    site.id,
+                    spans.join("; ")
+                ));
+                continue;
+            };
+            if let (Some(rec), Some(e)) = (&v.hq_country, self.entities.get(who)) {
+                if !rec.eq_ignore_ascii_case(&e.hq_country) {
+                    missing.push(format!(
+                        "{role_name} verification {} records HQ {rec}, but {who} is headquartered in {}",
+                        v.evidence, e.hq_country
+                    ));
+                }
+            }
+            if let (Some(rec), Ok(top)) = (&v.ultimate_parent, self.entities.ultimate_parent(who)) {
+                if rec != &top.id {
+                    missing.push(format!(
+                        "{role_name} verification {} records ultimate parent {rec}, but {who}'s is {}",
+                        v.evidence, top.id
+                    ));
+                }
+            }
+        }
+        VerificationStatus {
+            required,
+            verified: missing.is_empty(),
+            missing,
+        }
+    }
+
+    /// Evaluates one use in full.
+    pub fn evaluate(&self, req: &UseRequest) -> Evaluation {
+        let date = req.date;
+        let Some(target) = self.target(&req.target, date) else {
+            let reason = format!(
+                "{:?} is neither a pool nor a candidate of the scenario",
+                req.target
+            );
+            return Evaluation {
+                target: req.target.clone(),
+                target_kind: "unknown",
+                user: req.user.clone(),
+                mode: req.kind,
+                date,
+                workload_flops: req.workload_flops,
+                accelerator: String::new(),
+                site: String::new(),
+                site_country: None,
+                site_groups: vec![],
+                owner: None,
+                operator: None,
+                classification: None,
+                verdict: Verdict {
+                    outcome: Outcome::Prohibited,
+                    rules: vec![],
+                    reasons: vec![reason.clone()],
+                    would_change: None,
+                    verified: false,
+                },
+                findings: vec![],
+                notices: vec![],
+                limits: vec![],
+                verification: VerificationStatus {
+                    required: true,
+                    verified: false,
+                    missing: vec![reason],
+                },
+            };
+        };
+        let class = self
+            .catalog
+            .get(&target.accelerator)
+            .map(|a| classify(a, date));
+        let facts = self.facts(
+            &target,
+            class.as_ref(),
+            &req.user,
+            req.kind,
+            req.workload_flops,
+        );
+        let mut findings = vec![];
+        let mut notices = vec![];
+        let mut limits = vec![];
+        let mut extra_reasons = vec![];
+        for r in self.rules.rules.iter().filter(|r| r.in_force(date)) {
+            let t = self.test(r, &facts);
+            if t.tri == Tri::No {
+                continue;
+            }
+            let certain = t.tri == Tri::Yes;
+            let why = if certain {
+                t.matched.join("; ")
+            } else {
+                format!("may apply: {}", t.unknown.join("; "))
+            };
+            let base = |outcome: Outcome, reason: String| Finding {
+                rule: r.id.clone(),
+                outcome,
+                rule_outcome: r.rule.outcome,
+                certain,
+                reason,
+                citation: r.citation.clone(),
+                would_change: None,
+                lifted_by: None,
+                exception: r.rule.exception.clone(),
+            };
+            let summary = &r.rule.summary;
+            if r.rule.scope == RuleScope::Acquisition {
+                if let Some(a) = target.acquired {
+                    if a < r.rule.effective_from {
+                        if certain && r.rule.outcome.outcome() > Outcome::Allowed {
+                            notices.push(base(
+                                Outcome::Allowed,
+                                format!(
+                                    "acquired {a}, before this rule took effect on {}: not caught (a re-export or transfer would be). {summary}",
+                                    r.rule.effective_from
+                                ),
+                            ));
+                        }
+                        continue;
+                    }
+                }
+            }
+            if r.before_compliance(date) {
+                if certain {
+                    notices.push(base(
+                        Outcome::Allowed,
+                        format!(
+                            "compliance required from {}: would then be {}. {summary}",
+                            r.rule
+                                .compliance_from
+                                .map_or(String::new(), |d| d.to_string()),
+                            r.rule.outcome.outcome()
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if r.rule.outcome == RuleOutcome::Notice {
+                if certain {
+                    notices.push(base(Outcome::Allowed, format!("{summary} ({why})")));
+                }
+                continue;
+            }
+            let mut outcome = r.rule.outcome.outcome();
+            let mut reason = format!("{summary} ({why})");
+            if !certain {
+                if outcome < Outcome::RedFlag {
+                    continue;
+                }
+                outcome = Outcome::RedFlag;
+            }
+            let mut exceeded = false;
+            if let (Some(lim), Some(lu)) = (&r.rule.limit, self.limit_use(r, &target, date)) {
+                if lu.exceeded {
+                    exceeded = true;
+                    outcome = outcome.max(lim.otherwise.outcome());
+                    reason.push_str(&format!(
+                        "; beyond its limit of {} TPP for {} ({} used before this{})",
+                        fmt_tpp(lu.limit_tpp),
+                        lu.scope,
+                        fmt_tpp(lu.used_tpp),
+                        lu.this_tpp
+                            .map_or(String::new(), |x| format!(", this {}", fmt_tpp(x)))
+                    ));
+                } else {
+                    reason.push_str(&format!(
+                        "; within its limit: {} of {} TPP free for {}",
+                        fmt_tpp(lu.headroom_tpp),
+                        fmt_tpp(lu.limit_tpp),
+                        lu.scope
+                    ));
+                }
+                limits.push(lu);
+            }
+            let licensable = r.licensable() || (exceeded && outcome >= Outcome::LicenceRequired);
+            let mut f = base(outcome, reason);
+            f.would_change = Some(self.would_change(r, &t, licensable));
+            if licensable && outcome >= Outcome::RedFlag {
+                let mut why_not = vec![];
+                match self.covering_licence(r, &target, date, &mut why_not) {
+                    Some(lid) => {
+                        f.outcome = Outcome::Allowed;
+                        f.reason.push_str(&format!("; lifted by licence {lid}"));
+                        f.lifted_by = Some(lid);
+                    }
+                    None => extra_reasons.extend(why_not),
+                }
+            }
+            findings.push(f);
+        }
+        findings.sort_by(|a, b| b.outcome.cmp(&a.outcome).then_with(|| a.rule.cmp(&b.rule)));
+        let outcome = findings.first().map_or(Outcome::Allowed, |f| f.outcome);
+        let deciding: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| {
+                f.outcome == outcome && (outcome > Outcome::Allowed || f.lifted_by.is_some())
+            })
+            .collect();
+        let required = !matches!(&class, Some(c) if c.status == Status::NotControlled);
+        let verification = self.verification(&target, required, date);
+        let mut reasons: Vec<String> = deciding
+            .iter()
+            .map(|f| format!("{}: {}", f.rule, f.reason))
+            .collect();
+        if outcome > Outcome::Allowed {
+            extra_reasons.sort();
+            extra_reasons.dedup();
+            reasons.extend(extra_reasons);
+        }
+        reasons.extend(
+            verification
+                .missing
+                .iter()
+                .map(|m| format!("unverified: {m}")),
+        );
+        let would_change = if outcome > Outcome::Allowed {
+            let parts: Vec<String> = deciding
+                .iter()
+                .filter_map(|f| {
+                    f.would_change
+                        .as_ref()
+                        .map(|w| format!("{} by {}: {w}", f.outcome, f.rule))
+                })
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        } else {
+            None
+        };
+        let site_country = target.site.map(|s| s.country.clone());
+        Evaluation {
+            target: target.id.clone(),
+            target_kind: target.kind,
+            user: req.user.clone(),
+            mode: req.kind,
+            date,
+            workload_flops: req.workload_flops,
+            accelerator: target.accelerator.clone(),
+            site: target.site_id.clone(),
+            site_groups: site_country
+                .as_deref()
+                .map(|c| self.rules.groups_of(c))
+                .unwrap_or_default(),
+            site_country,
+            owner: target.owner.clone(),
+            operator: target.operator.clone(),
+            verdict: Verdict {
+                outcome,
+                rules: deciding.iter().map(|f| f.rule.clone()).collect(),
+                reasons,
+                would_change,
+                verified: verification.verified,
+            },
+            classification: class,
+            findings,
+            notices,
+            limits,
+            verification,
+        }
+    }
+
+    /// The intended uses of the scenario's pools on `date`: each pool with each tenant whose
+    /// jobs could run on it (accelerator and data-country allowed), and the company itself;
+    /// the workload is the largest of that tenant's jobs there. Returns (request, job ids).
+    pub fn intended_uses(&self, date: Date) -> Vec<(UseRequest, Vec<String>)> {
+        let s = &self.scenario;
+        let mut out = vec![];
+        for p in &s.pools {
+            let country = s.site(&p.site).map(|x| x.country.as_str());
+            let mut by_tenant: BTreeMap<&str, (Vec<String>, Option<f64>)> = BTreeMap::new();
+            by_tenant.entry(s.company.as_str()).or_default();
+            for j in &s.jobs {
+                let accel_ok =
+                    j.allowed_accels.is_empty() || j.allowed_accels.contains(&p.accelerator);
+                let data_ok = j.data_countries.is_empty()
+                    || country.is_some_and(|c| j.data_countries.iter().any(|d| d == c));
+                if accel_ok && data_ok {
+                    let e = by_tenant.entry(j.tenant.as_str()).or_default();
+                    e.0.push(j.id.clone());
+                    if let Some(f) = job_flops(j) {
+                        e.1 = Some(e.1.map_or(f, |x: f64| x.max(f)));
+                    }
+                }
+            }
+            let kind = self.pool_mode(&p.id).unwrap_or(UseKind::Own);
+            for (tenant, (jobs, flops)) in by_tenant {
+                out.push((
+                    UseRequest {
+                        user: tenant.to_string(),
+                        target: p.id.clone(),
+                        kind,
+                        workload_flops: flops,
+                        date,
+                    },
+                    jobs,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Every intended use and every candidate, evaluated on `date`, with the unverified
+    /// targets listed once each.
+    pub fn check(&self, date: Date) -> CheckReport {
+        let uses: Vec<CheckedUse> = self
+            .intended_uses(date)
+            .into_iter()
+            .map(|(req, jobs)| CheckedUse {
+                jobs,
+                eval: self.evaluate(&req),
+            })
+            .collect();
+        let s = &self.scenario;
+        let candidates: Vec<CheckedUse> = s
+            .candidates
+            .iter()
+            .map(|c| CheckedUse {
+                jobs: vec![],
+                eval: self.evaluate(&UseRequest {
+                    user: s.company.clone(),
+                    target: c.id.clone(),
+                    kind: self.candidate_mode(&c.id).unwrap_or(UseKind::Own),
+                    workload_flops: None,
+                    date,
+                }),
+            })
+            .collect();
+        let mut unverified: Vec<Unverified> = vec![];
+        for u in uses.iter().chain(&candidates) {
+            let e = &u.eval;
+            if !e.verification.verified && !unverified.iter().any(|x| x.target == e.target) {
+                unverified.push(Unverified {
+                    target: e.target.clone(),
+                    target_kind: e.target_kind,
+                    site: e.site.clone(),
+                    missing: e.verification.missing.clone(),
+                });
+            }
+        }
+        CheckReport {
+            scenario: s.name.clone(),
+            as_of: date,
+            uses,
+            candidates,
+            unverified,
+        }
+    }
+}
+
+fn mode_str(m: UseKind) -> &'static str {
+    match m {
+        UseKind::Own => "own",
+        UseKind::Operate => "operate",
+        UseKind::Remote => "remote",
+    }
+}
+
+impl Gate for RuleEngine {
+    fn verdict(&self, req: &UseRequest) -> Verdict {
+        self.evaluate(req).verdict
+    }
+}
