@@ -31,7 +31,7 @@ pub use work::{work_flops, WorkFlops};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PerfError {
     /// A figure the estimate needs is unknown in the catalog.
-    #[error("{accel}: `{field}` is unknown; supply it in a catalog override file (`--catalog FILE`, an [[accelerator]] entry with id = \"{accel}\" and {field} = <value>)")]
+    #[error("{accel}: `{field}` is unknown; supply it in a catalog override file: copy the [[accelerator]] entry with id = \"{accel}\" from data/catalog.toml, set {field} = <value>, and pass `--catalog FILE` (or put the entry in the scenario)")]
     MissingFigure { accel: String, field: String },
     #[error("{0}")]
     Invalid(String),
