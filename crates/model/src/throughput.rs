@@ -55,7 +55,11 @@ impl ThroughputTable {
         let mut best: Option<(&str, f64)> = None;
         for (accel, gangs) in self.entries.get(kind)? {
             if let Some(&rate) = gangs.get(&gang) {
-                if rate > 0.0 && best.map_or(true, |(_, b)| rate > b) {
+                let better = match best {
+                    None => true,
+                    Some((_, b)) => rate > b,
+                };
+                if rate > 0.0 && better {
                     best = Some((accel.as_str(), rate));
                 }
             }

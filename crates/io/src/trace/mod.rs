@@ -19,6 +19,7 @@ mod alibaba;
 mod gavel;
 mod jobs;
 mod philly;
+mod tiresias;
 
 pub use alibaba::read_alibaba_nodes;
 pub use gavel::{parse_throughputs, read_throughputs};
@@ -40,10 +41,13 @@ pub enum TraceFormat {
     Alibaba,
     /// xpufleet's own job format: CSV with a header, or JSONL (one object per line).
     Jobs,
+    /// Tiresias simulator job lists: `job_id,num_gpu,submit_time,iterations,model_name,
+    /// duration,interval`.
+    Tiresias,
 }
 
 impl TraceFormat {
-    pub const NAMES: &'static str = "gavel, gavel10, philly, alibaba, jobs";
+    pub const NAMES: &'static str = "gavel, gavel10, philly, alibaba, jobs, tiresias";
 
     pub fn name(self) -> &'static str {
         match self {
@@ -52,6 +56,7 @@ impl TraceFormat {
             TraceFormat::Philly => "philly",
             TraceFormat::Alibaba => "alibaba",
             TraceFormat::Jobs => "jobs",
+            TraceFormat::Tiresias => "tiresias",
         }
     }
 }
@@ -71,6 +76,7 @@ impl FromStr for TraceFormat {
             "philly" | "pollux" => Ok(TraceFormat::Philly),
             "alibaba" | "openb" => Ok(TraceFormat::Alibaba),
             "jobs" | "xpufleet" | "csv" | "jsonl" => Ok(TraceFormat::Jobs),
+            "tiresias" => Ok(TraceFormat::Tiresias),
             _ => Err(TraceError::UnknownFormat(s.to_string())),
         }
     }
@@ -196,6 +202,7 @@ pub fn parse_trace(
         TraceFormat::Philly => philly::parse(text, path, opts)?,
         TraceFormat::Alibaba => alibaba::parse(text, path, opts)?,
         TraceFormat::Jobs => jobs::parse(text, path, opts)?,
+        TraceFormat::Tiresias => tiresias::parse(text, path, opts)?,
     };
     if let (TraceFormat::Alibaba, Some(nodes)) = (format, opts.nodes) {
         let (cluster, node_read) = read_alibaba_nodes(nodes)?;
@@ -337,7 +344,7 @@ pub(crate) fn job(label: String, submit_s: u64, accels: u32, work: f64) -> Trace
 /// seconds, since simulated time is integer.
 pub(crate) fn parse_secs(s: &str) -> Option<u64> {
     let v: f64 = s.trim().parse().ok()?;
-    (v.is_finite() && v >= 0.0 && v < 1e15).then(|| v.round() as u64)
+    (v.is_finite() && (0.0..1e15).contains(&v)).then(|| v.round() as u64)
 }
 
 /// Parses a positive, finite amount of work.

@@ -1,0 +1,64 @@
+//! Tiresias simulator job lists (`*_job.csv`):
+//! `job_id,num_gpu,submit_time,iterations,model_name,duration,interval`.
+
+use std::path::Path;
+
+use super::philly::expect_header;
+use super::{job, parse_secs, parse_work, ReadOptions, Tally, TraceError, TraceFormat, TraceRead};
+
+const HEADER: [&str; 7] = [
+    "job_id",
+    "num_gpu",
+    "submit_time",
+    "iterations",
+    "model_name",
+    "duration",
+    "interval",
+];
+
+pub(crate) fn parse(text: &str, path: &Path, opts: &ReadOptions) -> Result<TraceRead, TraceError> {
+    let mut tally = Tally::new(path);
+    let mut lines = text.lines().enumerate();
+    expect_header(&mut lines, path, &HEADER, ',')?;
+    for (n, raw) in lines {
+        let line_no = n as u64 + 1;
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        tally.line();
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f.len() != HEADER.len() {
+            tally.malformed(
+                line_no,
+                "fields",
+                "7 comma-separated fields",
+                &format!("{} fields", f.len()),
+            );
+            continue;
+        }
+        let Ok(gpus) = f[1].parse::<u32>() else {
+            tally.malformed(line_no, "num_gpu", "an integer", f[1]);
+            continue;
+        };
+        let Some(submit_s) = parse_secs(f[2]) else {
+            tally.malformed(line_no, "submit_time", "seconds >= 0", f[2]);
+            continue;
+        };
+        if gpus == 0 {
+            tally.skip("no_gpu", line_no);
+            continue;
+        }
+        let Some(duration_s) = parse_work(f[5]) else {
+            match f[5].parse::<f64>() {
+                Ok(d) if d.is_finite() && d <= 0.0 => tally.skip("zero_duration", line_no),
+                _ => tally.malformed(line_no, "duration", "seconds", f[5]),
+            }
+            continue;
+        };
+        let mut j = job(f[0].to_string(), submit_s, gpus, duration_s);
+        j.ref_type = opts.ref_type.map(str::to_string);
+        tally.push(j);
+    }
+    tally.finish(TraceFormat::Tiresias, false)
+}
