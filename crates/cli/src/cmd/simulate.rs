@@ -1,12 +1,466 @@
-//! `xpufleet simulate`.
+//! `xpufleet simulate`: run a scheduling policy over a trace (on a cluster given by type counts)
+//! or over a scenario's pools and jobs, and report JCT, queueing, utilisation and more.
 
-use anyhow::Result;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
 
-use crate::common::Ctx;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use xpufleet_io::trace::{read_throughputs, read_trace, ReadOptions, TraceFormat};
+use xpufleet_model::{Acquisition, Catalog, ClusterSpec, Date, SimTime, ThroughputTable, TraceJob};
+use xpufleet_perf::PerfModel;
+use xpufleet_sched::{FleetState, Job, Policy, PoolSpec};
+use xpufleet_sim::{
+    build_jobs, check, simulate, tenants, to_jsonl, Config, Failures, FleetSpec, FlopsRates,
+    Metrics, RateModel, RelativeSpeed, TableRates,
+};
+
+use crate::common::{print_json, table, Ctx};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A trace as FORMAT:PATH (formats: gavel, gavel10, philly, alibaba, jobs, tiresias).
+    #[arg(long, value_name = "FORMAT:PATH", conflicts_with = "scenario")]
+    trace: Option<String>,
+    /// Gavel throughput JSON: job kind × type × gang size → steps/s (Gavel traces need it).
+    #[arg(long, value_name = "PATH")]
+    throughputs: Option<PathBuf>,
+    /// The cluster for a trace: TYPE=N[xPER_NODE],... (e.g. v100=36,p100=36,k80=36 or
+    /// h100-sxm=2000x8). Nodes default to 8 accelerators (1 with --throughputs, as Gavel).
+    #[arg(long, value_name = "TYPE=N,...")]
+    cluster: Option<String>,
+    /// Alibaba: the node list the cluster is read from (instead of --cluster).
+    #[arg(long, value_name = "PATH")]
+    nodes: Option<PathBuf>,
+    /// Duration traces: the accelerator type durations were measured on (default: the first
+    /// type of --cluster).
+    #[arg(long, value_name = "TYPE")]
+    ref_type: Option<String>,
+    /// Repair unusable trace lines by the format's documented remapping instead of skipping.
+    #[arg(long)]
+    remap: bool,
+    /// A scenario file: its pools and [[job]]s are simulated, with compliance verdicts.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// fifo, easy-backfill, las, las-het, fifo-het, finish-time or cost.
+    #[arg(long, default_value = "fifo")]
+    policy: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Schedule in rounds of this many seconds (Gavel: 360); las and las-het always use rounds.
+    #[arg(long, value_name = "S")]
+    round_s: Option<u64>,
+    /// Seconds a preempted or failed job needs to restart from its checkpoint.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    restart_delay_s: u64,
+    /// Inject accelerator failures at the performance model's rate (or --failure-rate).
+    #[arg(long)]
+    failures: bool,
+    /// Failures per accelerator-hour (implies --failures).
+    #[arg(long, value_name = "PER_CHIP_HOUR")]
+    failure_rate: Option<f64>,
+    /// Seconds to repair a failed accelerator.
+    #[arg(long, default_value_t = 4 * 3600, value_name = "S")]
+    repair_s: u64,
+    /// Seconds of progress between checkpoints.
+    #[arg(long, default_value_t = 1800, value_name = "S")]
+    checkpoint_s: u64,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write the event log (JSONL) here; it is replayed by the independent checker first.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+}
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("`xpufleet simulate` is not built yet")
+#[derive(Serialize)]
+struct Report<'a> {
+    policy: &'a str,
+    seed: u64,
+    round_s: Option<u64>,
+    accelerators: u64,
+    #[serde(flatten)]
+    metrics: &'a Metrics,
+    wall_s: f64,
+    /// Trace lines not used, by reason.
+    skipped: BTreeMap<String, u64>,
+    remapped: BTreeMap<String, u64>,
+    /// Jobs left waiting at the end, by reason.
+    unfinished_reasons: BTreeMap<String, u64>,
+    /// The first few unfinished jobs with their full reason.
+    unfinished_examples: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events_checked: Option<check::Replayed>,
+}
+
+struct Prepared {
+    fleet: FleetState,
+    jobs: Vec<Job>,
+    labels: Vec<String>,
+    skipped: BTreeMap<String, u64>,
+    remapped: BTreeMap<String, u64>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let policy: Policy = args
+        .policy
+        .parse()
+        .map_err(|e: String| anyhow!("--policy: {e}"))?;
+    let catalog = ctx.catalog()?;
+    let perf = PerfModel::default();
+    let prep = match (&args.trace, &args.scenario) {
+        (Some(t), None) => from_trace(&args, t, &catalog, &perf)?,
+        (None, Some(_)) => from_scenario(ctx, &args, &perf)?,
+        _ => bail!("give either --trace FORMAT:PATH with --cluster, or --scenario FILE"),
+    };
+    let failures = if args.failures || args.failure_rate.is_some() {
+        let rate = args
+            .failure_rate
+            .unwrap_or(perf.reliability.failure_rate_per_chip_hour);
+        if !(rate.is_finite() && rate >= 0.0) {
+            bail!("--failure-rate: expected a rate ≥ 0 per accelerator-hour, found {rate}");
+        }
+        Some(Failures {
+            rate_per_chip_hour: rate,
+            repair_s: args.repair_s,
+            checkpoint_interval_s: args.checkpoint_s.max(1),
+        })
+    } else {
+        None
+    };
+    let cfg = Config {
+        policy,
+        seed: args.seed,
+        round_s: args.round_s,
+        restart_delay_s: args.restart_delay_s,
+        failures,
+        log: args.events.is_some(),
+    };
+    let accelerators = prep.fleet.total_accels();
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(prep.jobs.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} jobs done {elapsed}")
+                .expect("a valid template"),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let wall = Instant::now();
+    let out = simulate(prep.fleet.clone(), prep.jobs, &cfg, &mut |done, _| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    });
+    let wall_s = wall.elapsed().as_secs_f64();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut events_checked = None;
+    if let Some(path) = &args.events {
+        let text = to_jsonl(&out.log);
+        let replayed = check::replay(&text)
+            .map_err(|v| anyhow!("the event log failed its independent check: {v}"))?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        events_checked = Some(replayed);
+    }
+    let mut unfinished_reasons = BTreeMap::new();
+    for (_, r) in &out.unfinished {
+        *unfinished_reasons.entry(r.name().to_string()).or_insert(0) += 1;
+    }
+    let unfinished_examples = out
+        .unfinished
+        .iter()
+        .take(5)
+        .map(|(id, r)| format!("{}: {r}", prep.labels[*id as usize]))
+        .collect();
+    let report = Report {
+        policy: policy.name(),
+        seed: args.seed,
+        round_s: cfg.effective_round_s(),
+        accelerators,
+        metrics: &out.metrics,
+        wall_s,
+        skipped: prep.skipped,
+        remapped: prep.remapped,
+        unfinished_reasons,
+        unfinished_examples,
+        events_checked,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    print_human(&report);
+    Ok(())
+}
+
+fn print_human(r: &Report) {
+    let m = r.metrics;
+    let mut t = table();
+    t.set_header(vec!["metric", "value"]);
+    let rows: Vec<(&str, String)> = vec![
+        ("policy", r.policy.to_string()),
+        ("accelerators", r.accelerators.to_string()),
+        ("jobs", m.jobs.to_string()),
+        ("completed", m.completed.to_string()),
+        ("unfinished", m.unfinished.to_string()),
+        ("JCT mean", hours(m.jct_mean_s)),
+        ("JCT p50", hours(m.jct_p50_s as f64)),
+        ("JCT p99", hours(m.jct_p99_s as f64)),
+        ("queue wait mean", hours(m.queue_mean_s)),
+        ("makespan", hours(m.makespan_s as f64)),
+        ("preemptions", m.preemptions.to_string()),
+        ("failures", m.failures.to_string()),
+        ("wall time", format!("{:.3} s", r.wall_s)),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    for (ty, u) in &m.utilization {
+        t.add_row(vec![
+            format!("utilization {ty}"),
+            format!("{:.1}%", u * 100.0),
+        ]);
+    }
+    println!("{t}");
+    for (what, map) in [
+        ("rejected", &m.rejected),
+        ("skipped lines", &r.skipped),
+        ("remapped lines", &r.remapped),
+        ("unfinished", &r.unfinished_reasons),
+    ] {
+        for (reason, n) in map {
+            println!("{what}: {reason}: {n}");
+        }
+    }
+    for e in &r.unfinished_examples {
+        println!("  e.g. {e}");
+    }
+    if let Some(c) = &r.events_checked {
+        println!(
+            "event log checked: {} starts, {} finishes, {} preemptions, {} failures; no violation",
+            c.starts, c.finishes, c.preemptions, c.failures
+        );
+    }
+}
+
+fn hours(s: f64) -> String {
+    format!("{s:.0} s ({:.2} h)", s / 3600.0)
+}
+
+/// `TYPE=N[xPER_NODE],...` as a one-site cluster.
+fn parse_cluster(text: &str, default_per_node: u32) -> Result<ClusterSpec> {
+    let mut c = ClusterSpec::default();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (ty, rest) = part
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--cluster: expected TYPE=N[xPER_NODE], found {part:?}"))?;
+        let (n, per) = match rest.split_once('x') {
+            Some((n, p)) => (n, Some(p)),
+            None => (rest, None),
+        };
+        let n: u32 = n.trim().parse().map_err(|_| {
+            anyhow!("--cluster: {part:?}: expected a whole number of accelerators, found {n:?}")
+        })?;
+        let per: u32 = match per {
+            Some(p) => p.trim().parse().ok().filter(|&p| p > 0).ok_or_else(|| {
+                anyhow!("--cluster: {part:?}: expected accelerators per node ≥ 1, found {p:?}")
+            })?,
+            None => default_per_node.min(n.max(1)),
+        };
+        if n == 0 || n % per != 0 {
+            bail!("--cluster: {part:?}: {n} accelerators is not a positive multiple of {per} per node");
+        }
+        c.add("site-0", ty.trim(), n / per, per, per);
+    }
+    if c.groups.is_empty() {
+        bail!("--cluster: no accelerator types given");
+    }
+    Ok(c)
+}
+
+fn from_trace(args: &Args, spec: &str, catalog: &Catalog, perf: &PerfModel) -> Result<Prepared> {
+    let (fmt, path) = spec
+        .split_once(':')
+        .ok_or_else(|| anyhow!("--trace: expected FORMAT:PATH, found {spec:?}"))?;
+    let format: TraceFormat = fmt.parse().map_err(|e| anyhow!("--trace: {e}"))?;
+    let path = PathBuf::from(path);
+    let table: Option<ThroughputTable> = match &args.throughputs {
+        Some(p) => Some(read_throughputs(p).map_err(|e| anyhow!("--throughputs: {e}"))?),
+        None => None,
+    };
+    if matches!(format, TraceFormat::Gavel | TraceFormat::Gavel10) && table.is_none() {
+        bail!("--trace {fmt}: Gavel traces count work in steps; give --throughputs PATH (Gavel's simulation_throughputs.json)");
+    }
+    let cluster_arg = match &args.cluster {
+        Some(c) => Some(parse_cluster(c, if table.is_some() { 1 } else { 8 })?),
+        None => None,
+    };
+    let ref_type = args.ref_type.clone().or_else(|| {
+        cluster_arg
+            .as_ref()
+            .and_then(|c| c.groups.first().map(|g| g.accel.clone()))
+    });
+    let opts = ReadOptions {
+        remap: args.remap,
+        throughputs: table.as_ref(),
+        nodes: args.nodes.as_deref(),
+        ref_type: ref_type.as_deref(),
+    };
+    let read = read_trace(format, &path, &opts).map_err(|e| anyhow!("{e}"))?;
+    let cluster = match (cluster_arg, &read.cluster) {
+        (Some(c), _) => c,
+        (None, Some(c)) => c.clone(),
+        (None, None) => bail!("--cluster TYPE=N,... is required for a {fmt} trace"),
+    };
+    let prices: BTreeMap<String, f64> = cluster
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let p = catalog.get(&g.accel)?.price_usd.get()?;
+            // Capex over four years of hours: a ranking price for `cost`, not an invoice.
+            Some((g.accel.clone(), p / (4.0 * 8760.0)))
+        })
+        .collect();
+    let fspec = FleetSpec::from_cluster(&cluster, &prices)?;
+    let type_ids: Vec<String> = fspec.types.iter().map(|t| t.id.clone()).collect();
+    let rates: Box<dyn RateModel + '_> = match &table {
+        Some(t) => Box::new(TableRates(t)),
+        None => {
+            if type_ids.iter().all(|t| catalog.get(t).is_some()) {
+                Box::new(RelativeSpeed::from_perf(perf, catalog, &type_ids)?)
+            } else if type_ids.len() == 1 {
+                Box::new(RelativeSpeed::uniform(&type_ids))
+            } else {
+                let missing: Vec<&String> = type_ids
+                    .iter()
+                    .filter(|t| catalog.get(t).is_none())
+                    .collect();
+                bail!("--cluster: types {missing:?} are not in the catalog, so their relative speeds are unknown; add them with --catalog FILE or give --throughputs");
+            }
+        }
+    };
+    let (tenant_names, tenant_idx) = tenants(&read.jobs);
+    let jobs = build_jobs(&read.jobs, &fspec.types, &tenant_idx, rates.as_ref());
+    Ok(Prepared {
+        fleet: fspec.allow_all(tenant_names.len()),
+        labels: read.jobs.iter().map(|j| j.label.clone()).collect(),
+        jobs,
+        skipped: read.skipped,
+        remapped: read.remapped,
+    })
+}
+
+fn from_scenario(ctx: &Ctx, args: &Args, perf: &PerfModel) -> Result<Prepared> {
+    let loaded = ctx.scenario(args.scenario.as_deref())?;
+    let sc = &loaded.scenario;
+    let catalog = &loaded.catalog;
+    let mut fspec = FleetSpec::default();
+    for p in &sc.pools {
+        let site = sc.site(&p.site).ok_or_else(|| {
+            anyhow!(
+                "{}: pool {:?}: unknown site {:?}",
+                loaded.origin,
+                p.id,
+                p.site
+            )
+        })?;
+        let (leased, usd_per_hour) = match &p.acquisition {
+            Acquisition::Leased { rate, .. } => (true, sc.fx.to_usd(rate).unwrap_or(0.0)),
+            Acquisition::Bought {
+                price, life_years, ..
+            } => (
+                false,
+                sc.fx.to_usd(price).unwrap_or(0.0) / (life_years.max(0.1) * 8760.0),
+            ),
+        };
+        let accel_type = fspec.type_index(&p.accelerator);
+        let site = fspec.site_index(&site.id);
+        fspec.pools.push(PoolSpec {
+            id: p.id.clone(),
+            site,
+            accel_type,
+            nodes: p.nodes,
+            accels_per_node: p.accels_per_node.max(1),
+            scaleup_domain: p.scaleup_domain.max(p.accels_per_node.max(1)),
+            leased,
+            price_usd_per_hour: usd_per_hour,
+        });
+    }
+    fspec.check()?;
+    let mut trace = Vec::new();
+    let mut shapes = BTreeMap::new();
+    for (i, j) in sc.jobs.iter().enumerate() {
+        let work = j
+            .work()
+            .map_err(|e| anyhow!("{}: [[job]] {:?}: {e}", loaded.origin, j.id))?;
+        let flops = xpufleet_perf::work_flops(&work)
+            .map_err(|e| anyhow!("{}: [[job]] {:?}: {e}", loaded.origin, j.id))?
+            .total;
+        shapes.insert(j.id.clone(), (work, j.precision));
+        trace.push(TraceJob {
+            id: i as u64,
+            label: j.id.clone(),
+            submit: j.submit(),
+            accels: j.max_accels.max(j.min_accels).max(1),
+            work: flops,
+            ref_type: None,
+            kind: None,
+            allowed: j.allowed_accels.clone(),
+            tenant: Some(j.tenant.clone()),
+            priority: j.priority,
+            deadline: j.deadline_s.map(|d| SimTime(j.submit_s + d)),
+        });
+    }
+    let mut types = BTreeMap::new();
+    for p in &fspec.pools {
+        let id = &fspec.types[p.accel_type as usize].id;
+        let a = catalog.get(id).ok_or_else(|| {
+            anyhow!(
+                "{}: pool {:?}: accelerator {id:?} is not in the catalog",
+                loaded.origin,
+                p.id
+            )
+        })?;
+        types.entry(id.clone()).or_insert((a, p.scaleup_domain));
+    }
+    let rates = FlopsRates {
+        perf,
+        types,
+        shapes,
+    };
+    let (tenant_names, tenant_idx) = tenants(&trace);
+    let mut jobs = build_jobs(&trace, &fspec.types, &tenant_idx, &rates);
+    for (j, tj) in jobs.iter_mut().zip(&sc.jobs) {
+        j.may_span_sites = tj.may_span_sites;
+    }
+    // The strictest verdict a tenant's jobs could meet: ask with its largest workload.
+    let mut flops_by_tenant: Vec<Option<f64>> = vec![None; tenant_names.len()];
+    for (tj, &t) in trace.iter().zip(&tenant_idx) {
+        let f = &mut flops_by_tenant[t as usize];
+        *f = Some(f.unwrap_or(0.0).max(tj.work));
+    }
+    let fleet = with_scenario_gate(fspec, &loaded, &tenant_names, sc.date, &flops_by_tenant)?;
+    Ok(Prepared {
+        fleet,
+        labels: trace.iter().map(|j| j.label.clone()).collect(),
+        jobs,
+        skipped: BTreeMap::new(),
+        remapped: BTreeMap::new(),
+    })
+}
+
+/// The fleet with the scenario's compliance verdicts (the rule engine is the gate).
+fn with_scenario_gate(
+    fspec: FleetSpec,
+    loaded: &xpufleet_io::LoadedScenario,
+    tenants: &[String],
+    date: Date,
+    flops: &[Option<f64>],
+) -> Result<FleetState> {
+    let engine = xpufleet_io::rules::rule_engine(loaded, &[]).map_err(|d| anyhow!("{d}"))?;
+    Ok(fspec.with_gate(&engine, tenants, date, flops))
 }

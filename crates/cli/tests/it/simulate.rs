@@ -1,4 +1,178 @@
 //! `xpufleet simulate` end to end.
 
-#[allow(unused_imports)]
 use crate::support::*;
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = xpufleet(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).expect("JSON on stdout")
+}
+
+fn path(rel: &str) -> String {
+    repo().join(rel).display().to_string()
+}
+
+#[test]
+fn tiresias_trace_runs_to_completion_with_the_fields() {
+    let trace = format!("tiresias:{}", path("data/traces/tiresias/60_job.csv"));
+    let v = json(&[
+        "simulate",
+        "--trace",
+        &trace,
+        "--cluster",
+        "h100-sxm=64",
+        "--policy",
+        "fifo",
+        "--json",
+    ]);
+    for k in [
+        "jobs",
+        "completed",
+        "jct_mean_s",
+        "jct_p50_s",
+        "jct_p99_s",
+        "queue_mean_s",
+        "makespan_s",
+        "utilization",
+        "preemptions",
+        "failures",
+        "wall_s",
+        "skipped",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}: {v}");
+    }
+    assert_eq!(v["jobs"], 60);
+    assert_eq!(v["completed"], 60);
+    assert!(v["utilization"]["h100-sxm"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn gavel_trace_counts_skipped_lines_and_las_het_beats_las() {
+    let dir = repo().join("data/traces/gavel/msr/seed=0");
+    let mut traces: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    traces.sort();
+    let trace = format!("gavel:{}", traces[0].display());
+    let tp = path("data/traces/gavel/simulation_throughputs.json");
+    let run = |policy: &str| {
+        json(&[
+            "simulate",
+            "--trace",
+            &trace,
+            "--throughputs",
+            &tp,
+            "--cluster",
+            "v100=36,p100=36,k80=36",
+            "--policy",
+            policy,
+            "--json",
+        ])
+    };
+    let las = run("las");
+    let het = run("las-het");
+    let lines = las["jobs"].as_u64().unwrap()
+        + las["skipped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum::<u64>();
+    assert_eq!(lines, 2000, "every line is a job or a counted skip");
+    assert_eq!(las["completed"], las["jobs"]);
+    assert!(het["jct_mean_s"].as_f64().unwrap() < las["jct_mean_s"].as_f64().unwrap());
+    assert!(las["preemptions"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn events_are_written_and_checked_and_repeat_with_the_seed() {
+    let d = scratch("simulate-events");
+    let trace = format!("tiresias:{}", path("data/traces/tiresias/60_job.csv"));
+    let mut logs = Vec::new();
+    for i in 0..2 {
+        let ev = d.join(format!("ev{i}.jsonl"));
+        let o = xpufleet(&[
+            "simulate",
+            "--trace",
+            &trace,
+            "--cluster",
+            "h100-sxm=16,h20=16",
+            "--policy",
+            "easy-backfill",
+            "--failure-rate",
+            "0.01",
+            "--seed",
+            "7",
+            "--events",
+            ev.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).contains("event log checked"), "{}", stdout(&o));
+        logs.push(std::fs::read(&ev).unwrap());
+    }
+    assert!(logs[0].len() > 100);
+    assert_eq!(logs[0], logs[1]);
+}
+
+#[test]
+fn scenario_jobs_run_under_the_rules() {
+    let v = json(&[
+        "simulate",
+        "--scenario",
+        &path("examples/capex-2025.toml"),
+        "--policy",
+        "fifo-het",
+        "--json",
+    ]);
+    let jobs = v["jobs"].as_u64().unwrap();
+    let rejected: u64 = v["rejected"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        v["completed"].as_u64().unwrap() + v["unfinished"].as_u64().unwrap() + rejected,
+        jobs
+    );
+}
+
+#[test]
+fn bad_input_is_a_located_error() {
+    let o = xpufleet(&[
+        "simulate",
+        "--trace",
+        "philly:/nonexistent.csv",
+        "--cluster",
+        "h100-sxm=8",
+        "--policy",
+        "fifo",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent.csv"), "{}", stderr(&o));
+    let o = xpufleet(&[
+        "simulate",
+        "--trace",
+        "philly:x",
+        "--cluster",
+        "h100-sxm=8",
+        "--policy",
+        "lottery",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("las-het"), "{}", stderr(&o));
+    let o = xpufleet(&[
+        "simulate",
+        "--trace",
+        "philly:x",
+        "--cluster",
+        "h100-sxm=ten",
+        "--policy",
+        "fifo",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("h100-sxm=ten"), "{}", stderr(&o));
+    let o = xpufleet(&["simulate", "--policy", "fifo"]);
+    assert_eq!(o.status.code(), Some(2));
+}
