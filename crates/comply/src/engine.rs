@@ -343,6 +343,11 @@ impl RuleEngine {
                     Tri::Unknown,
                     Some("the accelerator is not in the catalog".into()),
                 ),
+                // The classifier never gives an accelerator 3A090.c (co-packaged HBM), so a
+                // list of only that is settled even when the figures are not.
+                Some(c) if c.status == Status::Indeterminate && !could_be_any(&w.eccn) => {
+                    (Tri::No, None)
+                }
                 Some(c) if c.status == Status::Indeterminate => (
                     Tri::Unknown,
                     Some(format!(
@@ -1123,6 +1128,15 @@ impl RuleEngine {
     }
 }
 
+/// Could an accelerator whose classification is indeterminate be one of these?
+fn could_be_any(list: &[String]) -> bool {
+    list.iter().any(|e| {
+        ["3A090", "3A090.a", "3A090.b", "none"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
+}
+
 fn mode_str(m: UseKind) -> &'static str {
     match m {
         UseKind::Own => "own",
@@ -1135,4 +1149,28 @@ impl Gate for RuleEngine {
     fn verdict(&self, req: &UseRequest) -> Verdict {
         self.evaluate(req).verdict
     }
+}
+
+/// Ids of the rules in force on `date` whose conditions on the chip alone (classification,
+/// accelerator id, origin) hold for `accel`: the rules that may apply to it, depending on
+/// where it goes and who holds it.
+pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) -> Vec<String> {
+    let label = class.eccn.map_or("none", |e| e.as_str());
+    set.rules
+        .iter()
+        .filter(|r| r.in_force(class.date))
+        .filter(|r| {
+            let w = &r.rule.when;
+            let origin = &accel.vendor_country;
+            let eccn_ok = w.eccn.is_empty()
+                || (class.status == Status::Indeterminate && could_be_any(&w.eccn))
+                || w.eccn.iter().any(|e| e.eq_ignore_ascii_case(label));
+            eccn_ok
+                && (w.accelerator.is_empty() || w.accelerator.contains(&accel.id))
+                && (w.origin.is_empty() || w.origin.iter().any(|o| o.eq_ignore_ascii_case(origin)))
+                && !w.not_origin.iter().any(|o| o.eq_ignore_ascii_case(origin))
+                && (!w.eccn.is_empty() || !w.accelerator.is_empty())
+        })
+        .map(|r| r.id.clone())
+        .collect()
 }

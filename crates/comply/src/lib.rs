@@ -27,8 +27,8 @@ pub mod verdict;
 
 pub use classify::{classify, tpp, Classification, Eccn, Status, Tpp, Tri};
 pub use engine::{
-    job_flops, CheckReport, CheckedUse, Evaluation, Finding, LimitUse, RuleEngine, Unverified,
-    VerificationStatus,
+    chip_rules, job_flops, CheckReport, CheckedUse, Evaluation, Finding, LimitUse, RuleEngine,
+    Unverified, VerificationStatus,
 };
 pub use rules::{
     BoundRule, Citation, Conditions, CountryGroup, Limit, LimitScope, PackInfo, PackProblem, Party,

@@ -2,12 +2,12 @@
 //! users' own files), with every problem located at file:line:col, the field, and what was
 //! expected.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use xpufleet_comply::{RulePack, RuleSet};
+use xpufleet_comply::{RuleEngine, RulePack, RuleSet};
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
-use crate::scenario::toml_diag;
+use crate::scenario::{toml_diag, LoadedScenario};
 
 /// The shipped packs, in the order they are bound (later packs override earlier ones by id).
 pub const BUILTIN_RULE_PACKS: &[(&str, &str)] = &[
@@ -110,6 +110,31 @@ pub fn rule_set(extra: &[(String, String)]) -> Result<RuleSet, Diagnostics> {
     })
 }
 
+/// The rule set for a scenario: the built-in packs, then the scenario's `rule_packs` (read
+/// relative to the scenario file), then `extra_files` (`--rules FILE`), later ones overriding.
+pub fn scenario_rule_set(
+    s: &LoadedScenario,
+    extra_files: &[PathBuf],
+) -> Result<RuleSet, Diagnostics> {
+    let mut extra = vec![];
+    for rel in &s.scenario.rule_packs {
+        extra.push(s.read_relative(rel).map_err(Diagnostics::from)?);
+    }
+    for f in extra_files {
+        extra.push(read_rule_file(f)?);
+    }
+    rule_set(&extra)
+}
+
+/// The rule engine (the compliance `Gate`) for a loaded scenario; see `scenario_rule_set`.
+pub fn rule_engine(s: &LoadedScenario, extra_files: &[PathBuf]) -> Result<RuleEngine, Diagnostics> {
+    Ok(RuleEngine::new(
+        scenario_rule_set(s, extra_files)?,
+        &s.scenario,
+        &s.catalog,
+    ))
+}
+
 /// The built-in packs alone.
 pub fn builtin_rule_set() -> RuleSet {
     rule_set(&[]).expect("the built-in rule packs bind (checked by tests)")
@@ -118,7 +143,7 @@ pub fn builtin_rule_set() -> RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xpufleet_comply::{Eccn, Gate, Outcome, RuleEngine, UseKind, UseRequest};
+    use xpufleet_comply::{Eccn, Gate, Outcome, UseKind, UseRequest};
     use xpufleet_model::{Date, Licence};
 
     use crate::scenario::load_scenario;

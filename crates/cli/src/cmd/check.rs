@@ -1,12 +1,207 @@
-//! `xpufleet check`.
+//! `xpufleet check`: a compliance verdict for every pool and intended use (pool x tenant of the
+//! scenario's jobs, and the company) and every candidate, as of a date, with the rules that
+//! decided it, their citations, what would change it, and the unverified targets.
+//!
+//! Verdicts are answers, not errors: the command exits 0 whatever they are, and 2 only on bad
+//! input (an unreadable scenario or rule pack).
 
-use anyhow::Result;
+use std::path::PathBuf;
 
-use crate::common::Ctx;
+use anyhow::{anyhow, Result};
+use serde::Serialize;
+use xpufleet_comply::{CheckReport, CheckedUse, Outcome, PackInfo, RuleSet};
+use xpufleet_model::Date;
+
+use crate::common::{print_json, table, Ctx};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Scenario file (default: the built-in example).
+    #[arg(value_name = "SCENARIO")]
+    scenario: Option<PathBuf>,
+    /// Evaluate the rules in force on this date (YYYY-MM-DD); default: the scenario's date.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Rule-pack files added after the built-in packs and the scenario's `rule_packs`; a rule or
+    /// group with the same id replaces the earlier one.
+    #[arg(long, value_name = "FILE")]
+    rules: Vec<PathBuf>,
+}
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("`xpufleet check` is not built yet")
+#[derive(Debug, Serialize)]
+struct PackRef {
+    id: String,
+    version: u32,
+    title: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    #[serde(flatten)]
+    report: &'a CheckReport,
+    rule_packs: Vec<PackRef>,
+}
+
+fn pack_refs(rules: &RuleSet) -> Vec<PackRef> {
+    rules
+        .packs
+        .iter()
+        .map(|p: &PackInfo| PackRef {
+            id: p.id.clone(),
+            version: p.version,
+            title: p.title.clone(),
+        })
+        .collect()
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let loaded = ctx.scenario(args.scenario.as_deref())?;
+    let engine =
+        xpufleet_io::rules::rule_engine(&loaded, &args.rules).map_err(|d| anyhow!("{d}"))?;
+    let date = args.as_of.unwrap_or(loaded.scenario.date);
+    let report = engine.check(date);
+    let packs = pack_refs(engine.rules());
+    if args.json {
+        return print_json(&Output {
+            report: &report,
+            rule_packs: packs,
+        });
+    }
+    print_text(&report, &packs);
+    Ok(())
+}
+
+fn mode(u: &CheckedUse) -> &'static str {
+    match u.eval.mode {
+        xpufleet_comply::UseKind::Own => "own",
+        xpufleet_comply::UseKind::Operate => "operate",
+        xpufleet_comply::UseKind::Remote => "remote",
+    }
+}
+
+fn verdict_cell(u: &CheckedUse) -> String {
+    let v = &u.eval.verdict;
+    let mut s = v.outcome.to_string();
+    let deciding_uncertain = u
+        .eval
+        .findings
+        .iter()
+        .any(|f| f.outcome == v.outcome && !f.certain && v.outcome > Outcome::Allowed);
+    if deciding_uncertain {
+        s.push_str(" (indeterminate)");
+    }
+    if !v.verified {
+        s.push_str(", unverified");
+    }
+    s
+}
+
+fn chip_cell(u: &CheckedUse) -> String {
+    let class = u
+        .eval
+        .classification
+        .as_ref()
+        .map_or("not in catalog".to_string(), |c| c.label());
+    format!("{} ({class})", u.eval.accelerator)
+}
+
+fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
+    println!("\n{title}");
+    let mut t = table();
+    let mut header = vec![if candidates { "candidate" } else { "pool" }];
+    if !candidates {
+        header.push("user");
+    }
+    header.extend(["mode", "site", "chip", "verdict", "decided by"]);
+    t.set_header(header);
+    for u in uses {
+        let e = &u.eval;
+        let mut row = vec![e.target.clone()];
+        if !candidates {
+            row.push(e.user.clone());
+        }
+        row.extend([
+            mode(u).to_string(),
+            format!("{} ({})", e.site, e.site_country.as_deref().unwrap_or("?")),
+            chip_cell(u),
+            verdict_cell(u),
+            e.verdict.rules.join("\n"),
+        ]);
+        t.add_row(row);
+    }
+    println!("{t}");
+    for u in uses {
+        let e = &u.eval;
+        let restricted = e.verdict.outcome > Outcome::Allowed;
+        let lifted = e.findings.iter().any(|f| f.lifted_by.is_some());
+        if !restricted && !lifted {
+            continue;
+        }
+        let who = if candidates {
+            e.target.clone()
+        } else {
+            format!("{} for {}", e.target, e.user)
+        };
+        println!("  {who}: {}", e.verdict.outcome);
+        for f in &e.findings {
+            println!("    {} {}: {}", f.outcome, f.rule, f.reason);
+            println!("      citation: {}", f.citation);
+            if restricted && f.outcome == e.verdict.outcome {
+                if let Some(w) = &f.would_change {
+                    println!("      would change: {w}");
+                }
+            }
+        }
+        let extra: Vec<&String> = e
+            .verdict
+            .reasons
+            .iter()
+            .filter(|r| r.starts_with("licence "))
+            .collect();
+        for r in extra {
+            println!("      note: {r}");
+        }
+    }
+}
+
+fn print_text(r: &CheckReport, packs: &[PackRef]) {
+    println!("Compliance check of {} as of {}", r.scenario, r.as_of);
+    let names: Vec<String> = packs
+        .iter()
+        .map(|p| format!("{} v{}", p.id, p.version))
+        .collect();
+    println!("Rule packs: {}", names.join(", "));
+    section("Pools and intended uses", &r.uses, false);
+    section("Candidates", &r.candidates, true);
+    println!("\nUnverified (no engine may use these until owner and operator are verified)");
+    if r.unverified.is_empty() {
+        println!("  none");
+    }
+    for u in &r.unverified {
+        println!("  {} ({} at {}):", u.target, u.target_kind, u.site);
+        for m in &u.missing {
+            println!("    - {m}");
+        }
+    }
+    println!("\nNotices (advisory; they do not change a verdict)");
+    let mut seen: Vec<(String, String)> = vec![];
+    for u in r.uses.iter().chain(&r.candidates) {
+        for n in &u.eval.notices {
+            let key = (n.rule.clone(), u.eval.target.clone());
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            println!("  {} on {}: {}", n.rule, u.eval.target, n.reason);
+        }
+    }
+    if seen.is_empty() {
+        println!("  none");
+    }
+    println!(
+        "\nDecision support, not legal advice: rule packs are digests of public rules; see docs/compliance.md."
+    );
 }
