@@ -128,8 +128,8 @@ impl Plan {
             .fold(0.0, |a, b| a + b)
     }
 
-    pub fn chips(&self) -> u64 {
-        self.lines.iter().map(|l| l.chips).sum()
+    pub fn accels(&self) -> u64 {
+        self.lines.iter().map(|l| l.accels).sum()
     }
 }
 
@@ -329,7 +329,8 @@ mod tests {
             site: site.into(),
             country: "CN".into(),
             mode: "buy".into(),
-            units: 1,
+            nodes: 1,
+            accels: 8,
             chips: 8,
             spend,
             currency: cur.into(),

@@ -179,8 +179,10 @@ pub struct PlanLine {
     pub country: String,
     /// "buy" or "lease".
     pub mode: String,
-    /// Nodes.
-    pub units: u64,
+    pub nodes: u64,
+    /// Accelerators (catalog units: a card or module).
+    pub accels: u64,
+    /// Chips: accelerators × chips per accelerator (an MLU370-X8 card is two).
     pub chips: u64,
     /// Spend in the candidate's currency (leases: over the plan's horizon).
     pub spend: f64,
@@ -221,7 +223,8 @@ pub struct SupplierShare {
     pub envelope: String,
     pub domestic_country: String,
     pub min_share: f64,
-    pub share: f64,
+    /// `None` when the plan buys nothing in the envelope.
+    pub share: Option<f64>,
 }
 
 /// A constraint of the optimisation.
@@ -269,8 +272,9 @@ pub struct WhatIfChange {
     pub accelerator: String,
     pub site: String,
     pub mode: String,
-    pub base_chips: u64,
-    pub what_if_chips: u64,
+    /// Accelerators.
+    pub base_accels: u64,
+    pub what_if_accels: u64,
     pub base_spend_usd: f64,
     pub what_if_spend_usd: f64,
 }
@@ -378,7 +382,7 @@ pub struct UtilPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UtilSeries {
     pub accelerator: String,
-    /// Usable accelerators of this type in the fleet.
+    /// Accelerators of this type in the fleet (including any no tenant may use).
     pub capacity: u64,
     /// A step function, sorted by time.
     pub points: Vec<UtilPoint>,

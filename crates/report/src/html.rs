@@ -268,7 +268,7 @@ impl Page<'_> {
                     .map(|l| {
                         format!(
                             "<b>{}</b> × {} at {} <span class=\"muted\">({}, {})</span>",
-                            int(l.chips),
+                            int(l.accels),
                             esc(&self.accel_name(&l.accelerator)),
                             esc(&self.site_name(&l.site)),
                             esc(&l.mode),
@@ -283,7 +283,7 @@ impl Page<'_> {
                 };
                 let sub = format!(
                     "{} accelerators · {} effective PFLOPS{more}",
-                    int(p.chips()),
+                    int(p.accels()),
                     pflops(p.effective_pflops)
                 );
                 let items = if items.is_empty() {
@@ -544,7 +544,7 @@ impl Page<'_> {
             esc(&p.objective),
             p.as_of,
             p.lines.len(),
-            int(p.chips()),
+            int(p.accels()),
             usd(p.spend_usd()),
             pflops(p.effective_pflops)
         );
@@ -565,8 +565,8 @@ impl Page<'_> {
                         esc(&l.country)
                     ),
                     esc(&l.mode),
-                    int(l.units),
-                    int(l.chips),
+                    int(l.nodes),
+                    int(l.accels),
                     esc(&format::money(l.spend, &l.currency)),
                     esc(&usd(l.spend_usd)),
                     esc(&l.envelope),
@@ -583,7 +583,7 @@ impl Page<'_> {
                 "Site",
                 "Mode",
                 "Nodes",
-                "Chips",
+                "Accels",
                 "Spend",
                 "Spend (USD)",
                 "Envelope",
@@ -657,7 +657,11 @@ impl Page<'_> {
                     BarSeries {
                         name: "domestic share in plan".into(),
                         color: "#2f9e44".into(),
-                        values: p.supplier_shares.iter().map(|s| s.share * 100.0).collect(),
+                        values: p
+                            .supplier_shares
+                            .iter()
+                            .map(|s| s.share.unwrap_or(0.0) * 100.0)
+                            .collect(),
                     },
                 ],
                 stacked: false,
@@ -724,18 +728,20 @@ impl Page<'_> {
                 .supplier_shares
                 .iter()
                 .map(|s| {
-                    let met = s.share + 1e-9 >= s.min_share;
+                    let status = match s.share {
+                        None => "<span class=\"muted\">nothing bought</span>".to_string(),
+                        Some(x) if x + 1e-9 >= s.min_share => {
+                            pill("met", outcome_color(Outcome::Allowed))
+                        }
+                        Some(_) => pill("not met", outcome_color(Outcome::Prohibited)),
+                    };
                     vec![
                         esc(&s.id),
                         esc(&s.envelope),
                         esc(&s.domestic_country),
                         pct(s.min_share),
-                        pct(s.share),
-                        if met {
-                            pill("met", outcome_color(Outcome::Allowed))
-                        } else {
-                            pill("not met", outcome_color(Outcome::Prohibited))
-                        },
+                        s.share.map_or("–".into(), pct),
+                        status,
                     ]
                 })
                 .collect();
@@ -1134,12 +1140,12 @@ impl Page<'_> {
                 BarSeries {
                     name: "base plan".into(),
                     color: EXISTING.into(),
-                    values: w.changes.iter().map(|c| c.base_chips as f64).collect(),
+                    values: w.changes.iter().map(|c| c.base_accels as f64).collect(),
                 },
                 BarSeries {
                     name: format!("what-if: {}", w.name),
                     color: PLANNED.into(),
-                    values: w.changes.iter().map(|c| c.what_if_chips as f64).collect(),
+                    values: w.changes.iter().map(|c| c.what_if_accels as f64).collect(),
                 },
             ],
             stacked: false,
@@ -1159,9 +1165,9 @@ impl Page<'_> {
             .map(|c| {
                 vec![
                     format!("<code>{}</code>", esc(&c.candidate)),
-                    int(c.base_chips),
-                    int(c.what_if_chips),
-                    signed_int(c.what_if_chips as i64 - c.base_chips as i64),
+                    int(c.base_accels),
+                    int(c.what_if_accels),
+                    signed_int(c.what_if_accels as i64 - c.base_accels as i64),
                     esc(&usd(c.base_spend_usd)),
                     esc(&usd(c.what_if_spend_usd)),
                     esc(&usd(c.what_if_spend_usd - c.base_spend_usd)),
@@ -1172,8 +1178,8 @@ impl Page<'_> {
             "what-if",
             &[
                 "Candidate",
-                "Chips (base)",
-                "Chips (what-if)",
+                "Accels (base)",
+                "Accels (what-if)",
                 "Change",
                 "Spend (base)",
                 "Spend (what-if)",
@@ -1285,13 +1291,12 @@ impl Page<'_> {
             y_max: Some(100.0),
             x_fmt: &tfmt,
             y_fmt: &pc,
-            desc: "Share of each accelerator type's usable accelerators that are busy over time"
-                .into(),
+            desc: "Share of each accelerator type's accelerators that are busy over time".into(),
         });
         self.out.push_str(&figure(
             "chart-utilisation",
             "Utilisation by accelerator type",
-            "% of usable accelerators busy",
+            "% of the type's accelerators busy",
             &svg,
         ));
         // Timeline of jobs; too many rows would be unreadable, so large workloads show only the

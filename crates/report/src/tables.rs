@@ -96,7 +96,8 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
             "site",
             "country",
             "mode",
-            "units",
+            "nodes",
+            "accels",
             "chips",
             "spend",
             "currency",
@@ -113,7 +114,8 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
                 l.site.clone(),
                 l.country.clone(),
                 l.mode.clone(),
-                l.units.to_string(),
+                l.nodes.to_string(),
+                l.accels.to_string(),
                 l.chips.to_string(),
                 l.spend.to_string(),
                 l.currency.clone(),
@@ -160,7 +162,7 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
                 s.envelope.clone(),
                 s.domestic_country.clone(),
                 s.min_share.to_string(),
-                s.share.to_string(),
+                opt(&s.share),
             ]);
         }
         add("supplier-mix.csv", c.finish());
@@ -285,8 +287,8 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
             "accelerator",
             "site",
             "mode",
-            "base_chips",
-            "what_if_chips",
+            "base_accels",
+            "what_if_accels",
             "base_spend_usd",
             "what_if_spend_usd",
         ]);
@@ -296,8 +298,8 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
                 x.accelerator.clone(),
                 x.site.clone(),
                 x.mode.clone(),
-                x.base_chips.to_string(),
-                x.what_if_chips.to_string(),
+                x.base_accels.to_string(),
+                x.what_if_accels.to_string(),
                 x.base_spend_usd.to_string(),
                 x.what_if_spend_usd.to_string(),
             ]);

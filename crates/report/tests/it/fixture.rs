@@ -25,7 +25,8 @@ fn line(
     eff_pf_per_chip: f64,
     kw_per_chip: f64,
 ) -> PlanLine {
-    let chips = units * 8;
+    let accels = units * 8;
+    let chips = accels;
     PlanLine {
         candidate: cand.into(),
         accelerator: accel.into(),
@@ -33,7 +34,8 @@ fn line(
         site: site.into(),
         country: country.into(),
         mode: mode.into(),
-        units,
+        nodes: units,
+        accels,
         chips,
         spend: spend * chips as f64,
         currency: cur.into(),
@@ -224,7 +226,7 @@ pub fn report() -> ReportData {
             envelope: "cn-chips".into(),
             domestic_country: "CN".into(),
             min_share: 0.6,
-            share: lines[0].spend / (lines[0].spend + lines[1].spend),
+            share: Some(lines[0].spend / (lines[0].spend + lines[1].spend)),
         }],
         constraints: vec![
             ConstraintRow {
@@ -474,8 +476,8 @@ pub fn report() -> ReportData {
                 accelerator: "ascend-910c".into(),
                 site: "cn-ulanqab".into(),
                 mode: "buy".into(),
-                base_chips: 12288,
-                what_if_chips: 12288,
+                base_accels: 12288,
+                what_if_accels: 12288,
                 base_spend_usd: lines[0].spend_usd,
                 what_if_spend_usd: lines[0].spend_usd,
             },
@@ -484,8 +486,8 @@ pub fn report() -> ReportData {
                 accelerator: "h20".into(),
                 site: "cn-wuhu".into(),
                 mode: "buy".into(),
-                base_chips: 9600,
-                what_if_chips: 0,
+                base_accels: 9600,
+                what_if_accels: 0,
                 base_spend_usd: lines[1].spend_usd,
                 what_if_spend_usd: 0.0,
             },
@@ -494,8 +496,8 @@ pub fn report() -> ReportData {
                 accelerator: "ascend-910b".into(),
                 site: "cn-ulanqab".into(),
                 mode: "buy".into(),
-                base_chips: 0,
-                what_if_chips: 6400,
+                base_accels: 0,
+                what_if_accels: 6400,
                 base_spend_usd: 0.0,
                 what_if_spend_usd: 6400.0 * 110000.0 * 0.1389,
             },
