@@ -15,7 +15,7 @@
 //! Every formula and the source of every default is in `docs/performance-model.md`.
 
 use serde::Serialize;
-use xpufleet_model::{Accelerator, Precision, Work};
+use xpufleet_model::{Accelerator, Confidence, Precision, Work};
 
 pub mod estimate;
 pub mod params;
@@ -214,13 +214,23 @@ impl PerfModel {
             Precision::Fp8 => "fp8_tflops",
             Precision::Int8 => "int8_tops",
         };
-        accel
-            .peak_tflops(precision)
-            .map(|t| t * 1e12)
-            .ok_or_else(|| PerfError::MissingFigure {
-                accel: accel.id.clone(),
-                field: field.into(),
-            })
+        if let Some(t) = accel.peak_tflops(precision) {
+            return Ok(t * 1e12);
+        }
+        // The part lacks the feature (A100 has no FP8): nothing to supply, choose another.
+        if accel
+            .figure(field)
+            .is_some_and(|f| f.confidence == Confidence::Unsupported)
+        {
+            return Err(PerfError::Invalid(format!(
+                "{} does not support {precision} (`{field}` is \"-\" in the catalog); choose another precision",
+                accel.id
+            )));
+        }
+        Err(PerfError::MissingFigure {
+            accel: accel.id.clone(),
+            field: field.into(),
+        })
     }
 
     /// Sustained training FLOP/s of `n_chips` chips: peak × MFU × chips (dense job, compact

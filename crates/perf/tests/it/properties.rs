@@ -204,6 +204,10 @@ fn missing_figures_are_named() {
         })
         .unwrap_err();
     assert!(e.to_string().contains("`power_w` is unknown"), "{e}");
+    // A precision the part lacks is not a missing figure.
+    let a100 = accel("a100-sxm-80gb");
+    let e = m.peak_flops(&a100, Precision::Fp8).unwrap_err().to_string();
+    assert!(e.contains("does not support fp8"), "{e}");
 }
 
 #[test]
