@@ -27,10 +27,17 @@ pub fn validate(ls: &LoadedScenario) -> Diagnostics {
 }
 
 /// Every problem in a catalog (duplicate ids, unknown source keys, malformed countries, ...),
-/// located in its text.
+/// located in its text. A figure may cite a key of the file's own `[sources]` or of the
+/// built-in catalog's, since a user file only ever adds to the built-in catalog.
 pub fn validate_catalog(catalog: &Catalog, text: &str, origin: &str) -> Diagnostics {
     let mut c = Checker::new(origin, text);
-    let sources: BTreeSet<&str> = catalog.sources.keys().map(String::as_str).collect();
+    let builtin = crate::builtin_catalog();
+    let sources: BTreeSet<&str> = catalog
+        .sources
+        .keys()
+        .chain(builtin.sources.keys())
+        .map(String::as_str)
+        .collect();
     c.accelerators(catalog, &sources);
     for (key, citation) in &catalog.sources {
         if citation.trim().is_empty() {

@@ -1,4 +1,144 @@
 //! `xpufleet catalog` end to end.
 
-#[allow(unused_imports)]
+use serde_json::Value;
+
 use crate::support::*;
+
+fn catalog_json(args: &[&str]) -> Vec<Value> {
+    let o = xpufleet(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+fn by_id<'v>(rows: &'v [Value], id: &str) -> &'v Value {
+    rows.iter().find(|r| r["id"] == id).unwrap()
+}
+
+#[test]
+fn json_has_every_part_with_figures_sources_and_nulls() {
+    let rows = catalog_json(&["catalog", "--json"]);
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        for key in [
+            "id",
+            "vendor",
+            "name",
+            "tflops_bf16",
+            "int8_tops",
+            "memory_gb",
+            "power_w",
+            "die_mm2",
+            "sources",
+            "fp8_tflops",
+            "memory_tbps",
+            "interconnect_gbps",
+            "price_usd",
+            "launch_year",
+            "confidence",
+            "tflops_bf16_per_kw",
+            "tflops_bf16_per_kusd",
+            "citations",
+        ] {
+            assert!(r.get(key).is_some(), "{} lacks {key}", r["id"]);
+        }
+    }
+    let h100 = by_id(&rows, "h100-sxm");
+    assert_eq!(h100["vendor"], "Nvidia");
+    assert_eq!(h100["tflops_bf16"], 989.5);
+    assert_eq!(h100["int8_tops"], 1979.0);
+    assert_eq!(h100["power_w"], 700.0);
+    assert_eq!(h100["die_mm2"], 814.0);
+    assert_eq!(h100["sources"]["tflops_bf16"], "K");
+    assert_eq!(h100["sources"]["memory_gb"], "AC");
+    assert_eq!(h100["sources"]["price_usd"], "TS");
+    assert!(h100["citations"]["TS"]
+        .as_str()
+        .unwrap()
+        .contains("techspot"));
+    // 989.5 TFLOPS / 0.7 kW; 989.5 TFLOPS / 27.5 k$.
+    assert!((h100["tflops_bf16_per_kw"].as_f64().unwrap() - 1413.5714).abs() < 1e-3);
+    assert!((h100["tflops_bf16_per_kusd"].as_f64().unwrap() - 35.9818).abs() < 1e-3);
+
+    // Unknown figures are null, never zero; unsupported ones are null and say so.
+    let mlu590 = by_id(&rows, "mlu590");
+    assert!(mlu590["tflops_bf16"].is_null());
+    assert!(mlu590["power_w"].is_null());
+    assert!(mlu590["tflops_bf16_per_kw"].is_null());
+    assert_eq!(mlu590["confidence"]["tflops_bf16"], "unknown");
+    let a100 = by_id(&rows, "a100-sxm-80gb");
+    assert!(a100["fp8_tflops"].is_null());
+    assert_eq!(a100["confidence"]["fp8_tflops"], "unsupported");
+    assert!(
+        a100["tflops_bf16_per_kusd"].is_null(),
+        "A100 price is unknown"
+    );
+
+    // Estimates are marked, and so are figures derived from them.
+    let c = by_id(&rows, "ascend-910c");
+    assert_eq!(c["confidence"]["tflops_bf16"], "estimate");
+    assert!(c["power_w"].is_null());
+    assert!(c["tflops_bf16_per_kw"].is_null());
+    assert_eq!(c["derived_estimate"]["tflops_bf16_per_kusd"], true);
+    assert!((c["tflops_bf16_per_kusd"].as_f64().unwrap() - 780.0 / 28.6).abs() < 1e-9);
+}
+
+#[test]
+fn table_marks_unknowns_and_estimates() {
+    let o = xpufleet(&["catalog"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("TFLOPS/kW") && out.contains("TFLOPS/$1k"),
+        "{out}"
+    );
+    let row = |id: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!(" {id} ")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        row("ascend-910c").contains("~780"),
+        "{}",
+        row("ascend-910c")
+    );
+    assert!(row("mlu590").contains(" ? "), "{}", row("mlu590"));
+    // H100: 1413.6 TFLOPS/kW, 35.98 TFLOPS/$1k.
+    assert!(
+        row("h100-sxm").contains("1413.6") && row("h100-sxm").contains("35.98"),
+        "{}",
+        row("h100-sxm")
+    );
+    assert!(out.contains("[TH2] tomshardware"), "{out}");
+}
+
+#[test]
+fn a_catalog_file_overrides_and_extends() {
+    let path = scratch("catalog-override").join("mine.toml");
+    std::fs::write(
+        &path,
+        "[sources]\nME = \"my measurements\"\n\n[[accelerator]]\nid = \"mlu590\"\nvendor = \"Cambricon\"\nvendor_country = \"CN\"\nname = \"MLU590\"\nfamily = \"mlu\"\ntflops_bf16 = { value = 314, source = \"ME\", confidence = \"estimate\" }\npower_w = 350\n\n[[accelerator]]\nid = \"new-part\"\nvendor = \"Acme\"\nvendor_country = \"US\"\nname = \"New\"\nfamily = \"hopper\"\n",
+    )
+    .unwrap();
+    let rows = catalog_json(&["--catalog", path.to_str().unwrap(), "catalog", "--json"]);
+    assert_eq!(rows.len(), 13);
+    let m = by_id(&rows, "mlu590");
+    assert_eq!(m["tflops_bf16"], 314.0);
+    assert_eq!(m["sources"]["tflops_bf16"], "ME");
+    assert_eq!(m["derived_estimate"]["tflops_bf16_per_kw"], true);
+    assert!((m["tflops_bf16_per_kw"].as_f64().unwrap() - 314.0 / 0.35).abs() < 1e-9);
+    assert!(by_id(&rows, "new-part")["tflops_bf16"].is_null());
+}
+
+#[test]
+fn a_broken_catalog_file_is_a_located_error() {
+    let path = scratch("catalog-broken").join("bad.toml");
+    std::fs::write(&path, "[[accelerator]]\nid = \"x\"\nvendor = 3\n").unwrap();
+    let o = xpufleet(&["--catalog", path.to_str().unwrap(), "catalog"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.toml:3:10: accelerator[0].vendor: invalid type"),
+        "{}",
+        stderr(&o)
+    );
+}
