@@ -4,4 +4,5 @@
 mod checker;
 mod golden;
 mod invariants;
+mod scale;
 mod support;
