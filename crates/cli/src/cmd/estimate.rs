@@ -128,6 +128,8 @@ struct Resolved {
     /// The pool's accelerator and its cost basis, when a pool was given.
     pool: Option<(String, Option<CostBasis>, u64, u32)>,
     job_max: Option<u64>,
+    /// "FILE: pool ID" or "FILE: job ID", to locate errors that come from the scenario's data.
+    origin: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -285,6 +287,16 @@ fn resolve(ctx: &Ctx, args: &Args) -> Result<Resolved> {
         site,
         pool: pool_info,
         job_max: job.map(|j| j.max_accels as u64),
+        origin: scenario.map(|(_, origin)| {
+            let mut o = origin.to_string();
+            if let Some(p) = &args.pool {
+                o.push_str(&format!(": pool {p:?}"));
+            }
+            if let Some(j) = &args.job {
+                o.push_str(&format!(": job {j:?}"));
+            }
+            o
+        }),
     })
 }
 
@@ -453,11 +465,18 @@ fn estimate_one(model: &PerfModel, r: &Resolved, args: &Args, id: &str) -> Resul
             fx: &r.fx,
             mfu_override: args.mfu,
         })
-        .map_err(|e| match &e {
-            PerfError::MissingFigure { field, .. } => {
-                anyhow!("{e}; or, for this run only, --figure {id}:{field}=<value>")
+        .map_err(|e| {
+            let at = r
+                .origin
+                .as_deref()
+                .map(|o| format!("{o}: "))
+                .unwrap_or_default();
+            match &e {
+                PerfError::MissingFigure { field, .. } => {
+                    anyhow!("{at}{e}; or, for this run only, --figure {id}:{field}=<value>")
+                }
+                PerfError::Invalid(_) => anyhow!("{at}{e}"),
             }
-            PerfError::Invalid(_) => anyhow!("{e}"),
         })?;
     Ok(Out {
         estimate,

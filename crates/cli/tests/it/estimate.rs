@@ -376,3 +376,42 @@ fn bad_input_is_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn scenario_errors_name_the_file_and_pool() {
+    // The example without its CNY rate: the 910B pool's CNY prices cannot be put in USD.
+    let example = include_str!("../../../../examples/capex-2025.toml");
+    let dir = scratch("estimate-nofx");
+    let file = dir.join("nofx.toml");
+    std::fs::write(&file, example.replace("CNY = 0.1389\n", "")).unwrap();
+    let path = file.to_str().unwrap();
+    let o = xpufleet(&[
+        "estimate",
+        "--scenario",
+        path,
+        "--pool",
+        "cn-910b",
+        "--job",
+        "llm-dense-70b",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("nofx.toml: pool \"cn-910b\"") && e.contains("CNY") && e.contains("[fx]"),
+        "{e}"
+    );
+    // --fx supplies it.
+    let v = json(&[
+        "estimate",
+        "--scenario",
+        path,
+        "--pool",
+        "cn-910b",
+        "--job",
+        "llm-dense-70b",
+        "--fx",
+        "CNY=0.14",
+        "--json",
+    ]);
+    close(f(&v, "cost_usd"), f(&v, "cost_local") * 0.14);
+}
