@@ -319,26 +319,15 @@ fn runtime_s(remaining: f64, rate: f64) -> u64 {
     }
 }
 
-/// When accelerators of each type come free, from running jobs' expected ends: the basis of
-/// reservations and finish-time estimates.
-struct Profiles {
-    /// Per type: (time, accelerators freed), sorted by time.
-    by_type: Vec<Vec<(SimTime, u64)>>,
+/// When accelerators of each type come free, from running jobs' expected ends (the queue's
+/// index): the basis of reservations and finish-time estimates.
+struct Profiles<'q> {
+    q: &'q Queue,
 }
 
-impl Profiles {
-    fn new(fleet: &FleetState, q: &Queue) -> Profiles {
-        let mut by_type = vec![Vec::new(); fleet.types.len()];
-        for &id in &q.running {
-            if let Some(r) = &q.state[id as usize].running {
-                let n: u64 = r.slots.iter().map(|s| u64::from(s.count)).sum();
-                by_type[r.accel_type as usize].push((r.expected_end, n));
-            }
-        }
-        for v in &mut by_type {
-            v.sort_unstable();
-        }
-        Profiles { by_type }
+impl<'q> Profiles<'q> {
+    fn new(_fleet: &FleetState, q: &'q Queue) -> Profiles<'q> {
+        Profiles { q }
     }
 
     /// Earliest time `k` accelerators of type `t` are free, starting from `free_now`, and how
@@ -349,8 +338,8 @@ impl Profiles {
             return Some((now, free_now - k));
         }
         let mut free = free_now;
-        for &(at, n) in &self.by_type[t as usize] {
-            free += n;
+        for &(at, id) in self.q.ends_by_type.get(t as usize)? {
+            free += u64::from(self.q.jobs[id as usize].accels);
             if free >= k {
                 return Some((at.max(now), free - k));
             }
@@ -405,6 +394,7 @@ fn schedule_queue(
     let mut reservation: Option<Option<Reservation>> = None;
     let mut profiles: Option<Profiles> = None;
     let mut cands = Vec::new();
+    let mut failed: Vec<((u64, u32, bool), u32)> = Vec::new();
     for &(_, _, id) in &queue.waiting {
         let job = &queue.jobs[id as usize];
         let st = &queue.state[id as usize];
@@ -417,18 +407,32 @@ fn schedule_queue(
                 continue;
             }
         }
-        if total_free < u64::from(job.accels) && !opts.explain {
-            if policy == Policy::Fifo {
+        let class = (job.allowed, job.tenant, job.may_span_sites);
+        if !opts.explain {
+            if total_free == 0 {
                 break;
             }
-            if head.is_none() && policy == Policy::EasyBackfill {
-                head = Some(id);
+            // The plan only takes capacity, so a job like one that already found no room
+            // (same types, tenant and spread, at least as large) finds none either.
+            let hopeless = total_free < u64::from(job.accels)
+                || failed.iter().any(|&(c, k)| c == class && k <= job.accels);
+            if hopeless {
+                if policy == Policy::Fifo {
+                    break;
+                }
+                if head.is_none() && policy == Policy::EasyBackfill {
+                    head = Some(id);
+                }
+                continue;
             }
-            continue;
         }
         let mut miss = Miss::default();
         candidates(&s, id, job, &mut cands, &mut miss);
         if cands.is_empty() {
+            match failed.iter_mut().find(|(c, _)| *c == class) {
+                Some((_, k)) => *k = (*k).min(job.accels),
+                None => failed.push((class, job.accels)),
+            }
             if head.is_none() && matches!(policy, Policy::Fifo | Policy::EasyBackfill) {
                 head = Some(id);
             }

@@ -69,12 +69,17 @@ pub struct JobState {
 pub type WaitKey = (i64, SimTime, JobId);
 
 /// All jobs, the waiting set (in queue order) and the running set.
+///
+/// Start and stop jobs through [`Queue::set_running`] and [`Queue::clear_running`] so that the
+/// index of expected ends (which reservations read) stays in step.
 #[derive(Debug, Clone, Default)]
 pub struct Queue {
     pub jobs: Vec<Job>,
     pub state: Vec<JobState>,
     pub waiting: BTreeSet<WaitKey>,
     pub running: BTreeSet<JobId>,
+    /// Per type: running jobs by expected end.
+    pub ends_by_type: Vec<BTreeSet<(SimTime, JobId)>>,
 }
 
 impl Queue {
@@ -86,12 +91,33 @@ impl Queue {
                 ..JobState::default()
             })
             .collect();
+        let n_types = jobs.first().map_or(0, |j| j.rates.len());
         Queue {
             jobs,
             state,
             waiting: BTreeSet::new(),
             running: BTreeSet::new(),
+            ends_by_type: vec![BTreeSet::new(); n_types],
         }
+    }
+
+    /// Marks a job running (it must not be waiting any more).
+    pub fn set_running(&mut self, id: JobId, r: Running) {
+        let t = r.accel_type as usize;
+        if self.ends_by_type.len() <= t {
+            self.ends_by_type.resize(t + 1, BTreeSet::new());
+        }
+        self.ends_by_type[t].insert((r.expected_end, id));
+        self.state[id as usize].running = Some(r);
+        self.running.insert(id);
+    }
+
+    /// Marks a running job stopped and returns where it ran.
+    pub fn clear_running(&mut self, id: JobId) -> Option<Running> {
+        let r = self.state[id as usize].running.take()?;
+        self.ends_by_type[r.accel_type as usize].remove(&(r.expected_end, id));
+        self.running.remove(&id);
+        Some(r)
     }
 
     pub fn wait_key(&self, id: JobId) -> WaitKey {

@@ -349,11 +349,7 @@ impl Sim<'_> {
         self.settle(id);
         self.runs[id as usize] = None;
         self.epoch[id as usize] += 1;
-        self.q.running.remove(&id);
-        let r = self.q.state[id as usize]
-            .running
-            .take()
-            .expect("stopping a running job");
+        let r = self.q.clear_running(id).expect("stopping a running job");
         self.fleet
             .release(&r.slots)
             .expect("a running job's slots are held");
@@ -468,13 +464,15 @@ impl Sim<'_> {
                 slots: slots.iter().map(|s| [s.pool, s.node, s.count]).collect(),
             });
         }
-        self.q.state[id as usize].running = Some(Running {
-            slots,
-            accel_type,
-            started: now,
-            expected_end: end,
-        });
-        self.q.running.insert(id);
+        self.q.set_running(
+            id,
+            Running {
+                slots,
+                accel_type,
+                started: now,
+                expected_end: end,
+            },
+        );
         let epoch = self.epoch[id as usize];
         self.push(end, Ev::Finish { job: id, epoch });
     }
