@@ -337,3 +337,122 @@ fn is_moe(work: &Work) -> Result<bool, PerfError> {
         Work::Model { .. } => work_flops(work)?.moe,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xpufleet_model::Figure;
+
+    fn part(family: &str, tflops: f64, mem_tbps: f64, link_gbps: f64) -> Accelerator {
+        Accelerator {
+            id: "x".into(),
+            vendor: "v".into(),
+            vendor_country: "US".into(),
+            name: "X".into(),
+            family: family.into(),
+            data_center: true,
+            tflops_bf16: Figure::given(tflops),
+            tflops_fp16: Figure::unknown(),
+            fp8_tflops: Figure::given(2.0 * tflops),
+            int8_tops: Figure::unknown(),
+            memory_gb: Figure::unknown(),
+            memory_tbps: Figure::given(mem_tbps),
+            interconnect_gbps: Figure::given(link_gbps),
+            power_w: Figure::given(700.0),
+            die_mm2: Figure::unknown(),
+            launch_year: None,
+            price_usd: Figure::unknown(),
+            chips_per_unit: 1,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn mfu_by_hand() {
+        let m = PerfModel::default();
+        // An H100-balanced Hopper part: node = 1, so MFU is base × scale.
+        let h = part("hopper", 989.5, 3.35, 900.0);
+        let d = m
+            .mfu_detail(
+                &h,
+                Precision::Bf16,
+                1024,
+                &Placement::compact(1024, 8),
+                false,
+            )
+            .unwrap();
+        assert!((d.node - 1.0).abs() < 1e-12);
+        assert_eq!(d.n_eff, 1024.0);
+        let scale = 1.0 / (1.0 + (1024.0f64 / 6.5685e5).powf(0.2911));
+        assert!((d.mfu - 0.55 * scale).abs() < 1e-12);
+        // Half the memory bandwidth doubles x_mem: node = 1.4 / (1 + 0.6 + 0.1).
+        let slow = part("hopper", 989.5, 1.675, 900.0);
+        let d = m
+            .mfu_detail(
+                &slow,
+                Precision::Bf16,
+                1024,
+                &Placement::compact(1024, 8),
+                false,
+            )
+            .unwrap();
+        assert!((d.node - 1.4 / 1.7).abs() < 1e-12);
+        // FP8 doubles both ratios: node = 1.4 / (1 + 0.6 + 0.2).
+        let d = m
+            .mfu_detail(
+                &h,
+                Precision::Fp8,
+                1024,
+                &Placement::compact(1024, 8),
+                false,
+            )
+            .unwrap();
+        assert!((d.node - 1.4 / 1.8).abs() < 1e-12);
+        // 21 full 384-chip domains: n_eff = n · (8/384)^0.3.
+        let c = Placement::compact(8064, 384);
+        let d = m.mfu_detail(&h, Precision::Bf16, 8064, &c, false).unwrap();
+        assert!((d.n_eff - 8064.0 * (8.0f64 / 384.0).powf(0.3)).abs() < 1e-9);
+        // 8,192 chips need 22 domains: 372.4 chips each on average.
+        let c = Placement::compact(8192, 384);
+        let d = m.mfu_detail(&h, Precision::Bf16, 8192, &c, false).unwrap();
+        assert!((d.n_eff - 8192.0 * (8.0 / (8192.0f64 / 22.0)).powf(0.3)).abs() < 1e-9);
+        // Spread over 2,048 domains of 8 instead of 1,024: 4 chips per domain.
+        let spread = Placement {
+            scaleup_domain: 8,
+            domains: 2048,
+        };
+        let d = m
+            .mfu_detail(&h, Precision::Bf16, 8192, &spread, false)
+            .unwrap();
+        assert!((d.n_eff - 8192.0 * 2f64.powf(0.3)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn placements_are_checked() {
+        let m = PerfModel::default();
+        let h = part("hopper", 989.5, 3.35, 900.0);
+        let too_few = Placement {
+            scaleup_domain: 8,
+            domains: 1,
+        };
+        let e = m.rate(&Work::Flops(1.0), &h, Precision::Bf16, 16, &too_few);
+        assert!(e.unwrap_err().to_string().contains("at least 2"));
+        let too_many = Placement {
+            scaleup_domain: 8,
+            domains: 17,
+        };
+        assert!(m
+            .rate(&Work::Flops(1.0), &h, Precision::Bf16, 16, &too_many)
+            .is_err());
+        assert_eq!(Placement::compact(17, 8).domains, 3);
+        assert_eq!(Placement::compact(0, 0).domains, 1);
+    }
+
+    #[test]
+    fn unknown_family_asks_for_mfu() {
+        let m = PerfModel::default();
+        let tpu = part("tpu", 275.0, 1.2, 600.0);
+        let e = m.mfu(&tpu, 64, 4).unwrap_err().to_string();
+        assert!(e.contains("\"tpu\"") && e.contains("--mfu"), "{e}");
+    }
+}
