@@ -1,8 +1,10 @@
 //! Reading the accelerator catalog and scenario files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 use xpufleet_model::{
@@ -217,38 +219,151 @@ fn explain(msg: &str) -> String {
     out
 }
 
+/// What is left of a scenario that failed its type checks: the entries that passed, so that the
+/// cross-reference checks can run on them in the same run.
+#[derive(Debug, Clone)]
+pub struct PartialScenario {
+    /// The scenario with only the list entries that parsed.
+    pub loaded: LoadedScenario,
+    /// List name ("pool") -> the index in the file of each entry kept, in order.
+    pub kept: BTreeMap<&'static str, Vec<usize>>,
+    /// List name -> the `id`s of the entries that did not parse (they exist, though broken, so
+    /// references to them are not reported as unknown).
+    pub failed_ids: BTreeMap<&'static str, Vec<String>>,
+}
+
+/// Entries of one list that deserialise as `T`, with their indices, and the ids of the others.
+fn typed_entries<T: DeserializeOwned>(
+    doc: &DeTable<'_>,
+    key: &'static str,
+    kept: &mut BTreeMap<&'static str, Vec<usize>>,
+    failed_ids: &mut BTreeMap<&'static str, Vec<String>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    let Some(DeValue::Array(items)) = doc.get(key).map(|v| v.get_ref()) else {
+        return out;
+    };
+    for (i, item) in items.iter().enumerate() {
+        match T::deserialize(toml::de::ValueDeserializer::from(item.clone())) {
+            Ok(v) => {
+                out.push(v);
+                kept.entry(key).or_default().push(i);
+            }
+            Err(_) => {
+                let id = item
+                    .get_ref()
+                    .as_table()
+                    .and_then(|t| t.get("id"))
+                    .and_then(|v| v.get_ref().as_str());
+                if let Some(id) = id {
+                    failed_ids.entry(key).or_default().push(id.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The entries of a type-incorrect scenario that are right, if its top-level fields are.
+fn partial_scenario(
+    text: &str,
+) -> Option<(
+    Scenario,
+    BTreeMap<&'static str, Vec<usize>>,
+    BTreeMap<&'static str, Vec<String>>,
+)> {
+    let (doc, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        return None;
+    }
+    let span = doc.span();
+    let doc = doc.into_inner();
+    let mut shell = doc.clone();
+    for (key, _) in SCENARIO_LISTS {
+        if let Some(v) = shell.get_mut(*key) {
+            if let DeValue::Array(items) = v.get_mut() {
+                *items = toml::de::DeArray::new();
+            }
+        }
+    }
+    let mut s =
+        Scenario::deserialize(toml::de::Deserializer::from(Spanned::new(span, shell))).ok()?;
+    let (mut kept, mut failed) = (BTreeMap::new(), BTreeMap::new());
+    s.accelerators = typed_entries(&doc, "accelerator", &mut kept, &mut failed);
+    s.entities = typed_entries(&doc, "entity", &mut kept, &mut failed);
+    s.sites = typed_entries(&doc, "site", &mut kept, &mut failed);
+    s.pools = typed_entries(&doc, "pool", &mut kept, &mut failed);
+    s.envelopes = typed_entries(&doc, "envelope", &mut kept, &mut failed);
+    s.supplier_mix = typed_entries(&doc, "supplier_mix", &mut kept, &mut failed);
+    s.candidates = typed_entries(&doc, "candidate", &mut kept, &mut failed);
+    s.supply_caps = typed_entries(&doc, "supply_cap", &mut kept, &mut failed);
+    s.licences = typed_entries(&doc, "licence", &mut kept, &mut failed);
+    s.jobs = typed_entries(&doc, "job", &mut kept, &mut failed);
+    Some((s, kept, failed))
+}
+
+/// Like `load_scenario`, but when the scenario has type errors, also gives back what parsed of
+/// it (see `PartialScenario`), if its top-level fields did.
+pub fn load_scenario_partial(
+    path: Option<&Path>,
+    catalog_file: Option<&Path>,
+) -> Result<LoadedScenario, (Diagnostics, Option<PartialScenario>)> {
+    let (origin, text, dir) = match path {
+        None => (EXAMPLE_NAME.to_string(), EXAMPLE_SCENARIO.to_string(), None),
+        Some(p) => {
+            let origin = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                (
+                    Diagnostic::new(&origin, format!("cannot read: {e}")).into(),
+                    None,
+                )
+            })?;
+            let dir = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+            (origin, text, Some(dir))
+        }
+    };
+    let mut catalog = builtin_catalog();
+    if let Some(f) = catalog_file {
+        catalog.merge(load_catalog_file(f).map_err(|d| (d, None))?);
+    }
+    let (scenario, partial) = match parse_scenario(&text, &origin) {
+        Ok(s) => (s, None),
+        Err(d) => match partial_scenario(&text) {
+            Some((s, kept, failed_ids)) => (s, Some((d, kept, failed_ids))),
+            None => return Err((d, None)),
+        },
+    };
+    catalog.merge(Catalog {
+        sources: Default::default(),
+        accelerators: scenario.accelerators.clone(),
+    });
+    let loaded = LoadedScenario {
+        scenario,
+        catalog,
+        origin,
+        text,
+        dir,
+    };
+    match partial {
+        None => Ok(loaded),
+        Some((d, kept, failed_ids)) => Err((
+            d,
+            Some(PartialScenario {
+                loaded,
+                kept,
+                failed_ids,
+            }),
+        )),
+    }
+}
+
 /// Loads a scenario file, or the built-in example when `path` is `None`, against the built-in
 /// catalog overridden by `catalog_file`.
 pub fn load_scenario(
     path: Option<&Path>,
     catalog_file: Option<&Path>,
 ) -> Result<LoadedScenario, Diagnostics> {
-    let (origin, text, dir) = match path {
-        None => (EXAMPLE_NAME.to_string(), EXAMPLE_SCENARIO.to_string(), None),
-        Some(p) => {
-            let origin = p.display().to_string();
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Diagnostic::new(&origin, format!("cannot read: {e}")))?;
-            let dir = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
-            (origin, text, Some(dir))
-        }
-    };
-    let scenario = parse_scenario(&text, &origin)?;
-    let mut catalog = builtin_catalog();
-    if let Some(f) = catalog_file {
-        catalog.merge(load_catalog_file(f)?);
-    }
-    catalog.merge(Catalog {
-        sources: Default::default(),
-        accelerators: scenario.accelerators.clone(),
-    });
-    Ok(LoadedScenario {
-        scenario,
-        catalog,
-        origin,
-        text,
-        dir,
-    })
+    load_scenario_partial(path, catalog_file).map_err(|(d, _)| d)
 }
 
 /// A located diagnostic from a TOML syntax or type error.

@@ -14,7 +14,9 @@ use xpufleet_model::{
 };
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
-use crate::scenario::{load_scenario, parse_catalog, LoadedScenario};
+use crate::scenario::{
+    load_scenario, load_scenario_partial, parse_catalog, LoadedScenario, PartialScenario,
+};
 
 /// The objectives the planner knows (see `PlanSettings::objective`).
 pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-dollar"];
@@ -23,6 +25,18 @@ pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-
 pub fn validate(ls: &LoadedScenario) -> Diagnostics {
     let mut c = Checker::new(&ls.origin, &ls.text);
     c.scenario(&ls.scenario, &ls.catalog);
+    c.finish()
+}
+
+/// The cross-reference and sanity problems among the entries of a scenario that parsed, when
+/// others did not: reported at the entries' places in the file, with the broken entries' ids
+/// taken as defined (a broken site is reported once, by its type error, not again at every pool
+/// that names it).
+pub fn validate_partial(p: &PartialScenario) -> Diagnostics {
+    let mut c = Checker::new(&p.loaded.origin, &p.loaded.text);
+    c.remap = p.kept.clone();
+    c.extra_ids = p.failed_ids.clone();
+    c.scenario(&p.loaded.scenario, &p.loaded.catalog);
     c.finish()
 }
 
@@ -74,12 +88,23 @@ pub fn check_scenario(
             };
         }
     }
-    let ls = load_scenario(path, catalog_file)?;
-    diags.extend(validate(&ls));
-    if diags.is_empty() {
-        Ok(ls)
-    } else {
-        Err(diags)
+    match load_scenario_partial(path, catalog_file) {
+        Ok(ls) => {
+            diags.extend(validate(&ls));
+            if diags.is_empty() {
+                Ok(ls)
+            } else {
+                Err(diags)
+            }
+        }
+        Err((d, partial)) => {
+            diags.extend(d);
+            if let Some(p) = partial {
+                diags.extend(validate_partial(&p));
+            }
+            diags.sort();
+            Err(diags)
+        }
     }
 }
 
@@ -118,19 +143,23 @@ struct Checker<'a> {
     text: &'a str,
     index: SpanIndex,
     out: Diagnostics,
+    /// List name -> file index of each entry checked, when only some entries parsed.
+    remap: BTreeMap<&'static str, Vec<usize>>,
+    /// List name -> ids of entries that did not parse, taken as defined.
+    extra_ids: BTreeMap<&'static str, Vec<String>>,
 }
 
 /// Ids known in one namespace, for reference checks and "expected one of" hints.
-struct Known<'s> {
+struct Known {
     what: &'static str,
-    ids: BTreeSet<&'s str>,
+    ids: BTreeSet<String>,
 }
 
-impl<'s> Known<'s> {
-    fn new(what: &'static str, ids: impl IntoIterator<Item = &'s str>) -> Known<'s> {
+impl Known {
+    fn new<'s>(what: &'static str, ids: impl IntoIterator<Item = &'s str>) -> Known {
         Known {
             what,
-            ids: ids.into_iter().collect(),
+            ids: ids.into_iter().map(str::to_string).collect(),
         }
     }
 
@@ -144,7 +173,7 @@ impl<'s> Known<'s> {
         if self.ids.is_empty() {
             return format!("no {} is defined", self.what);
         }
-        let mut list: Vec<&str> = self.ids.iter().copied().take(SHOWN).collect();
+        let mut list: Vec<&str> = self.ids.iter().map(String::as_str).take(SHOWN).collect();
         if self.ids.len() > SHOWN {
             list.push("...");
         }
@@ -159,6 +188,8 @@ impl<'a> Checker<'a> {
             text,
             index: SpanIndex::new(text),
             out: Diagnostics::default(),
+            remap: BTreeMap::new(),
+            extra_ids: BTreeMap::new(),
         }
     }
 
@@ -168,13 +199,47 @@ impl<'a> Checker<'a> {
     }
 
     fn err(&mut self, path: String, message: String) {
+        let path = self.file_path(path);
         let d = Diagnostic::at_path(self.origin, self.text, &self.index, &path, message);
         self.out.push(d);
     }
 
+    /// "pool[1].site" of the entries checked -> "pool[3].site" in the file, when entries 1 and 2
+    /// of the file did not parse.
+    fn file_path(&self, path: String) -> String {
+        let Some(open) = path.find('[') else {
+            return path;
+        };
+        let Some(close) = path[open..].find(']').map(|c| open + c) else {
+            return path;
+        };
+        let list = &path[..open];
+        match (self.remap.get(list), path[open + 1..close].parse::<usize>()) {
+            (Some(kept), Ok(i)) if i < kept.len() => {
+                format!("{list}[{}]{}", kept[i], &path[close + 1..])
+            }
+            _ => path,
+        }
+    }
+
+    /// Ids of `list` in the scenario plus those of its entries that did not parse.
+    fn known<'s>(
+        &self,
+        what: &'static str,
+        list: &str,
+        ids: impl IntoIterator<Item = &'s str>,
+    ) -> Known {
+        let mut k = Known::new(what, ids);
+        if let Some(extra) = self.extra_ids.get(list) {
+            k.ids.extend(extra.iter().cloned());
+        }
+        k
+    }
+
     fn line_of(&self, path: &str) -> Option<usize> {
+        let path = self.file_path(path.to_string());
         self.index
-            .locate(path)
+            .locate(&path)
             .map(|s| crate::diag::line_col(self.text, s.start).0)
     }
 
@@ -204,7 +269,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn reference(&mut self, path: String, id: &str, known: &Known<'_>) {
+    fn reference(&mut self, path: String, id: &str, known: &Known) {
         if !known.has(id) {
             let msg = format!("unknown {} {id:?}: {}", known.what, known.expected());
             self.err(path, msg);
@@ -288,11 +353,19 @@ impl<'a> Checker<'a> {
     }
 
     fn scenario(&mut self, s: &Scenario, catalog: &Catalog) {
-        let entities = Known::new("entity", s.entities.iter().map(|e| e.id.as_str()));
-        let sites = Known::new("site", s.sites.iter().map(|x| x.id.as_str()));
-        let accels = Known::new("accelerator", catalog.ids());
-        let envelopes = Known::new("envelope", s.envelopes.iter().map(|e| e.id.as_str()));
-        let licences = Known::new("licence", s.licences.iter().map(|l| l.id.as_str()));
+        let entities = self.known("entity", "entity", s.entities.iter().map(|e| e.id.as_str()));
+        let sites = self.known("site", "site", s.sites.iter().map(|x| x.id.as_str()));
+        let accels = self.known("accelerator", "accelerator", catalog.ids());
+        let envelopes = self.known(
+            "envelope",
+            "envelope",
+            s.envelopes.iter().map(|e| e.id.as_str()),
+        );
+        let licences = self.known(
+            "licence",
+            "licence",
+            s.licences.iter().map(|l| l.id.as_str()),
+        );
         let vendors = Known::new(
             "vendor",
             catalog.accelerators.iter().map(|a| a.vendor.as_str()),
@@ -570,7 +643,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn job(&mut self, i: usize, j: &TrainingJob, accels: &Known<'_>, entities: &Known<'_>) {
+    fn job(&mut self, i: usize, j: &TrainingJob, accels: &Known, entities: &Known) {
         let at = format!("job[{i}]");
         if j.work().is_err() {
             // Point at the half that is missing when one of params/tokens is given.
@@ -1035,6 +1108,41 @@ mod tests {
                 "site[1].pue",
                 "pool[0].nodes",
                 "supplier_mix[0].min_share"
+            ],
+            "{ds}"
+        );
+    }
+
+    #[test]
+    fn cross_references_are_checked_alongside_type_errors() {
+        let text = EXAMPLE_SCENARIO
+            .replacen("nodes = 256", "nodes = -3", 1)
+            .replacen("pue = 1.25", "pue = \"x\"", 1)
+            .replacen(
+                "site = \"cn-ulanqab\"\naccelerator = \"ascend-910b\"",
+                "site = \"nowhere\"\naccelerator = \"ascend-910b\"",
+                1,
+            )
+            .replacen("company = \"acme-ai\"", "company = \"acme\"", 1);
+        let dir = std::env::temp_dir().join(format!("xpufleet-partial-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.toml");
+        std::fs::write(&path, &text).unwrap();
+        let ds = check_scenario(Some(&path), None).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let got: Vec<(&str, usize)> = ds
+            .iter()
+            .map(|d| (d.field.as_deref().unwrap(), d.line.unwrap()))
+            .collect();
+        let line = |needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
+        // pool[1] names the broken site cn-wuhu: not reported again as an unknown site.
+        assert_eq!(
+            got,
+            [
+                ("company", line("company = ")),
+                ("site[1].pue", line("pue = \"x\"")),
+                ("pool[0].nodes", line("nodes = -3")),
+                ("pool[2].site", line("site = \"nowhere\"")),
             ],
             "{ds}"
         );
