@@ -232,6 +232,11 @@ pub struct PartialScenario {
     pub failed_ids: BTreeMap<&'static str, Vec<String>>,
 }
 
+/// List name -> file index of each entry kept.
+type KeptEntries = BTreeMap<&'static str, Vec<usize>>;
+/// List name -> ids of the entries that did not parse.
+type FailedIds = BTreeMap<&'static str, Vec<String>>;
+
 /// Entries of one list that deserialise as `T`, with their indices, and the ids of the others.
 fn typed_entries<T: DeserializeOwned>(
     doc: &DeTable<'_>,
@@ -265,13 +270,7 @@ fn typed_entries<T: DeserializeOwned>(
 }
 
 /// The entries of a type-incorrect scenario that are right, if its top-level fields are.
-fn partial_scenario(
-    text: &str,
-) -> Option<(
-    Scenario,
-    BTreeMap<&'static str, Vec<usize>>,
-    BTreeMap<&'static str, Vec<String>>,
-)> {
+fn partial_scenario(text: &str) -> Option<(Scenario, KeptEntries, FailedIds)> {
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         return None;
@@ -307,7 +306,7 @@ fn partial_scenario(
 pub fn load_scenario_partial(
     path: Option<&Path>,
     catalog_file: Option<&Path>,
-) -> Result<LoadedScenario, (Diagnostics, Option<PartialScenario>)> {
+) -> Result<LoadedScenario, (Diagnostics, Option<Box<PartialScenario>>)> {
     let (origin, text, dir) = match path {
         None => (EXAMPLE_NAME.to_string(), EXAMPLE_SCENARIO.to_string(), None),
         Some(p) => {
@@ -348,11 +347,11 @@ pub fn load_scenario_partial(
         None => Ok(loaded),
         Some((d, kept, failed_ids)) => Err((
             d,
-            Some(PartialScenario {
+            Some(Box::new(PartialScenario {
                 loaded,
                 kept,
                 failed_ids,
-            }),
+            })),
         )),
     }
 }
@@ -412,8 +411,10 @@ mod tests {
     /// INT8 TOPS, FP8 TFLOPS, memory GB, memory TB/s, chip-to-chip GB/s, TDP W, logic die mm²;
     /// then launch year and the reported price range (USD low, high, source key) when there is
     /// one.
+    type RefRow = (&'static str, [R; 8], i32, Option<(f64, f64, &'static str)>);
+
     #[rustfmt::skip]
-    const REFERENCE: &[(&str, [R; 8], i32, Option<(f64, f64, &str)>)] = &[
+    const REFERENCE: &[RefRow] = &[
         ("h100-sxm",      [V(989.5), V(1979.0), V(1979.0), V(80.0),  V(3.35),  V(900.0),  V(700.0),  V(814.0)],   2022, Some((25000.0, 30000.0, "TS"))),
         ("h800-sxm",      [V(989.5), V(1979.0), V(1979.0), V(80.0),  V(3.35),  V(400.0),  V(700.0),  V(814.0)],   2023, None),
         ("h200-sxm",      [V(989.5), V(1979.0), V(1979.0), V(141.0), V(4.8),   V(900.0),  V(700.0),  V(814.0)],   2024, Some((20000.0, 20000.0, "DT"))),

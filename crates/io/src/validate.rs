@@ -340,7 +340,7 @@ impl<'a> Checker<'a> {
     fn scaleup(&mut self, path: String, domain: u32, accels_per_node: u32) {
         if domain == 0 {
             self.err(path, "scaleup_domain is 0: expected 1 or more".into());
-        } else if accels_per_node > 0 && domain % accels_per_node != 0 {
+        } else if accels_per_node > 0 && !is_multiple(domain, accels_per_node) {
             self.err(
                 path,
                 format!(
@@ -821,6 +821,12 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// `u32::is_multiple_of` is newer than the workspace's rust-version (1.80).
+#[allow(clippy::manual_is_multiple_of)]
+fn is_multiple(n: u32, of: u32) -> bool {
+    n % of == 0
 }
 
 fn fx_list(fx: &xpufleet_model::FxRates) -> String {
