@@ -118,6 +118,14 @@ struct Out {
     cost_source: Option<String>,
 }
 
+/// What a scenario pool contributes.
+struct PoolRun {
+    accel: String,
+    cost: CostBasis,
+    accelerators: u64,
+    scaleup_domain: u32,
+}
+
 /// Site, money and placement resolved from flags and the scenario.
 struct Resolved {
     catalog: Catalog,
@@ -126,7 +134,7 @@ struct Resolved {
     precision: Precision,
     site: SiteEnergy,
     /// The pool's accelerator and its cost basis, when a pool was given.
-    pool: Option<(String, Option<CostBasis>, u64, u32)>,
+    pool: Option<PoolRun>,
     job_max: Option<u64>,
     /// "FILE: pool ID" or "FILE: job ID", to locate errors that come from the scenario's data.
     origin: Option<String>,
@@ -149,7 +157,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let id = args
             .accel
             .clone()
-            .or_else(|| r.pool.as_ref().map(|p| p.0.clone()))
+            .or_else(|| r.pool.as_ref().map(|p| p.accel.clone()))
             .ok_or_else(|| {
                 anyhow!("say which accelerator: --accel ID, --pool ID or --compare ID,ID")
             })?;
@@ -251,12 +259,12 @@ fn resolve(ctx: &Ctx, args: &Args) -> Result<Resolved> {
                 rate_per_accel_hour: rate.clone(),
             },
         };
-        pool_info = Some((
-            pool.accelerator.clone(),
-            Some(basis),
-            pool.accelerators(),
-            pool.scaleup_domain,
-        ));
+        pool_info = Some(PoolRun {
+            accel: pool.accelerator.clone(),
+            cost: basis,
+            accelerators: pool.accelerators(),
+            scaleup_domain: pool.scaleup_domain,
+        });
     }
     let job = match (&args.job, scenario) {
         (Some(id), Some((s, origin))) => Some(find_job(s, origin, id)?),
@@ -395,12 +403,12 @@ fn estimate_one(model: &PerfModel, r: &Resolved, args: &Args, id: &str) -> Resul
             ids.join(", ")
         )
     })?;
-    let on_pool = r.pool.as_ref().filter(|p| p.0 == id);
+    let on_pool = r.pool.as_ref().filter(|p| p.accel == id);
     let count = match (args.count, r.pool.as_ref(), r.job_max) {
         (Some(n), _, _) => n,
         // A job never uses more than its max_accels, even on a bigger pool.
-        (None, Some(p), Some(max)) => p.2.min(max),
-        (None, Some(p), None) => p.2,
+        (None, Some(p), Some(max)) => p.accelerators.min(max),
+        (None, Some(p), None) => p.accelerators,
         (None, None, Some(max)) => max,
         (None, None, None) => bail!("say how many accelerators: --count N (or --pool ID)"),
     };
@@ -409,7 +417,7 @@ fn estimate_one(model: &PerfModel, r: &Resolved, args: &Args, id: &str) -> Resul
     }
     let domain = args
         .scaleup_domain
-        .or(r.pool.as_ref().map(|p| p.3))
+        .or(r.pool.as_ref().map(|p| p.scaleup_domain))
         .unwrap_or(8);
     if domain == 0 {
         bail!("--scaleup-domain must be at least 1");
@@ -437,7 +445,7 @@ fn estimate_one(model: &PerfModel, r: &Resolved, args: &Args, id: &str) -> Resul
             life_years: args.life_years,
         };
         (Some(b), Some("--price".to_string()))
-    } else if let Some(basis) = on_pool.and_then(|p| p.1.clone()) {
+    } else if let Some(basis) = on_pool.map(|p| p.cost.clone()) {
         let pool = args.pool.as_deref().unwrap_or_default();
         (Some(basis), Some(format!("pool {pool}")))
     } else {
