@@ -1,0 +1,483 @@
+//! The mixed-integer program: limits, rows, variable bounds, and one solve through good_lp's
+//! pure-Rust microlp branch-and-bound.
+
+use good_lp::{
+    microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus,
+    SolverModel, Variable, WithMipGap, WithTimeLimit,
+};
+use xpufleet_model::MixBasis;
+
+use crate::prepare::Problem;
+use crate::PlanError;
+
+/// The right-hand sides of every constraint group. `None` drops the group: the infeasibility
+/// analysis drops groups one at a time, and the sensitivity analysis scales one at a time.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Per envelope, in its currency.
+    pub budget: Vec<Option<f64>>,
+    /// Per supplier mix, 0..=1.
+    pub mix_share: Vec<Option<f64>>,
+    /// Per supply cap, accelerators.
+    pub cap_accels: Vec<Option<f64>>,
+    /// Per site, W of headroom over the existing pools.
+    pub power_w: Vec<Option<f64>>,
+    /// Per item.
+    pub max_nodes: Vec<Option<f64>>,
+    /// Effective PFLOPS to reach.
+    pub target_pflops: Option<f64>,
+}
+
+impl Limits {
+    pub fn of(p: &Problem, target_pflops: Option<f64>) -> Limits {
+        Limits {
+            budget: p.envelopes.iter().map(|e| Some(e.budget)).collect(),
+            mix_share: p.mixes.iter().map(|m| Some(m.min_share)).collect(),
+            cap_accels: p.caps.iter().map(|c| Some(c.max_accels)).collect(),
+            power_w: p.sites.iter().map(|s| s.headroom_w()).collect(),
+            max_nodes: p
+                .items
+                .iter()
+                .map(|it| it.max_nodes.map(|n| n as f64))
+                .collect(),
+            target_pflops,
+        }
+    }
+}
+
+/// Which constraint group a row (or bound) comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Group {
+    Budget(usize),
+    Mix(usize),
+    Cap(usize),
+    Power(usize),
+    MaxNodes(usize),
+    Target,
+}
+
+/// What one solve optimises.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Goal {
+    MaxCompute,
+    /// Needs `Limits::target_pflops`.
+    MinCost,
+    /// Any plan at all (objective 0).
+    Feasibility,
+    /// Dinkelbach step: maximise PFLOPS − λ · MUSD over plans of at least one node.
+    Parametric {
+        lambda: f64,
+    },
+    /// Final Dinkelbach step: the most PFLOPS among plans with PFLOPS ≥ λ · MUSD.
+    RatioFloor {
+        lambda: f64,
+    },
+}
+
+/// One linear row `Σ coef · x ≤ rhs`, in the units the report shows (a `≥` row is stored
+/// negated and `negated` set).
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub group: Option<Group>,
+    pub coefs: Vec<(usize, f64)>,
+    pub rhs: f64,
+    pub negated: bool,
+}
+
+impl Row {
+    /// Left-hand side at `nodes`, in the row's own sense (un-negated).
+    pub fn lhs(&self, nodes: &[u64]) -> f64 {
+        let v: f64 = self.coefs.iter().map(|&(i, a)| a * nodes[i] as f64).sum();
+        if self.negated {
+            -v
+        } else {
+            v
+        }
+    }
+    /// The right-hand side in the row's own sense.
+    pub fn limit(&self) -> f64 {
+        if self.negated {
+            -self.rhs
+        } else {
+            self.rhs
+        }
+    }
+    /// How far the plan is from breaking the row (≥ 0 when satisfied).
+    pub fn slack(&self, nodes: &[u64]) -> f64 {
+        let v: f64 = self.coefs.iter().map(|&(i, a)| a * nodes[i] as f64).sum();
+        self.rhs - v
+    }
+    /// The smallest change one node makes to the row.
+    pub fn min_step(&self) -> f64 {
+        self.coefs
+            .iter()
+            .map(|&(_, a)| a.abs())
+            .filter(|a| *a > 0.0)
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// Micro-dollars would do as well; millions keep the objective near 1.
+pub(crate) const USD_SCALE: f64 = 1e6;
+
+/// The linear rows of the program under `lim`, including the goal's own rows.
+pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
+    let mut out = Vec::new();
+    for (e, budget) in lim.budget.iter().enumerate() {
+        let Some(budget) = *budget else { continue };
+        let coefs: Vec<(usize, f64)> = p
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.envelope == e)
+            .map(|(i, it)| (i, it.node_cost))
+            .collect();
+        if !coefs.is_empty() {
+            out.push(Row {
+                group: Some(Group::Budget(e)),
+                coefs,
+                rhs: budget,
+                negated: false,
+            });
+        }
+    }
+    for (m, share) in lim.mix_share.iter().enumerate() {
+        let Some(share) = *share else { continue };
+        let mix = &p.mixes[m];
+        // Σ_domestic w·x ≥ share · Σ_all w·x  ⇔  Σ (share − domestic) · w · x ≤ 0.
+        let coefs: Vec<(usize, f64)> = p
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.envelope == mix.envelope)
+            .map(|(i, it)| {
+                let w = match mix.basis {
+                    MixBasis::Spend => it.node_cost,
+                    MixBasis::Units => it.accels_per_node as f64,
+                };
+                let domestic = if it.vendor_country == mix.domestic_country {
+                    1.0
+                } else {
+                    0.0
+                };
+                (i, (share - domestic) * w)
+            })
+            .filter(|(_, a)| *a != 0.0)
+            .collect();
+        if !coefs.is_empty() {
+            out.push(Row {
+                group: Some(Group::Mix(m)),
+                coefs,
+                rhs: 0.0,
+                negated: true,
+            });
+        }
+    }
+    for (k, cap) in lim.cap_accels.iter().enumerate() {
+        let Some(cap) = *cap else { continue };
+        let coefs: Vec<(usize, f64)> = p
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.caps.contains(&k))
+            .map(|(i, it)| (i, it.accels_per_node as f64))
+            .collect();
+        if !coefs.is_empty() {
+            out.push(Row {
+                group: Some(Group::Cap(k)),
+                coefs,
+                rhs: cap,
+                negated: false,
+            });
+        }
+    }
+    for (s, power) in lim.power_w.iter().enumerate() {
+        let Some(power) = *power else { continue };
+        let coefs: Vec<(usize, f64)> = p
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.site == s)
+            .map(|(i, it)| (i, it.node_power_w))
+            .collect();
+        if !coefs.is_empty() {
+            out.push(Row {
+                group: Some(Group::Power(s)),
+                coefs,
+                rhs: power,
+                negated: false,
+            });
+        }
+    }
+    if let Some(t) = lim.target_pflops {
+        out.push(Row {
+            group: Some(Group::Target),
+            coefs: (0..p.items.len())
+                .map(|i| (i, -p.items[i].pflops_per_node))
+                .collect(),
+            rhs: -t,
+            negated: true,
+        });
+    }
+    match goal {
+        Goal::Parametric { .. } => out.push(at_least_one_node(p)),
+        Goal::RatioFloor { lambda } => {
+            out.push(at_least_one_node(p));
+            out.push(Row {
+                group: None,
+                coefs: p
+                    .items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, it)| {
+                        (
+                            i,
+                            lambda * it.node_cost_usd / USD_SCALE - it.pflops_per_node,
+                        )
+                    })
+                    .collect(),
+                rhs: 0.0,
+                negated: true,
+            });
+        }
+        _ => {}
+    }
+    out
+}
+
+fn at_least_one_node(p: &Problem) -> Row {
+    Row {
+        group: None,
+        coefs: (0..p.items.len()).map(|i| (i, -1.0)).collect(),
+        rhs: -1.0,
+        negated: true,
+    }
+}
+
+/// The largest number of nodes of each item that every single row and bound allows on its own:
+/// tight bounds keep microlp's branch-and-bound tree small.
+pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
+    p.items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let mut ub = lim.max_nodes[i].unwrap_or(f64::INFINITY);
+            if let Some(b) = lim.budget[it.envelope] {
+                ub = ub.min(b / it.node_cost);
+            }
+            for &k in &it.caps {
+                if let Some(c) = lim.cap_accels[k] {
+                    ub = ub.min(c / it.accels_per_node as f64);
+                }
+            }
+            if let Some(w) = lim.power_w[it.site] {
+                ub = ub.min(w / it.node_power_w);
+            }
+            // Round down with a little tolerance so that 2.9999999 (from FX) counts as 3.
+            let ub = (ub + 1e-9).floor().max(0.0);
+            ub.min(i32::MAX as f64)
+        })
+        .collect()
+}
+
+/// Solver settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SolverOpts {
+    /// Relative MIP gap at which branch-and-bound stops (0 proves optimality).
+    pub mip_gap: f32,
+    /// Seconds one MILP may take before the best integer plan found so far is returned.
+    pub time_limit_s: Option<f64>,
+}
+
+/// How far one solve got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Proof {
+    Optimal,
+    WithinGap,
+    TimeLimit,
+}
+
+/// An integer solution: nodes per item.
+#[derive(Debug, Clone)]
+pub(crate) struct Solved {
+    pub nodes: Vec<u64>,
+    pub proof: Proof,
+    /// The relative MIP gap the solve was allowed.
+    pub gap: f64,
+}
+
+/// Solves the program; `Ok(None)` when it is infeasible.
+pub(crate) fn solve(
+    p: &Problem,
+    lim: &Limits,
+    goal: Goal,
+    opts: SolverOpts,
+) -> Result<Option<Solved>, PlanError> {
+    let rows = rows(p, lim, goal);
+    let ubs = upper_bounds(p, lim);
+    if p.items.is_empty() || ubs.iter().all(|u| *u == 0.0) {
+        let zero = vec![0; p.items.len()];
+        let ok = rows.iter().all(|r| r.slack(&zero) >= -1e-9);
+        return Ok(ok.then_some(Solved {
+            nodes: zero,
+            proof: Proof::Optimal,
+            gap: 0.0,
+        }));
+    }
+    let coef = |i: usize| {
+        let it = &p.items[i];
+        match goal {
+            Goal::MaxCompute | Goal::RatioFloor { .. } => it.pflops_per_node,
+            Goal::MinCost => it.node_cost_usd / USD_SCALE,
+            Goal::Feasibility => 0.0,
+            Goal::Parametric { lambda } => {
+                it.pflops_per_node - lambda * it.node_cost_usd / USD_SCALE
+            }
+        }
+    };
+    // microlp's branch-and-bound cannot close the last fraction of a node when two parts of
+    // nearly the same value share a binding row (each branch shifts one node from one to the
+    // other and the LP bound barely moves). So on large programs it stops once the plan is
+    // provably within one node of the most valuable part of the optimum: the relative gap is
+    // that node's value over the LP relaxation's value. Dinkelbach's parametric steps and
+    // feasibility tests keep the caller's gap.
+    let mut gap = opts.mip_gap as f64;
+    if matches!(
+        goal,
+        Goal::MaxCompute | Goal::MinCost | Goal::RatioFloor { .. }
+    ) {
+        if let Some(lp) = build(p, &rows, &ubs, goal, &coef, false, opts)?
+            .solve()
+            .ok()
+            .map(|sol| {
+                (0..p.items.len())
+                    .map(|i| coef(i) * sol.0.value(sol.1[i]))
+                    .sum::<f64>()
+            })
+        {
+            let node = (0..p.items.len())
+                .filter(|&i| ubs[i] >= 1.0)
+                .map(|i| coef(i).abs())
+                .fold(0.0, f64::max);
+            // Only where one node is a small part of the whole (under 1%): small programs
+            // are solved exactly, and their trees stay small.
+            let one_node = node / lp.abs().max(f64::MIN_POSITIVE) * 0.999;
+            if one_node <= 1e-2 {
+                gap = gap.max(one_node);
+            }
+        }
+    }
+    let model = build(
+        p,
+        &rows,
+        &ubs,
+        goal,
+        &coef,
+        true,
+        SolverOpts {
+            mip_gap: gap as f32,
+            ..opts
+        },
+    )?;
+    let (sol, xs) = match model.solve() {
+        Ok(s) => s,
+        Err(ResolutionError::Infeasible) => return Ok(None),
+        Err(ResolutionError::Unbounded) => {
+            return Err(PlanError::Solver(
+                "the program is unbounded: some candidate has no budget, cap or power limit".into(),
+            ))
+        }
+        Err(e) => return Err(PlanError::Solver(e.to_string())),
+    };
+    let nodes: Vec<u64> = xs
+        .iter()
+        .map(|x| sol.value(*x).round().max(0.0) as u64)
+        .collect();
+    // The solver works in floating point: check the rounded answer against the rows in their
+    // own units before anyone sees it.
+    for r in &rows {
+        let tol = 1e-7 * r.rhs.abs().max(r.min_step()).max(1.0);
+        if r.slack(&nodes) < -tol {
+            return Err(PlanError::Solver(format!(
+                "the integer answer breaks a row by {} (numerical trouble)",
+                -r.slack(&nodes)
+            )));
+        }
+    }
+    let proof = match sol.status() {
+        SolutionStatus::Optimal => Proof::Optimal,
+        SolutionStatus::GapLimit => Proof::WithinGap,
+        _ => Proof::TimeLimit,
+    };
+    Ok(Some(Solved { nodes, proof, gap }))
+}
+
+/// A model ready to solve, with its variables.
+struct Built {
+    model: good_lp::solvers::microlp::MicroLpProblem,
+    xs: Vec<Variable>,
+}
+
+impl Built {
+    fn solve(
+        self,
+    ) -> Result<(good_lp::solvers::microlp::MicroLpSolution, Vec<Variable>), ResolutionError> {
+        self.model.solve().map(|s| (s, self.xs))
+    }
+}
+
+/// Builds the program (its LP relaxation when `integer` is false).
+fn build(
+    p: &Problem,
+    rows: &[Row],
+    ubs: &[f64],
+    goal: Goal,
+    coef: &dyn Fn(usize) -> f64,
+    integer: bool,
+    opts: SolverOpts,
+) -> Result<Built, PlanError> {
+    let mut vars = ProblemVariables::new();
+    let xs: Vec<Variable> = ubs
+        .iter()
+        .map(|ub| {
+            let v = variable().min(0.0).max(*ub);
+            vars.add(if integer { v.integer() } else { v })
+        })
+        .collect();
+    let mut objective = Expression::with_capacity(p.items.len());
+    for (i, x) in xs.iter().enumerate() {
+        let c = coef(i);
+        if c != 0.0 {
+            objective.add_mul(c, *x);
+        }
+    }
+    let unsolved = match goal {
+        Goal::MinCost => vars.minimise(objective),
+        _ => vars.maximise(objective),
+    };
+    let mut model = unsolved.using(microlp);
+    if integer && opts.mip_gap > 0.0 {
+        model = model
+            .with_mip_gap(opts.mip_gap)
+            .map_err(|e| PlanError::Solver(e.to_string()))?;
+    }
+    if let Some(t) = opts.time_limit_s {
+        model = model.with_time_limit(t);
+    }
+    for r in rows {
+        // Each row is scaled so its largest number is 1: budgets of 4e10 next to node prices of
+        // 7e5 would otherwise strain the simplex's tolerances.
+        let scale = r
+            .coefs
+            .iter()
+            .map(|(_, a)| a.abs())
+            .fold(r.rhs.abs(), f64::max);
+        let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
+        let mut e = Expression::with_capacity(r.coefs.len());
+        for &(i, a) in &r.coefs {
+            e.add_mul(a * scale, xs[i]);
+        }
+        model.add_constraint(e.leq(r.rhs * scale));
+    }
+    Ok(Built { model, xs })
+}

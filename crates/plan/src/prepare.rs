@@ -1,0 +1,535 @@
+//! From a scenario to a planning problem: each candidate becomes an item (an integer variable) or
+//! is excluded with every reason that applies, and the scenario's limits become rows.
+
+use serde::{Deserialize, Serialize};
+use xpufleet_comply::{Gate, UseKind, UseRequest};
+use xpufleet_model::{
+    Acquisition, CandidateMode, Catalog, Currency, Date, MixBasis, Money, Precision, Scenario,
+};
+
+use crate::PlanError;
+
+/// Why a candidate was left out of the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExclusionKind {
+    /// It names an accelerator, site or envelope the scenario or catalog does not have.
+    Reference,
+    /// Its envelope's scope does not cover its site country or its mode.
+    Scope,
+    /// The compliance gate does not allow it on the plan date (or it is unverified).
+    Verdict,
+    /// A figure the plan needs (BF16 TFLOPS, board power) is unknown.
+    UnknownFigure,
+    /// No exchange rate for its price or envelope currency.
+    Fx,
+    /// Its site has no power headroom for one node (or the headroom is unknown).
+    Power,
+    /// A supply cap leaves less than one node.
+    Supply,
+    /// One node costs more than its whole envelope.
+    Budget,
+    /// `max_nodes = 0`, a zero price or zero accelerators per node.
+    Invalid,
+}
+
+/// One reason a candidate was excluded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub kind: ExclusionKind,
+    pub detail: String,
+}
+
+/// A candidate left out of the program, with every reason that applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Excluded {
+    pub candidate: String,
+    pub accelerator: String,
+    pub site: String,
+    pub mode: CandidateMode,
+    /// All reasons joined with "; ".
+    pub reason: String,
+    pub reasons: Vec<Reason>,
+}
+
+/// A candidate that entered the program: one integer variable, its nodes.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub id: String,
+    pub accelerator: String,
+    pub vendor: String,
+    pub vendor_country: String,
+    /// Index into `Problem::sites`.
+    pub site: usize,
+    /// Index into `Problem::envelopes`.
+    pub envelope: usize,
+    pub mode: CandidateMode,
+    pub accels_per_node: u64,
+    pub chips_per_node: u64,
+    /// Price of one node over the plan, in the envelope's currency (lease: rate × accels ×
+    /// horizon hours).
+    pub node_cost: f64,
+    pub node_cost_usd: f64,
+    /// Board power × accelerators × site PUE.
+    pub node_power_w: f64,
+    pub pflops_per_node: f64,
+    pub mfu: f64,
+    pub max_nodes: Option<u64>,
+    /// Supply caps (indices into `Problem::caps`) this item counts toward.
+    pub caps: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EnvelopeRow {
+    pub id: String,
+    pub currency: Currency,
+    pub budget: f64,
+    /// USD per unit of the envelope's currency, if known.
+    pub usd_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MixRow {
+    pub id: String,
+    pub envelope: usize,
+    pub domestic_country: String,
+    pub min_share: f64,
+    pub basis: MixBasis,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CapRow {
+    pub id: String,
+    pub max_accels: f64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SiteRow {
+    pub id: String,
+    pub country: String,
+    pub limit_w: f64,
+    /// Draw of the existing pools at the site, or why it is unknown.
+    pub existing_w: Result<f64, String>,
+}
+
+impl SiteRow {
+    pub fn headroom_w(&self) -> Option<f64> {
+        self.existing_w.as_ref().ok().map(|e| self.limit_w - e)
+    }
+}
+
+/// The planning problem, before any objective.
+#[derive(Debug, Clone)]
+pub(crate) struct Problem {
+    pub items: Vec<Item>,
+    pub excluded: Vec<Excluded>,
+    pub envelopes: Vec<EnvelopeRow>,
+    pub mixes: Vec<MixRow>,
+    pub caps: Vec<CapRow>,
+    pub sites: Vec<SiteRow>,
+    pub warnings: Vec<String>,
+}
+
+fn node_money(price: &Money, accels: u64, mode: CandidateMode, horizon_hours: f64) -> Money {
+    match mode {
+        CandidateMode::Buy => price.scale(accels as f64),
+        CandidateMode::Lease => price.scale(accels as f64 * horizon_hours),
+    }
+}
+
+/// Builds the problem. Structural mistakes that would silently drop a constraint (a mix over an
+/// unknown envelope, a share outside 0..=1) are errors; anything about one candidate is an
+/// exclusion with its reasons.
+pub(crate) fn prepare(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    gate: &dyn Gate,
+    perf: &dyn crate::Mfu,
+    date: Date,
+) -> Result<Problem, PlanError> {
+    let horizon_hours = scenario.plan.horizon_days * 24.0;
+    if !(horizon_hours.is_finite() && horizon_hours >= 0.0) {
+        return Err(PlanError::Invalid(format!(
+            "plan.horizon_days must be a non-negative number, found {}",
+            scenario.plan.horizon_days
+        )));
+    }
+    let fx = &scenario.fx;
+    let envelopes: Vec<EnvelopeRow> = scenario
+        .envelopes
+        .iter()
+        .map(|e| EnvelopeRow {
+            id: e.id.clone(),
+            currency: e.budget.currency.clone(),
+            budget: e.budget.amount,
+            usd_rate: fx.rate(&e.budget.currency).ok(),
+        })
+        .collect();
+    for e in &envelopes {
+        if !(e.budget.is_finite() && e.budget >= 0.0) {
+            return Err(PlanError::Invalid(format!(
+                "envelope {}: budget must be a non-negative amount, found {}",
+                e.id, e.budget
+            )));
+        }
+    }
+    let mut mixes = Vec::new();
+    for m in &scenario.supplier_mix {
+        let Some(envelope) = envelopes.iter().position(|e| e.id == m.envelope) else {
+            return Err(PlanError::Invalid(format!(
+                "supplier_mix {}: unknown envelope {:?}",
+                m.id, m.envelope
+            )));
+        };
+        if !(0.0..=1.0).contains(&m.min_share) {
+            return Err(PlanError::Invalid(format!(
+                "supplier_mix {}: min_share must lie in 0..=1, found {}",
+                m.id, m.min_share
+            )));
+        }
+        mixes.push(MixRow {
+            id: m.id.clone(),
+            envelope,
+            domestic_country: m.domestic_country.clone(),
+            min_share: m.min_share,
+            basis: m.basis,
+        });
+    }
+    let caps: Vec<CapRow> = scenario
+        .supply_caps
+        .iter()
+        .map(|c| CapRow {
+            id: c.id.clone(),
+            max_accels: c.max_accels as f64,
+        })
+        .collect();
+    for c in &scenario.supply_caps {
+        if c.vendor.is_none() && c.accelerator.is_none() {
+            return Err(PlanError::Invalid(format!(
+                "supply_cap {}: names neither a vendor nor an accelerator",
+                c.id
+            )));
+        }
+    }
+    let sites: Vec<SiteRow> = scenario
+        .sites
+        .iter()
+        .map(|s| SiteRow {
+            id: s.id.clone(),
+            country: s.country.clone(),
+            limit_w: s.power_mw * 1e6,
+            existing_w: existing_draw_w(scenario, catalog, &s.id, s.pue, date),
+        })
+        .collect();
+
+    let mut items = Vec::new();
+    let mut excluded = Vec::new();
+    for c in &scenario.candidates {
+        let mut reasons: Vec<Reason> = Vec::new();
+        macro_rules! why {
+            ($kind:expr, $detail:expr $(,)?) => {
+                reasons.push(Reason {
+                    kind: $kind,
+                    detail: $detail,
+                })
+            };
+        }
+        let accel = catalog.get(&c.accelerator);
+        let site = sites.iter().position(|s| s.id == c.site);
+        let envelope = envelopes.iter().position(|e| e.id == c.envelope);
+        if accel.is_none() {
+            why!(
+                ExclusionKind::Reference,
+                format!("unknown accelerator {:?}", c.accelerator),
+            );
+        }
+        if site.is_none() {
+            why!(
+                ExclusionKind::Reference,
+                format!("unknown site {:?}", c.site)
+            );
+        }
+        if envelope.is_none() {
+            why!(
+                ExclusionKind::Reference,
+                format!("unknown envelope {:?}", c.envelope),
+            );
+        }
+        let (Some(accel), Some(si), Some(ei)) = (accel, site, envelope) else {
+            excluded.push(excluded_of(c, reasons));
+            continue;
+        };
+        let scope = &scenario.envelopes[ei].scope;
+        let country = &sites[si].country;
+        if !scope.countries.is_empty() && !scope.countries.iter().any(|k| k == country) {
+            why!(
+                ExclusionKind::Scope,
+                format!(
+                    "envelope {} pays only for sites in {}; site {} is in {country}",
+                    c.envelope,
+                    scope.countries.join(", "),
+                    c.site
+                ),
+            );
+        }
+        if !scope.modes.is_empty() && !scope.modes.contains(&c.mode) {
+            why!(
+                ExclusionKind::Scope,
+                format!("envelope {} does not pay for {}", c.envelope, c.mode),
+            );
+        }
+        let verdict = gate.verdict(&UseRequest {
+            user: scenario.company.clone(),
+            target: c.id.clone(),
+            kind: match c.mode {
+                CandidateMode::Buy => UseKind::Own,
+                CandidateMode::Lease => UseKind::Remote,
+            },
+            workload_flops: None,
+            date,
+        });
+        if !verdict.usable() {
+            why!(ExclusionKind::Verdict, verdict.summary());
+        }
+        let tflops = accel.peak_tflops(Precision::Bf16);
+        if tflops.is_none() {
+            why!(
+                ExclusionKind::UnknownFigure,
+                format!(
+                    "{}: tflops_bf16 is unknown, so its compute cannot be valued",
+                    accel.id
+                ),
+            );
+        }
+        let power_w = accel.power_w.get();
+        if power_w.is_none() {
+            // A user-given value is taken only through the catalog (`--catalog FILE` or an
+            // [[accelerator]] override in the scenario or a what-if): the planner never guesses.
+            why!(
+                ExclusionKind::UnknownFigure,
+                format!(
+                    "{}: power_w (board power) is unknown, so the site power cap cannot be checked; give it in a catalog override",
+                    accel.id
+                ),
+            );
+        }
+        let accels = c.accels_per_node as u64;
+        if accels == 0 || !(c.price.amount.is_finite() && c.price.amount > 0.0) {
+            why!(
+                ExclusionKind::Invalid,
+                "needs accels_per_node > 0 and a positive price".to_string(),
+            );
+        }
+        if c.max_nodes == Some(0) {
+            why!(ExclusionKind::Invalid, "max_nodes = 0".to_string());
+        }
+        let node = node_money(&c.price, accels, c.mode, horizon_hours);
+        let env_ccy = &envelopes[ei].currency;
+        let (node_cost, node_cost_usd) = match (fx.convert(&node, env_ccy), fx.to_usd(&node)) {
+            (Ok(m), Ok(usd)) => (m.amount, usd),
+            (Err(e), _) | (_, Err(e)) => {
+                why!(
+                    ExclusionKind::Fx,
+                    format!("cannot price {} in {env_ccy} and USD: {e}", node.currency),
+                );
+                (f64::NAN, f64::NAN)
+            }
+        };
+        if !reasons.is_empty() {
+            excluded.push(excluded_of(c, reasons));
+            continue;
+        }
+        let tflops = tflops.expect("checked above");
+        let power_w = power_w.expect("checked above");
+        let pue = scenario.sites[scenario_site_index(scenario, &c.site)].pue;
+        let node_power_w = power_w * accels as f64 * pue;
+
+        let mut member_caps = Vec::new();
+        let mut ub = c.max_nodes.map(u64::from).unwrap_or(u64::MAX) as f64;
+        let budget = envelopes[ei].budget;
+        let by_budget = (budget / node_cost).floor();
+        if by_budget < 1.0 {
+            why!(
+                ExclusionKind::Budget,
+                format!(
+                    "one node costs {} but envelope {} holds {}",
+                    Money::new(node_cost, env_ccy.clone()),
+                    c.envelope,
+                    Money::new(budget, env_ccy.clone())
+                ),
+            );
+        }
+        ub = ub.min(by_budget);
+        for (k, cap) in scenario.supply_caps.iter().enumerate() {
+            let vendor_ok = cap
+                .vendor
+                .as_ref()
+                .map_or(true, |v| v.eq_ignore_ascii_case(&accel.vendor));
+            let part_ok = cap.accelerator.as_ref().map_or(true, |a| *a == accel.id);
+            if !(vendor_ok && part_ok) {
+                continue;
+            }
+            member_caps.push(k);
+            let by_cap = (cap.max_accels as f64 / accels as f64).floor();
+            if by_cap < 1.0 {
+                why!(
+                    ExclusionKind::Supply,
+                    format!(
+                        "supply cap {} allows {} accelerators; one node has {accels}",
+                        cap.id, cap.max_accels
+                    ),
+                );
+            }
+            ub = ub.min(by_cap);
+        }
+        match sites[si].headroom_w() {
+            None => why!(
+                ExclusionKind::Power,
+                format!(
+                    "site {} power headroom is unknown: {}",
+                    c.site,
+                    sites[si].existing_w.as_ref().unwrap_err()
+                ),
+            ),
+            Some(h) => {
+                let by_power = (h / node_power_w).floor();
+                if by_power < 1.0 {
+                    why!(
+                        ExclusionKind::Power,
+                        format!(
+                            "site {} has {:.3} MW of headroom; one node draws {:.3} MW",
+                            c.site,
+                            h.max(0.0) / 1e6,
+                            node_power_w / 1e6
+                        ),
+                    );
+                }
+                ub = ub.min(by_power);
+            }
+        }
+        if !reasons.is_empty() {
+            excluded.push(excluded_of(c, reasons));
+            continue;
+        }
+        // MFU falls with scale in any sensible model, so it is taken at the largest build-out
+        // the limits allow: the plan never values a candidate above what it could deliver.
+        let n_accels = (ub.max(1.0) * accels as f64).min(u64::MAX as f64 / 2.0) as u64;
+        let domain = c.scaleup_domain.unwrap_or(c.accels_per_node);
+        let mfu = match perf.mfu(accel, n_accels, domain) {
+            Ok(m) if m.is_finite() && m > 0.0 => m,
+            Ok(m) => {
+                why!(
+                    ExclusionKind::UnknownFigure,
+                    format!("the performance model gives MFU {m} for {}", accel.id),
+                );
+                0.0
+            }
+            Err(e) => {
+                why!(ExclusionKind::UnknownFigure, e);
+                0.0
+            }
+        };
+        if !reasons.is_empty() {
+            excluded.push(excluded_of(c, reasons));
+            continue;
+        }
+        items.push(Item {
+            id: c.id.clone(),
+            accelerator: accel.id.clone(),
+            vendor: accel.vendor.clone(),
+            vendor_country: accel.vendor_country.clone(),
+            site: si,
+            envelope: ei,
+            mode: c.mode,
+            accels_per_node: accels,
+            chips_per_node: accels * accel.chips_per_unit as u64,
+            node_cost,
+            node_cost_usd,
+            node_power_w,
+            pflops_per_node: tflops * mfu * accels as f64 / 1000.0,
+            mfu,
+            max_nodes: c.max_nodes.map(u64::from),
+            caps: member_caps,
+        });
+    }
+    let mut warnings = Vec::new();
+    for m in &mixes {
+        let any_domestic = items
+            .iter()
+            .any(|it| it.envelope == m.envelope && it.vendor_country == m.domestic_country);
+        let any = items.iter().any(|it| it.envelope == m.envelope);
+        if any && !any_domestic && m.min_share > 0.0 {
+            warnings.push(format!(
+                "supplier mix {}: no eligible candidate in envelope {} is from a {} vendor, so the envelope can spend nothing",
+                m.id, envelopes[m.envelope].id, m.domestic_country
+            ));
+        }
+    }
+    Ok(Problem {
+        items,
+        excluded,
+        envelopes,
+        mixes,
+        caps,
+        sites,
+        warnings,
+    })
+}
+
+fn scenario_site_index(s: &Scenario, id: &str) -> usize {
+    s.sites
+        .iter()
+        .position(|x| x.id == id)
+        .expect("the site was resolved before")
+}
+
+/// Power drawn at a site by the pools already there (board power × accelerators × PUE). Leases
+/// that ended before the plan date no longer draw power.
+fn existing_draw_w(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    site: &str,
+    pue: f64,
+    date: Date,
+) -> Result<f64, String> {
+    let mut total_w = 0.0;
+    for p in scenario.pools.iter().filter(|p| p.site == site) {
+        if let Acquisition::Leased {
+            until: Some(until), ..
+        } = &p.acquisition
+        {
+            if *until < date {
+                continue;
+            }
+        }
+        let Some(a) = catalog.get(&p.accelerator) else {
+            return Err(format!(
+                "pool {} names unknown accelerator {:?}",
+                p.id, p.accelerator
+            ));
+        };
+        let Some(w) = a.power_w.get() else {
+            return Err(format!(
+                "pool {} holds {}, whose power_w is unknown",
+                p.id, a.id
+            ));
+        };
+        total_w += w * p.accelerators() as f64 * pue;
+    }
+    Ok(total_w)
+}
+
+fn excluded_of(c: &xpufleet_model::Candidate, reasons: Vec<Reason>) -> Excluded {
+    Excluded {
+        candidate: c.id.clone(),
+        accelerator: c.accelerator.clone(),
+        site: c.site.clone(),
+        mode: c.mode,
+        reason: reasons
+            .iter()
+            .map(|r| r.detail.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        reasons,
+    }
+}

@@ -1,0 +1,215 @@
+//! Generated planning scenarios of any size, for benchmarks and property tests. Deterministic in
+//! the seed (a SplitMix64 stream; no RNG crate needed for this).
+
+use xpufleet_model::{
+    Accelerator, Candidate, CandidateMode, Catalog, Envelope, EnvelopeScope, Figure, FxRates,
+    MixBasis, Money, PlanSettings, Scenario, Site, SupplierMix, SupplyCap, Tenure,
+};
+
+/// Sizes of a generated scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    pub accelerators: usize,
+    pub sites: usize,
+}
+
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `lo..hi`.
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn accelerator(id: String, vendor: &str, country: &str, tflops: f64, power_w: f64) -> Accelerator {
+    Accelerator {
+        id: id.clone(),
+        vendor: vendor.into(),
+        vendor_country: country.into(),
+        name: id,
+        family: if country == "CN" { "ascend" } else { "hopper" }.into(),
+        data_center: true,
+        tflops_bf16: Figure::given(tflops),
+        tflops_fp16: Figure::given(tflops),
+        fp8_tflops: Figure::unknown(),
+        int8_tops: Figure::unknown(),
+        // The performance model reads the chip's balance from these.
+        memory_gb: Figure::given(96.0),
+        memory_tbps: Figure::given((tflops / 300.0).clamp(1.0, 8.0)),
+        interconnect_gbps: Figure::given(if country == "CN" { 392.0 } else { 900.0 }),
+        power_w: Figure::given(power_w),
+        die_mm2: Figure::unknown(),
+        launch_year: None,
+        price_usd: Figure::unknown(),
+        chips_per_unit: 1,
+        note: None,
+    }
+}
+
+/// A scenario with `size.accelerators` parts from six vendors (three Chinese, three American),
+/// `size.sites` sites (the first half in CN, the rest in MY), and one buy and one lease candidate
+/// for every part at every site: a CNY envelope for buying in China with a 60% domestic-spend
+/// mix, a USD envelope for Malaysia, one supply cap per vendor and a cap on every fifth part.
+/// Budgets, caps and power are sized so that all of them can bind.
+pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
+    let mut rng = SplitMix(seed);
+    let vendors = [
+        ("Huawei", "CN"),
+        ("Cambricon", "CN"),
+        ("Hygon", "CN"),
+        ("Nvidia", "US"),
+        ("AMD", "US"),
+        ("Intel", "US"),
+    ];
+    let mut catalog = Catalog::default();
+    let mut prices_usd = Vec::new();
+    for i in 0..size.accelerators {
+        let (vendor, country) = vendors[i % vendors.len()];
+        let tflops = rng.range(100.0, 2500.0).round();
+        let power_w = rng.range(250.0, 1200.0).round();
+        // Price roughly tracks compute, with noise so no two parts have the same ratio.
+        let price = (tflops * rng.range(15.0, 35.0)).round();
+        prices_usd.push(price);
+        catalog.accelerators.push(accelerator(
+            format!("x{i:02}"),
+            vendor,
+            country,
+            tflops,
+            power_w,
+        ));
+    }
+    let n_cn = size.sites.div_ceil(2);
+    let mut sites = Vec::new();
+    for s in 0..size.sites {
+        let country = if s < n_cn { "CN" } else { "MY" };
+        sites.push(Site {
+            id: format!("site{s:02}"),
+            name: String::new(),
+            country: country.into(),
+            region: String::new(),
+            tenure: Tenure::Owned,
+            owner: "co".into(),
+            operator: "co".into(),
+            power_mw: rng.range(5.0, 40.0).round(),
+            pue: (rng.range(1.1, 1.5) * 100.0).round() / 100.0,
+            electricity_per_kwh: Money::new(0.1, "USD"),
+            verifications: vec![],
+        });
+    }
+    let cny_per_usd = 7.2;
+    let mut candidates = Vec::new();
+    for (i, a) in catalog.accelerators.iter().enumerate() {
+        for (s, site) in sites.iter().enumerate() {
+            let cn = s < n_cn;
+            let markup = rng.range(0.95, 1.15);
+            let buy = if cn {
+                Money::new((prices_usd[i] * cny_per_usd * markup).round(), "CNY")
+            } else {
+                Money::new((prices_usd[i] * markup).round(), "USD")
+            };
+            // Three years of hire recovers the price, plus a margin.
+            let rate = prices_usd[i] / (3.0 * 8760.0) * rng.range(1.2, 1.6);
+            candidates.push(Candidate {
+                id: format!("{}-{}-buy", a.id, site.id),
+                accelerator: a.id.clone(),
+                site: site.id.clone(),
+                mode: CandidateMode::Buy,
+                price: buy,
+                envelope: if cn { "home" } else { "abroad" }.into(),
+                accels_per_node: 8,
+                scaleup_domain: None,
+                max_nodes: None,
+                lessor: None,
+                licences: vec![],
+            });
+            // Leases only abroad; a lease at home is outside the home envelope's scope and is
+            // excluded, which is part of what the generator exercises.
+            candidates.push(Candidate {
+                id: format!("{}-{}-lease", a.id, site.id),
+                accelerator: a.id.clone(),
+                site: site.id.clone(),
+                mode: CandidateMode::Lease,
+                price: Money::new((rate * 1e4).round() / 1e4, "USD"),
+                envelope: if cn { "home" } else { "abroad" }.into(),
+                accels_per_node: 8,
+                scaleup_domain: None,
+                max_nodes: (i % 7 == 0).then_some(50),
+                lessor: None,
+                licences: vec![],
+            });
+        }
+    }
+    let mut supply_caps: Vec<SupplyCap> = vendors
+        .iter()
+        .map(|(v, _)| SupplyCap {
+            id: format!("{}-cap", v.to_lowercase()),
+            vendor: Some((*v).into()),
+            accelerator: None,
+            max_accels: (rng.range(0.5, 2.0) * 1000.0 * size.sites as f64).round() as u64,
+        })
+        .collect();
+    for a in catalog.accelerators.iter().step_by(5) {
+        supply_caps.push(SupplyCap {
+            id: format!("{}-cap", a.id),
+            vendor: None,
+            accelerator: Some(a.id.clone()),
+            max_accels: (rng.range(0.2, 1.0) * 500.0 * size.sites as f64).round() as u64,
+        });
+    }
+    let mut fx = FxRates::default();
+    fx.usd_per_unit.insert("CNY".into(), 1.0 / cny_per_usd);
+    let scenario = Scenario {
+        name: format!("synthetic-{}x{}", size.accelerators, size.sites),
+        description: String::new(),
+        date: "2025-03-01".parse().expect("a valid date"),
+        company: "co".into(),
+        fx,
+        accelerators: vec![],
+        rule_packs: vec![],
+        entities: vec![],
+        sites,
+        pools: vec![],
+        envelopes: vec![
+            Envelope {
+                id: "home".into(),
+                description: String::new(),
+                budget: Money::new(4e7 * size.sites as f64, "CNY"),
+                scope: EnvelopeScope {
+                    countries: vec!["CN".into()],
+                    modes: vec![CandidateMode::Buy],
+                },
+            },
+            Envelope {
+                id: "abroad".into(),
+                description: String::new(),
+                budget: Money::new(6e6 * size.sites as f64, "USD"),
+                scope: EnvelopeScope {
+                    countries: vec!["MY".into()],
+                    modes: vec![],
+                },
+            },
+        ],
+        supplier_mix: vec![SupplierMix {
+            id: "home-60".into(),
+            description: String::new(),
+            envelope: "home".into(),
+            domestic_country: "CN".into(),
+            min_share: 0.6,
+            basis: MixBasis::Spend,
+        }],
+        candidates,
+        supply_caps,
+        licences: vec![],
+        jobs: vec![],
+        plan: PlanSettings::default(),
+    };
+    (scenario, catalog)
+}

@@ -1,0 +1,9 @@
+//! Tests of the planner: a hand-solved scenario, the built-in example, infeasible scenarios,
+//! plan diffs, and property tests on generated scenarios. One binary keeps link time down.
+
+mod diff;
+mod example;
+mod hand;
+mod infeasible;
+mod props;
+mod support;

@@ -1,0 +1,175 @@
+//! Property tests on generated scenarios: every plan satisfies every constraint, and on tiny
+//! scenarios the max-compute plan is as good as the best one found by brute force.
+
+use proptest::prelude::*;
+use xpufleet_model::{CandidateMode, MixBasis, Scenario};
+use xpufleet_plan::{plan, synth, verify, FixedMfu, Objective, PlanError, PlanOptions};
+
+use crate::support::*;
+
+fn small(accels: usize, sites: usize, seed: u64) -> (Scenario, xpufleet_model::Catalog) {
+    synth::scenario(
+        synth::Size {
+            accelerators: accels,
+            sites,
+        },
+        seed,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_plan_satisfies_every_constraint(
+        accels in 1usize..6,
+        sites in 1usize..4,
+        seed in any::<u64>(),
+        deny_mask in any::<u64>(),
+        objective in 0usize..3,
+        target_frac in 0.05f64..1.2,
+        units_basis in any::<bool>(),
+    ) {
+        let (mut s, catalog) = small(accels, sites, seed);
+        if units_basis {
+            s.supplier_mix[0].basis = MixBasis::Units;
+        }
+        let denied: Vec<&str> = s
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| deny_mask >> (i % 64) & 1 == 1 && i % 3 == 0)
+            .map(|(_, c)| c.id.as_str())
+            .collect();
+        let gate = TableGate::deny(&denied);
+        let mfu = FixedMfu(0.45);
+        let base = PlanOptions { sensitivity: false, ..PlanOptions::default() };
+        let max = plan(&s, &catalog, &gate, &mfu, &base).unwrap();
+        let opts = match objective {
+            0 => base.clone(),
+            1 => PlanOptions {
+                objective: Some(Objective::MinCost),
+                target_pflops: Some(max.effective_pflops * target_frac),
+                ..base.clone()
+            },
+            _ => PlanOptions { objective: Some(Objective::ComputePerDollar), ..base.clone() },
+        };
+        match plan(&s, &catalog, &gate, &mfu, &opts) {
+            Ok(p) => {
+                prop_assert_eq!(verify(&p, &s, &catalog), Vec::<String>::new());
+                for l in &p.lines {
+                    prop_assert!(!denied.contains(&l.candidate.as_str()), "{} denied", l.candidate);
+                    prop_assert_eq!(l.units, l.nodes * 8);
+                }
+                if objective == 1 {
+                    // The cheapest plan reaching the target costs no more than the max-compute
+                    // plan when that one reaches it too.
+                    if target_frac <= 1.0 {
+                        prop_assert!(p.spend_usd <= max.spend_usd * (1.0 + 1e-9));
+                    }
+                }
+                if objective == 2 && p.spend_usd > 0.0 && max.spend_usd > 0.0 {
+                    prop_assert!(p.effective_pflops / p.spend_usd
+                        >= max.effective_pflops / max.spend_usd * (1.0 - 1e-9));
+                }
+            }
+            Err(PlanError::Infeasible { conflict, .. }) => {
+                // Only a target above what max-compute reaches (or nothing to buy at all for
+                // compute-per-dollar) can make the program infeasible.
+                prop_assert!(objective == 1 && target_frac > 1.0 - 1e-9
+                    || objective == 2 && max.lines.is_empty(), "{conflict:?}");
+                prop_assert!(!conflict.is_empty());
+            }
+            Err(e) => prop_assert!(false, "{e}"),
+        }
+    }
+
+    #[test]
+    fn max_compute_matches_brute_force_on_tiny_scenarios(
+        seed in any::<u64>(),
+        home_nodes in 1.0f64..5.0,
+        abroad_nodes in 1.0f64..5.0,
+        power_mw in 0.005f64..0.06,
+        share in 0.0f64..0.9,
+    ) {
+        // Two parts at one CN site and one MY site: buys at both, leases in MY (the lease at the
+        // CN site is out of scope) = six variables, each with at most five nodes.
+        let (mut s, catalog) = small(2, 2, seed);
+        let hours = s.plan.horizon_days * 24.0;
+        let node_cost = |s: &Scenario, i: usize| {
+            let c = &s.candidates[i];
+            let per = if c.mode == CandidateMode::Lease { hours } else { 1.0 };
+            let env = s.envelope(&c.envelope).unwrap();
+            s.fx.convert(&c.price.scale(8.0 * per), &env.budget.currency).unwrap().amount
+        };
+        let cheapest = |s: &Scenario, env: &str| {
+            (0..s.candidates.len())
+                .filter(|&i| s.candidates[i].envelope == env)
+                .map(|i| node_cost(s, i))
+                .fold(f64::INFINITY, f64::min)
+        };
+        let home = cheapest(&s, "home") * home_nodes;
+        let abroad = cheapest(&s, "abroad") * abroad_nodes;
+        s.envelopes[0].budget.amount = home;
+        s.envelopes[1].budget.amount = abroad;
+        s.supplier_mix[0].min_share = share;
+        for site in &mut s.sites {
+            site.power_mw = power_mw;
+        }
+        let mfu = FixedMfu(0.5);
+        let opts = PlanOptions { sensitivity: false, ..PlanOptions::default() };
+        let p = plan(&s, &catalog, &xpufleet_comply::AllowAll, &mfu, &opts).unwrap();
+
+        // The oracle: enumerate every integer plan over the in-scope candidates.
+        let items: Vec<usize> = (0..s.candidates.len())
+            .filter(|&i| {
+                let c = &s.candidates[i];
+                !(c.envelope == "home" && c.mode == CandidateMode::Lease)
+            })
+            .collect();
+        let accel = |i: usize| catalog.get(&s.candidates[i].accelerator).unwrap();
+        let site = |i: usize| s.site(&s.candidates[i].site).unwrap();
+        let pf = |i: usize| accel(i).tflops_bf16.get().unwrap() * 8.0 * 0.5 / 1000.0;
+        let pw = |i: usize| accel(i).power_w.get().unwrap() * 8.0 * site(i).pue;
+        let caps = s.supply_caps.clone();
+        let mut best = 0.0f64;
+        let mut x = vec![0u64; items.len()];
+        loop {
+            let (mut spend_h, mut spend_a, mut dom_h, mut val) = (0.0, 0.0, 0.0, 0.0);
+            let mut ok = true;
+            for (k, &i) in items.iter().enumerate() {
+                let n = x[k] as f64;
+                let cost = node_cost(&s, i) * n;
+                if s.candidates[i].envelope == "home" {
+                    spend_h += cost;
+                    if accel(i).vendor_country == "CN" { dom_h += cost; }
+                } else {
+                    spend_a += cost;
+                }
+                val += pf(i) * n;
+            }
+            ok &= spend_h <= home * (1.0 + 1e-12) && spend_a <= abroad * (1.0 + 1e-12);
+            ok &= dom_h >= share * spend_h * (1.0 - 1e-12);
+            for st in &s.sites {
+                let w: f64 = items.iter().enumerate()
+                    .filter(|(_, &i)| s.candidates[i].site == st.id)
+                    .map(|(k, &i)| pw(i) * x[k] as f64).sum();
+                ok &= w <= st.power_mw * 1e6 * (1.0 + 1e-12);
+            }
+            for cap in &caps {
+                let n: u64 = items.iter().enumerate()
+                    .filter(|(_, &i)| cap.vendor.as_ref().map_or(true, |v| *v == accel(i).vendor)
+                        && cap.accelerator.as_ref().map_or(true, |a| *a == accel(i).id))
+                    .map(|(k, _)| x[k] * 8).sum();
+                ok &= n <= cap.max_accels;
+            }
+            if ok { best = best.max(val); }
+            // Next combination, each digit 0..=5.
+            let mut k = 0;
+            while k < x.len() && x[k] == 5 { x[k] = 0; k += 1; }
+            if k == x.len() { break; }
+            x[k] += 1;
+        }
+        prop_assert!(approx(p.effective_pflops, best), "solver {} vs brute force {}", p.effective_pflops, best);
+    }
+}
