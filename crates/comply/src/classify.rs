@@ -108,7 +108,11 @@ impl Tri {
             _ => Tri::Unknown,
         }
     }
-    pub fn not(self) -> Tri {
+}
+
+impl std::ops::Not for Tri {
+    type Output = Tri;
+    fn not(self) -> Tri {
         match self {
             Tri::Yes => Tri::No,
             Tri::No => Tri::Yes,
@@ -294,11 +298,11 @@ pub fn classify(a: &Accelerator, date: Date) -> Classification {
             needs_die = true;
             let is_a = tpp_ge(4800.0).or(tpp_ge(1600.0).and(pd_ge(5.92)));
             let b1 = tpp_ge(2400.0)
-                .and(tpp_ge(4800.0).not())
+                .and(!tpp_ge(4800.0))
                 .and(pd_ge(1.6))
-                .and(pd_ge(5.92).not());
-            let b2 = tpp_ge(1600.0).and(pd_ge(3.2)).and(pd_ge(5.92).not());
-            let is_b = is_a.not().and(b1.or(b2));
+                .and(!pd_ge(5.92));
+            let b2 = tpp_ge(1600.0).and(pd_ge(3.2)).and(!pd_ge(5.92));
+            let is_b = (!is_a).and(b1.or(b2));
             (is_a, Some(Eccn::A3090a), is_b, Some(Eccn::A3090b))
         } else {
             // Not designed or marketed for data centres: only TPP >= 4800 is controlled, and
