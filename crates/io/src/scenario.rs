@@ -325,6 +325,17 @@ pub fn load_scenario_partial(
     if let Some(f) = catalog_file {
         catalog.merge(load_catalog_file(f).map_err(|d| (d, None))?);
     }
+    scenario_from_text(origin, text, dir, catalog)
+}
+
+/// A scenario from its text, read against `catalog` (which its own accelerators then extend);
+/// when it has type errors, also what parsed of it. `dir` is where its relative paths point.
+pub fn scenario_from_text(
+    origin: String,
+    text: String,
+    dir: Option<PathBuf>,
+    mut catalog: Catalog,
+) -> Result<LoadedScenario, (Diagnostics, Option<Box<PartialScenario>>)> {
     let (scenario, partial) = match parse_scenario(&text, &origin) {
         Ok(s) => (s, None),
         Err(d) => match partial_scenario(&text) {

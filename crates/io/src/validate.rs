@@ -839,25 +839,27 @@ fn fx_list(fx: &xpufleet_model::FxRates) -> String {
 mod tests {
     use super::*;
     use crate::{parse_scenario, EXAMPLE_SCENARIO};
+    use proptest::prelude::*;
 
-    /// Parses and validates a scenario text against the built-in catalog, as `validate` does.
+    /// Parses and validates a scenario text against the built-in catalog, as `check_scenario`
+    /// does for a file.
     fn diagnose(text: &str) -> Diagnostics {
-        let scenario = match parse_scenario(text, "t.toml") {
-            Ok(s) => s,
-            Err(d) => return d,
-        };
-        let mut catalog = crate::builtin_catalog();
-        catalog.merge(Catalog {
-            sources: Default::default(),
-            accelerators: scenario.accelerators.clone(),
-        });
-        validate(&LoadedScenario {
-            scenario,
-            catalog,
-            origin: "t.toml".into(),
-            text: text.to_string(),
-            dir: None,
-        })
+        let r = crate::scenario::scenario_from_text(
+            "t.toml".into(),
+            text.to_string(),
+            None,
+            crate::builtin_catalog(),
+        );
+        match r {
+            Ok(ls) => validate(&ls),
+            Err((mut d, partial)) => {
+                if let Some(p) = partial {
+                    d.extend(validate_partial(&p));
+                }
+                d.sort();
+                d
+            }
+        }
     }
 
     /// One malformed variant of the example: replace the first `from` with `to` (or append
@@ -1233,28 +1235,49 @@ mod tests {
         assert_eq!(k.expected(), "no site is defined");
     }
 
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+    /// A line of the example with its value replaced by `junk`.
+    fn replace_value(line: &str, junk: &str) -> String {
+        match line.split_once(" = ") {
+            Some((k, _)) if !line.starts_with('#') => format!("{k} = {junk}"),
+            _ => line.to_string(),
+        }
+    }
 
-        /// Any truncation or line deletion of the example gives diagnostics, each located, or
-        /// a valid scenario; never a panic.
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Any truncation, line deletion or value swap in the example gives diagnostics, each
+        /// located, or a valid scenario; never a panic.
         #[test]
-        fn mangled_examples_never_panic(cut in 0usize..EXAMPLE_SCENARIO.len(), drop_line in 0usize..520, truncate in proptest::bool::ANY) {
-            let text = if truncate {
-                let mut c = cut;
-                while !EXAMPLE_SCENARIO.is_char_boundary(c) { c -= 1; }
-                EXAMPLE_SCENARIO[..c].to_string()
-            } else {
-                EXAMPLE_SCENARIO
-                    .lines()
+        fn mangled_examples_never_panic(
+            cut in 0usize..EXAMPLE_SCENARIO.len(),
+            line in 0usize..520,
+            how in 0u8..3,
+            junk in prop::sample::select(vec!["-1", "0", "\"\"", "\"x\"", "1e400", "[]", "{}", "true", "2025-13-01", "\"acme-ai\""]),
+        ) {
+            let lines: Vec<&str> = EXAMPLE_SCENARIO.lines().collect();
+            let text = match how {
+                0 => {
+                    let mut c = cut;
+                    while !EXAMPLE_SCENARIO.is_char_boundary(c) { c -= 1; }
+                    EXAMPLE_SCENARIO[..c].to_string()
+                }
+                1 => lines
+                    .iter()
                     .enumerate()
-                    .filter(|(i, _)| *i != drop_line)
-                    .map(|(_, l)| l)
+                    .filter(|(i, _)| *i != line)
+                    .map(|(_, l)| *l)
                     .collect::<Vec<_>>()
-                    .join("\n")
+                    .join("\n"),
+                _ => lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| if i == line % lines.len() { replace_value(l, junk) } else { l.to_string() })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             };
             for d in diagnose(&text).iter() {
-                proptest::prop_assert!(d.line.is_some(), "unlocated: {}", d);
+                prop_assert!(d.line.is_some(), "unlocated: {}", d);
             }
         }
     }
