@@ -112,6 +112,10 @@ pub struct Plan {
 pub struct Options {
     /// Give a reason for every waiting job (costs a pass over the whole queue).
     pub explain: bool,
+    /// The caller schedules in rounds (Gavel's mechanism): `fifo-het` then re-plans the whole
+    /// allocation each round in arrival order, so a running job moves to a faster type when one
+    /// frees, as Gavel's `fifo_perf` does.
+    pub rounds: bool,
 }
 
 /// One placement a policy may choose for a job.
@@ -373,7 +377,7 @@ pub fn schedule(
     now: SimTime,
     opts: Options,
 ) -> Plan {
-    if policy.preemptive() {
+    if policy.preemptive() || (opts.rounds && policy == Policy::FifoHet) {
         schedule_rounds(policy, fleet, queue, now, opts)
     } else {
         schedule_queue(policy, fleet, queue, now, opts)
@@ -621,11 +625,15 @@ fn schedule_rounds(
             _ => st.attained_accel_s,
         }
     };
-    order.sort_by(|&a, &b| {
-        service(a)
-            .total_cmp(&service(b))
-            .then(queue.wait_key(a).cmp(&queue.wait_key(b)))
-    });
+    if policy == Policy::FifoHet {
+        order.sort_by_key(|&a| queue.wait_key(a));
+    } else {
+        order.sort_by(|&a, &b| {
+            service(a)
+                .total_cmp(&service(b))
+                .then(queue.wait_key(a).cmp(&queue.wait_key(b)))
+        });
+    }
 
     // Phase 1: the jobs that get this round, by attained service, while the fleet's free
     // accelerators of types they can use last.
@@ -649,7 +657,8 @@ fn schedule_rounds(
     // Phase 2: place the chosen. Speed-aware: the jobs that gain most from a fast type place
     // first and take the fastest type with room. Speed-blind: in service order, the type with
     // most room. A job keeps its slots when they are still free on the type it would get.
-    if policy == Policy::LasHet {
+    let het = matches!(policy, Policy::LasHet | Policy::FifoHet);
+    if het {
         let gain = |id: JobId| {
             let j = &queue.jobs[id as usize];
             let worst = (0..j.rates.len())
@@ -675,7 +684,7 @@ fn schedule_rounds(
             unplaced.push((id, miss));
             continue;
         }
-        let i = if policy == Policy::LasHet {
+        let i = if het {
             (0..cands.len())
                 .max_by(|&a, &b| {
                     job.rates[cands[a].ty as usize]
@@ -692,7 +701,7 @@ fn schedule_rounds(
         let kept = queue.state[id as usize]
             .running
             .as_ref()
-            .filter(|r| (policy == Policy::Las || r.accel_type == ty) && slots_free(&s, &r.slots));
+            .filter(|r| (!het || r.accel_type == ty) && slots_free(&s, &r.slots));
         let (ty, slots, keep) = match kept {
             Some(r) => (r.accel_type, r.slots.clone(), true),
             None => (ty, cands.swap_remove(i).slots, false),

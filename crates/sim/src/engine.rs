@@ -378,7 +378,9 @@ impl Sim<'_> {
     /// Asks the scheduler and applies its plan, re-checking each decision. True if anything
     /// changed.
     fn schedule_now(&mut self) -> bool {
-        if self.q.waiting.is_empty() && !self.cfg.policy.preemptive() {
+        let replans = self.cfg.policy.preemptive()
+            || (self.cfg.policy == Policy::FifoHet && self.cfg.effective_round_s().is_some());
+        if self.q.waiting.is_empty() && !replans {
             return false;
         }
         let plan = schedule(
@@ -386,7 +388,10 @@ impl Sim<'_> {
             &self.fleet,
             &self.q,
             self.now,
-            Options::default(),
+            Options {
+                explain: false,
+                rounds: self.cfg.effective_round_s().is_some(),
+            },
         );
         let changed = !plan.decisions.is_empty();
         for d in plan.decisions {
@@ -562,7 +567,10 @@ impl Sim<'_> {
                 &self.fleet,
                 &self.q,
                 self.now,
-                Options { explain: true },
+                Options {
+                    explain: true,
+                    rounds: self.cfg.effective_round_s().is_some(),
+                },
             )
             .waiting
         };
