@@ -167,3 +167,24 @@ fn a_bad_catalog_override_is_reported_too() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_catalog_file_is_checked_as_a_catalog() {
+    let cat = include_str!("../../../../data/catalog.toml");
+    let path = scratch("validate-catalog-file").join("catalog.toml");
+    std::fs::write(
+        &path,
+        cat.replacen("id = \"h800-sxm\"", "id = \"h100-sxm\"", 1),
+    )
+    .unwrap();
+    let o = xpufleet(&["validate", "--json", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["kind"], "catalog");
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["field"], "accelerator[1].id");
+    assert!(d["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("duplicate id \"h100-sxm\" (first defined on line 21)"));
+}
