@@ -31,7 +31,7 @@ const CHAR_W: f64 = 6.6;
 
 /// Tick step of 1, 2, 2.5 or 5 × 10^k giving about `target` ticks over `[0, max]`.
 pub fn nice_step(max: f64, target: usize) -> f64 {
-    if !(max > 0.0) || !max.is_finite() {
+    if !max.is_finite() || max <= 0.0 {
         return 1.0;
     }
     let raw = max / target.max(1) as f64;

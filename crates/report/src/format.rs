@@ -18,13 +18,14 @@ pub fn esc(s: &str) -> String {
 
 /// An integer with thousands separators: 12288 → "12,288".
 pub fn int(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+    let digits: Vec<char> = n.to_string().chars().collect();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.iter().enumerate() {
+        let left = digits.len() - i;
+        if i > 0 && left / 3 * 3 == left {
             out.push(',');
         }
-        out.push(c);
+        out.push(*c);
     }
     out
 }

@@ -21,7 +21,9 @@ use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Plan, PlanOptions};
 use xpufleet_report::{self as report, Section};
 use xpufleet_sched::{Policy, PoolSpec};
-use xpufleet_sim::{build_jobs, simulate, tenants, Config, Failures, FleetSpec, FlopsRates, LogEvent};
+use xpufleet_sim::{
+    build_jobs, simulate, tenants, Config, Failures, FleetSpec, FlopsRates, LogEvent,
+};
 
 use crate::common::Ctx;
 
@@ -101,8 +103,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Some(s) => s.parse::<Date>().map_err(|e| anyhow!("--as-of: {e}"))?,
         None => sc.date,
     };
-    let rules =
-        xpufleet_io::rules::scenario_rule_set(&loaded, &[]).map_err(|d| anyhow!("{d}"))?;
+    let rules = xpufleet_io::rules::scenario_rule_set(&loaded, &[]).map_err(|d| anyhow!("{d}"))?;
     let engine = RuleEngine::new(rules.clone(), sc, catalog);
     let perf = PerfModel::default();
     let mut notes: Vec<String> = Vec::new();
@@ -206,7 +207,10 @@ fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) 
             usd(p.spend_usd()),
             report::format::sig3(p.effective_pflops)
         ),
-        None => println!("  plan      not available: {}", d.plan.reason().unwrap_or("")),
+        None => println!(
+            "  plan      not available: {}",
+            d.plan.reason().unwrap_or("")
+        ),
     }
     match d.compliance.get() {
         Some(c) => println!(
@@ -702,9 +706,12 @@ fn simulate_fleet(
         let site = sc
             .site(&p.site)
             .ok_or_else(|| format!("pool {:?}: unknown site {:?}", p.id, p.site))?;
-        let accel = catalog
-            .get(&p.accelerator)
-            .ok_or_else(|| format!("pool {:?}: accelerator {:?} is not in the catalog", p.id, p.accelerator))?;
+        let accel = catalog.get(&p.accelerator).ok_or_else(|| {
+            format!(
+                "pool {:?}: accelerator {:?} is not in the catalog",
+                p.id, p.accelerator
+            )
+        })?;
         let (leased, usd_per_hour) = match &p.acquisition {
             Acquisition::Leased { rate, .. } => (true, sc.fx.to_usd(rate).unwrap_or(0.0)),
             Acquisition::Bought {
@@ -806,7 +813,9 @@ fn simulate_fleet(
     });
     let mut notes = Vec::new();
     for (reason, n) in &out.metrics.rejected {
-        notes.push(format!("simulation: {n} job(s) can never run on the planned fleet: {reason}"));
+        notes.push(format!(
+            "simulation: {n} job(s) can never run on the planned fleet: {reason}"
+        ));
     }
     if out.metrics.rejected_decisions > 0 {
         notes.push(format!(
@@ -854,10 +863,7 @@ fn simulate_fleet(
                 start_s: r.first_start,
                 end_s: r.end,
                 status: status.to_string(),
-                reason: r
-                    .rejected
-                    .clone()
-                    .or_else(|| unfinished.get(&i).cloned()),
+                reason: r.rejected.clone().or_else(|| unfinished.get(&i).cloned()),
             }
         })
         .collect();
@@ -995,7 +1001,10 @@ fn replay_log(log: &[LogEvent], n_jobs: usize, n_pools: usize) -> Replay {
                     jt.running = false;
                 }
             }
-            LogEvent::Preempt { t, job } | LogEvent::Fail { t, job: Some(job), .. } => {
+            LogEvent::Preempt { t, job }
+            | LogEvent::Fail {
+                t, job: Some(job), ..
+            } => {
                 let j = *job as usize;
                 release(j, t.secs(), &mut held, &mut changes);
                 if let Some(jt) = jobs.get_mut(j) {
@@ -1044,10 +1053,15 @@ fn cost_energy(
         if chip_hours <= 0.0 {
             continue;
         }
-        let Some(site) = sc.site(&pool.site) else { continue };
+        let Some(site) = sc.site(&pool.site) else {
+            continue;
+        };
         let power_w = catalog.get(&pool.accelerator).and_then(|a| a.power_w.get());
         let Some(power_w) = power_w else {
-            skipped.insert(pool.id.clone(), format!("{}: board power unknown", pool.accelerator));
+            skipped.insert(
+                pool.id.clone(),
+                format!("{}: board power unknown", pool.accelerator),
+            );
             continue;
         };
         let energy_mwh =

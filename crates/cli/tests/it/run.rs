@@ -20,12 +20,16 @@ fn example_report() -> &'static PathBuf {
         let out = xpufleet(&["run", "--out", dir.to_str().unwrap(), "--seed", "7"]);
         assert!(
             out.status.success(),
-            "xpufleet run failed:\n{}\n{}",
+            "xpufleet run failed ({}):\n{}\n{}",
+            out.status,
             stdout(&out),
             stderr(&out)
         );
         let so = stdout(&out);
-        assert!(so.contains("report.html"), "the summary names the report: {so}");
+        assert!(
+            so.contains("report.html"),
+            "the summary names the report: {so}"
+        );
         assert!(so.contains("capex-2025 as of 2025-03-01"), "{so}");
         dir
     })
@@ -171,7 +175,10 @@ fn bad_input_is_a_located_error_with_exit_code_2() {
     let err = stderr(&out);
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("bad.toml") && err.contains("nowhere"), "{err}");
-    assert!(!dir.join("out/report.html").exists(), "no report from a bad scenario");
+    assert!(
+        !dir.join("out/report.html").exists(),
+        "no report from a bad scenario"
+    );
 }
 
 // ----------------------------------------------------------------------------- the browser
@@ -183,7 +190,12 @@ fn chromium() -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+        for name in [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ] {
             let p = dir.join(name);
             if p.is_file() {
                 return Some(p);
@@ -274,11 +286,20 @@ fn the_report_renders_in_a_headless_browser_without_errors() {
         html_attr(&dom, "data-errors").as_deref(),
         Some("0"),
         "the page recorded errors: {}",
-        dom.split("<pre id=\"page-errors\"").nth(1).unwrap_or("").chars().take(500).collect::<String>()
+        dom.split("<pre id=\"page-errors\"")
+            .nth(1)
+            .unwrap_or("")
+            .chars()
+            .take(500)
+            .collect::<String>()
     );
     // And the browser's console logged nothing.
     let console: Vec<&str> = err.lines().filter(|l| l.contains(":CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
+    assert!(
+        console.is_empty(),
+        "console messages:\n{}",
+        console.join("\n")
+    );
 
     // Every chart is in the rendered DOM with its SVG, and laid out with a non-empty box.
     let ids = xpufleet_report_chart_ids();
@@ -311,6 +332,9 @@ fn the_report_renders_in_a_headless_browser_without_errors() {
     let size = std::fs::metadata(&shot)
         .unwrap_or_else(|e| panic!("no screenshot at {}: {e}; stderr:\n{err}", shot.display()))
         .len();
-    assert!(size > 50_000, "the screenshot is suspiciously small ({size} bytes)");
+    assert!(
+        size > 50_000,
+        "the screenshot is suspiciously small ({size} bytes)"
+    );
     eprintln!("screenshot: {}", shot.display());
 }

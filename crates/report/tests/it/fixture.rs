@@ -46,6 +46,7 @@ fn line(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn pool(
     id: &str,
     origin: PoolOrigin,

@@ -42,7 +42,7 @@ fn check_golden(name: &str, actual: &str) {
             "{name} differs from the golden file at byte {at}:\n  golden: {:?}\n  actual: {:?}\n\
              If the change is intended, rerun with UPDATE_GOLDEN=1 and review the diff.",
             ctx(&expected),
-            ctx(&actual)
+            ctx(actual)
         );
     }
 }
