@@ -324,7 +324,10 @@ impl FleetState {
         pools: Vec<PoolSpec>,
         access: Access,
     ) -> FleetState {
-        assert!(types.len() <= MAX_TYPES, "at most {MAX_TYPES} accelerator types");
+        assert!(
+            types.len() <= MAX_TYPES,
+            "at most {MAX_TYPES} accelerator types"
+        );
         let mut pools_by_type = vec![Vec::new(); types.len()];
         for (i, p) in pools.iter().enumerate() {
             pools_by_type[p.accel_type as usize].push(i as u32);
@@ -339,7 +342,10 @@ impl FleetState {
     }
 
     pub fn type_index(&self, id: &str) -> Option<TypeIdx> {
-        self.types.iter().position(|t| t.id == id).map(|i| i as TypeIdx)
+        self.types
+            .iter()
+            .position(|t| t.id == id)
+            .map(|i| i as TypeIdx)
     }
 
     /// Accelerators of each type (up or down).
@@ -426,7 +432,9 @@ fn with_pool(e: ApplyError, pool: u32) -> ApplyError {
             free,
             want,
         },
-        ApplyError::OverRelease { node, count, .. } => ApplyError::OverRelease { pool, node, count },
+        ApplyError::OverRelease { node, count, .. } => {
+            ApplyError::OverRelease { pool, node, count }
+        }
         e => e,
     }
 }
@@ -502,7 +510,14 @@ mod tests {
         let first = out[0].node;
         // A 5-gang fits exactly in the rest of the same node.
         assert!(p.find(0, 5, &mut out));
-        assert_eq!(out, vec![Slot { pool: 0, node: first, count: 5 }]);
+        assert_eq!(
+            out,
+            vec![Slot {
+                pool: 0,
+                node: first,
+                count: 5
+            }]
+        );
         assert_eq!(p.free_total(), 32 - 3);
     }
 

@@ -130,11 +130,9 @@ struct Cand {
 /// What the feasibility pass learned about a job with no placement now.
 #[derive(Default)]
 struct Miss {
+    /// Some allowed type is in the fleet.
     any_type: bool,
-    any_pool: bool,
-    denial: Option<u32>,
-    denial_pool: u32,
-    largest_group: u64,
+    /// Most free accelerators in any one group the job may use.
     free: u64,
 }
 
@@ -154,7 +152,11 @@ pub fn never_runnable(fleet: &FleetState, job: &Job) -> Option<Reason> {
             match fleet.access.check(job.tenant, p) {
                 Ok(()) => {
                     let s = &fleet.pools[p as usize].spec;
-                    let site = if job.may_span_sites { 0 } else { s.site as usize };
+                    let site = if job.may_span_sites {
+                        0
+                    } else {
+                        s.site as usize
+                    };
                     by_site[site] += s.accels();
                 }
                 Err(d) => {
@@ -183,7 +185,7 @@ pub fn never_runnable(fleet: &FleetState, job: &Job) -> Option<Reason> {
 
 /// Feasibility: every placement of `job` in the current scratch state, at most one per type
 /// (the best-fitting pool of that type, or a spread over pools of one site).
-fn candidates(s: &Scratch<'_>, id: JobId, job: &Job, out: &mut Vec<Cand>, miss: &mut Miss) {
+fn candidates(s: &Scratch<'_>, job: &Job, out: &mut Vec<Cand>, miss: &mut Miss) {
     out.clear();
     let fleet = s.fleet;
     let k = job.accels;
@@ -197,20 +199,14 @@ fn candidates(s: &Scratch<'_>, id: JobId, job: &Job, out: &mut Vec<Cand>, miss: 
         if s.free_by_type[t as usize] < u64::from(k) {
             // Cheap exit; the reason only needs the free count.
             miss.free = miss.free.max(s.free_by_type[t as usize]);
-            miss.any_pool = true;
             continue;
         }
         let mut best: Option<Cand> = None;
         let mut allowed_free_by_site: Vec<u64> = vec![0; fleet.sites.len().max(1)];
         for &p in &fleet.pools_by_type[t as usize] {
-            if let Err(d) = fleet.access.check(job.tenant, p) {
-                if miss.denial.is_none() {
-                    miss.denial = Some(p);
-                    miss.denial_pool = d.pool;
-                }
+            if fleet.access.check(job.tenant, p).is_err() {
                 continue;
             }
-            miss.any_pool = true;
             let pool = &s.pools[p as usize];
             let site = if job.may_span_sites {
                 0
@@ -226,7 +222,8 @@ fn candidates(s: &Scratch<'_>, id: JobId, job: &Job, out: &mut Vec<Cand>, miss: 
             let better = match &best {
                 None => true,
                 Some(b) => {
-                    (nodes, pool.free_total()) < (b.nodes, s.pools[b.slots[0].pool as usize].free_total())
+                    (nodes, pool.free_total())
+                        < (b.nodes, s.pools[b.slots[0].pool as usize].free_total())
                 }
             };
             if better {
@@ -238,7 +235,6 @@ fn candidates(s: &Scratch<'_>, id: JobId, job: &Job, out: &mut Vec<Cand>, miss: 
                 });
             }
         }
-        let _ = id;
         if best.is_none() {
             // No single pool holds the gang: spread it over the pools of one site (or of all
             // sites when the job allows it), largest free first.
@@ -299,9 +295,6 @@ fn miss_reason(fleet: &FleetState, job: &Job, miss: &Miss) -> Reason {
     if let Some(r) = never_runnable(fleet, job) {
         return r;
     }
-    let _ = miss.any_pool;
-    let _ = miss.largest_group;
-    let _ = miss.denial_pool;
     if miss.free >= u64::from(job.accels) {
         Reason::Fragmented {
             accels: job.accels,
@@ -431,7 +424,7 @@ fn schedule_queue(
             }
         }
         let mut miss = Miss::default();
-        candidates(&s, id, job, &mut cands, &mut miss);
+        candidates(&s, job, &mut cands, &mut miss);
         if cands.is_empty() {
             match failed.iter_mut().find(|(c, _)| *c == class) {
                 Some((_, k)) => *k = (*k).min(job.accels),
@@ -450,7 +443,11 @@ fn schedule_queue(
             Policy::Fifo | Policy::EasyBackfill => {
                 // Blind to speed: fewest nodes, then the type with most room.
                 (0..cands.len()).min_by_key(|&i| {
-                    (cands[i].nodes, Reverse(s.free_by_type[cands[i].ty as usize]), i)
+                    (
+                        cands[i].nodes,
+                        Reverse(s.free_by_type[cands[i].ty as usize]),
+                        i,
+                    )
                 })
             }
             Policy::FifoHet => (0..cands.len()).max_by(|&a, &b| {
@@ -473,7 +470,8 @@ fn schedule_queue(
                     if !job.may_use(t) || job.rates[t as usize] <= rate(&cands[fastest_now]) {
                         continue;
                     }
-                    if let Some((at, _)) = prof.earliest(t, now, allowed_free(&s, job, t), job.accels)
+                    if let Some((at, _)) =
+                        prof.earliest(t, now, allowed_free(&s, job, t), job.accels)
                     {
                         let f = at + runtime_s(st.remaining, job.rates[t as usize]);
                         if f < best_finish && at > now {
@@ -505,12 +503,14 @@ fn schedule_queue(
                 };
                 let cost = |c: &Cand| c.usd_per_hour * runtime_s(st.remaining, rate(c)) as f64;
                 if cands.iter().any(meets) {
-                    (0..cands.len()).filter(|&i| meets(&cands[i])).min_by(|&a, &b| {
-                        cost(&cands[a])
-                            .total_cmp(&cost(&cands[b]))
-                            .then(cands[a].nodes.cmp(&cands[b].nodes))
-                            .then(a.cmp(&b))
-                    })
+                    (0..cands.len())
+                        .filter(|&i| meets(&cands[i]))
+                        .min_by(|&a, &b| {
+                            cost(&cands[a])
+                                .total_cmp(&cost(&cands[b]))
+                                .then(cands[a].nodes.cmp(&cands[b].nodes))
+                                .then(a.cmp(&b))
+                        })
                 } else {
                     (0..cands.len()).max_by(|&a, &b| {
                         rate(&cands[a]).total_cmp(&rate(&cands[b])).then(b.cmp(&a))
@@ -523,7 +523,13 @@ fn schedule_queue(
         if policy == Policy::EasyBackfill {
             if let Some(h) = head {
                 let res = reservation.get_or_insert_with(|| {
-                    reserve(&s, queue, h, now, profiles.get_or_insert_with(|| Profiles::new(fleet, queue)))
+                    reserve(
+                        &s,
+                        queue,
+                        h,
+                        now,
+                        profiles.get_or_insert_with(|| Profiles::new(fleet, queue)),
+                    )
                 });
                 if let Some(r) = res {
                     // A candidate that leaves the reservation intact, the chosen one first.
@@ -679,7 +685,7 @@ fn schedule_rounds(
             unplaced.push((id, miss));
             continue;
         }
-        candidates(&s, id, job, &mut cands, &mut miss);
+        candidates(&s, job, &mut cands, &mut miss);
         if cands.is_empty() {
             unplaced.push((id, miss));
             continue;
@@ -694,7 +700,13 @@ fn schedule_rounds(
                 .expect("non-empty")
         } else {
             (0..cands.len())
-                .min_by_key(|&i| (cands[i].nodes, Reverse(s.free_by_type[cands[i].ty as usize]), i))
+                .min_by_key(|&i| {
+                    (
+                        cands[i].nodes,
+                        Reverse(s.free_by_type[cands[i].ty as usize]),
+                        i,
+                    )
+                })
                 .expect("non-empty")
         };
         let ty = cands[i].ty;

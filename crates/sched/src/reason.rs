@@ -80,7 +80,10 @@ impl std::fmt::Display for Reason {
                 rule,
                 summary,
             } => match rule {
-                Some(r) => write!(f, "prohibited at site {site} (pool {pool}) by rule {r}: {summary}"),
+                Some(r) => write!(
+                    f,
+                    "prohibited at site {site} (pool {pool}) by rule {r}: {summary}"
+                ),
                 None => write!(f, "prohibited at site {site} (pool {pool}): {summary}"),
             },
             Reason::Unverified { pool, summary } => write!(f, "unverified pool {pool}: {summary}"),

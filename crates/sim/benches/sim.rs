@@ -17,7 +17,9 @@ use xpufleet_sim::{
 };
 
 fn repo(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 /// Peak resident memory of this process, from /proc (Linux), in MiB.
@@ -54,7 +56,11 @@ fn decisions(c: &mut Criterion) {
             Job {
                 accels: gangs[i as usize % gangs.len()],
                 tenant: 0,
-                allowed: if i % 3 == 0 { 0b00011 } else { (1 << n_types) - 1 },
+                allowed: if i % 3 == 0 {
+                    0b00011
+                } else {
+                    (1 << n_types) - 1
+                },
                 priority: 0,
                 submit: SimTime(u64::from(i)),
                 deadline: None,
@@ -155,9 +161,8 @@ fn fleet_month_bench(c: &mut Criterion) {
     let catalog = xpufleet_io::builtin_catalog();
     let spec = FleetSpec::from_cluster(&w.cluster, &BTreeMap::new()).unwrap();
     let type_ids: Vec<String> = spec.types.iter().map(|t| t.id.clone()).collect();
-    let rates =
-        RelativeSpeed::from_perf(&xpufleet_perf::PerfModel::default(), &catalog, &type_ids)
-            .unwrap();
+    let rates = RelativeSpeed::from_perf(&xpufleet_perf::PerfModel::default(), &catalog, &type_ids)
+        .unwrap();
     let mut g = c.benchmark_group("fleet-month");
     g.sample_size(10);
     for policy in [Policy::FifoHet, Policy::EasyBackfill] {
@@ -215,7 +220,9 @@ fn gavel_parity(c: &mut Criterion) {
                 m.preemptions,
                 t.elapsed().as_secs_f64()
             );
-            jct.entry(policy.name()).or_insert_with(Vec::new).push(m.jct_mean_s);
+            jct.entry(policy.name())
+                .or_insert_with(Vec::new)
+                .push(m.jct_mean_s);
             if seed == 0 {
                 g.bench_function(policy.name(), |b| {
                     b.iter(|| run_trace(&w.cluster, &w.jobs, &TableRates(&table), &cfg))

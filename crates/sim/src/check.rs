@@ -102,7 +102,10 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
         match e {
             LogEvent::Fleet { .. } => unreachable!("time() is None for fleet"),
             LogEvent::Arrive {
-                job, accels, tenant, ..
+                job,
+                accels,
+                tenant,
+                ..
             } => {
                 if jobs.insert(job, (accels, tenant)).is_some() {
                     return Err(bad(line, format!("job {job} arrives twice")));
@@ -142,13 +145,19 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                     if pool.accel_type != accel_type {
                         return Err(bad(
                             line,
-                            format!("job {job} on {accel_type} uses pool {} of {}", pool.id, pool.accel_type),
+                            format!(
+                                "job {job} on {accel_type} uses pool {} of {}",
+                                pool.id, pool.accel_type
+                            ),
                         ));
                     }
                     if denied.contains(&(tenant, p)) {
                         return Err(bad(
                             line,
-                            format!("job {job} placed on pool {} that tenant {tenant} is denied", pool.id),
+                            format!(
+                                "job {job} placed on pool {} that tenant {tenant} is denied",
+                                pool.id
+                            ),
                         ));
                     }
                     if !seen.insert((p, nd)) || c == 0 {
@@ -185,11 +194,13 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                     out.preemptions += 1;
                 }
             }
-            LogEvent::Fail { pool, node, job, .. } => {
+            LogEvent::Fail {
+                pool, node, job, ..
+            } => {
                 if let Some(j) = job {
-                    let slots = running
-                        .remove(&j)
-                        .ok_or_else(|| bad(line, format!("failure hits job {j} that is not running")))?;
+                    let slots = running.remove(&j).ok_or_else(|| {
+                        bad(line, format!("failure hits job {j} that is not running"))
+                    })?;
                     if !slots.iter().any(|s| s[0] == pool && s[1] == node) {
                         return Err(bad(line, format!("failure on a node job {j} does not use")));
                     }
@@ -211,7 +222,10 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                     .and_then(|p| p.get_mut(node as usize))
                     .ok_or_else(|| bad(line, format!("no node {node} in pool {pool}")))?;
                 if n.down == 0 {
-                    return Err(bad(line, format!("repair of node {node} of pool {pool} with nothing down")));
+                    return Err(bad(
+                        line,
+                        format!("repair of node {node} of pool {pool} with nothing down"),
+                    ));
                 }
                 n.down -= 1;
                 out.repairs += 1;

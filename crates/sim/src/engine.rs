@@ -186,7 +186,9 @@ pub fn simulate(
     let total = n as u64;
     progress(0, total);
     loop {
-        let t_arr = order.get(next_arrival).map(|&i| sim.q.jobs[i as usize].submit);
+        let t_arr = order
+            .get(next_arrival)
+            .map(|&i| sim.q.jobs[i as usize].submit);
         let t_ev = sim.heap.peek().map(|e| e.0 .0);
         let now = match (t_arr, t_ev) {
             (None, None) => break,
@@ -213,7 +215,7 @@ pub fn simulate(
                     if sim.epoch[job as usize] == epoch && sim.q.running.contains(&job) {
                         sim.complete(job);
                         done += 1;
-                        if done % 4096 == 0 {
+                        if done.is_multiple_of(4096) {
                             progress(done, total);
                         }
                         dirty = true;
@@ -284,7 +286,10 @@ impl Sim<'_> {
     /// waiting longer changes nothing.
     fn idle_forever(&self) -> bool {
         self.q.waiting.is_empty()
-            || !self.heap.iter().any(|e| matches!(e.0 .2, Ev::Repair { .. } | Ev::Round))
+            || !self
+                .heap
+                .iter()
+                .any(|e| matches!(e.0 .2, Ev::Repair { .. } | Ev::Round))
     }
 
     fn arrive(&mut self, id: JobId) {
@@ -324,8 +329,7 @@ impl Sim<'_> {
         let p0 = run.settled_at.max(run.progress_from);
         let p1 = now.max(run.progress_from);
         let work = run.rate * (p1 - p0) as f64;
-        st.remaining =
-            (run.rem_at_start - run.rate * (p1 - run.progress_from) as f64).max(0.0);
+        st.remaining = (run.rem_at_start - run.rate * (p1 - run.progress_from) as f64).max(0.0);
         st.attained_accel_s += accels * dt;
         let best = job.best_rate();
         if best > 0.0 {
@@ -423,9 +427,13 @@ impl Sim<'_> {
         let job = &self.q.jobs[id as usize];
         let total: u64 = slots.iter().map(|s| u64::from(s.count)).sum();
         let type_ok = job.may_use(accel_type)
-            && slots
-                .iter()
-                .all(|s| self.fleet.pools.get(s.pool as usize).map(|p| p.spec.accel_type) == Some(accel_type));
+            && slots.iter().all(|s| {
+                self.fleet
+                    .pools
+                    .get(s.pool as usize)
+                    .map(|p| p.spec.accel_type)
+                    == Some(accel_type)
+            });
         if !self.q.waiting.contains(&self.q.wait_key(id))
             || total != u64::from(job.accels)
             || !type_ok
@@ -578,7 +586,13 @@ impl Sim<'_> {
         let mut jct = Vec::new();
         let mut wait_sum = 0.0;
         let mut started = 0u64;
-        let t0 = self.q.jobs.iter().map(|j| j.submit).min().unwrap_or_default();
+        let t0 = self
+            .q
+            .jobs
+            .iter()
+            .map(|j| j.submit)
+            .min()
+            .unwrap_or_default();
         let mut t_end = t0;
         for i in 0..n {
             let submit = self.q.jobs[i].submit;

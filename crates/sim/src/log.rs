@@ -34,7 +34,11 @@ pub enum LogEvent {
         tenant: u32,
     },
     /// A job can never run on this fleet; it leaves the queue.
-    Reject { t: SimTime, job: u32, reason: String },
+    Reject {
+        t: SimTime,
+        job: u32,
+        reason: String,
+    },
     /// A gang starts: `slots` are `[pool, node, count]`.
     Start {
         t: SimTime,

@@ -66,7 +66,10 @@ impl RelativeSpeed {
             let a = catalog
                 .get(t)
                 .ok_or_else(|| RateError::UnknownType(t.clone()))?;
-            speed.insert(t.clone(), perf.sustained_flops(a, Precision::Bf16, 8, 8)? / 8.0);
+            speed.insert(
+                t.clone(),
+                perf.sustained_flops(a, Precision::Bf16, 8, 8)? / 8.0,
+            );
         }
         Ok(RelativeSpeed {
             speed,

@@ -150,8 +150,7 @@ pub fn build_jobs(
             let r: Box<[f64]> = types.iter().map(|t| rates.rate(tj, &t.id)).collect();
             let mut allowed = 0u64;
             for (t, ty) in types.iter().enumerate() {
-                if (tj.allowed.is_empty() || tj.allowed.iter().any(|a| a == &ty.id)) && r[t] > 0.0
-                {
+                if (tj.allowed.is_empty() || tj.allowed.iter().any(|a| a == &ty.id)) && r[t] > 0.0 {
                     allowed |= 1 << t;
                 }
             }

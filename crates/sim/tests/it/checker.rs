@@ -49,7 +49,10 @@ fn an_oversized_slot_is_caught() {
         slots[0][2] += 1;
     }
     let e = replay(&log).unwrap_err();
-    assert!(e.what.contains("gang") || e.what.contains("capacity"), "{e}");
+    assert!(
+        e.what.contains("gang") || e.what.contains("capacity"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -75,7 +78,10 @@ fn double_booking_is_caught() {
         }
     }
     let e = replay(&log).unwrap_err();
-    assert!(e.what.contains("capacity exceeded") || e.what.contains("repeated"), "{e}");
+    assert!(
+        e.what.contains("capacity exceeded") || e.what.contains("repeated"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -104,5 +110,8 @@ fn a_lost_finish_and_garbage_are_caught() {
     assert!(replay(&log).is_err());
     assert!(check::replay("{\"ev\":\"nope\"}\n").is_err());
     let text = to_jsonl(&clean_log()).replace("\"t\":0,", "\"t\":99999,");
-    assert!(check::replay(&text).unwrap_err().what.contains("time goes back"));
+    assert!(check::replay(&text)
+        .unwrap_err()
+        .what
+        .contains("time goes back"));
 }

@@ -5,7 +5,11 @@ use xpufleet_sim::{simulate, Config, Outcome};
 
 use crate::support::*;
 
-fn run(policy: Policy, fleet: xpufleet_sched::FleetState, jobs: Vec<xpufleet_sched::Job>) -> Outcome {
+fn run(
+    policy: Policy,
+    fleet: xpufleet_sched::FleetState,
+    jobs: Vec<xpufleet_sched::Job>,
+) -> Outcome {
     let mut cfg = Config::new(policy);
     cfg.log = true;
     let out = simulate(fleet, jobs, &cfg, &mut |_, _| {});
@@ -69,14 +73,21 @@ fn easy_backfill_never_delays_the_head() {
 fn fifo_het_takes_the_fastest_type_and_las_het_shares_by_gain() {
     // t0 is slow for everyone; job 0 gains 4x on t1, job 1 only 1.25x.
     let fleet = fleet_spec(2, 1, &[(0, 0, 1, 1, 1), (1, 0, 1, 1, 1)]).allow_all(1);
-    let jobs = vec![job(1, 0, 4000.0, &[1.0, 1.25], 0), job(1, 0, 4000.0, &[1.0, 4.0], 0)];
+    let jobs = vec![
+        job(1, 0, 4000.0, &[1.0, 1.25], 0),
+        job(1, 0, 4000.0, &[1.0, 4.0], 0),
+    ];
     let het = run(Policy::FifoHet, fleet.clone(), jobs.clone());
     // Job 0 arrives first and takes t1 (1.25/s): 3200 s; job 1 on t0: 4000 s.
     assert_eq!(het.metrics.makespan_s, 4000);
     let las_het = run(Policy::LasHet, fleet, jobs);
     // Gain-ordered: job 1 on t1 (1000 s), job 0 on t0 (4000 s); JCT mean 2500.
     assert_eq!(las_het.metrics.completed, 2);
-    assert!(las_het.metrics.jct_mean_s < het.metrics.jct_mean_s, "{:?}", las_het.metrics);
+    assert!(
+        las_het.metrics.jct_mean_s < het.metrics.jct_mean_s,
+        "{:?}",
+        las_het.metrics
+    );
 }
 
 #[test]
@@ -115,10 +126,17 @@ fn cost_picks_the_cheapest_type_that_meets_the_deadline() {
     loose.deadline = Some(xpufleet_model::SimTime(2000));
     let mut tight = job(1, 0, 1000.0, &[1.0, 1.5], 0);
     tight.deadline = Some(xpufleet_model::SimTime(800));
-    let start_type = |out: &Outcome| match out.log.iter().find(|e| matches!(e, xpufleet_sim::LogEvent::Start { .. })) {
+    let start_type = |out: &Outcome| match out
+        .log
+        .iter()
+        .find(|e| matches!(e, xpufleet_sim::LogEvent::Start { .. }))
+    {
         Some(xpufleet_sim::LogEvent::Start { accel_type, .. }) => accel_type.clone(),
         _ => unreachable!(),
     };
-    assert_eq!(start_type(&run(Policy::Cost, fleet.clone(), vec![loose])), "t0");
+    assert_eq!(
+        start_type(&run(Policy::Cost, fleet.clone(), vec![loose])),
+        "t0"
+    );
     assert_eq!(start_type(&run(Policy::Cost, fleet, vec![tight])), "t1");
 }

@@ -32,7 +32,15 @@ fn case() -> impl Strategy<Value = Case> {
             1u32..=2,
         );
         let job = (
-            prop_oneof![Just(1u32), Just(2), Just(3), Just(4), Just(8), Just(12), Just(40)],
+            prop_oneof![
+                Just(1u32),
+                Just(2),
+                Just(3),
+                Just(4),
+                Just(8),
+                Just(12),
+                Just(40)
+            ],
             0u64..2000,
             1.0f64..5000.0,
             prop::collection::vec(prop_oneof![Just(0.0), 0.2f64..3.0], n_types),
@@ -55,10 +63,7 @@ fn case() -> impl Strategy<Value = Case> {
                         n_types,
                         pools,
                         n_tenants,
-                        denied: denied
-                            .into_iter()
-                            .map(|(t, p)| (t, p % n_pools))
-                            .collect(),
+                        denied: denied.into_iter().map(|(t, p)| (t, p % n_pools)).collect(),
                         jobs,
                         policy,
                         round_s,
@@ -73,7 +78,11 @@ fn case() -> impl Strategy<Value = Case> {
 
 fn run(c: &Case) -> (String, xpufleet_sim::Metrics) {
     let sites = c.pools.iter().map(|p| p.1).max().unwrap_or(0) as usize + 1;
-    let fleet = fleet_with_denials(fleet_spec(c.n_types, sites, &c.pools), c.n_tenants, &c.denied);
+    let fleet = fleet_with_denials(
+        fleet_spec(c.n_types, sites, &c.pools),
+        c.n_tenants,
+        &c.denied,
+    );
     let jobs = c
         .jobs
         .iter()

@@ -20,8 +20,8 @@ fn fleet_month_slice_replays_clean() {
     let spec = FleetSpec::from_cluster(&w.cluster, &BTreeMap::new()).unwrap();
     let ids: Vec<String> = spec.types.iter().map(|t| t.id.clone()).collect();
     let catalog = xpufleet_io::builtin_catalog();
-    let rates = RelativeSpeed::from_perf(&xpufleet_perf::PerfModel::default(), &catalog, &ids)
-        .unwrap();
+    let rates =
+        RelativeSpeed::from_perf(&xpufleet_perf::PerfModel::default(), &catalog, &ids).unwrap();
     let (names, idx) = tenants(&w.jobs);
     let jobs = build_jobs(&w.jobs, &spec.types, &idx, &rates);
     let fleet = spec.allow_all(names.len());
@@ -31,7 +31,10 @@ fn fleet_month_slice_replays_clean() {
         let out = simulate(fleet.clone(), jobs.clone(), &cfg, &mut |_, _| {});
         let m = &out.metrics;
         assert_eq!(m.rejected_decisions, 0);
-        assert_eq!(m.completed + m.unfinished + m.rejected.values().sum::<u64>(), m.jobs);
+        assert_eq!(
+            m.completed + m.unfinished + m.rejected.values().sum::<u64>(),
+            m.jobs
+        );
         assert!(m.completed > m.jobs / 2, "{policy}: {m:?}");
         check::replay(&to_jsonl(&out.log)).unwrap();
     }

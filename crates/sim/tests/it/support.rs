@@ -64,7 +64,11 @@ pub fn date() -> xpufleet_model::Date {
     xpufleet_model::Date::from_ymd(2025, 6, 1).unwrap()
 }
 
-pub fn fleet_with_denials(spec: FleetSpec, n_tenants: usize, denied: &[(usize, usize)]) -> FleetState {
+pub fn fleet_with_denials(
+    spec: FleetSpec,
+    n_tenants: usize,
+    denied: &[(usize, usize)],
+) -> FleetState {
     let names = tenant_names(n_tenants);
     let gate = TableGate(
         denied
