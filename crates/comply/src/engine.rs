@@ -133,6 +133,7 @@ struct Target<'a> {
 
 /// The facts one rule's conditions are tested against.
 struct Facts<'a> {
+    accel_id: &'a str,
     accel: Option<&'a Accelerator>,
     class: Option<&'a Classification>,
     country: Option<&'a str>,
@@ -371,10 +372,9 @@ impl RuleEngine {
             );
         }
         if !w.accelerator.is_empty() {
-            let id = f.accel.map(|a| a.id.as_str());
-            let hit = id.is_some_and(|id| w.accelerator.iter().any(|x| x == id));
+            let hit = w.accelerator.iter().any(|x| x == f.accel_id);
             if hit {
-                t.matched.push(format!("the chip is {}", id.unwrap_or("")));
+                t.matched.push(format!("the chip is {}", f.accel_id));
             }
             // The id is known even when the catalog lacks the part.
             t.and(
@@ -550,6 +550,7 @@ impl RuleEngine {
         workload: Option<f64>,
     ) -> Facts<'a> {
         Facts {
+            accel_id: &target.accelerator,
             accel: self.catalog.get(&target.accelerator),
             class,
             country: target.site.map(|s| s.country.as_str()),
@@ -980,21 +981,15 @@ impl RuleEngine {
             .collect();
         let required = !matches!(&class, Some(c) if c.status == Status::NotControlled);
         let verification = self.verification(&target, required, date);
-        let mut reasons: Vec<String> = deciding
-            .iter()
-            .map(|f| format!("{}: {}", f.rule, f.reason))
-            .collect();
+        // Missing verification comes first: it alone keeps every engine off the target, and
+        // `Verdict::summary` shows the first reason.
+        let mut reasons: Vec<String> = verification.missing.clone();
+        reasons.extend(deciding.iter().map(|f| format!("{}: {}", f.rule, f.reason)));
         if outcome > Outcome::Allowed {
             extra_reasons.sort();
             extra_reasons.dedup();
             reasons.extend(extra_reasons);
         }
-        reasons.extend(
-            verification
-                .missing
-                .iter()
-                .map(|m| format!("unverified: {m}")),
-        );
         let would_change = if outcome > Outcome::Allowed {
             let parts: Vec<String> = deciding
                 .iter()

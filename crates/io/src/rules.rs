@@ -596,6 +596,11 @@ limit = { tpp = 20e6, per = "country", otherwise = "prohibited" }
             "{m}"
         );
         assert!(m.contains("no operator verification of myco at kl"), "{m}");
+        let summary = ev.verdict.summary();
+        assert!(
+            summary.starts_with("unverified: owner verification E-1 records HQ SG"),
+            "{summary}"
+        );
         // The example's Malaysian records expire on 2025-09-30.
         let e = engine();
         let ev = ask(&e, "acme-sg", "my-h100", UseKind::Remote, "2025-10-01");
