@@ -4,7 +4,9 @@
 //! Parsing (`scenario::parse_scenario`) already reports syntax and type errors. This module takes
 //! a parsed scenario and finds what types cannot: references to ids that do not exist, duplicate
 //! ids, loops in parent chains, currencies without an exchange rate and values that make no
-//! sense (zero nodes, PUE below 1, a share above 1). It reports everything it finds in one run.
+//! sense (zero nodes, PUE below 1, a share above 1). It reports everything it finds in one run,
+//! and when some entries have type errors it still checks the ones that parsed
+//! (`validate_partial`), so one run gives both kinds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,9 +16,7 @@ use xpufleet_model::{
 };
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
-use crate::scenario::{
-    load_scenario, load_scenario_partial, parse_catalog, LoadedScenario, PartialScenario,
-};
+use crate::scenario::{load_scenario_partial, parse_catalog, LoadedScenario, PartialScenario};
 
 /// The objectives the planner knows (see `PlanSettings::objective`).
 pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-dollar"];
@@ -71,23 +71,16 @@ pub fn check_scenario(
     path: Option<&Path>,
     catalog_file: Option<&Path>,
 ) -> Result<LoadedScenario, Diagnostics> {
-    let mut diags = Diagnostics::default();
     if let Some(f) = catalog_file {
-        if let Err(d) = check_catalog_file(f) {
-            diags.extend(d);
+        if let Err(mut diags) = check_catalog_file(f) {
             // The scenario is checked against the built-in catalog alone rather than not at all.
-            return match load_scenario(path, None) {
-                Ok(ls) => {
-                    diags.extend(validate(&ls));
-                    Err(diags)
-                }
-                Err(d) => {
-                    diags.extend(d);
-                    Err(diags)
-                }
-            };
+            if let Err(more) = check_scenario(path, None) {
+                diags.extend(more);
+            }
+            return Err(diags);
         }
     }
+    let mut diags = Diagnostics::default();
     match load_scenario_partial(path, catalog_file) {
         Ok(ls) => {
             diags.extend(validate(&ls));
@@ -838,7 +831,7 @@ fn fx_list(fx: &xpufleet_model::FxRates) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{parse_scenario, EXAMPLE_SCENARIO};
+    use crate::{load_scenario, parse_scenario, EXAMPLE_SCENARIO};
     use proptest::prelude::*;
 
     /// Parses and validates a scenario text against the built-in catalog, as `check_scenario`
