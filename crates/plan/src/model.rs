@@ -3,7 +3,7 @@
 
 use good_lp::{
     microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus,
-    SolverModel, Variable, WithMipGap, WithTimeLimit,
+    SolverModel, Variable, WithInitialSolution, WithMipGap, WithTimeLimit,
 };
 use xpufleet_model::MixBasis;
 
@@ -280,6 +280,68 @@ pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
         .collect()
 }
 
+/// Items that another item beats in every respect: same envelope, site, supply caps, vendor
+/// country and node size, at least the PFLOPS, at most the power and (for a part that counts as
+/// foreign in a spend-basis mix, or under no mix) at most the price; a part counted as domestic
+/// must cost the same, since a cheaper one would add less to the domestic share. The better
+/// item must have no `max_nodes`, so any node of the dominated one can be swapped for it without
+/// breaking a row or lowering any objective. Fixing dominated items at zero removes the
+/// identical columns that stall microlp's branch-and-bound (three H100-class leases at one
+/// site, say).
+pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
+    let n = p.items.len();
+    let mut out = vec![false; n];
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (p.items[i].envelope, p.items[i].site));
+    let spend_mix = |i: usize| {
+        let it = &p.items[i];
+        p.mixes.iter().enumerate().any(|(m, mix)| {
+            mix.envelope == it.envelope
+                && mix.basis == MixBasis::Spend
+                && lim.mix_share[m].is_some()
+                && mix.domestic_country == it.vendor_country
+        })
+    };
+    let mut start = 0;
+    while start < n {
+        let key = |i: usize| (p.items[i].envelope, p.items[i].site);
+        let mut end = start;
+        while end < n && key(order[end]) == key(order[start]) {
+            end += 1;
+        }
+        let group = &order[start..end];
+        for &j in group {
+            for &i in group {
+                if i == j || out[i] || lim.max_nodes[i].is_some() {
+                    continue;
+                }
+                let (a, b) = (&p.items[i], &p.items[j]);
+                let same = a.caps == b.caps
+                    && a.vendor_country == b.vendor_country
+                    && a.accels_per_node == b.accels_per_node;
+                let cost_ok = if spend_mix(j) {
+                    a.node_cost == b.node_cost
+                } else {
+                    a.node_cost <= b.node_cost && a.node_cost_usd <= b.node_cost_usd
+                };
+                let better = a.pflops_per_node >= b.pflops_per_node
+                    && a.node_power_w <= b.node_power_w
+                    && cost_ok;
+                // Between exact twins the earlier one stays.
+                let twin = a.pflops_per_node == b.pflops_per_node
+                    && a.node_power_w == b.node_power_w
+                    && a.node_cost == b.node_cost;
+                if same && better && (!twin || i < j) {
+                    out[j] = true;
+                    break;
+                }
+            }
+        }
+        start = end;
+    }
+    out
+}
+
 /// Solver settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SolverOpts {
@@ -307,6 +369,11 @@ pub(crate) struct Solved {
 }
 
 /// Solves the program; `Ok(None)` when it is infeasible.
+///
+/// Items that share no row (different envelopes, sites and caps) are independent, so each
+/// connected group of items is solved as its own, smaller MILP: the objective is a sum, so the
+/// parts' optima make the whole's. Rows that span every item (a min-cost target, the Dinkelbach
+/// rows) make one group.
 pub(crate) fn solve(
     p: &Problem,
     lim: &Limits,
@@ -314,16 +381,87 @@ pub(crate) fn solve(
     opts: SolverOpts,
 ) -> Result<Option<Solved>, PlanError> {
     let rows = rows(p, lim, goal);
-    let ubs = upper_bounds(p, lim);
-    if p.items.is_empty() || ubs.iter().all(|u| *u == 0.0) {
-        let zero = vec![0; p.items.len()];
-        let ok = rows.iter().all(|r| r.slack(&zero) >= -1e-9);
-        return Ok(ok.then_some(Solved {
-            nodes: zero,
-            proof: Proof::Optimal,
-            gap: 0.0,
-        }));
+    let mut ubs = upper_bounds(p, lim);
+    for (i, d) in dominated(p, lim).into_iter().enumerate() {
+        if d {
+            ubs[i] = 0.0;
+        }
     }
+    let mut nodes = vec![0u64; p.items.len()];
+    let mut proof = Proof::Optimal;
+    let mut gap = 0.0f64;
+    // Items that cannot have a node stay at zero and out of the MILPs.
+    let live: Vec<usize> = (0..p.items.len()).filter(|&i| ubs[i] >= 1.0).collect();
+    let mut parent: Vec<usize> = (0..p.items.len()).collect();
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for r in &rows {
+        let mut first = None;
+        for &(i, _) in r.coefs.iter().filter(|(i, _)| ubs[*i] >= 1.0) {
+            let ri = find(&mut parent, i);
+            match first {
+                None => first = Some(ri),
+                Some(f) => parent[ri] = find(&mut parent, f),
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for &i in &live {
+        let root = find(&mut parent, i);
+        match groups.iter_mut().find(|(r, _)| *r == root) {
+            Some((_, g)) => g.push(i),
+            None => groups.push((root, vec![i])),
+        }
+    }
+    for (_, items) in &groups {
+        let part_rows: Vec<Row> = rows
+            .iter()
+            .filter(|r| r.coefs.iter().any(|(i, _)| items.contains(i)))
+            .cloned()
+            .collect();
+        match solve_part(p, items, &part_rows, &ubs, goal, opts)? {
+            None => return Ok(None),
+            Some((part, pr, g)) => {
+                for (k, &i) in items.iter().enumerate() {
+                    nodes[i] = part[k];
+                }
+                proof = proof.max(pr);
+                gap = gap.max(g);
+            }
+        }
+    }
+    // Rows whose items all have a zero bound (a target nothing can reach) are checked here.
+    for r in &rows {
+        let tol = 1e-7 * r.rhs.abs().max(r.min_step()).max(1.0);
+        if r.slack(&nodes) < -tol {
+            if r.coefs.iter().all(|(i, _)| ubs[*i] < 1.0) {
+                return Ok(None);
+            }
+            // The solver works in floating point: the rounded answer is checked against the
+            // rows in their own units before anyone sees it.
+            return Err(PlanError::Solver(format!(
+                "the integer answer breaks a row by {} (numerical trouble)",
+                -r.slack(&nodes)
+            )));
+        }
+    }
+    Ok(Some(Solved { nodes, proof, gap }))
+}
+
+/// Solves the MILP over `items` (global indices) and the rows that touch them.
+fn solve_part(
+    p: &Problem,
+    items: &[usize],
+    rows: &[Row],
+    ubs: &[f64],
+    goal: Goal,
+    opts: SolverOpts,
+) -> Result<Option<(Vec<u64>, Proof, f64)>, PlanError> {
     let coef = |i: usize| {
         let it = &p.items[i];
         match goal {
@@ -342,35 +480,46 @@ pub(crate) fn solve(
     // that node's value over the LP relaxation's value. Dinkelbach's parametric steps and
     // feasibility tests keep the caller's gap.
     let mut gap = opts.mip_gap as f64;
+    let mut start: Option<Vec<f64>> = None;
     if matches!(
         goal,
         Goal::MaxCompute | Goal::MinCost | Goal::RatioFloor { .. }
     ) {
-        if let Some(lp) = build(p, &rows, &ubs, goal, &coef, false, opts)?
-            .solve()
-            .ok()
-            .map(|sol| {
-                (0..p.items.len())
-                    .map(|i| coef(i) * sol.0.value(sol.1[i]))
-                    .sum::<f64>()
-            })
-        {
-            let node = (0..p.items.len())
-                .filter(|&i| ubs[i] >= 1.0)
-                .map(|i| coef(i).abs())
-                .fold(0.0, f64::max);
-            // Only where one node is a small part of the whole (under 1%): small programs
-            // are solved exactly, and their trees stay small.
+        if let Ok((sol, xs)) = build(p, items, rows, ubs, goal, &coef, false, opts)?.solve() {
+            let lp_x: Vec<f64> = xs.iter().map(|x| sol.value(*x)).collect();
+            let lp: f64 = items
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| coef(i) * lp_x[k])
+                .sum();
+            start = incumbent(p, items, rows, ubs, &lp_x, &coef);
+            let node = items.iter().map(|&i| coef(i).abs()).fold(0.0, f64::max);
+            // Only where one node is a small part of the whole (under 1%): small programs are
+            // solved exactly, and their trees stay small.
             let one_node = node / lp.abs().max(f64::MIN_POSITIVE) * 0.999;
             if one_node <= 1e-2 {
                 gap = gap.max(one_node);
             }
+            // When the rounded-and-filled plan is already within the gap of the LP bound, it
+            // is the answer: branch-and-bound could only confirm it.
+            if let (Some(x0), false) = (&start, matches!(goal, Goal::MinCost)) {
+                let v: f64 = items.iter().zip(x0).map(|(&i, x)| coef(i) * x).sum();
+                if gap > 0.0 && lp - v <= gap * v.abs() {
+                    let proof = if lp - v <= 1e-9 * v.abs().max(1.0) {
+                        Proof::Optimal
+                    } else {
+                        Proof::WithinGap
+                    };
+                    return Ok(Some((x0.iter().map(|x| *x as u64).collect(), proof, gap)));
+                }
+            }
         }
     }
-    let model = build(
+    let mut model = build(
         p,
-        &rows,
-        &ubs,
+        items,
+        rows,
+        ubs,
         goal,
         &coef,
         true,
@@ -379,6 +528,9 @@ pub(crate) fn solve(
             ..opts
         },
     )?;
+    if let Some(x0) = &start {
+        model = model.starting_at(x0);
+    }
     let (sol, xs) = match model.solve() {
         Ok(s) => s,
         Err(ResolutionError::Infeasible) => return Ok(None),
@@ -393,23 +545,51 @@ pub(crate) fn solve(
         .iter()
         .map(|x| sol.value(*x).round().max(0.0) as u64)
         .collect();
-    // The solver works in floating point: check the rounded answer against the rows in their
-    // own units before anyone sees it.
-    for r in &rows {
-        let tol = 1e-7 * r.rhs.abs().max(r.min_step()).max(1.0);
-        if r.slack(&nodes) < -tol {
-            return Err(PlanError::Solver(format!(
-                "the integer answer breaks a row by {} (numerical trouble)",
-                -r.slack(&nodes)
-            )));
-        }
-    }
     let proof = match sol.status() {
         SolutionStatus::Optimal => Proof::Optimal,
         SolutionStatus::GapLimit => Proof::WithinGap,
         _ => Proof::TimeLimit,
     };
-    Ok(Some(Solved { nodes, proof, gap }))
+    Ok(Some((nodes, proof, gap)))
+}
+
+/// A first integer plan from the LP relaxation: round every item down (which keeps every `≤`
+/// row with non-negative coefficients), then add nodes greedily, best objective first, while
+/// every row still holds. `None` when the rounded plan breaks a row (a mix share or a target)
+/// and greedy filling cannot mend it.
+fn incumbent(
+    p: &Problem,
+    items: &[usize],
+    rows: &[Row],
+    ubs: &[f64],
+    lp_x: &[f64],
+    coef: &dyn Fn(usize) -> f64,
+) -> Option<Vec<f64>> {
+    let mut nodes = vec![0u64; p.items.len()];
+    for (k, &i) in items.iter().enumerate() {
+        nodes[i] = (lp_x[k] + 1e-9).floor().max(0.0) as u64;
+    }
+    let ok = |nodes: &[u64]| {
+        rows.iter()
+            .all(|r| r.slack(nodes) >= -1e-9 * r.rhs.abs().max(1.0))
+    };
+    let mut order: Vec<usize> = items.to_vec();
+    order.sort_by(|&a, &b| coef(b).total_cmp(&coef(a)));
+    for &i in &order {
+        if coef(i) <= 0.0 {
+            continue;
+        }
+        // Add as many as fit, halving the step when one does not.
+        let mut step = ((ubs[i] as u64).saturating_sub(nodes[i])).max(1);
+        while step > 0 && (nodes[i] as f64) < ubs[i] {
+            nodes[i] += step;
+            if (nodes[i] as f64) > ubs[i] || !ok(&nodes) {
+                nodes[i] -= step;
+                step /= 2;
+            }
+        }
+    }
+    ok(&nodes).then(|| items.iter().map(|&i| nodes[i] as f64).collect())
 }
 
 /// A model ready to solve, with its variables.
@@ -419,6 +599,13 @@ struct Built {
 }
 
 impl Built {
+    /// Gives branch-and-bound a first integer plan, so it can prune from the start.
+    fn starting_at(mut self, x0: &[f64]) -> Built {
+        let init: Vec<(Variable, f64)> = self.xs.iter().copied().zip(x0.iter().copied()).collect();
+        self.model = self.model.with_initial_solution(init);
+        self
+    }
+
     fn solve(
         self,
     ) -> Result<(good_lp::solvers::microlp::MicroLpSolution, Vec<Variable>), ResolutionError> {
@@ -427,8 +614,10 @@ impl Built {
 }
 
 /// Builds the program (its LP relaxation when `integer` is false).
+#[allow(clippy::too_many_arguments)]
 fn build(
     p: &Problem,
+    items: &[usize],
     rows: &[Row],
     ubs: &[f64],
     goal: Goal,
@@ -437,15 +626,18 @@ fn build(
     opts: SolverOpts,
 ) -> Result<Built, PlanError> {
     let mut vars = ProblemVariables::new();
-    let xs: Vec<Variable> = ubs
+    let mut local = vec![usize::MAX; p.items.len()];
+    let xs: Vec<Variable> = items
         .iter()
-        .map(|ub| {
-            let v = variable().min(0.0).max(*ub);
+        .enumerate()
+        .map(|(k, &i)| {
+            local[i] = k;
+            let v = variable().min(0.0).max(ubs[i]);
             vars.add(if integer { v.integer() } else { v })
         })
         .collect();
-    let mut objective = Expression::with_capacity(p.items.len());
-    for (i, x) in xs.iter().enumerate() {
+    let mut objective = Expression::with_capacity(items.len());
+    for (x, &i) in xs.iter().zip(items) {
         let c = coef(i);
         if c != 0.0 {
             objective.add_mul(c, *x);
@@ -475,7 +667,10 @@ fn build(
         let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
         let mut e = Expression::with_capacity(r.coefs.len());
         for &(i, a) in &r.coefs {
-            e.add_mul(a * scale, xs[i]);
+            // Items with no node to give are fixed at zero and left out.
+            if local[i] != usize::MAX {
+                e.add_mul(a * scale, xs[local[i]]);
+            }
         }
         model.add_constraint(e.leq(r.rhs * scale));
     }
