@@ -1,1 +1,362 @@
 //! What-if files: changes to a scenario for re-planning (owned by the plan work).
+//!
+//! A what-if file is TOML; every key is optional:
+//!
+//! ```toml
+//! name = "h20-licence-2025-04"
+//! description = "As of 2025-04-15: H20 to China needs a licence"
+//! as_of = 2025-04-15                 # plan date: the rules in force then apply
+//! objective = "min-cost"             # max-compute, min-cost or compute-per-dollar
+//! target_pflops = 50000
+//! horizon_days = 730
+//! rule_packs = ["extra-rules.toml"]  # extra rule packs, relative to the what-if file
+//! remove_licences = ["my-stp-jdc-2025"]
+//!
+//! [[price]]                          # a candidate's price (buy: per accelerator; lease: per hour)
+//! candidate = "cn-h20-buy"
+//! price = { amount = 95000, currency = "CNY" }
+//!
+//! [[supply_cap]]                     # change a cap by id, or add one (with vendor/accelerator)
+//! id = "huawei-2025"
+//! max_accels = 30000
+//!
+//! [[budget]]                         # an envelope's budget, in its currency
+//! envelope = "cn-chips"
+//! amount = 30e9
+//!
+//! [[licence]]                        # a licence now held (same fields as in a scenario)
+//! # ...
+//!
+//! [[accelerator]]                    # catalog entries added or replaced (e.g. a known power_w)
+//! # ...
+//! ```
+//!
+//! Parsing and applying report every problem located in the what-if file.
+
+use serde::{Deserialize, Serialize};
+use xpufleet_model::{Accelerator, Catalog, Date, Licence, Money, Scenario, SupplyCap};
+
+use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
+use crate::scenario::toml_diag;
+
+/// A new price for one candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceChange {
+    pub candidate: String,
+    pub price: Money,
+}
+
+/// A supply cap changed by id, or a new one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapChange {
+    pub id: String,
+    pub max_accels: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator: Option<String>,
+}
+
+/// A new budget for one envelope, in the envelope's currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetChange {
+    pub envelope: String,
+    pub amount: f64,
+}
+
+/// The changes one what-if makes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatIf {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_pflops: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon_days: Option<f64>,
+    /// Extra rule-pack files, relative to the what-if file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_packs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_licences: Vec<String>,
+    #[serde(default, rename = "price", skip_serializing_if = "Vec::is_empty")]
+    pub prices: Vec<PriceChange>,
+    #[serde(default, rename = "supply_cap", skip_serializing_if = "Vec::is_empty")]
+    pub supply_caps: Vec<CapChange>,
+    #[serde(default, rename = "budget", skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetChange>,
+    #[serde(default, rename = "licence", skip_serializing_if = "Vec::is_empty")]
+    pub licences: Vec<Licence>,
+    #[serde(default, rename = "accelerator", skip_serializing_if = "Vec::is_empty")]
+    pub accelerators: Vec<Accelerator>,
+}
+
+/// A what-if with where it came from, for locating problems found when applying it.
+#[derive(Debug, Clone)]
+pub struct LoadedWhatIf {
+    pub what_if: WhatIf,
+    pub origin: String,
+    pub text: String,
+}
+
+/// Parses a what-if file's text (syntax and types; see `apply` for references).
+pub fn parse_what_if(text: &str, origin: &str) -> Result<LoadedWhatIf, Diagnostics> {
+    let what_if: WhatIf = toml::from_str(text).map_err(|e| toml_diag(text, origin, &e))?;
+    let mut d = Diagnostics::default();
+    let idx = SpanIndex::new(text);
+    let at = |field: &str, msg: String| {
+        let dg = Diagnostic::new(origin, msg).field(field);
+        match idx.locate(field) {
+            Some(s) => dg.at_offset(text, s.start),
+            None => dg,
+        }
+    };
+    if let Some(o) = &what_if.objective {
+        if !["max-compute", "min-cost", "compute-per-dollar"].contains(&o.as_str()) {
+            d.push(at(
+                "objective",
+                format!("expected one of max-compute, min-cost, compute-per-dollar; found {o:?}"),
+            ));
+        }
+    }
+    for (field, v) in [
+        ("target_pflops", what_if.target_pflops),
+        ("horizon_days", what_if.horizon_days),
+    ] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v >= 0.0) {
+                d.push(at(
+                    field,
+                    format!("expected a non-negative number, found {v}"),
+                ));
+            }
+        }
+    }
+    for (i, p) in what_if.prices.iter().enumerate() {
+        if !(p.price.amount.is_finite() && p.price.amount > 0.0) {
+            d.push(at(
+                &format!("price[{i}].price.amount"),
+                format!("expected a positive price, found {}", p.price.amount),
+            ));
+        }
+    }
+    for (i, b) in what_if.budgets.iter().enumerate() {
+        if !(b.amount.is_finite() && b.amount >= 0.0) {
+            d.push(at(
+                &format!("budget[{i}].amount"),
+                format!("expected a non-negative amount, found {}", b.amount),
+            ));
+        }
+    }
+    if !d.is_empty() {
+        return Err(d);
+    }
+    Ok(LoadedWhatIf {
+        what_if,
+        origin: origin.to_string(),
+        text: text.to_string(),
+    })
+}
+
+impl LoadedWhatIf {
+    fn at(&self, idx: &SpanIndex, field: &str, msg: String) -> Diagnostic {
+        let d = Diagnostic::new(&self.origin, msg).field(field);
+        match idx.locate(field) {
+            Some(s) => d.at_offset(&self.text, s.start),
+            None => d,
+        }
+    }
+
+    /// The scenario and catalog with the changes made. Names that match nothing in the
+    /// scenario (a candidate, envelope, licence) are errors located in the what-if file.
+    /// `as_of` becomes the scenario's date; rule packs are left to the caller (they are files).
+    pub fn apply(
+        &self,
+        scenario: &Scenario,
+        catalog: &Catalog,
+    ) -> Result<(Scenario, Catalog), Diagnostics> {
+        let w = &self.what_if;
+        let idx = SpanIndex::new(&self.text);
+        let mut s = scenario.clone();
+        let mut c = catalog.clone();
+        let mut d = Diagnostics::default();
+        if let Some(date) = w.as_of {
+            s.date = date;
+        }
+        if let Some(o) = &w.objective {
+            s.plan.objective = o.clone();
+        }
+        if let Some(t) = w.target_pflops {
+            s.plan.target_pflops = Some(t);
+        }
+        if let Some(h) = w.horizon_days {
+            s.plan.horizon_days = h;
+        }
+        for (i, p) in w.prices.iter().enumerate() {
+            match s.candidates.iter_mut().find(|x| x.id == p.candidate) {
+                Some(x) => x.price = p.price.clone(),
+                None => d.push(self.at(
+                    &idx,
+                    &format!("price[{i}].candidate"),
+                    format!("no candidate {:?} in scenario {}", p.candidate, s.name),
+                )),
+            }
+        }
+        for (i, b) in w.budgets.iter().enumerate() {
+            match s.envelopes.iter_mut().find(|x| x.id == b.envelope) {
+                Some(x) => x.budget.amount = b.amount,
+                None => d.push(self.at(
+                    &idx,
+                    &format!("budget[{i}].envelope"),
+                    format!("no envelope {:?} in scenario {}", b.envelope, s.name),
+                )),
+            }
+        }
+        for (i, k) in w.supply_caps.iter().enumerate() {
+            match s.supply_caps.iter_mut().find(|x| x.id == k.id) {
+                Some(x) => {
+                    x.max_accels = k.max_accels;
+                    if k.vendor.is_some() || k.accelerator.is_some() {
+                        x.vendor = k.vendor.clone();
+                        x.accelerator = k.accelerator.clone();
+                    }
+                }
+                None if k.vendor.is_none() && k.accelerator.is_none() => d.push(self.at(
+                    &idx,
+                    &format!("supply_cap[{i}].id"),
+                    format!(
+                        "no supply cap {:?} to change; a new cap needs a vendor or an accelerator",
+                        k.id
+                    ),
+                )),
+                None => s.supply_caps.push(SupplyCap {
+                    id: k.id.clone(),
+                    vendor: k.vendor.clone(),
+                    accelerator: k.accelerator.clone(),
+                    max_accels: k.max_accels,
+                }),
+            }
+        }
+        for (i, id) in w.remove_licences.iter().enumerate() {
+            let before = s.licences.len();
+            s.licences.retain(|l| l.id != *id);
+            if s.licences.len() == before {
+                d.push(self.at(
+                    &idx,
+                    &format!("remove_licences[{i}]"),
+                    format!("no licence {id:?} to remove"),
+                ));
+            }
+        }
+        for l in &w.licences {
+            match s.licences.iter_mut().find(|x| x.id == l.id) {
+                Some(x) => *x = l.clone(),
+                None => s.licences.push(l.clone()),
+            }
+        }
+        if !w.accelerators.is_empty() {
+            c.merge(Catalog {
+                sources: Default::default(),
+                accelerators: w.accelerators.clone(),
+            });
+            for a in &w.accelerators {
+                match s.accelerators.iter_mut().find(|x| x.id == a.id) {
+                    Some(x) => *x = a.clone(),
+                    None => s.accelerators.push(a.clone()),
+                }
+            }
+        }
+        if d.is_empty() {
+            Ok((s, c))
+        } else {
+            Err(d)
+        }
+    }
+
+    /// One line per change, for reports.
+    pub fn changes(&self) -> Vec<String> {
+        let w = &self.what_if;
+        let mut out = Vec::new();
+        if let Some(d) = w.as_of {
+            out.push(format!("as of {d}"));
+        }
+        if let Some(o) = &w.objective {
+            out.push(format!("objective {o}"));
+        }
+        if let Some(t) = w.target_pflops {
+            out.push(format!("target {t} effective PFLOPS"));
+        }
+        if let Some(h) = w.horizon_days {
+            out.push(format!("lease horizon {h} days"));
+        }
+        for p in &w.prices {
+            out.push(format!("price of {} = {}", p.candidate, p.price));
+        }
+        for b in &w.budgets {
+            out.push(format!("budget of {} = {}", b.envelope, b.amount));
+        }
+        for k in &w.supply_caps {
+            out.push(format!(
+                "supply cap {} = {} accelerators",
+                k.id, k.max_accels
+            ));
+        }
+        for l in &w.licences {
+            out.push(format!("licence {} held", l.id));
+        }
+        for l in &w.remove_licences {
+            out.push(format!("licence {l} no longer held"));
+        }
+        for a in &w.accelerators {
+            out.push(format!("catalog entry {} replaced", a.id));
+        }
+        for r in &w.rule_packs {
+            out.push(format!("rule pack {r} added"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_example_parses_and_applies() {
+        let w = parse_what_if(crate::EXAMPLE_WHAT_IF, "examples/what-if-h20.toml").unwrap();
+        assert_eq!(w.what_if.as_of.unwrap().to_string(), "2025-04-15");
+        let s = crate::load_scenario(None, None).unwrap();
+        let (alt, _) = w.apply(&s.scenario, &s.catalog).unwrap();
+        assert_eq!(alt.date.to_string(), "2025-04-15");
+    }
+
+    #[test]
+    fn unknown_names_are_located() {
+        let text = "as_of = 2025-05-01\n\n[[price]]\ncandidate = \"nope\"\nprice = { amount = 1, currency = \"USD\" }\n\n[[budget]]\nenvelope = \"cn-chips\"\namount = -3\n";
+        let e = parse_what_if(text, "w.toml").unwrap_err();
+        assert_eq!(e.0[0].line, Some(9), "{e}");
+        let text = "[[price]]\ncandidate = \"nope\"\nprice = { amount = 1, currency = \"USD\" }\n";
+        let w = parse_what_if(text, "w.toml").unwrap();
+        let s = crate::load_scenario(None, None).unwrap();
+        let e = w.apply(&s.scenario, &s.catalog).unwrap_err();
+        let d = &e.0[0];
+        assert_eq!(
+            (d.line, d.field.as_deref()),
+            (Some(2), Some("price[0].candidate"))
+        );
+        assert!(d.to_string().contains("no candidate \"nope\""), "{d}");
+        let e = parse_what_if("as_of = \"soon\"\n", "w.toml").unwrap_err();
+        assert_eq!(e.0[0].line, Some(1));
+        let e = parse_what_if("colour = 3\n", "w.toml").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+    }
+}
