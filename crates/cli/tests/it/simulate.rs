@@ -176,3 +176,33 @@ fn bad_input_is_a_located_error() {
     let o = xpufleet(&["simulate", "--policy", "fifo"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Golden: the Tiresias 60-job trace on one 8-GPU node. Pinned from a run checked by the event
+/// replay; a change here means scheduling or the trace reader changed behaviour.
+#[test]
+fn tiresias_golden_on_one_node() {
+    let trace = format!("tiresias:{}", path("data/traces/tiresias/60_job.csv"));
+    let run = |policy: &str| {
+        let v = json(&[
+            "simulate",
+            "--trace",
+            &trace,
+            "--cluster",
+            "h100-sxm=8",
+            "--policy",
+            policy,
+            "--json",
+        ]);
+        (
+            v["completed"].as_u64().unwrap(),
+            v["jct_p50_s"].as_u64().unwrap(),
+            v["jct_p99_s"].as_u64().unwrap(),
+            v["makespan_s"].as_u64().unwrap(),
+            (v["jct_mean_s"].as_f64().unwrap() * 60.0).round() as u64,
+        )
+    };
+    // (completed, p50, p99, makespan, JCT sum)
+    assert_eq!(run("fifo"), (60, 1410, 3997, 5747, 93389));
+    assert_eq!(run("easy-backfill"), (60, 633, 3071, 4653, 52848));
+    assert_eq!(run("fifo-het"), (60, 149, 3424, 4806, 42916));
+}

@@ -140,3 +140,75 @@ fn cost_picks_the_cheapest_type_that_meets_the_deadline() {
     );
     assert_eq!(start_type(&run(Policy::Cost, fleet, vec![tight])), "t1");
 }
+
+#[test]
+fn waiting_jobs_carry_named_reasons() {
+    use xpufleet_model::SimTime;
+    use xpufleet_sched::{schedule, Options, Queue};
+    // One 4-accelerator node, 2 busy until t=100 (job 0). Job 1 wants 4 (head), job 2 wants 1.
+    let mut fleet = fleet_with_denials(fleet_spec(1, 1, &[(0, 0, 1, 4, 1)]), 2, &[(1, 0)]);
+    let mut q = Queue::new(vec![
+        job(2, 0, 100.0, &[1.0], 0),
+        job(4, 1, 10.0, &[1.0], 0),
+        job(1, 2, 500.0, &[1.0], 0),
+        job(1, 3, 10.0, &[1.0], 1),
+        job(9, 4, 10.0, &[1.0], 0),
+    ]);
+    let slots = vec![xpufleet_sched::Slot {
+        pool: 0,
+        node: 0,
+        count: 2,
+    }];
+    fleet.allocate(0, &slots).unwrap();
+    q.set_running(
+        0,
+        xpufleet_sched::Running {
+            slots,
+            accel_type: 0,
+            started: SimTime(0),
+            expected_end: SimTime(100),
+        },
+    );
+    for i in 1..5 {
+        q.enqueue(i);
+    }
+    let explain = Options {
+        explain: true,
+        rounds: false,
+    };
+    let names = |policy| {
+        let p = schedule(policy, &fleet, &q, SimTime(5), explain);
+        (
+            p.decisions.len(),
+            p.waiting
+                .iter()
+                .map(|(j, r)| (*j, r.name()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        names(Policy::Fifo),
+        (
+            0,
+            vec![
+                (1, "no-capacity"),
+                (2, "behind-head"),
+                (3, "behind-head"),
+                (4, "behind-head")
+            ]
+        )
+    );
+    // Job 2 (500 s) would delay the head's reservation at t=100; job 3 is prohibited; job 4
+    // is larger than the fleet.
+    let (n, why) = names(Policy::EasyBackfill);
+    assert_eq!(n, 0);
+    assert_eq!(
+        why,
+        vec![
+            (1, "no-capacity"),
+            (2, "blocked-by-reservation"),
+            (3, "prohibited"),
+            (4, "too-large")
+        ]
+    );
+}
