@@ -130,7 +130,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
     progress.step("re-planning under the what-if");
     let what_if = match &base {
-        Ok(b) => what_if_section(sc, catalog, &engine, &rules, &perf, as_of, b, &mut notes),
+        Ok(b) => what_if_section(&loaded, &engine, &rules, &perf, as_of, b)?,
         Err(_) => Section::unavailable("there is no base plan to compare with"),
     };
 
@@ -467,39 +467,94 @@ fn next_rule_change(rules: &RuleSet, as_of: Date) -> Option<(Date, Vec<String>)>
         .map(|(d, ids)| (d, ids.into_iter().collect()))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The alternative plan: the scenario's `plan.what_if` file applied to the scenario, or, when it
+/// names none, the plan as of the next rule change after the date. A what-if file that does not
+/// parse or names what the scenario lacks is bad input (an `Err`); a what-if that cannot be
+/// planned is an answer (an unavailable section).
 fn what_if_section(
-    sc: &Scenario,
-    catalog: &Catalog,
+    loaded: &xpufleet_io::LoadedScenario,
     engine: &RuleEngine,
     rules: &RuleSet,
     perf: &PerfModel,
     as_of: Date,
     base: &Plan,
-    notes: &mut Vec<String>,
-) -> Section<report::WhatIf> {
-    // FIXME: read the scenario's `plan.what_if` file once `xpufleet_io::whatif` can parse it;
-    // until then the what-if is the next rule change after the date (the issue's fallback).
-    if let Some(f) = &sc.plan.what_if {
-        notes.push(format!(
-            "what-if: the scenario's what-if file {f:?} is not read yet; the what-if shown is \
-             the next rule change after {as_of}"
-        ));
-    }
-    let Some((date, ids)) = next_rule_change(rules, as_of) else {
-        return Section::unavailable(format!(
-            "no rule changes after {as_of}, and the scenario's what-if cannot be read yet"
-        ));
+) -> Result<Section<report::WhatIf>> {
+    let sc = &loaded.scenario;
+    let catalog = &loaded.catalog;
+    let (name, description, date, alt) = match &sc.plan.what_if {
+        Some(rel) => {
+            let (origin, text) = loaded
+                .read_relative(rel)
+                .map_err(|d| anyhow!("plan.what_if: {d}"))?;
+            let w =
+                xpufleet_io::whatif::parse_what_if(&text, &origin).map_err(|d| anyhow!("{d}"))?;
+            let (alt_sc, alt_cat) = w.apply(sc, catalog).map_err(|d| anyhow!("{d}"))?;
+            // Rule packs the what-if adds are read relative to the what-if file.
+            let dir = std::path::Path::new(&origin)
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default();
+            let extra: Vec<PathBuf> = w.what_if.rule_packs.iter().map(|r| dir.join(r)).collect();
+            let alt_rules = if extra.is_empty() {
+                rules.clone()
+            } else {
+                xpufleet_io::rules::scenario_rule_set(loaded, &extra).map_err(|d| anyhow!("{d}"))?
+            };
+            let date = w.what_if.as_of.unwrap_or(as_of);
+            let alt_engine = RuleEngine::new(alt_rules, &alt_sc, &alt_cat);
+            let opts = PlanOptions {
+                date: Some(date),
+                sensitivity: false,
+                ..PlanOptions::default()
+            };
+            let alt = xpufleet_plan::plan(&alt_sc, &alt_cat, &alt_engine, perf, &opts);
+            let name = if w.what_if.name.is_empty() {
+                rel.clone()
+            } else {
+                w.what_if.name.clone()
+            };
+            let description = if w.what_if.description.is_empty() {
+                w.changes().join("; ")
+            } else {
+                w.what_if.description.clone()
+            };
+            (name, description, date, alt)
+        }
+        None => {
+            let Some((date, ids)) = next_rule_change(rules, as_of) else {
+                return Ok(Section::unavailable(format!(
+                    "the scenario names no what-if (plan.what_if) and no rule changes after {as_of}"
+                )));
+            };
+            let opts = PlanOptions {
+                date: Some(date),
+                sensitivity: false,
+                ..PlanOptions::default()
+            };
+            let alt = xpufleet_plan::plan(sc, catalog, engine, perf, &opts);
+            let shown: Vec<&str> = ids.iter().take(4).map(String::as_str).collect();
+            let more = if ids.len() > 4 {
+                format!(" and {} more", ids.len() - 4)
+            } else {
+                String::new()
+            };
+            (
+                format!("rules of {date}"),
+                format!(
+                    "the plan re-solved as of the next rule change after {as_of}: {}{more}",
+                    shown.join(", ")
+                ),
+                date,
+                alt,
+            )
+        }
     };
-    let opts = PlanOptions {
-        date: Some(date),
-        sensitivity: false,
-        ..PlanOptions::default()
-    };
-    let alt = match xpufleet_plan::plan(sc, catalog, engine, perf, &opts) {
+    let alt = match alt {
         Ok(p) => p,
         Err(e) => {
-            return Section::unavailable(format!("re-planning as of {date} failed: {e}"));
+            return Ok(Section::unavailable(format!(
+                "re-planning under the what-if {name} failed: {e}"
+            )));
         }
     };
     let diff = xpufleet_plan::diff(base, &alt);
@@ -521,22 +576,9 @@ fn what_if_section(
             what_if_spend_usd: a.map_or(0.0, |x| x.spend_usd),
         });
     }
-    let shown: Vec<&String> = ids.iter().take(4).collect();
-    let more = if ids.len() > 4 {
-        format!(" and {} more", ids.len() - 4)
-    } else {
-        String::new()
-    };
-    Section::available(report::WhatIf {
-        name: format!("rules of {date}"),
-        description: format!(
-            "the plan re-solved as of the next rule change after {as_of}: {}{more}",
-            shown
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+    Ok(Section::available(report::WhatIf {
+        name,
+        description,
         as_of: date,
         base_effective_pflops: diff.pflops_base,
         what_if_effective_pflops: diff.pflops_alt,
@@ -551,7 +593,7 @@ fn what_if_section(
                 reason: e.reason.clone(),
             })
             .collect(),
-    })
+    }))
 }
 
 /// Prefix of the pools the plan adds to the fleet.

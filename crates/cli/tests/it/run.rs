@@ -181,6 +181,111 @@ fn bad_input_is_a_located_error_with_exit_code_2() {
     );
 }
 
+/// A copy of the example scenario in a scratch folder, edited by `edit`, with its what-if file
+/// written as `what_if` (or left out).
+fn example_copy(name: &str, edit: impl Fn(String) -> String, what_if: Option<&str>) -> PathBuf {
+    let dir = scratch(name);
+    let text = std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap();
+    std::fs::write(dir.join("capex.toml"), edit(text)).unwrap();
+    if let Some(w) = what_if {
+        std::fs::write(dir.join("what-if-h20.toml"), w).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn the_what_if_is_the_scenarios_file_and_the_h20_rule_moves_the_plan() {
+    let j = json(example_report());
+    let w = &j["what_if"]["data"];
+    assert_eq!(w["name"], "h20-licence-2025-04");
+    assert_eq!(w["as_of"], "2025-04-15");
+    // The H20 licence requirement takes the H20 candidate out and costs compute.
+    let excluded = w["newly_excluded"].as_array().unwrap();
+    assert!(
+        excluded.iter().any(|e| e["candidate"] == "cn-h20-buy"),
+        "{w}"
+    );
+    let h20 = w["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["candidate"] == "cn-h20-buy")
+        .expect("the base plan buys H20s");
+    assert!(h20["base_accels"].as_u64().unwrap() > 0);
+    assert_eq!(h20["what_if_accels"], 0);
+    assert!(
+        w["what_if_effective_pflops"].as_f64().unwrap()
+            <= w["base_effective_pflops"].as_f64().unwrap()
+    );
+}
+
+#[test]
+fn without_a_what_if_file_the_next_rule_change_is_the_what_if() {
+    let dir = example_copy(
+        "run-no-what-if",
+        |t| t.replace("what_if = \"what-if-h20.toml\"", ""),
+        None,
+    );
+    let out_dir = dir.join("out");
+    let out = xpufleet(&[
+        "run",
+        dir.join("capex.toml").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let j = json(&out_dir);
+    let w = &j["what_if"]["data"];
+    assert!(w["name"].as_str().unwrap().starts_with("rules of "), "{w}");
+    assert!(w["as_of"].as_str().unwrap() > "2025-03-01", "{w}");
+}
+
+#[test]
+fn a_bad_what_if_file_is_a_located_error() {
+    let dir = example_copy(
+        "run-bad-what-if",
+        |t| t,
+        Some("as_of = 2025-04-15\ncolour = 3\n"),
+    );
+    let out = xpufleet(&[
+        "run",
+        dir.join("capex.toml").to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("what-if-h20.toml") && err.contains("colour"),
+        "{err}"
+    );
+}
+
+#[test]
+fn as_of_moves_the_rules_date() {
+    let dir = scratch("run-as-of");
+    let out = xpufleet(&[
+        "run",
+        "--as-of",
+        "2024-06-01",
+        "--no-failures",
+        "--policy",
+        "fifo",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let j = json(&dir);
+    assert_eq!(j["meta"]["as_of"], "2024-06-01");
+    assert_eq!(j["meta"]["policy"], "fifo");
+    assert_eq!(j["plan"]["data"]["as_of"], "2024-06-01");
+    assert_eq!(j["workload"]["data"]["failures"], 0);
+    // Before the 2025-04 H20 requirement, the H20 candidate is allowed.
+    let rows = j["compliance"]["data"]["rows"].as_array().unwrap();
+    let h20 = rows.iter().find(|r| r["target"] == "cn-h20-buy").unwrap();
+    assert_eq!(h20["usable"], true, "{h20}");
+}
+
 // ----------------------------------------------------------------------------- the browser
 
 /// The browser binary: `XPUFLEET_CHROMIUM`, or the first of the usual names on the PATH.
