@@ -107,13 +107,22 @@ impl Row {
         let v: f64 = self.coefs.iter().map(|&(i, a)| a * nodes[i] as f64).sum();
         self.rhs - v
     }
-    /// The smallest change one node makes to the row.
+    /// The smallest amount of slack one more node of anything that uses the row takes (for a
+    /// row nothing can tighten, such as a target, the smallest change one node makes).
     pub fn min_step(&self) -> f64 {
-        self.coefs
-            .iter()
-            .map(|&(_, a)| a.abs())
-            .filter(|a| *a > 0.0)
-            .fold(f64::INFINITY, f64::min)
+        let min = |pos: bool| {
+            self.coefs
+                .iter()
+                .map(|&(_, a)| if pos { a } else { a.abs() })
+                .filter(|a| *a > 0.0)
+                .fold(f64::INFINITY, f64::min)
+        };
+        let m = min(true);
+        if m.is_finite() {
+            m
+        } else {
+            min(false)
+        }
     }
 }
 

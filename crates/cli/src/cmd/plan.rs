@@ -1,12 +1,451 @@
-//! `xpufleet plan`.
+//! `xpufleet plan`: the procurement plan of a scenario (default: the built-in example) as of a
+//! date, with the constraints that bind, what relaxing each would buy, the excluded candidates
+//! and why; with `--what-if`, the plan re-made under the what-if's changes and the difference.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
 
-use crate::common::Ctx;
+use anyhow::{anyhow, Context, Result};
+use serde::Serialize;
+use xpufleet_io::whatif::{parse_what_if, LoadedWhatIf};
+use xpufleet_io::LoadedScenario;
+use xpufleet_model::{Date, Money};
+use xpufleet_perf::PerfModel;
+use xpufleet_plan::{Objective, Plan, PlanDiff, PlanOptions, SolveStatus};
+
+use crate::common::{print_json, table, Ctx};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Scenario file; the built-in example when omitted.
+    #[arg(value_name = "SCENARIO")]
+    scenario: Option<PathBuf>,
+    /// Plan as of this date (YYYY-MM-DD): the rules in force then apply. Default: the
+    /// scenario's date.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    /// max-compute, min-cost or compute-per-dollar. Default: the scenario's plan.objective.
+    #[arg(long, value_name = "NAME")]
+    objective: Option<Objective>,
+    /// Effective PFLOPS to reach (min-cost; a floor for compute-per-dollar).
+    #[arg(long, value_name = "PFLOPS")]
+    target: Option<f64>,
+    /// Re-plan under a what-if file and show the difference. With no FILE, the scenario's
+    /// plan.what_if (read relative to the scenario).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    what_if: Option<String>,
+    /// Rule-pack files added after the built-in packs and the scenario's rule_packs.
+    #[arg(long, value_name = "FILE")]
+    rules: Vec<PathBuf>,
+    /// Skip re-solving with each binding constraint relaxed.
+    #[arg(long)]
+    no_sensitivity: bool,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn run(_ctx: &Ctx, _args: Args) -> Result<()> {
-    anyhow::bail!("`xpufleet plan` is not built yet")
+#[derive(Serialize)]
+struct WhatIfOut<'a> {
+    name: &'a str,
+    description: &'a str,
+    origin: &'a str,
+    changes: Vec<String>,
+    plan: &'a Plan,
+    diff: &'a PlanDiff,
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what_if: Option<WhatIfOut<'a>>,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let loaded = ctx.scenario(args.scenario.as_deref())?;
+    let engine =
+        xpufleet_io::rules::rule_engine(&loaded, &args.rules).map_err(|d| anyhow!("{d}"))?;
+    let perf = PerfModel::default();
+    let opts = PlanOptions {
+        date: args.as_of,
+        objective: args.objective,
+        target_pflops: args.target,
+        sensitivity: !args.no_sensitivity,
+        ..PlanOptions::default()
+    };
+    let base = xpufleet_plan::plan(&loaded.scenario, &loaded.catalog, &engine, &perf, &opts)
+        .with_context(|| format!("planning {}", loaded.origin))?;
+
+    let Some(w) = &args.what_if else {
+        if args.json {
+            return print_json(&Out {
+                plan: &base,
+                what_if: None,
+            });
+        }
+        print_plan(&base, &loaded);
+        return Ok(());
+    };
+    let what_if = read_what_if(&loaded, w)?;
+    let (alt_scenario, alt_catalog) = what_if
+        .apply(&loaded.scenario, &loaded.catalog)
+        .map_err(|d| anyhow!("{d}"))?;
+    let mut rule_files = args.rules.clone();
+    for r in &what_if.what_if.rule_packs {
+        let dir = Path::new(&what_if.origin).parent().unwrap_or(Path::new(""));
+        if loaded.dir.is_none() && args.scenario.is_none() && w.is_empty() {
+            anyhow::bail!(
+                "{}: rule pack {r:?} cannot be read from the built-in example",
+                what_if.origin
+            );
+        }
+        rule_files.push(dir.join(r));
+    }
+    let alt_loaded = LoadedScenario {
+        scenario: alt_scenario,
+        catalog: alt_catalog,
+        ..loaded.clone()
+    };
+    let alt_engine =
+        xpufleet_io::rules::rule_engine(&alt_loaded, &rule_files).map_err(|d| anyhow!("{d}"))?;
+    // The what-if's date is the re-plan's date unless --as-of says otherwise for both.
+    let alt_opts = PlanOptions {
+        date: what_if.what_if.as_of.or(args.as_of),
+        objective: args.objective.or_else(|| {
+            what_if
+                .what_if
+                .objective
+                .as_ref()
+                .and_then(|o| o.parse().ok())
+        }),
+        ..opts.clone()
+    };
+    let alt = xpufleet_plan::plan(
+        &alt_loaded.scenario,
+        &alt_loaded.catalog,
+        &alt_engine,
+        &perf,
+        &alt_opts,
+    )
+    .with_context(|| format!("re-planning under {}", what_if.origin))?;
+    let diff = xpufleet_plan::diff(&base, &alt);
+    if args.json {
+        return print_json(&Out {
+            plan: &base,
+            what_if: Some(WhatIfOut {
+                name: &what_if.what_if.name,
+                description: &what_if.what_if.description,
+                origin: &what_if.origin,
+                changes: what_if.changes(),
+                plan: &alt,
+                diff: &diff,
+            }),
+        });
+    }
+    print_plan(&base, &loaded);
+    println!();
+    print_what_if(&what_if, &alt, &diff);
+    Ok(())
+}
+
+/// The what-if named on the command line, or the scenario's own (`FILE` empty).
+fn read_what_if(loaded: &LoadedScenario, file: &str) -> Result<LoadedWhatIf> {
+    let (origin, text) = if file.is_empty() {
+        let rel = loaded.scenario.plan.what_if.as_deref().ok_or_else(|| {
+            anyhow!(
+                "{}: plan.what_if is not set; give the file: --what-if FILE",
+                loaded.origin
+            )
+        })?;
+        loaded.read_relative(rel).map_err(|d| anyhow!("{d}"))?
+    } else {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| anyhow!("{file}: cannot read: {e}"))?;
+        (file.to_string(), text)
+    };
+    parse_what_if(&text, &origin).map_err(|d| anyhow!("{d}"))
+}
+
+fn money(amount: f64, currency: &str) -> String {
+    Money::new(amount, currency).to_string()
+}
+
+fn usd(amount: f64) -> String {
+    money(amount, "USD")
+}
+
+fn status_line(p: &Plan) -> String {
+    match p.status {
+        SolveStatus::Optimal => "proven optimal".into(),
+        SolveStatus::WithinGap { gap, at_most_below } => format!(
+            "integer plan within {:.3}% of the optimum (at most {at_most_below:.1} {} short)",
+            gap * 100.0,
+            p.objective.unit
+        ),
+        SolveStatus::TimeLimit { seconds } => {
+            format!("integer plan, optimality not proven within {seconds} s")
+        }
+    }
+}
+
+fn print_plan(p: &Plan, loaded: &LoadedScenario) {
+    println!(
+        "Plan for {} ({}) as of {}: objective {}",
+        p.scenario, loaded.origin, p.date, p.objective.kind
+    );
+    let value = match p.objective.kind {
+        Objective::MinCost => usd(p.objective.value),
+        _ => format!("{:.1} {}", p.objective.value, p.objective.unit),
+    };
+    println!("  objective value: {value}; {}", status_line(p));
+    println!(
+        "  effective PFLOPS (peak BF16 x expected MFU): {:.1}; spend {}; power {:.1} MW",
+        p.effective_pflops,
+        usd(p.spend_usd),
+        p.power_mw
+    );
+    if p.lines.is_empty() {
+        println!("\nNothing to buy or lease.");
+    } else {
+        let mut t = table();
+        t.set_header(vec![
+            "accelerator",
+            "vendor",
+            "site",
+            "country",
+            "mode",
+            "nodes",
+            "units",
+            "chips",
+            "spend",
+            "spend USD",
+            "envelope",
+            "power MW",
+            "eff. PFLOPS",
+        ]);
+        for l in &p.lines {
+            t.add_row(vec![
+                l.accelerator.clone(),
+                l.vendor.clone(),
+                l.site.clone(),
+                l.country.clone(),
+                l.mode.to_string(),
+                l.nodes.to_string(),
+                l.units.to_string(),
+                l.chips.to_string(),
+                money(l.spend, &l.currency),
+                usd(l.spend_usd),
+                l.envelope.clone(),
+                format!("{:.2}", l.power_mw),
+                format!("{:.1}", l.effective_pflops),
+            ]);
+        }
+        println!("\n{t}");
+    }
+    let mut t = table();
+    t.set_header(vec!["envelope", "budget", "spent", "spent USD", "used"]);
+    for e in &p.envelopes {
+        t.add_row(vec![
+            e.id.clone(),
+            money(e.budget, &e.currency),
+            money(e.spent, &e.currency),
+            e.spent_usd.map_or("?".into(), usd),
+            if e.budget > 0.0 {
+                format!("{:.1}%", 100.0 * e.spent / e.budget)
+            } else {
+                "-".into()
+            },
+        ]);
+    }
+    println!("\nEnvelopes\n{t}");
+    if !p.supplier_mix.is_empty() {
+        let mut t = table();
+        t.set_header(vec![
+            "supplier mix",
+            "envelope",
+            "domestic",
+            "basis",
+            "share",
+            "minimum",
+        ]);
+        for m in &p.supplier_mix {
+            t.add_row(vec![
+                m.id.clone(),
+                m.envelope.clone(),
+                m.domestic_country.clone(),
+                format!("{:?}", m.basis).to_lowercase(),
+                m.share
+                    .map_or("(nothing bought)".into(), |s| format!("{:.1}%", 100.0 * s)),
+                format!("{:.0}%", 100.0 * m.min_share),
+            ]);
+        }
+        println!("\nSupplier shares\n{t}");
+    }
+    let mut t = table();
+    t.set_header(vec![
+        "constraint",
+        "binding",
+        "value",
+        "limit",
+        "relaxed by",
+        "objective change",
+    ]);
+    for c in &p.constraints {
+        let (step, delta) = match &c.relaxation {
+            None => (String::new(), String::new()),
+            Some(r) => (
+                r.step.clone(),
+                match r.objective_delta {
+                    Some(d) => format!("{d:+.1} {}", p.objective.unit),
+                    None => "re-solve failed".into(),
+                },
+            ),
+        };
+        let fmt = |v: f64| {
+            if c.unit.starts_with("share") {
+                format!("{:.1}%", 100.0 * v)
+            } else if c.unit.len() == 3 && c.unit.chars().all(|ch| ch.is_ascii_uppercase()) {
+                money(v, &c.unit)
+            } else {
+                format!("{v:.1} {}", c.unit)
+            }
+        };
+        t.add_row(vec![
+            c.id.clone(),
+            if c.binding {
+                "yes".into()
+            } else {
+                String::new()
+            },
+            fmt(c.value),
+            format!("{} {}", c.sense, fmt(c.limit)),
+            step,
+            delta,
+        ]);
+    }
+    println!("\nConstraints (binding: not one more node of anything it limits fits)\n{t}");
+    if !p.excluded.is_empty() {
+        let mut t = table();
+        t.set_header(vec![
+            "excluded candidate",
+            "accelerator",
+            "site",
+            "mode",
+            "why",
+        ]);
+        for e in &p.excluded {
+            t.add_row(vec![
+                e.candidate.clone(),
+                e.accelerator.clone(),
+                e.site.clone(),
+                e.mode.to_string(),
+                e.reason.clone(),
+            ]);
+        }
+        println!("\nExcluded before solving\n{t}");
+    }
+    for w in &p.warnings {
+        println!("warning: {w}");
+    }
+}
+
+fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
+    let name = if w.what_if.name.is_empty() {
+        w.origin.as_str()
+    } else {
+        w.what_if.name.as_str()
+    };
+    println!("What-if {name} ({})", w.origin);
+    if !w.what_if.description.is_empty() {
+        println!("  {}", w.what_if.description);
+    }
+    for c in w.changes() {
+        println!("  - {c}");
+    }
+    println!(
+        "  effective PFLOPS {:.1} -> {:.1} ({:+.1}); spend {} -> {} ({:+.1}M USD); {}",
+        d.pflops_base,
+        d.pflops_alt,
+        d.pflops_delta,
+        usd(d.spend_usd_base),
+        usd(d.spend_usd_alt),
+        d.spend_usd_delta / 1e6,
+        status_line(alt)
+    );
+    if d.is_empty() {
+        println!("  The plan does not change.");
+    } else {
+        let mut t = table();
+        t.set_header(vec![
+            "candidate",
+            "accelerator",
+            "vendor",
+            "site",
+            "mode",
+            "change",
+            "units",
+            "spend USD",
+            "eff. PFLOPS",
+        ]);
+        for l in &d.lines {
+            t.add_row(vec![
+                l.candidate.clone(),
+                l.accelerator.clone(),
+                l.vendor.clone(),
+                l.site.clone(),
+                l.mode.to_string(),
+                l.change.clone(),
+                format!("{} -> {}", l.units_base, l.units_alt),
+                format!("{} -> {}", usd(l.spend_usd_base), usd(l.spend_usd_alt)),
+                format!("{:.1} -> {:.1}", l.pflops_base, l.pflops_alt),
+            ]);
+        }
+        println!("\nBought instead\n{t}");
+        let mut t = table();
+        t.set_header(vec![
+            "money moved: vendor",
+            "country",
+            "base",
+            "what-if",
+            "change",
+        ]);
+        for v in &d.vendors {
+            t.add_row(vec![
+                v.vendor.clone(),
+                v.vendor_country.clone(),
+                usd(v.spend_usd_base),
+                usd(v.spend_usd_alt),
+                format!("{:+.1}M USD", v.delta_usd / 1e6),
+            ]);
+        }
+        println!("{t}");
+        let mut t = table();
+        t.set_header(vec!["envelope", "base", "what-if", "change"]);
+        for e in &d.envelopes {
+            t.add_row(vec![
+                e.id.clone(),
+                money(e.spent_base, &e.currency),
+                money(e.spent_alt, &e.currency),
+                money(e.delta, &e.currency),
+            ]);
+        }
+        println!("{t}");
+    }
+    for e in &d.newly_excluded {
+        println!("  now excluded: {}: {}", e.candidate, e.reason);
+    }
+    for c in &d.no_longer_excluded {
+        println!("  no longer excluded: {c}");
+    }
+    let binding: Vec<&str> = alt
+        .constraints
+        .iter()
+        .filter(|c| c.binding)
+        .map(|c| c.id.as_str())
+        .collect();
+    println!("  binding in the what-if: {}", binding.join(", "));
+    for w in &alt.warnings {
+        println!("warning (what-if): {w}");
+    }
 }
