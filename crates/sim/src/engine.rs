@@ -95,8 +95,13 @@ struct Run {
     settled_at: SimTime,
 }
 
+/// Simulated seconds with nothing running and nothing arriving after which a run stops.
+pub const IDLE_LIMIT_S: u64 = 30 * 86_400;
+
 struct Sim<'a> {
     cfg: &'a Config,
+    /// The last start or completion.
+    last_progress: SimTime,
     fleet: FleetState,
     q: Queue,
     now: SimTime,
@@ -133,6 +138,7 @@ pub fn simulate(
     let n_types = fleet.types.len();
     let mut sim = Sim {
         cfg,
+        last_progress: SimTime::ZERO,
         q: Queue::new(jobs),
         now: SimTime::ZERO,
         heap: BinaryHeap::new(),
@@ -198,6 +204,14 @@ pub fn simulate(
         };
         // Only failures and repairs left, and no job will ever run again: stop.
         if t_arr.is_none() && sim.q.running.is_empty() && sim.idle_forever() {
+            break;
+        }
+        // Failures can keep a chip or two down at every moment, so a gang as large as all it
+        // may use could wait for ever: give up after a long stretch with nothing running.
+        if t_arr.is_none()
+            && sim.q.running.is_empty()
+            && now.saturating_sub(sim.last_progress) > IDLE_LIMIT_S
+        {
             break;
         }
         sim.now = now;
@@ -293,6 +307,7 @@ impl Sim<'_> {
     }
 
     fn arrive(&mut self, id: JobId) {
+        self.last_progress = self.now;
         let job = &self.q.jobs[id as usize];
         if self.cfg.log {
             self.log.push(LogEvent::Arrive {
@@ -371,6 +386,7 @@ impl Sim<'_> {
         self.stop(id);
         self.q.state[id as usize].remaining = 0.0;
         self.finish[id as usize] = Some(self.now);
+        self.last_progress = self.now;
         if self.cfg.log {
             self.log.push(LogEvent::Finish {
                 t: self.now,
@@ -445,6 +461,7 @@ impl Sim<'_> {
         let rate = job.rates[accel_type as usize];
         self.q.dequeue(id);
         self.decisions += 1;
+        self.last_progress = self.now;
         let now = self.now;
         let delay = if self.restarted[id as usize] {
             self.cfg.restart_delay_s

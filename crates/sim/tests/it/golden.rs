@@ -212,3 +212,23 @@ fn waiting_jobs_carry_named_reasons() {
         ]
     );
 }
+
+#[test]
+fn a_whole_fleet_gang_under_constant_failures_still_ends() {
+    // Four accelerators that fail about hourly each and take a day to repair: a 4-gang rarely
+    // finds all four up. The run must end (done or given up), replay clean and say so.
+    let fleet = fleet_spec(1, 1, &[(0, 0, 1, 4, 1)]).allow_all(1);
+    let jobs = vec![job(4, 0, 7200.0, &[1.0], 0), job(1, 10, 60.0, &[1.0], 0)];
+    let mut cfg = Config::new(Policy::Fifo);
+    cfg.log = true;
+    cfg.failures = Some(xpufleet_sim::Failures {
+        rate_per_chip_hour: 1.0,
+        repair_s: 86_400,
+        checkpoint_interval_s: 600,
+    });
+    let out = simulate(fleet, jobs, &cfg, &mut |_, _| {});
+    let m = &out.metrics;
+    assert!(m.failures > 0);
+    assert_eq!(m.completed + m.unfinished, 2, "{m:?}");
+    xpufleet_sim::check::replay(&xpufleet_sim::to_jsonl(&out.log)).unwrap();
+}
