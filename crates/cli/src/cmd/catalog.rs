@@ -17,6 +17,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(f) = &ctx.catalog {
+        // Listing a catalog with duplicate ids or unknown source keys would mislead: refuse it
+        // with every problem located.
+        xpufleet_io::validate::check_catalog_file(f).map_err(|d| anyhow::anyhow!("{d}"))?;
+    }
     let catalog = ctx.catalog()?;
     if args.json {
         let rows: Vec<Row> = catalog

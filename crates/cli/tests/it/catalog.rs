@@ -142,3 +142,22 @@ fn a_broken_catalog_file_is_a_located_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_catalog_file_with_an_unknown_source_key_is_refused() {
+    let path = scratch("catalog-badsource").join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[accelerator]]\nid = \"x\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X\"\nfamily = \"f\"\ntflops_bf16 = { value = 1, source = \"ZZ\" }\n",
+    )
+    .unwrap();
+    let o = xpufleet(&["--catalog", path.to_str().unwrap(), "catalog", "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "bad.toml:7:37: accelerator[0].tflops_bf16.source: unknown source key \"ZZ\""
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
