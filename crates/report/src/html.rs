@@ -1265,14 +1265,13 @@ impl Page<'_> {
                     pct(u.mean)
                 ),
                 color: self.colors.accel(&u.accelerator).into(),
-                points: u
-                    .points
-                    .iter()
-                    .map(|p| {
+                points: chart_points(&u.points, w.horizon_s)
+                    .into_iter()
+                    .map(|(t, busy)| {
                         (
-                            p.t_s as f64 / div,
+                            t / div,
                             if u.capacity > 0 {
-                                100.0 * p.busy as f64 / u.capacity as f64
+                                100.0 * busy / u.capacity as f64
                             } else {
                                 0.0
                             },
@@ -1402,6 +1401,7 @@ impl Page<'_> {
         let rows: Vec<Vec<String>> = w
             .jobs
             .iter()
+            .take(MAX_JOB_ROWS)
             .map(|j| {
                 vec![
                     format!(
@@ -1448,6 +1448,13 @@ impl Page<'_> {
             &[3, 4, 5, 6],
             &rows,
         ));
+        if w.jobs.len() > MAX_JOB_ROWS {
+            let _ = write!(
+                self.out,
+                "<p class=\"muted\">The first {MAX_JOB_ROWS} of {} jobs; all are in <code>jobs.csv</code> and <code>report.json</code>.</p>",
+                int(w.jobs.len() as u64)
+            );
+        }
         self.out.push_str("</section>");
     }
 
@@ -1611,6 +1618,50 @@ fn spend_chart(rows: &[SpendRow], desc: &str, label: impl Fn(&str) -> String) ->
     })
 }
 
+/// Rows of the jobs table in the page; the CSV and JSON hold every job.
+const MAX_JOB_ROWS: usize = 200;
+
+/// Most points of a utilisation line in the chart; the CSV and JSON hold every point.
+const MAX_CHART_POINTS: usize = 1200;
+
+/// A step function of busy accelerators as chart points (time s, busy). Long series are
+/// resampled to `MAX_CHART_POINTS` bins holding the time-weighted mean, so a month of events
+/// neither bloats the page nor draws thousands of sub-pixel steps.
+fn chart_points(points: &[UtilPoint], horizon_s: u64) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_CHART_POINTS || horizon_s == 0 {
+        return points
+            .iter()
+            .map(|p| (p.t_s as f64, p.busy as f64))
+            .collect();
+    }
+    let bins = MAX_CHART_POINTS;
+    let width = horizon_s as f64 / bins as f64;
+    let mut busy_s = vec![0.0; bins];
+    for (i, p) in points.iter().enumerate() {
+        let (mut a, end) = (
+            p.t_s as f64,
+            points
+                .get(i + 1)
+                .map_or(horizon_s, |n| n.t_s)
+                .min(horizon_s) as f64,
+        );
+        while a < end {
+            let b = ((a / width).floor() as usize).min(bins - 1);
+            let bin_end = ((b + 1) as f64 * width).min(end);
+            busy_s[b] += p.busy as f64 * (bin_end - a).max(0.0);
+            if bin_end <= a {
+                break;
+            }
+            a = bin_end;
+        }
+    }
+    busy_s
+        .iter()
+        .enumerate()
+        .map(|(b, s)| (b as f64 * width, s / width))
+        .collect()
+}
+
 fn kpi(label: &str, value: &str) -> String {
     format!(
         "<div class=\"kpi\"><div class=\"v\">{}</div><div class=\"l\">{}</div></div>",
@@ -1651,5 +1702,32 @@ fn signed_int(v: i64) -> String {
         std::cmp::Ordering::Greater => format!("+{}", int(v as u64)),
         std::cmp::Ordering::Less => format!("−{}", int(v.unsigned_abs())),
         std::cmp::Ordering::Equal => "0".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_utilisation_series_are_resampled_by_time_weighted_mean() {
+        let short = [UtilPoint { t_s: 0, busy: 3 }, UtilPoint { t_s: 5, busy: 1 }];
+        assert_eq!(chart_points(&short, 10), vec![(0.0, 3.0), (5.0, 1.0)]);
+        // Alternating 0 and 10 every second for 10,000 s: each bin averages 5.
+        let long: Vec<UtilPoint> = (0..10_000)
+            .map(|t| UtilPoint {
+                t_s: t,
+                busy: if t % 2 == 0 { 10 } else { 0 },
+            })
+            .collect();
+        let pts = chart_points(&long, 12_000);
+        assert_eq!(pts.len(), MAX_CHART_POINTS);
+        // 10 s bins: the first 1,000 bins hold the alternation, the rest are idle.
+        assert!((pts[0].1 - 5.0).abs() < 1e-9, "{:?}", pts[0]);
+        assert!((pts[500].1 - 5.0).abs() < 1e-9);
+        assert_eq!(pts[1100].1, 0.0);
+        // The mean over the horizon is kept.
+        let mean: f64 = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
+        assert!((mean - 5.0 * 10_000.0 / 12_000.0).abs() < 1e-6);
     }
 }

@@ -15,7 +15,7 @@ pub mod tables;
 pub use build::{mean_utilisation, percentile, spend_by};
 pub use data::*;
 pub use html::{render_html, CHART_IDS};
-pub use tables::csv_files;
+pub use tables::{csv_files, CSV_NAMES};
 
 /// The report as pretty JSON, ending with a newline.
 pub fn to_json(r: &ReportData) -> String {

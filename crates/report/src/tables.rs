@@ -83,6 +83,29 @@ fn compute_csv(key: &str, rows: &[ComputeRow]) -> String {
     c.finish()
 }
 
+/// Names of every CSV file the report can write, so a caller can remove ones left over from an
+/// earlier report whose sections are now unavailable.
+pub const CSV_NAMES: [&str; 18] = [
+    "plan-lines.csv",
+    "spend-envelope.csv",
+    "spend-vendor.csv",
+    "spend-site.csv",
+    "supplier-mix.csv",
+    "plan-constraints.csv",
+    "plan-excluded.csv",
+    "fleet-pools.csv",
+    "compute-vendor.csv",
+    "compute-country.csv",
+    "site-power.csv",
+    "compliance.csv",
+    "unverified.csv",
+    "what-if.csv",
+    "jobs.csv",
+    "utilisation.csv",
+    "cost-energy.csv",
+    "what-if-excluded.csv",
+];
+
 /// Every table of the report as `(file name, CSV text)`, in a fixed order.
 pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -305,6 +328,11 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
             ]);
         }
         add("what-if.csv", c.finish());
+        let mut c = Csv::new(&["candidate", "reason"]);
+        for e in &w.newly_excluded {
+            c.row([&e.candidate, &e.reason]);
+        }
+        add("what-if-excluded.csv", c.finish());
     }
 
     if let Some(w) = r.workload.get() {

@@ -188,6 +188,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let path = args.out.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
+    // A table an earlier report wrote but this one has no data for would contradict it.
+    for name in report::CSV_NAMES {
+        let path = args.out.join(name);
+        if !files.iter().any(|f| f.0 == name) && path.is_file() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing the stale {}", path.display()))?;
+        }
+    }
     progress.finish();
     print_summary(&data, &args.out, files.len());
     Ok(())

@@ -182,14 +182,13 @@ fn bad_input_is_a_located_error_with_exit_code_2() {
 }
 
 /// A copy of the example scenario in a scratch folder, edited by `edit`, with its what-if file
-/// written as `what_if` (or left out).
+/// (`what_if`, or the bundled one).
 fn example_copy(name: &str, edit: impl Fn(String) -> String, what_if: Option<&str>) -> PathBuf {
     let dir = scratch(name);
     let text = std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap();
     std::fs::write(dir.join("capex.toml"), edit(text)).unwrap();
-    if let Some(w) = what_if {
-        std::fs::write(dir.join("what-if-h20.toml"), w).unwrap();
-    }
+    let bundled = std::fs::read_to_string(repo().join("examples/what-if-h20.toml")).unwrap();
+    std::fs::write(dir.join("what-if-h20.toml"), what_if.unwrap_or(&bundled)).unwrap();
     dir
 }
 
@@ -284,6 +283,45 @@ fn as_of_moves_the_rules_date() {
     let rows = j["compliance"]["data"]["rows"].as_array().unwrap();
     let h20 = rows.iter().find(|r| r["target"] == "cn-h20-buy").unwrap();
     assert_eq!(h20["usable"], true, "{h20}");
+}
+
+#[test]
+fn a_scenario_without_jobs_reports_the_workload_as_not_available() {
+    // The example's jobs are its last tables.
+    let dir = example_copy(
+        "run-no-jobs",
+        |t| t[..t.find("[[job]]").unwrap()].to_string(),
+        None,
+    );
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // Left over from an earlier report: it must not survive to contradict this one.
+    std::fs::write(out_dir.join("jobs.csv"), "job\nstale\n").unwrap();
+    let out = xpufleet(&[
+        "run",
+        dir.join("capex.toml").to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("workload  not available"),
+        "{}",
+        stdout(&out)
+    );
+    let j = json(&out_dir);
+    assert_eq!(j["workload"]["status"], "unavailable");
+    assert!(j["workload"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no [[job]]"));
+    assert_eq!(j["plan"]["status"], "available");
+    assert!(
+        !out_dir.join("jobs.csv").exists(),
+        "the stale jobs.csv is removed"
+    );
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("<figure class=\"chart unavailable\" id=\"chart-utilisation\">"));
 }
 
 // ----------------------------------------------------------------------------- the browser

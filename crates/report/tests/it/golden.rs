@@ -198,6 +198,12 @@ fn rendering_is_deterministic() {
     let names: Vec<&str> = a.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(&names[..2], ["report.html", "report.json"]);
     assert!(names.contains(&"compliance.csv") && names.contains(&"jobs.csv"));
+    // With every section available, every CSV the report knows of is written, and no other.
+    let mut csvs: Vec<&str> = names[2..].to_vec();
+    let mut known: Vec<&str> = CSV_NAMES.to_vec();
+    csvs.sort();
+    known.sort();
+    assert_eq!(csvs, known);
 }
 
 proptest! {
