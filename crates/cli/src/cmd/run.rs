@@ -851,7 +851,7 @@ fn simulate_fleet(
         } else {
             0
         },
-        failures: failures.then(|| Failures {
+        failures: failures.then_some(Failures {
             rate_per_chip_hour: perf.reliability.failure_rate_per_chip_hour,
             repair_s: 4 * 3600,
             checkpoint_interval_s: 1800,
@@ -998,24 +998,24 @@ impl Replay {
     }
 }
 
+/// Accelerators a running job holds: (start time, (pool, accelerators) per pool).
+type Held = BTreeMap<usize, (u64, Vec<(usize, u32)>)>;
+
 fn replay_log(log: &[LogEvent], n_jobs: usize, n_pools: usize) -> Replay {
     let mut jobs = vec![JobTrace::default(); n_jobs];
-    // Job -> (start time, slots as (pool, accels)).
-    let mut held: BTreeMap<usize, (u64, Vec<(usize, u32)>)> = BTreeMap::new();
+    let mut held: Held = BTreeMap::new();
     let mut changes = Vec::new();
     let mut chip_seconds = vec![0.0; n_pools];
     let mut last_t = 0;
-    let mut release = |job: usize,
-                       t: u64,
-                       held: &mut BTreeMap<usize, (u64, Vec<(usize, u32)>)>,
-                       changes: &mut Vec<(u64, usize, i64)>| {
-        if let Some((start, slots)) = held.remove(&job) {
-            for (p, n) in slots {
-                chip_seconds[p] += n as f64 * t.saturating_sub(start) as f64;
-                changes.push((t, p, -(n as i64)));
+    let mut release =
+        |job: usize, t: u64, held: &mut Held, changes: &mut Vec<(u64, usize, i64)>| {
+            if let Some((start, slots)) = held.remove(&job) {
+                for (p, n) in slots {
+                    chip_seconds[p] += n as f64 * t.saturating_sub(start) as f64;
+                    changes.push((t, p, -(n as i64)));
+                }
             }
-        }
-    };
+        };
     for ev in log {
         if let Some(t) = ev.time() {
             last_t = last_t.max(t.secs());
