@@ -202,18 +202,11 @@ fn candidates(s: &Scratch<'_>, job: &Job, out: &mut Vec<Cand>, miss: &mut Miss) 
             continue;
         }
         let mut best: Option<Cand> = None;
-        let mut allowed_free_by_site: Vec<u64> = vec![0; fleet.sites.len().max(1)];
         for &p in &fleet.pools_by_type[t as usize] {
             if fleet.access.check(job.tenant, p).is_err() {
                 continue;
             }
             let pool = &s.pools[p as usize];
-            let site = if job.may_span_sites {
-                0
-            } else {
-                pool.spec.site as usize
-            };
-            allowed_free_by_site[site] += pool.free_total();
             if pool.free_total() < u64::from(k) || !pool.find(p, k, &mut buf) {
                 continue;
             }
@@ -238,6 +231,18 @@ fn candidates(s: &Scratch<'_>, job: &Job, out: &mut Vec<Cand>, miss: &mut Miss) 
         if best.is_none() {
             // No single pool holds the gang: spread it over the pools of one site (or of all
             // sites when the job allows it), largest free first.
+            let mut allowed_free_by_site: Vec<u64> = vec![0; fleet.sites.len().max(1)];
+            for &p in &fleet.pools_by_type[t as usize] {
+                if fleet.access.check(job.tenant, p).is_ok() {
+                    let pool = &s.pools[p as usize];
+                    let site = if job.may_span_sites {
+                        0
+                    } else {
+                        pool.spec.site as usize
+                    };
+                    allowed_free_by_site[site] += pool.free_total();
+                }
+            }
             for (site, &free) in allowed_free_by_site.iter().enumerate() {
                 miss.free = miss.free.max(free);
                 if free < u64::from(k) {
@@ -673,7 +678,10 @@ fn schedule_rounds(
                 .fold(f64::INFINITY, f64::min);
             j.best_rate() / worst
         };
-        chosen.sort_by(|&a, &b| gain(b).total_cmp(&gain(a)));
+        let mut keyed: Vec<(f64, JobId)> = chosen.iter().map(|&id| (gain(id), id)).collect();
+        // Stable: equal gains keep service order.
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        chosen = keyed.into_iter().map(|(_, id)| id).collect();
     }
     let mut placed: Vec<(JobId, TypeIdx, Vec<Slot>, bool)> = Vec::new();
     let mut cands = Vec::new();
@@ -684,6 +692,16 @@ fn schedule_rounds(
         if s.free_by_type.iter().sum::<u64>() < u64::from(job.accels) {
             unplaced.push((id, miss));
             continue;
+        }
+        // Shortcut: a running job whose slots are still free stays put when the policy could
+        // not want another type for it (speed-blind, or already on its fastest type).
+        if let Some(r) = &queue.state[id as usize].running {
+            let settled = !het || job.rates[r.accel_type as usize] >= job.best_rate();
+            if settled && slots_free(&s, &r.slots) {
+                s.take(&r.slots);
+                placed.push((id, r.accel_type, r.slots.clone(), true));
+                continue;
+            }
         }
         candidates(&s, job, &mut cands, &mut miss);
         if cands.is_empty() {
