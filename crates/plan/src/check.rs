@@ -122,12 +122,10 @@ pub fn verify(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Vec<String
             .iter()
             .filter(|l| {
                 let a = catalog.get(&l.accelerator);
-                cap.vendor.as_ref().map_or(true, |v| {
-                    a.is_some_and(|a| a.vendor.eq_ignore_ascii_case(v))
-                }) && cap
-                    .accelerator
+                cap.vendor
                     .as_ref()
-                    .map_or(true, |x| *x == l.accelerator)
+                    .is_none_or(|v| a.is_some_and(|a| a.vendor.eq_ignore_ascii_case(v)))
+                    && cap.accelerator.as_ref().is_none_or(|x| *x == l.accelerator)
             })
             .map(|l| l.units)
             .sum();

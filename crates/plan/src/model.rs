@@ -486,14 +486,10 @@ fn solve_part(
     // nearly the same value share a binding row (each branch shifts one node from one to the
     // other and the LP bound barely moves). So on large programs it stops once the plan is
     // provably within one node of the most valuable part of the optimum: the relative gap is
-    // that node's value over the LP relaxation's value. Dinkelbach's parametric steps and
-    // feasibility tests keep the caller's gap.
+    // that node's value over the LP relaxation's value. Feasibility tests keep the caller's gap.
     let mut gap = opts.mip_gap as f64;
     let mut start: Option<Vec<f64>> = None;
-    if matches!(
-        goal,
-        Goal::MaxCompute | Goal::MinCost | Goal::RatioFloor { .. }
-    ) {
+    if !matches!(goal, Goal::Feasibility) {
         if let Ok((sol, xs)) = build(p, items, rows, ubs, goal, &coef, false, opts)?.solve() {
             let lp_x: Vec<f64> = xs.iter().map(|x| sol.value(*x)).collect();
             let lp: f64 = items
@@ -501,7 +497,7 @@ fn solve_part(
                 .enumerate()
                 .map(|(k, &i)| coef(i) * lp_x[k])
                 .sum();
-            start = incumbent(p, items, rows, ubs, &lp_x, &coef);
+            start = incumbent(p, items, rows, ubs, &lp_x, goal, &coef);
             let node = items.iter().map(|&i| coef(i).abs()).fold(0.0, f64::max);
             // Only where one node is a small part of the whole (under 1%): small programs are
             // solved exactly, and their trees stay small.
@@ -511,10 +507,16 @@ fn solve_part(
             }
             // When the rounded-and-filled plan is already within the gap of the LP bound, it
             // is the answer: branch-and-bound could only confirm it.
-            if let (Some(x0), false) = (&start, matches!(goal, Goal::MinCost)) {
+            if let Some(x0) = &start {
                 let v: f64 = items.iter().zip(x0).map(|(&i, x)| coef(i) * x).sum();
-                if gap > 0.0 && lp - v <= gap * v.abs() {
-                    let proof = if lp - v <= 1e-9 * v.abs().max(1.0) {
+                // How much worse than the LP bound (minimising or maximising).
+                let short = if matches!(goal, Goal::MinCost) {
+                    v - lp
+                } else {
+                    lp - v
+                };
+                if gap > 0.0 && short <= gap * v.abs() {
+                    let proof = if short <= 1e-9 * v.abs().max(1.0) {
                         Proof::Optimal
                     } else {
                         Proof::WithinGap
@@ -563,42 +565,82 @@ fn solve_part(
 }
 
 /// A first integer plan from the LP relaxation: round every item down (which keeps every `≤`
-/// row with non-negative coefficients), then add nodes greedily, best objective first, while
-/// every row still holds. `None` when the rounded plan breaks a row (a mix share or a target)
-/// and greedy filling cannot mend it.
+/// row with non-negative coefficients), then add nodes greedily while every other row still
+/// holds: for max-compute the most PFLOPS a node first, for min-cost the most PFLOPS per dollar
+/// first until the target is met. `None` when the result still breaks a row (a mix share, an
+/// unreachable target).
 fn incumbent(
     p: &Problem,
     items: &[usize],
     rows: &[Row],
     ubs: &[f64],
     lp_x: &[f64],
+    goal: Goal,
     coef: &dyn Fn(usize) -> f64,
 ) -> Option<Vec<f64>> {
+    let min_cost = matches!(goal, Goal::MinCost);
     let mut nodes = vec![0u64; p.items.len()];
     for (k, &i) in items.iter().enumerate() {
         nodes[i] = (lp_x[k] + 1e-9).floor().max(0.0) as u64;
     }
-    let ok = |nodes: &[u64]| {
+    let holds = |r: &Row, nodes: &[u64]| r.slack(nodes) >= -1e-9 * r.rhs.abs().max(1.0);
+    let others_ok = |nodes: &[u64]| {
         rows.iter()
-            .all(|r| r.slack(nodes) >= -1e-9 * r.rhs.abs().max(1.0))
+            .filter(|r| r.group != Some(Group::Target))
+            .all(|r| holds(r, nodes))
+    };
+    let target = rows
+        .iter()
+        .find(|r| r.group == Some(Group::Target))
+        .map(|r| r.limit());
+    let pflops = |nodes: &[u64]| -> f64 {
+        items
+            .iter()
+            .map(|&i| p.items[i].pflops_per_node * nodes[i] as f64)
+            .sum()
     };
     let mut order: Vec<usize> = items.to_vec();
-    order.sort_by(|&a, &b| coef(b).total_cmp(&coef(a)));
+    if min_cost {
+        let per_usd = |i: usize| p.items[i].pflops_per_node / p.items[i].node_cost_usd;
+        order.sort_by(|&a, &b| per_usd(b).total_cmp(&per_usd(a)));
+    } else {
+        order.sort_by(|&a, &b| coef(b).total_cmp(&coef(a)));
+    }
     for &i in &order {
-        if coef(i) <= 0.0 {
+        let mut cap = ubs[i] as u64;
+        if min_cost {
+            let short = target.unwrap_or(0.0) - pflops(&nodes);
+            if short <= 0.0 {
+                break;
+            }
+            let need = (short / p.items[i].pflops_per_node).ceil() as u64;
+            cap = cap.min(nodes[i] + need);
+        } else if coef(i) <= 0.0 {
             continue;
         }
         // Add as many as fit, halving the step when one does not.
-        let mut step = ((ubs[i] as u64).saturating_sub(nodes[i])).max(1);
-        while step > 0 && (nodes[i] as f64) < ubs[i] {
+        let mut step = cap.saturating_sub(nodes[i]).max(1);
+        while step > 0 && nodes[i] < cap {
             nodes[i] += step;
-            if (nodes[i] as f64) > ubs[i] || !ok(&nodes) {
+            if nodes[i] > cap || !others_ok(&nodes) {
                 nodes[i] -= step;
                 step /= 2;
             }
         }
     }
-    ok(&nodes).then(|| items.iter().map(|&i| nodes[i] as f64).collect())
+    // A Dinkelbach step needs at least one node even when no node pays for itself at λ.
+    if matches!(goal, Goal::Parametric { .. }) && items.iter().all(|&i| nodes[i] == 0) {
+        for &i in &order {
+            nodes[i] = 1;
+            if others_ok(&nodes) {
+                break;
+            }
+            nodes[i] = 0;
+        }
+    }
+    rows.iter()
+        .all(|r| holds(r, &nodes))
+        .then(|| items.iter().map(|&i| nodes[i] as f64).collect())
 }
 
 /// A model ready to solve, with its variables.

@@ -364,8 +364,8 @@ pub(crate) fn prepare(
             let vendor_ok = cap
                 .vendor
                 .as_ref()
-                .map_or(true, |v| v.eq_ignore_ascii_case(&accel.vendor));
-            let part_ok = cap.accelerator.as_ref().map_or(true, |a| *a == accel.id);
+                .is_none_or(|v| v.eq_ignore_ascii_case(&accel.vendor));
+            let part_ok = cap.accelerator.as_ref().is_none_or(|a| *a == accel.id);
             if !(vendor_ok && part_ok) {
                 continue;
             }

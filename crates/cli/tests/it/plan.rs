@@ -1,4 +1,168 @@
 //! `xpufleet plan` end to end.
 
-#[allow(unused_imports)]
 use crate::support::*;
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = xpufleet(args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).expect("plan --json prints JSON")
+}
+
+#[test]
+fn the_example_plan_as_json_has_the_documented_fields() {
+    let v = json(&["plan", "--json"]);
+    let lines = v["lines"].as_array().unwrap();
+    assert!(!lines.is_empty());
+    for key in [
+        "accelerator",
+        "vendor",
+        "site",
+        "mode",
+        "units",
+        "chips",
+        "spend",
+        "currency",
+        "spend_usd",
+        "envelope",
+    ] {
+        assert!(!lines[0][key].is_null(), "lines[].{key}");
+    }
+    for key in ["id", "currency", "budget", "spent"] {
+        assert!(!v["envelopes"][0][key].is_null(), "envelopes[].{key}");
+    }
+    let cons = v["constraints"].as_array().unwrap();
+    assert!(cons.iter().any(|c| c["binding"] == true));
+    assert!(cons
+        .iter()
+        .all(|c| c["value"].is_number() && c["id"].is_string()));
+    assert_eq!(v["objective"]["kind"], "max-compute");
+    assert!(v["objective"]["value"].as_f64().unwrap() > 0.0);
+    // The rule engine is the gate: an H100 bought into China is prohibited, and the unknown
+    // figures of the MLU590 and the 910C keep them out.
+    let excluded = v["excluded"].as_array().unwrap();
+    let why = |id: &str| {
+        excluded
+            .iter()
+            .find(|e| e["candidate"] == id)
+            .unwrap_or_else(|| panic!("{id} not excluded"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        why("cn-h100-buy").contains("prohibited"),
+        "{}",
+        why("cn-h100-buy")
+    );
+    assert!(why("cn-mlu590-buy").contains("tflops_bf16"));
+    assert!(why("cn-910c-buy").contains("power_w"));
+}
+
+#[test]
+fn the_h20_what_if_shows_what_the_rule_costs() {
+    let v = json(&["plan", "--what-if", "--json"]);
+    let w = &v["what_if"];
+    assert_eq!(w["plan"]["date"], "2025-04-15");
+    let d = &w["diff"];
+    assert!(d["pflops_delta"].as_f64().unwrap() < 0.0, "{d}");
+    assert!(d["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["candidate"] == "cn-h20-buy" && l["change"] == "dropped"));
+    assert!(d["newly_excluded"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("licence"));
+
+    let o = xpufleet(&["plan", "--what-if"]);
+    let out = stdout(&o);
+    assert!(out.contains("What-if h20-licence-2025-04"), "{out}");
+    assert!(
+        out.contains("Bought instead") && out.contains("money moved"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_what_if_file_with_a_price_cap_and_budget() {
+    let d = scratch("plan-what-if");
+    let f = d.join("w.toml");
+    std::fs::write(
+        &f,
+        "name = \"cheaper-b200\"\n\n[[price]]\ncandidate = \"my-b200-lease\"\nprice = { amount = 2.0, currency = \"USD\" }\n\n[[supply_cap]]\nid = \"johor-b200\"\nmax_accels = 12000\n\n[[budget]]\nenvelope = \"abroad\"\namount = 5e9\n",
+    )
+    .unwrap();
+    let v = json(&[
+        "plan",
+        "--what-if",
+        f.to_str().unwrap(),
+        "--json",
+        "--no-sensitivity",
+    ]);
+    let diff = &v["what_if"]["diff"];
+    let b200 = diff["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["candidate"] == "my-b200-lease")
+        .expect("more B200 under the higher cap");
+    assert!(b200["units_alt"].as_u64().unwrap() > b200["units_base"].as_u64().unwrap());
+}
+
+#[test]
+fn bad_what_if_names_the_line() {
+    let d = scratch("plan-bad-what-if");
+    let f = d.join("w.toml");
+    std::fs::write(
+        &f,
+        "as_of = 2025-05-01\n[[price]]\ncandidate = \"no-such\"\nprice = { amount = 1, currency = \"USD\" }\n",
+    )
+    .unwrap();
+    let o = xpufleet(&["plan", "--what-if", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("w.toml:3:") && e.contains("no candidate \"no-such\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unreachable_target_names_the_constraints_in_conflict() {
+    let o = xpufleet(&["plan", "--objective", "min-cost", "--target", "1e9"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("in conflict") && e.contains("target"), "{e}");
+    let o = xpufleet(&["plan", "--objective", "min-cost"]);
+    assert!(stderr(&o).contains("target_pflops"), "{}", stderr(&o));
+}
+
+#[test]
+fn min_cost_and_compute_per_dollar_run_on_the_example() {
+    let v = json(&[
+        "plan",
+        "--objective",
+        "min-cost",
+        "--target",
+        "20000",
+        "--json",
+        "--no-sensitivity",
+    ]);
+    let pf: f64 = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["effective_pflops"].as_f64().unwrap())
+        .sum();
+    assert!(pf >= 20000.0 * (1.0 - 1e-9), "{pf}");
+    let v = json(&[
+        "plan",
+        "--objective",
+        "compute-per-dollar",
+        "--json",
+        "--no-sensitivity",
+    ]);
+    assert_eq!(v["objective"]["kind"], "compute-per-dollar");
+    assert!(v["objective"]["value"].as_f64().unwrap() > 0.0);
+}

@@ -46,7 +46,12 @@ fn max_compute_matches_the_hand_solution() {
         .collect();
     assert_eq!(
         binding,
-        ["budget:abroad", "supply:fgn-cap", "power:cn1"],
+        [
+            "budget:abroad",
+            "mix:home-50",
+            "supply:fgn-cap",
+            "power:cn1"
+        ],
         "{:#?}",
         p.constraints
     );

@@ -158,8 +158,8 @@ proptest! {
             }
             for cap in &caps {
                 let n: u64 = items.iter().enumerate()
-                    .filter(|(_, &i)| cap.vendor.as_ref().map_or(true, |v| *v == accel(i).vendor)
-                        && cap.accelerator.as_ref().map_or(true, |a| *a == accel(i).id))
+                    .filter(|(_, &i)| cap.vendor.as_ref().is_none_or(|v| *v == accel(i).vendor)
+                        && cap.accelerator.as_ref().is_none_or(|a| *a == accel(i).id))
                     .map(|(k, _)| x[k] * 8).sum();
                 ok &= n <= cap.max_accels;
             }
