@@ -123,7 +123,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             for w in &p.warnings {
                 notes.push(format!("plan: {w}"));
             }
-            Section::available(plan_data(p, sc, catalog))
+            Section::available(plan_data(p, sc))
         }
         Err(e) => Section::unavailable(format!("no procurement plan: {e}")),
     };
@@ -346,7 +346,7 @@ fn mode_str(m: CandidateMode) -> String {
     m.to_string()
 }
 
-fn plan_data(p: &Plan, sc: &Scenario, catalog: &Catalog) -> report::Plan {
+fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
     let lines: Vec<report::PlanLine> = p
         .lines
         .iter()
@@ -368,7 +368,6 @@ fn plan_data(p: &Plan, sc: &Scenario, catalog: &Catalog) -> report::Plan {
             power_mw: Some(l.power_mw),
         })
         .collect();
-    let _ = catalog;
     let envelopes = p
         .envelopes
         .iter()
