@@ -397,6 +397,8 @@ fn schedule_queue(
     let mut profiles: Option<Profiles> = None;
     let mut cands = Vec::new();
     let mut failed: Vec<((u64, u32, bool), u32)> = Vec::new();
+    // finish-time: accelerators of each type that jobs earlier in this pass decided to wait for.
+    let mut claimed = vec![0u64; fleet.types.len()];
     for &(_, _, id) in &queue.waiting {
         let job = &queue.jobs[id as usize];
         let st = &queue.state[id as usize];
@@ -475,9 +477,10 @@ fn schedule_queue(
                     if !job.may_use(t) || job.rates[t as usize] <= rate(&cands[fastest_now]) {
                         continue;
                     }
-                    if let Some((at, _)) =
-                        prof.earliest(t, now, allowed_free(&s, job, t), job.accels)
-                    {
+                    // Jobs ahead in the queue that already wait for this type come first.
+                    let demand = u64::from(job.accels) + claimed[t as usize];
+                    let demand = u32::try_from(demand).unwrap_or(u32::MAX);
+                    if let Some((at, _)) = prof.earliest(t, now, allowed_free(&s, job, t), demand) {
                         let f = at + runtime_s(st.remaining, job.rates[t as usize]);
                         if f < best_finish && at > now {
                             best_finish = f;
@@ -488,6 +491,7 @@ fn schedule_queue(
                 match wait_for {
                     None => Some(fastest_now),
                     Some((t, at)) => {
+                        claimed[t as usize] += u64::from(job.accels);
                         if opts.explain {
                             plan.waiting.push((
                                 id,
