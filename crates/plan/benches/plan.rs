@@ -33,6 +33,10 @@ fn large(c: &mut Criterion) {
     g.bench_function("solve", |b| {
         b.iter(|| plan(&scenario, &catalog, &AllowAll, &perf, &bare).unwrap())
     });
+    let full = PlanOptions::default();
+    g.bench_function("solve+sensitivity", |b| {
+        b.iter(|| plan(&scenario, &catalog, &AllowAll, &perf, &full).unwrap())
+    });
     g.finish();
 }
 
