@@ -56,10 +56,11 @@ impl Default for PlanOptions {
 pub enum SolveStatus {
     Optimal,
     /// Branch-and-bound stopped within this relative gap of the best bound: the objective is at
-    /// most `at_most_below` (in its unit) worse than the optimum.
+    /// most `at_most_below` (in its unit) worse than the optimum (`None` for
+    /// compute-per-dollar, where the gap applies to each Dinkelbach step).
     WithinGap {
         gap: f64,
-        at_most_below: f64,
+        at_most_below: Option<f64>,
     },
     /// A MILP hit the time limit: the plan is integer and feasible, its optimality unproven.
     TimeLimit {
@@ -266,9 +267,11 @@ pub fn plan(
     }
     let status = match sol.proof {
         Proof::Optimal => SolveStatus::Optimal,
+        // For compute-per-dollar the gap bounds each step's MILP, not the ratio itself.
         Proof::WithinGap => SolveStatus::WithinGap {
             gap: sol.gap,
-            at_most_below: sol.gap * value.abs(),
+            at_most_below: (objective != Objective::ComputePerDollar)
+                .then(|| sol.gap * value.abs()),
         },
         Proof::TimeLimit => SolveStatus::TimeLimit {
             seconds: opts.time_limit_s.unwrap_or(0.0),

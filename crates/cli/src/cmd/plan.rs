@@ -178,10 +178,20 @@ fn usd(amount: f64) -> String {
 fn status_line(p: &Plan) -> String {
     match p.status {
         SolveStatus::Optimal => "proven optimal".into(),
-        SolveStatus::WithinGap { gap, at_most_below } => format!(
-            "integer plan within {:.3}% of the optimum (at most {at_most_below:.1} {} short)",
+        SolveStatus::WithinGap {
+            gap,
+            at_most_below: Some(short),
+        } => format!(
+            "integer plan within {:.3}% of the optimum (at most {short:.1} {} short)",
             gap * 100.0,
             p.objective.unit
+        ),
+        SolveStatus::WithinGap {
+            gap,
+            at_most_below: None,
+        } => format!(
+            "integer plan; each Dinkelbach step within {:.3}% of its optimum",
+            gap * 100.0
         ),
         SolveStatus::TimeLimit { seconds } => {
             format!("integer plan, optimality not proven within {seconds} s")
