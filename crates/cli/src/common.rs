@@ -24,9 +24,19 @@ impl Ctx {
         Ok(c)
     }
 
-    /// The scenario at `path`, or the built-in example.
-    pub fn scenario(&self, path: Option<&Path>) -> Result<LoadedScenario> {
+    /// The scenario at `path` parsed but not cross-checked, for `estimate`, whose flags (`--fx`,
+    /// `--figure`) may supply what the file lacks; it reports what is still missing itself.
+    pub fn scenario_unchecked(&self, path: Option<&Path>) -> Result<LoadedScenario> {
         xpufleet_io::load_scenario(path, self.catalog.as_deref()).map_err(|d| anyhow!("{d}"))
+    }
+
+    /// The scenario at `path`, or the built-in example, checked like `xpufleet validate` checks
+    /// it: every command refuses a scenario with a dangling reference, naming each problem.
+    pub fn scenario(&self, path: Option<&Path>) -> Result<LoadedScenario> {
+        xpufleet_io::validate::check_scenario(path, self.catalog.as_deref()).map_err(|d| {
+            let n = d.len();
+            anyhow!("{d}\n{n} problem(s) found; run `xpufleet validate` for the full report")
+        })
     }
 }
 

@@ -189,7 +189,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 fn resolve(ctx: &Ctx, args: &Args) -> Result<Resolved> {
     let uses_scenario = args.scenario.is_some() || args.pool.is_some() || args.job.is_some();
     let loaded = if uses_scenario {
-        Some(ctx.scenario(args.scenario.as_deref())?)
+        Some(ctx.scenario_unchecked(args.scenario.as_deref())?)
     } else {
         None
     };

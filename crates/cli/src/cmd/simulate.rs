@@ -271,7 +271,7 @@ fn parse_cluster(text: &str, default_per_node: u32) -> Result<ClusterSpec> {
             })?,
             None => default_per_node.min(n.max(1)),
         };
-        if n == 0 || n % per != 0 {
+        if n == 0 || !n.is_multiple_of(per) {
             bail!("--cluster: {part:?}: {n} accelerators is not a positive multiple of {per} per node");
         }
         c.add("site-0", ty.trim(), n / per, per, per);

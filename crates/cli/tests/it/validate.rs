@@ -188,3 +188,30 @@ fn a_catalog_file_is_checked_as_a_catalog() {
         .unwrap()
         .starts_with("duplicate id \"h100-sxm\" (first defined on line 21)"));
 }
+
+#[test]
+fn every_command_that_reads_a_scenario_refuses_a_dangling_reference() {
+    let path = bad_example(
+        "validate-dangling-everywhere",
+        &[(
+            "site = \"cn-wuhu\"\naccelerator = \"h20\"",
+            "site = \"cn-nowhere\"\naccelerator = \"h20\"",
+        )],
+    );
+    let path = path.to_str().unwrap();
+    for cmd in [
+        vec!["check", path],
+        vec!["plan", path],
+        vec!["fleet", path],
+        vec!["simulate", "--scenario", path, "--policy", "fifo"],
+        vec!["run", path, "--out", "/nonexistent-never-written"],
+    ] {
+        let o = xpufleet(&cmd);
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("pool[1].site") && stderr(&o).contains("cn-nowhere"),
+            "{cmd:?}: {}",
+            stderr(&o)
+        );
+    }
+}
