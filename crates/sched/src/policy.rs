@@ -375,7 +375,7 @@ pub fn schedule(
     now: SimTime,
     opts: Options,
 ) -> Plan {
-    if policy.preemptive() || (opts.rounds && policy == Policy::FifoHet) {
+    if plans_rounds(policy, opts) {
         schedule_rounds(policy, fleet, queue, now, opts)
     } else {
         schedule_queue(policy, fleet, queue, now, opts)
@@ -620,19 +620,23 @@ fn schedule_rounds(
     _now: SimTime,
     opts: Options,
 ) -> Plan {
-    let mut s = Scratch::new(fleet);
-    for &id in &queue.running {
-        if let Some(r) = &queue.state[id as usize].running {
-            s.give(&r.slots);
-        }
+    let mut order = Vec::new();
+    round_order(policy, queue, &mut order);
+    plan_round(policy, fleet, queue, &order, opts)
+}
+
+/// Does `policy` plan in rounds from a job order ([`round_order`]) rather than from the queue?
+/// True for the preemptive policies and for `fifo-het` when the caller runs rounds.
+pub fn plans_rounds(policy: Policy, opts: Options) -> bool {
+    policy.preemptive() || (opts.rounds && policy == Policy::FifoHet)
+}
+
+/// Round order: is `a` before `b`? Least attained service first (normalised for `las-het`,
+/// arrival order for `fifo-het`); ties by queue order, so the order is total.
+fn round_before(policy: Policy, queue: &Queue, a: JobId, b: JobId) -> std::cmp::Ordering {
+    if policy == Policy::FifoHet {
+        return queue.wait_key(a).cmp(&queue.wait_key(b));
     }
-    // Least attained service first; ties by arrival.
-    let mut order: Vec<JobId> = queue
-        .running
-        .iter()
-        .copied()
-        .chain(queue.waiting.iter().map(|k| k.2))
-        .collect();
     let service = |id: JobId| {
         let st = &queue.state[id as usize];
         match policy {
@@ -640,14 +644,55 @@ fn schedule_rounds(
             _ => st.attained_accel_s,
         }
     };
-    if policy == Policy::FifoHet {
-        order.sort_by_key(|&a| queue.wait_key(a));
-    } else {
-        order.sort_by(|&a, &b| {
-            service(a)
-                .total_cmp(&service(b))
-                .then(queue.wait_key(a).cmp(&queue.wait_key(b)))
-        });
+    service(a)
+        .total_cmp(&service(b))
+        .then(queue.wait_key(a).cmp(&queue.wait_key(b)))
+}
+
+/// The order in which a round planner considers the running and waiting jobs, into `out`.
+pub fn round_order(policy: Policy, queue: &Queue, out: &mut Vec<JobId>) {
+    out.clear();
+    out.extend(
+        queue
+            .running
+            .iter()
+            .copied()
+            .chain(queue.waiting.iter().map(|k| k.2)),
+    );
+    out.sort_by(|&a, &b| round_before(policy, queue, a, b));
+}
+
+/// Re-sorts an order from [`round_order`] after service changed but no job joined or left the
+/// running and waiting sets; true if the order changed. The order is total, so the result is
+/// the one [`round_order`] would give; an insertion sort is linear when little moved.
+pub fn resort_round_order(policy: Policy, queue: &Queue, order: &mut [JobId]) -> bool {
+    let mut moved = false;
+    for i in 1..order.len() {
+        let mut j = i;
+        while j > 0 && round_before(policy, queue, order[j - 1], order[j]).is_gt() {
+            order.swap(j - 1, j);
+            j -= 1;
+            moved = true;
+        }
+    }
+    moved
+}
+
+/// One round's plan for the jobs in `order` (from [`round_order`]); the same plan [`schedule`]
+/// makes for a round policy. A caller that keeps the order between rounds can tell, with
+/// [`resort_round_order`], that a round with nothing else changed would plan the same.
+pub fn plan_round(
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    order: &[JobId],
+    opts: Options,
+) -> Plan {
+    let mut s = Scratch::new(fleet);
+    for &id in &queue.running {
+        if let Some(r) = &queue.state[id as usize].running {
+            s.give(&r.slots);
+        }
     }
 
     // Phase 1: the jobs that get this round, by attained service, while the fleet's free
@@ -655,7 +700,7 @@ fn schedule_rounds(
     let mut free_left: u64 = s.free_by_type.iter().sum();
     let mut chosen = Vec::new();
     let mut rest = Vec::new();
-    for &id in &order {
+    for &id in order {
         let job = &queue.jobs[id as usize];
         let k = u64::from(job.accels);
         let usable: u64 = (0..fleet.types.len())

@@ -9,8 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use xpufleet_model::SimTime;
 use xpufleet_sched::{
-    never_runnable, schedule, Decision, FleetState, Job, JobId, Options, Policy, Queue, Reason,
-    Running, Slot,
+    never_runnable, plan_round, plans_rounds, resort_round_order, round_order, schedule, Decision,
+    FleetState, Job, JobId, Options, Plan, Policy, Queue, Reason, Running, Slot,
 };
 
 use crate::log::{LogEvent, LogPool};
@@ -122,6 +122,13 @@ struct Sim<'a> {
     rejected_decisions: u64,
     rejected: BTreeMap<String, u64>,
     events: u64,
+    /// The round planner's job order at its last plan (round policies only).
+    round_order: Vec<JobId>,
+    /// The last plan was empty and no job, accelerator or queue entry changed since: a round
+    /// whose job order is also unchanged would plan nothing again, so it is not planned.
+    plan_clean: bool,
+    /// Take the shortcuts that leave results unchanged (off only in [`simulate_reference`]).
+    shortcuts: bool,
 }
 
 /// Runs `jobs` on `fleet` under `cfg`. `labels` name the jobs in nothing but the caller's
@@ -131,6 +138,27 @@ pub fn simulate(
     jobs: Vec<Job>,
     cfg: &Config,
     progress: &mut dyn FnMut(u64, u64),
+) -> Outcome {
+    run(fleet, jobs, cfg, progress, true)
+}
+
+/// [`simulate`] without its speed shortcuts (every round is planned in full): the reference
+/// that tests and benchmarks hold the fast path to, event for event.
+pub fn simulate_reference(
+    fleet: FleetState,
+    jobs: Vec<Job>,
+    cfg: &Config,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Outcome {
+    run(fleet, jobs, cfg, progress, false)
+}
+
+fn run(
+    fleet: FleetState,
+    jobs: Vec<Job>,
+    cfg: &Config,
+    progress: &mut dyn FnMut(u64, u64),
+    shortcuts: bool,
 ) -> Outcome {
     let n = jobs.len();
     let mut order: Vec<JobId> = (0..n as JobId).collect();
@@ -158,6 +186,9 @@ pub fn simulate(
         rejected_decisions: 0,
         rejected: BTreeMap::new(),
         events: 0,
+        round_order: Vec::new(),
+        plan_clean: false,
+        shortcuts,
         fleet,
     };
     if cfg.log {
@@ -243,6 +274,7 @@ pub fn simulate(
                     sim.fleet.pools[pool as usize]
                         .repair_one(node)
                         .expect("repairs follow failures");
+                    sim.plan_clean = false;
                     if cfg.log {
                         sim.log.push(LogEvent::Repair { t: now, pool, node });
                     }
@@ -308,6 +340,7 @@ impl Sim<'_> {
 
     fn arrive(&mut self, id: JobId) {
         self.last_progress = self.now;
+        self.plan_clean = false;
         let job = &self.q.jobs[id as usize];
         if self.cfg.log {
             self.log.push(LogEvent::Arrive {
@@ -366,6 +399,7 @@ impl Sim<'_> {
     /// Takes the job off its accelerators (settled first).
     fn stop(&mut self, id: JobId) -> Vec<Slot> {
         self.settle(id);
+        self.plan_clean = false;
         self.runs[id as usize] = None;
         self.epoch[id as usize] += 1;
         let r = self.q.clear_running(id).expect("stopping a running job");
@@ -403,16 +437,25 @@ impl Sim<'_> {
         if self.q.waiting.is_empty() && !replans {
             return false;
         }
-        let plan = schedule(
-            self.cfg.policy,
-            &self.fleet,
-            &self.q,
-            self.now,
-            Options {
-                explain: false,
-                rounds: self.cfg.effective_round_s().is_some(),
-            },
-        );
+        let opts = Options {
+            explain: false,
+            rounds: self.cfg.effective_round_s().is_some(),
+        };
+        let policy = self.cfg.policy;
+        let plan: Plan = if plans_rounds(policy, opts) {
+            // The round plan depends on the fleet, the running and waiting sets and the job
+            // order alone; with the first three unchanged since an empty plan, an unchanged
+            // order plans nothing again.
+            if self.plan_clean && !resort_round_order(policy, &self.q, &mut self.round_order) {
+                return false;
+            }
+            if !self.plan_clean {
+                round_order(policy, &self.q, &mut self.round_order);
+            }
+            plan_round(policy, &self.fleet, &self.q, &self.round_order, opts)
+        } else {
+            schedule(policy, &self.fleet, &self.q, self.now, opts)
+        };
         let changed = !plan.decisions.is_empty();
         for d in plan.decisions {
             match d {
@@ -436,6 +479,8 @@ impl Sim<'_> {
                 } => self.start(job, accel_type, slots),
             }
         }
+        // Decisions change the state (a rejected one may not, but is planned again).
+        self.plan_clean = self.shortcuts && !changed && plans_rounds(policy, opts);
         changed
     }
 
@@ -459,6 +504,7 @@ impl Sim<'_> {
             return;
         }
         let rate = job.rates[accel_type as usize];
+        self.plan_clean = false;
         self.q.dequeue(id);
         self.decisions += 1;
         self.last_progress = self.now;
@@ -556,6 +602,7 @@ impl Sim<'_> {
             }
         }
         self.failures += 1;
+        self.plan_clean = false;
         if let Some(j) = victim {
             self.settle(j);
             let run = self.runs[j as usize].expect("victim runs");

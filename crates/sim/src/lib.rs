@@ -17,7 +17,7 @@ pub mod metrics;
 pub mod rate;
 pub mod setup;
 
-pub use engine::{simulate, Config, Failures, Outcome};
+pub use engine::{simulate, simulate_reference, Config, Failures, Outcome};
 pub use log::{to_jsonl, LogEvent, LogPool};
 pub use metrics::Metrics;
 pub use rate::{FlopsRates, RateError, RateModel, RelativeSpeed, TableRates};

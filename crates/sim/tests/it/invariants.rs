@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use xpufleet_sched::Policy;
-use xpufleet_sim::{check, simulate, to_jsonl, Config, Failures};
+use xpufleet_sim::{check, simulate, simulate_reference, to_jsonl, Config, Failures};
 
 use crate::support::*;
 
@@ -77,6 +77,17 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 fn run(c: &Case) -> (String, xpufleet_sim::Metrics) {
+    run_with(c, simulate)
+}
+
+type Engine = fn(
+    xpufleet_sched::FleetState,
+    Vec<xpufleet_sched::Job>,
+    &Config,
+    &mut dyn FnMut(u64, u64),
+) -> xpufleet_sim::Outcome;
+
+fn run_with(c: &Case, engine: Engine) -> (String, xpufleet_sim::Metrics) {
     let sites = c.pools.iter().map(|p| p.1).max().unwrap_or(0) as usize + 1;
     let fleet = fleet_with_denials(
         fleet_spec(c.n_types, sites, &c.pools),
@@ -101,7 +112,7 @@ fn run(c: &Case) -> (String, xpufleet_sim::Metrics) {
         }),
         log: true,
     };
-    let out = simulate(fleet, jobs, &cfg, &mut |_, _| {});
+    let out = engine(fleet, jobs, &cfg, &mut |_, _| {});
     (to_jsonl(&out.log), out.metrics)
 }
 
@@ -124,5 +135,13 @@ proptest! {
         }
         let (again, _) = run(&c);
         prop_assert!(log == again, "same seed, different log");
+    }
+
+    #[test]
+    fn shortcuts_change_nothing(c in case()) {
+        let (log, m) = run(&c);
+        let (ref_log, ref_m) = run_with(&c, simulate_reference);
+        prop_assert!(log == ref_log, "the fast path's log differs from the reference's");
+        prop_assert_eq!(format!("{m:?}"), format!("{ref_m:?}"));
     }
 }

@@ -5,4 +5,5 @@ mod checker;
 mod golden;
 mod invariants;
 mod scale;
+mod shortcuts;
 mod support;
