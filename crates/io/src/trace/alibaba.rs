@@ -5,8 +5,7 @@ use std::path::Path;
 
 use xpufleet_model::ClusterSpec;
 
-use super::philly::expect_header;
-use super::{job, read_text, ReadOptions, Tally, TraceError, TraceFormat, TraceRead};
+use super::{csv_records, job, read_text, ReadOptions, Tally, TraceError, TraceFormat, TraceRead};
 
 const NODE_HEADER: [&str; 5] = ["sn", "cpu_milli", "memory_mib", "gpu", "model"];
 const POD_HEADER: [&str; 11] = [
@@ -50,26 +49,8 @@ pub fn read_alibaba_nodes(path: &Path) -> Result<(ClusterSpec, TraceRead), Trace
 fn parse_nodes(text: &str, path: &Path) -> Result<(ClusterSpec, TraceRead), TraceError> {
     let mut tally = Tally::new(path);
     let mut cluster = ClusterSpec::default();
-    let mut lines = text.lines().enumerate();
-    expect_header(&mut lines, path, &NODE_HEADER, ',')?;
     let mut nodes_read = 0u64;
-    for (n, raw) in lines {
-        let line_no = n as u64 + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        tally.line();
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != NODE_HEADER.len() {
-            tally.malformed(
-                line_no,
-                "fields",
-                "5 comma-separated fields",
-                &format!("{} fields", f.len()),
-            );
-            continue;
-        }
+    for (line_no, f) in csv_records(text, path, &NODE_HEADER, &mut tally)? {
         let Ok(gpus) = f[3].parse::<u32>() else {
             tally.malformed(line_no, "gpu", "an integer", f[3]);
             continue;
@@ -106,25 +87,7 @@ fn parse_nodes(text: &str, path: &Path) -> Result<(ClusterSpec, TraceRead), Trac
 
 fn parse_pods(text: &str, path: &Path, opts: &ReadOptions) -> Result<TraceRead, TraceError> {
     let mut tally = Tally::new(path);
-    let mut lines = text.lines().enumerate();
-    expect_header(&mut lines, path, &POD_HEADER, ',')?;
-    for (n, raw) in lines {
-        let line_no = n as u64 + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        tally.line();
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != POD_HEADER.len() {
-            tally.malformed(
-                line_no,
-                "fields",
-                "11 comma-separated fields",
-                &format!("{} fields", f.len()),
-            );
-            continue;
-        }
+    for (line_no, f) in csv_records(text, path, &POD_HEADER, &mut tally)? {
         let Ok(num_gpu) = f[3].parse::<u32>() else {
             tally.malformed(line_no, "num_gpu", "an integer", f[3]);
             continue;

@@ -324,6 +324,40 @@ fn bump(
 }
 
 /// A bare job: fields every reader fills in, the rest defaulted.
+/// The data lines of a comma-separated file with a fixed `header`: every non-empty line after
+/// the header, counted in `tally`, split on commas and trimmed, with its 1-based line number. A
+/// line with the wrong number of fields is counted as `malformed:fields` and left out.
+pub(crate) fn csv_records<'t>(
+    text: &'t str,
+    path: &Path,
+    header: &[&str],
+    tally: &mut Tally,
+) -> Result<Vec<(u64, Vec<&'t str>)>, TraceError> {
+    let mut lines = text.lines().enumerate();
+    philly::expect_header(&mut lines, path, header, ',')?;
+    let mut out = Vec::new();
+    for (n, raw) in lines {
+        let line_no = n as u64 + 1;
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        tally.line();
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f.len() != header.len() {
+            tally.malformed(
+                line_no,
+                "fields",
+                &format!("{} comma-separated fields", header.len()),
+                &format!("{} fields", f.len()),
+            );
+            continue;
+        }
+        out.push((line_no, f));
+    }
+    Ok(out)
+}
+
 pub(crate) fn job(label: String, submit_s: u64, accels: u32, work: f64) -> TraceJob {
     TraceJob {
         id: 0,

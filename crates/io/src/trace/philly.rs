@@ -3,31 +3,13 @@
 
 use std::path::Path;
 
-use super::{job, parse_work, ReadOptions, Tally, TraceError, TraceFormat, TraceRead};
+use super::{csv_records, job, parse_work, ReadOptions, Tally, TraceError, TraceFormat, TraceRead};
 
 const HEADER: [&str; 5] = ["timestamp", "duration", "num_gpus", "gpu_time", "cluster"];
 
 pub(crate) fn parse(text: &str, path: &Path, opts: &ReadOptions) -> Result<TraceRead, TraceError> {
     let mut tally = Tally::new(path);
-    let mut lines = text.lines().enumerate();
-    expect_header(&mut lines, path, &HEADER, ',')?;
-    for (n, raw) in lines {
-        let line_no = n as u64 + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        tally.line();
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != HEADER.len() {
-            tally.malformed(
-                line_no,
-                "fields",
-                "5 comma-separated fields",
-                &format!("{} fields", f.len()),
-            );
-            continue;
-        }
+    for (line_no, f) in csv_records(text, path, &HEADER, &mut tally)? {
         let Some(submit_s) = parse_datetime(f[0]) else {
             tally.malformed(line_no, "timestamp", "YYYY-MM-DD HH:MM:SS", f[0]);
             continue;

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use super::philly::expect_header;
-use super::{job, parse_secs, parse_work, ReadOptions, Tally, TraceError, TraceFormat, TraceRead};
+use super::{
+    csv_records, job, parse_secs, parse_work, ReadOptions, Tally, TraceError, TraceFormat,
+    TraceRead,
+};
 
 const HEADER: [&str; 7] = [
     "job_id",
@@ -18,25 +20,7 @@ const HEADER: [&str; 7] = [
 
 pub(crate) fn parse(text: &str, path: &Path, opts: &ReadOptions) -> Result<TraceRead, TraceError> {
     let mut tally = Tally::new(path);
-    let mut lines = text.lines().enumerate();
-    expect_header(&mut lines, path, &HEADER, ',')?;
-    for (n, raw) in lines {
-        let line_no = n as u64 + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        tally.line();
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if f.len() != HEADER.len() {
-            tally.malformed(
-                line_no,
-                "fields",
-                "7 comma-separated fields",
-                &format!("{} fields", f.len()),
-            );
-            continue;
-        }
+    for (line_no, f) in csv_records(text, path, &HEADER, &mut tally)? {
         let Ok(gpus) = f[1].parse::<u32>() else {
             tally.malformed(line_no, "num_gpu", "an integer", f[1]);
             continue;
