@@ -15,6 +15,7 @@ pub mod gen;
 pub mod log;
 pub mod metrics;
 pub mod rate;
+pub mod scenario;
 pub mod setup;
 
 pub use engine::{simulate, simulate_reference, Config, Failures, Outcome};
