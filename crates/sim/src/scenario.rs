@@ -204,28 +204,27 @@ pub fn prepare(
     })
 }
 
-impl Prepared {
-    /// Per-type utilisation (keyed by [`TypeInfo::key`], as the simulator measures it) summed
-    /// over countries into one figure per accelerator, weighted by each type's capacity: what a
-    /// reader of "utilisation of the H100s" expects, whatever countries they sit in.
-    pub fn utilisation_by_accelerator(
-        &self,
-        by_type: &BTreeMap<String, f64>,
-    ) -> BTreeMap<String, f64> {
-        let capacity = self.fleet.capacity_by_type();
-        let mut busy_cap: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-        for (t, info) in self.types.iter().enumerate() {
-            let cap = capacity.get(t).copied().unwrap_or(0) as f64;
-            let u = by_type.get(&info.key).copied().unwrap_or(0.0);
-            let e = busy_cap.entry(info.accelerator.clone()).or_default();
-            e.0 += u * cap;
-            e.1 += cap;
-        }
-        busy_cap
-            .into_iter()
-            .map(|(a, (busy, cap))| (a, if cap > 0.0 { busy / cap } else { 0.0 }))
-            .collect()
+/// Per-type utilisation (keyed by [`TypeInfo::key`], as the simulator measures it) summed
+/// over countries into one figure per accelerator, weighted by each type's capacity
+/// (`capacity_by_type`, by fleet type index): what a reader of "utilisation of the H100s"
+/// expects, whatever countries they sit in.
+pub fn utilisation_by_accelerator(
+    types: &[TypeInfo],
+    capacity_by_type: &[u64],
+    by_type: &BTreeMap<String, f64>,
+) -> BTreeMap<String, f64> {
+    let mut busy_cap: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for (t, info) in types.iter().enumerate() {
+        let cap = capacity_by_type.get(t).copied().unwrap_or(0) as f64;
+        let u = by_type.get(&info.key).copied().unwrap_or(0.0);
+        let e = busy_cap.entry(info.accelerator.clone()).or_default();
+        e.0 += u * cap;
+        e.1 += cap;
     }
+    busy_cap
+        .into_iter()
+        .map(|(a, (busy, cap))| (a, if cap > 0.0 { busy / cap } else { 0.0 }))
+        .collect()
 }
 
 #[cfg(test)]
@@ -459,7 +458,7 @@ data_countries = ["CN"]
         ]
         .into_iter()
         .collect();
-        let u = p.utilisation_by_accelerator(&by_type);
+        let u = utilisation_by_accelerator(&p.types, &p.fleet.capacity_by_type(), &by_type);
         // h20: 32 accelerators at 50% and 8 at 100% → 24 of 40 busy.
         assert!((u["h20"] - 0.6).abs() < 1e-12);
         assert_eq!(u["a800-sxm"], 1.0);

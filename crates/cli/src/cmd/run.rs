@@ -14,16 +14,13 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use xpufleet_comply::{CheckReport, RuleEngine, RuleSet, Status, UseKind};
-use xpufleet_model::{
-    Acquisition, CandidateMode, Catalog, Date, Pool, Scenario, SimTime, TraceJob,
-};
+use xpufleet_model::{Acquisition, CandidateMode, Catalog, Date, Pool, Scenario};
 use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Plan, PlanOptions};
 use xpufleet_report::{self as report, Section};
-use xpufleet_sched::{Policy, PoolSpec};
-use xpufleet_sim::{
-    build_jobs, simulate, tenants, Config, Failures, FleetSpec, FlopsRates, LogEvent,
-};
+use xpufleet_sched::Policy;
+use xpufleet_sim::scenario::{prepare, Prepared};
+use xpufleet_sim::{simulate, Config, Failures, LogEvent};
 
 use crate::common::Ctx;
 
@@ -720,17 +717,6 @@ struct SimSections {
     notes: Vec<String>,
 }
 
-/// The simulator's type for an accelerator in a country: jobs whose data must stay in some
-/// countries may use only the types of those countries, so residency is enforced by the same
-/// type mask that enforces `allowed_accels`.
-fn type_key(accel: &str, country: &str) -> String {
-    format!("{accel}@{country}")
-}
-
-/// A type id no pool has: a job whose allowed list holds only this can run nowhere (an empty
-/// list would mean "anywhere").
-const NOWHERE: &str = "(nowhere)";
-
 /// Simulates the scenario's jobs on its pools (the planned fleet) and reads the event log back
 /// into job rows, utilisation over time and cost and energy per accelerator type.
 #[allow(clippy::too_many_arguments)]
@@ -748,99 +734,9 @@ fn simulate_fleet(
     if sc.jobs.is_empty() {
         return Err("the scenario has no [[job]]s to simulate".into());
     }
-    let mut fspec = FleetSpec::default();
-    let mut type_accel: BTreeMap<String, (&xpufleet_model::Accelerator, u32)> = BTreeMap::new();
-    let mut type_country: BTreeMap<String, String> = BTreeMap::new();
-    for p in &sc.pools {
-        let site = sc
-            .site(&p.site)
-            .ok_or_else(|| format!("pool {:?}: unknown site {:?}", p.id, p.site))?;
-        let accel = catalog.get(&p.accelerator).ok_or_else(|| {
-            format!(
-                "pool {:?}: accelerator {:?} is not in the catalog",
-                p.id, p.accelerator
-            )
-        })?;
-        let (leased, usd_per_hour) = match &p.acquisition {
-            Acquisition::Leased { rate, .. } => (true, sc.fx.to_usd(rate).unwrap_or(0.0)),
-            Acquisition::Bought {
-                price, life_years, ..
-            } => (
-                false,
-                sc.fx.to_usd(price).unwrap_or(0.0) / (life_years.max(0.1) * 8760.0),
-            ),
-        };
-        let key = type_key(&p.accelerator, &site.country);
-        let per_node = p.accels_per_node.max(1);
-        let sd = p.scaleup_domain.max(per_node);
-        type_accel.entry(key.clone()).or_insert((accel, sd));
-        type_country.insert(key.clone(), site.country.clone());
-        let accel_type = fspec.type_index(&key);
-        let site_idx = fspec.site_index(&site.id);
-        fspec.pools.push(PoolSpec {
-            id: p.id.clone(),
-            site: site_idx,
-            accel_type,
-            nodes: p.nodes,
-            accels_per_node: per_node,
-            scaleup_domain: sd,
-            leased,
-            price_usd_per_hour: usd_per_hour,
-        });
-    }
-    fspec.check().map_err(|e| e.to_string())?;
-    let mut trace = Vec::new();
-    let mut shapes = BTreeMap::new();
-    for (i, j) in sc.jobs.iter().enumerate() {
-        let work = j.work().map_err(|e| format!("[[job]] {:?}: {e}", j.id))?;
-        let flops = xpufleet_perf::work_flops(&work)
-            .map_err(|e| format!("[[job]] {:?}: {e}", j.id))?
-            .total;
-        shapes.insert(j.id.clone(), (work, j.precision));
-        let mut allowed: Vec<String> = type_country
-            .iter()
-            .filter(|(key, country)| {
-                let accel = &type_accel[*key].0.id;
-                (j.allowed_accels.is_empty() || j.allowed_accels.contains(accel))
-                    && (j.data_countries.is_empty() || j.data_countries.contains(country))
-            })
-            .map(|(key, _)| key.clone())
-            .collect();
-        if allowed.is_empty() {
-            allowed.push(NOWHERE.to_string());
-        }
-        trace.push(TraceJob {
-            id: i as u64,
-            label: j.id.clone(),
-            submit: j.submit(),
-            accels: j.max_accels.max(j.min_accels).max(1),
-            work: flops,
-            ref_type: None,
-            kind: None,
-            allowed,
-            tenant: Some(j.tenant.clone()),
-            priority: j.priority,
-            deadline: j.deadline_s.map(|d| SimTime(j.submit_s + d)),
-        });
-    }
-    let rates = FlopsRates {
-        perf,
-        types: type_accel.clone(),
-        shapes,
-    };
-    let (tenant_names, tenant_idx) = tenants(&trace);
-    let mut jobs = build_jobs(&trace, &fspec.types, &tenant_idx, &rates);
-    for (j, tj) in jobs.iter_mut().zip(&sc.jobs) {
-        j.may_span_sites = tj.may_span_sites;
-    }
-    // Each tenant is asked about with its largest workload: the strictest verdict it could meet.
-    let mut flops_by_tenant: Vec<Option<f64>> = vec![None; tenant_names.len()];
-    for (tj, &t) in trace.iter().zip(&tenant_idx) {
-        let f = &mut flops_by_tenant[t as usize];
-        *f = Some(f.unwrap_or(0.0).max(tj.work));
-    }
     let gate = RuleEngine::new(rules.clone(), sc, catalog);
-    let fleet = fspec.with_gate(&gate, &tenant_names, as_of, &flops_by_tenant);
+    let Prepared { fleet, jobs, .. } =
+        prepare(sc, catalog, &gate, perf, as_of).map_err(|e| e.to_string())?;
     let cfg = Config {
         policy,
         seed,

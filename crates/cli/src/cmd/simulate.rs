@@ -9,12 +9,13 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use xpufleet_io::trace::{read_throughputs, read_trace, ReadOptions, TraceFormat};
-use xpufleet_model::{Acquisition, Catalog, ClusterSpec, Date, SimTime, ThroughputTable, TraceJob};
+use xpufleet_model::{Catalog, ClusterSpec, ThroughputTable};
 use xpufleet_perf::PerfModel;
-use xpufleet_sched::{FleetState, Job, Policy, PoolSpec};
+use xpufleet_sched::{FleetState, Job, Policy};
+use xpufleet_sim::scenario::{self, TypeInfo};
 use xpufleet_sim::{
-    build_jobs, check, simulate, tenants, to_jsonl, Config, Failures, FleetSpec, FlopsRates,
-    Metrics, RateModel, RelativeSpeed, TableRates,
+    build_jobs, check, simulate, tenants, to_jsonl, Config, Failures, FleetSpec, Metrics,
+    RateModel, RelativeSpeed, TableRates,
 };
 
 use crate::common::{print_json, table, Ctx};
@@ -101,6 +102,9 @@ struct Prepared {
     labels: Vec<String>,
     skipped: BTreeMap<String, u64>,
     remapped: BTreeMap<String, u64>,
+    /// A scenario's capacity and type per fleet type index: its types are accelerators in
+    /// countries, reported summed into one utilisation per accelerator.
+    by_accelerator: Option<(Vec<u64>, Vec<TypeInfo>)>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -177,12 +181,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .take(5)
         .map(|(id, r)| format!("{}: {r}", prep.labels[*id as usize]))
         .collect();
+    let mut metrics = out.metrics;
+    if let Some((capacity, types)) = &prep.by_accelerator {
+        metrics.utilization =
+            scenario::utilisation_by_accelerator(types, capacity, &metrics.utilization);
+    }
     let report = Report {
         policy: policy.name(),
         seed: args.seed,
         round_s: cfg.effective_round_s(),
         accelerators,
-        metrics: &out.metrics,
+        metrics: &metrics,
         wall_s,
         skipped: prep.skipped,
         remapped: prep.remapped,
@@ -351,116 +360,26 @@ fn from_trace(args: &Args, spec: &str, catalog: &Catalog, perf: &PerfModel) -> R
         jobs,
         skipped: read.skipped,
         remapped: read.remapped,
+        by_accelerator: None,
     })
 }
 
 fn from_scenario(ctx: &Ctx, args: &Args, perf: &PerfModel) -> Result<Prepared> {
     let loaded = ctx.scenario(args.scenario.as_deref())?;
     let sc = &loaded.scenario;
-    let catalog = &loaded.catalog;
-    let mut fspec = FleetSpec::default();
-    for p in &sc.pools {
-        let site = sc.site(&p.site).ok_or_else(|| {
-            anyhow!(
-                "{}: pool {:?}: unknown site {:?}",
-                loaded.origin,
-                p.id,
-                p.site
-            )
-        })?;
-        let (leased, usd_per_hour) = match &p.acquisition {
-            Acquisition::Leased { rate, .. } => (true, sc.fx.to_usd(rate).unwrap_or(0.0)),
-            Acquisition::Bought {
-                price, life_years, ..
-            } => (
-                false,
-                sc.fx.to_usd(price).unwrap_or(0.0) / (life_years.max(0.1) * 8760.0),
-            ),
-        };
-        let accel_type = fspec.type_index(&p.accelerator);
-        let site = fspec.site_index(&site.id);
-        fspec.pools.push(PoolSpec {
-            id: p.id.clone(),
-            site,
-            accel_type,
-            nodes: p.nodes,
-            accels_per_node: p.accels_per_node.max(1),
-            scaleup_domain: p.scaleup_domain.max(p.accels_per_node.max(1)),
-            leased,
-            price_usd_per_hour: usd_per_hour,
-        });
-    }
-    fspec.check()?;
-    let mut trace = Vec::new();
-    let mut shapes = BTreeMap::new();
-    for (i, j) in sc.jobs.iter().enumerate() {
-        let work = j
-            .work()
-            .map_err(|e| anyhow!("{}: [[job]] {:?}: {e}", loaded.origin, j.id))?;
-        let flops = xpufleet_perf::work_flops(&work)
-            .map_err(|e| anyhow!("{}: [[job]] {:?}: {e}", loaded.origin, j.id))?
-            .total;
-        shapes.insert(j.id.clone(), (work, j.precision));
-        trace.push(TraceJob {
-            id: i as u64,
-            label: j.id.clone(),
-            submit: j.submit(),
-            accels: j.max_accels.max(j.min_accels).max(1),
-            work: flops,
-            ref_type: None,
-            kind: None,
-            allowed: j.allowed_accels.clone(),
-            tenant: Some(j.tenant.clone()),
-            priority: j.priority,
-            deadline: j.deadline_s.map(|d| SimTime(j.submit_s + d)),
-        });
-    }
-    let mut types = BTreeMap::new();
-    for p in &fspec.pools {
-        let id = &fspec.types[p.accel_type as usize].id;
-        let a = catalog.get(id).ok_or_else(|| {
-            anyhow!(
-                "{}: pool {:?}: accelerator {id:?} is not in the catalog",
-                loaded.origin,
-                p.id
-            )
-        })?;
-        types.entry(id.clone()).or_insert((a, p.scaleup_domain));
-    }
-    let rates = FlopsRates {
-        perf,
-        types,
-        shapes,
-    };
-    let (tenant_names, tenant_idx) = tenants(&trace);
-    let mut jobs = build_jobs(&trace, &fspec.types, &tenant_idx, &rates);
-    for (j, tj) in jobs.iter_mut().zip(&sc.jobs) {
-        j.may_span_sites = tj.may_span_sites;
-    }
-    // The strictest verdict a tenant's jobs could meet: ask with its largest workload.
-    let mut flops_by_tenant: Vec<Option<f64>> = vec![None; tenant_names.len()];
-    for (tj, &t) in trace.iter().zip(&tenant_idx) {
-        let f = &mut flops_by_tenant[t as usize];
-        *f = Some(f.unwrap_or(0.0).max(tj.work));
-    }
-    let fleet = with_scenario_gate(fspec, &loaded, &tenant_names, sc.date, &flops_by_tenant)?;
+    // The scenario's compliance verdicts: its rule engine is the gate.
+    let gate = xpufleet_io::rules::rule_engine(&loaded, &[]).map_err(|d| anyhow!("{d}"))?;
+    let prep = scenario::prepare(sc, &loaded.catalog, &gate, perf, sc.date)
+        .map_err(|e| anyhow!("{}: {e}", loaded.origin))?;
+    // The simulator's types are accelerators in countries (for data residency); the report
+    // sums them back into one utilisation per accelerator.
+    let by_accelerator = (prep.fleet.capacity_by_type(), prep.types);
     Ok(Prepared {
-        fleet,
-        labels: trace.iter().map(|j| j.label.clone()).collect(),
-        jobs,
+        fleet: prep.fleet,
+        jobs: prep.jobs,
+        labels: prep.labels,
         skipped: BTreeMap::new(),
         remapped: BTreeMap::new(),
+        by_accelerator: Some(by_accelerator),
     })
-}
-
-/// The fleet with the scenario's compliance verdicts (the rule engine is the gate).
-fn with_scenario_gate(
-    fspec: FleetSpec,
-    loaded: &xpufleet_io::LoadedScenario,
-    tenants: &[String],
-    date: Date,
-    flops: &[Option<f64>],
-) -> Result<FleetState> {
-    let engine = xpufleet_io::rules::rule_engine(loaded, &[]).map_err(|d| anyhow!("{d}"))?;
-    Ok(fspec.with_gate(&engine, tenants, date, flops))
 }

@@ -138,6 +138,69 @@ fn scenario_jobs_run_under_the_rules() {
     );
 }
 
+/// A job whose data must stay in China never starts on a Malaysian pool, even when the fastest
+/// accelerator it may use (an H100) sits only there and is free; it runs on the CN A800s.
+#[test]
+fn scenario_jobs_keep_their_data_in_their_countries() {
+    let dir = scratch("simulate-data-residency");
+    let text = std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap();
+    // Submitted after every other job has finished, so the H100s are free.
+    let extra = r#"
+[[job]]
+id = "cn-resident"
+name = "CN-resident fine-tune"
+params = 1e9
+tokens = 1e11
+allowed_accels = ["h100-sxm", "a800-sxm"]
+min_accels = 64
+max_accels = 64
+tenant = "acme-ai"
+data_countries = ["CN"]
+submit_s = 2000000
+"#;
+    std::fs::write(dir.join("capex.toml"), text + extra).unwrap();
+    std::fs::copy(
+        repo().join("examples/what-if-h20.toml"),
+        dir.join("what-if-h20.toml"),
+    )
+    .unwrap();
+    let events = dir.join("events.jsonl");
+    let v = json(&[
+        "simulate",
+        "--scenario",
+        &dir.join("capex.toml").display().to_string(),
+        "--policy",
+        "fifo-het",
+        "--events",
+        &events.display().to_string(),
+        "--json",
+    ]);
+    assert_eq!(v["completed"], v["jobs"]);
+    // Utilisation stays one figure per accelerator, whatever countries it sits in.
+    assert!(v["utilization"]["a800-sxm"].as_f64().unwrap() > 0.0);
+    let log = std::fs::read_to_string(&events).unwrap();
+    let mut lines = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
+    let fleet = lines.next().unwrap();
+    let pools: Vec<String> = fleet["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    let job = 10; // the 11th [[job]]
+    let mut starts = 0;
+    for ev in lines.filter(|e| e["ev"] == "start" && e["job"] == job) {
+        starts += 1;
+        for slot in ev["slots"].as_array().unwrap() {
+            let pool = &pools[slot[0].as_u64().unwrap() as usize];
+            assert!(pool.starts_with("cn-"), "cn-resident started on {pool}");
+        }
+    }
+    assert!(starts > 0, "cn-resident never started");
+}
+
 #[test]
 fn bad_input_is_a_located_error() {
     let o = xpufleet(&[
