@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use xpufleet_model::SimTime;
 
 use crate::fleet::{FleetState, Scratch, Slot, TypeIdx};
-use crate::queue::{Job, JobId, Queue};
+use crate::queue::{Job, JobId, Queue, WaitKey};
 use crate::reason::{denial_reason, Reason};
 
 /// A scheduling policy, by name.
@@ -659,7 +659,28 @@ pub fn round_order(policy: Policy, queue: &Queue, out: &mut Vec<JobId>) {
             .copied()
             .chain(queue.waiting.iter().map(|k| k.2)),
     );
-    out.sort_by(|&a, &b| round_before(policy, queue, a, b));
+    // Sort precomputed keys, equal to `round_before`'s order: `f64::total_cmp` is the order of
+    // the sign-adjusted bits, and ids make every key distinct.
+    let mut keyed: Vec<(i64, WaitKey)> = out
+        .iter()
+        .map(|&id| (service_key(policy, queue, id), queue.wait_key(id)))
+        .collect();
+    keyed.sort_unstable();
+    out.clear();
+    out.extend(keyed.iter().map(|k| k.1 .2));
+}
+
+/// A job's attained service as an integer whose order is `f64::total_cmp`'s (0 for `fifo-het`,
+/// which orders by queue position alone).
+fn service_key(policy: Policy, queue: &Queue, id: JobId) -> i64 {
+    let st = &queue.state[id as usize];
+    let v = match policy {
+        Policy::FifoHet => return 0,
+        Policy::LasHet => st.attained_norm_s * f64::from(queue.jobs[id as usize].accels),
+        _ => st.attained_accel_s,
+    };
+    let bits = v.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
 /// Re-sorts an order from [`round_order`] after service changed but no job joined or left the
@@ -732,7 +753,8 @@ pub fn plan_round(
         keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
         chosen = keyed.into_iter().map(|(_, id)| id).collect();
     }
-    let mut placed: Vec<(JobId, TypeIdx, Vec<Slot>, bool)> = Vec::new();
+    // (job, type, slots to start on; `None`: it keeps the slots it runs on).
+    let mut placed: Vec<(JobId, TypeIdx, Option<Vec<Slot>>)> = Vec::new();
     let mut cands = Vec::new();
     let mut unplaced = Vec::new();
     for id in chosen.into_iter().chain(rest) {
@@ -748,7 +770,7 @@ pub fn plan_round(
             let settled = !het || job.rates[r.accel_type as usize] >= job.best_rate();
             if settled && slots_free(&s, &r.slots) {
                 s.take(&r.slots);
-                placed.push((id, r.accel_type, r.slots.clone(), true));
+                placed.push((id, r.accel_type, None));
                 continue;
             }
         }
@@ -781,23 +803,32 @@ pub fn plan_round(
             .running
             .as_ref()
             .filter(|r| (!het || r.accel_type == ty) && slots_free(&s, &r.slots));
-        let (ty, slots, keep) = match kept {
-            Some(r) => (r.accel_type, r.slots.clone(), true),
-            None => (ty, cands.swap_remove(i).slots, false),
-        };
-        s.take(&slots);
-        placed.push((id, ty, slots, keep));
+        match kept {
+            Some(r) => {
+                s.take(&r.slots);
+                placed.push((id, r.accel_type, None));
+            }
+            None => {
+                let slots = cands.swap_remove(i).slots;
+                s.take(&slots);
+                placed.push((id, ty, Some(slots)));
+            }
+        }
     }
     let mut plan = Plan::default();
-    let kept: std::collections::BTreeSet<JobId> =
-        placed.iter().filter(|p| p.3).map(|p| p.0).collect();
+    let mut kept: Vec<JobId> = placed
+        .iter()
+        .filter(|p| p.2.is_none())
+        .map(|p| p.0)
+        .collect();
+    kept.sort_unstable();
     for &id in &queue.running {
-        if !kept.contains(&id) {
+        if kept.binary_search(&id).is_err() {
             plan.decisions.push(Decision::Preempt { job: id });
         }
     }
-    for (id, ty, slots, keep) in placed {
-        if !keep {
+    for (id, ty, slots) in placed {
+        if let Some(slots) = slots {
             plan.decisions.push(Decision::Start {
                 job: id,
                 accel_type: ty,
@@ -817,4 +848,88 @@ pub fn plan_round(
         }
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn queue(jobs: &[(u32, i32, u64, f64, f64, bool)]) -> Queue {
+        let mut q = Queue::new(
+            jobs.iter()
+                .map(|&(accels, priority, submit, _, _, _)| Job {
+                    accels,
+                    tenant: 0,
+                    allowed: 1,
+                    priority,
+                    submit: SimTime(submit),
+                    deadline: None,
+                    may_span_sites: false,
+                    work: 1.0,
+                    rates: vec![1.0].into(),
+                })
+                .collect(),
+        );
+        for (i, &(_, _, _, acc, norm, running)) in jobs.iter().enumerate() {
+            q.state[i].attained_accel_s = acc;
+            q.state[i].attained_norm_s = norm;
+            if running {
+                q.running.insert(i as JobId);
+            } else {
+                q.enqueue(i as JobId);
+            }
+        }
+        q
+    }
+
+    fn service() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            Just(0.0),
+            Just(-0.0),
+            Just(360.0),
+            0.0f64..1e7,
+            -1.0f64..1.0
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// The precomputed-key sort and the insertion re-sort give the comparator's order.
+        #[test]
+        fn round_orders_agree_with_the_comparator(
+            jobs in prop::collection::vec(
+                (1u32..=8, -1i32..=1, 0u64..5, service(), service(), any::<bool>()),
+                0..30,
+            ),
+            bump in prop::collection::vec(service(), 30),
+        ) {
+            let mut q = queue(&jobs);
+            for policy in [Policy::Las, Policy::LasHet, Policy::FifoHet] {
+                let mut want: Vec<JobId> = q
+                    .running
+                    .iter()
+                    .copied()
+                    .chain(q.waiting.iter().map(|k| k.2))
+                    .collect();
+                want.sort_by(|&a, &b| round_before(policy, &q, a, b));
+                let mut got = Vec::new();
+                round_order(policy, &q, &mut got);
+                prop_assert_eq!(&got, &want);
+                // Service moves on; the re-sort lands where a fresh sort does.
+                for (i, st) in q.state.iter_mut().enumerate() {
+                    st.attained_accel_s += bump[i].abs();
+                    st.attained_norm_s += bump[(i + 7) % bump.len()].abs();
+                }
+                let moved = resort_round_order(policy, &q, &mut got);
+                let mut fresh = Vec::new();
+                round_order(policy, &q, &mut fresh);
+                prop_assert_eq!(&got, &fresh);
+                if !moved {
+                    prop_assert_eq!(&fresh, &want);
+                }
+            }
+        }
+    }
 }

@@ -13,7 +13,8 @@ use xpufleet_model::{ClusterSpec, SimTime, TraceJob};
 use xpufleet_sched::{schedule, AccelType, Job, Options, Policy, Queue};
 use xpufleet_sim::gen::{fleet_month, gavel, FleetMonth, GavelGen};
 use xpufleet_sim::{
-    build_jobs, simulate, tenants, Config, FleetSpec, RateModel, RelativeSpeed, TableRates,
+    build_jobs, simulate, simulate_reference, tenants, Config, FleetSpec, RateModel, RelativeSpeed,
+    TableRates,
 };
 
 fn repo(rel: &str) -> std::path::PathBuf {
@@ -100,12 +101,29 @@ fn run_trace(
     rates: &dyn RateModel,
     cfg: &Config,
 ) -> xpufleet_sim::Metrics {
+    run_trace_with(cluster, trace, rates, cfg, simulate)
+}
+
+type Engine = fn(
+    xpufleet_sched::FleetState,
+    Vec<Job>,
+    &Config,
+    &mut dyn FnMut(u64, u64),
+) -> xpufleet_sim::Outcome;
+
+fn run_trace_with(
+    cluster: &ClusterSpec,
+    trace: &[TraceJob],
+    rates: &dyn RateModel,
+    cfg: &Config,
+    engine: Engine,
+) -> xpufleet_sim::Metrics {
     let spec = FleetSpec::from_cluster(cluster, &BTreeMap::new()).unwrap();
     let (names, idx) = tenants(trace);
     let types: Vec<AccelType> = spec.types.clone();
     let jobs = build_jobs(trace, &types, &idx, rates);
     let fleet = spec.allow_all(names.len());
-    simulate(fleet, jobs, cfg, &mut |_, _| {}).metrics
+    engine(fleet, jobs, cfg, &mut |_, _| {}).metrics
 }
 
 /// The whole Philly trace (82k jobs) on 1,000 H100 + 1,000 A100.
@@ -212,13 +230,28 @@ fn gavel_parity(c: &mut Criterion) {
             cfg.round_s = Some(360);
             let t = Instant::now();
             let m = run_trace(&w.cluster, &w.jobs, &TableRates(&table), &cfg);
+            let wall_s = t.elapsed().as_secs_f64();
+            // The shortcuts must not change the outcome: hold it to the reference engine.
+            let t = Instant::now();
+            let m_ref = run_trace_with(
+                &w.cluster,
+                &w.jobs,
+                &TableRates(&table),
+                &cfg,
+                simulate_reference,
+            );
+            let ref_wall_s = t.elapsed().as_secs_f64();
+            assert_eq!(
+                format!("{m:?}"),
+                format!("{m_ref:?}"),
+                "seed {seed} {policy}"
+            );
             println!(
-                "gavel seed {seed} {policy}: {} jobs, {} completed, JCT mean {:.0} s, {} preemptions, wall {:.3} s",
+                "gavel seed {seed} {policy}: {} jobs, {} completed, JCT mean {:.0} s, {} preemptions, wall {wall_s:.3} s (every round planned: {ref_wall_s:.3} s, same metrics)",
                 m.jobs,
                 m.completed,
                 m.jct_mean_s,
                 m.preemptions,
-                t.elapsed().as_secs_f64()
             );
             jct.entry(policy.name())
                 .or_insert_with(Vec::new)

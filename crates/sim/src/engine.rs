@@ -127,6 +127,7 @@ struct Sim<'a> {
     /// The last plan was empty and no job, accelerator or queue entry changed since: a round
     /// whose job order is also unchanged would plan nothing again, so it is not planned.
     plan_clean: bool,
+    ids_buf: Vec<JobId>,
     /// Take the shortcuts that leave results unchanged (off only in [`simulate_reference`]).
     shortcuts: bool,
 }
@@ -189,6 +190,7 @@ fn run(
         round_order: Vec::new(),
         plan_clean: false,
         shortcuts,
+        ids_buf: Vec::new(),
         fleet,
     };
     if cfg.log {
@@ -390,10 +392,14 @@ impl Sim<'_> {
     }
 
     fn settle_all(&mut self) {
-        let ids: Vec<JobId> = self.q.running.iter().copied().collect();
-        for id in ids {
+        // A buffer kept between rounds: settling runs every round.
+        let mut ids = std::mem::take(&mut self.ids_buf);
+        ids.clear();
+        ids.extend(self.q.running.iter().copied());
+        for &id in &ids {
             self.settle(id);
         }
+        self.ids_buf = ids;
     }
 
     /// Takes the job off its accelerators (settled first).
