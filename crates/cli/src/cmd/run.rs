@@ -1059,6 +1059,7 @@ fn cost_energy(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xpufleet_model::SimTime;
 
     fn start(t: u64, job: u32, slots: Vec<[u32; 3]>) -> LogEvent {
         LogEvent::Start {
