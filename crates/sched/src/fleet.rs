@@ -127,6 +127,21 @@ impl PoolState {
     pub fn free_total(&self) -> u64 {
         self.free_total
     }
+
+    /// Becomes a copy of `src`, reusing this state's allocations (a planner's scratch copy).
+    pub fn copy_from(&mut self, src: &PoolState) {
+        if self.spec != src.spec {
+            self.spec.clone_from(&src.spec);
+        }
+        self.free.clone_from(&src.free);
+        self.down.clone_from(&src.down);
+        self.bucket.clone_from(&src.bucket);
+        self.pos.clone_from(&src.pos);
+        self.free_total = src.free_total;
+        self.down_total = src.down_total;
+        self.domain_free.clone_from(&src.domain_free);
+    }
+
     pub fn down_total(&self) -> u64 {
         self.down_total
     }
@@ -459,6 +474,32 @@ impl<'a> Scratch<'a> {
             pools: fleet.pools.iter().map(Cow::Borrowed).collect(),
             free_by_type,
         }
+    }
+
+    /// A scratch state that owns copies of every pool, made in `spare`'s allocations (pools
+    /// given back by [`Scratch::into_spare`]).
+    pub fn owned(fleet: &'a FleetState, mut spare: Vec<PoolState>) -> Scratch<'a> {
+        let mut s = Scratch::new(fleet);
+        spare.truncate(fleet.pools.len());
+        for (i, src) in fleet.pools.iter().enumerate() {
+            match spare.get_mut(i) {
+                Some(p) => p.copy_from(src),
+                None => spare.push(src.clone()),
+            }
+        }
+        s.pools = spare.into_iter().map(Cow::Owned).collect();
+        s
+    }
+
+    /// The pools this scratch state owns, for the next [`Scratch::owned`].
+    pub fn into_spare(self) -> Vec<PoolState> {
+        self.pools
+            .into_iter()
+            .filter_map(|p| match p {
+                Cow::Owned(p) => Some(p),
+                Cow::Borrowed(_) => None,
+            })
+            .collect()
     }
 
     pub fn take(&mut self, slots: &[Slot]) {

@@ -709,7 +709,33 @@ pub fn plan_round(
     order: &[JobId],
     opts: Options,
 ) -> Plan {
-    let mut s = Scratch::new(fleet);
+    plan_round_in(
+        &mut RoundBuffers::default(),
+        policy,
+        fleet,
+        queue,
+        order,
+        opts,
+    )
+}
+
+/// Memory a caller that plans round after round keeps between plans, so that a plan copies
+/// the fleet into last round's allocations instead of new ones.
+#[derive(Debug, Default)]
+pub struct RoundBuffers {
+    pools: Vec<crate::fleet::PoolState>,
+}
+
+/// [`plan_round`] in buffers kept between rounds; the same plan.
+pub fn plan_round_in(
+    bufs: &mut RoundBuffers,
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    order: &[JobId],
+    opts: Options,
+) -> Plan {
+    let mut s = Scratch::owned(fleet, std::mem::take(&mut bufs.pools));
     for &id in &queue.running {
         if let Some(r) = &queue.state[id as usize].running {
             s.give(&r.slots);
@@ -815,6 +841,7 @@ pub fn plan_round(
             }
         }
     }
+    bufs.pools = s.into_spare();
     let mut plan = Plan::default();
     let mut kept: Vec<JobId> = placed
         .iter()

@@ -9,8 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use xpufleet_model::SimTime;
 use xpufleet_sched::{
-    never_runnable, plan_round, plans_rounds, resort_round_order, round_order, schedule, Decision,
-    FleetState, Job, JobId, Options, Plan, Policy, Queue, Reason, Running, Slot,
+    never_runnable, plan_round_in, plans_rounds, resort_round_order, round_order, schedule,
+    Decision, FleetState, Job, JobId, Options, Plan, Policy, Queue, Reason, RoundBuffers, Running,
+    Slot,
 };
 
 use crate::log::{LogEvent, LogPool};
@@ -128,6 +129,7 @@ struct Sim<'a> {
     /// whose job order is also unchanged would plan nothing again, so it is not planned.
     plan_clean: bool,
     ids_buf: Vec<JobId>,
+    round_bufs: RoundBuffers,
     /// Take the shortcuts that leave results unchanged (off only in [`simulate_reference`]).
     shortcuts: bool,
 }
@@ -143,7 +145,8 @@ pub fn simulate(
     run(fleet, jobs, cfg, progress, true)
 }
 
-/// [`simulate`] without its speed shortcuts (every round is planned in full): the reference
+/// [`simulate`] without its speed shortcuts (every round planned in full by [`schedule`], in
+/// fresh memory): the reference
 /// that tests and benchmarks hold the fast path to, event for event.
 pub fn simulate_reference(
     fleet: FleetState,
@@ -191,6 +194,7 @@ fn run(
         plan_clean: false,
         shortcuts,
         ids_buf: Vec::new(),
+        round_bufs: RoundBuffers::default(),
         fleet,
     };
     if cfg.log {
@@ -448,7 +452,8 @@ impl Sim<'_> {
             rounds: self.cfg.effective_round_s().is_some(),
         };
         let policy = self.cfg.policy;
-        let plan: Plan = if plans_rounds(policy, opts) {
+        // The reference asks `schedule` every time, as a live driver would.
+        let plan: Plan = if self.shortcuts && plans_rounds(policy, opts) {
             // The round plan depends on the fleet, the running and waiting sets and the job
             // order alone; with the first three unchanged since an empty plan, an unchanged
             // order plans nothing again.
@@ -458,7 +463,14 @@ impl Sim<'_> {
             if !self.plan_clean {
                 round_order(policy, &self.q, &mut self.round_order);
             }
-            plan_round(policy, &self.fleet, &self.q, &self.round_order, opts)
+            plan_round_in(
+                &mut self.round_bufs,
+                policy,
+                &self.fleet,
+                &self.q,
+                &self.round_order,
+                opts,
+            )
         } else {
             schedule(policy, &self.fleet, &self.q, self.now, opts)
         };
