@@ -146,8 +146,8 @@ pub fn simulate(
 }
 
 /// [`simulate`] without its speed shortcuts (every round planned in full by [`schedule`], in
-/// fresh memory): the reference
-/// that tests and benchmarks hold the fast path to, event for event.
+/// fresh memory): the reference that tests and benchmarks hold the fast path to, event for
+/// event.
 pub fn simulate_reference(
     fleet: FleetState,
     jobs: Vec<Job>,
@@ -458,6 +458,13 @@ impl Sim<'_> {
             // order alone; with the first three unchanged since an empty plan, an unchanged
             // order plans nothing again.
             if self.plan_clean && !resort_round_order(policy, &self.q, &mut self.round_order) {
+                return false;
+            }
+            // Nothing waits: speed-blind LAS keeps every running job where it is (each one's
+            // slots are free again when its turn comes, in any order), and with nothing
+            // running either no policy has anything to do. The order is left as it was:
+            // `plan_clean` says whether it still stands.
+            if self.q.waiting.is_empty() && (policy == Policy::Las || self.q.running.is_empty()) {
                 return false;
             }
             if !self.plan_clean {
