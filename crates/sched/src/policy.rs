@@ -724,6 +724,10 @@ pub fn plan_round(
 #[derive(Debug, Default)]
 pub struct RoundBuffers {
     pools: Vec<crate::fleet::PoolState>,
+    chosen: Vec<JobId>,
+    rest: Vec<JobId>,
+    keyed: Vec<(f64, JobId)>,
+    kept: Vec<JobId>,
 }
 
 /// [`plan_round`] in buffers kept between rounds; the same plan.
@@ -745,8 +749,10 @@ pub fn plan_round_in(
     // Phase 1: the jobs that get this round, by attained service, while the fleet's free
     // accelerators of types they can use last.
     let mut free_left: u64 = s.free_by_type.iter().sum();
-    let mut chosen = Vec::new();
-    let mut rest = Vec::new();
+    let mut chosen = std::mem::take(&mut bufs.chosen);
+    let mut rest = std::mem::take(&mut bufs.rest);
+    chosen.clear();
+    rest.clear();
     for &id in order {
         let job = &queue.jobs[id as usize];
         let k = u64::from(job.accels);
@@ -774,16 +780,20 @@ pub fn plan_round_in(
                 .fold(f64::INFINITY, f64::min);
             j.best_rate() / worst
         };
-        let mut keyed: Vec<(f64, JobId)> = chosen.iter().map(|&id| (gain(id), id)).collect();
+        let mut keyed = std::mem::take(&mut bufs.keyed);
+        keyed.clear();
+        keyed.extend(chosen.iter().map(|&id| (gain(id), id)));
         // Stable: equal gains keep service order.
         keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
-        chosen = keyed.into_iter().map(|(_, id)| id).collect();
+        chosen.clear();
+        chosen.extend(keyed.iter().map(|&(_, id)| id));
+        bufs.keyed = keyed;
     }
     // (job, type, slots to start on; `None`: it keeps the slots it runs on).
     let mut placed: Vec<(JobId, TypeIdx, Option<Vec<Slot>>)> = Vec::new();
     let mut cands = Vec::new();
     let mut unplaced = Vec::new();
-    for id in chosen.into_iter().chain(rest) {
+    for &id in chosen.iter().chain(rest.iter()) {
         let job = &queue.jobs[id as usize];
         let mut miss = Miss::default();
         if s.free_by_type.iter().sum::<u64>() < u64::from(job.accels) {
@@ -843,17 +853,18 @@ pub fn plan_round_in(
     }
     bufs.pools = s.into_spare();
     let mut plan = Plan::default();
-    let mut kept: Vec<JobId> = placed
-        .iter()
-        .filter(|p| p.2.is_none())
-        .map(|p| p.0)
-        .collect();
+    bufs.chosen = chosen;
+    bufs.rest = rest;
+    let mut kept = std::mem::take(&mut bufs.kept);
+    kept.clear();
+    kept.extend(placed.iter().filter(|p| p.2.is_none()).map(|p| p.0));
     kept.sort_unstable();
     for &id in &queue.running {
         if kept.binary_search(&id).is_err() {
             plan.decisions.push(Decision::Preempt { job: id });
         }
     }
+    bufs.kept = kept;
     for (id, ty, slots) in placed {
         if let Some(slots) = slots {
             plan.decisions.push(Decision::Start {

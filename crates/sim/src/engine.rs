@@ -460,11 +460,11 @@ impl Sim<'_> {
             if self.plan_clean && !resort_round_order(policy, &self.q, &mut self.round_order) {
                 return false;
             }
-            // Nothing waits: speed-blind LAS keeps every running job where it is (each one's
-            // slots are free again when its turn comes, in any order), and with nothing
-            // running either no policy has anything to do. The order is left as it was:
+            // Nothing waits and every running job is settled (speed-blind LAS, or already on
+            // its fastest type): the planner keeps each where it is, since each one's slots are
+            // free again when its turn comes, in any order. The order is left as it was:
             // `plan_clean` says whether it still stands.
-            if self.q.waiting.is_empty() && (policy == Policy::Las || self.q.running.is_empty()) {
+            if self.q.waiting.is_empty() && self.q.running.iter().all(|&id| self.settled(id)) {
                 return false;
             }
             if !self.plan_clean {
@@ -507,6 +507,17 @@ impl Sim<'_> {
         // Decisions change the state (a rejected one may not, but is planned again).
         self.plan_clean = self.shortcuts && !changed && plans_rounds(policy, opts);
         changed
+    }
+
+    /// Would the round planner keep this running job where it is without a search? (Its
+    /// shortcut: speed-blind, or on the job's fastest type.)
+    fn settled(&self, id: JobId) -> bool {
+        let job = &self.q.jobs[id as usize];
+        self.cfg.policy == Policy::Las
+            || self.q.state[id as usize]
+                .running
+                .as_ref()
+                .is_some_and(|r| job.rates[r.accel_type as usize] >= job.best_rate())
     }
 
     fn start(&mut self, id: JobId, accel_type: u16, slots: Vec<Slot>) {
