@@ -687,16 +687,22 @@ fn service_key(policy: Policy, queue: &Queue, id: JobId) -> i64 {
 /// running and waiting sets; true if the order changed. The order is total, so the result is
 /// the one [`round_order`] would give; an insertion sort is linear when little moved.
 pub fn resort_round_order(policy: Policy, queue: &Queue, order: &mut [JobId]) -> bool {
-    let mut moved = false;
+    // Past this many swaps a full sort is cheaper (and gives the same order).
+    let budget = 8 * order.len() + 64;
+    let mut swaps = 0usize;
     for i in 1..order.len() {
         let mut j = i;
         while j > 0 && round_before(policy, queue, order[j - 1], order[j]).is_gt() {
             order.swap(j - 1, j);
             j -= 1;
-            moved = true;
+            swaps += 1;
+        }
+        if swaps > budget {
+            order.sort_by(|&a, &b| round_before(policy, queue, a, b));
+            return true;
         }
     }
-    moved
+    swaps > 0
 }
 
 /// One round's plan for the jobs in `order` (from [`round_order`]); the same plan [`schedule`]
@@ -728,6 +734,7 @@ pub struct RoundBuffers {
     rest: Vec<JobId>,
     keyed: Vec<(f64, JobId)>,
     kept: Vec<JobId>,
+    placed: Vec<(JobId, TypeIdx, Option<Vec<Slot>>)>,
 }
 
 /// [`plan_round`] in buffers kept between rounds; the same plan.
@@ -790,7 +797,8 @@ pub fn plan_round_in(
         bufs.keyed = keyed;
     }
     // (job, type, slots to start on; `None`: it keeps the slots it runs on).
-    let mut placed: Vec<(JobId, TypeIdx, Option<Vec<Slot>>)> = Vec::new();
+    let mut placed = std::mem::take(&mut bufs.placed);
+    placed.clear();
     let mut cands = Vec::new();
     let mut unplaced = Vec::new();
     for &id in chosen.iter().chain(rest.iter()) {
@@ -865,7 +873,7 @@ pub fn plan_round_in(
         }
     }
     bufs.kept = kept;
-    for (id, ty, slots) in placed {
+    for (id, ty, slots) in placed.drain(..) {
         if let Some(slots) = slots {
             plan.decisions.push(Decision::Start {
                 job: id,
@@ -874,6 +882,7 @@ pub fn plan_round_in(
             });
         }
     }
+    bufs.placed = placed;
     if opts.explain {
         for (id, miss) in unplaced {
             let job = &queue.jobs[id as usize];

@@ -128,6 +128,9 @@ struct Sim<'a> {
     /// The last plan was empty and no job, accelerator or queue entry changed since: a round
     /// whose job order is also unchanged would plan nothing again, so it is not planned.
     plan_clean: bool,
+    /// `round_order` holds exactly the running and waiting jobs (false after an arrival or
+    /// a completion).
+    order_members: bool,
     ids_buf: Vec<JobId>,
     round_bufs: RoundBuffers,
     /// Take the shortcuts that leave results unchanged (off only in [`simulate_reference`]).
@@ -193,6 +196,7 @@ fn run(
         round_order: Vec::new(),
         plan_clean: false,
         shortcuts,
+        order_members: false,
         ids_buf: Vec::new(),
         round_bufs: RoundBuffers::default(),
         fleet,
@@ -347,6 +351,7 @@ impl Sim<'_> {
     fn arrive(&mut self, id: JobId) {
         self.last_progress = self.now;
         self.plan_clean = false;
+        self.order_members = false;
         let job = &self.q.jobs[id as usize];
         if self.cfg.log {
             self.log.push(LogEvent::Arrive {
@@ -428,6 +433,7 @@ impl Sim<'_> {
 
     fn complete(&mut self, id: JobId) {
         self.stop(id);
+        self.order_members = false;
         self.q.state[id as usize].remaining = 0.0;
         self.finish[id as usize] = Some(self.now);
         self.last_progress = self.now;
@@ -468,7 +474,14 @@ impl Sim<'_> {
                 return false;
             }
             if !self.plan_clean {
-                round_order(policy, &self.q, &mut self.round_order);
+                if self.order_members {
+                    // Preemptions and starts move jobs between the running and waiting sets
+                    // but keep them in the order: re-sorting is cheaper than sorting afresh.
+                    resort_round_order(policy, &self.q, &mut self.round_order);
+                } else {
+                    round_order(policy, &self.q, &mut self.round_order);
+                    self.order_members = true;
+                }
             }
             plan_round_in(
                 &mut self.round_bufs,
