@@ -132,6 +132,8 @@ struct Sim<'a> {
     /// a completion).
     order_members: bool,
     ids_buf: Vec<JobId>,
+    /// `Job::best_rate` of each job, computed once: settling asks for it every round.
+    best_rate: Vec<f64>,
     round_bufs: RoundBuffers,
     /// Take the shortcuts that leave results unchanged (off only in [`simulate_reference`]).
     shortcuts: bool,
@@ -171,6 +173,7 @@ fn run(
     let mut order: Vec<JobId> = (0..n as JobId).collect();
     order.sort_by_key(|&i| (jobs[i as usize].submit, i));
     let n_types = fleet.types.len();
+    let best_rate = jobs.iter().map(Job::best_rate).collect();
     let mut sim = Sim {
         cfg,
         last_progress: SimTime::ZERO,
@@ -198,6 +201,7 @@ fn run(
         shortcuts,
         order_members: false,
         ids_buf: Vec::new(),
+        best_rate,
         round_bufs: RoundBuffers::default(),
         fleet,
     };
@@ -390,7 +394,7 @@ impl Sim<'_> {
         let work = run.rate * (p1 - p0) as f64;
         st.remaining = (run.rem_at_start - run.rate * (p1 - run.progress_from) as f64).max(0.0);
         st.attained_accel_s += accels * dt;
-        let best = job.best_rate();
+        let best = self.best_rate[id as usize];
         if best > 0.0 {
             st.attained_norm_s += work / best;
         }
@@ -530,7 +534,7 @@ impl Sim<'_> {
             || self.q.state[id as usize]
                 .running
                 .as_ref()
-                .is_some_and(|r| job.rates[r.accel_type as usize] >= job.best_rate())
+                .is_some_and(|r| job.rates[r.accel_type as usize] >= self.best_rate[id as usize])
     }
 
     fn start(&mut self, id: JobId, accel_type: u16, slots: Vec<Slot>) {
