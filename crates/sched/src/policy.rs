@@ -646,7 +646,7 @@ fn round_before(policy: Policy, queue: &Queue, a: JobId, b: JobId) -> std::cmp::
     };
     service(a)
         .total_cmp(&service(b))
-        .then(queue.wait_key(a).cmp(&queue.wait_key(b)))
+        .then_with(|| queue.wait_key(a).cmp(&queue.wait_key(b)))
 }
 
 /// The order in which a round planner considers the running and waiting jobs, into `out`.
