@@ -272,7 +272,7 @@ fn parse_cluster(text: &str, default_per_node: u32) -> Result<ClusterSpec> {
             None => (rest, None),
         };
         let n: u32 = n.trim().parse().map_err(|_| {
-            anyhow!("--cluster: {part:?}: expected a whole number of accelerators, found {n:?}")
+            anyhow!("--cluster: {part:?}: expected a whole number of accelerators, found {rest:?}")
         })?;
         let per: u32 = match per {
             Some(p) => p.trim().parse().ok().filter(|&p| p > 0).ok_or_else(|| {
