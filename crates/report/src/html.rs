@@ -783,16 +783,7 @@ impl Page<'_> {
             ));
         }
         self.out.push_str("<h3>Excluded candidates</h3>");
-        let rows: Vec<Vec<String>> = p
-            .excluded
-            .iter()
-            .map(|e| {
-                vec![
-                    format!("<code>{}</code>", esc(&e.candidate)),
-                    esc(&e.reason),
-                ]
-            })
-            .collect();
+        let rows = excluded_rows(&p.excluded);
         if rows.is_empty() {
             self.out
                 .push_str("<p class=\"muted\">Every candidate was open to the plan.</p>");
@@ -1190,16 +1181,7 @@ impl Page<'_> {
         ));
         if !w.newly_excluded.is_empty() {
             self.out.push_str("<h3>Newly excluded</h3>");
-            let rows: Vec<Vec<String>> = w
-                .newly_excluded
-                .iter()
-                .map(|e| {
-                    vec![
-                        format!("<code>{}</code>", esc(&e.candidate)),
-                        esc(&e.reason),
-                    ]
-                })
-                .collect();
+            let rows = excluded_rows(&w.newly_excluded);
             self.out
                 .push_str(&table("newly-excluded", &["Candidate", "Why"], &[], &rows));
         }
@@ -1730,4 +1712,17 @@ mod tests {
         let mean: f64 = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
         assert!((mean - 5.0 * 10_000.0 / 12_000.0).abs() < 1e-6);
     }
+}
+
+/// Table rows for excluded candidates: the candidate id and why.
+fn excluded_rows(excluded: &[ExcludedRow]) -> Vec<Vec<String>> {
+    excluded
+        .iter()
+        .map(|e| {
+            vec![
+                format!("<code>{}</code>", esc(&e.candidate)),
+                esc(&e.reason),
+            ]
+        })
+        .collect()
 }
