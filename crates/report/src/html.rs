@@ -1687,6 +1687,19 @@ fn signed_int(v: i64) -> String {
     }
 }
 
+/// Table rows for excluded candidates: the candidate id and why.
+fn excluded_rows(excluded: &[ExcludedRow]) -> Vec<Vec<String>> {
+    excluded
+        .iter()
+        .map(|e| {
+            vec![
+                format!("<code>{}</code>", esc(&e.candidate)),
+                esc(&e.reason),
+            ]
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1712,17 +1725,4 @@ mod tests {
         let mean: f64 = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
         assert!((mean - 5.0 * 10_000.0 / 12_000.0).abs() < 1e-6);
     }
-}
-
-/// Table rows for excluded candidates: the candidate id and why.
-fn excluded_rows(excluded: &[ExcludedRow]) -> Vec<Vec<String>> {
-    excluded
-        .iter()
-        .map(|e| {
-            vec![
-                format!("<code>{}</code>", esc(&e.candidate)),
-                esc(&e.reason),
-            ]
-        })
-        .collect()
 }
