@@ -21,7 +21,7 @@ pub use access::{Access, Denial, PoolQuery};
 pub use fleet::{AccelType, ApplyError, FleetState, PoolSpec, PoolState, Slot, TypeIdx, MAX_TYPES};
 pub use policy::{
     never_runnable, plan_round, plan_round_in, plans_rounds, resort_round_order, round_order,
-    schedule, Decision, Options, Plan, Policy, RoundBuffers,
+    round_plan_is_empty, schedule, Decision, Options, Plan, Policy, RoundBuffers,
 };
 pub use queue::{Job, JobId, JobState, Queue, Running};
 pub use reason::Reason;

@@ -725,6 +725,152 @@ pub fn plan_round(
     )
 }
 
+/// The order in which phase 2 of a round plan places jobs: phase 1 picks, in `order`, the jobs
+/// that get this round while the free accelerators (`free_all`, with every running job's slots
+/// given back) last; speed-aware policies then place those that gain most from a fast type
+/// first. `chosen` then `rest` is the sequence.
+fn round_sequence(
+    policy: Policy,
+    queue: &Queue,
+    order: &[JobId],
+    free_all: &[u64],
+    chosen: &mut Vec<JobId>,
+    rest: &mut Vec<JobId>,
+    keyed: &mut Vec<(f64, JobId)>,
+) {
+    let mut free_left: u64 = free_all.iter().sum();
+    chosen.clear();
+    rest.clear();
+    for &id in order {
+        let job = &queue.jobs[id as usize];
+        let k = u64::from(job.accels);
+        let usable: u64 = (0..free_all.len())
+            .filter(|&t| job.may_use(t as TypeIdx))
+            .map(|t| free_all[t])
+            .sum();
+        if k <= free_left && k <= usable {
+            free_left -= k;
+            chosen.push(id);
+        } else {
+            rest.push(id);
+        }
+    }
+    // Speed-aware: the jobs that gain most from a fast type place first. Speed-blind: in
+    // service order.
+    if matches!(policy, Policy::LasHet | Policy::FifoHet) {
+        let gain = |id: JobId| {
+            let j = &queue.jobs[id as usize];
+            let worst = (0..j.rates.len())
+                .filter(|&t| j.may_use(t as TypeIdx))
+                .map(|t| j.rates[t])
+                .fold(f64::INFINITY, f64::min);
+            j.best_rate() / worst
+        };
+        keyed.clear();
+        keyed.extend(chosen.iter().map(|&id| (gain(id), id)));
+        // Stable: equal gains keep service order.
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        chosen.clear();
+        chosen.extend(keyed.iter().map(|&(_, id)| id));
+    }
+}
+
+/// A cheap sufficient test that [`plan_round`] with `order` plans nothing (false: plan it),
+/// in buffers kept between rounds.
+///
+/// Why it holds: phase 2 places the jobs in [`round_sequence`]'s order, starting from the
+/// fleet with every running job's slots given back. Suppose every job before the current one
+/// kept its place (running) or stayed unplaced (waiting). Then the free accelerators of each
+/// type are exactly the live fleet's plus the slots of the running jobs not yet placed, which
+/// this test tracks by counts. A waiting job with fewer of those than it needs on every type
+/// it may use has no candidate (the planner's per-type free-count exit), so it stays
+/// unplaced. A running job's own slots are free (the others only retook theirs): a settled
+/// one (speed-blind, or on its fastest type) keeps them at once; another one has a candidate
+/// on its own type (a pool search succeeds whenever the pool has the room, and its slots are
+/// a placement the planner once made), and keeps its slots when no type it prefers (faster,
+/// or as fast and earlier) has the room. By induction nothing starts and nothing is
+/// preempted.
+pub fn round_plan_is_empty(
+    bufs: &mut RoundBuffers,
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    order: &[JobId],
+) -> bool {
+    let het = matches!(policy, Policy::LasHet | Policy::FifoHet);
+    let n_types = fleet.types.len();
+    let mut free_now = [0u64; crate::fleet::MAX_TYPES];
+    for p in &fleet.pools {
+        free_now[p.spec.accel_type as usize] += p.free_total();
+    }
+    // Slots of running jobs not yet placed, per type.
+    let mut pending = [0u64; crate::fleet::MAX_TYPES];
+    for &id in &queue.running {
+        let Some(r) = &queue.state[id as usize].running else {
+            return false;
+        };
+        for sl in &r.slots {
+            let ty = fleet.pools[sl.pool as usize].spec.accel_type;
+            pending[ty as usize] += u64::from(sl.count);
+        }
+    }
+    let mut free_all = [0u64; crate::fleet::MAX_TYPES];
+    for t in 0..n_types {
+        free_all[t] = free_now[t] + pending[t];
+    }
+    let mut chosen = std::mem::take(&mut bufs.chosen);
+    let mut rest = std::mem::take(&mut bufs.rest);
+    round_sequence(
+        policy,
+        queue,
+        order,
+        &free_all[..n_types],
+        &mut chosen,
+        &mut rest,
+        &mut bufs.keyed,
+    );
+    let mut running_seen = 0usize;
+    let mut empty = true;
+    for &id in chosen.iter().chain(rest.iter()) {
+        let job = &queue.jobs[id as usize];
+        let k = u64::from(job.accels);
+        let room = |t: usize, pending: &[u64]| {
+            job.may_use(t as TypeIdx)
+                && !fleet.pools_by_type[t].is_empty()
+                && free_now[t] + pending[t] >= k
+        };
+        match &queue.state[id as usize].running {
+            Some(r) => {
+                let cur = r.accel_type as usize;
+                let rate = job.rates[cur];
+                if het && rate < job.best_rate() {
+                    let preferred = |t: usize| {
+                        t != cur && (job.rates[t] > rate || (job.rates[t] == rate && t < cur))
+                    };
+                    if (0..n_types).any(|t| preferred(t) && room(t, &pending)) {
+                        empty = false;
+                        break;
+                    }
+                }
+                for sl in &r.slots {
+                    let ty = fleet.pools[sl.pool as usize].spec.accel_type;
+                    pending[ty as usize] -= u64::from(sl.count);
+                }
+                running_seen += 1;
+            }
+            None => {
+                if (0..n_types).any(|t| room(t, &pending)) {
+                    empty = false;
+                    break;
+                }
+            }
+        }
+    }
+    bufs.chosen = chosen;
+    bufs.rest = rest;
+    empty && running_seen == queue.running.len()
+}
+
 /// Memory a caller that plans round after round keeps between plans, so that a plan copies
 /// the fleet into last round's allocations instead of new ones.
 #[derive(Debug, Default)]
@@ -753,49 +899,21 @@ pub fn plan_round_in(
         }
     }
 
-    // Phase 1: the jobs that get this round, by attained service, while the fleet's free
-    // accelerators of types they can use last.
-    let mut free_left: u64 = s.free_by_type.iter().sum();
     let mut chosen = std::mem::take(&mut bufs.chosen);
     let mut rest = std::mem::take(&mut bufs.rest);
-    chosen.clear();
-    rest.clear();
-    for &id in order {
-        let job = &queue.jobs[id as usize];
-        let k = u64::from(job.accels);
-        let usable: u64 = (0..fleet.types.len())
-            .filter(|&t| job.may_use(t as TypeIdx))
-            .map(|t| s.free_by_type[t])
-            .sum();
-        if k <= free_left && k <= usable {
-            free_left -= k;
-            chosen.push(id);
-        } else {
-            rest.push(id);
-        }
-    }
-    // Phase 2: place the chosen. Speed-aware: the jobs that gain most from a fast type place
-    // first and take the fastest type with room. Speed-blind: in service order, the type with
-    // most room. A job keeps its slots when they are still free on the type it would get.
+    round_sequence(
+        policy,
+        queue,
+        order,
+        &s.free_by_type,
+        &mut chosen,
+        &mut rest,
+        &mut bufs.keyed,
+    );
+    // Phase 2: place in that sequence. Speed-aware: each job takes the fastest type with
+    // room. Speed-blind: the type with most room. A job keeps its slots when they are still
+    // free on the type it would get.
     let het = matches!(policy, Policy::LasHet | Policy::FifoHet);
-    if het {
-        let gain = |id: JobId| {
-            let j = &queue.jobs[id as usize];
-            let worst = (0..j.rates.len())
-                .filter(|&t| j.may_use(t as TypeIdx))
-                .map(|t| j.rates[t])
-                .fold(f64::INFINITY, f64::min);
-            j.best_rate() / worst
-        };
-        let mut keyed = std::mem::take(&mut bufs.keyed);
-        keyed.clear();
-        keyed.extend(chosen.iter().map(|&id| (gain(id), id)));
-        // Stable: equal gains keep service order.
-        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
-        chosen.clear();
-        chosen.extend(keyed.iter().map(|&(_, id)| id));
-        bufs.keyed = keyed;
-    }
     // (job, type, slots to start on; `None`: it keeps the slots it runs on).
     let mut placed = std::mem::take(&mut bufs.placed);
     placed.clear();
@@ -944,6 +1062,99 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
         /// The precomputed-key sort and the insertion re-sort give the comparator's order.
+        #[test]
+        fn an_empty_round_plan_is_only_claimed_when_true(
+            pools in prop::collection::vec((0u16..3, 1u32..=3, 1u32..=4), 1..5),
+            jobs in prop::collection::vec(
+                (1u32..=8, 1u64..8, prop::collection::vec(0.0f64..4.0, 3), 0u64..4),
+                1..25,
+            ),
+            bumps in prop::collection::vec((0usize..25, 0.0f64..2000.0), 0..60),
+        ) {
+            let specs: Vec<crate::fleet::PoolSpec> = pools
+                .iter()
+                .enumerate()
+                .map(|(i, &(ty, nodes, apn))| crate::fleet::PoolSpec {
+                    id: format!("p{i}"),
+                    site: 0,
+                    accel_type: ty,
+                    nodes,
+                    accels_per_node: apn,
+                    scaleup_domain: 1,
+                    leased: false,
+                    price_usd_per_hour: 1.0,
+                })
+                .collect();
+            let types = (0..3).map(|t| crate::fleet::AccelType { id: format!("t{t}") }).collect();
+            let mut fleet = FleetState::new(
+                types,
+                vec!["s".into()],
+                specs,
+                crate::access::Access::allow_all(1, pools.len()),
+            );
+            let mut q = Queue::new(
+                jobs.iter()
+                    .map(|(accels, allowed, rates, submit)| Job {
+                        accels: *accels,
+                        tenant: 0,
+                        allowed: *allowed,
+                        priority: 0,
+                        submit: SimTime(*submit),
+                        deadline: None,
+                        may_span_sites: false,
+                        work: 1.0,
+                        rates: rates.clone().into(),
+                    })
+                    .collect(),
+            );
+            for i in 0..jobs.len() {
+                if never_runnable(&fleet, &q.jobs[i]).is_none() {
+                    q.enqueue(i as JobId);
+                }
+            }
+            let opts = Options { explain: false, rounds: true };
+            for policy in [Policy::Las, Policy::LasHet, Policy::FifoHet] {
+                for step in 0..8 {
+                    let mut order = Vec::new();
+                    round_order(policy, &q, &mut order);
+                    let empty = round_plan_is_empty(&mut RoundBuffers::default(), policy, &fleet, &q, &order);
+                    let plan = plan_round(policy, &fleet, &q, &order, opts);
+                    if empty {
+                        prop_assert!(plan.decisions.is_empty(), "{policy} step {step}");
+                    }
+                    for d in plan.decisions {
+                        match d {
+                            Decision::Preempt { job } => {
+                                let r = q.clear_running(job).unwrap();
+                                fleet.release(&r.slots).unwrap();
+                                q.enqueue(job);
+                            }
+                            Decision::Start { job, accel_type, slots } => {
+                                q.dequeue(job);
+                                fleet.allocate(0, &slots).unwrap();
+                                q.set_running(
+                                    job,
+                                    crate::queue::Running {
+                                        slots,
+                                        accel_type,
+                                        started: SimTime(0),
+                                        expected_end: SimTime(0),
+                                    },
+                                );
+                            }
+                        }
+                    }
+                    // Running jobs gain service; some rounds move nothing.
+                    for &(i, by) in bumps.iter().skip(step * 7).take(7) {
+                        if i < q.jobs.len() && q.state[i].running.is_some() {
+                            q.state[i].attained_accel_s += by;
+                            q.state[i].attained_norm_s += by / 3.0;
+                        }
+                    }
+                }
+            }
+        }
+
         #[test]
         fn round_orders_agree_with_the_comparator(
             jobs in prop::collection::vec(

@@ -9,9 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use xpufleet_model::SimTime;
 use xpufleet_sched::{
-    never_runnable, plan_round_in, plans_rounds, resort_round_order, round_order, schedule,
-    Decision, FleetState, Job, JobId, Options, Plan, Policy, Queue, Reason, RoundBuffers, Running,
-    Slot,
+    never_runnable, plan_round_in, plans_rounds, resort_round_order, round_order,
+    round_plan_is_empty, schedule, Decision, FleetState, Job, JobId, Options, Plan, Policy, Queue,
+    Reason, RoundBuffers, Running, Slot,
 };
 
 use crate::log::{LogEvent, LogPool};
@@ -486,6 +486,18 @@ impl Sim<'_> {
                     round_order(policy, &self.q, &mut self.round_order);
                     self.order_members = true;
                 }
+            }
+            // Every running job keeps its place and no waiting job fits: the planner would
+            // plan nothing with this order (proof at `round_plan_is_empty`).
+            if round_plan_is_empty(
+                &mut self.round_bufs,
+                policy,
+                &self.fleet,
+                &self.q,
+                &self.round_order,
+            ) {
+                self.plan_clean = true;
+                return false;
             }
             plan_round_in(
                 &mut self.round_bufs,
