@@ -20,8 +20,9 @@ pub mod reason;
 pub use access::{Access, Denial, PoolQuery};
 pub use fleet::{AccelType, ApplyError, FleetState, PoolSpec, PoolState, Slot, TypeIdx, MAX_TYPES};
 pub use policy::{
-    never_runnable, plan_round, plan_round_in, plans_rounds, resort_round_order, round_order,
-    round_plan_is_empty, schedule, Decision, Options, Plan, Policy, RoundBuffers,
+    never_runnable, plan_round, plan_round_in, plan_round_unless_empty, plans_rounds,
+    resort_round_order, round_order, round_plan_is_empty, schedule, Decision, Options, Plan,
+    Policy, RoundBuffers,
 };
 pub use queue::{Job, JobId, JobState, Queue, Running};
 pub use reason::Reason;

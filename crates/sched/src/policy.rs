@@ -797,6 +797,18 @@ pub fn round_plan_is_empty(
     queue: &Queue,
     order: &[JobId],
 ) -> bool {
+    empty_round(bufs, policy, fleet, queue, order) == Some(true)
+}
+
+/// [`round_plan_is_empty`]'s answer, `None` when it stopped before leaving the placement
+/// sequence in `bufs.chosen` and `bufs.rest`.
+fn empty_round(
+    bufs: &mut RoundBuffers,
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    order: &[JobId],
+) -> Option<bool> {
     let het = matches!(policy, Policy::LasHet | Policy::FifoHet);
     let n_types = fleet.types.len();
     let mut free_now = [0u64; crate::fleet::MAX_TYPES];
@@ -807,7 +819,7 @@ pub fn round_plan_is_empty(
     let mut pending = [0u64; crate::fleet::MAX_TYPES];
     for &id in &queue.running {
         let Some(r) = &queue.state[id as usize].running else {
-            return false;
+            return None;
         };
         for sl in &r.slots {
             let ty = fleet.pools[sl.pool as usize].spec.accel_type;
@@ -868,7 +880,7 @@ pub fn round_plan_is_empty(
     }
     bufs.chosen = chosen;
     bufs.rest = rest;
-    empty && running_seen == queue.running.len()
+    Some(empty && running_seen == queue.running.len())
 }
 
 /// Memory a caller that plans round after round keeps between plans, so that a plan copies
@@ -892,6 +904,41 @@ pub fn plan_round_in(
     order: &[JobId],
     opts: Options,
 ) -> Plan {
+    plan_round_from(bufs, policy, fleet, queue, order, opts, false)
+}
+
+/// [`plan_round_in`], or `None` where [`round_plan_is_empty`] proves the plan empty; the
+/// placement sequence that test computes is reused by the plan.
+pub fn plan_round_unless_empty(
+    bufs: &mut RoundBuffers,
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    order: &[JobId],
+    opts: Options,
+) -> Option<Plan> {
+    match empty_round(bufs, policy, fleet, queue, order) {
+        Some(true) => None,
+        Some(false) => Some(plan_round_from(
+            bufs, policy, fleet, queue, order, opts, true,
+        )),
+        None => Some(plan_round_from(
+            bufs, policy, fleet, queue, order, opts, false,
+        )),
+    }
+}
+
+/// The round plan; `sequenced`: `bufs.chosen` and `bufs.rest` already hold
+/// [`round_sequence`]'s result for these arguments.
+fn plan_round_from(
+    bufs: &mut RoundBuffers,
+    policy: Policy,
+    fleet: &FleetState,
+    queue: &Queue,
+    order: &[JobId],
+    opts: Options,
+    sequenced: bool,
+) -> Plan {
     let mut s = Scratch::owned(fleet, std::mem::take(&mut bufs.pools));
     for &id in &queue.running {
         if let Some(r) = &queue.state[id as usize].running {
@@ -901,15 +948,17 @@ pub fn plan_round_in(
 
     let mut chosen = std::mem::take(&mut bufs.chosen);
     let mut rest = std::mem::take(&mut bufs.rest);
-    round_sequence(
-        policy,
-        queue,
-        order,
-        &s.free_by_type,
-        &mut chosen,
-        &mut rest,
-        &mut bufs.keyed,
-    );
+    if !sequenced {
+        round_sequence(
+            policy,
+            queue,
+            order,
+            &s.free_by_type,
+            &mut chosen,
+            &mut rest,
+            &mut bufs.keyed,
+        );
+    }
     // Phase 2: place in that sequence. Speed-aware: each job takes the fastest type with
     // room. Speed-blind: the type with most room. A job keeps its slots when they are still
     // free on the type it would get.
@@ -1121,6 +1170,12 @@ mod tests {
                     let plan = plan_round(policy, &fleet, &q, &order, opts);
                     if empty {
                         prop_assert!(plan.decisions.is_empty(), "{policy} step {step}");
+                    }
+                    // The plan that reuses the test's placement sequence is the same plan.
+                    let mut bufs = RoundBuffers::default();
+                    match plan_round_unless_empty(&mut bufs, policy, &fleet, &q, &order, opts) {
+                        None => prop_assert!(empty),
+                        Some(p) => prop_assert_eq!(&p, &plan),
                     }
                     for d in plan.decisions {
                         match d {

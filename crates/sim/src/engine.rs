@@ -9,9 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use xpufleet_model::SimTime;
 use xpufleet_sched::{
-    never_runnable, plan_round_in, plans_rounds, resort_round_order, round_order,
-    round_plan_is_empty, schedule, Decision, FleetState, Job, JobId, Options, Plan, Policy, Queue,
-    Reason, RoundBuffers, Running, Slot,
+    never_runnable, plan_round_unless_empty, plans_rounds, resort_round_order, round_order,
+    schedule, Decision, FleetState, Job, JobId, Options, Plan, Policy, Queue, Reason, RoundBuffers,
+    Running, Slot,
 };
 
 use crate::log::{LogEvent, LogPool};
@@ -489,24 +489,20 @@ impl Sim<'_> {
             }
             // Every running job keeps its place and no waiting job fits: the planner would
             // plan nothing with this order (proof at `round_plan_is_empty`).
-            if round_plan_is_empty(
-                &mut self.round_bufs,
-                policy,
-                &self.fleet,
-                &self.q,
-                &self.round_order,
-            ) {
-                self.plan_clean = true;
-                return false;
-            }
-            plan_round_in(
+            match plan_round_unless_empty(
                 &mut self.round_bufs,
                 policy,
                 &self.fleet,
                 &self.q,
                 &self.round_order,
                 opts,
-            )
+            ) {
+                Some(plan) => plan,
+                None => {
+                    self.plan_clean = true;
+                    return false;
+                }
+            }
         } else {
             schedule(policy, &self.fleet, &self.q, self.now, opts)
         };
