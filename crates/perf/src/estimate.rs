@@ -3,7 +3,7 @@
 use serde::Serialize;
 use xpufleet_model::{Accelerator, Currency, FxRates, Money, Precision, Work};
 
-use crate::{require, work_flops, MfuBreakdown, PerfError, PerfModel, Placement};
+use crate::{require, work_flops, MfuBreakdown, PerfError, PerfModel, Placement, Shape, Stack};
 
 /// What the compute costs.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +57,18 @@ pub struct CostEstimate {
     pub total_usd: f64,
 }
 
+/// The range the run is expected to fall in: the point estimate scaled by the 10th and 90th
+/// percentiles of the calibration corpus's leave-one-out errors (not a fixed ±x%). With `--mfu`
+/// given there is no calibrated spread and the interval is the point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    /// Share of published runs such an interval is meant to cover (0.8).
+    pub level: f64,
+    pub mfu: [f64; 2],
+    pub wall_hours: [f64; 2],
+    pub chip_hours: [f64; 2],
+}
+
 /// The estimate of one run. Field names carry their units.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
@@ -71,6 +83,8 @@ pub struct Estimate {
     pub flops_attention: f64,
     pub moe: bool,
     pub peak_tflops_per_chip: f64,
+    /// The software stack assumed (`--stack`).
+    pub stack: Stack,
     pub mfu: f64,
     /// The factors behind `mfu` (absent when `--mfu` replaced it).
     pub mfu_factors: Option<MfuBreakdown>,
@@ -85,6 +99,8 @@ pub struct Estimate {
     pub wall_days: f64,
     /// Accelerator-hours of wall time (count × wall_hours).
     pub chip_hours: f64,
+    /// 80% interval on MFU, wall time and accelerator-hours.
+    pub interval: Interval,
     pub ettr: f64,
     /// Useful FLOPs over peak FLOPs of the wall time: MFU × ETTR.
     pub goodput: f64,
@@ -125,7 +141,8 @@ impl PerfModel {
                 (m, None)
             }
             None => {
-                let d = self.mfu_detail(accel, input.precision, n, &input.placement, w.moe)?;
+                let shape = Shape::of(&input.work)?;
+                let d = self.mfu_detail(accel, input.precision, n, &input.placement, &shape)?;
                 (d.mfu, Some(d))
             }
         };
@@ -134,6 +151,26 @@ impl PerfModel {
         let rel = self.job_reliability(n, ideal_hours)?;
         let wall_hours = ideal_hours * rel.slowdown;
         let chip_hours = wall_hours * n as f64;
+        let interval = match factors {
+            Some(_) => {
+                let c = &self.calibration;
+                let lo = (mfu * c.interval_log_lo.exp()).min(1.0);
+                let hi = (mfu * c.interval_log_hi.exp()).min(1.0);
+                // Time is inversely proportional to MFU (ETTR does not depend on it).
+                Interval {
+                    level: c.interval_level,
+                    mfu: [lo, hi],
+                    wall_hours: [wall_hours * mfu / hi, wall_hours * mfu / lo],
+                    chip_hours: [chip_hours * mfu / hi, chip_hours * mfu / lo],
+                }
+            }
+            None => Interval {
+                level: self.calibration.interval_level,
+                mfu: [mfu, mfu],
+                wall_hours: [wall_hours, wall_hours],
+                chip_hours: [chip_hours, chip_hours],
+            },
+        };
 
         let site = &input.site;
         if !(site.pue.is_finite() && site.pue >= 1.0) {
@@ -172,6 +209,7 @@ impl PerfModel {
             flops_attention: w.attention,
             moe: w.moe,
             peak_tflops_per_chip: peak / 1e12,
+            stack: self.stack,
             mfu,
             mfu_factors: factors,
             tflops_effective: peak * mfu / 1e12,
@@ -180,6 +218,7 @@ impl PerfModel {
             wall_hours,
             wall_days: wall_hours / 24.0,
             chip_hours,
+            interval,
             ettr: rel.ettr,
             goodput: mfu * rel.ettr,
             failure_rate_per_chip_hour: self.reliability.failure_rate_per_chip_hour,

@@ -42,6 +42,129 @@ pub struct ThroughputParams {
     pub moe_efficiency: f64,
 }
 
+/// How mature the training software stack is: the corpus's runs are grouped by it and each level
+/// has its own fitted multiplier on the family base (`CalibrationParams`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stack {
+    /// A stack built and tuned by an infrastructure team and published as such (MegaScale,
+    /// Llama 3, Pangu Ultra, DeepSeek-V3): "what MegaScale reached".
+    Best,
+    /// A competent team on a current open stack (Megatron-LM/DeepSpeed/LLM Foundry with
+    /// FlashAttention, 2023 on): "what a typical team reaches". The default.
+    #[default]
+    Typical,
+    /// The 2021-2022 open stacks (Megatron-LM SC'21, Metaseq, Megatron-DeepSpeed, GPT-NeoX).
+    Legacy,
+}
+
+impl Stack {
+    pub const ALL: [Stack; 3] = [Stack::Best, Stack::Typical, Stack::Legacy];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stack::Best => "best",
+            Stack::Typical => "typical",
+            Stack::Legacy => "legacy",
+        }
+    }
+}
+
+impl std::fmt::Display for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Stack {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "best" => Ok(Stack::Best),
+            "typical" => Ok(Stack::Typical),
+            "legacy" => Ok(Stack::Legacy),
+            _ => Err(format!(
+                "expected one of best, typical, legacy; found {s:?}"
+            )),
+        }
+    }
+}
+
+/// What the calibration corpus (`data/calibration/runs.toml`) fitted: one multiplier per software
+/// stack, the model-width term, and the spread of the leave-one-out errors that the 80% interval
+/// is made of. `tests/it/corpus.rs` refits them from the corpus and fails if these drift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationParams {
+    /// Multiplier on the family base for [`Stack::Best`].
+    pub stack_best: f64,
+    /// Multiplier on the family base for [`Stack::Typical`].
+    pub stack_typical: f64,
+    /// Multiplier on the family base for [`Stack::Legacy`].
+    pub stack_legacy: f64,
+    /// Width term `size = min(1, (1 + d_half/d_ref) / (1 + d_half/d_model))`, a saturating
+    /// `d/(d + d_half)` normalised to 1 at `d_ref`: narrow models (short GEMMs, relatively more
+    /// memory-bound work per FLOP) reach a lower MFU. Fitted.
+    pub size_d_half: f64,
+    /// Reference width where the size term is 1 (GPT-3 175B, MegaScale's model: 12,288).
+    pub size_d_ref: f64,
+    /// Coverage the interval aims at (0.8).
+    pub interval_level: f64,
+    /// 10th and 90th percentiles of the leave-one-out log errors ln(published / modelled):
+    /// the interval on MFU is `[mfu·e^lo, mfu·e^hi]`.
+    pub interval_log_lo: f64,
+    pub interval_log_hi: f64,
+}
+
+impl CalibrationParams {
+    /// The multiplier of `stack`.
+    pub fn stack(&self, stack: Stack) -> f64 {
+        match stack {
+            Stack::Best => self.stack_best,
+            Stack::Typical => self.stack_typical,
+            Stack::Legacy => self.stack_legacy,
+        }
+    }
+
+    /// The width factor for a model of width `d_model` (1 when unknown).
+    pub fn size(&self, d_model: Option<f64>) -> f64 {
+        match d_model {
+            Some(d) if d > 0.0 => {
+                ((1.0 + self.size_d_half / self.size_d_ref) / (1.0 + self.size_d_half / d)).min(1.0)
+            }
+            _ => 1.0,
+        }
+    }
+}
+
+impl Default for CalibrationParams {
+    fn default() -> Self {
+        CalibrationParams {
+            stack_best: FIT_STACK_BEST,
+            stack_typical: FIT_STACK_TYPICAL,
+            stack_legacy: FIT_STACK_LEGACY,
+            size_d_half: FIT_SIZE_D_HALF,
+            size_d_ref: 12_288.0,
+            interval_level: 0.8,
+            interval_log_lo: FIT_INTERVAL_LOG_LO,
+            interval_log_hi: FIT_INTERVAL_LOG_HI,
+        }
+    }
+}
+
+/// Fitted on `data/calibration/runs.toml` (see [`CalibrationParams`]); refit with
+/// `UPDATE_GOLDEN=1 cargo test -p xpufleet-perf` and copy from `tests/golden/calibration.txt`.
+pub const FIT_STACK_BEST: f64 = 1.0001;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_STACK_TYPICAL: f64 = 0.7893;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_STACK_LEGACY: f64 = 0.5653;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_SIZE_D_HALF: f64 = 304.44;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_INTERVAL_LOG_LO: f64 = -0.2785;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_INTERVAL_LOG_HI: f64 = 0.1934;
+
 /// Failure and checkpoint parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReliabilityParams {

@@ -2,5 +2,6 @@
 //! properties that must hold for any input.
 
 mod calibration;
+mod corpus;
 mod properties;
 mod support;
