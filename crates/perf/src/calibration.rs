@@ -118,7 +118,7 @@ pub struct Point {
     /// Published useful FLOPs over peak FLOPs: MFU for throughput figures, MFU × ETTR for
     /// accelerator-hours and days.
     pub published: f64,
-    /// The model's MFU without the stack and width factors: base · node · scale · moe.
+    /// The model's MFU without the stack and width factors: base · node · scale · moe · parallel.
     pub fixed_mfu: f64,
     /// Model width.
     pub d_model: f64,
@@ -138,6 +138,7 @@ pub fn point(
     let w = work_flops(&work)?;
     let shape = Shape::of(&work)?;
     let placement = Placement::compact(run.count, run.scaleup_domain);
+    let model = model.clone().with_stack(run.stack);
     let d = model.mfu_detail(&a, run.precision, run.count, &placement, &shape)?;
     let peak = model.peak_flops(&a, run.precision)?;
     if !(run.value.is_finite() && run.value > 0.0) {
@@ -166,7 +167,7 @@ pub fn point(
         stack: run.stack,
         outcome: run.outcome,
         published,
-        fixed_mfu: d.base * d.node * d.scale * d.moe,
+        fixed_mfu: d.base * d.node * d.scale * d.moe * d.parallel,
         d_model: run.d_model as f64,
         ettr,
     })

@@ -3,7 +3,9 @@
 use serde::Serialize;
 use xpufleet_model::{Accelerator, Currency, FxRates, Money, Precision, Work};
 
-use crate::{require, work_flops, MfuBreakdown, PerfError, PerfModel, Placement, Shape, Stack};
+use crate::{
+    require, work_flops, MfuBreakdown, ParallelPlan, PerfError, PerfModel, Placement, Shape, Stack,
+};
 
 /// What the compute costs.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +90,10 @@ pub struct Estimate {
     pub mfu: f64,
     /// The factors behind `mfu` (absent when `--mfu` replaced it).
     pub mfu_factors: Option<MfuBreakdown>,
+    /// Parallel layout and memory per chip (absent for work given as FLOPs).
+    pub layout: Option<ParallelPlan>,
+    /// Fewest chips of this type the model fits on (absent for work given as FLOPs).
+    pub min_chips: Option<u64>,
     /// peak × MFU per chip.
     pub tflops_effective: f64,
     /// Failure-free FLOP/s of the whole job (`PerfModel::rate`).
@@ -130,6 +136,7 @@ impl PerfModel {
         let accel = input.accel;
         let n = input.count;
         let peak = self.peak_flops(accel, input.precision)?;
+        let shape = Shape::of(&input.work)?;
         let (mfu, factors) = match input.mfu_override {
             Some(m) => {
                 if !(m.is_finite() && m > 0.0 && m <= 1.0) {
@@ -141,11 +148,20 @@ impl PerfModel {
                 (m, None)
             }
             None => {
-                let shape = Shape::of(&input.work)?;
                 let d = self.mfu_detail(accel, input.precision, n, &input.placement, &shape)?;
                 (d.mfu, Some(d))
             }
         };
+        let layout = match &factors {
+            Some(f) => f.layout,
+            None => self.parallel_plan(accel, input.precision, n, &input.placement, &shape, mfu)?,
+        };
+        let min_chips = self.min_chips(accel, input.placement.scaleup_domain, &shape)?;
+        if let Some(p) = &layout {
+            if !p.memory.fits() {
+                return Err(memory_shortfall(accel, n, p, min_chips));
+            }
+        }
         let rate = n as f64 * peak * mfu;
         let ideal_hours = w.total / rate / 3600.0;
         let rel = self.job_reliability(n, ideal_hours)?;
@@ -212,6 +228,8 @@ impl PerfModel {
             stack: self.stack,
             mfu,
             mfu_factors: factors,
+            layout,
+            min_chips,
             tflops_effective: peak * mfu / 1e12,
             rate_flops_per_s: rate,
             ideal_hours,
@@ -237,6 +255,32 @@ impl PerfModel {
             cost,
         })
     }
+}
+
+/// The refusal of a layout that does not fit, naming the shortfall.
+fn memory_shortfall(accel: &Accelerator, n: u64, p: &ParallelPlan, min: Option<u64>) -> PerfError {
+    let m = &p.memory;
+    let l = &p.layout;
+    let at_least = match min {
+        Some(k) => format!("the model fits on at least {k} × {}", accel.id),
+        None => format!("it does not fit on any number of {}", accel.id),
+    };
+    PerfError::Invalid(format!(
+        "does not fit in memory: {n} × {} with tp = {}, pp = {}, dp = {}, ZeRO-{}{} needs {:.1} GB per chip (weights {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}) but {:.1} GB are usable, {:.1} GB short; {at_least} (or choose another --tp/--pp/--zero)",
+        accel.id,
+        l.tp,
+        l.pp,
+        l.dp,
+        l.zero,
+        if l.full_recompute { ", full recompute" } else { "" },
+        m.total_gb,
+        m.weights_gb,
+        m.gradients_gb,
+        m.optimizer_gb,
+        m.activations_gb,
+        m.usable_gb.unwrap_or(f64::INFINITY),
+        m.total_gb - m.usable_gb.unwrap_or(f64::INFINITY),
+    ))
 }
 
 impl EstimateInput<'_> {

@@ -19,11 +19,13 @@ use xpufleet_model::{Accelerator, Confidence, Precision, Work};
 
 pub mod calibration;
 pub mod estimate;
+pub mod parallel;
 pub mod params;
 pub mod reliability;
 pub mod work;
 
 pub use estimate::{CostBasis, CostEstimate, Estimate, EstimateInput, Interval, SiteEnergy};
+pub use parallel::{Layout, LayoutRequest, MemoryUse, ParallelPlan};
 pub use params::{
     CalibrationParams, EnergyParams, FamilyParams, ReliabilityParams, Stack, ThroughputParams,
 };
@@ -107,6 +109,12 @@ pub struct Shape {
     pub d_model: Option<f64>,
     /// `d_model` was inferred from the (active) parameter count, not given.
     pub d_model_inferred: bool,
+    /// Total and active parameters (`None` for FLOPs-only work).
+    pub params: Option<f64>,
+    pub active_params: Option<f64>,
+    /// Layers and context length, when given.
+    pub n_layers: Option<f64>,
+    pub seq_len: Option<f64>,
 }
 
 impl Shape {
@@ -115,6 +123,10 @@ impl Shape {
         moe: false,
         d_model: None,
         d_model_inferred: false,
+        params: None,
+        active_params: None,
+        n_layers: None,
+        seq_len: None,
     };
 
     /// The shape of `work`: the given `d_model`, else the width of a typical decoder of that
@@ -124,6 +136,7 @@ impl Shape {
         match work {
             Work::Flops(_) => Ok(Shape::DENSE),
             Work::Model {
+                params,
                 active_params,
                 attention,
                 ..
@@ -137,6 +150,10 @@ impl Shape {
                     moe: w.moe,
                     d_model: Some(d_model),
                     d_model_inferred: inferred,
+                    params: Some(*params),
+                    active_params: Some(*active_params),
+                    n_layers: attention.map(|(l, _, _)| l as f64),
+                    seq_len: attention.map(|(_, s, _)| s as f64),
                 })
             }
         }
@@ -170,6 +187,10 @@ pub struct MfuBreakdown {
     /// The width it was taken at (`None`: unknown, work given as FLOPs).
     pub d_model: Option<f64>,
     pub d_model_inferred: bool,
+    /// Pipeline bubble × exposed NIC traffic × recompute of the layout (1 without a shape).
+    pub parallel: f64,
+    /// The layout, its memory and costs (`None` for FLOPs-only work).
+    pub layout: Option<ParallelPlan>,
     /// Mixture-of-experts factor (1 for dense).
     pub moe: f64,
     pub mfu: f64,
@@ -187,6 +208,8 @@ pub struct PerfModel {
     pub stack: Stack,
     /// Stack multipliers, width term and interval, fitted on the calibration corpus.
     pub calibration: CalibrationParams,
+    /// The parallel layout asked for (`--tp`, `--pp`, `--zero`); unset parts are chosen.
+    pub layout: LayoutRequest,
 }
 
 impl Default for PerfModel {
@@ -194,6 +217,7 @@ impl Default for PerfModel {
         PerfModel {
             stack: Stack::default(),
             calibration: CalibrationParams::default(),
+            layout: LayoutRequest::default(),
             families: params::default_families(),
             throughput: ThroughputParams::default(),
             reliability: ReliabilityParams::default(),
@@ -273,7 +297,10 @@ impl PerfModel {
         let c = &self.calibration;
         let stack = c.stack(self.stack);
         let size = c.size(shape.d_model);
-        let mfu = (fam.base_mfu * stack * node * scale * size * moe_f).min(1.0);
+        let before = fam.base_mfu * stack * node * scale * size * moe_f;
+        let layout = self.parallel_plan(accel, precision, n_chips, placement, shape, before)?;
+        let parallel = layout.map_or(1.0, |p| p.factor);
+        let mfu = (before * parallel).min(1.0);
         Ok(MfuBreakdown {
             base: fam.base_mfu,
             stack_level: self.stack,
@@ -284,6 +311,8 @@ impl PerfModel {
             size,
             d_model: shape.d_model,
             d_model_inferred: shape.d_model_inferred,
+            parallel,
+            layout,
             moe: moe_f,
             mfu,
         })

@@ -20,6 +20,9 @@ pub struct FamilyParams {
     pub scale_alpha: f64,
     /// How the default was set (shown by `--explain` style reports and the docs).
     pub basis: String,
+    /// Scale-out (NIC) bandwidth per chip, Gb/s: one 400G ConnectX-7 per GPU in HGX H100/B200
+    /// systems, 200G per GPU in DGX A100 and Ascend 910B servers (`--nic-gbps` overrides).
+    pub nic_gbps: f64,
 }
 
 /// Parameters shared by all families.
@@ -40,6 +43,16 @@ pub struct ThroughputParams {
     /// MFU of a mixture-of-experts model relative to a dense one on the same chips (all-to-all,
     /// load imbalance), applied when active parameters < total parameters.
     pub moe_efficiency: f64,
+    /// Share of a chip's memory not available to the model (workspace, communication buffers,
+    /// fragmentation).
+    pub memory_reserve: f64,
+    /// Smallest global batch, tokens (Llama 2: 4M).
+    pub min_batch_tokens: f64,
+    /// Micro-batches per pipeline stage at least (Narayanan et al. SC'21: m ≥ 4·pp).
+    pub micro_batches_per_stage: f64,
+    /// Share of a step's compute that data-parallel communication can hide behind (the
+    /// backward pass, 2/3).
+    pub dp_overlap: f64,
 }
 
 /// How mature the training software stack is: the corpus's runs are grouped by it and each level
@@ -163,7 +176,7 @@ pub const FIT_SIZE_D_HALF: f64 = 304.44;
 /// See [`FIT_STACK_BEST`].
 pub const FIT_INTERVAL_LOG_LO: f64 = -0.2785;
 /// See [`FIT_STACK_BEST`].
-pub const FIT_INTERVAL_LOG_HI: f64 = 0.1934;
+pub const FIT_INTERVAL_LOG_HI: f64 = 0.1977;
 
 /// Failure and checkpoint parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,6 +219,10 @@ impl Default for ThroughputParams {
             ref_scaleup_domain: 8.0,
             domain_beta: 0.3,
             moe_efficiency: 0.59,
+            memory_reserve: 0.1,
+            min_batch_tokens: 4.0 * 1024.0 * 1024.0,
+            micro_batches_per_stage: 4.0,
+            dp_overlap: 2.0 / 3.0,
         }
     }
 }
@@ -238,8 +255,9 @@ pub const SCALE_ALPHA: f64 = 0.2911;
 /// See [`SCALE_ALPHA`].
 pub const SCALE_N_C: f64 = 6.5685e5;
 
-fn family(name: &str, base_mfu: f64, basis: &str) -> FamilyParams {
+fn family(name: &str, base_mfu: f64, nic_gbps: f64, basis: &str) -> FamilyParams {
     FamilyParams {
+        nic_gbps,
         family: name.into(),
         base_mfu,
         scale_n_c: SCALE_N_C,
@@ -254,31 +272,37 @@ pub fn default_families() -> Vec<FamilyParams> {
         family(
             "hopper",
             0.55,
+            400.0,
             "assumed small-scale MFU; the scale law is fitted so Llama 3 405B gives 43% on 8,192 and 41% on 16,384 H100",
         ),
         family(
             "ampere",
             0.623,
+            200.0,
             "fitted to MegaScale 175B: 55.2% MFU on 12,288 Ampere GPUs (taken as A100 SXM)",
         ),
         family(
             "ascend",
             0.583,
+            200.0,
             "fitted to Pangu Ultra 135B dense: ~50% MFU on 8,192 Ascend NPUs (taken as 910B)",
         ),
         family(
             "blackwell",
             0.55,
+            400.0,
             "no published large-run MFU; same CUDA software stack as Hopper, so Hopper's base",
         ),
         family(
             "ada",
             0.45,
+            100.0,
             "no published training MFU; assumption below Hopper (PCIe, GDDR, inference-oriented parts)",
         ),
         family(
             "mlu",
             0.40,
+            100.0,
             "no published training MFU for Cambricon parts (training.md); an input to override with --mfu",
         ),
     ]

@@ -3,5 +3,6 @@
 
 mod calibration;
 mod corpus;
+mod parallel;
 mod properties;
 mod support;
