@@ -243,6 +243,13 @@ impl PerfModel {
             })
     }
 
+    /// Factors that turn a modelled throughput into its 80% interval: `[e^lo, e^hi]` of the
+    /// calibration's leave-one-out errors (a time's interval is the throughput's inverted).
+    pub fn interval_factors(&self) -> [f64; 2] {
+        let c = &self.calibration;
+        [c.interval_log_lo.exp(), c.interval_log_hi.exp()]
+    }
+
     /// This model with the software stack set to `stack`.
     pub fn with_stack(mut self, stack: Stack) -> PerfModel {
         self.stack = stack;
