@@ -319,7 +319,7 @@ pub fn report(points: &[Point], size_d_ref: f64) -> Report {
     let mut loo_abs: Vec<f64> = loo.iter().map(|&l| abs_time_err(l)).collect();
     let interval_log = percentiles(&loo);
     let mut covered = Vec::with_capacity(points.len());
-    for i in 0..points.len() {
+    for (i, err) in loo.iter().enumerate() {
         let rest: Vec<Point> = points
             .iter()
             .enumerate()
@@ -327,7 +327,7 @@ pub fn report(points: &[Point], size_d_ref: f64) -> Report {
             .map(|(_, p)| p.clone())
             .collect();
         let [lo, hi] = percentiles(&loo_log_errors(&rest, size_d_ref));
-        covered.push((lo..=hi).contains(&loo[i]));
+        covered.push((lo..=hi).contains(err));
     }
     let per_run = points
         .iter()

@@ -250,6 +250,12 @@ impl PerfModel {
         [c.interval_log_lo.exp(), c.interval_log_hi.exp()]
     }
 
+    /// This model with the parallel layout request set to `layout`.
+    pub fn with_layout(mut self, layout: LayoutRequest) -> PerfModel {
+        self.layout = layout;
+        self
+    }
+
     /// This model with the software stack set to `stack`.
     pub fn with_stack(mut self, stack: Stack) -> PerfModel {
         self.stack = stack;

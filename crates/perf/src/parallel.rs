@@ -277,7 +277,7 @@ fn candidates(count: u64, tp_max: u32, n_layers: u32, req: &LayoutRequest) -> Ve
         for &tp in &tps {
             for &pp in &pps {
                 let mp = u64::from(tp) * u64::from(pp);
-                if mp <= count && count % mp == 0 {
+                if mp <= count && count.is_multiple_of(mp) {
                     level.push(Layout {
                         tp,
                         pp,

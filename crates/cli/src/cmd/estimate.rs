@@ -71,22 +71,9 @@ pub struct Args {
     /// Use this MFU instead of the model's (for parts with no published MFU).
     #[arg(long, value_name = "X")]
     mfu: Option<f64>,
-    /// Training-software maturity, each level fitted on published runs: best (MegaScale,
-    /// Llama 3), typical (a current open stack), legacy (2021-22 stacks).
-    #[arg(long, value_name = "LEVEL", default_value = "typical")]
-    stack: Stack,
-    /// Tensor-parallel degree (default: chosen so the model fits).
-    #[arg(long, value_name = "N")]
-    tp: Option<u32>,
-    /// Pipeline-parallel degree (default: chosen so the model fits).
-    #[arg(long, value_name = "N")]
-    pp: Option<u32>,
-    /// ZeRO stage 0-3 (default 1, the distributed optimizer).
-    #[arg(long, value_name = "STAGE")]
-    zero: Option<u8>,
-    /// Scale-out (NIC) bandwidth per accelerator, Gb/s (default: the family's, 400 for Hopper).
-    #[arg(long, value_name = "GBPS")]
-    nic_gbps: Option<f64>,
+    /// Software stack and parallel layout (boxed: keeps the command enum small).
+    #[command(flatten)]
+    training: Box<TrainingArgs>,
     /// Power usage effectiveness (default: the pool's site, else 1.3).
     #[arg(long, value_name = "X")]
     pue: Option<f64>,
@@ -126,6 +113,27 @@ pub struct Args {
     json: bool,
 }
 
+/// How the run is trained: software maturity and parallel layout.
+#[derive(Debug, clap::Args)]
+struct TrainingArgs {
+    /// Training-software maturity, each level fitted on published runs: best (MegaScale,
+    /// Llama 3), typical (a current open stack), legacy (2021-22 stacks).
+    #[arg(long, value_name = "LEVEL", default_value = "typical")]
+    stack: Stack,
+    /// Tensor-parallel degree (default: chosen so the model fits).
+    #[arg(long, value_name = "N")]
+    tp: Option<u32>,
+    /// Pipeline-parallel degree (default: chosen so the model fits).
+    #[arg(long, value_name = "N")]
+    pp: Option<u32>,
+    /// ZeRO stage 0-3 (default 1, the distributed optimizer).
+    #[arg(long, value_name = "STAGE")]
+    zero: Option<u8>,
+    /// Scale-out (NIC) bandwidth per accelerator, Gb/s (default: the family's, 400 for Hopper).
+    #[arg(long, value_name = "GBPS")]
+    nic_gbps: Option<f64>,
+}
+
 /// An estimate as printed: the model's answer plus where the price came from.
 #[derive(Debug, serde::Serialize)]
 struct Out {
@@ -159,13 +167,15 @@ struct Resolved {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let r = resolve(ctx, &args)?;
-    let mut model = PerfModel::default().with_stack(args.stack);
-    model.layout = LayoutRequest {
-        tp: args.tp,
-        pp: args.pp,
-        zero: args.zero,
-    };
-    if let Some(v) = args.nic_gbps {
+    let t = &args.training;
+    let mut model = PerfModel::default()
+        .with_stack(t.stack)
+        .with_layout(LayoutRequest {
+            tp: t.tp,
+            pp: t.pp,
+            zero: t.zero,
+        });
+    if let Some(v) = t.nic_gbps {
         if !(v.is_finite() && v > 0.0) {
             bail!("--nic-gbps must be a number > 0; found {v}");
         }

@@ -81,12 +81,11 @@ fn memory_by_hand() {
 #[test]
 fn a_layout_that_cannot_fit_is_refused_with_the_shortfall() {
     // 70B on 8 H100 with ZeRO-0: 16 bytes × 70e9 / 8 = 140 GB per chip of 72.
-    let mut m = PerfModel::default();
-    m.layout = LayoutRequest {
+    let m = PerfModel::default().with_layout(LayoutRequest {
         tp: Some(8),
         pp: Some(1),
         zero: Some(0),
-    };
+    });
     let a = accel("h100-sxm");
     let fx = FxRates::default();
     let e = m
@@ -120,12 +119,11 @@ fn requested_pipeline_depth_costs_its_bubble() {
     let p = Placement::compact(1024, 8);
     let auto = PerfModel::default();
     let r_auto = auto.rate(&w, &a, Precision::Bf16, 1024, &p).unwrap();
-    let mut deep = PerfModel::default();
-    deep.layout = LayoutRequest {
+    let deep = PerfModel::default().with_layout(LayoutRequest {
         tp: Some(8),
         pp: Some(16),
         zero: None,
-    };
+    });
     let r_deep = deep.rate(&w, &a, Precision::Bf16, 1024, &p).unwrap();
     assert!(r_deep < r_auto, "{r_deep} vs {r_auto}");
 }
