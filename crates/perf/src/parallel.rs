@@ -70,9 +70,20 @@ pub struct ParallelPlan {
     pub nic: f64,
     /// Throughput kept under full recompute (0.75) or selective (1).
     pub recompute: f64,
-    /// The layout's factor on the calibrated MFU: `nic` times the bubble and recompute of this
-    /// layout relative to the automatic choice (so `nic` for an automatic layout).
+    /// Share of the chips in whole tensor × pipeline × data groups (`tp·pp·dp / count`); the
+    /// rest sit idle.
+    pub used: f64,
+    /// The layout's factor on the calibrated MFU: `used · nic` times the bubble and recompute of
+    /// this layout relative to the automatic choice (so `used · nic` for an automatic layout).
     pub factor: f64,
+}
+
+/// What a layout search found.
+#[derive(Default)]
+struct Search {
+    best: Option<ParallelPlan>,
+    first_fit: Option<ParallelPlan>,
+    last: Option<ParallelPlan>,
 }
 
 /// Bytes per parameter of weights, gradients and optimizer state (BF16 weights and gradients,
@@ -118,8 +129,9 @@ impl PerfModel {
     }
 
     /// The layout of `shape` on `count` chips of `accel` in `placement`: the one requested
-    /// (`self.layout`), completed with the smallest model-parallel degree that fits (tensor
-    /// parallel first, within a scale-up domain, then pipeline), selective recompute before full.
+    /// (`self.layout`), completed with the fitting layout of highest throughput factor (used ×
+    /// bubble × recompute × NIC), ties to the least model parallelism (tensor parallel first,
+    /// within a scale-up domain, then pipeline; selective recompute before full).
     /// `Ok(None)` when the work has no shape. When nothing fits, the most-sharded layout is
     /// returned with `memory.fits() == false`.
     pub fn parallel_plan(
@@ -158,40 +170,55 @@ impl PerfModel {
                 )));
             }
         }
-        let search = |req: &LayoutRequest| -> Result<Option<ParallelPlan>, PerfError> {
-            let mut last = None;
+        // Of the layouts that fit, the one with the highest throughput factor; ties go to the
+        // earliest candidate (least model parallelism). Also the first that fits (the
+        // memory-driven choice) and, when nothing fits, the most sharded.
+        let search = |req: &LayoutRequest| -> Result<Search, PerfError> {
+            let own = |p: &ParallelPlan| p.used * p.nic * p.bubble * p.recompute;
+            let mut found = Search::default();
             for layout in candidates(count, tp_max, d.n_layers as u32, req) {
                 let mem = memory(self, accel, &d, &layout)?;
                 let plan = costs(
                     self, accel, precision, count, placement, &d, layout, mem, mfu_before,
                 )?;
-                if mem.fits() {
-                    return Ok(Some(plan));
+                if !mem.fits() {
+                    found.last = Some(plan);
+                    continue;
                 }
-                last = Some(plan);
+                if found.first_fit.is_none() {
+                    found.first_fit = Some(plan);
+                }
+                if found
+                    .best
+                    .as_ref()
+                    .is_none_or(|b| own(&plan) > own(b) * (1.0 + 1e-12))
+                {
+                    found.best = Some(plan);
+                }
             }
-            Ok(last)
+            Ok(found)
         };
-        let Some(mut plan) = search(&req)? else {
+        let asked = search(&req)?;
+        let Some(mut plan) = asked.best.or(asked.last) else {
             return Err(PerfError::Invalid(format!(
                 "no layout divides {count} chips as tensor × pipeline × data parallel{}",
                 describe(&req)
             )));
         };
         // The calibrated MFU already contains the bubbles and recompute of the layouts the
-        // published runs chose, which the automatic choice stands for: a requested layout is
-        // charged only for what it loses against that choice. The NIC term is absolute (the
-        // corpus's runs were not NIC-bound).
+        // published runs chose, which the memory-driven choice (least model parallelism that
+        // fits) stands for: a layout is charged only for what its bubble and recompute lose
+        // against that one, so deeper pipelines that dodge NIC traffic are not free. The NIC
+        // term is absolute (the corpus's runs were not NIC-bound).
         let auto = LayoutRequest {
             zero: req.zero,
             ..LayoutRequest::default()
         };
-        let reference = if req.tp.is_none() && req.pp.is_none() {
-            plan.bubble * plan.recompute
-        } else {
-            search(&auto)?.map_or(1.0, |a| a.bubble * a.recompute)
-        };
-        plan.factor = (plan.nic * plan.bubble * plan.recompute / reference).min(plan.nic);
+        let reference = search(&auto)?
+            .first_fit
+            .map_or(plan.bubble * plan.recompute, |a| a.bubble * a.recompute);
+        plan.factor =
+            plan.used * (plan.nic * plan.bubble * plan.recompute / reference).min(plan.nic);
         Ok(Some(plan))
     }
 
@@ -277,7 +304,8 @@ fn candidates(count: u64, tp_max: u32, n_layers: u32, req: &LayoutRequest) -> Ve
         for &tp in &tps {
             for &pp in &pps {
                 let mp = u64::from(tp) * u64::from(pp);
-                if mp <= count && count.is_multiple_of(mp) {
+                // Chips beyond the last whole tensor × pipeline group sit idle.
+                if mp <= count {
                     level.push(Layout {
                         tp,
                         pp,
@@ -376,6 +404,7 @@ fn costs(
         bubble,
         nic,
         recompute,
+        used: (layout.dp * u64::from(layout.tp) * u64::from(layout.pp)) as f64 / count as f64,
         factor: nic,
     })
 }

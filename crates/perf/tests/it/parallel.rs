@@ -142,7 +142,9 @@ fn slow_nics_cost_throughput() {
     }
     let rf = fast.rate(&w, &a, Precision::Bf16, 2048, &p).unwrap();
     let rs = slow.rate(&w, &a, Precision::Bf16, 2048, &p).unwrap();
-    assert!(rs < 0.9 * rf, "{rs} vs {rf}");
+    // The chooser escapes to a deep pipeline (tp 8 × pp 8: 8× less gradient per chip), whose
+    // bubble (0.90 against the memory-driven tp 1 × pp 1) is what the slow network costs.
+    assert!(rs < 0.95 * rf, "{rs} vs {rf}");
 }
 
 proptest! {
