@@ -19,7 +19,7 @@ use xpufleet_model::Catalog;
 
 use crate::inventory::slug;
 use crate::map::{normalise, Mapping};
-use crate::policy::{Access, PoolInfo, Policy};
+use crate::policy::{Access, Policy, PoolInfo};
 use crate::slurm::GRES_KEY;
 use crate::{Error, Result};
 
@@ -99,10 +99,16 @@ pub fn resource_for(mapping: &Mapping, catalog: &Catalog, accelerator: &str) -> 
 }
 
 /// The flavors of a policy's pools, by (accelerator, site), in name order.
-pub fn flavors<'a>(policy: &'a Policy, mapping: &Mapping, catalog: &Catalog) -> Result<Vec<Flavor<'a>>> {
+pub fn flavors<'a>(
+    policy: &'a Policy,
+    mapping: &Mapping,
+    catalog: &Catalog,
+) -> Result<Vec<Flavor<'a>>> {
     let mut by: BTreeMap<(&str, &str), Vec<&PoolInfo>> = BTreeMap::new();
     for p in &policy.pools {
-        by.entry((p.accelerator.as_str(), p.site.as_str())).or_default().push(p);
+        by.entry((p.accelerator.as_str(), p.site.as_str()))
+            .or_default()
+            .push(p);
     }
     let mut out = vec![];
     for ((accelerator, site), pools) in by {
@@ -141,15 +147,22 @@ pub fn exclusions<'a>(policy: &'a Policy, flavor: &Flavor<'_>, tenant: &str) -> 
 }
 
 fn allowed(policy: &Policy, flavor: &Flavor<'_>, tenant: &str) -> bool {
-    flavor
-        .pools
-        .iter()
-        .all(|p| policy.usable(&p.id, tenant))
+    flavor.pools.iter().all(|p| policy.usable(&p.id, tenant))
 }
 
 /// Comment lines citing why `tenant` is kept off `flavor`.
-fn exclusion_comment(out: &mut String, policy: &Policy, flavor: &Flavor<'_>, tenant: &str, what: &str) {
-    let _ = writeln!(out, "# {what} {} ({} at {}):", flavor.name, flavor.accelerator, flavor.site);
+fn exclusion_comment(
+    out: &mut String,
+    policy: &Policy,
+    flavor: &Flavor<'_>,
+    tenant: &str,
+    what: &str,
+) {
+    let _ = writeln!(
+        out,
+        "# {what} {} ({} at {}):",
+        flavor.name, flavor.accelerator, flavor.site
+    );
     for a in exclusions(policy, flavor, tenant) {
         let _ = writeln!(out, "#   pool {}: {}", a.pool, one_line(&a.summary));
         for c in &a.citations {
@@ -192,7 +205,11 @@ fn shares(total: u64, n: usize) -> Vec<u64> {
 fn quotas(policy: &Policy, flavors: &[Flavor<'_>]) -> BTreeMap<(String, String), u64> {
     let mut q = BTreeMap::new();
     for f in flavors {
-        let ts: Vec<&String> = policy.tenants.iter().filter(|t| allowed(policy, f, t)).collect();
+        let ts: Vec<&String> = policy
+            .tenants
+            .iter()
+            .filter(|t| allowed(policy, f, t))
+            .collect();
         if ts.is_empty() {
             continue;
         }
@@ -205,7 +222,12 @@ fn quotas(policy: &Policy, flavors: &[Flavor<'_>]) -> BTreeMap<(String, String),
 
 /// Kueue: `resourceflavors.yaml` (and `topology.yaml` when a flavor has multi-node scale-up
 /// domains), `cohort.yaml`, `clusterqueues.yaml`, `localqueues.yaml`.
-pub fn kueue(policy: &Policy, mapping: &Mapping, catalog: &Catalog, opts: &ExportOptions) -> Result<Vec<File>> {
+pub fn kueue(
+    policy: &Policy,
+    mapping: &Mapping,
+    catalog: &Catalog,
+    opts: &ExportOptions,
+) -> Result<Vec<File>> {
     let fl = flavors(policy, mapping, catalog)?;
     let cohort = slug(&format!("xpufleet-{}", policy.scenario));
     let mut files = vec![];
@@ -217,39 +239,76 @@ pub fn kueue(policy: &Policy, mapping: &Mapping, catalog: &Catalog, opts: &Expor
             "nodeLabels": { ACCEL_LABEL: f.accelerator, SITE_LABEL: f.site },
         });
         if opts.taints {
-            spec["nodeTaints"] = json!([{ "key": ACCEL_LABEL, "value": f.accelerator, "effect": "NoSchedule" }]);
+            spec["nodeTaints"] =
+                json!([{ "key": ACCEL_LABEL, "value": f.accelerator, "effect": "NoSchedule" }]);
             spec["tolerations"] = json!([{ "key": ACCEL_LABEL, "operator": "Equal", "value": f.accelerator, "effect": "NoSchedule" }]);
         }
         if f.multi_node_domains {
             spec["topologyName"] = json!(TOPOLOGY_NAME);
         }
-        let pools: Vec<String> = f.pools.iter().map(|p| format!("{} ({} x {}, domain {})", p.id, p.nodes, p.accels_per_node, p.scaleup_domain)).collect();
-        let c = format!("# pools: {}; {} accelerators\n", pools.join(", "), f.accelerators());
-        push_doc(&mut docs, &c, &json!({
-            "apiVersion": KUEUE_API, "kind": "ResourceFlavor",
-            "metadata": { "name": f.name },
-            "spec": spec,
-        }))?;
+        let pools: Vec<String> = f
+            .pools
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({} x {}, domain {})",
+                    p.id, p.nodes, p.accels_per_node, p.scaleup_domain
+                )
+            })
+            .collect();
+        let c = format!(
+            "# pools: {}; {} accelerators\n",
+            pools.join(", "),
+            f.accelerators()
+        );
+        push_doc(
+            &mut docs,
+            &c,
+            &json!({
+                "apiVersion": KUEUE_API, "kind": "ResourceFlavor",
+                "metadata": { "name": f.name },
+                "spec": spec,
+            }),
+        )?;
     }
     text.push_str(&docs);
-    files.push(File { name: "resourceflavors.yaml".into(), text });
+    files.push(File {
+        name: "resourceflavors.yaml".into(),
+        text,
+    });
 
     if fl.iter().any(|f| f.multi_node_domains) {
         let mut text = header("Kueue Topology", policy);
-        text.push_str(&format!("# Label each node with {DOMAIN_LABEL}=<its NVLink/HCCS domain id>.\n"));
-        push_doc(&mut text, "", &json!({
-            "apiVersion": KUEUE_API, "kind": "Topology",
-            "metadata": { "name": TOPOLOGY_NAME },
-            "spec": { "levels": [ { "nodeLabel": DOMAIN_LABEL }, { "nodeLabel": HOSTNAME_LABEL } ] },
-        }))?;
-        files.push(File { name: "topology.yaml".into(), text });
+        text.push_str(&format!(
+            "# Label each node with {DOMAIN_LABEL}=<its NVLink/HCCS domain id>.\n"
+        ));
+        push_doc(
+            &mut text,
+            "",
+            &json!({
+                "apiVersion": KUEUE_API, "kind": "Topology",
+                "metadata": { "name": TOPOLOGY_NAME },
+                "spec": { "levels": [ { "nodeLabel": DOMAIN_LABEL }, { "nodeLabel": HOSTNAME_LABEL } ] },
+            }),
+        )?;
+        files.push(File {
+            name: "topology.yaml".into(),
+            text,
+        });
     }
 
     let mut text = header("Kueue Cohort", policy);
-    push_doc(&mut text, "", &json!({
-        "apiVersion": KUEUE_API, "kind": "Cohort", "metadata": { "name": cohort }, "spec": {},
-    }))?;
-    files.push(File { name: "cohort.yaml".into(), text });
+    push_doc(
+        &mut text,
+        "",
+        &json!({
+            "apiVersion": KUEUE_API, "kind": "Cohort", "metadata": { "name": cohort }, "spec": {},
+        }),
+    )?;
+    files.push(File {
+        name: "cohort.yaml".into(),
+        text,
+    });
 
     let q = quotas(policy, &fl);
     let mut text = header("Kueue ClusterQueues (one per tenant)", policy);
@@ -280,31 +339,45 @@ pub fn kueue(policy: &Policy, mapping: &Mapping, catalog: &Catalog, opts: &Expor
             .into_iter()
             .map(|(r, flavors)| json!({ "coveredResources": [r], "flavors": flavors }))
             .collect();
-        push_doc(&mut docs, &comments, &json!({
-            "apiVersion": KUEUE_API, "kind": "ClusterQueue",
-            "metadata": { "name": slug(t) },
-            "spec": {
-                "cohortName": cohort,
-                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": slug(t) } },
-                "queueingStrategy": "BestEffortFIFO",
-                "resourceGroups": rgs,
-            },
-        }))?;
+        push_doc(
+            &mut docs,
+            &comments,
+            &json!({
+                "apiVersion": KUEUE_API, "kind": "ClusterQueue",
+                "metadata": { "name": slug(t) },
+                "spec": {
+                    "cohortName": cohort,
+                    "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": slug(t) } },
+                    "queueingStrategy": "BestEffortFIFO",
+                    "resourceGroups": rgs,
+                },
+            }),
+        )?;
     }
     text.push_str(&docs);
-    files.push(File { name: "clusterqueues.yaml".into(), text });
+    files.push(File {
+        name: "clusterqueues.yaml".into(),
+        text,
+    });
 
     let mut text = header("Kueue LocalQueues (one per tenant namespace)", policy);
     let mut docs = String::new();
     for t in &policy.tenants {
-        push_doc(&mut docs, "", &json!({
-            "apiVersion": KUEUE_API, "kind": "LocalQueue",
-            "metadata": { "name": slug(t), "namespace": slug(t) },
-            "spec": { "clusterQueue": slug(t) },
-        }))?;
+        push_doc(
+            &mut docs,
+            "",
+            &json!({
+                "apiVersion": KUEUE_API, "kind": "LocalQueue",
+                "metadata": { "name": slug(t), "namespace": slug(t) },
+                "spec": { "clusterQueue": slug(t) },
+            }),
+        )?;
     }
     text.push_str(&docs);
-    files.push(File { name: "localqueues.yaml".into(), text });
+    files.push(File {
+        name: "localqueues.yaml".into(),
+        text,
+    });
     Ok(files)
 }
 
@@ -321,7 +394,10 @@ pub fn volcano(policy: &Policy, mapping: &Mapping, catalog: &Catalog) -> Result<
     let mut text = header("Volcano Queues (one per tenant)", policy);
     text.push_str(&format!(
         "# Node groups are flavors: label each node {NODEGROUP_LABEL}=<group> ({}).\n",
-        fl.iter().map(|f| format!("{}: {} at {}", f.name, f.accelerator, f.site)).collect::<Vec<_>>().join("; ")
+        fl.iter()
+            .map(|f| format!("{}: {} at {}", f.name, f.accelerator, f.site))
+            .collect::<Vec<_>>()
+            .join("; ")
     ));
     let mut docs = String::new();
     for t in &policy.tenants {
@@ -340,24 +416,37 @@ pub fn volcano(policy: &Policy, mapping: &Mapping, catalog: &Catalog) -> Result<
         }
         let mut affinity = serde_json::Map::new();
         if !yes.is_empty() {
-            affinity.insert("nodeGroupAffinity".into(), json!({ "requiredDuringSchedulingIgnoredDuringExecution": yes }));
+            affinity.insert(
+                "nodeGroupAffinity".into(),
+                json!({ "requiredDuringSchedulingIgnoredDuringExecution": yes }),
+            );
         }
         if !no.is_empty() {
-            affinity.insert("nodeGroupAntiAffinity".into(), json!({ "requiredDuringSchedulingIgnoredDuringExecution": no }));
+            affinity.insert(
+                "nodeGroupAntiAffinity".into(),
+                json!({ "requiredDuringSchedulingIgnoredDuringExecution": no }),
+            );
         }
-        push_doc(&mut docs, &comments, &json!({
-            "apiVersion": VOLCANO_API, "kind": "Queue",
-            "metadata": { "name": slug(t) },
-            "spec": {
-                "weight": 1,
-                "reclaimable": true,
-                "capability": capability,
-                "affinity": affinity,
-            },
-        }))?;
+        push_doc(
+            &mut docs,
+            &comments,
+            &json!({
+                "apiVersion": VOLCANO_API, "kind": "Queue",
+                "metadata": { "name": slug(t) },
+                "spec": {
+                    "weight": 1,
+                    "reclaimable": true,
+                    "capability": capability,
+                    "affinity": affinity,
+                },
+            }),
+        )?;
     }
     text.push_str(&docs);
-    Ok(vec![File { name: "queues.yaml".into(), text }])
+    Ok(vec![File {
+        name: "queues.yaml".into(),
+        text,
+    }])
 }
 
 /// A Slurm hostlist for `n` nodes named after a pool: `pool-[001-016]`.
@@ -383,21 +472,38 @@ fn gres_type(mapping: &Mapping, accelerator: &str) -> String {
 /// `AllowAccounts` = the tenants the verdicts let use it) and `gres.conf`. Node names are
 /// generated from pool ids (`pool-[001-016]`): rename them to your hosts.
 pub fn slurm(policy: &Policy, mapping: &Mapping) -> Result<Vec<File>> {
-    let mut conf = header("Slurm nodes and partitions (include from slurm.conf)", policy);
+    let mut conf = header(
+        "Slurm nodes and partitions (include from slurm.conf)",
+        policy,
+    );
     let mut gres = header("Slurm gres.conf", policy);
     conf.push_str("# Node names are generated from pool ids: rename them to your hosts.\n");
     for p in &policy.pools {
         let name = slug(&p.id);
         let hosts = hostlist(&name, p.nodes);
         let ty = gres_type(mapping, &p.accelerator);
-        let _ = writeln!(conf, "\n# pool {} ({} at {}, {}): {} nodes x {}", p.id, p.accelerator, p.site, p.country, p.nodes, p.accels_per_node);
-        let _ = writeln!(conf, "NodeName={hosts} Gres=gpu:{ty}:{} Feature={},{}", p.accels_per_node, slug(&p.accelerator), slug(&p.site));
+        let _ = writeln!(
+            conf,
+            "\n# pool {} ({} at {}, {}): {} nodes x {}",
+            p.id, p.accelerator, p.site, p.country, p.nodes, p.accels_per_node
+        );
+        let _ = writeln!(
+            conf,
+            "NodeName={hosts} Gres=gpu:{ty}:{} Feature={},{}",
+            p.accels_per_node,
+            slug(&p.accelerator),
+            slug(&p.site)
+        );
         let mut accounts = vec![];
         for t in &policy.tenants {
             match policy.access(&p.id, t) {
                 Some(a) if a.usable => accounts.push(t.clone()),
                 Some(a) => {
-                    let _ = writeln!(conf, "#   account {t} not allowed: {}", one_line(&a.summary));
+                    let _ = writeln!(
+                        conf,
+                        "#   account {t} not allowed: {}",
+                        one_line(&a.summary)
+                    );
                     for c in &a.citations {
                         let _ = writeln!(conf, "#     citation: {}", one_line(c));
                     }
@@ -406,16 +512,33 @@ pub fn slurm(policy: &Policy, mapping: &Mapping) -> Result<Vec<File>> {
             }
         }
         if accounts.is_empty() {
-            let _ = writeln!(conf, "# no account may use this pool: the partition is inactive");
+            let _ = writeln!(
+                conf,
+                "# no account may use this pool: the partition is inactive"
+            );
             let _ = writeln!(conf, "PartitionName={name} Nodes={hosts} State=INACTIVE");
         } else {
-            let _ = writeln!(conf, "PartitionName={name} Nodes={hosts} AllowAccounts={} State=UP", accounts.join(","));
+            let _ = writeln!(
+                conf,
+                "PartitionName={name} Nodes={hosts} AllowAccounts={} State=UP",
+                accounts.join(",")
+            );
         }
-        let _ = writeln!(gres, "NodeName={hosts} Name=gpu Type={ty} Count={}", p.accels_per_node);
+        let _ = writeln!(
+            gres,
+            "NodeName={hosts} Name=gpu Type={ty} Count={}",
+            p.accels_per_node
+        );
     }
     Ok(vec![
-        File { name: "slurm-xpufleet.conf".into(), text: conf },
-        File { name: "gres.conf".into(), text: gres },
+        File {
+            name: "slurm-xpufleet.conf".into(),
+            text: conf,
+        },
+        File {
+            name: "gres.conf".into(),
+            text: gres,
+        },
     ])
 }
 

@@ -148,7 +148,12 @@ pub fn group(
             Some(d) => {
                 let size = domain_size[d.as_str()];
                 u32::try_from(size).map_err(|_| {
-                    Error::input(file, format!("node {}", n.name), "a scale-up domain below 2^32 accelerators", size.to_string())
+                    Error::input(
+                        file,
+                        format!("node {}", n.name),
+                        "a scale-up domain below 2^32 accelerators",
+                        size.to_string(),
+                    )
                 })?
             }
             None => n.count,
@@ -156,9 +161,19 @@ pub fn group(
         if scaleup % n.count != 0 {
             return Err(Error::input(
                 file,
-                format!("node {} (scale-up domain {:?})", n.name, n.domain.as_deref().unwrap_or("")),
-                format!("nodes of one scale-up domain with the same accelerator count ({} here)", n.count),
-                format!("a domain of {scaleup} accelerators, not a multiple of {}", n.count),
+                format!(
+                    "node {} (scale-up domain {:?})",
+                    n.name,
+                    n.domain.as_deref().unwrap_or("")
+                ),
+                format!(
+                    "nodes of one scale-up domain with the same accelerator count ({} here)",
+                    n.count
+                ),
+                format!(
+                    "a domain of {scaleup} accelerators, not a multiple of {}",
+                    n.count
+                ),
             ));
         }
         let acc = sites.entry(n.site.clone()).or_insert(SiteAcc {
@@ -306,7 +321,9 @@ fn write_table(out: &mut String, header: &str, m: &Map<String, Value>, order: &[
     keys.sort_by_key(|k| (order.iter().position(|o| o == k).unwrap_or(order.len()), *k));
     let mut nested = vec![];
     for k in keys {
-        let Some(v) = json_to_toml(&m[k]) else { continue };
+        let Some(v) = json_to_toml(&m[k]) else {
+            continue;
+        };
         // Arrays of tables (a site's verifications) go after the plain fields, as their own
         // [[site.verification]] tables.
         if let toml::Value::Array(a) = &v {

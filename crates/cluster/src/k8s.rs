@@ -71,7 +71,12 @@ pub fn import_nodes(
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .ok_or_else(|| {
-                Error::input(file, format!("items[{i}].metadata.name"), "a node name", "nothing")
+                Error::input(
+                    file,
+                    format!("items[{i}].metadata.name"),
+                    "a node name",
+                    "nothing",
+                )
             })?
             .to_string();
         if item_kind != "Node" {
@@ -88,12 +93,24 @@ pub fn import_nodes(
             Some(Value::Object(m)) => m
                 .iter()
                 .map(|(k, v)| {
-                    v.as_str()
-                        .map(|s| (k.as_str(), s))
-                        .ok_or_else(|| Error::input(file, at(&format!("metadata.labels[{k:?}]")), "a string", v.to_string()))
+                    v.as_str().map(|s| (k.as_str(), s)).ok_or_else(|| {
+                        Error::input(
+                            file,
+                            at(&format!("metadata.labels[{k:?}]")),
+                            "a string",
+                            v.to_string(),
+                        )
+                    })
                 })
                 .collect::<Result<_>>()?,
-            Some(v) => return Err(Error::input(file, at("metadata.labels"), "an object", v.to_string())),
+            Some(v) => {
+                return Err(Error::input(
+                    file,
+                    at("metadata.labels"),
+                    "an object",
+                    v.to_string(),
+                ))
+            }
         };
         let capacity = item.pointer("/status/capacity").and_then(Value::as_object);
         // The node's accelerator resources that the mapping knows, with a non-zero count.
@@ -103,13 +120,27 @@ pub fn import_nodes(
                 continue;
             };
             let cap = count(v).ok_or_else(|| {
-                Error::input(file, at(&format!("status.capacity[{:?}]", r.name)), "a whole number of devices", v.to_string())
+                Error::input(
+                    file,
+                    at(&format!("status.capacity[{:?}]", r.name)),
+                    "a whole number of devices",
+                    v.to_string(),
+                )
             })?;
             // GFD's count label is the physical count; the capacity is multiplied by
             // time-slicing replicas, so the label wins when present.
-            let n = match r.count_label.as_deref().and_then(|l| labels.get(l).map(|v| (l, v))) {
+            let n = match r
+                .count_label
+                .as_deref()
+                .and_then(|l| labels.get(l).map(|v| (l, v)))
+            {
                 Some((l, v)) => v.trim().parse::<u32>().map_err(|_| {
-                    Error::input(file, at(&format!("metadata.labels[{l:?}]")), "a whole number", format!("{v:?}"))
+                    Error::input(
+                        file,
+                        at(&format!("metadata.labels[{l:?}]")),
+                        "a whole number",
+                        format!("{v:?}"),
+                    )
                 })?,
                 None => cap,
             };
@@ -129,7 +160,11 @@ pub fn import_nodes(
                 file,
                 at("status.capacity"),
                 "one accelerator resource per node",
-                found.iter().map(|(r, _)| r.name.as_str()).collect::<Vec<_>>().join(", "),
+                found
+                    .iter()
+                    .map(|(r, _)| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ));
         }
         if n == 0 {

@@ -187,7 +187,10 @@ mod tests {
             Some("h100-sxm")
         );
         // A PCIe H100 is not an SXM one: no rule, no guess.
-        assert_eq!(m.product("nvidia.com/gpu.product", "NVIDIA-H100-PCIe"), None);
+        assert_eq!(
+            m.product("nvidia.com/gpu.product", "NVIDIA-H100-PCIe"),
+            None
+        );
         // A value under the wrong key does not match.
         assert_eq!(m.product("accelerator-type", "NVIDIA-H20"), None);
     }
@@ -199,7 +202,10 @@ mod tests {
             "map.toml",
         )
         .unwrap();
-        assert_eq!(m.product("nvidia.com/gpu.product", "nvidia-h20"), Some("my-h20"));
+        assert_eq!(
+            m.product("nvidia.com/gpu.product", "nvidia-h20"),
+            Some("my-h20")
+        );
         let e = Mapping::with_user("[country]\nzone-a = \"China\"\n", "map.toml").unwrap_err();
         assert!(e.to_string().contains("country.zone-a"), "{e}");
         let e = Mapping::with_user("[[product]]\nkey = 1\n", "map.toml").unwrap_err();

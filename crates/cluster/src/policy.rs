@@ -72,7 +72,10 @@ impl Policy {
         let mut access = vec![];
         let mut pools = vec![];
         for p in &s.pools {
-            let country = s.site(&p.site).map(|x| x.country.clone()).unwrap_or_default();
+            let country = s
+                .site(&p.site)
+                .map(|x| x.country.clone())
+                .unwrap_or_default();
             pools.push(PoolInfo {
                 id: p.id.clone(),
                 site: p.site.clone(),
@@ -98,7 +101,9 @@ impl Policy {
                     engine.evaluate(&UseRequest {
                         user: t.clone(),
                         target: p.id.clone(),
-                        kind: engine.pool_mode(&p.id).unwrap_or(xpufleet_comply::UseKind::Own),
+                        kind: engine
+                            .pool_mode(&p.id)
+                            .unwrap_or(xpufleet_comply::UseKind::Own),
                         workload_flops: flops,
                         date,
                     })
@@ -132,7 +137,9 @@ impl Policy {
     }
 
     pub fn access(&self, pool: &str, tenant: &str) -> Option<&Access> {
-        self.access.iter().find(|a| a.pool == pool && a.tenant == tenant)
+        self.access
+            .iter()
+            .find(|a| a.pool == pool && a.tenant == tenant)
     }
 
     /// May `tenant` use `pool`? False for an unknown pair.

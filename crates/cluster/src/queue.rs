@@ -125,13 +125,24 @@ fn items<'a>(file: &str, doc: &'a Value, kind: &str) -> Result<&'a Vec<Value>> {
 
 fn parse(file: &str, text: &str, what: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
-        Error::input(file, format!("line {} column {}", e.line(), e.column()), what, e.to_string())
+        Error::input(
+            file,
+            format!("line {} column {}", e.line(), e.column()),
+            what,
+            e.to_string(),
+        )
     })
 }
 
 fn object_name(item: &Value) -> String {
-    let ns = item.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-    let name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("?");
+    let ns = item
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name = item
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
     if ns.is_empty() {
         name.to_string()
     } else {
@@ -197,7 +208,9 @@ fn condition_true(item: &Value, ty: &str) -> bool {
 }
 
 fn created(file: &str, item: &Value, name: &str) -> Result<i64> {
-    let ts = item.pointer("/metadata/creationTimestamp").and_then(Value::as_str);
+    let ts = item
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str);
     ts.and_then(rfc3339_secs).ok_or_else(|| {
         Error::input(
             file,
@@ -229,7 +242,12 @@ pub fn import_workloads(
         let name = object_name(item);
         let kind = item.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind != "Workload" {
-            return Err(Error::input(file, format!("{name}.kind"), "Workload", format!("{kind:?}")));
+            return Err(Error::input(
+                file,
+                format!("{name}.kind"),
+                "Workload",
+                format!("{kind:?}"),
+            ));
         }
         let skip = |reason: &str| QueueSkip {
             object: name.clone(),
@@ -240,16 +258,33 @@ pub fn import_workloads(
             continue;
         }
         let Some(pod_sets) = item.pointer("/spec/podSets").and_then(Value::as_array) else {
-            return Err(Error::input(file, format!("{name}.spec.podSets"), "a list of pod sets", "nothing"));
+            return Err(Error::input(
+                file,
+                format!("{name}.spec.podSets"),
+                "a list of pod sets",
+                "nothing",
+            ));
         };
         let mut resources = BTreeMap::new();
         let mut selector: Option<&serde_json::Map<String, Value>> = None;
         for (i, ps) in pod_sets.iter().enumerate() {
-            let count = number(ps.get("count")).and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
-                Error::input(file, format!("{name}.spec.podSets[{i}].count"), "a whole number", ps.get("count").map_or("nothing".into(), Value::to_string))
-            })?;
+            let count = number(ps.get("count"))
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::input(
+                        file,
+                        format!("{name}.spec.podSets[{i}].count"),
+                        "a whole number",
+                        ps.get("count").map_or("nothing".into(), Value::to_string),
+                    )
+                })?;
             let spec = ps.pointer("/template/spec");
-            for c in spec.and_then(|s| s.get("containers")).and_then(Value::as_array).into_iter().flatten() {
+            for c in spec
+                .and_then(|s| s.get("containers"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 add_resources(&mut resources, c.get("resources"), count);
             }
             if let Some(Value::Object(sel)) = spec.and_then(|s| s.get("nodeSelector")) {
@@ -279,7 +314,10 @@ pub fn import_workloads(
             accels,
             duration_s,
             allowed,
-            tenant: item.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
+            tenant: item
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             priority: priority.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
         });
     }
@@ -303,7 +341,12 @@ pub fn import_podgroups(
         let name = object_name(item);
         let kind = item.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind != "PodGroup" {
-            return Err(Error::input(file, format!("{name}.kind"), "PodGroup", format!("{kind:?}")));
+            return Err(Error::input(
+                file,
+                format!("{name}.kind"),
+                "PodGroup",
+                format!("{kind:?}"),
+            ));
         }
         let skip = |reason: &str| QueueSkip {
             object: name.clone(),
@@ -316,11 +359,22 @@ pub fn import_podgroups(
         let mut resources = BTreeMap::new();
         if let Some(Value::Object(m)) = item.pointer("/spec/minResources") {
             for (k, v) in m {
-                let n = number(Some(v)).and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
-                    Error::input(file, format!("{name}.spec.minResources[{k:?}]"), "a whole number", v.to_string())
-                })?;
-                // `requests.nvidia.com/gpu` and `nvidia.com/gpu` both occur in the wild.
+                // `requests.nvidia.com/gpu` and `nvidia.com/gpu` both occur in the wild; only
+                // accelerator counts are read (memory is "4000Gi", not a count).
                 let key = k.strip_prefix("requests.").unwrap_or(k);
+                if mapping.resource(key).is_none() {
+                    continue;
+                }
+                let n = number(Some(v))
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or_else(|| {
+                        Error::input(
+                            file,
+                            format!("{name}.spec.minResources[{k:?}]"),
+                            "a whole number",
+                            v.to_string(),
+                        )
+                    })?;
                 resources.insert(key.to_string(), n);
             }
         }
@@ -345,7 +399,10 @@ pub fn import_podgroups(
             accels,
             duration_s,
             allowed,
-            tenant: item.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
+            tenant: item
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             priority: 0,
         });
     }
@@ -401,13 +458,23 @@ pub fn import_squeue(
 ) -> Result<QueueImport> {
     let doc = parse(file, text, "the JSON of `squeue --json`")?;
     let Some(list) = doc.get("jobs").and_then(Value::as_array) else {
-        return Err(Error::input(file, "jobs", "an object with a \"jobs\" list (squeue --json)", "none"));
+        return Err(Error::input(
+            file,
+            "jobs",
+            "an object with a \"jobs\" list (squeue --json)",
+            "none",
+        ));
     };
     let mut pending = vec![];
     let mut skipped = vec![];
     for (i, j) in list.iter().enumerate() {
         let id = number(j.get("job_id")).ok_or_else(|| {
-            Error::input(file, format!("jobs[{i}].job_id"), "a job id", j.get("job_id").map_or("nothing".into(), Value::to_string))
+            Error::input(
+                file,
+                format!("jobs[{i}].job_id"),
+                "a job id",
+                j.get("job_id").map_or("nothing".into(), Value::to_string),
+            )
         })?;
         let name = id.to_string();
         let skip = |reason: &str| QueueSkip {
@@ -419,13 +486,24 @@ pub fn import_squeue(
             Some(Value::String(s)) => vec![s.as_str()],
             _ => vec![],
         };
-        if !states.iter().any(|s| matches!(*s, "PENDING" | "RUNNING" | "CONFIGURING" | "SUSPENDED" | "REQUEUED")) {
+        if !states.iter().any(|s| {
+            matches!(
+                *s,
+                "PENDING" | "RUNNING" | "CONFIGURING" | "SUSPENDED" | "REQUEUED"
+            )
+        }) {
             skipped.push(skip("finished"));
             continue;
         }
         let nodes = number(j.get("node_count")).unwrap_or(1).max(1) as u64;
-        let per_node = j.get("tres_per_node").and_then(Value::as_str).and_then(|s| tres_gpus(s, true));
-        let total = j.get("tres_req_str").and_then(Value::as_str).and_then(|s| tres_gpus(s, false));
+        let per_node = j
+            .get("tres_per_node")
+            .and_then(Value::as_str)
+            .and_then(|s| tres_gpus(s, true));
+        let total = j
+            .get("tres_req_str")
+            .and_then(Value::as_str)
+            .and_then(|s| tres_gpus(s, false));
         let (ty, accels) = match (per_node, total) {
             (Some((t, n)), _) => (t, n * nodes),
             (None, Some((t, n))) => (t, n),
@@ -454,7 +532,12 @@ pub fn import_squeue(
             continue;
         };
         let submit_unix = number(j.get("submit_time")).ok_or_else(|| {
-            Error::input(file, format!("jobs[{i}] (job {id}).submit_time"), "Unix seconds", "nothing")
+            Error::input(
+                file,
+                format!("jobs[{i}] (job {id}).submit_time"),
+                "Unix seconds",
+                "nothing",
+            )
         })?;
         let priority = number(j.get("priority")).unwrap_or(0);
         pending.push(Pending {
@@ -463,7 +546,11 @@ pub fn import_squeue(
             accels,
             duration_s,
             allowed,
-            tenant: j.get("account").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string),
+            tenant: j
+                .get("account")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             priority: priority.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
         });
     }
@@ -476,12 +563,21 @@ mod tests {
 
     #[test]
     fn tres_strings() {
-        assert_eq!(tres_gpus("gres/gpu:h100:8", true), Some((Some("h100".into()), 8)));
+        assert_eq!(
+            tres_gpus("gres/gpu:h100:8", true),
+            Some((Some("h100".into()), 8))
+        );
         assert_eq!(tres_gpus("gres:gpu:4", true), Some((None, 4)));
         assert_eq!(
-            tres_gpus("cpu=64,mem=512G,node=4,billing=64,gres/gpu=32,gres/gpu:h100=32", false),
+            tres_gpus(
+                "cpu=64,mem=512G,node=4,billing=64,gres/gpu=32,gres/gpu:h100=32",
+                false
+            ),
             Some((Some("h100".into()), 32))
         );
-        assert_eq!(tres_gpus("gres/gpu=32,gres/gpu:h100=32", false), Some((Some("h100".into()), 32)));
+        assert_eq!(
+            tres_gpus("gres/gpu=32,gres/gpu:h100=32", false),
+            Some((Some("h100".into()), 32))
+        );
     }
 }

@@ -28,7 +28,9 @@ pub fn fields(line: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = vec![];
     for word in line.split_whitespace() {
         match word.split_once('=') {
-            Some((k, v)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+            Some((k, v))
+                if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
                 out.push((k.to_string(), v.to_string()))
             }
             _ => match out.last_mut() {
@@ -76,10 +78,17 @@ pub fn expand_hostlist(list: &str) -> Option<Vec<String>> {
         let close = p.find(']')?;
         let (prefix, ranges, suffix) = (&p[..open], &p[open + 1..close], &p[close + 1..]);
         let tails = expand_hostlist(suffix)?;
-        let tails = if tails.is_empty() { vec![String::new()] } else { tails };
+        let tails = if tails.is_empty() {
+            vec![String::new()]
+        } else {
+            tails
+        };
         for r in ranges.split(',') {
             let (lo, hi) = r.split_once('-').unwrap_or((r, r));
-            if lo.is_empty() || !lo.bytes().all(|b| b.is_ascii_digit()) || !hi.bytes().all(|b| b.is_ascii_digit()) {
+            if lo.is_empty()
+                || !lo.bytes().all(|b| b.is_ascii_digit())
+                || !hi.bytes().all(|b| b.is_ascii_digit())
+            {
                 return None;
             }
             let (a, b): (u64, u64) = (lo.parse().ok()?, hi.parse().ok()?);
@@ -153,7 +162,12 @@ fn records(
     let mut skipped = vec![];
     for n in raw {
         let g = gpus(&n.gres).map_err(|item| {
-            Error::input(file, format!("{} Gres", n.at), "gpu:TYPE:COUNT or gpu:COUNT", item)
+            Error::input(
+                file,
+                format!("{} Gres", n.at),
+                "gpu:TYPE:COUNT or gpu:COUNT",
+                item,
+            )
         })?;
         let skip = |reason: &str, value: Option<String>| Skip {
             node: n.name.clone(),
@@ -198,7 +212,12 @@ fn conf_nodes(file: &str, text: &str) -> Result<(Option<String>, Vec<RawNode>)> 
             continue;
         }
         let names = expand_hostlist(v).ok_or_else(|| {
-            Error::input(file, format!("line {}: NodeName", i + 1), "a Slurm hostlist such as gpu[001-016]", v.clone())
+            Error::input(
+                file,
+                format!("line {}: NodeName", i + 1),
+                "a Slurm hostlist such as gpu[001-016]",
+                v.clone(),
+            )
         })?;
         let gres = f
             .iter()
@@ -304,7 +323,10 @@ mod tests {
 
     #[test]
     fn gres_values() {
-        assert_eq!(gpus("gpu:h100:8(S:0-1)").unwrap(), vec![(Some("h100".into()), 8)]);
+        assert_eq!(
+            gpus("gpu:h100:8(S:0-1)").unwrap(),
+            vec![(Some("h100".into()), 8)]
+        );
         assert_eq!(
             gpus("gpu:h100:4(S:0,1),gpu:h100:4(S:1),nvme:2").unwrap(),
             vec![(Some("h100".into()), 8)]
@@ -316,7 +338,9 @@ mod tests {
 
     #[test]
     fn values_with_spaces_stay_whole() {
-        let f = fields("NodeName=g1 OS=Linux 5.15.0-91 #101 Gres=gpu:h20:8 Reason=fan swap [root@2026]");
+        let f = fields(
+            "NodeName=g1 OS=Linux 5.15.0-91 #101 Gres=gpu:h20:8 Reason=fan swap [root@2026]",
+        );
         assert_eq!(f[1], ("OS".into(), "Linux 5.15.0-91 #101".into()));
         assert_eq!(f[2], ("Gres".into(), "gpu:h20:8".into()));
         assert_eq!(f[3].1, "fan swap [root@2026]");

@@ -83,7 +83,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         None => Mapping::default(),
         Some(p) => {
             let name = p.display().to_string();
-            let text = std::fs::read_to_string(p).with_context(|| format!("{name}: cannot read"))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("{name}: cannot read"))?;
             Mapping::with_user(&text, &name)?
         }
     };

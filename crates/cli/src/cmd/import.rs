@@ -127,7 +127,11 @@ fn print_inventory(inv: &Inventory, source: &str, json: bool) -> Result<()> {
     let by = inv.skipped_by_reason();
     if !by.is_empty() {
         let parts: Vec<String> = by.iter().map(|(r, n)| format!("{r} {n}")).collect();
-        eprintln!("skipped {} node(s): {}", inv.skipped.len(), parts.join(", "));
+        eprintln!(
+            "skipped {} node(s): {}",
+            inv.skipped.len(),
+            parts.join(", ")
+        );
     }
     for m in &inv.missing {
         eprintln!("to fill: {} {}: {}", m.kind, m.id, m.fields.join(", "));
@@ -138,7 +142,9 @@ fn print_inventory(inv: &Inventory, source: &str, json: bool) -> Result<()> {
 fn write_jobs(q: &QueueImport, args: &QueueArgs) -> Result<()> {
     let text = xpufleet_io::trace::write_jobs_jsonl(&q.jobs);
     match &args.out {
-        Some(p) => std::fs::write(p, &text).with_context(|| format!("{}: cannot write", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, &text).with_context(|| format!("{}: cannot write", p.display()))?
+        }
         None => print!("{text}"),
     }
     let by = q.skipped_by_reason();
@@ -189,7 +195,9 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             let conf = conf.as_deref().map(read).transpose()?;
             if let Some(c) = &country {
                 if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-                    anyhow::bail!("--country: expected an ISO 3166 alpha-2 code such as CN, found {c:?}");
+                    anyhow::bail!(
+                        "--country: expected an ISO 3166 alpha-2 code such as CN, found {c:?}"
+                    );
                 }
             }
             let opts = SlurmOptions { site, country };
@@ -208,8 +216,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     }
 }
 
-type QueueReader =
-    fn(&str, &str, &Mapping, &QueueOptions) -> xpufleet_cluster::Result<QueueImport>;
+type QueueReader = fn(&str, &str, &Mapping, &QueueOptions) -> xpufleet_cluster::Result<QueueImport>;
 
 fn queue(file: &Path, args: &QueueArgs, reader: QueueReader) -> Result<()> {
     let m = mapping(&args.map)?;
