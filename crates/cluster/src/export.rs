@@ -58,6 +58,9 @@ pub struct Flavor<'a> {
     pub pools: Vec<&'a PoolInfo>,
     /// Whether some pool in it has a scale-up domain larger than a node.
     pub multi_node_domains: bool,
+    /// Devices of `resource` the flavor's pools advertise: accelerators × devices per
+    /// accelerator (quotas and capabilities count devices, as pods request them).
+    pub devices: u64,
 }
 
 impl Flavor<'_> {
@@ -112,7 +115,9 @@ pub fn flavors<'a>(
     }
     let mut out = vec![];
     for ((accelerator, site), pools) in by {
+        let per = u64::from(mapping.devices_per(accelerator));
         out.push(Flavor {
+            devices: pools.iter().map(|p| p.accelerators() * per).sum(),
             name: slug(&format!("{accelerator}-{site}")),
             accelerator,
             site,
@@ -213,7 +218,7 @@ fn quotas(policy: &Policy, flavors: &[Flavor<'_>]) -> BTreeMap<(String, String),
         if ts.is_empty() {
             continue;
         }
-        for (t, share) in ts.iter().zip(shares(f.accelerators(), ts.len())) {
+        for (t, share) in ts.iter().zip(shares(f.devices, ts.len())) {
             q.insert((f.name.clone(), (*t).clone()), share);
         }
     }
@@ -407,7 +412,7 @@ pub fn volcano(policy: &Policy, mapping: &Mapping, catalog: &Catalog) -> Result<
         let mut no = vec![];
         for f in &fl {
             if allowed(policy, f, t) {
-                *capability.entry(f.resource.as_str()).or_default() += f.accelerators();
+                *capability.entry(f.resource.as_str()).or_default() += f.devices;
                 yes.push(f.name.clone());
             } else {
                 exclusion_comment(&mut comments, policy, f, t, "anti-affinity to node group");
@@ -481,16 +486,16 @@ pub fn slurm(policy: &Policy, mapping: &Mapping) -> Result<Vec<File>> {
     for p in &policy.pools {
         let name = slug(&p.id);
         let hosts = hostlist(&name, p.nodes);
+        let devices = p.accels_per_node * mapping.devices_per(&p.accelerator);
         let ty = gres_type(mapping, &p.accelerator);
         let _ = writeln!(
             conf,
-            "\n# pool {} ({} at {}, {}): {} nodes x {}",
+            "\n# pool {} ({} at {}, {}): {} nodes x {} accelerators ({devices} devices)",
             p.id, p.accelerator, p.site, p.country, p.nodes, p.accels_per_node
         );
         let _ = writeln!(
             conf,
-            "NodeName={hosts} Gres=gpu:{ty}:{} Feature={},{}",
-            p.accels_per_node,
+            "NodeName={hosts} Gres=gpu:{ty}:{devices} Feature={},{}",
             slug(&p.accelerator),
             slug(&p.site)
         );
@@ -524,11 +529,7 @@ pub fn slurm(policy: &Policy, mapping: &Mapping) -> Result<Vec<File>> {
                 accounts.join(",")
             );
         }
-        let _ = writeln!(
-            gres,
-            "NodeName={hosts} Name=gpu Type={ty} Count={}",
-            p.accels_per_node
-        );
+        let _ = writeln!(gres, "NodeName={hosts} Name=gpu Type={ty} Count={devices}");
     }
     Ok(vec![
         File {

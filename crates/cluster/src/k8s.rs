@@ -249,13 +249,23 @@ pub fn import_nodes(
             .and_then(|l| labels.get(l))
             .filter(|v| !v.is_empty())
             .map(|v| format!("{}={v}", resource.name));
+        // Devices to accelerators (an Ascend 910C is two devices).
+        let per = mapping.devices_per(&accelerator);
+        if n % per != 0 {
+            return Err(Error::input(
+                file,
+                at(&format!("status.capacity[{:?}]", resource.name)),
+                format!("a multiple of {per} devices ({per} make one {accelerator})"),
+                n.to_string(),
+            ));
+        }
         records.push(NodeRecord {
             name,
             site: site.to_string(),
             region: labels.get(REGION_LABEL).copied().unwrap_or("").to_string(),
             country,
             accelerator,
-            count: n,
+            count: n / per,
             domain,
         });
     }

@@ -38,6 +38,14 @@ pub struct ProductRule {
     pub values: Vec<String>,
     /// A catalog id.
     pub accelerator: String,
+    /// Devices of the Kubernetes resource (or Slurm gres) that make one catalog accelerator:
+    /// 2 for an Ascend 910C, whose two dies the device plugin advertises separately.
+    #[serde(default = "one")]
+    pub devices_per_accelerator: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The shape of a mapping file.
@@ -114,6 +122,15 @@ impl Mapping {
         m.countries.extend(f.country);
         m.sites.extend(f.site);
         m.pool_defaults.extend(f.pool_defaults);
+        if let Some(r) = m.products.iter().find(|r| r.devices_per_accelerator == 0) {
+            return Err(Error::Map {
+                file: origin.to_string(),
+                message: format!(
+                    "product rule for {}: devices_per_accelerator: expected a whole number >= 1, found 0",
+                    r.accelerator
+                ),
+            });
+        }
         for (site, cc) in &m.countries {
             if cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err(Error::Map {
@@ -144,6 +161,15 @@ impl Mapping {
             .find(|r| r.accelerator == accelerator && r.keys.iter().any(|k| k == key))
             .and_then(|r| r.values.first())
             .map(String::as_str)
+    }
+
+    /// Devices per catalog accelerator (the first rule naming `accelerator` decides; 1 when
+    /// none does).
+    pub fn devices_per(&self, accelerator: &str) -> u32 {
+        self.products
+            .iter()
+            .find(|r| r.accelerator == accelerator)
+            .map_or(1, |r| r.devices_per_accelerator.max(1))
     }
 
     pub fn resource(&self, name: &str) -> Option<&ResourceRule> {

@@ -167,15 +167,36 @@ fn accel_request(
         [one] => *one,
         _ => return Err("mixed-accelerators"),
     };
+    let mut allowed = None;
     for key in &r.product_keys {
         if let Some(v) = selector.and_then(|s| s.get(key)).and_then(Value::as_str) {
-            return match mapping.product(key, v) {
-                Some(a) => Ok((n, vec![a.to_string()])),
-                None => Err("unmapped-product"),
-            };
+            match mapping.product(key, v) {
+                Some(a) => allowed = Some(vec![a.to_string()]),
+                None => return Err("unmapped-product"),
+            }
+            break;
         }
     }
-    Ok((n, mapping.accelerators_for_keys(&r.product_keys)))
+    let allowed = allowed.unwrap_or_else(|| mapping.accelerators_for_keys(&r.product_keys));
+    devices_to_accels(mapping, n, allowed)
+}
+
+/// A request in devices as a gang of accelerators: divided by the devices each allowed
+/// accelerator takes, when they agree and it divides; otherwise a skip reason.
+fn devices_to_accels(
+    mapping: &Mapping,
+    devices: u64,
+    allowed: Vec<String>,
+) -> std::result::Result<(u64, Vec<String>), &'static str> {
+    let mut per: Vec<u32> = allowed.iter().map(|a| mapping.devices_per(a)).collect();
+    per.sort();
+    per.dedup();
+    match per.as_slice() {
+        [] | [1] => Ok((devices, allowed)),
+        [d] if devices % u64::from(*d) == 0 => Ok((devices / u64::from(*d), allowed)),
+        [_] => Err("partial-accelerator"),
+        _ => Err("ambiguous-device-size"),
+    }
 }
 
 /// Adds a container's (or a PodGroup's) resource counts; requests win over limits.
@@ -521,6 +542,13 @@ pub fn import_squeue(
                 }
             },
             None => vec![],
+        };
+        let (accels, allowed) = match devices_to_accels(mapping, accels, allowed) {
+            Ok(x) => x,
+            Err(reason) => {
+                skipped.push(skip(reason));
+                continue;
+            }
         };
         let Some(accels) = to_u32(accels) else {
             skipped.push(skip("no-accelerator"));

@@ -181,15 +181,26 @@ fn records(
             [(None, _)] => skipped.push(skip("no-gres-type", Some(n.gres.clone()))),
             [(Some(ty), count)] => match mapping.product(GRES_KEY, ty) {
                 None => skipped.push(skip("unmapped-product", Some(ty.clone()))),
-                Some(a) => recs.push(NodeRecord {
-                    name: n.name.clone(),
-                    site: site.to_string(),
-                    region: String::new(),
-                    country: country.map(str::to_string),
-                    accelerator: a.to_string(),
-                    count: *count,
-                    domain: None,
-                }),
+                Some(a) => {
+                    let per = mapping.devices_per(a);
+                    if count % per != 0 {
+                        return Err(Error::input(
+                            file,
+                            format!("{} Gres", n.at),
+                            format!("a multiple of {per} devices ({per} make one {a})"),
+                            n.gres.clone(),
+                        ));
+                    }
+                    recs.push(NodeRecord {
+                        name: n.name.clone(),
+                        site: site.to_string(),
+                        region: String::new(),
+                        country: country.map(str::to_string),
+                        accelerator: a.to_string(),
+                        count: count / per,
+                        domain: None,
+                    })
+                }
             },
             _ => skipped.push(skip("mixed-gpu-types", Some(n.gres.clone()))),
         }
