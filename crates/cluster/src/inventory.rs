@@ -158,7 +158,7 @@ pub fn group(
             }
             None => n.count,
         };
-        if scaleup % n.count != 0 {
+        if !scaleup.is_multiple_of(n.count) {
             return Err(Error::input(
                 file,
                 format!(

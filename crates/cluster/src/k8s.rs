@@ -251,7 +251,7 @@ pub fn import_nodes(
             .map(|v| format!("{}={v}", resource.name));
         // Devices to accelerators (an Ascend 910C is two devices).
         let per = mapping.devices_per(&accelerator);
-        if n % per != 0 {
+        if !n.is_multiple_of(per) {
             return Err(Error::input(
                 file,
                 at(&format!("status.capacity[{:?}]", resource.name)),

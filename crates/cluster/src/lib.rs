@@ -12,7 +12,8 @@
 //! imported sites and pools, grouping, TOML/JSON fragments), `k8s` (`kubectl get nodes -o
 //! json`), `slurm` (`scontrol show node -o`, `slurm.conf` node lines, hostlists), `queue`
 //! (Kueue Workloads, Volcano PodGroups, `squeue --json` → jobs), `policy` (who may use what, from
-//! the verdicts), `export` (Kueue, Volcano and Slurm renderings).
+//! the verdicts), `export` (Kueue, Volcano and Slurm renderings), `synth` (generated inputs
+//! for benchmarks).
 
 pub mod export;
 pub mod inventory;
@@ -21,6 +22,7 @@ pub mod map;
 pub mod policy;
 pub mod queue;
 pub mod slurm;
+pub mod synth;
 mod time;
 
 pub use inventory::{Inventory, Skip};

@@ -193,7 +193,7 @@ fn devices_to_accels(
     per.dedup();
     match per.as_slice() {
         [] | [1] => Ok((devices, allowed)),
-        [d] if devices % u64::from(*d) == 0 => Ok((devices / u64::from(*d), allowed)),
+        [d] if devices.is_multiple_of(u64::from(*d)) => Ok((devices / u64::from(*d), allowed)),
         [_] => Err("partial-accelerator"),
         _ => Err("ambiguous-device-size"),
     }

@@ -183,7 +183,7 @@ fn records(
                 None => skipped.push(skip("unmapped-product", Some(ty.clone()))),
                 Some(a) => {
                     let per = mapping.devices_per(a);
-                    if count % per != 0 {
+                    if !count.is_multiple_of(per) {
                         return Err(Error::input(
                             file,
                             format!("{} Gres", n.at),

@@ -790,3 +790,31 @@ proptest! {
         }
     }
 }
+
+/// The benchmarks' generated inputs at a small size: every node pooled or skipped, every job a
+/// job or a skip, and the counts as generated.
+#[test]
+fn bench_sizes_run() {
+    let m = Mapping::default();
+    let inv = import_nodes(
+        "synth.json",
+        &xpufleet_cluster::synth::node_list(200),
+        &m,
+        &NodeOptions::default(),
+    )
+    .unwrap();
+    let pooled: u64 = inv.pool.iter().map(|p| p["nodes"].as_u64().unwrap()).sum();
+    assert_eq!(pooled + inv.skipped.len() as u64, 200);
+    let by = inv.skipped_by_reason();
+    assert_eq!((by["no-accelerator"], by["unmapped-product"]), (10, 4));
+    let q = import_squeue(
+        "sq.json",
+        &xpufleet_cluster::synth::squeue(100),
+        &m,
+        &QueueOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(q.jobs.len() + q.skipped.len(), 100);
+    assert_eq!(reasons(&q).get("finished"), Some(&10));
+    assert_eq!(reasons(&q).get("no-accelerator"), Some(&10));
+}
