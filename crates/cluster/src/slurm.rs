@@ -246,13 +246,117 @@ fn conf_nodes(file: &str, text: &str) -> Result<(Option<String>, Vec<RawNode>)> 
     Ok((cluster, out))
 }
 
-/// Reads `scontrol show node -o` output (`file`, `text`), and optionally a `slurm.conf`
-/// (`conf` = (file, text)) whose node lines fill in nodes the scontrol output lacks or gives
-/// no `Gres` for. Either may be empty; at least one must name a node.
+/// The optional configuration files, each as (file name, text).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SlurmFiles<'a> {
+    /// `slurm.conf`: `NodeName=` lines add nodes, or the `Gres` of nodes that lack it, and
+    /// `ClusterName` is the default site.
+    pub conf: Option<(&'a str, &'a str)>,
+    /// `gres.conf`: `Name=gpu Type=T File=/dev/nvidia[0-7]` (or `Count=N`) lines give the type
+    /// and count of nodes whose `Gres` has no type.
+    pub gres: Option<(&'a str, &'a str)>,
+    /// `topology.conf` of the topology/block plugin: `BlockName=B Nodes=...` lines make each
+    /// block's nodes one scale-up domain (NVL72 racks).
+    pub topology: Option<(&'a str, &'a str)>,
+}
+
+/// gres.conf: node (or `*` for every node) → (type, count) of its GPUs.
+fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> {
+    let mut out: BTreeMap<String, (String, u32)> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let f = fields(line);
+        let get = |k: &str| {
+            f.iter()
+                .find(|(x, _)| x.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.as_str())
+        };
+        if get("Name") != Some("gpu") {
+            continue;
+        }
+        let at = format!("line {}", i + 1);
+        let Some(ty) = get("Type") else { continue };
+        let count = match (get("Count"), get("File")) {
+            (Some(c), _) => c
+                .parse::<u32>()
+                .map_err(|_| Error::input(file, format!("{at}: Count"), "a whole number", c))?,
+            (None, Some(files)) => {
+                expand_hostlist(files)
+                    .map(|v| v.len() as u32)
+                    .ok_or_else(|| {
+                        Error::input(
+                            file,
+                            format!("{at}: File"),
+                            "a device list such as /dev/nvidia[0-7]",
+                            files,
+                        )
+                    })?
+            }
+            (None, None) => 1,
+        };
+        let nodes = match get("NodeName") {
+            Some(h) => expand_hostlist(h).ok_or_else(|| {
+                Error::input(
+                    file,
+                    format!("{at}: NodeName"),
+                    "a Slurm hostlist such as gpu[001-016]",
+                    h,
+                )
+            })?,
+            None => vec!["*".to_string()],
+        };
+        for n in nodes {
+            let e = out.entry(n).or_insert((ty.to_string(), 0));
+            if e.0 != ty {
+                return Err(Error::input(
+                    file,
+                    at.clone(),
+                    format!("one GPU type per node ({})", e.0),
+                    ty,
+                ));
+            }
+            e.1 += count;
+        }
+    }
+    Ok(out)
+}
+
+/// topology.conf (topology/block): node → block name.
+fn blocks(file: &str, text: &str) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let f = fields(line);
+        let Some((k, block)) = f.first() else {
+            continue;
+        };
+        if !k.eq_ignore_ascii_case("BlockName") {
+            continue;
+        }
+        let Some((_, nodes)) = f.iter().find(|(k, _)| k.eq_ignore_ascii_case("Nodes")) else {
+            continue;
+        };
+        let names = expand_hostlist(nodes).ok_or_else(|| {
+            Error::input(
+                file,
+                format!("line {}: Nodes", i + 1),
+                "a Slurm hostlist",
+                nodes.clone(),
+            )
+        })?;
+        for n in names {
+            out.insert(n, format!("block={block}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads `scontrol show node -o` output (`file`, `text`) and the optional configuration files
+/// (see [`SlurmFiles`]). The scontrol output may be empty when `slurm.conf` names the nodes.
 pub fn import_nodes(
     file: &str,
     text: &str,
-    conf: Option<(&str, &str)>,
+    files: SlurmFiles<'_>,
     mapping: &Mapping,
     opts: &SlurmOptions,
 ) -> Result<Inventory> {
@@ -288,17 +392,37 @@ pub fn import_nodes(
         }
     }
     let mut cluster = None;
-    if let Some((cfile, ctext)) = conf {
+    if let Some((cfile, ctext)) = files.conf {
         let (name, nodes) = conf_nodes(cfile, ctext)?;
         cluster = name;
+        let index: BTreeMap<String, usize> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.clone(), i))
+            .collect();
         for n in nodes {
-            match raw.iter_mut().find(|r| r.name == n.name) {
-                Some(r) if r.gres.is_empty() || r.gres == "(null)" => r.gres = n.gres,
+            match index.get(&n.name) {
+                Some(&i) if raw[i].gres.is_empty() || raw[i].gres == "(null)" => {
+                    raw[i].gres = n.gres
+                }
                 Some(_) => {}
                 None => raw.push(n),
             }
         }
     }
+    if let Some((gfile, gtext)) = files.gres {
+        let g = gres_conf(gfile, gtext)?;
+        for r in &mut raw {
+            let untyped = matches!(gpus(&r.gres).as_deref(), Ok([]) | Ok([(None, _)]));
+            if let Some((ty, n)) = g.get(&r.name).or_else(|| g.get("*")).filter(|_| untyped) {
+                r.gres = format!("gpu:{ty}:{n}");
+            }
+        }
+    }
+    let block_of = match files.topology {
+        Some((tfile, ttext)) => blocks(tfile, ttext)?,
+        None => BTreeMap::new(),
+    };
     if raw.is_empty() {
         return Err(Error::input(file, "line 1", "at least one node", "none"));
     }
@@ -310,7 +434,10 @@ pub fn import_nodes(
             "neither",
         )
     })?;
-    let (recs, skipped) = records(file, raw, mapping, &site, opts.country.as_deref())?;
+    let (mut recs, skipped) = records(file, raw, mapping, &site, opts.country.as_deref())?;
+    for r in &mut recs {
+        r.domain = block_of.get(&r.name).cloned();
+    }
     group(file, &recs, skipped, mapping)
 }
 

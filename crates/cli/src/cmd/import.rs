@@ -67,6 +67,12 @@ enum What {
         /// the default site.
         #[arg(long, value_name = "FILE")]
         conf: Option<PathBuf>,
+        /// A gres.conf whose `Name=gpu Type=... File=...|Count=...` lines type untyped Gres.
+        #[arg(long, value_name = "FILE")]
+        gres_conf: Option<PathBuf>,
+        /// A topology.conf (topology/block) whose BlockName lines are scale-up domains.
+        #[arg(long, value_name = "FILE")]
+        topology: Option<PathBuf>,
         /// Site id of the cluster's nodes.
         #[arg(long, value_name = "ID")]
         site: Option<String>,
@@ -185,6 +191,8 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         What::Slurm {
             nodes,
             conf,
+            gres_conf,
+            topology,
             site,
             country,
             map,
@@ -193,6 +201,10 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             let m = mapping(&map)?;
             let (name, text) = read(&nodes)?;
             let conf = conf.as_deref().map(read).transpose()?;
+            let gres = gres_conf.as_deref().map(read).transpose()?;
+            let topology = topology.as_deref().map(read).transpose()?;
+            let pair =
+                |x: &Option<(String, String)>| x.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
             if let Some(c) = &country {
                 if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
                     anyhow::bail!(
@@ -204,7 +216,11 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             let inv = xpufleet_cluster::slurm::import_nodes(
                 &name,
                 &text,
-                conf.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+                xpufleet_cluster::slurm::SlurmFiles {
+                    conf: pair(&conf),
+                    gres: pair(&gres),
+                    topology: pair(&topology),
+                },
                 &m,
                 &opts,
             )?;

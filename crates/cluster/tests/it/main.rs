@@ -191,7 +191,10 @@ fn slurm_nodes_and_conf() {
     let inv = slurm::import_nodes(
         "nodes.txt",
         &fixture("scontrol-nodes.txt"),
-        Some(("slurm.conf", &fixture("slurm.conf"))),
+        slurm::SlurmFiles {
+            conf: Some(("slurm.conf", &fixture("slurm.conf"))),
+            ..Default::default()
+        },
         &Mapping::default(),
         &opts,
     )
@@ -214,7 +217,7 @@ fn slurm_nodes_and_conf() {
     let e = slurm::import_nodes(
         "nodes.txt",
         &fixture("scontrol-nodes.txt"),
-        None,
+        slurm::SlurmFiles::default(),
         &Mapping::default(),
         &slurm::SlurmOptions::default(),
     )
@@ -227,7 +230,7 @@ fn slurm_nodes_and_conf() {
     let e = slurm::import_nodes(
         "nodes.txt",
         "NodeName=g1 Gres=gpu:h100:x\n",
-        None,
+        slurm::SlurmFiles::default(),
         &Mapping::default(),
         &opts,
     )
@@ -239,7 +242,7 @@ fn slurm_nodes_and_conf() {
     let e = slurm::import_nodes(
         "nodes.txt",
         "Reason=oops\n",
-        None,
+        slurm::SlurmFiles::default(),
         &Mapping::default(),
         &opts,
     )
@@ -817,4 +820,36 @@ fn bench_sizes_run() {
     assert_eq!(q.jobs.len() + q.skipped.len(), 100);
     assert_eq!(reasons(&q).get("finished"), Some(&10));
     assert_eq!(reasons(&q).get("no-accelerator"), Some(&10));
+}
+
+#[test]
+fn slurm_gres_conf_types_nodes_and_topology_blocks_are_domains() {
+    let opts = slurm::SlurmOptions {
+        site: Some("dc1".into()),
+        country: Some("US".into()),
+    };
+    let text = fixture("scontrol-nvl.txt");
+    // Untyped gres alone: no guess.
+    let inv = slurm::import_nodes(
+        "nvl.txt",
+        &text,
+        slurm::SlurmFiles::default(),
+        &Mapping::default(),
+        &opts,
+    )
+    .unwrap();
+    assert!(inv.pool.is_empty());
+    assert_eq!(inv.skipped_by_reason()["no-gres-type"], 18);
+    let (g, t) = (fixture("gres.conf"), fixture("topology.conf"));
+    let files = slurm::SlurmFiles {
+        gres: Some(("gres.conf", &g)),
+        topology: Some(("topology.conf", &t)),
+        ..Default::default()
+    };
+    let inv = slurm::import_nodes("nvl.txt", &text, files, &Mapping::default(), &opts).unwrap();
+    // 18 nodes x 4 B200 in two racks (blocks) of 9 nodes: domains of 36.
+    assert_eq!(
+        pools_of(&inv),
+        vec![("dc1-b200".into(), "b200".into(), 18, 4, 36)]
+    );
 }
