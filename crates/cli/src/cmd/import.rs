@@ -203,8 +203,6 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             let conf = conf.as_deref().map(read).transpose()?;
             let gres = gres_conf.as_deref().map(read).transpose()?;
             let topology = topology.as_deref().map(read).transpose()?;
-            let pair =
-                |x: &Option<(String, String)>| x.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
             if let Some(c) = &country {
                 if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
                     anyhow::bail!(
@@ -230,6 +228,10 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         What::Volcano { file, q } => queue(&file, &q, xpufleet_cluster::queue::import_podgroups),
         What::Squeue { file, q } => queue(&file, &q, xpufleet_cluster::queue::import_squeue),
     }
+}
+
+fn pair(x: &Option<(String, String)>) -> Option<(&str, &str)> {
+    x.as_ref().map(|(n, t)| (n.as_str(), t.as_str()))
 }
 
 type QueueReader = fn(&str, &str, &Mapping, &QueueOptions) -> xpufleet_cluster::Result<QueueImport>;

@@ -160,3 +160,27 @@ fn bad_input_exits_2_naming_the_file_and_place() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--tenant \"nobody\""), "{}", stderr(&o));
 }
+
+#[test]
+fn import_slurm_with_gres_conf_and_topology() {
+    let o = xpufleet(&[
+        "import",
+        "slurm",
+        &fixture("scontrol-nvl.txt"),
+        "--site",
+        "dc1",
+        "--country",
+        "US",
+        "--gres-conf",
+        &fixture("gres.conf"),
+        "--topology",
+        &fixture("topology.conf"),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["pool"][0]["accelerator"], "b200");
+    assert_eq!(v["pool"][0]["nodes"], 18);
+    assert_eq!(v["pool"][0]["scaleup_domain"], 36);
+    assert_eq!(v["site"][0]["country"], "US");
+}
