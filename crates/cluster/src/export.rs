@@ -486,7 +486,7 @@ pub fn slurm(policy: &Policy, mapping: &Mapping) -> Result<Vec<File>> {
     for p in &policy.pools {
         let name = slug(&p.id);
         let hosts = hostlist(&name, p.nodes);
-        let devices = p.accels_per_node * mapping.devices_per(&p.accelerator);
+        let devices = u64::from(p.accels_per_node) * u64::from(mapping.devices_per(&p.accelerator));
         let ty = gres_type(mapping, &p.accelerator);
         let _ = writeln!(
             conf,

@@ -213,7 +213,8 @@ fn add_resources(into: &mut BTreeMap<String, u64>, res: Option<&Value>, times: u
         }
     }
     for (k, v) in seen {
-        *into.entry(k).or_default() += v * times;
+        let e = into.entry(k).or_default();
+        *e = e.saturating_add(v.saturating_mul(times));
     }
 }
 
@@ -526,7 +527,7 @@ pub fn import_squeue(
             .and_then(Value::as_str)
             .and_then(|s| tres_gpus(s, false));
         let (ty, accels) = match (per_node, total) {
-            (Some((t, n)), _) => (t, n * nodes),
+            (Some((t, n)), _) => (t, n.saturating_mul(nodes)),
             (None, Some((t, n))) => (t, n),
             (None, None) => {
                 skipped.push(skip("no-accelerator"));

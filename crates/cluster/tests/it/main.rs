@@ -853,3 +853,22 @@ fn slurm_gres_conf_types_nodes_and_topology_blocks_are_domains() {
         vec![("dc1-b200".into(), "b200".into(), 18, 4, 36)]
     );
 }
+
+/// Absurd counts are skips, not overflows: a gang beyond 2^32 accelerators is
+/// `too-many-accelerators`.
+#[test]
+fn huge_requests_do_not_overflow() {
+    let w = json!({"kind": "List", "items": [{"kind": "Workload",
+        "metadata": {"name": "w", "namespace": "t", "creationTimestamp": "2025-01-01T00:00:00Z"},
+        "spec": {"maximumExecutionTimeSeconds": 60, "podSets": [{"count": 4_000_000_000u64, "template": {"spec": {"containers": [
+            {"resources": {"requests": {"nvidia.com/gpu": "4000000000"}}}]}}}]}}]});
+    let q = import_workloads(
+        "w.json",
+        &w.to_string(),
+        &Mapping::default(),
+        &QueueOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(q.jobs.len(), 0);
+    assert_eq!(reasons(&q).get("too-many-accelerators"), Some(&1));
+}
