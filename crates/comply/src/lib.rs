@@ -31,7 +31,7 @@ pub use engine::{
     Unverified, VerificationStatus,
 };
 pub use rules::{
-    BoundRule, Citation, Conditions, CountryGroup, Limit, LimitScope, PackInfo, PackProblem, Party,
-    Rule, RuleOutcome, RulePack, RuleScope, RuleSet,
+    BoundRule, Citation, Conditions, CountryGroup, DatedMember, Limit, LimitScope, PackInfo, PackProblem, Party,
+    Reaches, Rule, RuleOutcome, RulePack, RuleScope, RuleSet,
 };
 pub use verdict::{AllowAll, Gate, Outcome, UseKind, UseRequest, Verdict};

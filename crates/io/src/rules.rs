@@ -16,6 +16,10 @@ pub const BUILTIN_RULE_PACKS: &[(&str, &str)] = &[
         include_str!("../../../data/rules/country-groups.toml"),
     ),
     (
+        "data/rules/us-is-informed-2022-08.toml",
+        include_str!("../../../data/rules/us-is-informed-2022-08.toml"),
+    ),
+    (
         "data/rules/us-ear-2022-10.toml",
         include_str!("../../../data/rules/us-ear-2022-10.toml"),
     ),
@@ -38,6 +42,10 @@ pub const BUILTIN_RULE_PACKS: &[(&str, &str)] = &[
     (
         "data/rules/us-guidance-2025-05.toml",
         include_str!("../../../data/rules/us-guidance-2025-05.toml"),
+    ),
+    (
+        "data/rules/us-ear-2026-01.toml",
+        include_str!("../../../data/rules/us-ear-2026-01.toml"),
     ),
     (
         "data/rules/my-stp-2025-07.toml",

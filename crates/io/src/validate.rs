@@ -494,6 +494,43 @@ impl<'a> Checker<'a> {
                     self.reference(format!("{at}.acquisition.from"), from, &entities);
                 }
             }
+            // Acquisition history: references resolve, countries are well formed, dates run
+            // forward, and every entry says where the chips went.
+            let mut last: Option<xpufleet_model::Date> = None;
+            for (j, h) in p.history.iter().enumerate() {
+                let ht = format!("{at}.history[{j}]");
+                if let Some(prev) = last {
+                    if h.date < prev {
+                        self.err(
+                            format!("{ht}.date"),
+                            format!("history out of order: {} is before the previous entry's {prev}; expected oldest first", h.date),
+                        );
+                    }
+                }
+                last = Some(h.date);
+                for (k, site) in [("from_site", &h.from_site), ("to_site", &h.to_site)] {
+                    if let Some(x) = site {
+                        self.reference(format!("{ht}.{k}"), x, &sites);
+                    }
+                }
+                for (k, c) in [("from", &h.from), ("to", &h.to)] {
+                    if let Some(x) = c {
+                        self.country(format!("{ht}.{k}"), x);
+                    }
+                }
+                if let Some(c) = &h.consignee {
+                    self.reference(format!("{ht}.consignee"), c, &entities);
+                }
+                if let Some(l) = &h.licence {
+                    self.reference(format!("{ht}.licence"), l, &licences);
+                }
+                if h.from.is_none() && h.from_site.is_none() {
+                    self.err(
+                        format!("{ht}.from"),
+                        "expected the country the chips left (`from = \"US\"`) or the site (`from_site`)".into(),
+                    );
+                }
+            }
         }
 
         // Money envelopes and supplier mix.
