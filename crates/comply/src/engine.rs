@@ -1528,7 +1528,7 @@ impl Gate for RuleEngine {
 }
 
 /// Ids of the rules in force on `date` whose conditions on the chip alone (classification,
-/// accelerator id, origin) hold for `accel`: the rules that may apply to it, depending on
+/// accelerator id, origin, figures) hold for `accel` (or may, where a figure is unknown): the rules that may apply to it, depending on
 /// where it goes and who holds it.
 pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) -> Vec<String> {
     let label = class.eccn.map_or("none", |e| e.as_str());
@@ -1541,11 +1541,37 @@ pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) ->
             let eccn_ok = w.eccn.is_empty()
                 || (class.status == Status::Indeterminate && could_be_any(&w.eccn))
                 || w.eccn.iter().any(|e| e.eq_ignore_ascii_case(label));
+            // The chip's own figures: an unknown figure may still meet the condition.
+            let fig = |f: &xpufleet_model::Figure, ok: &dyn Fn(f64) -> bool| {
+                f.get().map_or(f.is_unknown(), ok)
+            };
+            let tpp = class.tpp;
+            let figures_ok = w.data_center.is_none_or(|dc| dc == accel.data_center)
+                && w.min_tpp.is_none_or(|m| tpp.is_none_or(|t| t >= m || !class.tpp_exact))
+                && w.below_tpp.is_none_or(|m| tpp.is_none_or(|t| t < m))
+                && w
+                    .below_memory_tbps
+                    .is_none_or(|m| fig(&accel.memory_tbps, &|v| v < m))
+                && w
+                    .min_interconnect_gbps
+                    .is_none_or(|m| fig(&accel.interconnect_gbps, &|v| v >= m))
+                && w.reaches.as_ref().is_none_or(|r| {
+                    r.memory_tbps
+                        .is_some_and(|m| fig(&accel.memory_tbps, &|v| v >= m))
+                        || r.interconnect_gbps
+                            .is_some_and(|m| fig(&accel.interconnect_gbps, &|v| v >= m))
+                });
+            let names_chip = !w.eccn.is_empty()
+                || !w.accelerator.is_empty()
+                || w.reaches.is_some()
+                || w.min_tpp.is_some()
+                || w.below_tpp.is_some();
             eccn_ok
+                && figures_ok
                 && (w.accelerator.is_empty() || w.accelerator.contains(&accel.id))
                 && (w.origin.is_empty() || w.origin.iter().any(|o| o.eq_ignore_ascii_case(origin)))
                 && !w.not_origin.iter().any(|o| o.eq_ignore_ascii_case(origin))
-                && (!w.eccn.is_empty() || !w.accelerator.is_empty())
+                && names_chip
         })
         .map(|r| r.id.clone())
         .collect()

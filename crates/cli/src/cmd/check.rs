@@ -149,6 +149,9 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         for f in &e.findings {
             println!("    {} {}: {}", f.outcome, f.rule, f.reason);
             println!("      citation: {}", f.citation);
+            if let (Some(x), Some(duty)) = (&f.exception, &f.duty) {
+                println!("      exception {x}, duty: {duty}");
+            }
             if restricted && f.outcome == e.verdict.outcome {
                 if let Some(w) = &f.would_change {
                     println!("      would change: {w}");

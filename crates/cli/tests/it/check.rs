@@ -90,7 +90,11 @@ fn verdicts_change_on_the_right_dates_each_citing_its_rule() {
     assert_eq!(outcome(d2025_03, "cn-h20-buy", None).0, "allowed");
     let (o, rules, _) = outcome(d2025_06, "cn-h20-buy", None);
     assert_eq!(o, "licence-required");
-    assert_eq!(rules, ["us-ear-2025-04-h20/h20-china-d5"]);
+    // The 2025-04-15 8-K: the destination prong and the headquarters prong (acme-ai is CN).
+    assert_eq!(
+        rules,
+        ["us-ear-2025-04-h20/h20-china-d5", "us-ear-2025-04-h20/h20-hq"]
+    );
     // The pool bought in 2024 stays allowed.
     assert_eq!(outcome(d2025_06, "cn-h20", Some("acme-ai")).0, "allowed");
 
@@ -118,7 +122,8 @@ fn verdicts_change_on_the_right_dates_each_citing_its_rule() {
     assert!(rules.contains(&"us-guidance-2025-05/ascend-gp10".to_string()));
 
     // Leased H100 in Malaysia for a CN-parented tenant: allowed, then a red flag (IaaS for
-    // D:5-HQ), and the Malaysian permit lifted by the operator's licence from 2025-07-20.
+    // D:5-HQ). Malaysia's permit is for chips leaving Malaysia, not for deployment there: a
+    // notice, not a finding.
     assert_eq!(
         outcome(d2025_03, "my-h100", Some("acme-sg")),
         ("allowed".into(), vec![], true)
@@ -132,19 +137,15 @@ fn verdicts_change_on_the_right_dates_each_citing_its_rule() {
         )
     );
     let aug = find(d2025_08, "my-h100", Some("acme-sg"));
-    let stp = aug["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "my-stp-2025-07/us-ai-chips")
-        .expect("the permit rule applies");
-    assert_eq!(stp["outcome"], "allowed");
-    assert_eq!(stp["lifted_by"], "my-stp-jdc-2025");
+    assert!(!aug["findings"].to_string().contains("my-stp-2025-07"));
+    assert!(aug["notices"]
+        .to_string()
+        .contains("my-stp-2025-07/us-ai-chips-notice"));
 
-    // The overflow pool: no permit held by its owner, and never verified.
+    // The overflow pool: a red flag for the CN-parented tenant, and never verified.
     let (o, rules, verified) = outcome(d2025_08, "my-h200-overflow", Some("acme-sg"));
-    assert_eq!(o, "licence-required");
-    assert_eq!(rules, ["my-stp-2025-07/us-ai-chips"]);
+    assert_eq!(o, "red-flag");
+    assert_eq!(rules, ["us-guidance-2025-05/iaas-training-d5-hq"]);
     assert!(!verified);
     let unverified: Vec<&str> = d2025_08["unverified"]
         .as_array()
