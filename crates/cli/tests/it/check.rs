@@ -211,17 +211,25 @@ fn scenario_rule_packs_and_rules_flag_override_builtins() {
         "company = \"acme-ai\"\nrule_packs = [\"local.toml\"]",
     );
     std::fs::write(d.join("s.toml"), scenario).unwrap();
-    // The local pack lifts the H20 rule by ending it early.
+    // The local pack lifts both H20 rules by ending them early.
     std::fs::write(
         d.join("local.toml"),
         r#"[pack]
 id = "us-ear-2025-04-h20"
-version = 2
+version = 3
 jurisdiction = "US"
 citation = { document = "local correction", date = 2025-04-09 }
 
 [[rule]]
 id = "h20-china-d5"
+summary = "corrected"
+effective_from = 2025-04-09
+effective_to = 2025-04-10
+when = { accelerator = ["h20"] }
+outcome = "licence-required"
+
+[[rule]]
+id = "h20-hq"
 summary = "corrected"
 effective_from = 2025-04-09
 effective_to = 2025-04-10
@@ -234,7 +242,7 @@ outcome = "licence-required"
     let (_, v) = check_json(&[s.to_str().unwrap(), "--as-of", "2025-06-01"]);
     assert_eq!(outcome(&v, "cn-h20-buy", None).0, "allowed");
     let packs = v["rule_packs"].to_string();
-    assert!(packs.contains("\"version\":2"), "{packs}");
+    assert!(packs.contains("\"version\":3"), "{packs}");
     // --rules comes last and wins.
     std::fs::write(
         d.join("strict.toml"),
