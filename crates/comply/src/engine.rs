@@ -27,6 +27,7 @@ use xpufleet_model::{
 
 use crate::classify::{classify, Classification, Status, Tri};
 use crate::rules::{BoundRule, Citation, LimitScope, Party, RuleOutcome, RuleScope, RuleSet};
+use crate::screening::{Screening, ScreeningList, ScreeningReport};
 use crate::verdict::{Gate, Outcome, UseKind, UseRequest, Verdict};
 
 /// What a rule found about one use.
@@ -204,6 +205,9 @@ pub struct CheckReport {
     pub uses: Vec<CheckedUse>,
     pub candidates: Vec<CheckedUse>,
     pub unverified: Vec<Unverified>,
+    /// Party screening, when a list was given (`check --screening FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screening: Option<ScreeningReport>,
 }
 
 /// The rule engine for one scenario.
@@ -213,6 +217,7 @@ pub struct RuleEngine {
     scenario: Scenario,
     catalog: Catalog,
     entities: Entities,
+    screening: Option<Screening>,
 }
 
 /// Training operations of a job: the given FLOPs, or 6 x active parameters x tokens.
@@ -251,7 +256,149 @@ impl RuleEngine {
             rules,
             scenario: scenario.clone(),
             catalog: catalog.clone(),
+            screening: None,
         }
+    }
+
+    /// Screens every party of the scenario (company, owners, operators, lessors, tenants, and
+    /// their parents) against `list` once; each question then reports the hits listed on its
+    /// date as red flags of the parties involved, and `check` lists them all.
+    pub fn with_screening(mut self, list: &ScreeningList, threshold: f64) -> RuleEngine {
+        let s = &self.scenario;
+        let mut parties: Vec<(String, Vec<String>)> = vec![];
+        let mut add = |id: &str, role: &str| match parties.iter_mut().find(|(e, _)| e == id) {
+            Some((_, r)) => {
+                if !r.iter().any(|x| x == role) {
+                    r.push(role.to_string())
+                }
+            }
+            None => parties.push((id.to_string(), vec![role.to_string()])),
+        };
+        add(&s.company, "company");
+        for site in &s.sites {
+            add(&site.owner, "site owner");
+            add(&site.operator, "operator");
+        }
+        for p in &s.pools {
+            if let Some(o) = &p.owner {
+                add(o, "owner");
+            }
+            if let Acquisition::Leased { from, .. } = &p.acquisition {
+                add(from, "lessor");
+            }
+            for h in &p.history {
+                if let Some(c) = &h.consignee {
+                    add(c, "consignee");
+                }
+                if let Some(x) = &h.exporter {
+                    add(x, "exporter");
+                }
+            }
+        }
+        for c in &s.candidates {
+            if let Some(l) = &c.lessor {
+                add(l, "lessor");
+            }
+        }
+        for j in &s.jobs {
+            add(&j.tenant, "tenant");
+        }
+        let hits = crate::screening::screen(list, &self.entities, &parties, None, threshold);
+        // Parents are screened with their children: list them too.
+        let mut screened: Vec<(String, Vec<String>)> = parties.clone();
+        for (id, _) in &parties {
+            for p in self.entities.chain(id).unwrap_or_default().iter().skip(1) {
+                match screened.iter_mut().find(|(e, _)| e == &p.id) {
+                    Some((_, r)) => r.push(format!("parent of {id}")),
+                    None => screened.push((p.id.clone(), vec![format!("parent of {id}")])),
+                }
+            }
+        }
+        self.screening = Some(Screening {
+            files: list.files.clone(),
+            threshold,
+            entries: list.entries.len(),
+            screened,
+            hits,
+        });
+        self
+    }
+
+    /// The screening hits listed on `date`, if a list was given.
+    pub fn screening_report(&self, date: Date) -> Option<ScreeningReport> {
+        let s = self.screening.as_ref()?;
+        let mut screened: Vec<String> = s.screened.iter().map(|(id, _)| id.clone()).collect();
+        for h in &s.hits {
+            if !screened.contains(&h.entity) {
+                screened.push(h.entity.clone());
+            }
+        }
+        Some(ScreeningReport {
+            files: s.files.clone(),
+            threshold: s.threshold,
+            entries: s.entries,
+            screened,
+            hits: s.hits.iter().filter(|h| h.listed_on(date)).cloned().collect(),
+        })
+    }
+
+    /// Red-flag findings for the hits, listed on `date`, on the parties of one use (each with
+    /// its parent chain).
+    fn screening_findings(&self, parties: &[(Party, Option<&str>)], date: Date) -> Vec<Finding> {
+        let Some(s) = &self.screening else {
+            return vec![];
+        };
+        let mut out = vec![];
+        for (party, id) in parties {
+            let Some(id) = id else { continue };
+            let chain: Vec<String> = self
+                .entities
+                .chain(id)
+                .map(|c| c.iter().map(|e| e.id.clone()).collect())
+                .unwrap_or_else(|_| vec![id.to_string()]);
+            for h in s.hits.iter().filter(|h| chain.contains(&h.entity) && h.listed_on(date)) {
+                let rule = format!("screening/{}", h.entry_id);
+                if out.iter().any(|f: &Finding| f.rule == rule) {
+                    continue;
+                }
+                let via = if h.entity == *id {
+                    String::new()
+                } else {
+                    format!(" (parent of {id})")
+                };
+                out.push(Finding {
+                    rule,
+                    outcome: Outcome::RedFlag,
+                    rule_outcome: RuleOutcome::RedFlag,
+                    certain: true,
+                    reason: format!(
+                        "the {} {}{via}, \"{}\", matches \"{}\" on {} (entry {}, {}; similarity {:.2}, threshold {:.2}): a person must review the match",
+                        party.as_str(),
+                        h.entity,
+                        h.entity_name,
+                        h.matched_name,
+                        h.source,
+                        h.entry_id,
+                        h.at,
+                        h.score,
+                        s.threshold
+                    ),
+                    citation: Citation {
+                        document: format!("{} ({})", h.source, h.at),
+                        date: h.start_date.unwrap_or(date),
+                        url: None,
+                    },
+                    would_change: Some(
+                        "a person's review dismissing the match as a different party; a licence does not"
+                            .into(),
+                    ),
+                    lifted_by: None,
+                    exception: None,
+                    duty: None,
+                });
+            }
+        }
+        out
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -1131,6 +1278,7 @@ impl RuleEngine {
             findings.push(f);
         }
         self.supersede(&mut findings, &mut notices);
+        findings.extend(self.screening_findings(&facts.parties, date));
         if let Some(p) = pool.filter(|_| has_history) {
             let (f, n) = self.history(p, &target, date);
             findings.extend(f);
@@ -1490,6 +1638,7 @@ impl RuleEngine {
             uses,
             candidates,
             unverified,
+            screening: self.screening_report(date),
         }
     }
 }

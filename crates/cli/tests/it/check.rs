@@ -308,3 +308,27 @@ fn malformed_rule_pack_is_located_and_exits_2() {
 fn xpufleet_io_example() -> String {
     std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap()
 }
+
+#[test]
+fn screening_flag_reports_hits_with_list_and_entry() {
+    let list = repo().join("data/screening/synthetic-csl.csv");
+    let (_, v) = check_json(&["--as-of", "2025-08-01", "--screening", list.to_str().unwrap()]);
+    let hits = v["screening"]["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["entity"], "sg-neocloud");
+    assert_eq!(hits[0]["entry_id"], "SYN-001");
+    assert_eq!(v["screening"]["threshold"], 0.88);
+    let (o, rules, _) = outcome(&v, "my-h200-overflow", Some("acme-sg"));
+    assert_eq!(o, "red-flag");
+    assert!(rules.contains(&"screening/SYN-001".to_string()), "{rules:?}");
+    // Without the flag there is no screening section (the contract of `check --json` holds).
+    let (_, v) = check_json(&["--as-of", "2025-08-01"]);
+    assert!(v.get("screening").is_none());
+    // A bad list is bad input: exit 2 with the file and line.
+    let d = scratch("check-screening");
+    let bad = d.join("bad.csv");
+    std::fs::write(&bad, "name,source,start_date\nX,EL,someday\n").unwrap();
+    let o = xpufleet(&["check", "--screening", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.csv:2"), "{}", stderr(&o));
+}

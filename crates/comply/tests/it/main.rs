@@ -5,3 +5,4 @@
 mod fixture;
 mod props;
 mod rules;
+mod screening;
