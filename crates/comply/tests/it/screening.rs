@@ -82,3 +82,27 @@ fn the_shipped_synthetic_list_flags_the_example_lessor_from_its_listing_date() {
     // SYN-002 (the operator, delisted 2024-12-31) was a hit while listed.
     assert_eq!(hits("2024-06-01"), vec!["johor-dc=SYN-002"]);
 }
+
+/// The bench's work at a small size, so the bench cannot rot: check plus screening of the
+/// example against a list of generated names finds no hit.
+#[test]
+fn check_and_screening_at_a_small_size() {
+    let s = load_scenario(None, None).unwrap();
+    let mut list = xpufleet_comply::ScreeningList::default();
+    for i in 0..50 {
+        list.entries.push(xpufleet_comply::ScreeningEntry {
+            id: format!("S{i}"),
+            name: format!("Ocean Dragon Trading Co., Ltd. {i}"),
+            alt_names: vec![],
+            addresses: vec![],
+            source: "EL".into(),
+            start_date: None,
+            end_date: None,
+            at: format!("synthetic:{i}"),
+        });
+    }
+    let e = RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog).with_screening(&list, 0.88);
+    let r = e.check(d("2025-08-01"));
+    assert!(r.screening.unwrap().hits.is_empty());
+    assert!(!r.uses.is_empty());
+}
