@@ -9,7 +9,16 @@ use xpufleet_io::scenario::load_scenario;
 
 /// A list of `n` synthetic entries with CSL-like names (none of the example's parties).
 fn list(n: usize) -> ScreeningList {
-    let words = ["Global", "Trading", "Tech", "Micro", "Electronics", "Star", "Ocean", "Dragon"];
+    let words = [
+        "Global",
+        "Trading",
+        "Tech",
+        "Micro",
+        "Electronics",
+        "Star",
+        "Ocean",
+        "Dragon",
+    ];
     ScreeningList {
         files: vec!["synthetic".into()],
         entries: (0..n)
@@ -36,7 +45,9 @@ fn bench(c: &mut Criterion) {
     let s = load_scenario(None, None).expect("the built-in example");
     let engine = RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog);
     let date = "2025-08-01".parse().expect("a date");
-    c.bench_function("check example 2025-08-01", |b| b.iter(|| engine.check(date)));
+    c.bench_function("check example 2025-08-01", |b| {
+        b.iter(|| engine.check(date))
+    });
     let big = list(15_000);
     c.bench_function("screen example parties, 15,000 entries", |b| {
         b.iter(|| engine.clone().with_screening(&big, 0.88))

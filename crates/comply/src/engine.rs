@@ -338,7 +338,12 @@ impl RuleEngine {
             threshold: s.threshold,
             entries: s.entries,
             screened,
-            hits: s.hits.iter().filter(|h| h.listed_on(date)).cloned().collect(),
+            hits: s
+                .hits
+                .iter()
+                .filter(|h| h.listed_on(date))
+                .cloned()
+                .collect(),
         })
     }
 
@@ -356,7 +361,11 @@ impl RuleEngine {
                 .chain(id)
                 .map(|c| c.iter().map(|e| e.id.clone()).collect())
                 .unwrap_or_else(|_| vec![id.to_string()]);
-            for h in s.hits.iter().filter(|h| chain.contains(&h.entity) && h.listed_on(date)) {
+            for h in s
+                .hits
+                .iter()
+                .filter(|h| chain.contains(&h.entity) && h.listed_on(date))
+            {
                 let rule = format!("screening/{}", h.entry_id);
                 if out.iter().any(|f: &Finding| f.rule == rule) {
                     continue;
@@ -778,7 +787,9 @@ impl RuleEngine {
                 Some("the chip's TPP is unknown".into()),
             );
         }
-        let mem = f.accel.map(|a| (a.memory_tbps.get(), a.memory_tbps.is_unknown()));
+        let mem = f
+            .accel
+            .map(|a| (a.memory_tbps.get(), a.memory_tbps.is_unknown()));
         let link = f
             .accel
             .map(|a| (a.interconnect_gbps.get(), a.interconnect_gbps.is_unknown()));
@@ -802,7 +813,8 @@ impl RuleEngine {
         if let Some(min) = w.min_interconnect_gbps {
             let tri = ge(link, min);
             if tri == Tri::Yes {
-                t.matched.push(format!("interconnect at least {min:.0} GB/s"));
+                t.matched
+                    .push(format!("interconnect at least {min:.0} GB/s"));
             }
             t.and(
                 tri,
@@ -1417,24 +1429,42 @@ impl RuleEngine {
             if ev.date > date {
                 continue;
             }
-            let to_site = ev.to_site.as_deref().and_then(|x| s.site(x)).or(target.site);
+            let to_site = ev
+                .to_site
+                .as_deref()
+                .and_then(|x| s.site(x))
+                .or(target.site);
             let from_site = ev.from_site.as_deref().and_then(|x| s.site(x));
             let to = ev
                 .to
                 .clone()
-                .or_else(|| ev.to_site.as_deref().and_then(|x| s.site(x)).map(|x| x.country.clone()))
+                .or_else(|| {
+                    ev.to_site
+                        .as_deref()
+                        .and_then(|x| s.site(x))
+                        .map(|x| x.country.clone())
+                })
                 .or_else(|| target.country.clone());
-            let from = ev.from.clone().or_else(|| from_site.map(|x| x.country.clone()));
+            let from = ev
+                .from
+                .clone()
+                .or_else(|| from_site.map(|x| x.country.clone()));
             let consignee = ev.consignee.clone().or_else(|| target.owner.clone());
             let mut et = target.clone();
             et.site = to_site;
             et.country = to.clone();
             et.owner = consignee.clone();
             // Export licences are held by the exporter; the consignee's count too.
-            et.operator = ev.exporter.clone().or_else(|| to_site.map(|x| x.operator.clone()));
+            et.operator = ev
+                .exporter
+                .clone()
+                .or_else(|| to_site.map(|x| x.operator.clone()));
             et.licences = ev.licence.iter().cloned().collect();
             et.acquired = Some(ev.date);
-            let class = self.catalog.get(&et.accelerator).map(|a| classify(a, ev.date));
+            let class = self
+                .catalog
+                .get(&et.accelerator)
+                .map(|a| classify(a, ev.date));
             let user = consignee.clone().unwrap_or_default();
             let mut facts = self.facts(&et, class.as_ref(), &user, UseKind::Own, None, ev.date);
             facts.from_country = Some(from.as_deref());
@@ -1486,7 +1516,10 @@ impl RuleEngine {
                 }
                 if rule_out == Outcome::LicenceException {
                     let used = ev.exception.as_deref().is_some_and(|x| {
-                        r.rule.exception.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(x))
+                        r.rule
+                            .exception
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(x))
                     });
                     f.reason = format!(
                         "{what} {} licence exception {}{}. {} ({why})",
@@ -1696,13 +1729,12 @@ pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) ->
             };
             let tpp = class.tpp;
             let figures_ok = w.data_center.is_none_or(|dc| dc == accel.data_center)
-                && w.min_tpp.is_none_or(|m| tpp.is_none_or(|t| t >= m || !class.tpp_exact))
+                && w.min_tpp
+                    .is_none_or(|m| tpp.is_none_or(|t| t >= m || !class.tpp_exact))
                 && w.below_tpp.is_none_or(|m| tpp.is_none_or(|t| t < m))
-                && w
-                    .below_memory_tbps
+                && w.below_memory_tbps
                     .is_none_or(|m| fig(&accel.memory_tbps, &|v| v < m))
-                && w
-                    .min_interconnect_gbps
+                && w.min_interconnect_gbps
                     .is_none_or(|m| fig(&accel.interconnect_gbps, &|v| v >= m))
                 && w.reaches.as_ref().is_none_or(|r| {
                     r.memory_tbps

@@ -33,8 +33,8 @@ pub use engine::{
     Unverified, VerificationStatus,
 };
 pub use rules::{
-    BoundRule, Citation, Conditions, CountryGroup, DatedMember, Limit, LimitScope, PackInfo, PackProblem, Party,
-    Reaches, Rule, RuleOutcome, RulePack, RuleScope, RuleSet,
+    BoundRule, Citation, Conditions, CountryGroup, DatedMember, Limit, LimitScope, PackInfo,
+    PackProblem, Party, Reaches, Rule, RuleOutcome, RulePack, RuleScope, RuleSet,
 };
 pub use screening::{Screening, ScreeningEntry, ScreeningHit, ScreeningList, ScreeningReport};
 pub use verdict::{AllowAll, Gate, Outcome, UseKind, UseRequest, Verdict};

@@ -401,7 +401,11 @@ impl RuleSet {
         }
         let all_ids: BTreeSet<String> = packs
             .iter()
-            .flat_map(|p| p.rules.iter().map(move |r| format!("{}/{}", p.pack.id, r.id)))
+            .flat_map(|p| {
+                p.rules
+                    .iter()
+                    .map(move |r| format!("{}/{}", p.pack.id, r.id))
+            })
             .collect();
         let all_ids: BTreeSet<&str> = all_ids.iter().map(String::as_str).collect();
         for (pi, p) in packs.iter().enumerate() {
@@ -508,7 +512,10 @@ impl RuleSet {
                     ("below_tpp", r.when.below_tpp),
                     ("below_memory_tbps", r.when.below_memory_tbps),
                     ("min_interconnect_gbps", r.when.min_interconnect_gbps),
-                    ("reaches.memory_tbps", r.when.reaches.as_ref().and_then(|x| x.memory_tbps)),
+                    (
+                        "reaches.memory_tbps",
+                        r.when.reaches.as_ref().and_then(|x| x.memory_tbps),
+                    ),
                     (
                         "reaches.interconnect_gbps",
                         r.when.reaches.as_ref().and_then(|x| x.interconnect_gbps),
@@ -523,8 +530,7 @@ impl RuleSet {
                         }
                     }
                 }
-                if r
-                    .when
+                if r.when
                     .reaches
                     .as_ref()
                     .is_some_and(|x| x.memory_tbps.is_none() && x.interconnect_gbps.is_none())

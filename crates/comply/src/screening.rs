@@ -73,9 +73,29 @@ pub struct ScreeningHit {
 /// Lower-case, punctuation to spaces, company-form words dropped, words sorted.
 pub fn normalise(name: &str) -> String {
     const FORMS: &[&str] = &[
-        "co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc",
-        "plc", "pte", "sdn", "bhd", "gmbh", "ag", "sa", "bv", "nv", "kk", "group", "holdings",
-        "holding", "the",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "inc",
+        "incorporated",
+        "ltd",
+        "limited",
+        "llc",
+        "plc",
+        "pte",
+        "sdn",
+        "bhd",
+        "gmbh",
+        "ag",
+        "sa",
+        "bv",
+        "nv",
+        "kk",
+        "group",
+        "holdings",
+        "holding",
+        "the",
     ];
     let cleaned: String = name
         .chars()
@@ -193,7 +213,11 @@ pub fn screen(
                 }
             }
         }
-        found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry_id.cmp(&b.entry_id)));
+        found.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.entry_id.cmp(&b.entry_id))
+        });
         hits.extend(found);
     }
     hits
@@ -239,7 +263,10 @@ mod tests {
     fn names_normalise_across_spellings() {
         assert_eq!(normalise("ACME A.I. CO., LTD."), "acme ai");
         assert_eq!(normalise("Acme AI Ltd"), "acme ai");
-        assert_eq!(normalise("Lion City GPU Cloud Pte. Ltd."), "city cloud gpu lion");
+        assert_eq!(
+            normalise("Lion City GPU Cloud Pte. Ltd."),
+            "city cloud gpu lion"
+        );
     }
 
     #[test]

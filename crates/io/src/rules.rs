@@ -227,7 +227,12 @@ outcome = "licence-required"
             date: d("2025-06-01"),
         });
         // The corrected rule no longer decides; the pack's other rule (the HQ prong) still does.
-        assert!(!v.rules.iter().any(|r| r == "us-ear-2025-04-h20/h20-china-d5"), "{v:?}");
+        assert!(
+            !v.rules
+                .iter()
+                .any(|r| r == "us-ear-2025-04-h20/h20-china-d5"),
+            "{v:?}"
+        );
         assert_eq!(v.rules, vec!["us-ear-2025-04-h20/h20-hq"]);
     }
 

@@ -99,7 +99,9 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<ScreeningEntry>, Diagnostic
         );
         return Err(errs);
     };
-    let id_c = col("_id").or_else(|| col("id")).or_else(|| col("entity_number"));
+    let id_c = col("_id")
+        .or_else(|| col("id"))
+        .or_else(|| col("entity_number"));
     let (alt_c, addr_c, start_c, end_c) = (
         col("alt_names"),
         col("addresses"),
@@ -128,12 +130,18 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<ScreeningEntry>, Diagnostic
         };
         let name = get(Some(name_c));
         if name.is_empty() {
-            bad("name", "expected the party's name, found an empty cell".into());
+            bad(
+                "name",
+                "expected the party's name, found an empty cell".into(),
+            );
             continue;
         }
         let source = get(Some(source_c));
         if source.is_empty() {
-            bad("source", "expected the source list, found an empty cell".into());
+            bad(
+                "source",
+                "expected the source list, found an empty cell".into(),
+            );
         }
         let start = date(get(start_c)).unwrap_or_else(|m| {
             bad("start_date", m);
@@ -194,7 +202,13 @@ fn parse_json(text: &str, origin: &str) -> Result<Vec<ScreeningEntry>, Diagnosti
     let mut out = vec![];
     for (i, it) in items.iter().enumerate() {
         let at = format!("results[{i}]");
-        let s = |k: &str| it.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
+        let s = |k: &str| {
+            it.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
         let list = |k: &str| -> Vec<String> {
             match it.get(k) {
                 Some(Value::Array(a)) => a

@@ -892,6 +892,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn acquisition_history_errors_are_located() {
+        let line = "date = 2022-09-01, life_years = 4 }\n";
+        assert!(EXAMPLE_SCENARIO.contains(line));
+        let text = EXAMPLE_SCENARIO.replacen(
+            line,
+            &format!(
+                "{line}[[pool.history]]\ndate = 2022-09-01\nkind = \"export\"\nfrom = \"us\"\nto_site = \"nowhere\"\nlicence = \"lic-x\"\n\n[[pool.history]]\ndate = 2022-08-01\nkind = \"move\"\nconsignee = \"nobody\"\n"
+            ),
+            1,
+        );
+        let d = diagnose(&text);
+        let s = d.to_string();
+        for want in [
+            "pool[0].history[0].from: malformed country code \"us\"",
+            "pool[0].history[0].to_site: unknown site \"nowhere\"",
+            "pool[0].history[0].licence: unknown licence \"lic-x\"",
+            "pool[0].history[1].date: history out of order",
+            "pool[0].history[1].consignee: unknown entity \"nobody\"",
+            "pool[0].history[1].from: expected the country the chips left",
+        ] {
+            assert!(s.contains(want), "missing {want:?} in:\n{s}");
+        }
+        // Each error points at a line inside the history entries.
+        assert!(d.0.iter().all(|x| x.line.is_some()), "{s}");
+        // And the entry is optional: the example itself validates.
+        assert!(diagnose(EXAMPLE_SCENARIO).is_empty());
+    }
+
     /// One malformed variant of the example: replace the first `from` with `to` (or append
     /// `to` when `from` is empty); expect a diagnostic at `field` (empty: none) whose message
     /// holds `message`, located where the text `at` begins.

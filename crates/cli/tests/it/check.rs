@@ -93,7 +93,10 @@ fn verdicts_change_on_the_right_dates_each_citing_its_rule() {
     // The 2025-04-15 8-K: the destination prong and the headquarters prong (acme-ai is CN).
     assert_eq!(
         rules,
-        ["us-ear-2025-04-h20/h20-china-d5", "us-ear-2025-04-h20/h20-hq"]
+        [
+            "us-ear-2025-04-h20/h20-china-d5",
+            "us-ear-2025-04-h20/h20-hq"
+        ]
     );
     // The pool bought in 2024 stays allowed.
     assert_eq!(outcome(d2025_06, "cn-h20", Some("acme-ai")).0, "allowed");
@@ -312,7 +315,12 @@ fn xpufleet_io_example() -> String {
 #[test]
 fn screening_flag_reports_hits_with_list_and_entry() {
     let list = repo().join("data/screening/synthetic-csl.csv");
-    let (_, v) = check_json(&["--as-of", "2025-08-01", "--screening", list.to_str().unwrap()]);
+    let (_, v) = check_json(&[
+        "--as-of",
+        "2025-08-01",
+        "--screening",
+        list.to_str().unwrap(),
+    ]);
     let hits = v["screening"]["hits"].as_array().unwrap();
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0]["entity"], "sg-neocloud");
@@ -320,7 +328,10 @@ fn screening_flag_reports_hits_with_list_and_entry() {
     assert_eq!(v["screening"]["threshold"], 0.88);
     let (o, rules, _) = outcome(&v, "my-h200-overflow", Some("acme-sg"));
     assert_eq!(o, "red-flag");
-    assert!(rules.contains(&"screening/SYN-001".to_string()), "{rules:?}");
+    assert!(
+        rules.contains(&"screening/SYN-001".to_string()),
+        "{rules:?}"
+    );
     // Without the flag there is no screening section (the contract of `check --json` holds).
     let (_, v) = check_json(&["--as-of", "2025-08-01"]);
     assert!(v.get("screening").is_none());

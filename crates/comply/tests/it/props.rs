@@ -8,8 +8,21 @@ use xpufleet_io::rules::{parse_rule_pack, BUILTIN_RULE_PACKS};
 
 use crate::fixture::*;
 
-const ACCELS: &[&str] = &["h100-sxm", "a800-sxm", "h20", "h200-sxm", "b200", "l20", "b-part", "gaming", "ascend-910b"];
-const SITES: &[&str] = &["site-us", "site-cn", "site-hk", "site-mo", "site-my", "site-sg", "site-il", "site-sa", "site-vn", "site-ni"];
+const ACCELS: &[&str] = &[
+    "h100-sxm",
+    "a800-sxm",
+    "h20",
+    "h200-sxm",
+    "b200",
+    "l20",
+    "b-part",
+    "gaming",
+    "ascend-910b",
+];
+const SITES: &[&str] = &[
+    "site-us", "site-cn", "site-hk", "site-mo", "site-my", "site-sg", "site-il", "site-sa",
+    "site-vn", "site-ni",
+];
 const OWNERS: &[&str] = &["us-co", "cn-co", "cn-sub-sg", "my-co", "sg-co"];
 const FROM: &[&str] = &["US", "MY", "SG", "CN"];
 
@@ -31,20 +44,25 @@ fn case() -> impl Strategy<Value = Case> {
         0..ACCELS.len(),
         0..SITES.len(),
         0..OWNERS.len(),
-        prop::collection::vec((0u32..400, 0..FROM.len(), 0..SITES.len(), any::<bool>()), 0..3),
+        prop::collection::vec(
+            (0u32..400, 0..FROM.len(), 0..SITES.len(), any::<bool>()),
+            0..3,
+        ),
         any::<bool>(),
         0u32..800,
         0u32..1500,
     )
-        .prop_map(|(accel, site, owner, events, leased, ask_after, later)| Case {
-            accel,
-            site,
-            owner,
-            events,
-            leased,
-            ask_after,
-            later,
-        })
+        .prop_map(
+            |(accel, site, owner, events, leased, ask_after, later)| Case {
+                accel,
+                site,
+                owner,
+                events,
+                leased,
+                ask_after,
+                later,
+            },
+        )
 }
 
 fn day(n: u32) -> String {
@@ -65,12 +83,22 @@ fn text(c: &Case, licence: bool) -> String {
             SITES[c.site], ACCELS[c.accel]
         )
     } else {
-        pool("p", ACCELS[c.accel], SITES[c.site], owner, &day(c.events.first().map_or(0, |e| e.0)))
+        pool(
+            "p",
+            ACCELS[c.accel],
+            SITES[c.site],
+            owner,
+            &day(c.events.first().map_or(0, |e| e.0)),
+        )
     };
     let mut at = 0;
     for (i, (gap, from, to, _)) in c.events.iter().enumerate() {
         at += gap;
-        let to_site = if i + 1 == c.events.len() { SITES[c.site] } else { SITES[*to] };
+        let to_site = if i + 1 == c.events.len() {
+            SITES[c.site]
+        } else {
+            SITES[*to]
+        };
         s.push_str(&format!(
             "[[pool.history]]\ndate = {}\nkind = \"export\"\nfrom = \"{}\"\nto_site = \"{to_site}\"\nexporter = \"{owner}\"\n",
             day(at),

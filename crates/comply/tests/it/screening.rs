@@ -23,13 +23,28 @@ fn screened(extra: &str, threshold: f64) -> RuleEngine {
 #[test]
 fn a_parent_on_the_entity_list_flags_the_use_with_list_and_entry() {
     // cn-sub-sg is the Singapore subsidiary of cn-co ("PRC company").
-    let e = screened(&pool("p", "l20", "site-sg", "cn-sub-sg", "2024-06-01"), 0.88);
+    let e = screened(
+        &pool("p", "l20", "site-sg", "cn-sub-sg", "2024-06-01"),
+        0.88,
+    );
     let ev = ask(&e, "p", "2024-06-01");
     assert_eq!(ev.verdict.outcome, Outcome::RedFlag);
-    let f = ev.findings.iter().find(|f| f.rule == "screening/X1").expect("a hit");
+    let f = ev
+        .findings
+        .iter()
+        .find(|f| f.rule == "screening/X1")
+        .expect("a hit");
     assert!(f.reason.contains("parent of cn-sub-sg"), "{}", f.reason);
-    assert!(f.citation.document.contains("Entity List"), "{:?}", f.citation);
-    assert!(f.citation.document.contains("list.csv:2"), "{:?}", f.citation);
+    assert!(
+        f.citation.document.contains("Entity List"),
+        "{:?}",
+        f.citation
+    );
+    assert!(
+        f.citation.document.contains("list.csv:2"),
+        "{:?}",
+        f.citation
+    );
     // Before the entry's start date it is not a hit.
     let ev = ask(&e, "p", "2023-06-01");
     assert!(!ev.findings.iter().any(|f| f.rule.starts_with("screening/")));
@@ -54,12 +69,18 @@ fn fuzzy_matching_has_a_stated_threshold_and_dates() {
     // "Malaysian operator" is not "Malaysian Cooperative Society".
     assert!(!hit("X4"));
     // A stricter threshold drops the misspelt match, never the exact one.
-    let strict = screened(&parties, 0.99).screening_report(d("2024-06-01")).unwrap();
+    let strict = screened(&parties, 0.99)
+        .screening_report(d("2024-06-01"))
+        .unwrap();
     assert!(!strict.hits.iter().any(|h| h.entry_id == "X3"));
     assert!(strict.hits.iter().any(|h| h.entry_id == "X1"));
     // Every entity of the fixture with a role is screened, parents included.
     for id in ["us-co", "my-co", "cn-sub-sg", "cn-co"] {
-        assert!(r.screened.contains(&id.to_string()), "{id}: {:?}", r.screened);
+        assert!(
+            r.screened.contains(&id.to_string()),
+            "{id}: {:?}",
+            r.screened
+        );
     }
 }
 
@@ -68,7 +89,8 @@ fn the_shipped_synthetic_list_flags_the_example_lessor_from_its_listing_date() {
     let s = load_scenario(None, None).unwrap();
     let text = include_str!("../../../../data/screening/synthetic-csl.csv");
     let list = parse_screening(text, "data/screening/synthetic-csl.csv").unwrap();
-    let e = RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog).with_screening(&list, 0.88);
+    let e =
+        RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog).with_screening(&list, 0.88);
     let hits = |date: &str| -> Vec<String> {
         e.screening_report(d(date))
             .unwrap()
@@ -101,7 +123,8 @@ fn check_and_screening_at_a_small_size() {
             at: format!("synthetic:{i}"),
         });
     }
-    let e = RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog).with_screening(&list, 0.88);
+    let e =
+        RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog).with_screening(&list, 0.88);
     let r = e.check(d("2025-08-01"));
     assert!(r.screening.unwrap().hits.is_empty());
     assert!(!r.uses.is_empty());
