@@ -209,6 +209,13 @@ fn ear_2023_11_17_nac_and_aca_licence_exceptions() {
             pool("b-my-cn-owned", "b-part", "site-my", "cn-co", "2024-01-10"),
             pool("gaming-cn", "gaming", "site-cn", "us-co", "2024-01-10"),
             pool("gaming-vn", "gaming", "site-vn", "us-co", "2024-01-10"),
+            pool(
+                "gaming-my-cn-owned",
+                "gaming",
+                "site-my",
+                "cn-co",
+                "2024-01-10",
+            ),
         ]
         .concat(),
     );
@@ -248,6 +255,13 @@ fn ear_2023_11_17_nac_and_aca_licence_exceptions() {
         (
             Outcome::LicenceException,
             vec!["us-ear-2023-10/aca-d1-d4-non-dc"]
+        )
+    );
+    assert_eq!(
+        verdict(&ask(&e, "gaming-my-cn-owned", date)),
+        (
+            Outcome::LicenceException,
+            vec!["us-ear-2023-10/hq-d5-nac-non-dc"]
         )
     );
 }
