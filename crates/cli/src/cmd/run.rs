@@ -660,6 +660,7 @@ fn planned_scenario(sc: &Scenario, plan: Option<&Plan>, as_of: Date) -> Scenario
             acquisition,
             owner,
             licences: c.licences.clone(),
+            history: vec![],
         });
     }
     out
