@@ -6,4 +6,5 @@ mod example;
 mod hand;
 mod infeasible;
 mod props;
+mod robust;
 mod support;
