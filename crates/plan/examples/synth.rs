@@ -1,5 +1,6 @@
 //! Plans a generated scenario once and prints the time, status and proven gap:
-//! `cargo run --release -p xpufleet-plan --example synth -- PARTS SITES [SOLVER] [OBJECTIVE]`.
+//! `cargo run --release -p xpufleet-plan --example synth -- PARTS SITES [SOLVER] [OBJECTIVE]
+//! [sensitivity]`.
 
 use std::time::Instant;
 
@@ -18,7 +19,7 @@ fn main() {
     let objective = args.get(3).map_or("max-compute", |s| s.as_str());
     let (scenario, catalog) = synth::scenario(size, 7);
     let mut opts = PlanOptions {
-        sensitivity: false,
+        sensitivity: args.get(4).is_some_and(|a| a == "sensitivity"),
         solver: solver.parse().expect("microlp or highs"),
         objective: Some(objective.parse().expect("an objective")),
         time_limit_s: Some(60.0),
@@ -44,12 +45,25 @@ fn main() {
     let secs = t.elapsed().as_secs_f64();
     let bad = verify(&p, &scenario, &catalog);
     println!(
-        "{} candidates, {solver}, {objective}: {secs:.2} s, value {:.3}, bound {:.3}, gap {:.2e}, status {}, rows broken {}",
+        "{} candidates, {solver}, {objective}: {secs:.2} s, value {:.3}, bound {:.3}, gap {:.2e}, status {}, rows broken {}, relaxations {} ({} proven)",
         scenario.candidates.len(),
         p.objective.value,
         p.bound,
         p.gap,
         p.status.as_str(),
-        bad.len()
+        bad.len(),
+        p.constraints.iter().filter(|c| c.relaxation.is_some()).count(),
+        p.constraints
+            .iter()
+            .filter(|c| c.relaxation.as_ref().is_some_and(|r| r.proven))
+            .count()
     );
+    for c in p.constraints.iter().filter(|c| c.relaxation.is_some()) {
+        let r = c.relaxation.as_ref().unwrap();
+        if r.objective_delta.is_some_and(|d| d < 0.0) != (objective == "min-cost")
+            && r.objective_delta != Some(0.0)
+        {
+            println!("  wrong sign: {} {:?}", c.id, r.objective_delta);
+        }
+    }
 }

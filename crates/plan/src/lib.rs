@@ -34,9 +34,9 @@ pub mod synth;
 pub use check::verify;
 pub use diff::{diff, EnvelopeDiff, LineDiff, PlanDiff, VendorDiff};
 pub use mfu::{FixedMfu, Mfu};
+pub use model::Solver;
 pub use objective::Objective;
 pub use prepare::{ExclusionKind, Reason};
-pub use model::Solver;
 pub use report::{
     plan, CandidateCoefs, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, MixShare,
     ObjectiveReport, Plan, PlanLine, PlanOptions, Relaxation, SolveStatus, DEFAULT_GAP,

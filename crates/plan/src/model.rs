@@ -757,12 +757,14 @@ impl Part<'_> {
     fn rounded(&self, lp_x: &[f64]) -> Vec<u64> {
         let n = self.items.len();
         let mut x: Vec<u64> = (0..n)
-            .map(|k| {
-                ((lp_x[k] + 1e-9).floor().max(0.0) as u64).min(self.ubs[self.items[k]] as u64)
-            })
+            .map(|k| ((lp_x[k] + 1e-9).floor().max(0.0) as u64).min(self.ubs[self.items[k]] as u64))
             .collect();
-        let local: std::collections::HashMap<usize, usize> =
-            self.items.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let local: std::collections::HashMap<usize, usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (i, k))
+            .collect();
         // Repair: every row but the target (which the fill below meets, if anything can).
         for r in self.rows.iter().filter(|r| r.group != Some(Group::Target)) {
             let mut guard = 0;
@@ -817,7 +819,10 @@ impl Part<'_> {
             };
             order.sort_by(|&a, &b| per_usd(b).total_cmp(&per_usd(a)));
         } else {
-            order.sort_by(|&a, &b| self.coef(self.items[b]).total_cmp(&self.coef(self.items[a])));
+            order.sort_by(|&a, &b| {
+                self.coef(self.items[b])
+                    .total_cmp(&self.coef(self.items[a]))
+            });
         }
         for &k in &order {
             let i = self.items[k];
@@ -919,7 +924,11 @@ impl Part<'_> {
         o.node_limit = Some(NODE_LIMIT);
         o.mip_gap = self.opts.gap;
         o.warm_start = start.map(|x| xs.iter().zip(x).map(|(v, &n)| (*v, n as f64)).collect());
-        let offset = if self.floor() > 0.0 { self.floor() } else { 0.0 };
+        let offset = if self.floor() > 0.0 {
+            self.floor()
+        } else {
+            0.0
+        };
         match pb.solve_with(o) {
             Ok(microlp::SolveOutcome::Solution(s)) => {
                 let x = xs

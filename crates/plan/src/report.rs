@@ -531,11 +531,13 @@ fn optimise(
     start: Option<&[u64]>,
 ) -> Result<Option<Outcome>, PlanError> {
     match objective {
-        Objective::MaxCompute => Ok(model::solve(p, lim, Goal::MaxCompute, opts, start)?.map(|s| {
-            let v = pflops(p, &s.nodes);
-            let b = s.bound.max(v);
-            Outcome::new(s, v, b, 1, false)
-        })),
+        Objective::MaxCompute => Ok(model::solve(p, lim, Goal::MaxCompute, opts, start)?.map(
+            |s| {
+                let v = pflops(p, &s.nodes);
+                let b = s.bound.max(v);
+                Outcome::new(s, v, b, 1, false)
+            },
+        )),
         Objective::MinCost => Ok(model::solve(p, lim, Goal::MinCost, opts, start)?.map(|s| {
             let v = musd(p, &s.nodes) * USD_SCALE;
             let b = (s.bound * USD_SCALE).min(v);
@@ -573,8 +575,7 @@ fn dinkelbach(
         x.iter().zip(&ubs).all(|(&k, &u)| k as f64 <= u)
             && feasible_rows.iter().all(|r| model::holds(r, x))
     };
-    let item_ratio =
-        |i: usize| p.items[i].pflops_per_node / (p.items[i].node_cost_usd / USD_SCALE);
+    let item_ratio = |i: usize| p.items[i].pflops_per_node / (p.items[i].node_cost_usd / USD_SCALE);
     // No plan's ratio beats its best candidate's: a ratio of sums is at most the largest ratio.
     let top = (0..n)
         .filter(|&i| ubs[i] >= 1.0)

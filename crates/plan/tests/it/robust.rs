@@ -25,7 +25,13 @@ fn an_unreachable_min_cost_target_is_a_named_conflict_not_a_hang() {
         target_pflops: Some(70_000.0),
         ..opts()
     };
-    match plan(&s.scenario, &s.catalog, &AllowAll, &PerfModel::default(), &o) {
+    match plan(
+        &s.scenario,
+        &s.catalog,
+        &AllowAll,
+        &PerfModel::default(),
+        &o,
+    ) {
         Ok(p) => assert_eq!(verify(&p, &s.scenario, &s.catalog), Vec::<String>::new()),
         Err(PlanError::Infeasible { conflict, .. }) => assert!(conflict.contains(&"target".into())),
         Err(e) => panic!("{e}"),
@@ -35,14 +41,28 @@ fn an_unreachable_min_cost_target_is_a_named_conflict_not_a_hang() {
 #[test]
 fn a_reachable_min_cost_target_gets_a_plan_with_its_gap() {
     let s = example();
-    let max = plan(&s.scenario, &s.catalog, &AllowAll, &PerfModel::default(), &opts()).unwrap();
+    let max = plan(
+        &s.scenario,
+        &s.catalog,
+        &AllowAll,
+        &PerfModel::default(),
+        &opts(),
+    )
+    .unwrap();
     for frac in [0.3, 0.9, 0.999] {
         let o = PlanOptions {
             objective: Some(Objective::MinCost),
             target_pflops: Some(max.effective_pflops * frac),
             ..opts()
         };
-        let p = plan(&s.scenario, &s.catalog, &AllowAll, &PerfModel::default(), &o).unwrap();
+        let p = plan(
+            &s.scenario,
+            &s.catalog,
+            &AllowAll,
+            &PerfModel::default(),
+            &o,
+        )
+        .unwrap();
         assert_eq!(verify(&p, &s.scenario, &s.catalog), Vec::<String>::new());
         assert!(p.bound <= p.objective.value * (1.0 + 1e-12));
         if p.status != SolveStatus::TimeLimit {
@@ -60,7 +80,14 @@ fn a_ten_year_horizon_plans_or_says_why() {
             objective: Some(objective),
             ..opts()
         };
-        let p = plan(&s.scenario, &s.catalog, &AllowAll, &PerfModel::default(), &o).unwrap();
+        let p = plan(
+            &s.scenario,
+            &s.catalog,
+            &AllowAll,
+            &PerfModel::default(),
+            &o,
+        )
+        .unwrap();
         assert_eq!(verify(&p, &s.scenario, &s.catalog), Vec::<String>::new());
     }
 }
@@ -70,7 +97,14 @@ fn an_absurd_pue_excludes_the_site_instead_of_tripping_the_solver() {
     let mut s = example();
     for pue in [1e308, f64::MAX, 1e300] {
         s.scenario.sites[0].pue = pue;
-        let p = plan(&s.scenario, &s.catalog, &AllowAll, &PerfModel::default(), &opts()).unwrap();
+        let p = plan(
+            &s.scenario,
+            &s.catalog,
+            &AllowAll,
+            &PerfModel::default(),
+            &opts(),
+        )
+        .unwrap();
         assert_eq!(verify(&p, &s.scenario, &s.catalog), Vec::<String>::new());
         assert!(p.lines.iter().all(|l| l.site != s.scenario.sites[0].id));
     }
