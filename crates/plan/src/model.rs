@@ -757,21 +757,46 @@ impl Part<'_> {
     fn rounded(&self, lp_x: &[f64]) -> Vec<u64> {
         let n = self.items.len();
         let mut x: Vec<u64> = (0..n)
-            .map(|k| ((lp_x[k] + 1e-9).floor().max(0.0) as u64).min(self.ubs[self.items[k]] as u64))
+            .map(|k| {
+                ((lp_x[k] + 1e-9).floor().max(0.0) as u64).min(self.ubs[self.items[k]] as u64)
+            })
             .collect();
-        let local: std::collections::HashMap<usize, usize> = self
-            .items
+        let local: std::collections::HashMap<usize, usize> =
+            self.items.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        // Row activities, kept up to date as nodes move, and each item's rows.
+        let mut by_item: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        let mut act = vec![0.0f64; self.rows.len()];
+        for (r, row) in self.rows.iter().enumerate() {
+            for &(i, a) in &row.coefs {
+                if let Some(&k) = local.get(&i) {
+                    by_item[k].push((r, a));
+                    act[r] += a * x[k] as f64;
+                }
+            }
+        }
+        let is_target = |r: usize| self.rows[r].group == Some(Group::Target);
+        // Slack a row keeps for floating point, relative to its size.
+        let tol: Vec<f64> = self
+            .rows
             .iter()
-            .enumerate()
-            .map(|(k, &i)| (i, k))
+            .map(|row| {
+                let big = row
+                    .coefs
+                    .iter()
+                    .map(|(i, a)| a.abs() * self.ubs[*i].min(1e12))
+                    .fold(row.rhs.abs(), f64::max)
+                    .max(1.0);
+                1e-10 * big
+            })
             .collect();
+        let ok = |act: &[f64], r: usize| act[r] <= self.rows[r].rhs + tol[r];
         // Repair: every row but the target (which the fill below meets, if anything can).
-        for r in self.rows.iter().filter(|r| r.group != Some(Group::Target)) {
+        for r in (0..self.rows.len()).filter(|&r| !is_target(r)) {
             let mut guard = 0;
-            while !holds(r, &self.global(&x)) && guard < 100_000 {
+            while !ok(&act, r) && guard < 1_000_000 {
                 guard += 1;
                 // The node whose removal cuts the breach most per unit of objective lost.
-                let pick = r
+                let pick = self.rows[r]
                     .coefs
                     .iter()
                     .filter_map(|&(i, a)| local.get(&i).map(|&k| (k, i, a)))
@@ -782,68 +807,58 @@ impl Part<'_> {
                         };
                         score(*a).total_cmp(&score(*b))
                     });
-                match pick {
-                    Some((k, _, _)) => x[k] -= 1,
-                    None => break,
+                let Some((k, _, _)) = pick else { break };
+                x[k] -= 1;
+                for &(q, a) in &by_item[k] {
+                    act[q] -= a;
                 }
             }
         }
-        let others_ok = |x: &[u64]| {
-            let nodes = self.global(x);
-            self.rows
-                .iter()
-                .filter(|r| r.group != Some(Group::Target))
-                .all(|r| holds(r, &nodes))
-        };
-        if !others_ok(&x) {
+        if !(0..self.rows.len()).all(|r| is_target(r) || ok(&act, r)) {
             x = vec![0; n];
+            act = vec![0.0; self.rows.len()];
         }
-        let target = self
-            .rows
-            .iter()
-            .find(|r| r.group == Some(Group::Target))
-            .map(|r| r.limit());
-        let pflops = |x: &[u64]| -> f64 {
-            self.items
-                .iter()
-                .zip(x)
-                .map(|(&i, &m)| self.p.items[i].pflops_per_node * m as f64)
-                .sum()
-        };
+        let target_row = (0..self.rows.len()).find(|&r| is_target(r));
+        // PFLOPS still missing from the target (≤ 0 when met); the target row is stored
+        // negated, so its activity is −PFLOPS and its rhs −target.
+        let short = |act: &[f64]| target_row.map_or(0.0, |r| act[r] - self.rows[r].rhs);
         let min_cost = minimise(self.goal);
         let mut order: Vec<usize> = (0..n).collect();
-        if min_cost || target.is_some() {
+        if min_cost || target_row.is_some() {
             let per_usd = |k: usize| {
                 let it = &self.p.items[self.items[k]];
                 it.pflops_per_node / it.node_cost_usd
             };
             order.sort_by(|&a, &b| per_usd(b).total_cmp(&per_usd(a)));
         } else {
-            order.sort_by(|&a, &b| {
-                self.coef(self.items[b])
-                    .total_cmp(&self.coef(self.items[a]))
-            });
+            order.sort_by(|&a, &b| self.coef(self.items[b]).total_cmp(&self.coef(self.items[a])));
         }
+        // The most nodes of item k every row but the target still lets in.
+        let room = |act: &[f64], x: &[u64], k: usize| -> u64 {
+            let mut m = (self.ubs[self.items[k]] as u64).saturating_sub(x[k]) as f64;
+            for &(r, a) in &by_item[k] {
+                if a > 0.0 && !is_target(r) {
+                    m = m.min(((self.rows[r].rhs + tol[r] - act[r]) / a).floor().max(0.0));
+                }
+            }
+            m as u64
+        };
         for &k in &order {
             let i = self.items[k];
-            let mut cap = self.ubs[i] as u64;
+            let mut add = room(&act, &x, k);
             if min_cost {
-                let short = target.unwrap_or(0.0) - pflops(&x);
-                if short <= 0.0 {
+                let s = short(&act);
+                if s <= 0.0 {
                     break;
                 }
-                let need = (short / self.p.items[i].pflops_per_node).ceil() as u64;
-                cap = cap.min(x[k].saturating_add(need));
-            } else if self.coef(i) <= 0.0 && target.is_none_or(|t| pflops(&x) >= t) {
+                add = add.min((s / self.p.items[i].pflops_per_node).ceil() as u64);
+            } else if self.coef(i) <= 0.0 && short(&act) <= 0.0 {
                 continue;
             }
-            // Add as many as fit, halving the step when one does not.
-            let mut step = cap.saturating_sub(x[k]).max(1);
-            while step > 0 && x[k] < cap {
-                x[k] += step;
-                if x[k] > cap || !others_ok(&x) {
-                    x[k] -= step;
-                    step /= 2;
+            if add > 0 {
+                x[k] += add;
+                for &(r, a) in &by_item[k] {
+                    act[r] += a * add as f64;
                 }
             }
         }
@@ -851,12 +866,8 @@ impl Part<'_> {
         if matches!(self.goal, Goal::Parametric { .. } | Goal::RatioFloor { .. })
             && x.iter().all(|&m| m == 0)
         {
-            for &k in &order {
+            if let Some(&k) = order.iter().find(|&&k| room(&act, &x, k) >= 1) {
                 x[k] = 1;
-                if others_ok(&x) {
-                    break;
-                }
-                x[k] = 0;
             }
         }
         x

@@ -400,7 +400,7 @@ pub(crate) fn prepare(
             Some(h) => {
                 let by_power = (h / node_power_w).floor();
                 // NaN (an unbounded draw of the existing pools) counts as no headroom.
-                if !(by_power >= 1.0) {
+                if by_power.is_nan() || by_power < 1.0 {
                     why!(
                         ExclusionKind::Power,
                         format!(
