@@ -7,4 +7,5 @@ mod hand;
 mod infeasible;
 mod props;
 mod robust;
+mod solvers;
 mod support;
