@@ -757,12 +757,14 @@ impl Part<'_> {
     fn rounded(&self, lp_x: &[f64]) -> Vec<u64> {
         let n = self.items.len();
         let mut x: Vec<u64> = (0..n)
-            .map(|k| {
-                ((lp_x[k] + 1e-9).floor().max(0.0) as u64).min(self.ubs[self.items[k]] as u64)
-            })
+            .map(|k| ((lp_x[k] + 1e-9).floor().max(0.0) as u64).min(self.ubs[self.items[k]] as u64))
             .collect();
-        let local: std::collections::HashMap<usize, usize> =
-            self.items.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let local: std::collections::HashMap<usize, usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (i, k))
+            .collect();
         // Row activities, kept up to date as nodes move, and each item's rows.
         let mut by_item: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
         let mut act = vec![0.0f64; self.rows.len()];
@@ -831,7 +833,10 @@ impl Part<'_> {
             };
             order.sort_by(|&a, &b| per_usd(b).total_cmp(&per_usd(a)));
         } else {
-            order.sort_by(|&a, &b| self.coef(self.items[b]).total_cmp(&self.coef(self.items[a])));
+            order.sort_by(|&a, &b| {
+                self.coef(self.items[b])
+                    .total_cmp(&self.coef(self.items[a]))
+            });
         }
         // The most nodes of item k every row but the target still lets in.
         let room = |act: &[f64], x: &[u64], k: usize| -> u64 {

@@ -3,11 +3,12 @@
 //! is a clear error.
 
 use xpufleet_comply::AllowAll;
-use xpufleet_plan::{plan, synth, verify, FixedMfu, Objective, PlanError, PlanOptions, Solver};
+use xpufleet_plan::{plan, synth, FixedMfu, PlanOptions, Solver};
 
 #[test]
 #[cfg(feature = "highs")]
 fn microlp_and_highs_agree_within_their_gaps() {
+    use xpufleet_plan::{verify, Objective};
     for (parts, sites, seed) in [(4, 2, 1), (6, 4, 2), (8, 6, 3)] {
         let (s, catalog) = synth::scenario(
             synth::Size {
@@ -53,6 +54,7 @@ fn microlp_and_highs_agree_within_their_gaps() {
 #[test]
 #[cfg(not(feature = "highs"))]
 fn highs_without_the_feature_is_a_clear_error() {
+    use xpufleet_plan::PlanError;
     let (s, catalog) = synth::scenario(
         synth::Size {
             accelerators: 2,
