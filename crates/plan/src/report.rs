@@ -335,10 +335,11 @@ pub fn plan(
                     };
                     // True change of the optimum: between (new − base bound) and (new bound
                     // − base) for maximising, mirrored for min-cost.
+                    // Relaxing never hurts the optimum, which caps the interval at zero.
                     let range = if objective == Objective::MinCost {
-                        [new.bound - value, v - base.bound]
+                        [(new.bound - value).min(0.0), (v - base.bound).min(0.0)]
                     } else {
-                        [v - base.bound, new.bound - value]
+                        [(v - base.bound).max(0.0), (new.bound - value).max(0.0)]
                     };
                     Relaxation {
                         step,

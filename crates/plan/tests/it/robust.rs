@@ -109,3 +109,60 @@ fn an_absurd_pue_excludes_the_site_instead_of_tripping_the_solver() {
         assert!(p.lines.iter().all(|l| l.site != s.scenario.sites[0].id));
     }
 }
+
+#[test]
+fn relaxation_figures_have_the_right_sign_and_lie_in_their_proven_range() {
+    let s = example();
+    let max = plan(
+        &s.scenario,
+        &s.catalog,
+        &AllowAll,
+        &PerfModel::default(),
+        &opts(),
+    )
+    .unwrap();
+    for objective in [
+        Objective::MaxCompute,
+        Objective::MinCost,
+        Objective::ComputePerDollar,
+    ] {
+        let o = PlanOptions {
+            objective: Some(objective),
+            target_pflops: Some(max.effective_pflops * 0.8),
+            sensitivity: true,
+            ..opts()
+        };
+        let p = plan(
+            &s.scenario,
+            &s.catalog,
+            &AllowAll,
+            &PerfModel::default(),
+            &o,
+        )
+        .unwrap();
+        let relaxed: Vec<_> = p
+            .constraints
+            .iter()
+            .filter_map(|c| c.relaxation.as_ref().map(|r| (c, r)))
+            .collect();
+        assert!(!relaxed.is_empty(), "{objective}: nothing binds");
+        for (c, r) in relaxed {
+            let d = r
+                .objective_delta
+                .unwrap_or_else(|| panic!("{}: no figure", c.id));
+            let tol = 1e-9 * p.objective.value.abs();
+            if objective == Objective::MinCost {
+                assert!(d <= tol, "{}: relaxing raised the cost by {d}", c.id);
+            } else {
+                assert!(d >= -tol, "{}: relaxing lowered the objective by {d}", c.id);
+            }
+            assert!(r.proven, "{}: not proven", c.id);
+            let [lo, hi] = r.delta_range.unwrap();
+            assert!(
+                lo - tol <= d && d <= hi + tol,
+                "{}: {d} outside [{lo}, {hi}]",
+                c.id
+            );
+        }
+    }
+}
