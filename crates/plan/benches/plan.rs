@@ -1,10 +1,16 @@
-//! Criterion benches of `plan()`: the built-in example and a generated 30 parts × 40 sites ×
-//! buy/lease scenario (2,400 candidates).
+//! Criterion benches of `plan()`: the built-in example and generated programs of 30 parts × 40
+//! sites × buy/lease (2,400 candidates) and 50 parts × 200 sites × buy/lease (20,000), with
+//! each solver built in. Under `cargo test` (no `--bench` argument) the generated programs
+//! shrink to 3 parts × 4 sites, so the benches run as quick tests.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use xpufleet_comply::AllowAll;
 use xpufleet_perf::PerfModel;
-use xpufleet_plan::{plan, synth, PlanOptions};
+use xpufleet_plan::{plan, synth, PlanOptions, SolveStatus, Solver};
+
+fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
 
 fn example(c: &mut Criterion) {
     let s = xpufleet_io::load_scenario(None, None).expect("the example loads");
@@ -15,30 +21,58 @@ fn example(c: &mut Criterion) {
     });
 }
 
-fn large(c: &mut Criterion) {
+fn generated(c: &mut Criterion, accelerators: usize, sites: usize) {
+    let (accelerators, sites) = if benching() {
+        (accelerators, sites)
+    } else {
+        (3, 4)
+    };
     let (scenario, catalog) = synth::scenario(
         synth::Size {
-            accelerators: 30,
-            sites: 40,
+            accelerators,
+            sites,
         },
         7,
     );
     let perf = PerfModel::default();
-    let mut g = c.benchmark_group("plan/large-30x40");
+    let mut g = c.benchmark_group(format!("plan/{}-candidates", scenario.candidates.len()));
     g.sample_size(10);
-    let bare = PlanOptions {
-        sensitivity: false,
-        ..PlanOptions::default()
+    let solvers: &[Solver] = if cfg!(feature = "highs") {
+        &[Solver::Microlp, Solver::Highs]
+    } else {
+        &[Solver::Microlp]
     };
-    g.bench_function("solve", |b| {
-        b.iter(|| plan(&scenario, &catalog, &AllowAll, &perf, &bare).unwrap())
-    });
-    let full = PlanOptions::default();
-    g.bench_function("solve+sensitivity", |b| {
-        b.iter(|| plan(&scenario, &catalog, &AllowAll, &perf, &full).unwrap())
-    });
+    for &solver in solvers {
+        let opts = PlanOptions {
+            sensitivity: false,
+            solver,
+            time_limit_s: Some(60.0),
+            ..PlanOptions::default()
+        };
+        g.bench_function(solver.as_str(), |b| {
+            b.iter(|| {
+                let p = plan(&scenario, &catalog, &AllowAll, &perf, &opts).unwrap();
+                assert_ne!(p.status, SolveStatus::TimeLimit);
+                p
+            })
+        });
+    }
+    if accelerators * sites <= 1200 {
+        let full = PlanOptions::default();
+        g.bench_function("microlp+sensitivity", |b| {
+            b.iter(|| plan(&scenario, &catalog, &AllowAll, &perf, &full).unwrap())
+        });
+    }
     g.finish();
 }
 
-criterion_group!(benches, example, large);
+fn mid(c: &mut Criterion) {
+    generated(c, 30, 40);
+}
+
+fn large(c: &mut Criterion) {
+    generated(c, 50, 200);
+}
+
+criterion_group!(benches, example, mid, large);
 criterion_main!(benches);

@@ -15,7 +15,8 @@
 //!                supply, budget, scope, reference)
 //!   -> rows      one linear row per budget envelope, supplier mix, supply cap, site power cap
 //!                and min-cost target; `max_nodes` and row-implied limits become variable bounds
-//!   -> solve     good_lp + microlp branch-and-bound: integer answers, never a rounded LP
+//!   -> solve     LP relaxation, rounding + repair (an incumbent always), then branch-and-bound
+//!                (microlp, or HiGHS with the `highs` feature) to a relative gap
 //!   -> report    lines, envelopes, mix shares, binding rows and what relaxing each one buys
 //! ```
 //!
@@ -33,11 +34,12 @@ pub mod synth;
 pub use check::verify;
 pub use diff::{diff, EnvelopeDiff, LineDiff, PlanDiff, VendorDiff};
 pub use mfu::{FixedMfu, Mfu};
+pub use model::Solver;
 pub use objective::Objective;
 pub use prepare::{ExclusionKind, Reason};
 pub use report::{
-    plan, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, MixShare, ObjectiveReport, Plan,
-    PlanLine, PlanOptions, Relaxation, SolveStatus,
+    plan, CandidateCoefs, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, MixShare,
+    ObjectiveReport, Plan, PlanLine, PlanOptions, Relaxation, SolveStatus, DEFAULT_GAP,
 };
 
 /// Why no plan could be made.

@@ -1,10 +1,7 @@
-//! The mixed-integer program: limits, rows, variable bounds, and one solve through good_lp's
-//! pure-Rust microlp branch-and-bound.
+//! The mixed-integer program: limits, rows, variable bounds, and one solve: LP relaxation,
+//! rounding with repair, then branch-and-bound in microlp (pure Rust) or HiGHS.
 
-use good_lp::{
-    microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus,
-    SolverModel, Variable, WithInitialSolution, WithMipGap, WithTimeLimit,
-};
+use serde::{Deserialize, Serialize};
 use xpufleet_model::MixBasis;
 
 use crate::prepare::Problem;
@@ -351,14 +348,69 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
     out
 }
 
+/// Which MILP solver runs branch-and-bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Solver {
+    /// microlp, pure Rust, always built in.
+    #[default]
+    Microlp,
+    /// HiGHS, built only with the `highs` cargo feature.
+    Highs,
+}
+
+impl Solver {
+    pub const NAMES: [&'static str; 2] = ["microlp", "highs"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Solver::Microlp => "microlp",
+            Solver::Highs => "highs",
+        }
+    }
+
+    /// Whether this binary was built with the solver.
+    pub fn available(self) -> bool {
+        match self {
+            Solver::Microlp => true,
+            Solver::Highs => cfg!(feature = "highs"),
+        }
+    }
+}
+
+impl std::fmt::Display for Solver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Solver {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "microlp" => Ok(Solver::Microlp),
+            "highs" => Ok(Solver::Highs),
+            other => Err(format!(
+                "expected one of {}; found {other:?}",
+                Solver::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
 /// Solver settings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SolverOpts {
-    /// Relative MIP gap at which branch-and-bound stops (0 proves optimality).
-    pub mip_gap: f32,
+    /// Relative gap, in the objective's own units, at which a solve may stop.
+    pub gap: f64,
     /// Seconds one MILP may take before the best integer plan found so far is returned.
     pub time_limit_s: Option<f64>,
+    pub solver: Solver,
 }
+
+/// Branch-and-bound nodes one microlp MILP may open: with the time limit, the budget of work
+/// that keeps a hard program from growing its tree without end.
+const NODE_LIMIT: u64 = 200_000;
 
 /// How far one solve got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -368,37 +420,70 @@ pub(crate) enum Proof {
     TimeLimit,
 }
 
-/// An integer solution: nodes per item.
+/// An integer solution: nodes per item, and what is proven about it.
 #[derive(Debug, Clone)]
 pub(crate) struct Solved {
     pub nodes: Vec<u64>,
     pub proof: Proof,
-    /// The relative MIP gap the solve was allowed.
-    pub gap: f64,
+    /// A proven bound on the goal's optimum, in the goal's units (PFLOPS, MUSD, PFLOPS − λ·MUSD):
+    /// no plan does better than this.
+    pub bound: f64,
 }
 
-/// Solves the program; `Ok(None)` when it is infeasible.
+/// The objective coefficient of item `i` under `goal` (PFLOPS, MUSD or PFLOPS − λ·MUSD a node).
+pub(crate) fn coef(p: &Problem, goal: Goal, i: usize) -> f64 {
+    let it = &p.items[i];
+    match goal {
+        Goal::MaxCompute | Goal::RatioFloor { .. } => it.pflops_per_node,
+        Goal::MinCost => it.node_cost_usd / USD_SCALE,
+        Goal::Feasibility => 0.0,
+        Goal::Parametric { lambda } => it.pflops_per_node - lambda * it.node_cost_usd / USD_SCALE,
+    }
+}
+
+fn minimise(goal: Goal) -> bool {
+    matches!(goal, Goal::MinCost)
+}
+
+/// The scale the relative gap is measured against: the incumbent's own value, but never less
+/// than `floor` (a Dinkelbach step's optimum is near zero; its floor is λ times the cheapest
+/// node, so a step proven within the gap proves the ratio within the gap).
+fn within(short: f64, v: f64, floor: f64, gap: f64) -> bool {
+    short <= gap * v.abs().max(floor) + 1e-12 * v.abs().max(1.0)
+}
+
+/// Solves the program; `Ok(None)` when it is proven infeasible.
 ///
 /// Items that share no row (different envelopes, sites and caps) are independent, so each
 /// connected group of items is solved as its own, smaller MILP: the objective is a sum, so the
-/// parts' optima make the whole's. Rows that span every item (a min-cost target, the Dinkelbach
-/// rows) make one group.
+/// parts' optima make the whole's, and the parts' bounds add up to the whole's bound. Rows that
+/// span every item (a min-cost target, the Dinkelbach rows) make one group.
+///
+/// `start`, when given and feasible, is a plan the answer is never worse than (the sensitivity
+/// re-solves pass the base plan).
 pub(crate) fn solve(
     p: &Problem,
     lim: &Limits,
     goal: Goal,
     opts: SolverOpts,
+    start: Option<&[u64]>,
 ) -> Result<Option<Solved>, PlanError> {
     let rows = rows(p, lim, goal);
     let mut ubs = upper_bounds(p, lim);
-    for (i, d) in dominated(p, lim).into_iter().enumerate() {
-        if d {
+    let dom = dominated(p, lim);
+    // A dominated item is fixed at zero unless the start plan uses it (then it stays free, so
+    // the start plan stays a feasible point of the program).
+    for (i, d) in dom.into_iter().enumerate() {
+        if d && start.is_none_or(|s| s[i] == 0) {
             ubs[i] = 0.0;
         }
     }
+    let start = start.filter(|s| {
+        s.iter().zip(&ubs).all(|(&n, &u)| n as f64 <= u) && rows.iter().all(|r| holds(r, s))
+    });
     let mut nodes = vec![0u64; p.items.len()];
     let mut proof = Proof::Optimal;
-    let mut gap = 0.0f64;
+    let mut bound = 0.0;
     // Items that cannot have a node stay at zero and out of the MILPs.
     let live: Vec<usize> = (0..p.items.len()).filter(|&i| ubs[i] >= 1.0).collect();
     let mut parent: Vec<usize> = (0..p.items.len()).collect();
@@ -419,311 +504,569 @@ pub(crate) fn solve(
             }
         }
     }
-    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut group_of: Vec<usize> = vec![usize::MAX; p.items.len()];
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut root_group: std::collections::HashMap<usize, usize> = Default::default();
     for &i in &live {
         let root = find(&mut parent, i);
-        match groups.iter_mut().find(|(r, _)| *r == root) {
-            Some((_, g)) => g.push(i),
-            None => groups.push((root, vec![i])),
+        let g = *root_group.entry(root).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+        group_of[i] = g;
+    }
+    // Rows whose items all have a zero bound (a target nothing can reach) decide alone.
+    for r in &rows {
+        let live_coefs = r.coefs.iter().any(|(i, _)| ubs[*i] >= 1.0);
+        if !live_coefs && !holds(r, &nodes) {
+            return Ok(None);
         }
     }
-    for (_, items) in &groups {
-        let part_rows: Vec<Row> = rows
-            .iter()
-            .filter(|r| r.coefs.iter().any(|(i, _)| items.contains(i)))
-            .cloned()
-            .collect();
-        match solve_part(p, items, &part_rows, &ubs, goal, opts)? {
+    let mut part_rows: Vec<Vec<Row>> = vec![Vec::new(); groups.len()];
+    for r in &rows {
+        if let Some(&(i, _)) = r.coefs.iter().find(|(i, _)| ubs[*i] >= 1.0) {
+            part_rows[group_of[i]].push(r.clone());
+        }
+    }
+    for (g, items) in groups.iter().enumerate() {
+        let part = Part {
+            p,
+            items,
+            rows: &part_rows[g],
+            ubs: &ubs,
+            goal,
+            opts,
+        };
+        match part.solve(start)? {
             None => return Ok(None),
-            Some((part, pr, g)) => {
+            Some((x, pr, b)) => {
                 for (k, &i) in items.iter().enumerate() {
-                    nodes[i] = part[k];
+                    nodes[i] = x[k];
                 }
                 proof = proof.max(pr);
-                gap = gap.max(g);
+                bound += b;
             }
         }
     }
-    // Rows whose items all have a zero bound (a target nothing can reach) are checked here.
-    for r in &rows {
-        let tol = 1e-7 * r.rhs.abs().max(r.min_step()).max(1.0);
-        if r.slack(&nodes) < -tol {
-            if r.coefs.iter().all(|(i, _)| ubs[*i] < 1.0) {
-                return Ok(None);
-            }
-            // The solver works in floating point: the rounded answer is checked against the
-            // rows in their own units before anyone sees it.
-            return Err(PlanError::Solver(format!(
-                "the integer answer breaks a row by {} (numerical trouble)",
-                -r.slack(&nodes)
-            )));
-        }
+    // The solvers work in floating point: the answer is checked against the rows in their own
+    // units before anyone sees it.
+    if let Some(r) = rows.iter().find(|r| !holds(r, &nodes)) {
+        return Err(PlanError::Solver(format!(
+            "the integer answer breaks a row by {} (numerical trouble)",
+            -r.slack(&nodes)
+        )));
     }
-    Ok(Some(Solved { nodes, proof, gap }))
+    Ok(Some(Solved {
+        nodes,
+        proof,
+        bound,
+    }))
 }
 
-/// Solves the MILP over `items` (global indices) and the rows that touch them.
-fn solve_part(
-    p: &Problem,
-    items: &[usize],
-    rows: &[Row],
-    ubs: &[f64],
+/// Whether `nodes` satisfies row `r`, with a tolerance relative to the row's size.
+pub(crate) fn holds(r: &Row, nodes: &[u64]) -> bool {
+    let scale = r
+        .coefs
+        .iter()
+        .map(|(i, a)| (a * nodes[*i] as f64).abs())
+        .fold(r.rhs.abs(), f64::max)
+        .max(1.0);
+    r.slack(nodes) >= -1e-9 * scale
+}
+
+/// One connected group of items and the rows that touch them.
+struct Part<'a> {
+    p: &'a Problem,
+    /// Global item indices.
+    items: &'a [usize],
+    rows: &'a [Row],
+    ubs: &'a [f64],
     goal: Goal,
     opts: SolverOpts,
-) -> Result<Option<(Vec<u64>, Proof, f64)>, PlanError> {
-    let coef = |i: usize| {
-        let it = &p.items[i];
-        match goal {
-            Goal::MaxCompute | Goal::RatioFloor { .. } => it.pflops_per_node,
-            Goal::MinCost => it.node_cost_usd / USD_SCALE,
-            Goal::Feasibility => 0.0,
+}
+
+impl Part<'_> {
+    fn coef(&self, i: usize) -> f64 {
+        coef(self.p, self.goal, i)
+    }
+
+    /// The part's objective at a local plan.
+    fn value(&self, x: &[u64]) -> f64 {
+        self.items
+            .iter()
+            .zip(x)
+            .map(|(&i, &n)| self.coef(i) * n as f64)
+            .sum()
+    }
+
+    /// The smallest value the gap is measured against (see [`within`]).
+    fn floor(&self) -> f64 {
+        match self.goal {
             Goal::Parametric { lambda } => {
-                it.pflops_per_node - lambda * it.node_cost_usd / USD_SCALE
+                lambda
+                    * self
+                        .items
+                        .iter()
+                        .map(|&i| self.p.items[i].node_cost_usd / USD_SCALE)
+                        .fold(f64::INFINITY, f64::min)
+            }
+            _ => 0.0,
+        }
+    }
+
+    fn better(&self, a: f64, b: f64) -> bool {
+        if minimise(self.goal) {
+            a < b
+        } else {
+            a > b
+        }
+    }
+
+    fn global(&self, x: &[u64]) -> Vec<u64> {
+        let mut nodes = vec![0u64; self.p.items.len()];
+        for (k, &i) in self.items.iter().enumerate() {
+            nodes[i] = x[k];
+        }
+        nodes
+    }
+
+    fn feasible(&self, x: &[u64]) -> bool {
+        let nodes = self.global(x);
+        self.items
+            .iter()
+            .zip(x)
+            .all(|(&i, &n)| n as f64 <= self.ubs[i])
+            && self.rows.iter().all(|r| holds(r, &nodes))
+    }
+
+    /// The local plan, its proof and a bound on the part's optimum; `None` when infeasible.
+    fn solve(&self, start: Option<&[u64]>) -> Result<Option<(Vec<u64>, Proof, f64)>, PlanError> {
+        let Some((lp_x, lp)) = self.relaxation()? else {
+            return Ok(None);
+        };
+        // Every incumbent we can build cheaply: the start plan, the LP rounded down and
+        // repaired, and the empty plan.
+        let mut best: Option<(Vec<u64>, f64)> = None;
+        let mut offer = |x: Vec<u64>, this: &Self| {
+            if this.feasible(&x) {
+                let v = this.value(&x);
+                if best.as_ref().is_none_or(|(_, b)| this.better(v, *b)) {
+                    best = Some((x, v));
+                }
+            }
+        };
+        if let Some(s) = start {
+            offer(self.items.iter().map(|&i| s[i]).collect(), self);
+        }
+        offer(self.rounded(&lp_x), self);
+        offer(vec![0; self.items.len()], self);
+        let short = |v: f64| if minimise(self.goal) { v - lp } else { lp - v };
+        if let Some((x, v)) = &best {
+            if within(short(*v), *v, self.floor(), self.opts.gap) {
+                let proof = if within(short(*v), *v, self.floor(), 0.0) {
+                    Proof::Optimal
+                } else {
+                    Proof::WithinGap
+                };
+                return Ok(Some((x.clone(), proof, lp)));
             }
         }
-    };
-    // microlp's branch-and-bound cannot close the last fraction of a node when two parts of
-    // nearly the same value share a binding row (each branch shifts one node from one to the
-    // other and the LP bound barely moves). So on large programs it stops once the plan is
-    // provably within one node of the most valuable part of the optimum: the relative gap is
-    // that node's value over the LP relaxation's value. Feasibility tests keep the caller's gap.
-    let mut gap = opts.mip_gap as f64;
-    let mut start: Option<Vec<f64>> = None;
-    if !matches!(goal, Goal::Feasibility) {
-        if let Ok((sol, xs)) = build(p, items, rows, ubs, goal, &coef, false, opts)?.solve() {
-            let lp_x: Vec<f64> = xs.iter().map(|x| sol.value(*x)).collect();
-            let lp: f64 = items
-                .iter()
-                .enumerate()
-                .map(|(k, &i)| coef(i) * lp_x[k])
-                .sum();
-            start = incumbent(p, items, rows, ubs, &lp_x, goal, &coef);
-            let node = items.iter().map(|&i| coef(i).abs()).fold(0.0, f64::max);
-            // Only where one node is a small part of the whole (under 1%): small programs are
-            // solved exactly, and their trees stay small.
-            let one_node = node / lp.abs().max(f64::MIN_POSITIVE) * 0.999;
-            if one_node <= 1e-2 {
-                gap = gap.max(one_node);
+        let milp = match self.opts.solver {
+            Solver::Microlp => self.microlp(best.as_ref().map(|(x, _)| x.as_slice()))?,
+            Solver::Highs => self.highs(best.as_ref().map(|(x, _)| x.as_slice()))?,
+        };
+        let Some(m) = milp else {
+            // Proven infeasible by the solver: trust our own feasible plan over it, if any
+            // (numerical trouble), else report infeasibility.
+            return Ok(best.map(|(x, _)| (x, Proof::TimeLimit, lp)));
+        };
+        // The proven bound is the tighter of the LP relaxation's and the solver's.
+        let bound = match m.bound {
+            Some(b) if minimise(self.goal) => b.max(lp).min(f64::MAX),
+            Some(b) => b.min(lp),
+            None => lp,
+        };
+        let mut x = m.x;
+        let mut v = x.as_ref().map(|x| self.value(x));
+        if let (Some((bx, bv)), Some(mv)) = (&best, v) {
+            if self.better(*bv, mv) {
+                x = Some(bx.clone());
+                v = Some(*bv);
             }
-            // When the rounded-and-filled plan is already within the gap of the LP bound, it
-            // is the answer: branch-and-bound could only confirm it.
-            if let Some(x0) = &start {
-                let v: f64 = items.iter().zip(x0).map(|(&i, x)| coef(i) * x).sum();
-                // How much worse than the LP bound (minimising or maximising).
-                let short = if matches!(goal, Goal::MinCost) {
-                    v - lp
-                } else {
-                    lp - v
-                };
-                if gap > 0.0 && short <= gap * v.abs() {
-                    let proof = if short <= 1e-9 * v.abs().max(1.0) {
-                        Proof::Optimal
-                    } else {
-                        Proof::WithinGap
-                    };
-                    return Ok(Some((x0.iter().map(|x| *x as u64).collect(), proof, gap)));
+        }
+        if x.as_ref().is_some_and(|x| !self.feasible(x)) {
+            x = best.as_ref().map(|(x, _)| x.clone());
+            v = best.as_ref().map(|(_, v)| *v);
+        }
+        if x.is_none() {
+            x = best.as_ref().map(|(x, _)| x.clone());
+            v = best.as_ref().map(|(_, v)| *v);
+        }
+        let (Some(x), Some(v)) = (x, v) else {
+            return Err(PlanError::Solver(
+                "the solver stopped at its time or work limit before finding a feasible plan"
+                    .into(),
+            ));
+        };
+        let short = if minimise(self.goal) {
+            v - bound
+        } else {
+            bound - v
+        };
+        let proof = if m.optimal || within(short, v, self.floor(), 0.0) {
+            Proof::Optimal
+        } else if within(short, v, self.floor(), self.opts.gap) {
+            Proof::WithinGap
+        } else {
+            Proof::TimeLimit
+        };
+        Ok(Some((x, proof, bound)))
+    }
+
+    /// The LP relaxation: its solution and value; `None` when even it is infeasible.
+    fn relaxation(&self) -> Result<Option<(Vec<f64>, f64)>, PlanError> {
+        let (pb, xs) = self.microlp_problem(false);
+        match pb.solve() {
+            Ok(microlp::SolveOutcome::Solution(s)) => {
+                let x: Vec<f64> = xs.iter().map(|v| s.var_value(*v)).collect();
+                let lp = self
+                    .items
+                    .iter()
+                    .zip(&x)
+                    .map(|(&i, v)| self.coef(i) * v)
+                    .sum();
+                Ok(Some((x, lp)))
+            }
+            Ok(microlp::SolveOutcome::Interrupted(_)) => Err(PlanError::Solver(
+                "the LP relaxation hit the time limit".into(),
+            )),
+            Err(microlp::Error::Infeasible) => Ok(None),
+            Err(microlp::Error::Unbounded) => Err(PlanError::Solver(
+                "the program is unbounded: some candidate has no budget, cap or power limit".into(),
+            )),
+            Err(e) => Err(PlanError::Solver(e.to_string())),
+        }
+    }
+
+    /// A first integer plan from the LP relaxation: round every item down (which keeps every
+    /// `≤` row with non-negative coefficients), repair any row that rounding broke (a supplier
+    /// mix: take away nodes that count against it, least valuable per unit of breach first), then
+    /// add nodes greedily while every row still holds: for max-compute the most valuable node
+    /// first, for min-cost the most PFLOPS per dollar first until the target is met.
+    fn rounded(&self, lp_x: &[f64]) -> Vec<u64> {
+        let n = self.items.len();
+        let mut x: Vec<u64> = (0..n)
+            .map(|k| ((lp_x[k] + 1e-9).floor().max(0.0) as u64).min(self.ubs[self.items[k]] as u64))
+            .collect();
+        let local: std::collections::HashMap<usize, usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (i, k))
+            .collect();
+        // Row activities, kept up to date as nodes move, and each item's rows.
+        let mut by_item: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+        let mut act = vec![0.0f64; self.rows.len()];
+        for (r, row) in self.rows.iter().enumerate() {
+            for &(i, a) in &row.coefs {
+                if let Some(&k) = local.get(&i) {
+                    by_item[k].push((r, a));
+                    act[r] += a * x[k] as f64;
                 }
             }
         }
+        let is_target = |r: usize| self.rows[r].group == Some(Group::Target);
+        // Slack a row keeps for floating point, relative to its size.
+        let tol: Vec<f64> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let big = row
+                    .coefs
+                    .iter()
+                    .map(|(i, a)| a.abs() * self.ubs[*i].min(1e12))
+                    .fold(row.rhs.abs(), f64::max)
+                    .max(1.0);
+                1e-10 * big
+            })
+            .collect();
+        let ok = |act: &[f64], r: usize| act[r] <= self.rows[r].rhs + tol[r];
+        // Repair: every row but the target (which the fill below meets, if anything can).
+        for r in (0..self.rows.len()).filter(|&r| !is_target(r)) {
+            let mut guard = 0;
+            while !ok(&act, r) && guard < 1_000_000 {
+                guard += 1;
+                // The node whose removal cuts the breach most per unit of objective lost.
+                let pick = self.rows[r]
+                    .coefs
+                    .iter()
+                    .filter_map(|&(i, a)| local.get(&i).map(|&k| (k, i, a)))
+                    .filter(|&(k, _, a)| a > 0.0 && x[k] > 0)
+                    .max_by(|a, b| {
+                        let score = |(_, i, a): (usize, usize, f64)| {
+                            a / self.coef(i).abs().max(f64::MIN_POSITIVE)
+                        };
+                        score(*a).total_cmp(&score(*b))
+                    });
+                let Some((k, _, _)) = pick else { break };
+                x[k] -= 1;
+                for &(q, a) in &by_item[k] {
+                    act[q] -= a;
+                }
+            }
+        }
+        if !(0..self.rows.len()).all(|r| is_target(r) || ok(&act, r)) {
+            x = vec![0; n];
+            act = vec![0.0; self.rows.len()];
+        }
+        let target_row = (0..self.rows.len()).find(|&r| is_target(r));
+        // PFLOPS still missing from the target (≤ 0 when met); the target row is stored
+        // negated, so its activity is −PFLOPS and its rhs −target.
+        let short = |act: &[f64]| target_row.map_or(0.0, |r| act[r] - self.rows[r].rhs);
+        let min_cost = minimise(self.goal);
+        let mut order: Vec<usize> = (0..n).collect();
+        if min_cost || target_row.is_some() {
+            let per_usd = |k: usize| {
+                let it = &self.p.items[self.items[k]];
+                it.pflops_per_node / it.node_cost_usd
+            };
+            order.sort_by(|&a, &b| per_usd(b).total_cmp(&per_usd(a)));
+        } else {
+            order.sort_by(|&a, &b| {
+                self.coef(self.items[b])
+                    .total_cmp(&self.coef(self.items[a]))
+            });
+        }
+        // The most nodes of item k every row but the target still lets in.
+        let room = |act: &[f64], x: &[u64], k: usize| -> u64 {
+            let mut m = (self.ubs[self.items[k]] as u64).saturating_sub(x[k]) as f64;
+            for &(r, a) in &by_item[k] {
+                if a > 0.0 && !is_target(r) {
+                    m = m.min(((self.rows[r].rhs + tol[r] - act[r]) / a).floor().max(0.0));
+                }
+            }
+            m as u64
+        };
+        for &k in &order {
+            let i = self.items[k];
+            let mut add = room(&act, &x, k);
+            if min_cost {
+                let s = short(&act);
+                if s <= 0.0 {
+                    break;
+                }
+                add = add.min((s / self.p.items[i].pflops_per_node).ceil() as u64);
+            } else if self.coef(i) <= 0.0 && short(&act) <= 0.0 {
+                continue;
+            }
+            if add > 0 {
+                x[k] += add;
+                for &(r, a) in &by_item[k] {
+                    act[r] += a * add as f64;
+                }
+            }
+        }
+        // A Dinkelbach step needs at least one node even when no node pays for itself at λ.
+        if matches!(self.goal, Goal::Parametric { .. } | Goal::RatioFloor { .. })
+            && x.iter().all(|&m| m == 0)
+        {
+            if let Some(&k) = order.iter().find(|&&k| room(&act, &x, k) >= 1) {
+                x[k] = 1;
+            }
+        }
+        x
     }
-    let mut model = build(
-        p,
-        items,
-        rows,
-        ubs,
-        goal,
-        &coef,
-        true,
-        SolverOpts {
-            mip_gap: gap as f32,
-            ..opts
-        },
-    )?;
-    if let Some(x0) = &start {
-        model = model.starting_at(x0);
+
+    /// The part as a microlp problem (its LP relaxation when `integer` is false), with one
+    /// extra variable fixed at 1 whose objective coefficient lifts the objective by the gap's
+    /// floor, so that microlp's relative gap is measured as [`within`] measures it.
+    fn microlp_problem(&self, integer: bool) -> (microlp::Problem, Vec<microlp::Variable>) {
+        use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem};
+        let mut pb = Problem::new(if minimise(self.goal) {
+            OptimizationDirection::Minimize
+        } else {
+            OptimizationDirection::Maximize
+        });
+        if let Some(t) = self.opts.time_limit_s {
+            pb.set_time_limit(std::time::Duration::from_secs_f64(t.max(0.0)));
+        }
+        let mut local = vec![usize::MAX; self.p.items.len()];
+        let xs: Vec<microlp::Variable> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                local[i] = k;
+                let ub = self.ubs[i];
+                if integer {
+                    pb.add_integer_var(self.coef(i), (0, ub as i32))
+                } else {
+                    pb.add_var(self.coef(i), (0.0, ub))
+                }
+            })
+            .collect();
+        let floor = self.floor();
+        if integer && floor > 0.0 {
+            pb.add_var(floor, (1.0, 1.0));
+        }
+        for r in self.rows {
+            // Each row is scaled so its largest number is 1: budgets of 4e10 next to node
+            // prices of 7e5 would otherwise strain the simplex's tolerances.
+            let scale = r
+                .coefs
+                .iter()
+                .map(|(_, a)| a.abs())
+                .fold(r.rhs.abs(), f64::max);
+            let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
+            let mut e = LinearExpr::empty();
+            for &(i, a) in &r.coefs {
+                if local[i] != usize::MAX {
+                    e.add(xs[local[i]], a * scale);
+                }
+            }
+            pb.add_constraint(e, ComparisonOp::Le, r.rhs * scale);
+        }
+        (pb, xs)
     }
-    let (sol, xs) = match model.solve() {
-        Ok(s) => s,
-        Err(ResolutionError::Infeasible) => return Ok(None),
-        Err(ResolutionError::Unbounded) => {
-            return Err(PlanError::Solver(
+
+    fn microlp(&self, start: Option<&[u64]>) -> Result<Option<Milp>, PlanError> {
+        let (pb, xs) = self.microlp_problem(true);
+        let mut o = microlp::SolveOptions::default();
+        o.time_limit = self
+            .opts
+            .time_limit_s
+            .map(|t| std::time::Duration::from_secs_f64(t.max(0.0)));
+        o.node_limit = Some(NODE_LIMIT);
+        o.mip_gap = self.opts.gap;
+        o.warm_start = start.map(|x| xs.iter().zip(x).map(|(v, &n)| (*v, n as f64)).collect());
+        let offset = if self.floor() > 0.0 {
+            self.floor()
+        } else {
+            0.0
+        };
+        match pb.solve_with(o) {
+            Ok(microlp::SolveOutcome::Solution(s)) => {
+                let x = xs
+                    .iter()
+                    .map(|v| s.var_value_raw(*v).round().max(0.0) as u64)
+                    .collect();
+                Ok(Some(Milp {
+                    x: Some(x),
+                    bound: s.stats().best_bound.map(|b| b - offset),
+                    optimal: s.termination_reason() == microlp::TerminationReason::ProvenOptimal,
+                }))
+            }
+            Ok(microlp::SolveOutcome::Interrupted(i)) => Ok(Some(Milp {
+                x: None,
+                bound: i.stats().best_bound.map(|b| b - offset),
+                optimal: false,
+            })),
+            Err(microlp::Error::Infeasible) => Ok(None),
+            Err(microlp::Error::Unbounded) => Err(PlanError::Solver(
                 "the program is unbounded: some candidate has no budget, cap or power limit".into(),
-            ))
+            )),
+            Err(e) => Err(PlanError::Solver(e.to_string())),
         }
-        Err(e) => return Err(PlanError::Solver(e.to_string())),
-    };
-    let nodes: Vec<u64> = xs
-        .iter()
-        .map(|x| sol.value(*x).round().max(0.0) as u64)
-        .collect();
-    let proof = match sol.status() {
-        SolutionStatus::Optimal => Proof::Optimal,
-        SolutionStatus::GapLimit => Proof::WithinGap,
-        _ => Proof::TimeLimit,
-    };
-    Ok(Some((nodes, proof, gap)))
-}
-
-/// A first integer plan from the LP relaxation: round every item down (which keeps every `≤`
-/// row with non-negative coefficients), then add nodes greedily while every other row still
-/// holds: for max-compute the most PFLOPS a node first, for min-cost the most PFLOPS per dollar
-/// first until the target is met. `None` when the result still breaks a row (a mix share, an
-/// unreachable target).
-fn incumbent(
-    p: &Problem,
-    items: &[usize],
-    rows: &[Row],
-    ubs: &[f64],
-    lp_x: &[f64],
-    goal: Goal,
-    coef: &dyn Fn(usize) -> f64,
-) -> Option<Vec<f64>> {
-    let min_cost = matches!(goal, Goal::MinCost);
-    let mut nodes = vec![0u64; p.items.len()];
-    for (k, &i) in items.iter().enumerate() {
-        nodes[i] = (lp_x[k] + 1e-9).floor().max(0.0) as u64;
     }
-    let holds = |r: &Row, nodes: &[u64]| r.slack(nodes) >= -1e-9 * r.rhs.abs().max(1.0);
-    let others_ok = |nodes: &[u64]| {
-        rows.iter()
-            .filter(|r| r.group != Some(Group::Target))
-            .all(|r| holds(r, nodes))
-    };
-    let target = rows
-        .iter()
-        .find(|r| r.group == Some(Group::Target))
-        .map(|r| r.limit());
-    let pflops = |nodes: &[u64]| -> f64 {
-        items
+
+    #[cfg(not(feature = "highs"))]
+    fn highs(&self, _start: Option<&[u64]>) -> Result<Option<Milp>, PlanError> {
+        Err(PlanError::Invalid(
+            "this xpufleet was built without HiGHS: rebuild with `--features highs` or use --solver microlp".into(),
+        ))
+    }
+
+    #[cfg(feature = "highs")]
+    fn highs(&self, start: Option<&[u64]>) -> Result<Option<Milp>, PlanError> {
+        use highs::{HighsModelStatus, RowProblem, Sense};
+        let mut pb = RowProblem::default();
+        let mut local = vec![usize::MAX; self.p.items.len()];
+        let cols: Vec<highs::Col> = self
+            .items
             .iter()
-            .map(|&i| p.items[i].pflops_per_node * nodes[i] as f64)
-            .sum()
-    };
-    let mut order: Vec<usize> = items.to_vec();
-    if min_cost {
-        let per_usd = |i: usize| p.items[i].pflops_per_node / p.items[i].node_cost_usd;
-        order.sort_by(|&a, &b| per_usd(b).total_cmp(&per_usd(a)));
-    } else {
-        order.sort_by(|&a, &b| coef(b).total_cmp(&coef(a)));
-    }
-    for &i in &order {
-        let mut cap = ubs[i] as u64;
-        if min_cost {
-            let short = target.unwrap_or(0.0) - pflops(&nodes);
-            if short <= 0.0 {
-                break;
-            }
-            let need = (short / p.items[i].pflops_per_node).ceil() as u64;
-            cap = cap.min(nodes[i] + need);
-        } else if coef(i) <= 0.0 {
-            continue;
+            .enumerate()
+            .map(|(k, &i)| {
+                local[i] = k;
+                pb.add_integer_column(self.coef(i), 0.0..=self.ubs[i])
+            })
+            .collect();
+        let floor = self.floor();
+        if floor > 0.0 {
+            pb.add_column(floor, 1.0..=1.0);
         }
-        // Add as many as fit, halving the step when one does not.
-        let mut step = cap.saturating_sub(nodes[i]).max(1);
-        while step > 0 && nodes[i] < cap {
-            nodes[i] += step;
-            if nodes[i] > cap || !others_ok(&nodes) {
-                nodes[i] -= step;
-                step /= 2;
-            }
+        for r in self.rows {
+            let scale = r
+                .coefs
+                .iter()
+                .map(|(_, a)| a.abs())
+                .fold(r.rhs.abs(), f64::max);
+            let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
+            let row: Vec<(highs::Col, f64)> = r
+                .coefs
+                .iter()
+                .filter(|(i, _)| local[*i] != usize::MAX)
+                .map(|&(i, a)| (cols[local[i]], a * scale))
+                .collect();
+            pb.add_row(..=r.rhs * scale, row);
         }
-    }
-    // A Dinkelbach step needs at least one node even when no node pays for itself at λ.
-    if matches!(goal, Goal::Parametric { .. }) && items.iter().all(|&i| nodes[i] == 0) {
-        for &i in &order {
-            nodes[i] = 1;
-            if others_ok(&nodes) {
-                break;
-            }
-            nodes[i] = 0;
+        let sense = if minimise(self.goal) {
+            Sense::Minimise
+        } else {
+            Sense::Maximise
+        };
+        let mut model = pb
+            .try_optimise(sense)
+            .map_err(|e| PlanError::Solver(format!("HiGHS: {e:?}")))?;
+        model.make_quiet();
+        model.set_option("mip_rel_gap", self.opts.gap);
+        model.set_option("threads", 1);
+        if let Some(t) = self.opts.time_limit_s {
+            model.set_option("time_limit", t.max(0.0));
         }
+        if let Some(x) = start {
+            let mut sol: Vec<f64> = x.iter().map(|&n| n as f64).collect();
+            if floor > 0.0 {
+                sol.push(1.0);
+            }
+            let _ = model.try_set_solution(Some(&sol), None, None, None);
+        }
+        let solved = model
+            .try_solve()
+            .map_err(|e| PlanError::Solver(format!("HiGHS: {e:?}")))?;
+        let offset = if floor > 0.0 { floor } else { 0.0 };
+        let status = solved.status();
+        match status {
+            HighsModelStatus::Infeasible => return Ok(None),
+            HighsModelStatus::Unbounded | HighsModelStatus::UnboundedOrInfeasible => {
+                return Err(PlanError::Solver(format!("HiGHS: {status:?}")))
+            }
+            _ => {}
+        }
+        let bound = solved
+            .double_info_value(c"mip_dual_bound")
+            .ok()
+            .filter(|b| b.is_finite())
+            .map(|b| b - offset);
+        let has_x = solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible;
+        let x = has_x.then(|| {
+            solved.get_solution().columns()[..self.items.len()]
+                .iter()
+                .map(|v| v.round().max(0.0) as u64)
+                .collect()
+        });
+        Ok(Some(Milp {
+            x,
+            bound,
+            optimal: status == HighsModelStatus::Optimal && solved.mip_gap() <= 1e-9,
+        }))
     }
-    rows.iter()
-        .all(|r| holds(r, &nodes))
-        .then(|| items.iter().map(|&i| nodes[i] as f64).collect())
 }
 
-/// A model ready to solve, with its variables.
-struct Built {
-    model: good_lp::solvers::microlp::MicroLpProblem,
-    xs: Vec<Variable>,
-}
-
-impl Built {
-    /// Gives branch-and-bound a first integer plan, so it can prune from the start.
-    fn starting_at(mut self, x0: &[f64]) -> Built {
-        let init: Vec<(Variable, f64)> = self.xs.iter().copied().zip(x0.iter().copied()).collect();
-        self.model = self.model.with_initial_solution(init);
-        self
-    }
-
-    fn solve(
-        self,
-    ) -> Result<(good_lp::solvers::microlp::MicroLpSolution, Vec<Variable>), ResolutionError> {
-        self.model.solve().map(|s| (s, self.xs))
-    }
-}
-
-/// Builds the program (its LP relaxation when `integer` is false).
-#[allow(clippy::too_many_arguments)]
-fn build(
-    p: &Problem,
-    items: &[usize],
-    rows: &[Row],
-    ubs: &[f64],
-    goal: Goal,
-    coef: &dyn Fn(usize) -> f64,
-    integer: bool,
-    opts: SolverOpts,
-) -> Result<Built, PlanError> {
-    let mut vars = ProblemVariables::new();
-    let mut local = vec![usize::MAX; p.items.len()];
-    let xs: Vec<Variable> = items
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| {
-            local[i] = k;
-            let v = variable().min(0.0).max(ubs[i]);
-            vars.add(if integer { v.integer() } else { v })
-        })
-        .collect();
-    let mut objective = Expression::with_capacity(items.len());
-    for (x, &i) in xs.iter().zip(items) {
-        let c = coef(i);
-        if c != 0.0 {
-            objective.add_mul(c, *x);
-        }
-    }
-    let unsolved = match goal {
-        Goal::MinCost => vars.minimise(objective),
-        _ => vars.maximise(objective),
-    };
-    let mut model = unsolved.using(microlp);
-    if integer && opts.mip_gap > 0.0 {
-        model = model
-            .with_mip_gap(opts.mip_gap)
-            .map_err(|e| PlanError::Solver(e.to_string()))?;
-    }
-    if let Some(t) = opts.time_limit_s {
-        model = model.with_time_limit(t);
-    }
-    for r in rows {
-        // Each row is scaled so its largest number is 1: budgets of 4e10 next to node prices of
-        // 7e5 would otherwise strain the simplex's tolerances.
-        let scale = r
-            .coefs
-            .iter()
-            .map(|(_, a)| a.abs())
-            .fold(r.rhs.abs(), f64::max);
-        let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
-        let mut e = Expression::with_capacity(r.coefs.len());
-        for &(i, a) in &r.coefs {
-            // Items with no node to give are fixed at zero and left out.
-            if local[i] != usize::MAX {
-                e.add_mul(a * scale, xs[local[i]]);
-            }
-        }
-        model.add_constraint(e.leq(r.rhs * scale));
-    }
-    Ok(Built { model, xs })
+/// What a MILP solver returned: its best plan (if any), its proven bound and whether it proved
+/// optimality.
+struct Milp {
+    x: Option<Vec<u64>>,
+    bound: Option<f64>,
+    optimal: bool,
 }

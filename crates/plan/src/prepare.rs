@@ -348,7 +348,7 @@ pub(crate) fn prepare(
         let mut ub = c.max_nodes.map(u64::from).unwrap_or(u64::MAX) as f64;
         let budget = envelopes[ei].budget;
         let by_budget = (budget / node_cost).floor();
-        if by_budget < 1.0 {
+        if !(node_cost.is_finite() && node_cost_usd.is_finite() && by_budget >= 1.0) {
             why!(
                 ExclusionKind::Budget,
                 format!(
@@ -391,9 +391,16 @@ pub(crate) fn prepare(
                     sites[si].existing_w.as_ref().unwrap_err()
                 ),
             ),
+            Some(_) if !(node_power_w.is_finite() && node_power_w > 0.0) => why!(
+                ExclusionKind::Power,
+                format!(
+                    "one node's power (board power x {accels} x site PUE {pue}) is not a finite positive number"
+                ),
+            ),
             Some(h) => {
                 let by_power = (h / node_power_w).floor();
-                if by_power < 1.0 {
+                // NaN (an unbounded draw of the existing pools) counts as no headroom.
+                if by_power.is_nan() || by_power < 1.0 {
                     why!(
                         ExclusionKind::Power,
                         format!(
@@ -429,6 +436,13 @@ pub(crate) fn prepare(
                 0.0
             }
         };
+        let pflops_per_node = tflops * mfu * accels as f64 / 1000.0;
+        if !(pflops_per_node.is_finite() && pflops_per_node > 0.0) {
+            why!(
+                ExclusionKind::UnknownFigure,
+                format!("its effective PFLOPS a node ({pflops_per_node}) is not a finite positive number"),
+            );
+        }
         if !reasons.is_empty() {
             excluded.push(excluded_of(c, reasons));
             continue;
@@ -446,7 +460,7 @@ pub(crate) fn prepare(
             node_cost,
             node_cost_usd,
             node_power_w,
-            pflops_per_node: tflops * mfu * accels as f64 / 1000.0,
+            pflops_per_node,
             mfu,
             max_nodes: c.max_nodes.map(u64::from),
             caps: member_caps,

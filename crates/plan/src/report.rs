@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use xpufleet_comply::Gate;
 use xpufleet_model::{CandidateMode, Catalog, Date, MixBasis, Scenario};
 
-use crate::model::{self, Goal, Group, Limits, Proof, Row, Solved, SolverOpts, USD_SCALE};
+use crate::model::{self, Goal, Group, Limits, Proof, Row, Solved, Solver, SolverOpts, USD_SCALE};
 pub use crate::prepare::Excluded;
 use crate::prepare::{prepare, Problem};
 use crate::{Objective, PlanError};
@@ -26,14 +26,19 @@ pub struct PlanOptions {
     pub relax_step: f64,
     /// Step by which a binding supplier-mix share is lowered (0.05 = five percentage points).
     pub mix_step: f64,
-    /// Relative MIP gap at which branch-and-bound may stop (the answer is still integer and
-    /// feasible; `Plan::status` says whether optimality was proven). Large programs use at least
-    /// the value of one node over the LP bound: see docs/planning.md.
-    pub mip_gap: f32,
+    /// Relative gap, in the objective's own units, at which a solve may stop: the plan is then
+    /// proven within this fraction of the optimum (`Plan::gap` says how close it is proven).
+    pub mip_gap: f64,
     /// Seconds one MILP may run before its best integer plan is taken (the one place the
-    /// planner looks at a clock; `None` waits for the proof).
+    /// planner looks at a clock; `None` waits for the proof). A plan is still returned, with
+    /// `status = time-limit` and the gap proven so far.
     pub time_limit_s: Option<f64>,
+    /// Which MILP solver runs branch-and-bound.
+    pub solver: Solver,
 }
+
+/// The default relative gap: 0.01%.
+pub const DEFAULT_GAP: f64 = 1e-4;
 
 impl Default for PlanOptions {
     fn default() -> Self {
@@ -44,28 +49,58 @@ impl Default for PlanOptions {
             sensitivity: true,
             relax_step: 0.10,
             mix_step: 0.05,
-            mip_gap: 0.0,
+            mip_gap: DEFAULT_GAP,
             time_limit_s: Some(10.0),
+            solver: Solver::Microlp,
         }
     }
 }
 
-/// Whether the answer is proven optimal.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
+/// How far the solve got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SolveStatus {
+    /// Proven optimal (the bound equals the objective).
     Optimal,
-    /// Branch-and-bound stopped within this relative gap of the best bound: the objective is at
-    /// most `at_most_below` (in its unit) worse than the optimum (`None` for
-    /// compute-per-dollar, where the gap applies to each Dinkelbach step).
-    WithinGap {
-        gap: f64,
-        at_most_below: Option<f64>,
-    },
-    /// A MILP hit the time limit: the plan is integer and feasible, its optimality unproven.
-    TimeLimit {
-        seconds: f64,
-    },
+    /// Proven within the requested relative gap of the optimum.
+    WithinGap,
+    /// A solve hit its time or work limit: the plan satisfies every row, and `gap` is what is
+    /// proven about it, larger than requested.
+    TimeLimit,
+}
+
+impl SolveStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SolveStatus::Optimal => "optimal",
+            SolveStatus::WithinGap => "within-gap",
+            SolveStatus::TimeLimit => "time-limit",
+        }
+    }
+}
+
+/// One candidate's coefficients in the program, bought or not: what anyone needs to see why it
+/// was (not) bought, or to re-solve the same program with another solver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateCoefs {
+    pub id: String,
+    /// Expected MFU used to value it (`None` when excluded before it was valued).
+    pub mfu: Option<f64>,
+    /// Its objective and target coefficient: peak BF16 × MFU × units / 1000.
+    pub effective_pflops_per_node: Option<f64>,
+    /// Its budget-row coefficient, in its envelope's currency (`currency`).
+    pub price_per_node: Option<f64>,
+    /// Its min-cost objective coefficient, in USD.
+    pub spend_usd_per_node: Option<f64>,
+    /// Its site-power-row coefficient: board power × units × PUE.
+    pub power_w_per_node: Option<f64>,
+    /// The variable's upper bound: `max_nodes` and what each single row allows (0 when
+    /// excluded).
+    pub bound_nodes: u64,
+    pub excluded: bool,
+    /// The envelope's currency, the unit of `price_per_node`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 /// One thing to buy or lease.
@@ -131,7 +166,9 @@ pub enum ConstraintKind {
     Target,
 }
 
-/// What relaxing one binding constraint by a stated step does to the objective.
+/// What relaxing one binding constraint by a stated step does to the objective. The re-solve
+/// starts from the base plan (still feasible once the constraint is relaxed), so its objective
+/// is never worse than the base's, and is solved to the same gap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Relaxation {
     /// The step, in words ("budget +10% (+4.00B CNY)").
@@ -140,6 +177,16 @@ pub struct Relaxation {
     pub objective: Option<f64>,
     /// Change of the objective (in its unit); for min-cost a saving is negative.
     pub objective_delta: Option<f64>,
+    /// The re-solve's status; `proven` is true only when both it and the base solve reached
+    /// the requested gap. When false, `objective_delta` is what was found, not a proven figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<SolveStatus>,
+    #[serde(default)]
+    pub proven: bool,
+    /// The interval the true change of the optimum lies in, from both solves' bounds:
+    /// `[low, high]` in the objective's unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_range: Option<[f64; 2]>,
 }
 
 /// One constraint of the program.
@@ -183,12 +230,21 @@ pub struct Plan {
     pub scenario: String,
     pub date: Date,
     pub objective: ObjectiveReport,
+    /// `optimal`, `within-gap` or `time-limit`.
     pub status: SolveStatus,
+    /// The proven relative gap: |bound − objective| / |objective| (0 when optimal).
+    pub gap: f64,
+    /// A proven bound on the optimum, in the objective's unit: no plan does better.
+    pub bound: f64,
+    /// The MILP solver used.
+    pub solver: Solver,
     pub lines: Vec<PlanLine>,
     pub envelopes: Vec<EnvelopeUse>,
     pub supplier_mix: Vec<MixShare>,
     pub constraints: Vec<ConstraintReport>,
     pub excluded: Vec<Excluded>,
+    /// Every candidate, bought or not, with its coefficients in the program.
+    pub candidates: Vec<CandidateCoefs>,
     pub effective_pflops: f64,
     pub spend_usd: f64,
     pub power_mw: f64,
@@ -233,15 +289,31 @@ pub fn plan(
         Objective::MaxCompute => None,
         _ => target,
     };
+    if !opts.solver.available() {
+        return Err(PlanError::Invalid(format!(
+            "this xpufleet was built without the {} solver: rebuild with `--features {}` or use --solver microlp",
+            opts.solver, opts.solver
+        )));
+    }
+    if !(opts.mip_gap.is_finite() && (0.0..1.0).contains(&opts.mip_gap)) {
+        return Err(PlanError::Invalid(format!(
+            "the relative gap must lie in 0..1, found {}",
+            opts.mip_gap
+        )));
+    }
     let p = prepare(scenario, catalog, gate, perf, date)?;
     let sopts = SolverOpts {
-        mip_gap: opts.mip_gap,
+        gap: opts.mip_gap,
         time_limit_s: opts.time_limit_s,
+        solver: opts.solver,
     };
     let lim = Limits::of(&p, target);
-    let Some((sol, value, solves)) = optimise(&p, &lim, objective, sopts)? else {
+    let Some(base) = optimise(&p, &lim, objective, sopts, None)? else {
         return Err(infeasible(&p, &lim, objective, sopts));
     };
+    let sol = &base.sol;
+    let value = base.value;
+    let status = base.status(opts.mip_gap);
     let mut warnings = p.warnings.clone();
     let rows = model::rows(&p, &lim, Goal::Feasibility);
     let mut constraints = constraint_reports(&p, &lim, &rows, &sol.nodes);
@@ -249,34 +321,68 @@ pub fn plan(
         for c in constraints.iter_mut().filter(|c| c.binding) {
             let (relaxed, step) = relax(&p, &lim, &c.id, opts);
             let Some(relaxed) = relaxed else { continue };
-            let r = optimise(&p, &relaxed, objective, sopts);
-            let new = match r {
-                Ok(Some((_, v, _))) => Some(v),
-                Ok(None) => None,
+            let r = optimise(&p, &relaxed, objective, sopts, Some(&sol.nodes));
+            c.relaxation = Some(match r {
+                Ok(Some(new)) => {
+                    let new_status = new.status(opts.mip_gap);
+                    // The base plan is feasible under the relaxed limits and the re-solve
+                    // started from it, so the new value is never worse; a hair worse from
+                    // floating point is the base value.
+                    let v = if objective == Objective::MinCost {
+                        new.value.min(value)
+                    } else {
+                        new.value.max(value)
+                    };
+                    // True change of the optimum: between (new − base bound) and (new bound
+                    // − base) for maximising, mirrored for min-cost.
+                    // Relaxing never hurts the optimum, which caps the interval at zero.
+                    let range = if objective == Objective::MinCost {
+                        [(new.bound - value).min(0.0), (v - base.bound).min(0.0)]
+                    } else {
+                        [(v - base.bound).max(0.0), (new.bound - value).max(0.0)]
+                    };
+                    Relaxation {
+                        step,
+                        objective: Some(v),
+                        objective_delta: Some(v - value),
+                        status: Some(new_status),
+                        proven: new_status != SolveStatus::TimeLimit
+                            && status != SolveStatus::TimeLimit,
+                        delta_range: Some(range),
+                    }
+                }
+                Ok(None) => Relaxation {
+                    step,
+                    objective: None,
+                    objective_delta: None,
+                    status: None,
+                    proven: false,
+                    delta_range: None,
+                },
                 Err(e) => {
                     warnings.push(format!("re-solving with {} relaxed failed: {e}", c.id));
-                    None
+                    Relaxation {
+                        step,
+                        objective: None,
+                        objective_delta: None,
+                        status: None,
+                        proven: false,
+                        delta_range: None,
+                    }
                 }
-            };
-            c.relaxation = Some(Relaxation {
-                step,
-                objective: new,
-                objective_delta: new.map(|n| n - value),
             });
         }
     }
-    let status = match sol.proof {
-        Proof::Optimal => SolveStatus::Optimal,
-        // For compute-per-dollar the gap bounds each step's MILP, not the ratio itself.
-        Proof::WithinGap => SolveStatus::WithinGap {
-            gap: sol.gap,
-            at_most_below: (objective != Objective::ComputePerDollar)
-                .then(|| sol.gap * value.abs()),
-        },
-        Proof::TimeLimit => SolveStatus::TimeLimit {
-            seconds: opts.time_limit_s.unwrap_or(0.0),
-        },
-    };
+    if status == SolveStatus::TimeLimit {
+        warnings.push(format!(
+            "the solver stopped at its time limit ({} s) or work limit: the plan satisfies every constraint and is proven within {:.4}% of the optimum, not the requested {:.4}%",
+            opts.time_limit_s.unwrap_or(0.0),
+            base.gap * 100.0,
+            opts.mip_gap * 100.0
+        ));
+    }
+    let candidates = candidate_coefs(scenario, &p, &lim);
+    let solves = base.solves;
     let lines = lines(&p, &sol.nodes);
     let envelopes = p
         .envelopes
@@ -338,11 +444,15 @@ pub fn plan(
             solves,
         },
         status,
+        gap: base.gap,
+        bound: base.bound,
+        solver: opts.solver,
         lines,
         envelopes,
         supplier_mix,
         constraints,
         excluded: p.excluded.clone(),
+        candidates,
         effective_pflops,
         spend_usd,
         power_mw,
@@ -367,79 +477,223 @@ fn musd(p: &Problem, nodes: &[u64]) -> f64 {
         / USD_SCALE
 }
 
-/// Solves for `objective` under `lim`: the solution, the objective's value and the number of
-/// MILPs solved. `None` when no plan satisfies the constraints.
+/// One objective's answer: the plan, its value and a proven bound in the objective's unit, the
+/// proven relative gap between them, and how the solves ended.
+struct Outcome {
+    sol: Solved,
+    value: f64,
+    bound: f64,
+    gap: f64,
+    solves: u32,
+}
+
+impl Outcome {
+    fn new(sol: Solved, value: f64, bound: f64, solves: u32, minimise: bool) -> Outcome {
+        let short = if minimise {
+            value - bound
+        } else {
+            bound - value
+        };
+        let gap = if short <= 1e-12 * value.abs().max(1.0) {
+            0.0
+        } else if value == 0.0 {
+            f64::INFINITY
+        } else {
+            short / value.abs()
+        };
+        Outcome {
+            sol,
+            value,
+            bound,
+            gap,
+            solves,
+        }
+    }
+
+    fn status(&self, requested: f64) -> SolveStatus {
+        if self.gap <= 1e-9 {
+            SolveStatus::Optimal
+        } else if self.gap <= requested * (1.0 + 1e-9) {
+            // Within the gap even where a part stopped at its time limit.
+            SolveStatus::WithinGap
+        } else {
+            SolveStatus::TimeLimit
+        }
+    }
+}
+
+/// Solves for `objective` under `lim`; `None` when no plan satisfies the constraints. `start`,
+/// when feasible, is a plan the answer is never worse than.
 fn optimise(
     p: &Problem,
     lim: &Limits,
     objective: Objective,
     opts: SolverOpts,
-) -> Result<Option<(Solved, f64, u32)>, PlanError> {
+    start: Option<&[u64]>,
+) -> Result<Option<Outcome>, PlanError> {
     match objective {
-        Objective::MaxCompute => Ok(model::solve(p, lim, Goal::MaxCompute, opts)?.map(|s| {
-            let v = pflops(p, &s.nodes);
-            (s, v, 1)
-        })),
-        Objective::MinCost => Ok(model::solve(p, lim, Goal::MinCost, opts)?.map(|s| {
+        Objective::MaxCompute => Ok(model::solve(p, lim, Goal::MaxCompute, opts, start)?.map(
+            |s| {
+                let v = pflops(p, &s.nodes);
+                let b = s.bound.max(v);
+                Outcome::new(s, v, b, 1, false)
+            },
+        )),
+        Objective::MinCost => Ok(model::solve(p, lim, Goal::MinCost, opts, start)?.map(|s| {
             let v = musd(p, &s.nodes) * USD_SCALE;
-            (s, v, 1)
+            let b = (s.bound * USD_SCALE).min(v);
+            Outcome::new(s, v, b, 1, true)
         })),
-        Objective::ComputePerDollar => dinkelbach(p, lim, opts),
+        Objective::ComputePerDollar => dinkelbach(p, lim, opts, start),
     }
 }
 
 /// Maximises PFLOPS / MUSD over plans of at least one node by Dinkelbach's method: with
 /// λ = N(x)/D(x) of the current plan, solve max N − λD; a positive optimum gives a plan with a
-/// better ratio, zero proves λ optimal. Every step is an exact MILP, so the ratio is the integer
-/// optimum. A last MILP then takes the most PFLOPS among plans at that ratio, so the answer is
-/// the biggest plan with the best compute per dollar rather than a single node.
+/// better ratio, a bound B ≤ 0 proves λ optimal. Every step is solved to the gap measured
+/// against λ × the cheapest node, so the ratio is proven within the gap: no plan beats
+/// λ + B / D_min, and no plan beats the best single candidate's ratio either. A last MILP then
+/// takes the most PFLOPS among plans at that ratio, so the answer is the biggest plan with the
+/// best compute per dollar rather than a single node.
 fn dinkelbach(
     p: &Problem,
     lim: &Limits,
     opts: SolverOpts,
-) -> Result<Option<(Solved, f64, u32)>, PlanError> {
-    let ratio = |s: &Solved| {
-        let d = musd(p, &s.nodes);
+    start: Option<&[u64]>,
+) -> Result<Option<Outcome>, PlanError> {
+    let ratio = |nodes: &[u64]| {
+        let d = musd(p, nodes);
         if d > 0.0 {
-            pflops(p, &s.nodes) / d
+            pflops(p, nodes) / d
         } else {
             0.0
         }
     };
-    let Some(mut best) = model::solve(p, lim, Goal::Parametric { lambda: 0.0 }, opts)? else {
-        return Ok(None);
+    let n = p.items.len();
+    let feasible_rows = model::rows(p, lim, Goal::Parametric { lambda: 0.0 });
+    let ubs = model::upper_bounds(p, lim);
+    let feasible = |x: &[u64]| {
+        x.iter().zip(&ubs).all(|(&k, &u)| k as f64 <= u)
+            && feasible_rows.iter().all(|r| model::holds(r, x))
     };
-    let mut solves = 1;
-    let mut proof = best.proof;
-    let mut gap = best.gap;
+    let item_ratio = |i: usize| p.items[i].pflops_per_node / (p.items[i].node_cost_usd / USD_SCALE);
+    // No plan's ratio beats its best candidate's: a ratio of sums is at most the largest ratio.
+    let top = (0..n)
+        .filter(|&i| ubs[i] >= 1.0)
+        .map(item_ratio)
+        .fold(0.0, f64::max);
+    let d_min = (0..n)
+        .filter(|&i| ubs[i] >= 1.0)
+        .map(|i| p.items[i].node_cost_usd / USD_SCALE)
+        .fold(f64::INFINITY, f64::min);
+    // A first plan: the start plan, or one node of the best candidate that fits alone.
+    let mut best: Option<Vec<u64>> = start.filter(|s| feasible(s)).map(|s| s.to_vec());
+    let mut order: Vec<usize> = (0..n).filter(|&i| ubs[i] >= 1.0).collect();
+    order.sort_by(|&a, &b| item_ratio(b).total_cmp(&item_ratio(a)));
+    for &i in &order {
+        let mut x = vec![0u64; n];
+        x[i] = 1;
+        if feasible(&x) {
+            if best.as_ref().is_none_or(|b| ratio(&x) > ratio(b)) {
+                best = Some(x);
+            }
+            break;
+        }
+    }
+    let mut solves = 0;
+    let mut proof = Proof::Optimal;
+    let mut best = match best {
+        Some(b) => b,
+        None => {
+            let Some(s) = model::solve(p, lim, Goal::Parametric { lambda: 0.0 }, opts, None)?
+            else {
+                return Ok(None);
+            };
+            solves += 1;
+            proof = proof.max(s.proof);
+            s.nodes
+        }
+    };
     let mut lambda = ratio(&best);
+    let mut ub = top;
     for _ in 0..60 {
-        let Some(next) = model::solve(p, lim, Goal::Parametric { lambda }, opts)? else {
+        if lambda >= top * (1.0 - 1e-12) {
+            break;
+        }
+        let Some(next) = model::solve(p, lim, Goal::Parametric { lambda }, opts, Some(&best))?
+        else {
             break;
         };
         solves += 1;
         proof = proof.max(next.proof);
+        ub = ub.min(lambda + next.bound.max(0.0) / d_min);
         let gain = pflops(p, &next.nodes) - lambda * musd(p, &next.nodes);
-        if gain <= 1e-9 * lambda.max(1.0) * musd(p, &next.nodes).max(1.0) {
+        if gain <= 1e-12 * lambda.max(1.0) * musd(p, &next.nodes).max(1.0) {
             break;
         }
-        lambda = ratio(&next);
-        best = next;
+        lambda = ratio(&next.nodes);
+        best = next.nodes;
     }
+    ub = ub.max(lambda);
     // A hair below λ so that the plan found above satisfies the floor despite rounding.
     let floor = lambda * (1.0 - 1e-9);
-    if let Some(big) = model::solve(p, lim, Goal::RatioFloor { lambda: floor }, opts)? {
+    let big_opts = SolverOpts { ..opts };
+    if let Some(big) = model::solve(
+        p,
+        lim,
+        Goal::RatioFloor { lambda: floor },
+        big_opts,
+        Some(&best),
+    )? {
         solves += 1;
         proof = proof.max(big.proof);
-        gap = gap.max(big.gap);
-        if ratio(&big) >= floor {
-            best = big;
+        if ratio(&big.nodes) >= floor {
+            best = big.nodes;
         }
     }
-    best.proof = proof;
-    best.gap = gap;
     let v = ratio(&best);
-    Ok(Some((best, v, solves)))
+    let sol = Solved {
+        nodes: best,
+        proof,
+        bound: ub,
+    };
+    Ok(Some(Outcome::new(sol, v, ub.max(v), solves, false)))
+}
+
+/// Every candidate of the scenario, in its order, with its coefficients.
+fn candidate_coefs(scenario: &Scenario, p: &Problem, lim: &Limits) -> Vec<CandidateCoefs> {
+    let ubs = model::upper_bounds(p, lim);
+    scenario
+        .candidates
+        .iter()
+        .map(|c| match p.items.iter().position(|it| it.id == c.id) {
+            Some(i) => {
+                let it = &p.items[i];
+                CandidateCoefs {
+                    id: c.id.clone(),
+                    mfu: Some(it.mfu),
+                    effective_pflops_per_node: Some(it.pflops_per_node),
+                    price_per_node: Some(it.node_cost),
+                    spend_usd_per_node: Some(it.node_cost_usd),
+                    power_w_per_node: Some(it.node_power_w),
+                    bound_nodes: ubs[i] as u64,
+                    excluded: false,
+                    currency: Some(p.envelopes[it.envelope].currency.to_string()),
+                }
+            }
+            None => CandidateCoefs {
+                id: c.id.clone(),
+                mfu: None,
+                effective_pflops_per_node: None,
+                price_per_node: None,
+                spend_usd_per_node: None,
+                power_w_per_node: None,
+                bound_nodes: 0,
+                excluded: true,
+                currency: None,
+            },
+        })
+        .collect()
 }
 
 /// Names an irreducible set of constraint groups in conflict by a deletion filter: drop each
@@ -472,7 +726,7 @@ fn infeasible(p: &Problem, full: &Limits, objective: Objective, opts: SolverOpts
     let mut conflict = Vec::new();
     for g in groups {
         let trial = dropped(&lim, g);
-        match model::solve(p, &trial, goal, opts) {
+        match model::solve(p, &trial, goal, opts, None) {
             Ok(None) => lim = trial,
             _ => conflict.push(group_id(p, g)),
         }
@@ -485,7 +739,7 @@ fn infeasible(p: &Problem, full: &Limits, objective: Objective, opts: SolverOpts
     let max_pflops = full.target_pflops.and_then(|_| {
         let mut no_target = full.clone();
         no_target.target_pflops = None;
-        model::solve(p, &no_target, Goal::MaxCompute, opts)
+        model::solve(p, &no_target, Goal::MaxCompute, opts, None)
             .ok()
             .flatten()
             .map(|s| pflops(p, &s.nodes))

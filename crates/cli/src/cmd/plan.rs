@@ -10,7 +10,7 @@ use xpufleet_io::whatif::{parse_what_if, LoadedWhatIf};
 use xpufleet_io::LoadedScenario;
 use xpufleet_model::{Date, Money};
 use xpufleet_perf::PerfModel;
-use xpufleet_plan::{Objective, Plan, PlanDiff, PlanOptions, SolveStatus};
+use xpufleet_plan::{Objective, Plan, PlanDiff, PlanOptions, SolveStatus, Solver};
 
 use crate::common::{print_json, table, Ctx};
 
@@ -39,6 +39,17 @@ pub struct Args {
     /// Skip re-solving with each binding constraint relaxed.
     #[arg(long)]
     no_sensitivity: bool,
+    /// Relative gap, in the objective's own units, at which the solver may stop (0 proves
+    /// optimality).
+    #[arg(long, value_name = "FRACTION", default_value_t = xpufleet_plan::DEFAULT_GAP)]
+    gap: f64,
+    /// MILP solver: microlp (pure Rust, always built in) or highs (needs a build with
+    /// `--features highs`).
+    #[arg(long, value_name = "NAME", default_value = "microlp")]
+    solver: Solver,
+    /// Seconds one MILP may run before its best plan is taken (status time-limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    time_limit: f64,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -72,6 +83,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         objective: args.objective,
         target_pflops: args.target,
         sensitivity: !args.no_sensitivity,
+        mip_gap: args.gap,
+        solver: args.solver,
+        time_limit_s: Some(args.time_limit),
         ..PlanOptions::default()
     };
     let base = xpufleet_plan::plan(&loaded.scenario, &loaded.catalog, &engine, &perf, &opts)
@@ -176,26 +190,22 @@ fn usd(amount: f64) -> String {
 }
 
 fn status_line(p: &Plan) -> String {
+    let bound = match p.objective.kind {
+        Objective::MinCost => usd(p.bound),
+        _ => format!("{:.1} {}", p.bound, p.objective.unit),
+    };
     match p.status {
-        SolveStatus::Optimal => "proven optimal".into(),
-        SolveStatus::WithinGap {
-            gap,
-            at_most_below: Some(short),
-        } => format!(
-            "integer plan within {:.3}% of the optimum (at most {short:.1} {} short)",
-            gap * 100.0,
-            p.objective.unit
+        SolveStatus::Optimal => format!("proven optimal ({})", p.solver),
+        SolveStatus::WithinGap => format!(
+            "proven within {:.4}% of the optimum (bound {bound}; {})",
+            p.gap * 100.0,
+            p.solver
         ),
-        SolveStatus::WithinGap {
-            gap,
-            at_most_below: None,
-        } => format!(
-            "integer plan; each Dinkelbach step within {:.3}% of its optimum",
-            gap * 100.0
+        SolveStatus::TimeLimit => format!(
+            "time limit: feasible plan, proven only within {:.4}% of the optimum (bound {bound}; {})",
+            p.gap * 100.0,
+            p.solver
         ),
-        SolveStatus::TimeLimit { seconds } => {
-            format!("integer plan, optimality not proven within {seconds} s")
-        }
     }
 }
 
@@ -306,9 +316,13 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
             None => (String::new(), String::new()),
             Some(r) => (
                 r.step.clone(),
-                match r.objective_delta {
-                    Some(d) => format!("{d:+.1} {}", p.objective.unit),
-                    None => "re-solve failed".into(),
+                match (r.objective_delta, r.proven) {
+                    (Some(d), true) => format!("{d:+.1} {}", p.objective.unit),
+                    (Some(d), false) => format!(
+                        "{d:+.1} {} found (not proven: re-solve hit its limit)",
+                        p.objective.unit
+                    ),
+                    (None, _) => "re-solve failed".into(),
                 },
             ),
         };

@@ -166,3 +166,63 @@ fn min_cost_and_compute_per_dollar_run_on_the_example() {
     assert_eq!(v["objective"]["kind"], "compute-per-dollar");
     assert!(v["objective"]["value"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn plan_json_reports_status_gap_bound_and_every_candidate() {
+    let v = json(&["plan", "--json", "--no-sensitivity"]);
+    let status = v["status"].as_str().unwrap();
+    assert!(["optimal", "within-gap"].contains(&status), "{status}");
+    let value = v["objective"]["value"].as_f64().unwrap();
+    let bound = v["bound"].as_f64().unwrap();
+    let gap = v["gap"].as_f64().unwrap();
+    assert!(bound >= value && gap <= 1e-4, "{value} {bound} {gap}");
+    assert!((bound - value) / value <= gap + 1e-12);
+    let cands = v["candidates"].as_array().unwrap();
+    // Bought or not, excluded or not: every candidate of the example is listed.
+    assert!(cands.len() > v["lines"].as_array().unwrap().len() + 1);
+    for e in v["excluded"].as_array().unwrap() {
+        let c = cands.iter().find(|c| c["id"] == e["candidate"]).unwrap();
+        assert_eq!(c["excluded"], true);
+        assert_eq!(c["bound_nodes"], 0);
+    }
+    for c in cands {
+        for key in [
+            "id",
+            "mfu",
+            "effective_pflops_per_node",
+            "price_per_node",
+            "spend_usd_per_node",
+            "power_w_per_node",
+            "bound_nodes",
+            "excluded",
+        ] {
+            assert!(c.get(key).is_some(), "candidates[].{key} missing in {c}");
+        }
+        let excluded = c["excluded"].as_bool().unwrap();
+        assert_eq!(excluded, c["mfu"].is_null(), "{c}");
+        if !excluded {
+            assert!(c["bound_nodes"].as_u64().unwrap() >= 1, "{c}");
+        }
+    }
+    // Every bought line is a candidate that is not excluded, within its bound.
+    for l in v["lines"].as_array().unwrap() {
+        let c = cands.iter().find(|c| c["id"] == l["candidate"]).unwrap();
+        assert_eq!(c["excluded"], false);
+        assert!(l["nodes"].as_u64().unwrap() <= c["bound_nodes"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn a_bad_gap_or_solver_is_a_clear_error() {
+    let o = xpufleet(&["plan", "--gap", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("gap"), "{}", stderr(&o));
+    let o = xpufleet(&["plan", "--solver", "cplex"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("microlp, highs"), "{}", stderr(&o));
+    if !cfg!(feature = "highs") {
+        let o = xpufleet(&["plan", "--solver", "highs"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("--features highs"), "{}", stderr(&o));
+    }
+}

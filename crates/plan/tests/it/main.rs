@@ -6,4 +6,6 @@ mod example;
 mod hand;
 mod infeasible;
 mod props;
+mod robust;
+mod solvers;
 mod support;

@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use xpufleet_model::{CandidateMode, MixBasis, Scenario};
-use xpufleet_plan::{plan, synth, verify, FixedMfu, Objective, PlanError, PlanOptions};
+use xpufleet_plan::{
+    plan, synth, verify, FixedMfu, Objective, PlanError, PlanOptions, SolveStatus, Solver,
+};
 
 use crate::support::*;
 
@@ -85,23 +87,31 @@ proptest! {
     }
 
     #[test]
-    fn max_compute_matches_brute_force_on_tiny_scenarios(
+    fn every_objective_matches_brute_force_within_the_gap(
         seed in any::<u64>(),
         home_nodes in 1.0f64..5.0,
         abroad_nodes in 1.0f64..5.0,
         power_mw in 0.005f64..0.06,
         share in 0.0f64..0.9,
+        objective in 0usize..3,
+        target_frac in 0.05f64..1.1,
+        gap in prop_oneof![Just(0.0), Just(1e-4), Just(1e-2)],
+        solver in solvers(),
     ) {
         // Two parts at one CN site and one MY site: buys at both, leases in MY (the lease at the
         // CN site is out of scope) = six variables, each with at most five nodes.
         let (mut s, catalog) = small(2, 2, seed);
         let hours = s.plan.horizon_days * 24.0;
-        let node_cost = |s: &Scenario, i: usize| {
+        let node_money = |s: &Scenario, i: usize| {
             let c = &s.candidates[i];
             let per = if c.mode == CandidateMode::Lease { hours } else { 1.0 };
-            let env = s.envelope(&c.envelope).unwrap();
-            s.fx.convert(&c.price.scale(8.0 * per), &env.budget.currency).unwrap().amount
+            c.price.scale(8.0 * per)
         };
+        let node_cost = |s: &Scenario, i: usize| {
+            let env = s.envelope(&s.candidates[i].envelope).unwrap();
+            s.fx.convert(&node_money(s, i), &env.budget.currency).unwrap().amount
+        };
+        let node_usd = |s: &Scenario, i: usize| s.fx.to_usd(&node_money(s, i)).unwrap();
         let cheapest = |s: &Scenario, env: &str| {
             (0..s.candidates.len())
                 .filter(|&i| s.candidates[i].envelope == env)
@@ -116,11 +126,9 @@ proptest! {
         for site in &mut s.sites {
             site.power_mw = power_mw;
         }
-        let mfu = FixedMfu(0.5);
-        let opts = PlanOptions { sensitivity: false, ..PlanOptions::default() };
-        let p = plan(&s, &catalog, &xpufleet_comply::AllowAll, &mfu, &opts).unwrap();
 
-        // The oracle: enumerate every integer plan over the in-scope candidates.
+        // The oracle: enumerate every integer plan over the in-scope candidates, recomputing
+        // every row from the scenario.
         let items: Vec<usize> = (0..s.candidates.len())
             .filter(|&i| {
                 let c = &s.candidates[i];
@@ -132,14 +140,16 @@ proptest! {
         let pf = |i: usize| accel(i).tflops_bf16.get().unwrap() * 8.0 * 0.5 / 1000.0;
         let pw = |i: usize| accel(i).power_w.get().unwrap() * 8.0 * site(i).pue;
         let caps = s.supply_caps.clone();
-        let mut best = 0.0f64;
+        // (PFLOPS, USD) of every feasible plan but the empty one.
+        let mut plans: Vec<(f64, f64)> = Vec::new();
         let mut x = vec![0u64; items.len()];
         loop {
-            let (mut spend_h, mut spend_a, mut dom_h, mut val) = (0.0, 0.0, 0.0, 0.0);
+            let (mut spend_h, mut spend_a, mut dom_h, mut val, mut usd) = (0.0, 0.0, 0.0, 0.0, 0.0);
             let mut ok = true;
             for (k, &i) in items.iter().enumerate() {
                 let n = x[k] as f64;
                 let cost = node_cost(&s, i) * n;
+                usd += node_usd(&s, i) * n;
                 if s.candidates[i].envelope == "home" {
                     spend_h += cost;
                     if accel(i).vendor_country == "CN" { dom_h += cost; }
@@ -163,13 +173,57 @@ proptest! {
                     .map(|(k, _)| x[k] * 8).sum();
                 ok &= n <= cap.max_accels;
             }
-            if ok { best = best.max(val); }
+            if ok && x.iter().any(|&n| n > 0) { plans.push((val, usd)); }
             // Next combination, each digit 0..=5.
             let mut k = 0;
             while k < x.len() && x[k] == 5 { x[k] = 0; k += 1; }
             if k == x.len() { break; }
             x[k] += 1;
         }
-        prop_assert!(approx(p.effective_pflops, best), "solver {} vs brute force {}", p.effective_pflops, best);
+        let max_pflops = plans.iter().map(|p| p.0).fold(0.0, f64::max);
+        let target = max_pflops * target_frac;
+        // The optimum, maximised (min-cost negated), or None when no plan qualifies.
+        let optimum: Option<f64> = match objective {
+            0 => Some(max_pflops),
+            1 => plans.iter().filter(|p| p.0 >= target * (1.0 - 1e-12)).map(|p| -p.1)
+                .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v))))
+                .or((target <= 0.0).then_some(0.0)),
+            _ => plans.iter().map(|p| p.0 / (p.1 / 1e6))
+                .fold(None, |b: Option<f64>, v| Some(b.map_or(v, |b| b.max(v)))),
+        };
+        let opts = PlanOptions {
+            sensitivity: false,
+            objective: Some([Objective::MaxCompute, Objective::MinCost, Objective::ComputePerDollar][objective]),
+            target_pflops: (objective == 1).then_some(target),
+            mip_gap: gap,
+            solver,
+            ..PlanOptions::default()
+        };
+        let mfu = FixedMfu(0.5);
+        match (plan(&s, &catalog, &xpufleet_comply::AllowAll, &mfu, &opts), optimum) {
+            (Ok(p), Some(best)) => {
+                prop_assert_eq!(verify(&p, &s, &catalog), Vec::<String>::new());
+                let v = if objective == 1 { -p.objective.value } else { p.objective.value };
+                let b = if objective == 1 { -p.bound } else { p.bound };
+                let tol = 1e-9 * best.abs().max(1.0);
+                // Never better than the optimum, never worse than the stated gap allows, and
+                // the stated bound really bounds it.
+                prop_assert!(v <= best + tol, "{v} beats the optimum {best}");
+                prop_assert!(v >= best - p.gap * best.abs() - tol, "{v} vs optimum {best}, gap {}", p.gap);
+                prop_assert!(p.gap <= gap + 1e-9, "gap {} > requested {gap}", p.gap);
+                prop_assert!(b >= best - tol, "bound {b} below the optimum {best}");
+                prop_assert_ne!(p.status, SolveStatus::TimeLimit);
+            }
+            (Err(PlanError::Infeasible { .. }), None) => {}
+            (r, best) => prop_assert!(false, "planner {:?} but brute force {best:?}", r.map(|p| p.objective.value)),
+        }
+    }
+}
+
+fn solvers() -> impl Strategy<Value = Solver> {
+    if cfg!(feature = "highs") {
+        prop_oneof![Just(Solver::Microlp), Just(Solver::Highs)].boxed()
+    } else {
+        Just(Solver::Microlp).boxed()
     }
 }
