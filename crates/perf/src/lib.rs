@@ -17,6 +17,7 @@
 use serde::Serialize;
 use xpufleet_model::{Accelerator, Confidence, Precision, Work};
 
+pub mod cost;
 pub mod estimate;
 pub mod params;
 pub mod reliability;

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
-use serde::Serialize;
-use xpufleet_comply::{CheckReport, CheckedUse, Outcome, PackInfo, RuleSet};
+use xpufleet_app::PackRef;
+use xpufleet_comply::{CheckReport, CheckedUse, Outcome};
 use xpufleet_model::Date;
 
 use crate::common::{print_json, table, Ctx};
@@ -31,46 +31,14 @@ pub struct Args {
     rules: Vec<PathBuf>,
 }
 
-#[derive(Debug, Serialize)]
-struct PackRef {
-    id: String,
-    version: u32,
-    title: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Output<'a> {
-    #[serde(flatten)]
-    report: &'a CheckReport,
-    rule_packs: Vec<PackRef>,
-}
-
-fn pack_refs(rules: &RuleSet) -> Vec<PackRef> {
-    rules
-        .packs
-        .iter()
-        .map(|p: &PackInfo| PackRef {
-            id: p.id.clone(),
-            version: p.version,
-            title: p.title.clone(),
-        })
-        .collect()
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let loaded = ctx.scenario(args.scenario.as_deref())?;
-    let engine =
-        xpufleet_io::rules::rule_engine(&loaded, &args.rules).map_err(|d| anyhow!("{d}"))?;
-    let date = args.as_of.unwrap_or(loaded.scenario.date);
-    let report = engine.check(date);
-    let packs = pack_refs(engine.rules());
+    let rules = xpufleet_app::read_rule_paths(&args.rules).map_err(|d| anyhow!("{d}"))?;
+    let out = xpufleet_app::check(&loaded, &rules, args.as_of)?;
     if args.json {
-        return print_json(&Output {
-            report: &report,
-            rule_packs: packs,
-        });
+        return print_json(&out);
     }
-    print_text(&report, &packs);
+    print_text(&out.report, &out.rule_packs);
     Ok(())
 }
 
