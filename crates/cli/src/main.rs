@@ -43,6 +43,10 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Simulate a scheduling policy on a trace or a scenario's workload.
     Simulate(cmd::simulate::Args),
+    /// Serve the HTTP API over a SQLite or PostgreSQL database.
+    Serve(cmd::serve::Args),
+    /// Create API tokens for `serve`.
+    Token(cmd::token::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +64,8 @@ fn main() -> ExitCode {
         Command::Estimate(a) => cmd::estimate::run(&ctx, a),
         Command::Plan(a) => cmd::plan::run(&ctx, a),
         Command::Simulate(a) => cmd::simulate::run(&ctx, a),
+        Command::Serve(a) => cmd::serve::run(&ctx, a),
+        Command::Token(a) => cmd::token::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

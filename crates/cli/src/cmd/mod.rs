@@ -7,5 +7,7 @@ pub mod estimate;
 pub mod fleet;
 pub mod plan;
 pub mod run;
+pub mod serve;
 pub mod simulate;
+pub mod token;
 pub mod validate;
