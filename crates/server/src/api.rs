@@ -31,6 +31,7 @@ use crate::token;
 pub struct AppState {
     store: Store,
     metrics: Arc<Metrics>,
+    tokens: Arc<TokenCache>,
 }
 
 impl AppState {
@@ -38,9 +39,14 @@ impl AppState {
         AppState {
             store,
             metrics: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 }
+
+/// Tokens seen, by digest: tokens are never changed or revoked in this version, so a token
+/// found once stays valid for the life of the process.
+type TokenCache = Mutex<std::collections::HashMap<String, Caller>>;
 
 #[derive(Debug, Default)]
 struct Metrics {
@@ -177,9 +183,19 @@ async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -
         )
         .into_response();
     };
-    match s.store.token(&token::hash(tok)).await {
+    let digest = token::hash(tok);
+    let cached = s.tokens.lock().ok().and_then(|t| t.get(&digest).cloned());
+    if let Some(caller) = cached {
+        req.extensions_mut().insert(caller);
+        return next.run(req).await;
+    }
+    match s.store.token(&digest).await {
         Ok((name, role)) => {
-            req.extensions_mut().insert(Caller { name, role });
+            let caller = Caller { name, role };
+            if let Ok(mut t) = s.tokens.lock() {
+                t.insert(digest, caller.clone());
+            }
+            req.extensions_mut().insert(caller);
             next.run(req).await
         }
         Err(DbError::NotFound) => {
@@ -396,12 +412,15 @@ struct Context {
 
 impl Context {
     async fn current(store: &Store) -> Result<Context, ApiError> {
-        let c = store.records("catalog-overrides", -1, 0).await?;
-        let r = store.records("rule-packs", -1, 0).await?;
-        Ok(Context {
-            catalog_overrides: c.into_iter().map(|(id, b, v)| (id, v, b)).collect(),
-            rule_packs: r.into_iter().map(|(id, b, v)| (id, v, b)).collect(),
-        })
+        let mut c = Context::default();
+        for (kind, id, body, version) in store.context_records().await? {
+            if kind == "rule-packs" {
+                c.rule_packs.push((id, version, body));
+            } else {
+                c.catalog_overrides.push((id, version, body));
+            }
+        }
+        Ok(c)
     }
 
     fn catalog(&self) -> Result<xpufleet_model::Catalog, ApiError> {

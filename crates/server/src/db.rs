@@ -401,6 +401,21 @@ impl Store {
             .collect())
     }
 
+    /// Every rule pack and catalog override as (kind, id, body, version), by kind and id: what
+    /// a computation reads, in one query.
+    pub async fn context_records(&self) -> Result<Vec<(String, String, String, i64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT kind, id, body, version FROM records \
+             WHERE kind = 'catalog-overrides' OR kind = 'rule-packs' ORDER BY kind, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+
     pub async fn delete_record(&self, kind: &str, id: &str) -> Result<(), DbError> {
         let res = sqlx::query("DELETE FROM records WHERE kind = $1 AND id = $2")
             .bind(kind)
