@@ -47,6 +47,10 @@ enum Command {
     Import(cmd::import::Args),
     /// Write Kueue, Volcano or Slurm policy from a scenario's pools, tenants and verdicts.
     Export(cmd::export::Args),
+    /// Serve the HTTP API over a SQLite or PostgreSQL database.
+    Serve(cmd::serve::Args),
+    /// Create API tokens for `serve`.
+    Token(cmd::token::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run(&ctx, a),
         Command::Import(a) => cmd::import::run(&ctx, a),
         Command::Export(a) => cmd::export::run(&ctx, a),
+        Command::Serve(a) => cmd::serve::run(&ctx, a),
+        Command::Token(a) => cmd::token::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

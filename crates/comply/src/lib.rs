@@ -25,6 +25,7 @@ pub mod classify;
 pub mod engine;
 pub mod rules;
 pub mod screening;
+pub mod timeline;
 pub mod verdict;
 
 pub use classify::{classify, tpp, Classification, Eccn, Status, Tpp, Tri};

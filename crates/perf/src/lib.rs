@@ -18,6 +18,7 @@ use serde::Serialize;
 use xpufleet_model::{Accelerator, Confidence, Precision, Work};
 
 pub mod calibration;
+pub mod cost;
 pub mod estimate;
 pub mod parallel;
 pub mod params;

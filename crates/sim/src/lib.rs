@@ -15,6 +15,7 @@ pub mod gen;
 pub mod log;
 pub mod metrics;
 pub mod rate;
+pub mod replay;
 pub mod scenario;
 pub mod setup;
 

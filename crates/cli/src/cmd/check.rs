@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
-use serde::Serialize;
-use xpufleet_comply::{CheckReport, CheckedUse, Outcome, PackInfo, RuleSet};
+use xpufleet_app::PackRef;
+use xpufleet_comply::{CheckReport, CheckedUse, Outcome};
 use xpufleet_model::Date;
 
 use crate::common::{print_json, table, Ctx};
@@ -38,57 +38,29 @@ pub struct Args {
     screening_threshold: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct PackRef {
-    id: String,
-    version: u32,
-    title: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Output<'a> {
-    #[serde(flatten)]
-    report: &'a CheckReport,
-    rule_packs: Vec<PackRef>,
-}
-
-fn pack_refs(rules: &RuleSet) -> Vec<PackRef> {
-    rules
-        .packs
-        .iter()
-        .map(|p: &PackInfo| PackRef {
-            id: p.id.clone(),
-            version: p.version,
-            title: p.title.clone(),
-        })
-        .collect()
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let loaded = ctx.scenario(args.scenario.as_deref())?;
-    let mut engine =
-        xpufleet_io::rules::rule_engine(&loaded, &args.rules).map_err(|d| anyhow!("{d}"))?;
-    if !args.screening.is_empty() {
+    let rules = xpufleet_app::read_rule_paths(&args.rules).map_err(|d| anyhow!("{d}"))?;
+    let list = if args.screening.is_empty() {
+        None
+    } else {
         if !(args.screening_threshold > 0.0 && args.screening_threshold <= 1.0) {
             return Err(anyhow!(
                 "--screening-threshold: expected a number in (0, 1], found {}",
                 args.screening_threshold
             ));
         }
-        let list = xpufleet_io::screening::read_screening_files(&args.screening)
-            .map_err(|d| anyhow!("{d}"))?;
-        engine = engine.with_screening(&list, args.screening_threshold);
-    }
-    let date = args.as_of.unwrap_or(loaded.scenario.date);
-    let report = engine.check(date);
-    let packs = pack_refs(engine.rules());
+        Some(
+            xpufleet_io::screening::read_screening_files(&args.screening)
+                .map_err(|d| anyhow!("{d}"))?,
+        )
+    };
+    let screening = list.as_ref().map(|l| (l, args.screening_threshold));
+    let out = xpufleet_app::check_screened(&loaded, &rules, args.as_of, screening)?;
     if args.json {
-        return print_json(&Output {
-            report: &report,
-            rule_packs: packs,
-        });
+        return print_json(&out);
     }
-    print_text(&report, &packs);
+    print_text(&out.report, &out.rule_packs);
     Ok(())
 }
 

@@ -9,5 +9,7 @@ pub mod fleet;
 pub mod import;
 pub mod plan;
 pub mod run;
+pub mod serve;
 pub mod simulate;
+pub mod token;
 pub mod validate;

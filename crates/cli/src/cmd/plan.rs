@@ -4,12 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
-use serde::Serialize;
+use anyhow::{anyhow, Result};
 use xpufleet_io::whatif::{parse_what_if, LoadedWhatIf};
 use xpufleet_io::LoadedScenario;
 use xpufleet_model::{Date, Money};
-use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Objective, Plan, PlanDiff, PlanOptions, SolveStatus, Solver};
 
 use crate::common::{print_json, table, Ctx};
@@ -55,29 +53,9 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct WhatIfOut<'a> {
-    name: &'a str,
-    description: &'a str,
-    origin: &'a str,
-    changes: Vec<String>,
-    plan: &'a Plan,
-    diff: &'a PlanDiff,
-}
-
-#[derive(Serialize)]
-struct Out<'a> {
-    #[serde(flatten)]
-    plan: &'a Plan,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    what_if: Option<WhatIfOut<'a>>,
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let loaded = ctx.scenario(args.scenario.as_deref())?;
-    let engine =
-        xpufleet_io::rules::rule_engine(&loaded, &args.rules).map_err(|d| anyhow!("{d}"))?;
-    let perf = PerfModel::default();
+    let rules = xpufleet_app::read_rule_paths(&args.rules).map_err(|d| anyhow!("{d}"))?;
     let opts = PlanOptions {
         date: args.as_of,
         objective: args.objective,
@@ -88,78 +66,45 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         time_limit_s: Some(args.time_limit),
         ..PlanOptions::default()
     };
-    let base = xpufleet_plan::plan(&loaded.scenario, &loaded.catalog, &engine, &perf, &opts)
-        .with_context(|| format!("planning {}", loaded.origin))?;
-
-    let Some(w) = &args.what_if else {
-        if args.json {
-            return print_json(&Out {
-                plan: &base,
-                what_if: None,
-            });
-        }
-        print_plan(&base, &loaded);
-        return Ok(());
-    };
-    let what_if = read_what_if(&loaded, w)?;
-    let (alt_scenario, alt_catalog) = what_if
-        .apply(&loaded.scenario, &loaded.catalog)
-        .map_err(|d| anyhow!("{d}"))?;
-    let mut rule_files = args.rules.clone();
-    for r in &what_if.what_if.rule_packs {
-        let dir = Path::new(&what_if.origin).parent().unwrap_or(Path::new(""));
-        if loaded.dir.is_none() && args.scenario.is_none() && w.is_empty() {
-            anyhow::bail!(
-                "{}: rule pack {r:?} cannot be read from the built-in example",
-                what_if.origin
-            );
-        }
-        rule_files.push(dir.join(r));
-    }
-    let alt_loaded = LoadedScenario {
-        scenario: alt_scenario,
-        catalog: alt_catalog,
-        ..loaded.clone()
-    };
-    let alt_engine =
-        xpufleet_io::rules::rule_engine(&alt_loaded, &rule_files).map_err(|d| anyhow!("{d}"))?;
-    // The what-if's date is the re-plan's date unless --as-of says otherwise for both.
-    let alt_opts = PlanOptions {
-        date: what_if.what_if.as_of.or(args.as_of),
-        objective: args.objective.or_else(|| {
-            what_if
+    let what_if = match &args.what_if {
+        None => None,
+        Some(w) => {
+            let what_if = read_what_if(&loaded, w)?;
+            // Rule packs the what-if adds are read relative to the what-if file.
+            let dir = Path::new(&what_if.origin).parent().unwrap_or(Path::new(""));
+            if !what_if.what_if.rule_packs.is_empty()
+                && loaded.dir.is_none()
+                && args.scenario.is_none()
+                && w.is_empty()
+            {
+                anyhow::bail!(
+                    "{}: rule pack {:?} cannot be read from the built-in example",
+                    what_if.origin,
+                    what_if.what_if.rule_packs[0]
+                );
+            }
+            let files: Vec<PathBuf> = what_if
                 .what_if
-                .objective
-                .as_ref()
-                .and_then(|o| o.parse().ok())
-        }),
-        ..opts.clone()
+                .rule_packs
+                .iter()
+                .map(|r| dir.join(r))
+                .collect();
+            let rule_packs = xpufleet_app::read_rule_paths(&files).map_err(|d| anyhow!("{d}"))?;
+            Some(xpufleet_app::WhatIfInput {
+                what_if,
+                rule_packs,
+            })
+        }
     };
-    let alt = xpufleet_plan::plan(
-        &alt_loaded.scenario,
-        &alt_loaded.catalog,
-        &alt_engine,
-        &perf,
-        &alt_opts,
-    )
-    .with_context(|| format!("re-planning under {}", what_if.origin))?;
-    let diff = xpufleet_plan::diff(&base, &alt);
+    let out = xpufleet_app::plan(&loaded, &rules, &opts, what_if.as_ref())?;
     if args.json {
-        return print_json(&Out {
-            plan: &base,
-            what_if: Some(WhatIfOut {
-                name: &what_if.what_if.name,
-                description: &what_if.what_if.description,
-                origin: &what_if.origin,
-                changes: what_if.changes(),
-                plan: &alt,
-                diff: &diff,
-            }),
-        });
+        return print_json(&out);
     }
-    print_plan(&base, &loaded);
-    println!();
-    print_what_if(&what_if, &alt, &diff);
+    print_plan(&out.plan, &loaded);
+    if let (Some(w), Some(o)) = (&what_if, &out.what_if) {
+        println!();
+        print_what_if(&w.what_if, &o.plan, &o.diff);
+    }
     Ok(())
 }
 

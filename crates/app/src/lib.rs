@@ -1,0 +1,284 @@
+//! xpufleet's application layer: every use case the CLI and the server share (load and
+//! validate a scenario, check it, plan it with or without a what-if, compute its report), each
+//! returning data that both serialise the same way. The CLI and the HTTP handlers parse their
+//! input, call one function here and print or serve the answer; nothing here prints, reads the
+//! clock or knows of HTTP.
+//!
+//! **Architecture invariant:** `app` reads files only where its caller gives a path; a scenario
+//! given as text (an upload) reads nothing from disk.
+
+use std::path::Path;
+
+use serde::Serialize;
+use xpufleet_comply::{CheckReport, PackInfo, RuleEngine, RuleSet, ScreeningList};
+use xpufleet_io::whatif::LoadedWhatIf;
+use xpufleet_io::{Diagnostic, Diagnostics, LoadedScenario};
+use xpufleet_model::{Catalog, Date};
+use xpufleet_perf::PerfModel;
+use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
+
+pub mod run;
+
+pub use run::{report, Progress, RunOptions};
+
+/// A rule pack's origin (file name or resource name) and text.
+pub type RuleText = (String, String);
+
+/// Why a use case gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is bad: every problem found, located.
+    #[error("{0}")]
+    Input(Diagnostics),
+    /// The planner could not plan (no feasible plan, unusable options); `context` says which
+    /// plan.
+    #[error("{context}: {source}")]
+    Plan {
+        context: String,
+        #[source]
+        source: PlanError,
+    },
+}
+
+impl From<Diagnostics> for Error {
+    fn from(d: Diagnostics) -> Error {
+        Error::Input(d)
+    }
+}
+
+/// A scenario file (the built-in example when `path` is `None`) read against the built-in
+/// catalog overridden by `catalog_file`, and validated as `xpufleet validate` validates it.
+pub fn load_file(
+    path: Option<&Path>,
+    catalog_file: Option<&Path>,
+) -> Result<LoadedScenario, Diagnostics> {
+    xpufleet_io::validate::check_scenario(path, catalog_file)
+}
+
+/// A scenario from its text (named `origin` in diagnostics) read against `catalog`, and
+/// validated like `load_file`. Files it names relative to itself cannot be read.
+pub fn load_text(
+    origin: &str,
+    text: &str,
+    catalog: Catalog,
+) -> Result<LoadedScenario, Diagnostics> {
+    match xpufleet_io::scenario::scenario_from_text(
+        origin.to_string(),
+        text.to_string(),
+        None,
+        catalog,
+    ) {
+        Ok(ls) => {
+            let d = xpufleet_io::validate::validate(&ls);
+            if d.is_empty() {
+                Ok(ls)
+            } else {
+                Err(d)
+            }
+        }
+        Err((mut d, partial)) => {
+            if let Some(p) = partial {
+                d.extend(xpufleet_io::validate::validate_partial(&p));
+            }
+            d.sort();
+            Err(d)
+        }
+    }
+}
+
+/// The rule set of a scenario: the built-in packs, the scenario's `rule_packs`, then `extra`,
+/// later ones overriding earlier ones by id.
+pub fn rule_set(loaded: &LoadedScenario, extra: &[RuleText]) -> Result<RuleSet, Diagnostics> {
+    let mut all = Vec::new();
+    for rel in &loaded.scenario.rule_packs {
+        all.push(loaded.read_relative(rel).map_err(Diagnostics::from)?);
+    }
+    all.extend(extra.iter().cloned());
+    xpufleet_io::rules::rule_set(&all)
+}
+
+/// Reads rule-pack files named relative to `dir`, for a scenario read from a file; a scenario
+/// given as text may not name files.
+pub(crate) fn read_rule_files(
+    names: &[String],
+    dir: &Path,
+    loaded: &LoadedScenario,
+) -> Result<Vec<RuleText>, Error> {
+    let mut out = Vec::new();
+    for name in names {
+        if loaded.dir.is_none() {
+            return Err(Error::Input(
+                Diagnostic::new(
+                    &loaded.origin,
+                    format!("rule pack {name:?} cannot be read: the scenario was not read from a folder"),
+                )
+                .into(),
+            ));
+        }
+        out.push(xpufleet_io::rules::read_rule_file(&dir.join(name))?);
+    }
+    Ok(out)
+}
+
+/// A rule pack that a check used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackRef {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+}
+
+fn pack_refs(rules: &RuleSet) -> Vec<PackRef> {
+    rules
+        .packs
+        .iter()
+        .map(|p: &PackInfo| PackRef {
+            id: p.id.clone(),
+            version: p.version,
+            title: p.title.clone(),
+        })
+        .collect()
+}
+
+/// `check`'s answer: every verdict, and the rule packs that gave them. This is the JSON of
+/// `xpufleet check --json`.
+#[derive(Debug, Serialize)]
+pub struct CheckOutput {
+    #[serde(flatten)]
+    pub report: CheckReport,
+    pub rule_packs: Vec<PackRef>,
+}
+
+/// A compliance verdict for every pool, intended use and candidate of a checked scenario as of
+/// `as_of` (the scenario's date when `None`). Verdicts are answers: only bad rule packs fail.
+pub fn check(
+    loaded: &LoadedScenario,
+    extra_rules: &[RuleText],
+    as_of: Option<Date>,
+) -> Result<CheckOutput, Error> {
+    check_screened(loaded, extra_rules, as_of, None)
+}
+
+/// `check`, with every party also screened against `screening` (a list and the name-similarity
+/// threshold at or above which a match is a hit), as `check --screening` does.
+pub fn check_screened(
+    loaded: &LoadedScenario,
+    extra_rules: &[RuleText],
+    as_of: Option<Date>,
+    screening: Option<(&ScreeningList, f64)>,
+) -> Result<CheckOutput, Error> {
+    let rules = rule_set(loaded, extra_rules)?;
+    let mut engine = RuleEngine::new(rules, &loaded.scenario, &loaded.catalog);
+    if let Some((list, threshold)) = screening {
+        engine = engine.with_screening(list, threshold);
+    }
+    let date = as_of.unwrap_or(loaded.scenario.date);
+    Ok(CheckOutput {
+        report: engine.check(date),
+        rule_packs: pack_refs(engine.rules()),
+    })
+}
+
+/// A what-if to re-plan under, with the rule packs it adds (already read).
+#[derive(Debug, Clone)]
+pub struct WhatIfInput {
+    pub what_if: LoadedWhatIf,
+    pub rule_packs: Vec<RuleText>,
+}
+
+/// The what-if part of `plan`'s answer.
+#[derive(Debug, Serialize)]
+pub struct WhatIfOutput {
+    pub name: String,
+    pub description: String,
+    pub origin: String,
+    pub changes: Vec<String>,
+    pub plan: Plan,
+    pub diff: PlanDiff,
+}
+
+/// `plan`'s answer; the JSON of `xpufleet plan --json`.
+#[derive(Debug, Serialize)]
+pub struct PlanOutput {
+    #[serde(flatten)]
+    pub plan: Plan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<WhatIfOutput>,
+}
+
+/// The procurement plan of a checked scenario under `opts`, and with a what-if, the plan
+/// re-made under its changes (as of its date, else `opts.date`; with its objective unless
+/// `opts` names one) and the difference.
+pub fn plan(
+    loaded: &LoadedScenario,
+    extra_rules: &[RuleText],
+    opts: &PlanOptions,
+    what_if: Option<&WhatIfInput>,
+) -> Result<PlanOutput, Error> {
+    let rules = rule_set(loaded, extra_rules)?;
+    let engine = RuleEngine::new(rules, &loaded.scenario, &loaded.catalog);
+    let perf = PerfModel::default();
+    let base = xpufleet_plan::plan(&loaded.scenario, &loaded.catalog, &engine, &perf, opts)
+        .map_err(|source| Error::Plan {
+            context: format!("planning {}", loaded.origin),
+            source,
+        })?;
+    let Some(w) = what_if else {
+        return Ok(PlanOutput {
+            plan: base,
+            what_if: None,
+        });
+    };
+    let (alt_scenario, alt_catalog) = w.what_if.apply(&loaded.scenario, &loaded.catalog)?;
+    let alt_loaded = LoadedScenario {
+        scenario: alt_scenario,
+        catalog: alt_catalog,
+        ..loaded.clone()
+    };
+    let mut alt_extra = extra_rules.to_vec();
+    alt_extra.extend(w.rule_packs.iter().cloned());
+    let alt_rules = rule_set(&alt_loaded, &alt_extra)?;
+    let alt_engine = RuleEngine::new(alt_rules, &alt_loaded.scenario, &alt_loaded.catalog);
+    let alt_opts = PlanOptions {
+        date: w.what_if.what_if.as_of.or(opts.date),
+        objective: opts.objective.or_else(|| {
+            w.what_if
+                .what_if
+                .objective
+                .as_ref()
+                .and_then(|o| o.parse().ok())
+        }),
+        ..opts.clone()
+    };
+    let alt = xpufleet_plan::plan(
+        &alt_loaded.scenario,
+        &alt_loaded.catalog,
+        &alt_engine,
+        &perf,
+        &alt_opts,
+    )
+    .map_err(|source| Error::Plan {
+        context: format!("re-planning under {}", w.what_if.origin),
+        source,
+    })?;
+    let diff = xpufleet_plan::diff(&base, &alt);
+    Ok(PlanOutput {
+        plan: base,
+        what_if: Some(WhatIfOutput {
+            name: w.what_if.what_if.name.clone(),
+            description: w.what_if.what_if.description.clone(),
+            origin: w.what_if.origin.clone(),
+            changes: w.what_if.changes(),
+            plan: alt,
+            diff,
+        }),
+    })
+}
+
+/// Reads rule-pack files given on a command line (`--rules FILE`).
+pub fn read_rule_paths(paths: &[std::path::PathBuf]) -> Result<Vec<RuleText>, Diagnostics> {
+    paths
+        .iter()
+        .map(|p| xpufleet_io::rules::read_rule_file(p))
+        .collect()
+}

@@ -1,0 +1,59 @@
+//! `xpufleet token create`: a new API token for `xpufleet serve`. The token is printed once, as
+//! the last line; the database keeps only its SHA-256 digest.
+
+use anyhow::{anyhow, bail, Context, Result};
+use xpufleet_server::{token, DatabaseUrl, Store};
+
+use crate::common::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Create a token and print it.
+    Create {
+        /// admin, compliance, planner or viewer.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// Who or what holds it (recorded with the changes it makes).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The server's database.
+        #[arg(long, default_value = super::serve::DEFAULT_DATABASE, value_name = "URL")]
+        database: String,
+    },
+}
+
+pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
+    let Action::Create {
+        role,
+        name,
+        database,
+    } = args.action;
+    if !token::ROLES.contains(&role.as_str()) {
+        bail!(
+            "--role: expected one of {}, found {role:?}",
+            token::ROLES.join(", ")
+        );
+    }
+    if name.trim().is_empty() {
+        bail!("--name: expected a non-empty name");
+    }
+    let url = DatabaseUrl(database);
+    let tok = token::generate().map_err(|e| anyhow!(e))?;
+    super::serve::runtime()?.block_on(async {
+        let store = Store::open(&url)
+            .await
+            .with_context(|| format!("opening the database {url}"))?;
+        store.insert_token(&token::hash(&tok), &name, &role).await?;
+        store.close().await;
+        anyhow::Ok(())
+    })?;
+    println!("token for {name} ({role}); it is shown only once:");
+    println!("{tok}");
+    Ok(())
+}

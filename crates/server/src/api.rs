@@ -1,0 +1,1192 @@
+//! The HTTP API: routes, the token check, the handlers and the OpenAPI document generated from
+//! their types. The router is built from `routes()`, the same table `routed_paths` reports, so
+//! the test that every served path is documented sees exactly what is served.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::openapi::schema::{ObjectBuilder, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, OpenApi, PartialSchema, ToSchema};
+use xpufleet_io::{Diagnostic, LoadedScenario};
+use xpufleet_model::Date;
+
+use crate::db::{DbError, Store, StoredRun};
+use crate::error::{ApiError, ErrorBody};
+use crate::token;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: Store,
+    metrics: Arc<Metrics>,
+    tokens: Arc<TokenCache>,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            metrics: Arc::default(),
+            tokens: Arc::default(),
+        }
+    }
+}
+
+/// Tokens seen, by digest: tokens are never changed or revoked in this version, so a token
+/// found once stays valid for the life of the process.
+type TokenCache = Mutex<std::collections::HashMap<String, Caller>>;
+
+#[derive(Debug, Default)]
+struct Metrics {
+    by_status: Mutex<BTreeMap<u16, u64>>,
+    runs_computed: AtomicU64,
+    runs_reused: AtomicU64,
+}
+
+/// The token's holder, for the handlers.
+#[derive(Debug, Clone)]
+struct Caller {
+    name: String,
+    #[allow(dead_code)] // recorded now, enforced by the roles issue
+    role: String,
+}
+
+/// Any JSON object (an answer whose shape is the CLI's `--json`).
+pub struct AnyObject;
+
+impl PartialSchema for AnyObject {
+    fn schema() -> RefOr<Schema> {
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .description(Some(
+                    "the same JSON as the CLI's --json for the same inputs",
+                ))
+                .build(),
+        ))
+    }
+}
+impl ToSchema for AnyObject {}
+
+// ---- the routes ---------------------------------------------------------------------------
+
+/// The record kinds served under `/api/v1/<kind>`.
+pub const RECORD_KINDS: [&str; 7] = [
+    "sites",
+    "pools",
+    "acquisitions",
+    "verifications",
+    "licences",
+    "rule-packs",
+    "catalog-overrides",
+];
+
+fn routes() -> Vec<(String, MethodRouter<AppState>)> {
+    let mut r: Vec<(String, MethodRouter<AppState>)> = vec![
+        ("/api/v1/openapi.json".into(), get(openapi_json)),
+        (
+            "/api/v1/scenarios".into(),
+            post(create_scenario).get(list_scenarios),
+        ),
+        (
+            "/api/v1/scenarios/{id}".into(),
+            get(get_scenario).put(update_scenario),
+        ),
+        (
+            "/api/v1/scenarios/{id}/revisions".into(),
+            get(list_revisions),
+        ),
+        (
+            "/api/v1/scenarios/{id}/revisions/{rev}".into(),
+            get(get_revision),
+        ),
+        ("/api/v1/scenarios/{id}/check".into(), get(check)),
+        ("/api/v1/scenarios/{id}/plan".into(), post(plan)),
+        ("/api/v1/scenarios/{id}/runs".into(), post(create_run)),
+        ("/api/v1/runs/{id}".into(), get(get_run)),
+        ("/api/v1/runs/{id}/result".into(), get(get_run_result)),
+        ("/api/v1/runs/{id}/report.html".into(), get(get_run_html)),
+        ("/api/v1/runs/{id}/replay".into(), post(replay_run)),
+    ];
+    for kind in RECORD_KINDS {
+        r.push((
+            format!("/api/v1/{kind}"),
+            get(move |s, q| list_records(kind, s, q)),
+        ));
+        r.push((
+            format!("/api/v1/{kind}/{{id}}"),
+            get(move |s, p| get_record(kind, s, p))
+                .put(move |s, p, h, b| put_record(kind, s, p, h, b))
+                .delete(move |s, p| delete_record(kind, s, p)),
+        ));
+    }
+    r
+}
+
+/// Every path the router serves.
+pub fn routed_paths() -> Vec<String> {
+    let mut p: Vec<String> = routes().into_iter().map(|(p, _)| p).collect();
+    p.extend(["/healthz", "/readyz", "/metrics"].map(String::from));
+    p
+}
+
+/// The whole service.
+pub fn router(state: AppState) -> Router {
+    let mut api = Router::new();
+    for (path, mr) in routes() {
+        api = api.route(&path, mr);
+    }
+    let api = api.layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let code = resp.status().as_u16();
+    if let Ok(mut m) = s.metrics.by_status.lock() {
+        *m.entry(code).or_default() += 1;
+    }
+    resp
+}
+
+/// Every `/api/v1` request needs `Authorization: Bearer <token>` of a stored token.
+async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(tok) = bearer.filter(|t| !t.is_empty()) else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing token: send Authorization: Bearer <token> (xpufleet token create)",
+        )
+        .into_response();
+    };
+    let digest = token::hash(tok);
+    let cached = s.tokens.lock().ok().and_then(|t| t.get(&digest).cloned());
+    if let Some(caller) = cached {
+        req.extensions_mut().insert(caller);
+        return next.run(req).await;
+    }
+    match s.store.token(&digest).await {
+        Ok((name, role)) => {
+            let caller = Caller { name, role };
+            if let Ok(mut t) = s.tokens.lock() {
+                t.insert(digest, caller.clone());
+            }
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(DbError::NotFound) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unknown token").into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+// ---- health and metrics -----------------------------------------------------------------
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the process is up")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+#[utoipa::path(get, path = "/readyz", responses(
+    (status = 200, description = "the database answers"),
+    (status = 503, description = "the database does not answer", body = ErrorBody)))]
+async fn readyz(State(s): State<AppState>) -> Response {
+    if s.store.ping().await {
+        "ready\n".into_response()
+    } else {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(s): State<AppState>) -> Response {
+    let mut out = String::new();
+    out.push_str("# HELP xpufleet_http_requests_total HTTP requests answered, by status.\n");
+    out.push_str("# TYPE xpufleet_http_requests_total counter\n");
+    if let Ok(m) = s.metrics.by_status.lock() {
+        for (code, n) in m.iter() {
+            out.push_str(&format!(
+                "xpufleet_http_requests_total{{status=\"{code}\"}} {n}\n"
+            ));
+        }
+    }
+    out.push_str("# HELP xpufleet_runs_total Checks, plans and runs answered, by whether they were computed or reused.\n");
+    out.push_str("# TYPE xpufleet_runs_total counter\n");
+    out.push_str(&format!(
+        "xpufleet_runs_total{{source=\"computed\"}} {}\n",
+        s.metrics.runs_computed.load(Ordering::Relaxed)
+    ));
+    out.push_str(&format!(
+        "xpufleet_runs_total{{source=\"reused\"}} {}\n",
+        s.metrics.runs_reused.load(Ordering::Relaxed)
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+// ---- bodies --------------------------------------------------------------------------------
+
+/// A TOML document from a request: the body itself with `Content-Type: application/toml` (or
+/// text/plain), or the JSON object `{"toml": "..."}`, or any other JSON object, which is
+/// converted to TOML. Anything else is `415`.
+fn toml_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
+    let body = body_bytes(body)?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::field("body", "expected UTF-8 text"))?;
+    match ct.as_str() {
+        "application/toml" | "text/plain" | "text/x-toml" => Ok(text.to_string()),
+        "application/json" => {
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                let mut err = ApiError::field("body", format!("not JSON: {e}"));
+                err.body.problems[0].line = Some(e.line());
+                err.body.problems[0].col = Some(e.column());
+                err
+            })?;
+            if let Some(t) = v.get("toml").and_then(|t| t.as_str()) {
+                return Ok(t.to_string());
+            }
+            if !v.is_object() {
+                return Err(ApiError::field("body", "expected a JSON object"));
+            }
+            toml::to_string(&v)
+                .map_err(|e| ApiError::field("body", format!("cannot be written as TOML: {e}")))
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type {other:?}: expected application/toml or application/json"),
+        )),
+    }
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                format!("request body over {} bytes", crate::MAX_BODY_BYTES),
+            )
+        } else {
+            ApiError::new(status, e.body_text())
+        }
+    })
+}
+
+fn json_body<T: serde::de::DeserializeOwned + Default>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body_bytes(body)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        let mut err = ApiError::field("body", e.to_string());
+        err.body.problems[0].line = Some(e.line());
+        err.body.problems[0].col = Some(e.column());
+        err
+    })
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|e| ApiError::field("query", e.body_text()))
+}
+
+fn json_text(status: StatusCode, text: String, extra: Vec<(&'static str, String)>) -> Response {
+    let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], text).into_response();
+    for (k, v) in extra {
+        if let Ok(v) = v.parse() {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp
+}
+
+/// Pretty JSON with a final newline: what the CLI's `print_json` writes.
+fn cli_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
+    let mut s = serde_json::to_string_pretty(v).map_err(ApiError::internal)?;
+    s.push('\n');
+    Ok(s)
+}
+
+// ---- scenarios ------------------------------------------------------------------------------
+
+/// A scenario's id and revision.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScenarioRef {
+    pub id: String,
+    pub revision: i64,
+}
+
+/// A scenario.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScenarioInfo {
+    pub id: String,
+    pub name: String,
+    /// The latest revision.
+    pub revision: i64,
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The `offset` of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<i64>,
+}
+
+/// Where a list starts and how long a page is.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    /// Items to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+impl PageQuery {
+    fn bounds(&self) -> Result<(i64, i64), ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::field("limit", "expected 1 to 500"));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(ApiError::field("offset", "expected 0 or more"));
+        }
+        Ok((limit, offset))
+    }
+}
+
+fn page<T>(mut items: Vec<T>, limit: i64, offset: i64) -> Page<T> {
+    // One more than a page was fetched to tell whether another follows.
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    Page {
+        next_offset: more.then_some(offset + limit),
+        items,
+    }
+}
+
+/// The catalog and rule packs a computation reads, as stored now: (id, version, text).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Context {
+    catalog_overrides: Vec<(String, i64, String)>,
+    rule_packs: Vec<(String, i64, String)>,
+}
+
+impl Context {
+    async fn current(store: &Store) -> Result<Context, ApiError> {
+        let mut c = Context::default();
+        for (kind, id, body, version) in store.context_records().await? {
+            if kind == "rule-packs" {
+                c.rule_packs.push((id, version, body));
+            } else {
+                c.catalog_overrides.push((id, version, body));
+            }
+        }
+        Ok(c)
+    }
+
+    fn catalog(&self) -> Result<xpufleet_model::Catalog, ApiError> {
+        let mut c = xpufleet_io::builtin_catalog();
+        for (id, _, text) in &self.catalog_overrides {
+            c.merge(xpufleet_io::validate::check_catalog(
+                text,
+                &format!("catalog-overrides/{id}"),
+            )?);
+        }
+        Ok(c)
+    }
+
+    fn rules(&self) -> Vec<xpufleet_app::RuleText> {
+        self.rule_packs
+            .iter()
+            .map(|(id, _, text)| (format!("rule-packs/{id}"), text.clone()))
+            .collect()
+    }
+
+    fn load(&self, body: &str) -> Result<LoadedScenario, ApiError> {
+        Ok(xpufleet_app::load_text("scenario", body, self.catalog()?)?)
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/scenarios",
+    request_body(content = String, content_type = "application/toml", description = "the scenario TOML (or JSON)"),
+    responses((status = 201, body = ScenarioRef), (status = 400, body = ErrorBody), (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_scenario(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let text = toml_body(&headers, body)?;
+    let loaded = Context::current(&s.store).await?.load(&text)?;
+    let id = token::hex(&token::random_bytes::<8>().map_err(ApiError::internal)?);
+    s.store
+        .create_scenario(&id, &loaded.scenario.name, &text, &caller.name)
+        .await?;
+    let body = Json(ScenarioRef {
+        id: id.clone(),
+        revision: 1,
+    });
+    let mut resp = (StatusCode::CREATED, body).into_response();
+    if let Ok(v) = format!("/api/v1/scenarios/{id}").parse() {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut()
+        .insert(header::ETAG, "\"1\"".parse().expect("a valid ETag"));
+    Ok(resp)
+}
+
+#[utoipa::path(get, path = "/api/v1/scenarios", params(PageQuery),
+    responses((status = 200, body = Page<ScenarioInfo>)), security(("bearer" = [])))]
+async fn list_scenarios(
+    State(s): State<AppState>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Page<ScenarioInfo>>, ApiError> {
+    let (limit, offset) = query(q)?.bounds()?;
+    let rows = s.store.list_scenarios(limit + 1, offset).await?;
+    let items = rows
+        .into_iter()
+        .map(|(id, name, revision)| ScenarioInfo { id, name, revision })
+        .collect();
+    Ok(Json(page(items, limit, offset)))
+}
+
+#[utoipa::path(get, path = "/api/v1/scenarios/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = ScenarioInfo), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_scenario(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = s.store.latest_revision(&id).await.map_err(scenario_404)?;
+    let name = xpufleet_io::scenario::parse_scenario(&r.body, "scenario")
+        .map(|sc| sc.name)
+        .unwrap_or_default();
+    let mut resp = Json(ScenarioInfo {
+        id,
+        name,
+        revision: r.revision,
+    })
+    .into_response();
+    if let Ok(v) = format!("\"{}\"", r.revision).parse() {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(resp)
+}
+
+fn scenario_404(e: DbError) -> ApiError {
+    match e {
+        DbError::NotFound => ApiError::not_found("scenario"),
+        e => e.into(),
+    }
+}
+
+#[utoipa::path(put, path = "/api/v1/scenarios/{id}",
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "the revision the change is based on")),
+    request_body(content = String, content_type = "application/toml"),
+    responses((status = 200, body = ScenarioRef), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 428, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_scenario(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ScenarioRef>, ApiError> {
+    let Some(m) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "If-Match: expected the revision the change is based on",
+        ));
+    };
+    let expected: i64 = m
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::field("If-Match", "expected a revision number"))?;
+    let text = toml_body(&headers, body)?;
+    // Unknown scenarios are 404 before the body is judged.
+    s.store.latest_revision(&id).await.map_err(scenario_404)?;
+    let loaded = Context::current(&s.store).await?.load(&text)?;
+    let revision = s
+        .store
+        .revise_scenario(&id, expected, &loaded.scenario.name, &text, &caller.name)
+        .await?;
+    Ok(Json(ScenarioRef { id, revision }))
+}
+
+#[utoipa::path(get, path = "/api/v1/scenarios/{id}/revisions", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<i64>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_revisions(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<i64>>, ApiError> {
+    Ok(Json(s.store.revisions(&id).await.map_err(scenario_404)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/scenarios/{id}/revisions/{rev}",
+    params(("id" = String, Path), ("rev" = i64, Path)),
+    responses((status = 200, description = "the revision's TOML", content_type = "application/toml", body = String),
+        (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_revision(
+    State(s): State<AppState>,
+    Path((id, rev)): Path<(String, i64)>,
+) -> Result<Response, ApiError> {
+    let r = s.store.revision(&id, rev).await.map_err(|e| match e {
+        DbError::NotFound => ApiError::not_found("scenario revision"),
+        e => e.into(),
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/toml")], r.body).into_response())
+}
+
+// ---- computations -------------------------------------------------------------------------
+
+/// Which revision, and as of when.
+#[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CheckQuery {
+    /// The date whose rules apply (YYYY-MM-DD); the scenario's date by default.
+    pub as_of: Option<String>,
+    /// The scenario revision; the latest by default.
+    pub revision: Option<i64>,
+}
+
+/// Options of a run (`xpufleet run`'s flags).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// YYYY-MM-DD; the scenario's date by default.
+    pub as_of: Option<String>,
+    /// Scheduling policy; fifo-het by default.
+    pub policy: Option<String>,
+    /// Seed of the random accelerator failures; 0 by default.
+    pub seed: Option<u64>,
+    /// Simulate without accelerator failures.
+    #[serde(default)]
+    pub no_failures: bool,
+}
+
+/// Everything a computation read: stored with its answer so that it can be recomputed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Inputs {
+    kind: String,
+    scenario_id: String,
+    revision: i64,
+    as_of: Option<String>,
+    #[serde(default)]
+    what_if: Option<String>,
+    #[serde(default)]
+    run: Option<RunRequest>,
+    context: Context,
+    generator: String,
+}
+
+impl Inputs {
+    fn id(&self) -> Result<(String, String), ApiError> {
+        let text = serde_json::to_string(self).map_err(ApiError::internal)?;
+        let id = token::hex(&Sha256::digest(text.as_bytes())[..16]);
+        Ok((id, text))
+    }
+}
+
+fn parse_date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError> {
+    match s {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<Date>()
+            .map(Some)
+            .map_err(|e| ApiError::field(field, format!("{e}; expected YYYY-MM-DD"))),
+    }
+}
+
+/// The answer to `inputs`: what is stored for them, else computed now and stored.
+async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(StoredRun, bool), ApiError> {
+    let (id, text) = inputs.id()?;
+    match s.store.run(&id).await {
+        Ok(run) => {
+            s.metrics.runs_reused.fetch_add(1, Ordering::Relaxed);
+            return Ok((run, false));
+        }
+        Err(DbError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let body = body.to_string();
+    let inputs2 = inputs.clone();
+    let (result, html) = tokio::task::spawn_blocking(move || compute(&inputs2, &body))
+        .await
+        .map_err(ApiError::internal)??;
+    let run = StoredRun {
+        id,
+        kind: inputs.kind.clone(),
+        scenario_id: inputs.scenario_id.clone(),
+        revision: inputs.revision,
+        inputs: text,
+        result,
+        html,
+    };
+    s.store.insert_run(&run).await?;
+    s.metrics.runs_computed.fetch_add(1, Ordering::Relaxed);
+    Ok((run, true))
+}
+
+/// Computes a check, plan or run from its inputs and the scenario revision's text: the
+/// answer's JSON (and for a run, the HTML report). Blocking.
+fn compute(inputs: &Inputs, scenario: &str) -> Result<(String, Option<String>), ApiError> {
+    let loaded = inputs.context.load(scenario)?;
+    let rules = inputs.context.rules();
+    let as_of = parse_date("as_of", &inputs.as_of)?;
+    match inputs.kind.as_str() {
+        "check" => Ok((
+            cli_json(&xpufleet_app::check(&loaded, &rules, as_of)?)?,
+            None,
+        )),
+        "plan" => {
+            let what_if = match &inputs.what_if {
+                None => None,
+                Some(text) => Some(xpufleet_app::WhatIfInput {
+                    what_if: xpufleet_io::whatif::parse_what_if(text, "what-if")?,
+                    rule_packs: vec![],
+                }),
+            };
+            let opts = xpufleet_plan::PlanOptions {
+                date: as_of,
+                ..xpufleet_plan::PlanOptions::default()
+            };
+            let out = xpufleet_app::plan(&loaded, &rules, &opts, what_if.as_ref())?;
+            Ok((cli_json(&out)?, None))
+        }
+        "run" => {
+            let req = inputs.run.clone().unwrap_or_default();
+            let mut opts = xpufleet_app::RunOptions {
+                as_of,
+                seed: req.seed.unwrap_or(0),
+                failures: !req.no_failures,
+                ..Default::default()
+            };
+            if let Some(p) = &req.policy {
+                opts.policy = p
+                    .parse()
+                    .map_err(|e: String| ApiError::field("policy", e))?;
+            }
+            let data = xpufleet_app::report(&loaded, &rules, &opts, &mut |_| {})?;
+            Ok((
+                xpufleet_report::to_json(&data),
+                Some(xpufleet_report::render_html(&data)),
+            ))
+        }
+        other => Err(ApiError::internal(format!("unknown run kind {other:?}"))),
+    }
+}
+
+async fn scenario_revision(
+    s: &AppState,
+    id: &str,
+    rev: Option<i64>,
+) -> Result<crate::db::Revision, ApiError> {
+    let r = match rev {
+        None => s.store.latest_revision(id).await,
+        Some(n) => s.store.revision(id, n).await,
+    };
+    r.map_err(|e| match e {
+        DbError::NotFound if rev.is_some() => ApiError::not_found("scenario revision"),
+        e => scenario_404(e),
+    })
+}
+
+fn run_headers(run: &StoredRun, computed: bool) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-run-id", run.id.clone()),
+        ("location", format!("/api/v1/runs/{}", run.id)),
+        (
+            "x-run-source",
+            if computed { "computed" } else { "stored" }.into(),
+        ),
+    ]
+}
+
+#[utoipa::path(get, path = "/api/v1/scenarios/{id}/check", params(("id" = String, Path), CheckQuery),
+    responses((status = 200, body = AnyObject, description = "as `xpufleet check --json`"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn check(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<CheckQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    parse_date("as_of", &q.as_of)?;
+    let r = scenario_revision(&s, &id, q.revision).await?;
+    let inputs = Inputs {
+        kind: "check".into(),
+        scenario_id: id,
+        revision: r.revision,
+        as_of: q.as_of,
+        what_if: None,
+        run: None,
+        context: Context::current(&s.store).await?,
+        generator: generator(),
+    };
+    let (run, computed) = answer(&s, inputs, &r.body).await?;
+    Ok(json_text(
+        StatusCode::OK,
+        run.result.clone(),
+        run_headers(&run, computed),
+    ))
+}
+
+fn generator() -> String {
+    format!("xpufleet {}", env!("CARGO_PKG_VERSION"))
+}
+
+#[utoipa::path(post, path = "/api/v1/scenarios/{id}/plan", params(("id" = String, Path), CheckQuery),
+    request_body(content = String, content_type = "application/toml", description = "an optional what-if"),
+    responses((status = 200, body = AnyObject, description = "as `xpufleet plan --json [--what-if]`"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn plan(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<CheckQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    parse_date("as_of", &q.as_of)?;
+    let raw = body_bytes(body)?;
+    let what_if = if raw.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let text = toml_body(&headers, Ok(raw))?;
+        // Bad what-ifs are 400 before anything is looked up or stored.
+        xpufleet_io::whatif::parse_what_if(&text, "what-if")?;
+        Some(text)
+    };
+    let r = scenario_revision(&s, &id, q.revision).await?;
+    let inputs = Inputs {
+        kind: "plan".into(),
+        scenario_id: id,
+        revision: r.revision,
+        as_of: q.as_of,
+        what_if,
+        run: None,
+        context: Context::current(&s.store).await?,
+        generator: generator(),
+    };
+    let (run, computed) = answer(&s, inputs, &r.body).await?;
+    Ok(json_text(
+        StatusCode::OK,
+        run.result.clone(),
+        run_headers(&run, computed),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/scenarios/{id}/runs", params(("id" = String, Path)),
+    request_body(content = RunRequest, description = "optional"),
+    responses((status = 201, body = AnyObject, description = "the report data, as `xpufleet run` writes report.json"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_run(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: RunRequest = json_body(body)?;
+    parse_date("as_of", &req.as_of)?;
+    if let Some(p) = &req.policy {
+        p.parse::<xpufleet_sched::Policy>()
+            .map_err(|e: String| ApiError::field("policy", e))?;
+    }
+    let r = scenario_revision(&s, &id, None).await?;
+    let inputs = Inputs {
+        kind: "run".into(),
+        scenario_id: id,
+        revision: r.revision,
+        as_of: req.as_of.clone(),
+        what_if: None,
+        run: Some(req),
+        context: Context::current(&s.store).await?,
+        generator: generator(),
+    };
+    let (run, computed) = answer(&s, inputs, &r.body).await?;
+    Ok(json_text(
+        StatusCode::CREATED,
+        run.result.clone(),
+        run_headers(&run, computed),
+    ))
+}
+
+/// A stored run: what it read and what it answered.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunInfo {
+    pub id: String,
+    /// check, plan or run.
+    pub kind: String,
+    pub scenario_id: String,
+    pub revision: i64,
+    /// Everything it read: date, seed, policy, what-if, rule packs and catalog overrides (with
+    /// their versions and text), generator.
+    #[schema(value_type = Object)]
+    pub inputs: serde_json::Value,
+    /// The answer (exact bytes at `/api/v1/runs/{id}/result`).
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+}
+
+async fn stored_run(s: &AppState, id: &str) -> Result<StoredRun, ApiError> {
+    s.store.run(id).await.map_err(|e| match e {
+        DbError::NotFound => ApiError::not_found("run"),
+        e => e.into(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = RunInfo), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_run(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RunInfo>, ApiError> {
+    let r = stored_run(&s, &id).await?;
+    Ok(Json(RunInfo {
+        id: r.id,
+        kind: r.kind,
+        scenario_id: r.scenario_id,
+        revision: r.revision,
+        inputs: serde_json::from_str(&r.inputs).map_err(ApiError::internal)?,
+        result: serde_json::from_str(&r.result).map_err(ApiError::internal)?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/runs/{id}/result", params(("id" = String, Path)),
+    responses((status = 200, body = AnyObject), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_run_result(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = stored_run(&s, &id).await?;
+    Ok(json_text(StatusCode::OK, r.result, vec![]))
+}
+
+#[utoipa::path(get, path = "/api/v1/runs/{id}/report.html", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_run_html(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = stored_run(&s, &id).await?;
+    let html = r.html.ok_or_else(|| {
+        ApiError::not_found("report (only runs have one; this is a check or plan)")
+    })?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/runs/{id}/replay", params(("id" = String, Path)),
+    responses((status = 200, body = AnyObject, description = "the answer recomputed from the stored inputs; byte-identical to the stored one"),
+        (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn replay_run(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = stored_run(&s, &id).await?;
+    let inputs: Inputs = serde_json::from_str(&r.inputs).map_err(ApiError::internal)?;
+    let rev = s.store.revision(&r.scenario_id, r.revision).await?;
+    let (result, _) = tokio::task::spawn_blocking(move || compute(&inputs, &rev.body))
+        .await
+        .map_err(ApiError::internal)??;
+    let same = if result == r.result { "true" } else { "false" };
+    Ok(json_text(
+        StatusCode::OK,
+        result,
+        vec![("x-identical", same.into())],
+    ))
+}
+
+// ---- records --------------------------------------------------------------------------------
+
+/// An owner or operator verification: who was verified, for how long, on what document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verification {
+    /// The entity verified.
+    pub entity: String,
+    /// owner or operator.
+    pub role: String,
+    /// The site or pool it concerns.
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[schema(value_type = String, format = Date)]
+    pub valid_from: Date,
+    #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default)]
+    pub valid_to: Option<Date>,
+    /// SHA-256 of the evidence document, 64 hex digits.
+    pub document_sha256: String,
+}
+
+/// A stored record.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Record {
+    pub id: String,
+    /// Increases by one with every change.
+    pub version: i64,
+    /// The record: JSON for sites, pools, acquisitions, verifications and licences; for rule
+    /// packs and catalog overrides, `{"toml": "..."}`.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+}
+
+/// Checks a record's body against its kind; returns the text to store.
+fn validate_record(
+    kind: &str,
+    id: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<String, ApiError> {
+    if kind == "rule-packs" || kind == "catalog-overrides" {
+        let text = toml_body(headers, body)?;
+        let origin = format!("{kind}/{id}");
+        if kind == "rule-packs" {
+            xpufleet_io::rules::parse_rule_pack(&text, &origin)?;
+        } else {
+            xpufleet_io::validate::check_catalog(&text, &origin)?;
+        }
+        return Ok(text);
+    }
+    let raw = body_bytes(body)?;
+    let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
+        let mut err = ApiError::field("body", e.to_string());
+        err.body.problems[0].line = Some(e.line());
+        err.body.problems[0].col = Some(e.column());
+        err
+    })?;
+    let problem = |e: serde_json::Error| -> ApiError {
+        xpufleet_io::Diagnostics::from(Diagnostic::new(&format!("{kind}/{id}"), e.to_string()))
+            .into()
+    };
+    match kind {
+        "sites" => serde_json::from_value::<xpufleet_model::Site>(v.clone()).map(|_| ()),
+        "pools" => serde_json::from_value::<xpufleet_model::Pool>(v.clone()).map(|_| ()),
+        "acquisitions" => {
+            serde_json::from_value::<xpufleet_model::Acquisition>(v.clone()).map(|_| ())
+        }
+        "licences" => serde_json::from_value::<xpufleet_model::Licence>(v.clone()).map(|_| ()),
+        "verifications" => {
+            let ver = serde_json::from_value::<Verification>(v.clone()).map_err(problem)?;
+            if ver.role != "owner" && ver.role != "operator" {
+                return Err(ApiError::field("role", "expected owner or operator"));
+            }
+            let d = &ver.document_sha256;
+            if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ApiError::field("document_sha256", "expected 64 hex digits"));
+            }
+            if ver.valid_to.is_some_and(|t| t < ver.valid_from) {
+                return Err(ApiError::field(
+                    "valid_to",
+                    "expected a date on or after valid_from",
+                ));
+            }
+            Ok(())
+        }
+        _ => return Err(ApiError::not_found("record kind")),
+    }
+    .map_err(problem)?;
+    // The id in the body, when there is one, is the id in the path.
+    if let Some(body_id) = v.get("id").and_then(|x| x.as_str()) {
+        if body_id != id {
+            return Err(ApiError::field(
+                "id",
+                format!("expected {id:?} (the id in the path)"),
+            ));
+        }
+    }
+    Ok(v.to_string())
+}
+
+fn record_json(kind: &str, id: String, body: String, version: i64) -> Result<Record, ApiError> {
+    let body = if kind == "rule-packs" || kind == "catalog-overrides" {
+        serde_json::json!({ "toml": body })
+    } else {
+        serde_json::from_str(&body).map_err(ApiError::internal)?
+    };
+    Ok(Record { id, version, body })
+}
+
+#[utoipa::path(get, path = "/api/v1/{kind}", params(("kind" = String, Path, description = "sites, pools, acquisitions, verifications, licences, rule-packs or catalog-overrides"), PageQuery),
+    responses((status = 200, body = Page<Record>)), security(("bearer" = [])))]
+async fn list_records(
+    kind: &'static str,
+    State(s): State<AppState>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Page<Record>>, ApiError> {
+    let (limit, offset) = query(q)?.bounds()?;
+    let rows = s.store.records(kind, limit + 1, offset).await?;
+    let items = rows
+        .into_iter()
+        .map(|(id, body, v)| record_json(kind, id, body, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(page(items, limit, offset)))
+}
+
+#[utoipa::path(get, path = "/api/v1/{kind}/{id}", params(("kind" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = Record), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_record(
+    kind: &'static str,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Record>, ApiError> {
+    let (body, v) = s.store.record(kind, &id).await.map_err(|e| match e {
+        DbError::NotFound => ApiError::not_found("record"),
+        e => e.into(),
+    })?;
+    Ok(Json(record_json(kind, id, body, v)?))
+}
+
+#[utoipa::path(put, path = "/api/v1/{kind}/{id}", params(("kind" = String, Path), ("id" = String, Path)),
+    request_body(content = Object, description = "JSON, or TOML for rule packs and catalog overrides"),
+    responses((status = 200, body = Record), (status = 400, body = ErrorBody), (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn put_record(
+    kind: &'static str,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Record>, ApiError> {
+    if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_control() || c == '/') {
+        return Err(ApiError::field(
+            "id",
+            "expected 1 to 200 characters, no '/'",
+        ));
+    }
+    let text = validate_record(kind, &id, &headers, body)?;
+    let version = s.store.put_record(kind, &id, &text).await?;
+    Ok(Json(record_json(kind, id, text, version)?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/{kind}/{id}", params(("kind" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn delete_record(
+    kind: &'static str,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.store
+        .delete_record(kind, &id)
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("record"),
+            e => e.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- OpenAPI ------------------------------------------------------------------------------
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "xpufleet", description = "The fleet's system of record: scenarios, records, checks, plans and runs."),
+    paths(healthz, readyz, metrics, openapi_json, create_scenario, list_scenarios, get_scenario,
+        update_scenario, list_revisions, get_revision, check, plan, create_run, get_run,
+        get_run_result, get_run_html, replay_run, list_records, get_record, put_record, delete_record),
+    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, RunInfo, Record, Verification)),
+    modifiers(&Bearer)
+)]
+struct ApiDoc;
+
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers' annotations and types. The record
+/// handlers are documented once under `/api/v1/{kind}` and served once per kind, so their
+/// entry is copied to each kind's path here.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut api = ApiDoc::openapi();
+    let paths = &mut api.paths.paths;
+    let list = paths.remove("/api/v1/{kind}");
+    let one = paths.remove("/api/v1/{kind}/{id}");
+    for kind in RECORD_KINDS {
+        for (template, item) in [("/api/v1/{kind}", &list), ("/api/v1/{kind}/{id}", &one)] {
+            if let Some(item) = item {
+                let mut item = item.clone();
+                strip_kind_param(&mut item);
+                paths.insert(template.replace("{kind}", kind), item);
+            }
+        }
+    }
+    api
+}
+
+fn strip_kind_param(item: &mut utoipa::openapi::PathItem) {
+    for op in [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(ps) = &mut op.parameters {
+            ps.retain(|p| p.name != "kind");
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json",
+    responses((status = 200, body = AnyObject, description = "this document")), security(("bearer" = [])))]
+async fn openapi_json() -> Response {
+    match openapi().to_pretty_json() {
+        Ok(s) => json_text(StatusCode::OK, s, vec![]),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}

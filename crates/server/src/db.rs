@@ -1,0 +1,480 @@
+//! Storage: one `Store` over SQLite or PostgreSQL (sqlx's `Any` driver), with the same SQL and
+//! the same behaviour on both. Versioned migrations are embedded in the binary and applied on
+//! start; `schema_migrations` records which ran.
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The thing asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A conditional change lost: the stored revision is not the one the caller read.
+    #[error("stale revision: the latest is {latest}")]
+    Conflict { latest: i64 },
+    /// The database failed.
+    #[error("database: {0}")]
+    Other(#[from] sqlx::Error),
+}
+
+/// The migrations, in order: (version, name, SQL statements separated by `;`).
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// A database URL whose `Debug` and `Display` hide the password.
+#[derive(Clone)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    fn redacted(&self) -> String {
+        let s = &self.0;
+        match (s.find("://"), s.rfind('@')) {
+            (Some(a), Some(at)) if at > a => {
+                let creds = &s[a + 3..at];
+                match creds.find(':') {
+                    Some(c) => format!("{}{}:***{}", &s[..a + 3], &creds[..c], &s[at..]),
+                    None => s.clone(),
+                }
+            }
+            _ => s.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.redacted())
+    }
+}
+
+/// A stored scenario revision.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub scenario_id: String,
+    pub revision: i64,
+    pub body: String,
+}
+
+/// A stored run.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub id: String,
+    pub kind: String,
+    pub scenario_id: String,
+    pub revision: i64,
+    pub inputs: String,
+    pub result: String,
+    pub html: Option<String>,
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed, in WAL mode) and applies pending migrations.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store, DbError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.0.starts_with("sqlite:");
+        let mut conn_url = url.0.clone();
+        if sqlite && !conn_url.contains("mode=") {
+            conn_url.push_str(if conn_url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&conn_url)
+            .await?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), DbError> {
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+            )
+            .await?;
+        for (version, name, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(*version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_some() {
+                continue;
+            }
+            for stmt in statements(sql) {
+                tx.execute(stmt.as_str()).await?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(*name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+
+    /// The migrations applied, in order.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, DbError> {
+        let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
+    }
+
+    pub async fn insert_token(&self, hash: &str, name: &str, role: &str) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO tokens (hash, name, role) VALUES ($1, $2, $3)")
+            .bind(hash)
+            .bind(name)
+            .bind(role)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The (name, role) of the token with this hash.
+    pub async fn token(&self, hash: &str) -> Result<(String, String), DbError> {
+        let row = sqlx::query("SELECT name, role FROM tokens WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(DbError::NotFound)?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// A new scenario at revision 1.
+    pub async fn create_scenario(
+        &self,
+        id: &str,
+        name: &str,
+        body: &str,
+        by: &str,
+    ) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO scenarios (id, name, latest) VALUES ($1, $2, 1)")
+            .bind(id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO scenario_revisions (scenario_id, revision, body, created_by) VALUES ($1, 1, $2, $3)",
+        )
+        .bind(id)
+        .bind(body)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A new revision of a scenario whose latest revision is `expected`; `Conflict` when it is
+    /// not (someone else changed it first). Returns the new revision.
+    pub async fn revise_scenario(
+        &self,
+        id: &str,
+        expected: i64,
+        name: &str,
+        body: &str,
+        by: &str,
+    ) -> Result<i64, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let res = sqlx::query(
+            "UPDATE scenarios SET latest = latest + 1, name = $1 WHERE id = $2 AND latest = $3",
+        )
+        .bind(name)
+        .bind(id)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
+        if res.rows_affected() != 1 {
+            drop(tx);
+            let latest = self.latest_revision(id).await?.revision;
+            return Err(DbError::Conflict { latest });
+        }
+        let next = expected + 1;
+        sqlx::query(
+            "INSERT INTO scenario_revisions (scenario_id, revision, body, created_by) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(next)
+        .bind(body)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// The scenarios' (id, name, latest revision), by id, from `offset`.
+    pub async fn list_scenarios(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<(String, String, i64)>, DbError> {
+        let rows =
+            sqlx::query("SELECT id, name, latest FROM scenarios ORDER BY id LIMIT $1 OFFSET $2")
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    pub async fn latest_revision(&self, id: &str) -> Result<Revision, DbError> {
+        let row = sqlx::query(
+            "SELECT r.scenario_id, r.revision, r.body FROM scenarios s \
+             JOIN scenario_revisions r ON r.scenario_id = s.id AND r.revision = s.latest \
+             WHERE s.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(DbError::NotFound)?;
+        Ok(revision(&row))
+    }
+
+    pub async fn revision(&self, id: &str, rev: i64) -> Result<Revision, DbError> {
+        let row = sqlx::query(
+            "SELECT scenario_id, revision, body FROM scenario_revisions WHERE scenario_id = $1 AND revision = $2",
+        )
+        .bind(id)
+        .bind(rev)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(DbError::NotFound)?;
+        Ok(revision(&row))
+    }
+
+    /// The revision numbers of a scenario, oldest first.
+    pub async fn revisions(&self, id: &str) -> Result<Vec<i64>, DbError> {
+        let rows = sqlx::query(
+            "SELECT revision FROM scenario_revisions WHERE scenario_id = $1 ORDER BY revision",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(DbError::NotFound);
+        }
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Stores a run; a run with the same id (the same inputs) is kept as it is.
+    pub async fn insert_run(&self, r: &StoredRun) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO runs (id, kind, scenario_id, revision, inputs, result, html) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&r.id)
+        .bind(&r.kind)
+        .bind(&r.scenario_id)
+        .bind(r.revision)
+        .bind(&r.inputs)
+        .bind(&r.result)
+        .bind(r.html.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn run(&self, id: &str) -> Result<StoredRun, DbError> {
+        let row = sqlx::query(
+            "SELECT id, kind, scenario_id, revision, inputs, result, html FROM runs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(DbError::NotFound)?;
+        Ok(StoredRun {
+            id: row.get(0),
+            kind: row.get(1),
+            scenario_id: row.get(2),
+            revision: row.get(3),
+            inputs: row.get(4),
+            result: row.get(5),
+            html: row.get(6),
+        })
+    }
+
+    /// Creates or replaces a record; returns its new version (1 for a new one).
+    pub async fn put_record(&self, kind: &str, id: &str, body: &str) -> Result<i64, DbError> {
+        let mut tx = self.pool.begin().await?;
+        let cur = sqlx::query("SELECT version FROM records WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let version = match cur {
+            Some(row) => {
+                let v: i64 = row.get(0);
+                sqlx::query(
+                    "UPDATE records SET body = $1, version = $2 WHERE kind = $3 AND id = $4",
+                )
+                .bind(body)
+                .bind(v + 1)
+                .bind(kind)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                v + 1
+            }
+            None => {
+                sqlx::query("INSERT INTO records (kind, id, body, version) VALUES ($1, $2, $3, 1)")
+                    .bind(kind)
+                    .bind(id)
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await?;
+                1
+            }
+        };
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// A record's (body, version).
+    pub async fn record(&self, kind: &str, id: &str) -> Result<(String, i64), DbError> {
+        let row = sqlx::query("SELECT body, version FROM records WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(DbError::NotFound)?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// Records of a kind as (id, body, version), by id; `limit` < 0 means all.
+    pub async fn records(
+        &self,
+        kind: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<(String, String, i64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, body, version FROM records WHERE kind = $1 ORDER BY id LIMIT $2 OFFSET $3",
+        )
+        .bind(kind)
+        .bind(if limit < 0 { i64::MAX } else { limit })
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// Every rule pack and catalog override as (kind, id, body, version), by kind and id: what
+    /// a computation reads, in one query.
+    pub async fn context_records(&self) -> Result<Vec<(String, String, String, i64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT kind, id, body, version FROM records \
+             WHERE kind = 'catalog-overrides' OR kind = 'rule-packs' ORDER BY kind, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+
+    pub async fn delete_record(&self, kind: &str, id: &str) -> Result<(), DbError> {
+        let res = sqlx::query("DELETE FROM records WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(DbError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The statements of a migration: comment lines dropped, split at `;`.
+fn statements(sql: &str) -> Vec<String> {
+    let code: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    code.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn revision(row: &AnyRow) -> Revision {
+    Revision {
+        scenario_id: row.get(0),
+        revision: row.get(1),
+        body: row.get(2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_split_into_statements_without_comments() {
+        let s = statements("-- a; comment\nCREATE TABLE a (x TEXT);\n\nCREATE TABLE b (y TEXT)\n");
+        assert_eq!(
+            s,
+            vec!["CREATE TABLE a (x TEXT)", "CREATE TABLE b (y TEXT)"]
+        );
+        assert_eq!(statements(MIGRATIONS[0].2).len(), 5);
+    }
+
+    #[test]
+    fn database_urls_hide_their_password() {
+        let u = DatabaseUrl("postgres://alice:s3cret@127.0.0.1:5432/db".into());
+        assert_eq!(format!("{u:?}"), "postgres://alice:***@127.0.0.1:5432/db");
+        assert_eq!(u.to_string(), "postgres://alice:***@127.0.0.1:5432/db");
+        let plain = DatabaseUrl("sqlite://xpufleet.db".into());
+        assert_eq!(plain.to_string(), "sqlite://xpufleet.db");
+    }
+}

@@ -1,0 +1,136 @@
+//! The API's error answer: a status and `{"error", "problems": [{path, line, col, field,
+//! message}]}`, where problems are the same located diagnostics `xpufleet validate` prints.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use xpufleet_io::{Diagnostic, Diagnostics};
+
+use crate::db::DbError;
+
+/// One located problem in a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// The input it was found in ("scenario", "what-if", a rule pack's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub col: Option<usize>,
+    /// Dotted path of the field, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<&Diagnostic> for Problem {
+    fn from(d: &Diagnostic) -> Problem {
+        Problem {
+            path: Some(d.origin.clone()),
+            line: d.line,
+            col: d.column,
+            field: d.field.clone(),
+            message: d.message.clone(),
+        }
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    pub problems: Vec<Problem>,
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                problems: vec![],
+            },
+        }
+    }
+
+    /// A 400 about one field of the request.
+    pub fn field(field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: ErrorBody {
+                error: format!("{field}: {message}"),
+                problems: vec![Problem {
+                    path: None,
+                    line: None,
+                    col: None,
+                    field: Some(field.to_string()),
+                    message,
+                }],
+            },
+        }
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl From<Diagnostics> for ApiError {
+    fn from(d: Diagnostics) -> ApiError {
+        let problems: Vec<Problem> = d.iter().map(Problem::from).collect();
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: ErrorBody {
+                error: format!("{} problem(s) in the input", problems.len()),
+                problems,
+            },
+        }
+    }
+}
+
+impl From<xpufleet_app::Error> for ApiError {
+    fn from(e: xpufleet_app::Error) -> ApiError {
+        match e {
+            xpufleet_app::Error::Input(d) => d.into(),
+            // No plan is an answer about the input, not a server fault.
+            e @ xpufleet_app::Error::Plan { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
+        match e {
+            DbError::NotFound => ApiError::not_found("resource"),
+            DbError::Conflict { latest } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("stale revision: the latest revision is {latest}"),
+            ),
+            DbError::Other(e) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}"))
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body)).into_response()
+    }
+}

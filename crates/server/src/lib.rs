@@ -1,0 +1,66 @@
+//! `xpufleet serve`: the fleet's system of record over HTTP. Scenarios with immutable
+//! revisions, the fleet's records, and every computed check, plan and run, stored in SQLite or
+//! PostgreSQL; the answers come from `xpufleet_app`, the same use cases as the CLI, so the API
+//! returns the same JSON as `--json` for the same inputs.
+//!
+//! A handler parses, authenticates, calls one use case and serialises; nothing else. Runs are
+//! addressed by a digest of everything they read (scenario revision, rule packs, catalog
+//! overrides, date, seed, policy), so asking twice reuses the stored answer.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub mod api;
+pub mod db;
+pub mod error;
+pub mod token;
+
+pub use api::{openapi, routed_paths, router, AppState};
+pub use db::{DatabaseUrl, DbError, Store};
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Where to listen and what to store in.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub database: DatabaseUrl,
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight and
+/// closes the database.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(AppState::new(store.clone()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
