@@ -46,6 +46,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    common::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let ctx = common::Ctx {
         catalog: cli.catalog,

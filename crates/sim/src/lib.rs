@@ -18,7 +18,9 @@ pub mod rate;
 pub mod scenario;
 pub mod setup;
 
-pub use engine::{simulate, simulate_reference, Config, Failures, Outcome};
+pub use engine::{
+    simulate, simulate_reference, simulate_with_limits, Config, Failures, Limits, Outcome, Stopped,
+};
 pub use log::{to_jsonl, LogEvent, LogPool};
 pub use metrics::Metrics;
 pub use rate::{FlopsRates, RateError, RateModel, RelativeSpeed, TableRates};

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 use xpufleet_io::trace::{read_throughputs, read_trace, ReadOptions, TraceFormat};
 use xpufleet_model::{Catalog, ClusterSpec, ThroughputTable};
@@ -168,7 +168,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let text = to_jsonl(&out.log);
         let replayed = check::replay(&text)
             .map_err(|v| anyhow!("the event log failed its independent check: {v}"))?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        crate::common::write_atomic(path, &text)?;
         events_checked = Some(replayed);
     }
     let mut unfinished_reasons = BTreeMap::new();

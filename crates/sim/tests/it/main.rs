@@ -4,6 +4,7 @@
 mod checker;
 mod golden;
 mod invariants;
+mod limits;
 mod scale;
 mod shortcuts;
 mod support;
