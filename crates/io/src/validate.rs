@@ -644,7 +644,12 @@ impl<'a> Checker<'a> {
             "horizon_days",
         );
         if let Some(t) = p.target_pflops {
-            self.within("plan.target_pflops".into(), t, TARGET_PFLOPS, "target_pflops");
+            self.within(
+                "plan.target_pflops".into(),
+                t,
+                TARGET_PFLOPS,
+                "target_pflops",
+            );
         }
     }
 
@@ -709,6 +714,15 @@ impl<'a> Checker<'a> {
             if let Some(v) = v {
                 self.nonzero(format!("{at}.{field}"), v.into(), field);
             }
+        }
+        if j.submit_s > MAX_SECONDS {
+            self.err(
+                format!("{at}.submit_s"),
+                format!(
+                    "submit_s is {}: expected at most {MAX_SECONDS} (100 years)",
+                    j.submit_s
+                ),
+            );
         }
         if let Some(d) = j.deadline_s {
             self.nonzero(format!("{at}.deadline_s"), d, "deadline_s");
@@ -877,7 +891,13 @@ impl Range {
 
     /// False for NaN and infinities.
     pub fn contains(&self, v: f64) -> bool {
-        v.is_finite() && v <= self.hi && if self.lo_inclusive { v >= self.lo } else { v > self.lo }
+        v.is_finite()
+            && v <= self.hi
+            && if self.lo_inclusive {
+                v >= self.lo
+            } else {
+                v > self.lo
+            }
     }
 
     fn describe(&self) -> String {
@@ -1364,7 +1384,11 @@ mod tests {
         let n = 3000;
         let mut text = String::from(EXAMPLE_SCENARIO);
         for i in 0..n {
-            let parent = if i + 1 < n { format!("deep-{}", i + 1) } else { "deep-2990".into() };
+            let parent = if i + 1 < n {
+                format!("deep-{}", i + 1)
+            } else {
+                "deep-2990".into()
+            };
             text.push_str(&format!(
                 "\n[[entity]]\nid = \"deep-{i}\"\nname = \"d\"\nhq_country = \"SG\"\nparent = \"{parent}\"\n"
             ));

@@ -499,6 +499,9 @@ impl Sim<'_> {
     fn stop(&mut self, id: JobId) -> Vec<Slot> {
         self.settle(id);
         self.plan_clean = false;
+        // The idle clock starts when the last job stops, not at its start: a job that ran for
+        // months and then failed has not left the fleet idle for months.
+        self.last_progress = self.now;
         self.runs[id as usize] = None;
         self.epoch[id as usize] += 1;
         let r = self.q.clear_running(id).expect("stopping a running job");
@@ -812,6 +815,13 @@ impl Sim<'_> {
         }
         jct.sort_unstable();
         let makespan = t_end - t0;
+        // Busy time counts jobs that never finished too: over the whole simulated span, so
+        // that utilisation never exceeds 100% (the makespan alone covers finished jobs).
+        let span = if self.q.running.is_empty() && self.q.waiting.is_empty() {
+            makespan
+        } else {
+            makespan.max(self.now - t0)
+        };
         let cap = self.fleet.capacity_by_type();
         let utilization = self
             .fleet
@@ -819,7 +829,7 @@ impl Sim<'_> {
             .iter()
             .enumerate()
             .map(|(t, ty)| {
-                let denom = cap[t] as f64 * makespan as f64;
+                let denom = cap[t] as f64 * span as f64;
                 let u = if denom > 0.0 {
                     self.busy_accel_s[t] / denom
                 } else {

@@ -164,11 +164,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         max_events: args.max_events,
         ..Limits::default()
     };
-    let out = simulate_with_limits(prep.fleet.clone(), prep.jobs, &cfg, limits, &mut |done, _| {
-        if let Some(b) = &bar {
-            b.set_position(done);
-        }
-    });
+    let out = simulate_with_limits(
+        prep.fleet.clone(),
+        prep.jobs,
+        &cfg,
+        limits,
+        &mut |done, _| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        },
+    );
     let wall_s = wall.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish_and_clear();

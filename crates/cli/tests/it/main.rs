@@ -5,6 +5,7 @@ mod check;
 mod classify;
 mod estimate;
 mod fleet;
+mod harden;
 mod plan;
 mod run;
 mod simulate;

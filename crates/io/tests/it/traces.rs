@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use xpufleet_io::trace::{
-    parse_throughputs, parse_trace, parse_trace_bytes, read_alibaba_nodes, read_throughputs, read_trace,
-    write_jobs_csv, write_jobs_jsonl, ReadOptions, TraceError, TraceFormat, TraceRead,
+    parse_throughputs, parse_trace, parse_trace_bytes, read_alibaba_nodes, read_throughputs,
+    read_trace, write_jobs_csv, write_jobs_jsonl, ReadOptions, TraceError, TraceFormat, TraceRead,
 };
 use xpufleet_model::{SimTime, ThroughputTable, TraceJob};
 
@@ -379,7 +379,10 @@ fn issue_17_an_empty_trace_is_an_error() {
         (TraceFormat::Philly, PHILLY_HEADER),
         (TraceFormat::Gavel, ""),
         (TraceFormat::Gavel10, "# only a comment\n\n"),
-        (TraceFormat::Tiresias, "job_id,num_gpu,submit_time,iterations,model_name,duration,interval\n"),
+        (
+            TraceFormat::Tiresias,
+            "job_id,num_gpu,submit_time,iterations,model_name,duration,interval\n",
+        ),
         (TraceFormat::Jobs, "id,submit_s,accels,work\n"),
         (TraceFormat::Jobs, ""),
     ] {
@@ -400,8 +403,13 @@ fn issue_17_an_empty_trace_is_an_error() {
 fn issue_17_a_non_utf8_line_is_a_located_skip() {
     let mut bytes = PHILLY_HEADER.as_bytes().to_vec();
     bytes.extend_from_slice(b"2017-10-09 07:01:55,5,1,5,a\n2017-10-09 07:01:55,5,1,5,\xff\n2017-10-09 07:01:56,5,1,5,a\n");
-    let r = parse_trace_bytes(TraceFormat::Philly, &bytes, Path::new("t.csv"), &ReadOptions::default())
-        .unwrap();
+    let r = parse_trace_bytes(
+        TraceFormat::Philly,
+        &bytes,
+        Path::new("t.csv"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(r.jobs.len(), 2);
     assert_eq!(r.skipped, counts(&[("malformed:utf8", 1)]));
     assert_eq!(r.skipped_lines["malformed:utf8"], vec![3]);
@@ -410,9 +418,14 @@ fn issue_17_a_non_utf8_line_is_a_located_skip() {
     // Every data line undecodable: an error naming the first.
     let mut bytes = PHILLY_HEADER.as_bytes().to_vec();
     bytes.extend_from_slice(b"\xfe\n");
-    let err = parse_trace_bytes(TraceFormat::Philly, &bytes, Path::new("t.csv"), &ReadOptions::default())
-        .unwrap_err()
-        .to_string();
+    let err = parse_trace_bytes(
+        TraceFormat::Philly,
+        &bytes,
+        Path::new("t.csv"),
+        &ReadOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("t.csv:2: line: expected UTF-8"), "{err}");
 }
 

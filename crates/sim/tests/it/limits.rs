@@ -51,7 +51,13 @@ fn issue_17_round_policies_stop_on_one_very_long_job() {
         let out = run(vec![job(8, 0, 1e30, &[1.0], 0)], &cfg, small_limits());
         assert_eq!(out.metrics.completed, 0, "{policy:?}");
         assert!(
-            matches!(out.stopped, Some(Stopped::Events { max_events: 200_000, .. })),
+            matches!(
+                out.stopped,
+                Some(Stopped::Events {
+                    max_events: 200_000,
+                    ..
+                })
+            ),
             "{policy:?}: {:?}",
             out.stopped
         );
@@ -96,4 +102,39 @@ fn ordinary_runs_are_not_stopped() {
     let out = simulate(one_pool(), jobs, &Config::new(Policy::Fifo), &mut |_, _| {});
     assert_eq!(out.stopped, None);
     assert_eq!(out.metrics.completed, 50);
+}
+
+/// A job that ran for months and then failed once ended the run at once (the idle clock
+/// counted from its start) and reported utilisation above 100%. It restarts, and the run goes
+/// on to the work limit with utilisation at most 100%.
+#[test]
+fn issue_17_a_failure_after_months_restarts_the_job() {
+    for policy in [Policy::Fifo, Policy::Las] {
+        let mut cfg = Config::new(policy);
+        cfg.failures = Some(Failures {
+            rate_per_chip_hour: 1e-4,
+            repair_s: 3600,
+            checkpoint_interval_s: 1800,
+        });
+        cfg.log = true;
+        let limits = Limits {
+            max_sim_s: 20 * 365 * 86_400,
+            max_events: 2_000_000,
+        };
+        let out = run(vec![job(8, 0, 1e30, &[1.0], 0)], &cfg, limits);
+        let starts = out
+            .log
+            .iter()
+            .filter(|e| matches!(e, xpufleet_sim::LogEvent::Start { .. }))
+            .count();
+        assert!(out.metrics.failures >= 1, "{policy:?}: {:?}", out.metrics);
+        assert!(
+            starts >= 2,
+            "{policy:?}: restarted after a failure: {:?}",
+            out.metrics
+        );
+        assert!(out.stopped.is_some(), "{policy:?}");
+        let u = out.metrics.utilization["t0"];
+        assert!(u > 0.0 && u <= 1.0, "{policy:?}: utilisation {u}");
+    }
 }
