@@ -12,11 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use xpufleet_model::{
-    Acquisition, Catalog, Confidence, Currency, Money, PlanSettings, Scenario, TrainingJob,
+    Acquisition, Catalog, Confidence, Currency, Licence, Money, PlanSettings, Scenario, TrainingJob,
 };
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
 use crate::scenario::{load_scenario_partial, parse_catalog, LoadedScenario, PartialScenario};
+use crate::whatif::{LoadedWhatIf, WhatIf};
 
 /// The objectives the planner knows (see `PlanSettings::objective`).
 pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-dollar"];
@@ -25,6 +26,55 @@ pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-
 pub fn validate(ls: &LoadedScenario) -> Diagnostics {
     let mut c = Checker::new(&ls.origin, &ls.text);
     c.scenario(&ls.scenario, &ls.catalog);
+    c.finish()
+}
+
+/// The files a scenario names, as `xpufleet validate` checks them: a `rule_packs` entry or
+/// `plan.what_if` that cannot be read is an error located at that entry, and the what-if file
+/// is checked as strictly as the scenario (its problems located in it). Other commands read
+/// only the files they use.
+pub fn validate_referenced_files(ls: &LoadedScenario) -> Diagnostics {
+    let mut c = Checker::new(&ls.origin, &ls.text);
+    let mut what_if = Diagnostics::default();
+    for (i, rel) in ls.scenario.rule_packs.iter().enumerate() {
+        if let Err(e) = ls.read_relative(rel) {
+            c.err(
+                format!("rule_packs[{i}]"),
+                format!(
+                    "rule pack {rel:?}: {}: expected a readable file, relative to the scenario",
+                    e.message
+                ),
+            );
+        }
+    }
+    if let Some(rel) = &ls.scenario.plan.what_if {
+        match ls.read_relative(rel) {
+            Err(e) => c.err(
+                "plan.what_if".into(),
+                format!(
+                    "what-if file {rel:?}: {}: expected a readable file, relative to the scenario",
+                    e.message
+                ),
+            ),
+            Ok((origin, text)) => {
+                let applied = crate::whatif::parse_what_if(&text, &origin)
+                    .and_then(|w| w.apply(&ls.scenario, &ls.catalog).map(|_| ()));
+                if let Err(d) = applied {
+                    what_if = d;
+                }
+            }
+        }
+    }
+    let mut out = c.finish();
+    out.extend(what_if);
+    out
+}
+
+/// Every problem in a what-if file's changes, located in the what-if file; `scenario` and
+/// `catalog` are those the changes were applied to.
+pub fn validate_what_if(w: &LoadedWhatIf, scenario: &Scenario, catalog: &Catalog) -> Diagnostics {
+    let mut c = Checker::new(&w.origin, &w.text);
+    c.what_if(&w.what_if, scenario, catalog);
     c.finish()
 }
 
@@ -115,8 +165,7 @@ pub fn check_catalog(text: &str, origin: &str) -> Result<Catalog, Diagnostics> {
 /// Reads, parses and validates a catalog file.
 pub fn check_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(&origin, format!("cannot read: {e}")))?;
+    let text = crate::diag::read_text(path)?;
     check_catalog(&text, &origin)
 }
 
@@ -591,32 +640,7 @@ impl<'a> Checker<'a> {
         // Licences.
         self.unique_ids("licence", s.licences.iter().map(|l| l.id.as_str()));
         for (i, l) in s.licences.iter().enumerate() {
-            let at = format!("licence[{i}]");
-            self.reference(format!("{at}.holder"), &l.holder, &entities);
-            for (j, a) in l.accelerators.iter().enumerate() {
-                self.reference(format!("{at}.accelerators[{j}]"), a, &accels);
-            }
-            for (j, c) in l.countries.iter().enumerate() {
-                self.country(format!("{at}.countries[{j}]"), c);
-            }
-            if l.valid_until < l.valid_from {
-                self.err(
-                    format!("{at}.valid_until"),
-                    format!(
-                        "valid_until {} is before valid_from {}: expected a date on or after it",
-                        l.valid_until, l.valid_from
-                    ),
-                );
-            }
-            if let Some(n) = l.max_accels {
-                self.nonzero(format!("{at}.max_accels"), n, "max_accels");
-            }
-            if l.authority.trim().is_empty() {
-                self.err(
-                    format!("{at}.authority"),
-                    "empty authority: expected the issuing authority (\"US-BIS\")".into(),
-                );
-            }
+            self.licence(&format!("licence[{i}]"), l, &entities, &accels);
         }
 
         // Jobs.
@@ -624,6 +648,73 @@ impl<'a> Checker<'a> {
         for (i, j) in s.jobs.iter().enumerate() {
             self.job(i, j, &accels, &entities);
         }
+    }
+
+    /// One licence: holder and accelerators known, countries well-formed, dates in order, an
+    /// issuing authority. Shared by scenarios and what-if files.
+    fn licence(&mut self, at: &str, l: &Licence, entities: &Known, accels: &Known) {
+        self.reference(format!("{at}.holder"), &l.holder, entities);
+        for (j, a) in l.accelerators.iter().enumerate() {
+            self.reference(format!("{at}.accelerators[{j}]"), a, accels);
+        }
+        for (j, c) in l.countries.iter().enumerate() {
+            self.country(format!("{at}.countries[{j}]"), c);
+        }
+        if l.valid_until < l.valid_from {
+            self.err(
+                format!("{at}.valid_until"),
+                format!(
+                    "valid_until {} is before valid_from {}: expected a date on or after it",
+                    l.valid_until, l.valid_from
+                ),
+            );
+        }
+        if let Some(n) = l.max_accels {
+            self.nonzero(format!("{at}.max_accels"), n, "max_accels");
+        }
+        if l.authority.trim().is_empty() {
+            self.err(
+                format!("{at}.authority"),
+                "empty authority: expected the issuing authority (\"US-BIS\")".into(),
+            );
+        }
+    }
+
+    /// A what-if file's changes, against the scenario and catalog they were applied to: as
+    /// strict as the scenario's own entries (references, currencies, licences, accelerator
+    /// figures). Numbers were range-checked when the file was parsed.
+    fn what_if(&mut self, w: &WhatIf, s: &Scenario, catalog: &Catalog) {
+        let entities = Known::new("entity", s.entities.iter().map(|e| e.id.as_str()));
+        let accels = Known::new("accelerator", catalog.ids());
+        let vendors = Known::new(
+            "vendor",
+            catalog.accelerators.iter().map(|a| a.vendor.as_str()),
+        );
+        for (i, p) in w.prices.iter().enumerate() {
+            self.currency(
+                format!("price[{i}].price.currency"),
+                &p.price.currency,
+                &s.fx,
+            );
+        }
+        for (i, k) in w.supply_caps.iter().enumerate() {
+            if let Some(a) = &k.accelerator {
+                self.reference(format!("supply_cap[{i}].accelerator"), a, &accels);
+            }
+            if let Some(v) = &k.vendor {
+                self.reference(format!("supply_cap[{i}].vendor"), v, &vendors);
+            }
+        }
+        self.unique_ids("licence", w.licences.iter().map(|l| l.id.as_str()));
+        for (i, l) in w.licences.iter().enumerate() {
+            self.licence(&format!("licence[{i}]"), l, &entities, &accels);
+        }
+        let own = Catalog {
+            sources: catalog.sources.clone(),
+            accelerators: w.accelerators.clone(),
+        };
+        let sources: BTreeSet<&str> = catalog.sources.keys().map(String::as_str).collect();
+        self.accelerators(&own, &sources);
     }
 
     fn plan(&mut self, p: &PlanSettings) {
@@ -900,7 +991,7 @@ impl Range {
             }
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let unit = if self.unit.is_empty() {
             String::new()
         } else {
@@ -1102,6 +1193,9 @@ mod tests {
         case("scaleup_domain = 384", "scaleup_domain = 380", "candidate[2].scaleup_domain", "not a multiple of accels_per_node 8", "380"),
         case("max_nodes = 1500", "max_nodes = 0", "candidate[8].max_nodes", "max_nodes is 0", "0"),
         case("pue = 1.2", "pue = 0.9", "site[0].pue", "pue (facility power / IT power) is 0.9: expected a number from 1 to 4", "0.9"),
+        // Issue 17: unknown keys inside inline tables are refused, like those of any table.
+        case("price = { amount = 100000, currency = \"CNY\" }", "price = { amount = 100000, currency = \"CNY\", vat = 0.2 }", "pool[0].acquisition.vat", "unknown field `vat`, expected `amount` or `currency`", "{ kind"),
+        case("electricity_per_kwh = { amount = 0.35, currency = \"CNY\" }", "electricity_per_kwh = { amount = 0.35, curency = \"CNY\" }", "site[0].electricity_per_kwh.curency", "unknown field `curency`", "curency"),
         // Issue 17: numbers no fleet has are stopped here, with the range, before the solver.
         case("pue = 1.2", "pue = 1e308", "site[0].pue", "pue (facility power / IT power) is 1e308: expected a number from 1 to 4", "1e308"),
         case("pue = 1.2", "pue = nan", "site[0].pue", "is NaN: expected a number from 1 to 4", "nan"),

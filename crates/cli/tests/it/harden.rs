@@ -203,3 +203,51 @@ fn issue_17_a_closed_stdout_is_not_a_panic() {
         "{status:?}: {err}"
     );
 }
+
+/// A `rule_packs` entry or `plan.what_if` that names a missing file is a located `validate`
+/// error at that entry, not a later unlocated one.
+#[test]
+fn issue_17_missing_referenced_files_are_located() {
+    let s = example_with(
+        "what_if = \"what-if-h20.toml\"",
+        "what_if = \"nope.toml\"\nrule_packs = [\"gone.toml\"]",
+        "missing-files",
+    );
+    // `rule_packs` is a top-level key: move it above the first table.
+    let text = std::fs::read_to_string(&s).unwrap();
+    let text = text.replacen("\nrule_packs = [\"gone.toml\"]", "", 1);
+    let text = text.replacen("company =", "rule_packs = [\"gone.toml\"]\ncompany =", 1);
+    std::fs::write(&s, text).unwrap();
+    let o = xpufleet(&["validate", &s]);
+    let err = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(": plan.what_if: what-if file \"nope.toml\""),
+        "{err}"
+    );
+    assert!(
+        err.contains(": rule_packs[0]: rule pack \"gone.toml\""),
+        "{err}"
+    );
+}
+
+/// One byte that is not UTF-8 in a scenario is reported at its line and column.
+#[test]
+fn issue_17_a_non_utf8_byte_in_toml_is_located() {
+    let text = std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap();
+    let mut bytes = text
+        .replacen("pue = 1.2", "pue = 1.2 # \u{1}", 1)
+        .into_bytes();
+    let at = bytes.iter().position(|&b| b == 1).unwrap();
+    bytes[at] = 0xFF;
+    let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let path = scratch("utf8").join("s.toml");
+    std::fs::write(&path, bytes).unwrap();
+    let o = xpufleet(&["validate", &path.display().to_string()]);
+    let err = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("s.toml:{line}:13: the byte 0xFF is not UTF-8")),
+        "{err}"
+    );
+}
