@@ -443,6 +443,7 @@ impl Sim<'_> {
                 job: id,
                 accels: job.accels,
                 tenant: job.tenant,
+                may_span_sites: job.may_span_sites,
             });
         }
         if let Some(r) = never_runnable(&self.fleet, job) {
@@ -642,7 +643,10 @@ impl Sim<'_> {
         if !self.q.waiting.contains(&self.q.wait_key(id))
             || total != u64::from(job.accels)
             || !type_ok
-            || self.fleet.allocate(job.tenant, &slots).is_err()
+            || self
+                .fleet
+                .allocate(job.tenant, job.may_span_sites, &slots)
+                .is_err()
         {
             self.rejected_decisions += 1;
             return;

@@ -7,4 +7,5 @@ mod invariants;
 mod limits;
 mod scale;
 mod shortcuts;
+mod sites;
 mod support;
