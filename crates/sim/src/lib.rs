@@ -24,4 +24,4 @@ pub use engine::{
 pub use log::{to_jsonl, LogEvent, LogPool};
 pub use metrics::Metrics;
 pub use rate::{FlopsRates, RateError, RateModel, RelativeSpeed, TableRates};
-pub use setup::{build_jobs, tenants, FleetSpec, SetupError, DEFAULT_TENANT};
+pub use setup::{build_jobs, tenants, unpriced_types, FleetSpec, SetupError, DEFAULT_TENANT};

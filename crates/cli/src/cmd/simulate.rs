@@ -362,6 +362,13 @@ fn from_trace(args: &Args, spec: &str, catalog: &Catalog, perf: &PerfModel) -> R
             Some((g.accel.clone(), p / (4.0 * 8760.0)))
         })
         .collect();
+    // Unknown is never zero: the cost policy ranks by price and refuses a type without one.
+    if args.policy.parse::<Policy>() == Ok(Policy::Cost) {
+        let unpriced = xpufleet_sim::unpriced_types(&cluster, &prices);
+        if !unpriced.is_empty() {
+            bail!("--policy cost: no price for {}: the cost policy ranks by price, and an unknown price is not $0; give price_usd for them with --catalog FILE, or choose another policy", unpriced.join(", "));
+        }
+    }
     let fspec = FleetSpec::from_cluster(&cluster, &prices)?;
     let type_ids: Vec<String> = fspec.types.iter().map(|t| t.id.clone()).collect();
     let rates: Box<dyn RateModel + '_> = match &table {

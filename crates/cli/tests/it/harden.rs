@@ -251,3 +251,35 @@ fn issue_17_a_non_utf8_byte_in_toml_is_located() {
         "{err}"
     );
 }
+
+/// Unknown is never zero on the cost path: the `cost` policy refuses a type with no price
+/// rather than rank it as free.
+#[test]
+fn issue_17_the_cost_policy_refuses_unpriced_types() {
+    let trace = format!(
+        "tiresias:{}",
+        repo().join("data/traces/tiresias/60_job.csv").display()
+    );
+    fails_with(
+        &[
+            "simulate",
+            "--trace",
+            &trace,
+            "--cluster",
+            "mystery-chip=64",
+            "--policy",
+            "cost",
+        ],
+        "--policy cost: no price for mystery-chip",
+    );
+    let o = xpufleet(&[
+        "simulate",
+        "--trace",
+        &trace,
+        "--cluster",
+        "mystery-chip=64",
+        "--policy",
+        "fifo",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
