@@ -114,7 +114,10 @@ impl Access {
         if tenant as usize >= self.n_tenants || pool as usize >= self.n_pools {
             return Err(&OUT_OF_TABLE);
         }
-        match self.cell.get(tenant as usize * self.n_pools + pool as usize) {
+        match self
+            .cell
+            .get(tenant as usize * self.n_pools + pool as usize)
+        {
             Some(0) => Ok(()),
             Some(&i) => Err(&self.denials[i as usize - 1]),
             None => Err(&OUT_OF_TABLE),
