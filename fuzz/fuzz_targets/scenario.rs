@@ -42,6 +42,12 @@ fuzz_target!(|data: &[u8]| {
         ..Limits::default()
     };
     let policy = xpufleet_sched::Policy::ALL[data.len() % xpufleet_sched::Policy::ALL.len()];
-    let out = simulate_with_limits(prep.fleet, prep.jobs, &Config::new(policy), limits, &mut |_, _| {});
+    let out = simulate_with_limits(
+        prep.fleet,
+        prep.jobs,
+        &Config::new(policy),
+        limits,
+        &mut |_, _| {},
+    );
     assert!(out.metrics.completed + out.metrics.unfinished <= out.metrics.jobs);
 });

@@ -48,7 +48,8 @@ pub struct Args {
     /// fifo, easy-backfill, las, las-het, fifo-het, finish-time or cost.
     #[arg(long, default_value = "fifo")]
     policy: String,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the random failures (and of nothing else): the same seed gives the same run.
+    #[arg(long, default_value_t = 0, value_name = "N")]
     seed: u64,
     /// Schedule in rounds of this many seconds (Gavel: 360); las and las-het always use rounds.
     #[arg(long, value_name = "S")]
