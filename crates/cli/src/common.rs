@@ -46,11 +46,32 @@ pub fn print_json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
     Ok(())
 }
 
-/// A table in the house style.
+/// Set by `--wide`: tables keep every column at full width.
+static WIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The width tables are fitted to when the output is not a terminal (a terminal's own width is
+/// used when it is one).
+pub const TABLE_WIDTH: u16 = 100;
+
+/// `--wide`: draw tables at full width instead of fitting them.
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A table in the house style, fitted to the terminal or, when printing elsewhere, to
+/// [`TABLE_WIDTH`] columns by wrapping cells; `--wide` keeps every cell on one line.
 pub fn table() -> comfy_table::Table {
+    use comfy_table::ContentArrangement;
     let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    if WIDE.load(std::sync::atomic::Ordering::Relaxed) {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    } else {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            t.set_width(TABLE_WIDTH);
+        }
+    }
     t
 }
 

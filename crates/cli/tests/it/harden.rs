@@ -283,3 +283,29 @@ fn issue_17_the_cost_policy_refuses_unpriced_types() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Tables fit a 100-column terminal (cells wrap) unless `--wide` asks for full width.
+#[test]
+fn issue_17_tables_fit_100_columns_unless_wide() {
+    let width = |args: &[&str]| {
+        let o = xpufleet(args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            // Table lines only: prose lines are not tables.
+            .filter(|l| l.starts_with(['┌', '│', '├', '└', '╞']))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    for cmd in [
+        &["catalog"][..],
+        &["fleet"],
+        &["check", "--as-of", "2025-06-01"],
+        &["plan"],
+    ] {
+        let w = width(cmd);
+        assert!(w > 0 && w <= 100, "{cmd:?}: {w} columns");
+    }
+    assert!(width(&["catalog", "--wide"]) > 100);
+}
