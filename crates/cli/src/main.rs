@@ -47,6 +47,10 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Simulate a scheduling policy on a trace or a scenario's workload.
     Simulate(cmd::simulate::Args),
+    /// Read a Kubernetes or Slurm cluster's nodes or queue into scenario tables or jobs.
+    Import(cmd::import::Args),
+    /// Write Kueue, Volcano or Slurm policy from a scenario's pools, tenants and verdicts.
+    Export(cmd::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Estimate(a) => cmd::estimate::run(&ctx, a),
         Command::Plan(a) => cmd::plan::run(&ctx, a),
         Command::Simulate(a) => cmd::simulate::run(&ctx, a),
+        Command::Import(a) => cmd::import::run(&ctx, a),
+        Command::Export(a) => cmd::export::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use xpufleet_model::{Accelerator, Date, Figure};
 
+/// The 2022-10 rule (87 FR 62186) created ECCN 3A090 on this date: before it no chip has one.
+pub const RULE_2022_FROM: (i32, u32, u32) = (2022, 10, 7);
 /// The 2023-10 rule (88 FR 73458) applies to exports from this date.
 pub const RULE_2023_FROM: (i32, u32, u32) = (2023, 11, 17);
 /// Rule id of the 2022-10 classification test.
@@ -205,6 +207,10 @@ pub struct Classification {
     pub data_center: bool,
     /// A non-data-centre chip meeting 3A090.a may ship under licence exception NAC.
     pub nac_eligible: bool,
+    /// Meeting the 3A090 parameters is not the same as being subject to the EAR: a part
+    /// designed and made outside the US is subject only through the foreign-direct-product
+    /// rules, which xpufleet does not model. True for US-origin parts.
+    pub subject_to_ear: bool,
     /// One sentence saying why.
     pub reason: String,
 }
@@ -279,8 +285,18 @@ pub fn classify(a: &Accelerator, date: Date) -> Classification {
         missing: vec![],
         data_center: a.data_center,
         nac_eligible: false,
+        subject_to_ear: a.vendor_country.eq_ignore_ascii_case("US"),
         reason: String::new(),
     };
+    let from_2022 =
+        Date::from_ymd(RULE_2022_FROM.0, RULE_2022_FROM.1, RULE_2022_FROM.2).expect("a real date");
+    if date < from_2022 {
+        c.rule = "none".into();
+        c.reason = format!(
+            "{tpp_text}{pd_text}: no ECCN before 2022-10-07, when 87 FR 62186 created 3A090 (earlier actions named parts: see the rule packs)"
+        );
+        return c;
+    }
     // Which figures each test reads, for `missing` when the answer stays open.
     let mut needs_die = false;
     let mut needs_link = false;
@@ -338,6 +354,13 @@ pub fn classify(a: &Accelerator, date: Date) -> Classification {
         None => String::new(),
     };
     c.reason = match c.status {
+        Status::Controlled if !c.subject_to_ear => format!(
+            "{tpp_text}{pd_text}{} meets the parameters of {} under {}, but as a part of {} origin it is not subject to the EAR by its figures alone (the foreign-direct-product rules, 15 CFR 734.9, which can make it so, are not modelled)",
+            if c.rule == RULE_2022_ID { &link } else { "" },
+            c.eccn.map_or("", Eccn::as_str),
+            c.rule,
+            a.vendor_country
+        ),
         Status::Controlled => format!(
             "{tpp_text}{pd_text}{} meets {} under {}",
             if c.rule == RULE_2022_ID { &link } else { "" },
@@ -402,6 +425,11 @@ mod tests {
         let old = classify(&h100, d("2023-01-01"));
         assert_eq!(old.eccn, Some(Eccn::A3090));
         assert_eq!(old.rule, RULE_2022_ID);
+        // No ECCN before the rule that created 3A090 (87 FR 62186, 2022-10-07).
+        let before = classify(&h100, d("2022-10-06"));
+        assert_eq!(before.eccn, None);
+        assert_eq!(before.status, Status::NotControlled);
+        assert_eq!(classify(&h100, d("2022-10-07")).eccn, Some(Eccn::A3090));
     }
 
     #[test]

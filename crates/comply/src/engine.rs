@@ -27,6 +27,7 @@ use xpufleet_model::{
 
 use crate::classify::{classify, Classification, Status, Tri};
 use crate::rules::{BoundRule, Citation, LimitScope, Party, RuleOutcome, RuleScope, RuleSet};
+use crate::screening::{Screening, ScreeningList, ScreeningReport};
 use crate::verdict::{Gate, Outcome, UseKind, UseRequest, Verdict};
 
 /// What a rule found about one use.
@@ -51,6 +52,9 @@ pub struct Finding {
     /// The licence exception used ("LPP", "NAC").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
+    /// What the exception obliges ("notify BIS 25 days before export").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duty: Option<String>,
 }
 
 /// A quantity limit as counted for one use.
@@ -129,6 +133,8 @@ struct Target<'a> {
     acquired: Option<Date>,
     /// Index among the scenario's pools, for cumulative counting.
     pool_idx: Option<usize>,
+    /// The country the chips are in (the site's; a history entry's destination).
+    country: Option<String>,
 }
 
 /// The facts one rule's conditions are tested against.
@@ -140,6 +146,10 @@ struct Facts<'a> {
     parties: Vec<(Party, Option<&'a str>)>,
     mode: UseKind,
     workload: Option<f64>,
+    /// The day group membership is read on.
+    date: Date,
+    /// For a recorded move: the country left (`Some(None)` when not recorded); `None` for a use.
+    from_country: Option<Option<&'a str>>,
 }
 
 /// A condition test's answer, what stayed unknown, and what would make it false.
@@ -195,6 +205,9 @@ pub struct CheckReport {
     pub uses: Vec<CheckedUse>,
     pub candidates: Vec<CheckedUse>,
     pub unverified: Vec<Unverified>,
+    /// Party screening, when a list was given (`check --screening FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screening: Option<ScreeningReport>,
 }
 
 /// The rule engine for one scenario.
@@ -204,6 +217,7 @@ pub struct RuleEngine {
     scenario: Scenario,
     catalog: Catalog,
     entities: Entities,
+    screening: Option<Screening>,
 }
 
 /// Training operations of a job: the given FLOPs, or 6 x active parameters x tokens.
@@ -242,7 +256,158 @@ impl RuleEngine {
             rules,
             scenario: scenario.clone(),
             catalog: catalog.clone(),
+            screening: None,
         }
+    }
+
+    /// Screens every party of the scenario (company, owners, operators, lessors, tenants, and
+    /// their parents) against `list` once; each question then reports the hits listed on its
+    /// date as red flags of the parties involved, and `check` lists them all.
+    pub fn with_screening(mut self, list: &ScreeningList, threshold: f64) -> RuleEngine {
+        let s = &self.scenario;
+        let mut parties: Vec<(String, Vec<String>)> = vec![];
+        let mut add = |id: &str, role: &str| match parties.iter_mut().find(|(e, _)| e == id) {
+            Some((_, r)) => {
+                if !r.iter().any(|x| x == role) {
+                    r.push(role.to_string())
+                }
+            }
+            None => parties.push((id.to_string(), vec![role.to_string()])),
+        };
+        add(&s.company, "company");
+        for site in &s.sites {
+            add(&site.owner, "site owner");
+            add(&site.operator, "operator");
+        }
+        for p in &s.pools {
+            if let Some(o) = &p.owner {
+                add(o, "owner");
+            }
+            if let Acquisition::Leased { from, .. } = &p.acquisition {
+                add(from, "lessor");
+            }
+            for h in &p.history {
+                if let Some(c) = &h.consignee {
+                    add(c, "consignee");
+                }
+                if let Some(x) = &h.exporter {
+                    add(x, "exporter");
+                }
+            }
+        }
+        for c in &s.candidates {
+            if let Some(l) = &c.lessor {
+                add(l, "lessor");
+            }
+        }
+        for j in &s.jobs {
+            add(&j.tenant, "tenant");
+        }
+        let hits = crate::screening::screen(list, &self.entities, &parties, None, threshold);
+        // Parents are screened with their children: list them too.
+        let mut screened: Vec<(String, Vec<String>)> = parties.clone();
+        for (id, _) in &parties {
+            for p in self.entities.chain(id).unwrap_or_default().iter().skip(1) {
+                match screened.iter_mut().find(|(e, _)| e == &p.id) {
+                    Some((_, r)) => r.push(format!("parent of {id}")),
+                    None => screened.push((p.id.clone(), vec![format!("parent of {id}")])),
+                }
+            }
+        }
+        self.screening = Some(Screening {
+            files: list.files.clone(),
+            threshold,
+            entries: list.entries.len(),
+            screened,
+            hits,
+        });
+        self
+    }
+
+    /// The screening hits listed on `date`, if a list was given.
+    pub fn screening_report(&self, date: Date) -> Option<ScreeningReport> {
+        let s = self.screening.as_ref()?;
+        let mut screened: Vec<String> = s.screened.iter().map(|(id, _)| id.clone()).collect();
+        for h in &s.hits {
+            if !screened.contains(&h.entity) {
+                screened.push(h.entity.clone());
+            }
+        }
+        Some(ScreeningReport {
+            files: s.files.clone(),
+            threshold: s.threshold,
+            entries: s.entries,
+            screened,
+            hits: s
+                .hits
+                .iter()
+                .filter(|h| h.listed_on(date))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// Red-flag findings for the hits, listed on `date`, on the parties of one use (each with
+    /// its parent chain).
+    fn screening_findings(&self, parties: &[(Party, Option<&str>)], date: Date) -> Vec<Finding> {
+        let Some(s) = &self.screening else {
+            return vec![];
+        };
+        let mut out = vec![];
+        for (party, id) in parties {
+            let Some(id) = id else { continue };
+            let chain: Vec<String> = self
+                .entities
+                .chain(id)
+                .map(|c| c.iter().map(|e| e.id.clone()).collect())
+                .unwrap_or_else(|_| vec![id.to_string()]);
+            for h in s
+                .hits
+                .iter()
+                .filter(|h| chain.contains(&h.entity) && h.listed_on(date))
+            {
+                let rule = format!("screening/{}", h.entry_id);
+                if out.iter().any(|f: &Finding| f.rule == rule) {
+                    continue;
+                }
+                let via = if h.entity == *id {
+                    String::new()
+                } else {
+                    format!(" (parent of {id})")
+                };
+                out.push(Finding {
+                    rule,
+                    outcome: Outcome::RedFlag,
+                    rule_outcome: RuleOutcome::RedFlag,
+                    certain: true,
+                    reason: format!(
+                        "the {} {}{via}, \"{}\", matches \"{}\" on {} (entry {}, {}; similarity {:.2}, threshold {:.2}): a person must review the match",
+                        party.as_str(),
+                        h.entity,
+                        h.entity_name,
+                        h.matched_name,
+                        h.source,
+                        h.entry_id,
+                        h.at,
+                        h.score,
+                        s.threshold
+                    ),
+                    citation: Citation {
+                        document: format!("{} ({})", h.source, h.at),
+                        date: h.start_date.unwrap_or(date),
+                        url: None,
+                    },
+                    would_change: Some(
+                        "a person's review dismissing the match as a different party; a licence does not"
+                            .into(),
+                    ),
+                    lifted_by: None,
+                    exception: None,
+                    duty: None,
+                });
+            }
+        }
+        out
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -298,6 +463,7 @@ impl RuleEngine {
                 licences: p.licences.clone(),
                 acquired,
                 pool_idx: Some(idx),
+                country: site.map(|x| x.country.clone()),
             });
         }
         let c = s.candidates.iter().find(|c| c.id == id)?;
@@ -322,6 +488,7 @@ impl RuleEngine {
                 CandidateMode::Lease => None,
             },
             pool_idx: None,
+            country: site.map(|x| x.country.clone()),
         })
     }
 
@@ -422,7 +589,7 @@ impl RuleEngine {
                 Some(c) => {
                     let hit = v.iter().any(|x| {
                         if groups {
-                            self.rules.in_group(c, x)
+                            self.rules.in_group_on(c, x, f.date)
                         } else {
                             x.eq_ignore_ascii_case(c)
                         }
@@ -469,7 +636,7 @@ impl RuleEngine {
                         let hit = hqs.iter().any(|c| {
                             v.iter().any(|x| {
                                 if groups {
-                                    self.rules.in_group(c, x)
+                                    self.rules.in_group_on(c, x, f.date)
                                 } else {
                                     x.eq_ignore_ascii_case(c)
                                 }
@@ -518,6 +685,26 @@ impl RuleEngine {
                 Some(unknown.join("; ")),
             );
         }
+        self.test_chip_figures(w, f, &mut t);
+        if !w.from_country.is_empty() {
+            let tri = match f.from_country {
+                // A use is not a move: the rule governs exports and transits only.
+                None => Tri::No,
+                Some(None) => Tri::Unknown,
+                Some(Some(c)) => {
+                    let hit = w.from_country.iter().any(|x| x.eq_ignore_ascii_case(c));
+                    if hit {
+                        t.matched.push(format!("the chips leave {c}"));
+                    }
+                    Tri::from_bool(hit)
+                }
+            };
+            t.and(
+                tri,
+                || format!("chips that do not leave {}", list(&w.from_country)),
+                Some("the history does not record the country the chips left".into()),
+            );
+        }
         if !w.mode.is_empty() {
             let hit = w.mode.contains(&f.mode);
             let names: Vec<&str> = w.mode.iter().map(|m| mode_str(*m)).collect();
@@ -541,6 +728,123 @@ impl RuleEngine {
         t
     }
 
+    /// The conditions on the chip's own figures: data-centre part, TPP bounds, memory
+    /// bandwidth, interconnect, and "reaches any of".
+    fn test_chip_figures(&self, w: &crate::rules::Conditions, f: &Facts<'_>, t: &mut Test) {
+        let unknown_chip = || "the accelerator is not in the catalog".to_string();
+        if let Some(dc) = w.data_center {
+            let tri = match f.accel {
+                None => Tri::Unknown,
+                Some(a) => Tri::from_bool(a.data_center == dc),
+            };
+            if tri == Tri::Yes {
+                t.matched.push(if dc {
+                    "a data-centre part".into()
+                } else {
+                    "not a data-centre part".into()
+                });
+            }
+            t.and(
+                tri,
+                || {
+                    if dc {
+                        "a part not designed or marketed for data centres".into()
+                    } else {
+                        "a data-centre part".into()
+                    }
+                },
+                Some(unknown_chip()),
+            );
+        }
+        let tpp = f.class.map(|c| (c.tpp, c.tpp_exact));
+        if let Some(min) = w.min_tpp {
+            let tri = match tpp {
+                Some((Some(v), _)) if v >= min => Tri::Yes,
+                Some((Some(_), true)) => Tri::No,
+                _ => Tri::Unknown,
+            };
+            if tri == Tri::Yes {
+                t.matched.push(format!("TPP at least {min:.0}"));
+            }
+            t.and(
+                tri,
+                || format!("a chip with TPP below {min:.0}"),
+                Some("the chip's TPP is unknown".into()),
+            );
+        }
+        if let Some(max) = w.below_tpp {
+            let tri = match tpp {
+                Some((Some(v), _)) if v >= max => Tri::No,
+                Some((Some(_), true)) => Tri::Yes,
+                _ => Tri::Unknown,
+            };
+            if tri == Tri::Yes {
+                t.matched.push(format!("TPP below {max:.0}"));
+            }
+            t.and(
+                tri,
+                || format!("a chip with TPP of {max:.0} or more"),
+                Some("the chip's TPP is unknown".into()),
+            );
+        }
+        let mem = f
+            .accel
+            .map(|a| (a.memory_tbps.get(), a.memory_tbps.is_unknown()));
+        let link = f
+            .accel
+            .map(|a| (a.interconnect_gbps.get(), a.interconnect_gbps.is_unknown()));
+        // A figure test: Yes / No from a known value, No for an unsupported feature, Unknown.
+        let ge = |v: Option<(Option<f64>, bool)>, x: f64| match v {
+            Some((Some(y), _)) => Tri::from_bool(y >= x),
+            Some((None, false)) => Tri::No,
+            _ => Tri::Unknown,
+        };
+        if let Some(max) = w.below_memory_tbps {
+            let tri = !ge(mem, max);
+            if tri == Tri::Yes {
+                t.matched.push(format!("memory bandwidth below {max} TB/s"));
+            }
+            t.and(
+                tri,
+                || format!("a chip with memory bandwidth of {max} TB/s or more"),
+                Some("the chip's memory bandwidth is unknown".into()),
+            );
+        }
+        if let Some(min) = w.min_interconnect_gbps {
+            let tri = ge(link, min);
+            if tri == Tri::Yes {
+                t.matched
+                    .push(format!("interconnect at least {min:.0} GB/s"));
+            }
+            t.and(
+                tri,
+                || format!("a chip with interconnect below {min:.0} GB/s"),
+                Some("the chip's interconnect is unknown".into()),
+            );
+        }
+        if let Some(r) = &w.reaches {
+            let mut tri = Tri::No;
+            let mut what = vec![];
+            if let Some(m) = r.memory_tbps {
+                tri = tri.or(ge(mem, m));
+                what.push(format!("memory bandwidth {m} TB/s"));
+            }
+            if let Some(l) = r.interconnect_gbps {
+                tri = tri.or(ge(link, l));
+                what.push(format!("interconnect {l:.0} GB/s"));
+            }
+            let what = what.join(" or ");
+            if tri == Tri::Yes {
+                t.matched.push(format!("the chip reaches {what}"));
+            }
+            t.and(
+                tri,
+                || format!("a chip below {what}"),
+                Some(format!("the chip's figures ({what}) are unknown")),
+            );
+        }
+    }
+
     fn facts<'a>(
         &'a self,
         target: &'a Target<'a>,
@@ -548,12 +852,15 @@ impl RuleEngine {
         user: &'a str,
         mode: UseKind,
         workload: Option<f64>,
+        date: Date,
     ) -> Facts<'a> {
         Facts {
             accel_id: &target.accelerator,
             accel: self.catalog.get(&target.accelerator),
             class,
-            country: target.site.map(|s| s.country.as_str()),
+            country: target.country.as_deref(),
+            date,
+            from_country: None,
             parties: vec![
                 (Party::Owner, target.owner.as_deref()),
                 (Party::Operator, target.operator.as_deref()),
@@ -606,7 +913,7 @@ impl RuleEngine {
             }
             let class = self.catalog.get(&pt.accelerator).map(|a| classify(a, date));
             let owner = pt.owner.clone().unwrap_or_default();
-            let f = self.facts(&pt, class.as_ref(), &owner, UseKind::Own, None);
+            let f = self.facts(&pt, class.as_ref(), &owner, UseKind::Own, None, date);
             if self.test(r, &f).tri != Tri::No {
                 used += p.accelerators() as f64 * self.unit_tpp(&p.accelerator, date);
             }
@@ -637,7 +944,7 @@ impl RuleEngine {
         date: Date,
         why_not: &mut Vec<String>,
     ) -> Option<String> {
-        let country = target.site.map(|s| s.country.as_str());
+        let country = target.country.as_deref();
         for l in &self.scenario.licences {
             let listed = target.licences.contains(&l.id);
             // The parties that hold the chips hold the licences for them; an end user's own
@@ -859,11 +1166,15 @@ impl RuleEngine {
             &req.user,
             req.kind,
             req.workload_flops,
+            date,
         );
         let mut findings = vec![];
         let mut notices = vec![];
         let mut limits = vec![];
         let mut extra_reasons = vec![];
+        let pool = target.pool_idx.map(|i| &self.scenario.pools[i]);
+        let has_history = pool.is_some_and(|p| !p.history.is_empty());
+        let mut history_matters = false;
         for r in self.rules.rules.iter().filter(|r| r.in_force(date)) {
             let t = self.test(r, &facts);
             if t.tri == Tri::No {
@@ -885,9 +1196,16 @@ impl RuleEngine {
                 would_change: None,
                 lifted_by: None,
                 exception: r.rule.exception.clone(),
+                duty: r.rule.duty.clone(),
             };
             let summary = &r.rule.summary;
             if r.rule.scope == RuleScope::Acquisition {
+                // With a recorded history, export rules are judged on each recorded move, on
+                // its own date (below), not on this use.
+                if has_history {
+                    continue;
+                }
+                history_matters = true;
                 if let Some(a) = target.acquired {
                     if a < r.rule.effective_from {
                         if certain && r.rule.outcome.outcome() > Outcome::Allowed {
@@ -971,7 +1289,38 @@ impl RuleEngine {
             }
             findings.push(f);
         }
+        self.supersede(&mut findings, &mut notices);
+        findings.extend(self.screening_findings(&facts.parties, date));
+        if let Some(p) = pool.filter(|_| has_history) {
+            let (f, n) = self.history(p, &target, date);
+            findings.extend(f);
+            notices.extend(n);
+        } else if history_matters && target.kind == "pool" {
+            notices.push(Finding {
+                rule: "xpufleet/no-history".into(),
+                outcome: Outcome::Allowed,
+                rule_outcome: RuleOutcome::Notice,
+                certain: true,
+                reason: format!(
+                    "no acquisition history recorded for this pool: export rules are judged as if the chips were exported to {} {}; record its [[pool.history]] to have each export, re-export and transfer judged on its own date",
+                    target.site_id,
+                    target
+                        .acquired
+                        .map_or("on the date asked about".to_string(), |a| format!("on {a}"))
+                ),
+                citation: Citation {
+                    document: "xpufleet: the scenario records no acquisition history".into(),
+                    date,
+                    url: None,
+                },
+                would_change: None,
+                lifted_by: None,
+                exception: None,
+                duty: None,
+            });
+        }
         findings.sort_by(|a, b| b.outcome.cmp(&a.outcome).then_with(|| a.rule.cmp(&b.rule)));
+        notices.sort_by(|a, b| a.rule.cmp(&b.rule).then_with(|| a.reason.cmp(&b.reason)));
         let outcome = findings.first().map_or(Outcome::Allowed, |f| f.outcome);
         let deciding: Vec<&Finding> = findings
             .iter()
@@ -1015,7 +1364,7 @@ impl RuleEngine {
             site: target.site_id.clone(),
             site_groups: site_country
                 .as_deref()
-                .map(|c| self.rules.groups_of(c))
+                .map(|c| self.rules.groups_of(c, date))
                 .unwrap_or_default(),
             site_country,
             owner: target.owner.clone(),
@@ -1033,6 +1382,209 @@ impl RuleEngine {
             limits,
             verification,
         }
+    }
+
+    /// Drops the findings of rules that a certain finding's rule supersedes (the 2026-01
+    /// case-by-case review replaces the presumption of denial), keeping them as notices. The
+    /// result does not depend on the order the rules were loaded in.
+    fn supersede(&self, findings: &mut Vec<Finding>, notices: &mut Vec<Finding>) {
+        let mut gone: BTreeMap<String, String> = BTreeMap::new();
+        for f in findings.iter().filter(|f| f.certain) {
+            if let Some(r) = self.rules.rule(&f.rule) {
+                for s in &r.rule.supersedes {
+                    gone.entry(s.clone()).or_insert_with(|| f.rule.clone());
+                }
+            }
+        }
+        if gone.is_empty() {
+            return;
+        }
+        let (keep, dropped): (Vec<Finding>, Vec<Finding>) = std::mem::take(findings)
+            .into_iter()
+            .partition(|f| !gone.contains_key(&f.rule) || gone.get(&f.rule) == Some(&f.rule));
+        *findings = keep;
+        for mut f in dropped {
+            let by = &gone[&f.rule];
+            f.reason = format!("superseded for this use by {by}: {}", f.reason);
+            f.outcome = Outcome::Allowed;
+            f.lifted_by = None;
+            notices.push(f);
+        }
+    }
+
+    /// Judges each recorded move of a pool's chips, up to `date`, against the rules in force
+    /// on the move's own date. An unlicensed move that needed a licence taints the pool for
+    /// good: the finding stays on every later date (at least a red flag, the rule's own outcome
+    /// while it is in force), even after the rule that caught it is superseded.
+    fn history(
+        &self,
+        pool: &xpufleet_model::Pool,
+        target: &Target<'_>,
+        date: Date,
+    ) -> (Vec<Finding>, Vec<Finding>) {
+        let s = &self.scenario;
+        let mut findings = vec![];
+        let mut notices = vec![];
+        for (i, ev) in pool.history.iter().enumerate() {
+            if ev.date > date {
+                continue;
+            }
+            let to_site = ev
+                .to_site
+                .as_deref()
+                .and_then(|x| s.site(x))
+                .or(target.site);
+            let from_site = ev.from_site.as_deref().and_then(|x| s.site(x));
+            let to = ev
+                .to
+                .clone()
+                .or_else(|| {
+                    ev.to_site
+                        .as_deref()
+                        .and_then(|x| s.site(x))
+                        .map(|x| x.country.clone())
+                })
+                .or_else(|| target.country.clone());
+            let from = ev
+                .from
+                .clone()
+                .or_else(|| from_site.map(|x| x.country.clone()));
+            let consignee = ev.consignee.clone().or_else(|| target.owner.clone());
+            let mut et = target.clone();
+            et.site = to_site;
+            et.country = to.clone();
+            et.owner = consignee.clone();
+            // Export licences are held by the exporter; the consignee's count too.
+            et.operator = ev
+                .exporter
+                .clone()
+                .or_else(|| to_site.map(|x| x.operator.clone()));
+            et.licences = ev.licence.iter().cloned().collect();
+            et.acquired = Some(ev.date);
+            let class = self
+                .catalog
+                .get(&et.accelerator)
+                .map(|a| classify(a, ev.date));
+            let user = consignee.clone().unwrap_or_default();
+            let mut facts = self.facts(&et, class.as_ref(), &user, UseKind::Own, None, ev.date);
+            facts.from_country = Some(from.as_deref());
+            let what = format!(
+                "history[{i}]: the {} of {} from {} to {} ({}){}",
+                kind_str(ev.kind),
+                ev.date,
+                from.as_deref().unwrap_or("an unrecorded country"),
+                to.as_deref().unwrap_or("?"),
+                consignee.as_deref().unwrap_or("an unknown consignee"),
+                ev.exporter
+                    .as_deref()
+                    .map_or(String::new(), |x| format!(", exported by {x}"))
+            );
+            let mut ev_findings = vec![];
+            let mut ev_notices = vec![];
+            for r in self.rules.rules.iter().filter(|r| r.in_force(ev.date)) {
+                if r.rule.scope != RuleScope::Acquisition && r.rule.when.from_country.is_empty() {
+                    continue;
+                }
+                if r.rule.outcome == RuleOutcome::Notice || r.before_compliance(ev.date) {
+                    continue;
+                }
+                let t = self.test(r, &facts);
+                if t.tri == Tri::No {
+                    continue;
+                }
+                let certain = t.tri == Tri::Yes;
+                let mut f = Finding {
+                    rule: r.id.clone(),
+                    outcome: Outcome::Allowed,
+                    rule_outcome: r.rule.outcome,
+                    certain,
+                    reason: String::new(),
+                    citation: r.citation.clone(),
+                    would_change: None,
+                    lifted_by: None,
+                    exception: r.rule.exception.clone(),
+                    duty: r.rule.duty.clone(),
+                };
+                let why = if certain {
+                    t.matched.join("; ")
+                } else {
+                    format!("may apply: {}", t.unknown.join("; "))
+                };
+                let rule_out = r.rule.outcome.outcome();
+                if rule_out == Outcome::Allowed {
+                    continue;
+                }
+                if rule_out == Outcome::LicenceException {
+                    let used = ev.exception.as_deref().is_some_and(|x| {
+                        r.rule
+                            .exception
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(x))
+                    });
+                    f.reason = format!(
+                        "{what} {} licence exception {}{}. {} ({why})",
+                        if used { "was made under" } else { "could use" },
+                        r.rule.exception.as_deref().unwrap_or("?"),
+                        r.rule
+                            .duty
+                            .as_deref()
+                            .map_or(String::new(), |d| format!(", whose duty is: {d}")),
+                        r.rule.summary
+                    );
+                    ev_notices.push(f);
+                    continue;
+                }
+                let mut why_not = vec![];
+                if r.licensable() {
+                    if let Some(lid) = self.covering_licence(r, &et, ev.date, &mut why_not) {
+                        f.lifted_by = Some(lid.clone());
+                        f.reason = format!(
+                            "{what} was covered by licence {lid}. {} ({why})",
+                            r.rule.summary
+                        );
+                        ev_notices.push(f);
+                        continue;
+                    }
+                }
+                if !certain {
+                    f.outcome = Outcome::RedFlag;
+                    f.reason = format!(
+                        "{what} may have needed a licence under this rule; a person must check it. {} ({why})",
+                        r.rule.summary
+                    );
+                    f.would_change = Some(
+                        "recording the missing facts of that move (or a licence that covered it) would settle it"
+                            .into(),
+                    );
+                    ev_findings.push(f);
+                    continue;
+                }
+                // Tainted for good: the rule's own outcome while it is in force, a red flag
+                // afterwards (General Prohibition 10 for later dealings with the chips).
+                f.outcome = if r.in_force(date) {
+                    rule_out.max(Outcome::RedFlag)
+                } else {
+                    Outcome::RedFlag
+                };
+                let mut reason = format!(
+                    "{what} needed a licence under this rule and the history records none that covers it: the chips stay tainted on every later date, even after the rule is superseded (General Prohibition 10, 15 CFR 736.2(b)(10)). {} ({why})",
+                    r.rule.summary
+                );
+                if !why_not.is_empty() {
+                    reason.push_str(&format!("; {}", why_not.join("; ")));
+                }
+                f.reason = reason;
+                f.would_change = Some(
+                    "nothing in the scenario: a later licence does not cure a past unlicensed export; a person must review (e.g. a voluntary self-disclosure)"
+                        .into(),
+                );
+                ev_findings.push(f);
+            }
+            self.supersede(&mut ev_findings, &mut ev_notices);
+            findings.extend(ev_findings);
+            notices.extend(ev_notices);
+        }
+        (findings, notices)
     }
 
     /// The intended uses of the scenario's pools on `date`: each pool with each tenant whose
@@ -1119,6 +1671,7 @@ impl RuleEngine {
             uses,
             candidates,
             unverified,
+            screening: self.screening_report(date),
         }
     }
 }
@@ -1130,6 +1683,16 @@ fn could_be_any(list: &[String]) -> bool {
             .iter()
             .any(|x| e.eq_ignore_ascii_case(x))
     })
+}
+
+fn kind_str(k: xpufleet_model::TransferKind) -> &'static str {
+    use xpufleet_model::TransferKind as K;
+    match k {
+        K::Export => "export",
+        K::Reexport => "re-export",
+        K::Transfer => "transfer",
+        K::Move => "move",
+    }
 }
 
 fn mode_str(m: UseKind) -> &'static str {
@@ -1147,7 +1710,7 @@ impl Gate for RuleEngine {
 }
 
 /// Ids of the rules in force on `date` whose conditions on the chip alone (classification,
-/// accelerator id, origin) hold for `accel`: the rules that may apply to it, depending on
+/// accelerator id, origin, figures) hold for `accel` (or may, where a figure is unknown): the rules that may apply to it, depending on
 /// where it goes and who holds it.
 pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) -> Vec<String> {
     let label = class.eccn.map_or("none", |e| e.as_str());
@@ -1160,11 +1723,36 @@ pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) ->
             let eccn_ok = w.eccn.is_empty()
                 || (class.status == Status::Indeterminate && could_be_any(&w.eccn))
                 || w.eccn.iter().any(|e| e.eq_ignore_ascii_case(label));
+            // The chip's own figures: an unknown figure may still meet the condition.
+            let fig = |f: &xpufleet_model::Figure, ok: &dyn Fn(f64) -> bool| {
+                f.get().map_or(f.is_unknown(), ok)
+            };
+            let tpp = class.tpp;
+            let figures_ok = w.data_center.is_none_or(|dc| dc == accel.data_center)
+                && w.min_tpp
+                    .is_none_or(|m| tpp.is_none_or(|t| t >= m || !class.tpp_exact))
+                && w.below_tpp.is_none_or(|m| tpp.is_none_or(|t| t < m))
+                && w.below_memory_tbps
+                    .is_none_or(|m| fig(&accel.memory_tbps, &|v| v < m))
+                && w.min_interconnect_gbps
+                    .is_none_or(|m| fig(&accel.interconnect_gbps, &|v| v >= m))
+                && w.reaches.as_ref().is_none_or(|r| {
+                    r.memory_tbps
+                        .is_some_and(|m| fig(&accel.memory_tbps, &|v| v >= m))
+                        || r.interconnect_gbps
+                            .is_some_and(|m| fig(&accel.interconnect_gbps, &|v| v >= m))
+                });
+            let names_chip = !w.eccn.is_empty()
+                || !w.accelerator.is_empty()
+                || w.reaches.is_some()
+                || w.min_tpp.is_some()
+                || w.below_tpp.is_some();
             eccn_ok
+                && figures_ok
                 && (w.accelerator.is_empty() || w.accelerator.contains(&accel.id))
                 && (w.origin.is_empty() || w.origin.iter().any(|o| o.eq_ignore_ascii_case(origin)))
                 && !w.not_origin.iter().any(|o| o.eq_ignore_ascii_case(origin))
-                && (!w.eccn.is_empty() || !w.accelerator.is_empty())
+                && names_chip
         })
         .map(|r| r.id.clone())
         .collect()

@@ -18,11 +18,13 @@
 //!
 //! Code map: `classify` (TPP, PD, ECCN on a date), `rules` (pack types, country groups,
 //! `RuleSet`), `engine` (`RuleEngine`: the `Gate` for pools and candidates, and `check`),
-//! `verdict` (the shared `Gate` contract).
+//! `screening` (parties against a Consolidated-Screening-List file), `verdict` (the shared
+//! `Gate` contract).
 
 pub mod classify;
 pub mod engine;
 pub mod rules;
+pub mod screening;
 pub mod verdict;
 
 pub use classify::{classify, tpp, Classification, Eccn, Status, Tpp, Tri};
@@ -31,7 +33,8 @@ pub use engine::{
     Unverified, VerificationStatus,
 };
 pub use rules::{
-    BoundRule, Citation, Conditions, CountryGroup, Limit, LimitScope, PackInfo, PackProblem, Party,
-    Rule, RuleOutcome, RulePack, RuleScope, RuleSet,
+    BoundRule, Citation, Conditions, CountryGroup, DatedMember, Limit, LimitScope, PackInfo,
+    PackProblem, Party, Reaches, Rule, RuleOutcome, RulePack, RuleScope, RuleSet,
 };
+pub use screening::{Screening, ScreeningEntry, ScreeningHit, ScreeningList, ScreeningReport};
 pub use verdict::{AllowAll, Gate, Outcome, UseKind, UseRequest, Verdict};

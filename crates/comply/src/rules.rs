@@ -48,8 +48,38 @@ pub struct CountryGroup {
     /// When non-empty: every country that is in none of these groups.
     #[serde(default)]
     pub all_except: Vec<String>,
+    /// Members for a span of dates only (Nicaragua in D:5 from 2024-03-15), each with the
+    /// amendment that moved it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dated: Vec<DatedMember>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citation: Option<Citation>,
+}
+
+/// A country that belongs to a group from one date (inclusive) to another (inclusive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatedMember {
+    pub country: CountryCode,
+    /// First day a member; a member since before the rules when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Date>,
+    /// Last day a member; still a member when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Date>,
+    /// The amendment that added (or removed) it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<Citation>,
+}
+
+impl DatedMember {
+    /// Member on `date`; with no date, a member at any time.
+    pub fn on(&self, date: Option<Date>) -> bool {
+        match date {
+            None => true,
+            Some(d) => self.from.is_none_or(|f| f <= d) && self.to.is_none_or(|t| d <= t),
+        }
+    }
 }
 
 /// What a rule does when its conditions hold: an `Outcome`, or a notice that informs and never
@@ -144,6 +174,39 @@ pub struct Conditions {
     /// The workload's training operations exceed this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_workload_flops: Option<f64>,
+    /// The chip is (true) or is not (false) designed or marketed for data centres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_center: Option<bool>,
+    /// The chip's TPP is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tpp: Option<f64>,
+    /// The chip's TPP is below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_tpp: Option<f64>,
+    /// The chip's memory (DRAM/HBM) bandwidth is below this, in TB/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_memory_tbps: Option<f64>,
+    /// The chip's catalog interconnect figure is at least this, in GB/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_interconnect_gbps: Option<f64>,
+    /// The chip reaches any one of these figures ("any other circuits achieving the H20's
+    /// memory bandwidth, interconnect bandwidth, or combination thereof").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaches: Option<Reaches>,
+    /// Only for a recorded move of the chips (acquisition history): the country they leave.
+    /// A rule with this condition never applies to a use, only to a move.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_country: Vec<CountryCode>,
+}
+
+/// Figures a chip may reach; the condition holds when any given one is reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reaches {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_tbps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interconnect_gbps: Option<f64>,
 }
 
 /// What a quantity limit counts over.
@@ -208,6 +271,13 @@ pub struct Rule {
     /// Name of the licence exception ("LPP", "NAC") for a licence-exception outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
+    /// What using the exception obliges ("notify BIS 25 days before export").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty: Option<String>,
+    /// Full ids of rules this one replaces for the uses it certainly catches (the 2026-01
+    /// case-by-case review replaces the presumption of denial for the parts it names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supersedes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<Limit>,
     /// Whether a held licence lifts the outcome; by default licence-required and prohibited
@@ -329,6 +399,15 @@ impl RuleSet {
                 }
             }
         }
+        let all_ids: BTreeSet<String> = packs
+            .iter()
+            .flat_map(|p| {
+                p.rules
+                    .iter()
+                    .map(move |r| format!("{}/{}", p.pack.id, r.id))
+            })
+            .collect();
+        let all_ids: BTreeSet<&str> = all_ids.iter().map(String::as_str).collect();
         for (pi, p) in packs.iter().enumerate() {
             let mut prob = |field: String, message: String| {
                 problems.push(PackProblem {
@@ -344,6 +423,16 @@ impl RuleSet {
                 );
             }
             for (gi, g) in p.groups.iter().enumerate() {
+                for (mi, m) in g.dated.iter().enumerate() {
+                    if let (Some(f), Some(t)) = (m.from, m.to) {
+                        if t < f {
+                            prob(
+                                format!("group[{gi}].dated[{mi}].to"),
+                                format!("expected a date on or after from ({f}), found {t}"),
+                            );
+                        }
+                    }
+                }
                 for (k, list) in [("include", &g.include), ("all_except", &g.all_except)] {
                     for (i, name) in list.iter().enumerate() {
                         if !set.groups.contains_key(name) {
@@ -418,6 +507,53 @@ impl RuleSet {
                         );
                     }
                 }
+                for (k, v) in [
+                    ("min_tpp", r.when.min_tpp),
+                    ("below_tpp", r.when.below_tpp),
+                    ("below_memory_tbps", r.when.below_memory_tbps),
+                    ("min_interconnect_gbps", r.when.min_interconnect_gbps),
+                    (
+                        "reaches.memory_tbps",
+                        r.when.reaches.as_ref().and_then(|x| x.memory_tbps),
+                    ),
+                    (
+                        "reaches.interconnect_gbps",
+                        r.when.reaches.as_ref().and_then(|x| x.interconnect_gbps),
+                    ),
+                ] {
+                    if let Some(x) = v {
+                        if !x.is_finite() || x < 0.0 {
+                            prob(
+                                at(&format!("when.{k}")),
+                                format!("expected a finite, non-negative number, found {x}"),
+                            );
+                        }
+                    }
+                }
+                if r.when
+                    .reaches
+                    .as_ref()
+                    .is_some_and(|x| x.memory_tbps.is_none() && x.interconnect_gbps.is_none())
+                {
+                    prob(
+                        at("when.reaches"),
+                        "expected memory_tbps and/or interconnect_gbps".into(),
+                    );
+                }
+                for (i, id) in r.supersedes.iter().enumerate() {
+                    if !all_ids.contains(id.as_str()) {
+                        prob(
+                            format!("rule[{ri}].supersedes[{i}]"),
+                            format!("unknown rule {id:?}; expected a full id \"pack/rule\" of a rule loaded with it"),
+                        );
+                    }
+                }
+                if r.duty.is_some() && r.outcome != RuleOutcome::LicenceException {
+                    prob(
+                        at("duty"),
+                        "only a licence-exception outcome has a duty".into(),
+                    );
+                }
                 if r.exception.is_some() && r.outcome != RuleOutcome::LicenceException {
                     prob(
                         at("exception"),
@@ -486,11 +622,17 @@ impl RuleSet {
 
     /// Is `country` a member of group `g`? Unknown groups have no members (`new` rejects
     /// references to them).
+    /// Dated members count whatever their dates; see `in_group_on`.
     pub fn in_group(&self, country: &str, g: &str) -> bool {
-        self.in_group_depth(country, g, 0)
+        self.in_group_depth(country, g, None, 0)
     }
 
-    fn in_group_depth(&self, country: &str, g: &str, depth: u32) -> bool {
+    /// Is `country` a member of group `g` on `date`?
+    pub fn in_group_on(&self, country: &str, g: &str, date: Date) -> bool {
+        self.in_group_depth(country, g, Some(date), 0)
+    }
+
+    fn in_group_depth(&self, country: &str, g: &str, date: Option<Date>, depth: u32) -> bool {
         // `new` rejects loops; the depth bound keeps a hand-built set from recursing forever.
         if depth > 32 {
             return false;
@@ -503,9 +645,13 @@ impl RuleSet {
             .iter()
             .any(|c| c.eq_ignore_ascii_case(country))
             || grp
+                .dated
+                .iter()
+                .any(|m| m.on(date) && m.country.eq_ignore_ascii_case(country))
+            || grp
                 .include
                 .iter()
-                .any(|s| self.in_group_depth(country, s, depth + 1))
+                .any(|s| self.in_group_depth(country, s, date, depth + 1))
         {
             return true;
         }
@@ -513,14 +659,14 @@ impl RuleSet {
             && !grp
                 .all_except
                 .iter()
-                .any(|s| self.in_group_depth(country, s, depth + 1))
+                .any(|s| self.in_group_depth(country, s, date, depth + 1))
     }
 
-    /// The groups `country` belongs to, sorted.
-    pub fn groups_of(&self, country: &str) -> Vec<String> {
+    /// The groups `country` belongs to on `date`, sorted.
+    pub fn groups_of(&self, country: &str, date: Date) -> Vec<String> {
         self.groups
             .keys()
-            .filter(|g| self.in_group(country, g))
+            .filter(|g| self.in_group_on(country, g, date))
             .cloned()
             .collect()
     }
@@ -553,6 +699,7 @@ mod tests {
             countries: countries.iter().map(|s| s.to_string()).collect(),
             include: include.iter().map(|s| s.to_string()).collect(),
             all_except: except.iter().map(|s| s.to_string()).collect(),
+            dated: vec![],
             citation: None,
         }
     }
@@ -594,7 +741,7 @@ mod tests {
         assert!(set.in_group("MY", "Tier 2"));
         assert!(!set.in_group("CN", "Tier 2"));
         assert!(!set.in_group("JP", "Tier 2"));
-        assert_eq!(set.groups_of("CN"), vec!["D:5", "Tier 3"]);
+        assert_eq!(set.groups_of("CN", d("2025-01-01")), vec!["D:5", "Tier 3"]);
     }
 
     #[test]
@@ -610,6 +757,8 @@ mod tests {
             when: Conditions::default(),
             outcome: RuleOutcome::LicenceRequired,
             exception: None,
+            duty: None,
+            supersedes: vec![],
             limit: None,
             licensable: None,
             would_change: None,

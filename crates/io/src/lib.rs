@@ -5,6 +5,7 @@
 
 pub mod diag;
 pub mod scenario;
+pub mod screening;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use scenario::{

@@ -550,6 +550,43 @@ impl<'a> Checker<'a> {
                     self.reference(format!("{at}.acquisition.from"), from, &entities);
                 }
             }
+            // Acquisition history: references resolve, countries are well formed, dates run
+            // forward, and every entry says where the chips went.
+            let mut last: Option<xpufleet_model::Date> = None;
+            for (j, h) in p.history.iter().enumerate() {
+                let ht = format!("{at}.history[{j}]");
+                if let Some(prev) = last {
+                    if h.date < prev {
+                        self.err(
+                            format!("{ht}.date"),
+                            format!("history out of order: {} is before the previous entry's {prev}; expected oldest first", h.date),
+                        );
+                    }
+                }
+                last = Some(h.date);
+                for (k, site) in [("from_site", &h.from_site), ("to_site", &h.to_site)] {
+                    if let Some(x) = site {
+                        self.reference(format!("{ht}.{k}"), x, &sites);
+                    }
+                }
+                for (k, c) in [("from", &h.from), ("to", &h.to)] {
+                    if let Some(x) = c {
+                        self.country(format!("{ht}.{k}"), x);
+                    }
+                }
+                if let Some(c) = &h.consignee {
+                    self.reference(format!("{ht}.consignee"), c, &entities);
+                }
+                if let Some(l) = &h.licence {
+                    self.reference(format!("{ht}.licence"), l, &licences);
+                }
+                if h.from.is_none() && h.from_site.is_none() {
+                    self.err(
+                        format!("{ht}.from"),
+                        "expected the country the chips left (`from = \"US\"`) or the site (`from_site`)".into(),
+                    );
+                }
+            }
         }
 
         // Money envelopes and supplier mix.
@@ -1092,6 +1129,35 @@ mod tests {
                 d
             }
         }
+    }
+
+    #[test]
+    fn acquisition_history_errors_are_located() {
+        let line = "date = 2022-09-01, life_years = 4 }\n";
+        assert!(EXAMPLE_SCENARIO.contains(line));
+        let text = EXAMPLE_SCENARIO.replacen(
+            line,
+            &format!(
+                "{line}[[pool.history]]\ndate = 2022-09-01\nkind = \"export\"\nfrom = \"us\"\nto_site = \"nowhere\"\nlicence = \"lic-x\"\n\n[[pool.history]]\ndate = 2022-08-01\nkind = \"move\"\nconsignee = \"nobody\"\n"
+            ),
+            1,
+        );
+        let d = diagnose(&text);
+        let s = d.to_string();
+        for want in [
+            "pool[0].history[0].from: malformed country code \"us\"",
+            "pool[0].history[0].to_site: unknown site \"nowhere\"",
+            "pool[0].history[0].licence: unknown licence \"lic-x\"",
+            "pool[0].history[1].date: history out of order",
+            "pool[0].history[1].consignee: unknown entity \"nobody\"",
+            "pool[0].history[1].from: expected the country the chips left",
+        ] {
+            assert!(s.contains(want), "missing {want:?} in:\n{s}");
+        }
+        // Each error points at a line inside the history entries.
+        assert!(d.0.iter().all(|x| x.line.is_some()), "{s}");
+        // And the entry is optional: the example itself validates.
+        assert!(diagnose(EXAMPLE_SCENARIO).is_empty());
     }
 
     /// One malformed variant of the example: replace the first `from` with `to` (or append

@@ -24,7 +24,7 @@ pub use entity::{Entities, Entity, EntityError};
 pub use figure::{Confidence, Figure};
 pub use job::{TraceJob, TrainingJob, Work};
 pub use money::{Currency, FxRates, Money, MoneyError};
-pub use pool::{Acquisition, Pool};
+pub use pool::{Acquisition, Pool, Transfer, TransferKind};
 pub use scenario::{
     Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Scenario,
     SupplierMix, SupplyCap,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Date, Money};
+use crate::{CountryCode, Date, Money};
 
 /// How a pool was acquired.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +55,58 @@ pub struct Pool {
     /// Licence ids held for this pool.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licences: Vec<String>,
+    /// How the chips got here: each export, re-export, transfer or move, oldest first.
+    /// Optional: without it, export rules are judged from the purchase date as before.
+    #[serde(default, rename = "history", skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Transfer>,
+}
+
+/// What kind of move a history entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransferKind {
+    /// From the country of manufacture or design to another country.
+    Export,
+    /// From one foreign country to another.
+    Reexport,
+    /// A change of owner within one country (in-country transfer).
+    Transfer,
+    /// A move between the scenario's own sites (which may cross a border).
+    Move,
+}
+
+/// One recorded movement of a pool's chips.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    pub date: Date,
+    pub kind: TransferKind,
+    /// Country the chips left (ISO 3166 alpha-2); for a move, defaults to `from_site`'s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<CountryCode>,
+    /// Site the chips left, when it is one of the scenario's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_site: Option<String>,
+    /// Country the chips went to; defaults to `to_site`'s, else the pool's site's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<CountryCode>,
+    /// Site the chips went to; defaults to the pool's site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_site: Option<String>,
+    /// Entity that exported or transferred them (may be outside the scenario's entities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exporter: Option<String>,
+    /// Entity that received them (the consignee); defaults to the pool's owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consignee: Option<String>,
+    /// Licence id (a `[[licence]]` of the scenario) the move was made under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
+    /// Licence exception claimed ("NAC", "ACA").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 impl Pool {

@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use xpufleet_model::{Catalog, FxRates, Money, Precision, Work};
-use xpufleet_perf::{CostBasis, EstimateInput, PerfModel, Placement, SiteEnergy};
+use xpufleet_perf::{calibration, CostBasis, EstimateInput, PerfModel, Placement, SiteEnergy};
 
 fn bench(c: &mut Criterion) {
     let catalog: Catalog =
@@ -54,5 +54,29 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// The calibration fit on the whole corpus, and one leave-one-out pass (38 fits): the tests do
+/// the nested pass (38 × 37 fits) on every run, so the fit must stay cheap.
+fn fit(c: &mut Criterion) {
+    let catalog: Catalog =
+        toml::from_str(include_str!("../../../data/catalog.toml")).expect("catalog parses");
+    let corpus: calibration::Corpus =
+        toml::from_str(include_str!("../../../data/calibration/runs.toml")).expect("corpus");
+    let model = PerfModel::default();
+    let points: Vec<_> = corpus
+        .run
+        .iter()
+        .map(|r| {
+            calibration::point(&model, r, catalog.get(&r.accel).expect("accel")).expect("point")
+        })
+        .collect();
+    let d_ref = model.calibration.size_d_ref;
+    c.bench_function("fit 38 runs", |b| {
+        b.iter(|| calibration::fit(black_box(&points), d_ref))
+    });
+    c.bench_function("leave-one-out 38 runs", |b| {
+        b.iter(|| calibration::loo_log_errors(black_box(&points), d_ref))
+    });
+}
+
+criterion_group!(benches, bench, fit);
 criterion_main!(benches);

@@ -3,7 +3,9 @@
 use serde::Serialize;
 use xpufleet_model::{Accelerator, Currency, FxRates, Money, Precision, Work};
 
-use crate::{require, work_flops, MfuBreakdown, PerfError, PerfModel, Placement};
+use crate::{
+    require, work_flops, MfuBreakdown, ParallelPlan, PerfError, PerfModel, Placement, Shape, Stack,
+};
 
 /// What the compute costs.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +59,18 @@ pub struct CostEstimate {
     pub total_usd: f64,
 }
 
+/// The range the run is expected to fall in: the point estimate scaled by the 10th and 90th
+/// percentiles of the calibration corpus's leave-one-out errors (not a fixed ±x%). With `--mfu`
+/// given there is no calibrated spread and the interval is the point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    /// Share of published runs such an interval is meant to cover (0.8).
+    pub level: f64,
+    pub mfu: [f64; 2],
+    pub wall_hours: [f64; 2],
+    pub chip_hours: [f64; 2],
+}
+
 /// The estimate of one run. Field names carry their units.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
@@ -71,9 +85,15 @@ pub struct Estimate {
     pub flops_attention: f64,
     pub moe: bool,
     pub peak_tflops_per_chip: f64,
+    /// The software stack assumed (`--stack`).
+    pub stack: Stack,
     pub mfu: f64,
     /// The factors behind `mfu` (absent when `--mfu` replaced it).
     pub mfu_factors: Option<MfuBreakdown>,
+    /// Parallel layout and memory per chip (absent for work given as FLOPs).
+    pub layout: Option<ParallelPlan>,
+    /// Fewest chips of this type the model fits on (absent for work given as FLOPs).
+    pub min_chips: Option<u64>,
     /// peak × MFU per chip.
     pub tflops_effective: f64,
     /// Failure-free FLOP/s of the whole job (`PerfModel::rate`).
@@ -85,6 +105,8 @@ pub struct Estimate {
     pub wall_days: f64,
     /// Accelerator-hours of wall time (count × wall_hours).
     pub chip_hours: f64,
+    /// 80% interval on MFU, wall time and accelerator-hours.
+    pub interval: Interval,
     pub ettr: f64,
     /// Useful FLOPs over peak FLOPs of the wall time: MFU × ETTR.
     pub goodput: f64,
@@ -114,6 +136,7 @@ impl PerfModel {
         let accel = input.accel;
         let n = input.count;
         let peak = self.peak_flops(accel, input.precision)?;
+        let shape = Shape::of(&input.work)?;
         let (mfu, factors) = match input.mfu_override {
             Some(m) => {
                 if !(m.is_finite() && m > 0.0 && m <= 1.0) {
@@ -125,15 +148,45 @@ impl PerfModel {
                 (m, None)
             }
             None => {
-                let d = self.mfu_detail(accel, input.precision, n, &input.placement, w.moe)?;
+                let d = self.mfu_detail(accel, input.precision, n, &input.placement, &shape)?;
                 (d.mfu, Some(d))
             }
         };
+        let layout = match &factors {
+            Some(f) => f.layout,
+            None => self.parallel_plan(accel, input.precision, n, &input.placement, &shape, mfu)?,
+        };
+        let min_chips = self.min_chips(accel, input.placement.scaleup_domain, &shape)?;
+        if let Some(p) = &layout {
+            if !p.memory.fits() {
+                return Err(memory_shortfall(accel, n, p, min_chips));
+            }
+        }
         let rate = n as f64 * peak * mfu;
         let ideal_hours = w.total / rate / 3600.0;
         let rel = self.job_reliability(n, ideal_hours)?;
         let wall_hours = ideal_hours * rel.slowdown;
         let chip_hours = wall_hours * n as f64;
+        let interval = match factors {
+            Some(_) => {
+                let c = &self.calibration;
+                let lo = (mfu * c.interval_log_lo.exp()).min(1.0);
+                let hi = (mfu * c.interval_log_hi.exp()).min(1.0);
+                // Time is inversely proportional to MFU (ETTR does not depend on it).
+                Interval {
+                    level: c.interval_level,
+                    mfu: [lo, hi],
+                    wall_hours: [wall_hours * mfu / hi, wall_hours * mfu / lo],
+                    chip_hours: [chip_hours * mfu / hi, chip_hours * mfu / lo],
+                }
+            }
+            None => Interval {
+                level: self.calibration.interval_level,
+                mfu: [mfu, mfu],
+                wall_hours: [wall_hours, wall_hours],
+                chip_hours: [chip_hours, chip_hours],
+            },
+        };
 
         let site = &input.site;
         if !(site.pue.is_finite() && site.pue >= 1.0) {
@@ -172,14 +225,18 @@ impl PerfModel {
             flops_attention: w.attention,
             moe: w.moe,
             peak_tflops_per_chip: peak / 1e12,
+            stack: self.stack,
             mfu,
             mfu_factors: factors,
+            layout,
+            min_chips,
             tflops_effective: peak * mfu / 1e12,
             rate_flops_per_s: rate,
             ideal_hours,
             wall_hours,
             wall_days: wall_hours / 24.0,
             chip_hours,
+            interval,
             ettr: rel.ettr,
             goodput: mfu * rel.ettr,
             failure_rate_per_chip_hour: self.reliability.failure_rate_per_chip_hour,
@@ -198,6 +255,32 @@ impl PerfModel {
             cost,
         })
     }
+}
+
+/// The refusal of a layout that does not fit, naming the shortfall.
+fn memory_shortfall(accel: &Accelerator, n: u64, p: &ParallelPlan, min: Option<u64>) -> PerfError {
+    let m = &p.memory;
+    let l = &p.layout;
+    let at_least = match min {
+        Some(k) => format!("the model fits on at least {k} × {}", accel.id),
+        None => format!("it does not fit on any number of {}", accel.id),
+    };
+    PerfError::Invalid(format!(
+        "does not fit in memory: {n} × {} with tp = {}, pp = {}, dp = {}, ZeRO-{}{} needs {:.1} GB per chip (weights {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}) but {:.1} GB are usable, {:.1} GB short; {at_least} (or choose another --tp/--pp/--zero)",
+        accel.id,
+        l.tp,
+        l.pp,
+        l.dp,
+        l.zero,
+        if l.full_recompute { ", full recompute" } else { "" },
+        m.total_gb,
+        m.weights_gb,
+        m.gradients_gb,
+        m.optimizer_gb,
+        m.activations_gb,
+        m.usable_gb.unwrap_or(f64::INFINITY),
+        m.total_gb - m.usable_gb.unwrap_or(f64::INFINITY),
+    ))
 }
 
 impl EstimateInput<'_> {

@@ -17,13 +17,18 @@
 use serde::Serialize;
 use xpufleet_model::{Accelerator, Confidence, Precision, Work};
 
+pub mod calibration;
 pub mod estimate;
+pub mod parallel;
 pub mod params;
 pub mod reliability;
 pub mod work;
 
-pub use estimate::{CostBasis, CostEstimate, Estimate, EstimateInput, SiteEnergy};
-pub use params::{EnergyParams, FamilyParams, ReliabilityParams, ThroughputParams};
+pub use estimate::{CostBasis, CostEstimate, Estimate, EstimateInput, Interval, SiteEnergy};
+pub use parallel::{Layout, LayoutRequest, MemoryUse, ParallelPlan};
+pub use params::{
+    CalibrationParams, EnergyParams, FamilyParams, ReliabilityParams, Stack, ThroughputParams,
+};
 pub use reliability::{daly_interval, daly_slowdown, reliability, Reliability};
 pub use work::{work_flops, WorkFlops};
 
@@ -95,11 +100,81 @@ pub struct Deployment<'a> {
     pub placement: Placement,
 }
 
-/// How an MFU came about, factor by factor: `mfu = base · node · scale · moe` (capped at 1).
+/// What of a job's shape the MFU depends on: mixture-of-experts or dense, and the model width.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Shape {
+    /// Active parameters below total parameters.
+    pub moe: bool,
+    /// Model width (`d_model`); `None` when the work is given as FLOPs only.
+    pub d_model: Option<f64>,
+    /// `d_model` was inferred from the (active) parameter count, not given.
+    pub d_model_inferred: bool,
+    /// Total and active parameters (`None` for FLOPs-only work).
+    pub params: Option<f64>,
+    pub active_params: Option<f64>,
+    /// Layers and context length, when given.
+    pub n_layers: Option<f64>,
+    pub seq_len: Option<f64>,
+}
+
+impl Shape {
+    /// A dense job of unknown width (the width term is then 1).
+    pub const DENSE: Shape = Shape {
+        moe: false,
+        d_model: None,
+        d_model_inferred: false,
+        params: None,
+        active_params: None,
+        n_layers: None,
+        seq_len: None,
+    };
+
+    /// The shape of `work`: the given `d_model`, else the width of a typical decoder of that
+    /// many active parameters, `N ≈ 12·L·d²` with `L = d/128` layers (LLaMA, GPT-3 and Llama 3
+    /// are all within 25% of `d/128`): `d = (128·N/12)^(1/3)`.
+    pub fn of(work: &Work) -> Result<Shape, PerfError> {
+        match work {
+            Work::Flops(_) => Ok(Shape::DENSE),
+            Work::Model {
+                params,
+                active_params,
+                attention,
+                ..
+            } => {
+                let w = work_flops(work)?;
+                let (d_model, inferred) = match attention {
+                    Some((_, _, d)) => (*d as f64, false),
+                    None => (typical_d_model(*active_params), true),
+                };
+                Ok(Shape {
+                    moe: w.moe,
+                    d_model: Some(d_model),
+                    d_model_inferred: inferred,
+                    params: Some(*params),
+                    active_params: Some(*active_params),
+                    n_layers: attention.map(|(l, _, _)| l as f64),
+                    seq_len: attention.map(|(_, s, _)| s as f64),
+                })
+            }
+        }
+    }
+}
+
+/// The width of a typical decoder-only transformer with `params` (active) parameters.
+pub fn typical_d_model(params: f64) -> f64 {
+    (128.0 * params / 12.0).cbrt()
+}
+
+/// How an MFU came about, factor by factor:
+/// `mfu = base · stack · node · scale · size · moe` (capped at 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MfuBreakdown {
     /// The family's base MFU.
     pub base: f64,
+    /// The software stack the estimate assumes.
+    pub stack_level: Stack,
+    /// The stack's fitted multiplier on the base.
+    pub stack: f64,
     /// Chip balance factor from compute per byte of memory and of chip-to-chip bandwidth
     /// (1 for H100 SXM at BF16).
     pub node: f64,
@@ -107,6 +182,15 @@ pub struct MfuBreakdown {
     pub scale: f64,
     /// Effective scale-out size n·(D_ref/d)^β.
     pub n_eff: f64,
+    /// Model-width factor (1 at or above the reference width, or when the width is unknown).
+    pub size: f64,
+    /// The width it was taken at (`None`: unknown, work given as FLOPs).
+    pub d_model: Option<f64>,
+    pub d_model_inferred: bool,
+    /// Pipeline bubble × exposed NIC traffic × recompute of the layout (1 without a shape).
+    pub parallel: f64,
+    /// The layout, its memory and costs (`None` for FLOPs-only work).
+    pub layout: Option<ParallelPlan>,
     /// Mixture-of-experts factor (1 for dense).
     pub moe: f64,
     pub mfu: f64,
@@ -120,11 +204,20 @@ pub struct PerfModel {
     pub throughput: ThroughputParams,
     pub reliability: ReliabilityParams,
     pub energy: EnergyParams,
+    /// The software stack estimates assume (`--stack`).
+    pub stack: Stack,
+    /// Stack multipliers, width term and interval, fitted on the calibration corpus.
+    pub calibration: CalibrationParams,
+    /// The parallel layout asked for (`--tp`, `--pp`, `--zero`); unset parts are chosen.
+    pub layout: LayoutRequest,
 }
 
 impl Default for PerfModel {
     fn default() -> Self {
         PerfModel {
+            stack: Stack::default(),
+            calibration: CalibrationParams::default(),
+            layout: LayoutRequest::default(),
             families: params::default_families(),
             throughput: ThroughputParams::default(),
             reliability: ReliabilityParams::default(),
@@ -150,8 +243,27 @@ impl PerfModel {
             })
     }
 
-    /// Expected model FLOPs utilisation of a dense BF16 job on `n_chips` chips of `accel`, packed
-    /// into scale-up domains of `scaleup_domain` chips.
+    /// Factors that turn a modelled throughput into its 80% interval: `[e^lo, e^hi]` of the
+    /// calibration's leave-one-out errors (a time's interval is the throughput's inverted).
+    pub fn interval_factors(&self) -> [f64; 2] {
+        let c = &self.calibration;
+        [c.interval_log_lo.exp(), c.interval_log_hi.exp()]
+    }
+
+    /// This model with the parallel layout request set to `layout`.
+    pub fn with_layout(mut self, layout: LayoutRequest) -> PerfModel {
+        self.layout = layout;
+        self
+    }
+
+    /// This model with the software stack set to `stack`.
+    pub fn with_stack(mut self, stack: Stack) -> PerfModel {
+        self.stack = stack;
+        self
+    }
+
+    /// Expected model FLOPs utilisation of a dense BF16 job of unknown width on `n_chips` chips
+    /// of `accel`, packed into scale-up domains of `scaleup_domain` chips.
     pub fn mfu(
         &self,
         accel: &Accelerator,
@@ -164,20 +276,20 @@ impl PerfModel {
                 Precision::Bf16,
                 n_chips,
                 &Placement::compact(n_chips, scaleup_domain),
-                false,
+                &Shape::DENSE,
             )?
             .mfu)
     }
 
-    /// MFU, factor by factor, at `precision` on `placement`, for a mixture-of-experts job when
-    /// `moe`. MFU is against the dense peak at `precision`.
+    /// MFU, factor by factor, at `precision` on `placement`, for a job of `shape`. MFU is
+    /// against the dense peak at `precision`.
     pub fn mfu_detail(
         &self,
         accel: &Accelerator,
         precision: Precision,
         n_chips: u64,
         placement: &Placement,
-        moe: bool,
+        shape: &Shape,
     ) -> Result<MfuBreakdown, PerfError> {
         if n_chips == 0 {
             return Err(PerfError::Invalid("a job needs at least one chip".into()));
@@ -194,13 +306,26 @@ impl PerfModel {
         let d = placement.chips_per_domain(n_chips);
         let n_eff = n_chips as f64 * (t.ref_scaleup_domain / d).powf(t.domain_beta);
         let scale = 1.0 / (1.0 + (n_eff / fam.scale_n_c).powf(fam.scale_alpha));
-        let moe_f = if moe { t.moe_efficiency } else { 1.0 };
-        let mfu = (fam.base_mfu * node * scale * moe_f).min(1.0);
+        let moe_f = if shape.moe { t.moe_efficiency } else { 1.0 };
+        let c = &self.calibration;
+        let stack = c.stack(self.stack);
+        let size = c.size(shape.d_model);
+        let before = fam.base_mfu * stack * node * scale * size * moe_f;
+        let layout = self.parallel_plan(accel, precision, n_chips, placement, shape, before)?;
+        let parallel = layout.map_or(1.0, |p| p.factor);
+        let mfu = (before * parallel).min(1.0);
         Ok(MfuBreakdown {
             base: fam.base_mfu,
+            stack_level: self.stack,
+            stack,
             node,
             scale,
             n_eff,
+            size,
+            d_model: shape.d_model,
+            d_model_inferred: shape.d_model_inferred,
+            parallel,
+            layout,
             moe: moe_f,
             mfu,
         })
@@ -245,7 +370,7 @@ impl PerfModel {
         let placement = Placement::compact(n_chips, scaleup_domain);
         Ok(self.peak_flops(accel, precision)?
             * self
-                .mfu_detail(accel, precision, n_chips, &placement, false)?
+                .mfu_detail(accel, precision, n_chips, &placement, &Shape::DENSE)?
                 .mfu
             * n_chips as f64)
     }
@@ -255,8 +380,8 @@ impl PerfModel {
     /// interruptions is `F / rate`; a simulator that does not inject failures itself should use
     /// [`PerfModel::effective_rate`] instead, which is what `estimate` divides by.
     ///
-    /// Only the shape of `work` matters (a mixture-of-experts model runs at lower MFU), not its
-    /// size.
+    /// The shape of `work` matters (a mixture-of-experts model runs at lower MFU, a narrow model
+    /// at lower MFU than a wide one), not its length.
     pub fn rate(
         &self,
         work: &Work,
@@ -265,8 +390,8 @@ impl PerfModel {
         count: u64,
         placement: &Placement,
     ) -> Result<f64, PerfError> {
-        let moe = is_moe(work)?;
-        let m = self.mfu_detail(accel, precision, count, placement, moe)?;
+        let shape = Shape::of(work)?;
+        let m = self.mfu_detail(accel, precision, count, placement, &shape)?;
         Ok(count as f64 * self.peak_flops(accel, precision)? * m.mfu)
     }
 
@@ -331,13 +456,6 @@ pub fn require(accel: &Accelerator, field: &str) -> Result<f64, PerfError> {
         })
 }
 
-fn is_moe(work: &Work) -> Result<bool, PerfError> {
-    Ok(match work {
-        Work::Flops(_) => false,
-        Work::Model { .. } => work_flops(work)?.moe,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,13 +496,16 @@ mod tests {
                 Precision::Bf16,
                 1024,
                 &Placement::compact(1024, 8),
-                false,
+                &Shape::DENSE,
             )
             .unwrap();
         assert!((d.node - 1.0).abs() < 1e-12);
         assert_eq!(d.n_eff, 1024.0);
         let scale = 1.0 / (1.0 + (1024.0f64 / 6.5685e5).powf(0.2911));
-        assert!((d.mfu - 0.55 * scale).abs() < 1e-12);
+        // The default stack is "typical": its fitted multiplier on the base; width unknown: 1.
+        assert_eq!(d.stack, m.calibration.stack_typical);
+        assert_eq!(d.size, 1.0);
+        assert!((d.mfu - 0.55 * d.stack * scale).abs() < 1e-12);
         // Half the memory bandwidth doubles x_mem: node = 1.4 / (1 + 0.6 + 0.1).
         let slow = part("hopper", 989.5, 1.675, 900.0);
         let d = m
@@ -393,7 +514,7 @@ mod tests {
                 Precision::Bf16,
                 1024,
                 &Placement::compact(1024, 8),
-                false,
+                &Shape::DENSE,
             )
             .unwrap();
         assert!((d.node - 1.4 / 1.7).abs() < 1e-12);
@@ -404,17 +525,21 @@ mod tests {
                 Precision::Fp8,
                 1024,
                 &Placement::compact(1024, 8),
-                false,
+                &Shape::DENSE,
             )
             .unwrap();
         assert!((d.node - 1.4 / 1.8).abs() < 1e-12);
         // 21 full 384-chip domains: n_eff = n · (8/384)^0.3.
         let c = Placement::compact(8064, 384);
-        let d = m.mfu_detail(&h, Precision::Bf16, 8064, &c, false).unwrap();
+        let d = m
+            .mfu_detail(&h, Precision::Bf16, 8064, &c, &Shape::DENSE)
+            .unwrap();
         assert!((d.n_eff - 8064.0 * (8.0f64 / 384.0).powf(0.3)).abs() < 1e-9);
         // 8,192 chips need 22 domains: 372.4 chips each on average.
         let c = Placement::compact(8192, 384);
-        let d = m.mfu_detail(&h, Precision::Bf16, 8192, &c, false).unwrap();
+        let d = m
+            .mfu_detail(&h, Precision::Bf16, 8192, &c, &Shape::DENSE)
+            .unwrap();
         assert!((d.n_eff - 8192.0 * (8.0 / (8192.0f64 / 22.0)).powf(0.3)).abs() < 1e-9);
         // Spread over 2,048 domains of 8 instead of 1,024: 4 chips per domain.
         let spread = Placement {
@@ -422,9 +547,49 @@ mod tests {
             domains: 2048,
         };
         let d = m
-            .mfu_detail(&h, Precision::Bf16, 8192, &spread, false)
+            .mfu_detail(&h, Precision::Bf16, 8192, &spread, &Shape::DENSE)
             .unwrap();
         assert!((d.n_eff - 8192.0 * 2f64.powf(0.3)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn width_term_and_inferred_shape() {
+        let m = PerfModel::default();
+        let c = &m.calibration;
+        // 1 at and above the reference width, below 1 and rising under it.
+        assert_eq!(c.size(Some(c.size_d_ref)), 1.0);
+        assert_eq!(c.size(Some(4.0 * c.size_d_ref)), 1.0);
+        assert!(c.size(Some(512.0)) < c.size(Some(4096.0)));
+        assert!(c.size(Some(4096.0)) < 1.0);
+        // d = (128 N / 12)^(1/3): LLaMA 7B's 4,096 and Llama 3 405B's 16,384 within 3%.
+        assert!((typical_d_model(6.7e9) / 4096.0 - 1.0).abs() < 0.03);
+        assert!((typical_d_model(405e9) / 16384.0 - 1.0).abs() < 0.03);
+        let w = Work::Model {
+            params: 671e9,
+            active_params: 37e9,
+            tokens: 1e12,
+            attention: None,
+        };
+        let s = Shape::of(&w).unwrap();
+        assert!(s.moe && s.d_model_inferred);
+        assert!((s.d_model.unwrap() - typical_d_model(37e9)).abs() < 1e-9);
+        // A narrow model is slower per chip than a wide one on the same chips.
+        let h = part("hopper", 989.5, 3.35, 900.0);
+        let p = Placement::compact(512, 8);
+        let small = Work::Model {
+            params: 1e9,
+            active_params: 1e9,
+            tokens: 1e12,
+            attention: Some((16, 2048, 2048)),
+        };
+        let big = Work::Model {
+            params: 70e9,
+            active_params: 70e9,
+            tokens: 1e12,
+            attention: Some((80, 2048, 8192)),
+        };
+        let r = |w: &Work| m.rate(w, &h, Precision::Bf16, 512, &p).unwrap();
+        assert!(r(&small) < r(&big));
     }
 
     #[test]

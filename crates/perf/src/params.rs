@@ -20,6 +20,9 @@ pub struct FamilyParams {
     pub scale_alpha: f64,
     /// How the default was set (shown by `--explain` style reports and the docs).
     pub basis: String,
+    /// Scale-out (NIC) bandwidth per chip, Gb/s: one 400G ConnectX-7 per GPU in HGX H100/B200
+    /// systems, 200G per GPU in DGX A100 and Ascend 910B servers (`--nic-gbps` overrides).
+    pub nic_gbps: f64,
 }
 
 /// Parameters shared by all families.
@@ -40,7 +43,140 @@ pub struct ThroughputParams {
     /// MFU of a mixture-of-experts model relative to a dense one on the same chips (all-to-all,
     /// load imbalance), applied when active parameters < total parameters.
     pub moe_efficiency: f64,
+    /// Share of a chip's memory not available to the model (workspace, communication buffers,
+    /// fragmentation).
+    pub memory_reserve: f64,
+    /// Smallest global batch, tokens (Llama 2: 4M).
+    pub min_batch_tokens: f64,
+    /// Micro-batches per pipeline stage at least (Narayanan et al. SC'21: m ≥ 4·pp).
+    pub micro_batches_per_stage: f64,
+    /// Share of a step's compute that data-parallel communication can hide behind (the
+    /// backward pass, 2/3).
+    pub dp_overlap: f64,
 }
+
+/// How mature the training software stack is: the corpus's runs are grouped by it and each level
+/// has its own fitted multiplier on the family base (`CalibrationParams`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stack {
+    /// A stack built and tuned by an infrastructure team and published as such (MegaScale,
+    /// Llama 3, Pangu Ultra, DeepSeek-V3): "what MegaScale reached".
+    Best,
+    /// A competent team on a current open stack (Megatron-LM/DeepSpeed/LLM Foundry with
+    /// FlashAttention, 2023 on): "what a typical team reaches". The default.
+    #[default]
+    Typical,
+    /// The 2021-2022 open stacks (Megatron-LM SC'21, Metaseq, Megatron-DeepSpeed, GPT-NeoX).
+    Legacy,
+}
+
+impl Stack {
+    pub const ALL: [Stack; 3] = [Stack::Best, Stack::Typical, Stack::Legacy];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stack::Best => "best",
+            Stack::Typical => "typical",
+            Stack::Legacy => "legacy",
+        }
+    }
+}
+
+impl std::fmt::Display for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Stack {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "best" => Ok(Stack::Best),
+            "typical" => Ok(Stack::Typical),
+            "legacy" => Ok(Stack::Legacy),
+            _ => Err(format!(
+                "expected one of best, typical, legacy; found {s:?}"
+            )),
+        }
+    }
+}
+
+/// What the calibration corpus (`data/calibration/runs.toml`) fitted: one multiplier per software
+/// stack, the model-width term, and the spread of the leave-one-out errors that the 80% interval
+/// is made of. `tests/it/corpus.rs` refits them from the corpus and fails if these drift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationParams {
+    /// Multiplier on the family base for [`Stack::Best`].
+    pub stack_best: f64,
+    /// Multiplier on the family base for [`Stack::Typical`].
+    pub stack_typical: f64,
+    /// Multiplier on the family base for [`Stack::Legacy`].
+    pub stack_legacy: f64,
+    /// Width term `size = min(1, (1 + d_half/d_ref) / (1 + d_half/d_model))`, a saturating
+    /// `d/(d + d_half)` normalised to 1 at `d_ref`: narrow models (short GEMMs, relatively more
+    /// memory-bound work per FLOP) reach a lower MFU. Fitted.
+    pub size_d_half: f64,
+    /// Reference width where the size term is 1 (GPT-3 175B, MegaScale's model: 12,288).
+    pub size_d_ref: f64,
+    /// Coverage the interval aims at (0.8).
+    pub interval_level: f64,
+    /// 10th and 90th percentiles of the leave-one-out log errors ln(published / modelled):
+    /// the interval on MFU is `[mfu·e^lo, mfu·e^hi]`.
+    pub interval_log_lo: f64,
+    pub interval_log_hi: f64,
+}
+
+impl CalibrationParams {
+    /// The multiplier of `stack`.
+    pub fn stack(&self, stack: Stack) -> f64 {
+        match stack {
+            Stack::Best => self.stack_best,
+            Stack::Typical => self.stack_typical,
+            Stack::Legacy => self.stack_legacy,
+        }
+    }
+
+    /// The width factor for a model of width `d_model` (1 when unknown).
+    pub fn size(&self, d_model: Option<f64>) -> f64 {
+        match d_model {
+            Some(d) if d > 0.0 => {
+                ((1.0 + self.size_d_half / self.size_d_ref) / (1.0 + self.size_d_half / d)).min(1.0)
+            }
+            _ => 1.0,
+        }
+    }
+}
+
+impl Default for CalibrationParams {
+    fn default() -> Self {
+        CalibrationParams {
+            stack_best: FIT_STACK_BEST,
+            stack_typical: FIT_STACK_TYPICAL,
+            stack_legacy: FIT_STACK_LEGACY,
+            size_d_half: FIT_SIZE_D_HALF,
+            size_d_ref: 12_288.0,
+            interval_level: 0.8,
+            interval_log_lo: FIT_INTERVAL_LOG_LO,
+            interval_log_hi: FIT_INTERVAL_LOG_HI,
+        }
+    }
+}
+
+/// Fitted on `data/calibration/runs.toml` (see [`CalibrationParams`]); refit with
+/// `UPDATE_GOLDEN=1 cargo test -p xpufleet-perf` and copy from `tests/golden/calibration.txt`.
+pub const FIT_STACK_BEST: f64 = 1.0001;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_STACK_TYPICAL: f64 = 0.7893;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_STACK_LEGACY: f64 = 0.5653;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_SIZE_D_HALF: f64 = 304.44;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_INTERVAL_LOG_LO: f64 = -0.2785;
+/// See [`FIT_STACK_BEST`].
+pub const FIT_INTERVAL_LOG_HI: f64 = 0.1977;
 
 /// Failure and checkpoint parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +219,10 @@ impl Default for ThroughputParams {
             ref_scaleup_domain: 8.0,
             domain_beta: 0.3,
             moe_efficiency: 0.59,
+            memory_reserve: 0.1,
+            min_batch_tokens: 4.0 * 1024.0 * 1024.0,
+            micro_batches_per_stage: 4.0,
+            dp_overlap: 2.0 / 3.0,
         }
     }
 }
@@ -115,8 +255,9 @@ pub const SCALE_ALPHA: f64 = 0.2911;
 /// See [`SCALE_ALPHA`].
 pub const SCALE_N_C: f64 = 6.5685e5;
 
-fn family(name: &str, base_mfu: f64, basis: &str) -> FamilyParams {
+fn family(name: &str, base_mfu: f64, nic_gbps: f64, basis: &str) -> FamilyParams {
     FamilyParams {
+        nic_gbps,
         family: name.into(),
         base_mfu,
         scale_n_c: SCALE_N_C,
@@ -131,31 +272,37 @@ pub fn default_families() -> Vec<FamilyParams> {
         family(
             "hopper",
             0.55,
+            400.0,
             "assumed small-scale MFU; the scale law is fitted so Llama 3 405B gives 43% on 8,192 and 41% on 16,384 H100",
         ),
         family(
             "ampere",
             0.623,
+            200.0,
             "fitted to MegaScale 175B: 55.2% MFU on 12,288 Ampere GPUs (taken as A100 SXM)",
         ),
         family(
             "ascend",
             0.583,
+            200.0,
             "fitted to Pangu Ultra 135B dense: ~50% MFU on 8,192 Ascend NPUs (taken as 910B)",
         ),
         family(
             "blackwell",
             0.55,
+            400.0,
             "no published large-run MFU; same CUDA software stack as Hopper, so Hopper's base",
         ),
         family(
             "ada",
             0.45,
+            100.0,
             "no published training MFU; assumption below Hopper (PCIe, GDDR, inference-oriented parts)",
         ),
         family(
             "mlu",
             0.40,
+            100.0,
             "no published training MFU for Cambricon parts (training.md); an input to override with --mfu",
         ),
     ]

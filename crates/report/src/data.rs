@@ -245,6 +245,17 @@ pub struct ExcludedRow {
     pub reason: String,
 }
 
+/// A range of effective PFLOPS: the point scaled by the performance model's calibrated error
+/// percentiles, for the training-software stack assumed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PflopsInterval {
+    /// Share of published runs such a range covers (0.8).
+    pub level: f64,
+    /// "best", "typical" or "legacy".
+    pub stack: String,
+    pub pflops: [f64; 2],
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// The date the plan's rules are applied as of.
@@ -254,6 +265,10 @@ pub struct Plan {
     pub objective_value: f64,
     /// Effective PFLOPS bought or leased by the plan.
     pub effective_pflops: f64,
+    /// The 80% interval of `effective_pflops` from the performance model's calibration (absent
+    /// in reports written before it existed).
+    #[serde(default)]
+    pub effective_pflops_interval: Option<PflopsInterval>,
     pub lines: Vec<PlanLine>,
     pub envelopes: Vec<EnvelopeSpend>,
     pub spend_by_vendor: Vec<SpendRow>,

@@ -537,10 +537,20 @@ impl Page<'_> {
             self.out.push_str("</div></section>");
             return;
         };
+        let range = match &p.effective_pflops_interval {
+            Some(i) => format!(
+                " ({:.0}% interval {}–{} with a {} training stack)",
+                i.level * 100.0,
+                pflops(i.pflops[0]),
+                pflops(i.pflops[1]),
+                esc(&i.stack)
+            ),
+            None => String::new(),
+        };
         let _ = write!(
             self.out,
             "<p class=\"headline\">Objective <b>{}</b> as of {}: {} lines, {} accelerators, \
-             {} spent, <b>{} effective PFLOPS</b> added.</p>",
+             {} spent, <b>{} effective PFLOPS</b>{range} added.</p>",
             esc(&p.objective),
             p.as_of,
             p.lines.len(),

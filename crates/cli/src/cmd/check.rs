@@ -29,6 +29,13 @@ pub struct Args {
     /// group with the same id replaces the earlier one.
     #[arg(long, value_name = "FILE")]
     rules: Vec<PathBuf>,
+    /// Screen every party (company, owners, operators, lessors, tenants and their parents)
+    /// against this list, in the Consolidated Screening List CSV or JSON layout (repeatable).
+    #[arg(long, value_name = "FILE")]
+    screening: Vec<PathBuf>,
+    /// Name similarity (0..1) at or above which a screening match is a hit.
+    #[arg(long, value_name = "X", default_value_t = xpufleet_comply::screening::DEFAULT_THRESHOLD)]
+    screening_threshold: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,8 +66,19 @@ fn pack_refs(rules: &RuleSet) -> Vec<PackRef> {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let loaded = ctx.scenario(args.scenario.as_deref())?;
-    let engine =
+    let mut engine =
         xpufleet_io::rules::rule_engine(&loaded, &args.rules).map_err(|d| anyhow!("{d}"))?;
+    if !args.screening.is_empty() {
+        if !(args.screening_threshold > 0.0 && args.screening_threshold <= 1.0) {
+            return Err(anyhow!(
+                "--screening-threshold: expected a number in (0, 1], found {}",
+                args.screening_threshold
+            ));
+        }
+        let list = xpufleet_io::screening::read_screening_files(&args.screening)
+            .map_err(|d| anyhow!("{d}"))?;
+        engine = engine.with_screening(&list, args.screening_threshold);
+    }
     let date = args.as_of.unwrap_or(loaded.scenario.date);
     let report = engine.check(date);
     let packs = pack_refs(engine.rules());
@@ -149,6 +167,9 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         for f in &e.findings {
             println!("    {} {}: {}", f.outcome, f.rule, f.reason);
             println!("      citation: {}", f.citation);
+            if let (Some(x), Some(duty)) = (&f.exception, &f.duty) {
+                println!("      exception {x}, duty: {duty}");
+            }
             if restricted && f.outcome == e.verdict.outcome {
                 if let Some(w) = &f.would_change {
                     println!("      would change: {w}");
@@ -184,6 +205,31 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
         println!("  {} ({} at {}):", u.target, u.target_kind, u.site);
         for m in &u.missing {
             println!("    - {m}");
+        }
+    }
+    if let Some(sc) = &r.screening {
+        println!(
+            "\nScreening against {} ({} entries, threshold {:.2}): {} parties screened",
+            sc.files.join(", "),
+            sc.entries,
+            sc.threshold,
+            sc.screened.len()
+        );
+        if sc.hits.is_empty() {
+            println!("  no hits");
+        }
+        for h in &sc.hits {
+            println!(
+                "  {} \"{}\" ({}) matches \"{}\" on {}: entry {} at {}, similarity {:.2}",
+                h.entity,
+                h.entity_name,
+                h.roles.join(", "),
+                h.matched_name,
+                h.source,
+                h.entry_id,
+                h.at,
+                h.score
+            );
         }
     }
     println!("\nNotices (advisory; they do not change a verdict)");

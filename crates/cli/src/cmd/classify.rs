@@ -201,6 +201,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         if c.nac_eligible {
             label.push_str(" (NAC)");
         }
+        if c.is_controlled() && !c.subject_to_ear {
+            // Meets the parameters; a non-US part is subject to the EAR only through the
+            // foreign-direct-product rules, which are not modelled.
+            label.push_str(" (parameters only: non-US)");
+        }
         t.add_row(vec![
             c.id.clone(),
             tpp,

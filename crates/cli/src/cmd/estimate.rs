@@ -12,7 +12,8 @@ use xpufleet_model::{
     TrainingJob, Work,
 };
 use xpufleet_perf::{
-    CostBasis, Estimate, EstimateInput, PerfError, PerfModel, Placement, SiteEnergy,
+    CostBasis, Estimate, EstimateInput, LayoutRequest, PerfError, PerfModel, Placement, SiteEnergy,
+    Stack,
 };
 
 use crate::common::{print_json, table, Ctx};
@@ -70,6 +71,9 @@ pub struct Args {
     /// Use this MFU instead of the model's (for parts with no published MFU).
     #[arg(long, value_name = "X")]
     mfu: Option<f64>,
+    /// Software stack and parallel layout (boxed: keeps the command enum small).
+    #[command(flatten)]
+    training: Box<TrainingArgs>,
     /// Power usage effectiveness (default: the pool's site, else 1.3).
     #[arg(long, value_name = "X")]
     pue: Option<f64>,
@@ -109,6 +113,27 @@ pub struct Args {
     json: bool,
 }
 
+/// How the run is trained: software maturity and parallel layout.
+#[derive(Debug, clap::Args)]
+struct TrainingArgs {
+    /// Training-software maturity, each level fitted on published runs: best (MegaScale,
+    /// Llama 3), typical (a current open stack), legacy (2021-22 stacks).
+    #[arg(long, value_name = "LEVEL", default_value = "typical")]
+    stack: Stack,
+    /// Tensor-parallel degree (default: chosen so the model fits).
+    #[arg(long, value_name = "N")]
+    tp: Option<u32>,
+    /// Pipeline-parallel degree (default: chosen so the model fits).
+    #[arg(long, value_name = "N")]
+    pp: Option<u32>,
+    /// ZeRO stage 0-3 (default 1, the distributed optimizer).
+    #[arg(long, value_name = "STAGE")]
+    zero: Option<u8>,
+    /// Scale-out (NIC) bandwidth per accelerator, Gb/s (default: the family's, 400 for Hopper).
+    #[arg(long, value_name = "GBPS")]
+    nic_gbps: Option<f64>,
+}
+
 /// An estimate as printed: the model's answer plus where the price came from.
 #[derive(Debug, serde::Serialize)]
 struct Out {
@@ -142,7 +167,22 @@ struct Resolved {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let r = resolve(ctx, &args)?;
-    let mut model = PerfModel::default();
+    let t = &args.training;
+    let mut model = PerfModel::default()
+        .with_stack(t.stack)
+        .with_layout(LayoutRequest {
+            tp: t.tp,
+            pp: t.pp,
+            zero: t.zero,
+        });
+    if let Some(v) = t.nic_gbps {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("--nic-gbps must be a number > 0; found {v}");
+        }
+        for f in &mut model.families {
+            f.nic_gbps = v;
+        }
+    }
     if let Some(v) = args.failure_rate {
         model.reliability.failure_rate_per_chip_hour = v;
     }
@@ -540,16 +580,76 @@ fn print_one(out: &Out) {
         "MFU",
         match &e.mfu_factors {
             Some(f) => format!(
-                "{:.1}% (base {:.3} × balance {:.3} × scale {:.3} × MoE {:.2})",
+                "{:.1}% (base {:.3} × {} stack {:.3} × balance {:.3} × scale {:.3} × width {:.3} × layout {:.3} × MoE {:.2})",
                 e.mfu * 100.0,
                 f.base,
+                f.stack_level,
+                f.stack,
                 f.node,
                 f.scale,
+                f.size,
+                f.parallel,
                 f.moe
             ),
             None => format!("{:.1}% (given)", e.mfu * 100.0),
         },
     );
+    let i = &e.interval;
+    row(
+        &format!("{:.0}% interval", i.level * 100.0),
+        if e.mfu_factors.is_some() {
+            format!(
+                "MFU {:.1}–{:.1}%; wall {} – {}; {:.3e}–{:.3e} accelerator-hours (from the calibration's leave-one-out errors)",
+                i.mfu[0] * 100.0,
+                i.mfu[1] * 100.0,
+                hours(i.wall_hours[0]),
+                hours(i.wall_hours[1]),
+                i.chip_hours[0],
+                i.chip_hours[1]
+            )
+        } else {
+            "none: MFU given with --mfu".into()
+        },
+    );
+    if let Some(p) = &e.layout {
+        let l = &p.layout;
+        row(
+            "layout",
+            format!(
+                "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches, bubble {:.3}, NIC {:.3}",
+                l.tp,
+                l.pp,
+                l.dp,
+                l.zero,
+                if l.full_recompute {
+                    ", full recompute"
+                } else {
+                    ", selective recompute"
+                },
+                p.micro_batches,
+                p.bubble,
+                p.nic
+            ),
+        );
+        let m = &p.memory;
+        row(
+            "memory per chip",
+            format!(
+                "{:.1} GB of {} (weights {:.1}, gradients {:.1}, optimizer {:.1}, activations {:.1}){}",
+                m.total_gb,
+                m.usable_gb
+                    .map(|u| format!("{u:.1} usable"))
+                    .unwrap_or_else(|| "? (memory_gb unknown)".into()),
+                m.weights_gb,
+                m.gradients_gb,
+                m.optimizer_gb,
+                m.activations_gb,
+                e.min_chips
+                    .map(|k| format!("; fits on {k} chips or more"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
     row(
         "throughput",
         format!(
@@ -628,7 +728,19 @@ fn print_compare(outs: &[Out]) {
     });
     row("ETTR", &|e| format!("{:.3}", e.ettr));
     row("wall time", &|e| hours(e.wall_hours));
+    row("80% interval (wall)", &|e| {
+        format!(
+            "{} – {}",
+            hours(e.interval.wall_hours[0]),
+            hours(e.interval.wall_hours[1])
+        )
+    });
     row("accelerator-hours", &|e| format!("{:.3e}", e.chip_hours));
+    row("fewest chips", &|e| {
+        e.min_chips
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "-".into())
+    });
     row("energy MWh", &|e| format!("{:.0}", e.energy_mwh));
     row("cost (USD)", &|e| match e.cost_usd {
         Some(v) => Money::new(v, "USD").to_string(),

@@ -338,6 +338,17 @@ fn mode_str(m: CandidateMode) -> String {
     m.to_string()
 }
 
+/// The plan's effective PFLOPS as the performance model's 80% interval.
+fn pflops_interval(point: f64) -> report::PflopsInterval {
+    let perf = PerfModel::default();
+    let [lo, hi] = perf.interval_factors();
+    report::PflopsInterval {
+        level: perf.calibration.interval_level,
+        stack: perf.stack.to_string(),
+        pflops: [point * lo, point * hi],
+    }
+}
+
 fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
     let lines: Vec<report::PlanLine> = p
         .lines
@@ -419,6 +430,7 @@ fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
         objective: p.objective.kind.as_str().to_string(),
         objective_value: p.objective.value,
         effective_pflops: p.effective_pflops,
+        effective_pflops_interval: Some(pflops_interval(p.effective_pflops)),
         spend_by_vendor: report::spend_by(&lines, |l| l.vendor.clone()),
         spend_by_site: report::spend_by(&lines, |l| l.site.clone()),
         supplier_shares: p
@@ -643,6 +655,7 @@ fn planned_scenario(sc: &Scenario, plan: Option<&Plan>, as_of: Date) -> Scenario
             acquisition,
             owner,
             licences: c.licences.clone(),
+            history: vec![],
         });
     }
     out

@@ -415,3 +415,103 @@ fn scenario_errors_name_the_file_and_pool() {
     ]);
     close(f(&v, "cost_usd"), f(&v, "cost_local") * 0.14);
 }
+
+/// Issue #14: every estimate carries the 80% interval, in exactly the agreed shape, around the
+/// point estimate.
+#[test]
+fn issue_14_interval_in_every_estimate() {
+    let v = json(&[
+        "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+        "2048", "--json",
+    ]);
+    let i = &v["interval"];
+    assert_eq!(i["level"].as_f64(), Some(0.8), "{v}");
+    for (key, point) in [
+        ("mfu", f(&v, "mfu")),
+        ("wall_hours", f(&v, "wall_hours")),
+        ("chip_hours", f(&v, "chip_hours")),
+    ] {
+        let r = i[key].as_array().unwrap_or_else(|| panic!("{key} in {i}"));
+        assert_eq!(r.len(), 2);
+        let (lo, hi) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap());
+        assert!(lo < point && point < hi, "{key}: {lo} < {point} < {hi}");
+    }
+    // The wall-time bounds are the MFU bounds inverted.
+    let mfu = f(&v, "mfu");
+    let hi_mfu = i["mfu"][1].as_f64().unwrap();
+    close(
+        i["wall_hours"][0].as_f64().unwrap(),
+        f(&v, "wall_hours") * mfu / hi_mfu,
+    );
+    assert_eq!(v["stack"], "typical");
+    // Also with --compare, and in the table.
+    let all = json(&[
+        "estimate",
+        "--params",
+        "7e9",
+        "--tokens",
+        "1e12",
+        "--count",
+        "64",
+        "--compare",
+        "h100-sxm,a100-sxm-80gb",
+        "--json",
+    ]);
+    for e in all.as_array().unwrap() {
+        assert!(e["interval"]["chip_hours"].is_array(), "{e}");
+    }
+    let o = xpufleet(&[
+        "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+        "2048",
+    ]);
+    assert!(stdout(&o).contains("80% interval"), "{}", stdout(&o));
+}
+
+#[test]
+fn issue_14_stack_levels_order_the_estimates() {
+    let wall = |stack: &str| {
+        f(
+            &json(&[
+                "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm",
+                "--count", "2048", "--stack", stack, "--json",
+            ]),
+            "wall_hours",
+        )
+    };
+    let (best, typical, legacy) = (wall("best"), wall("typical"), wall("legacy"));
+    assert!(
+        best < typical && typical < legacy,
+        "{best} {typical} {legacy}"
+    );
+    let o = xpufleet(&[
+        "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+        "2048", "--stack", "heroic",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("best, typical, legacy"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn issue_14_layout_that_cannot_fit_exits_2_naming_the_shortfall() {
+    let o = xpufleet(&[
+        "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count", "8",
+        "--tp", "8", "--zero", "0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("does not fit in memory") && e.contains("GB short") && e.contains("at least 16"),
+        "{e}"
+    );
+    // Chosen freely, the fewest chips are reported and the layout is in the JSON.
+    let v = json(&[
+        "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count", "64",
+        "--json",
+    ]);
+    assert_eq!(v["min_chips"].as_u64(), Some(16), "{v}");
+    assert!(v["layout"]["memory"]["total_gb"].as_f64().unwrap() <= 72.0);
+}

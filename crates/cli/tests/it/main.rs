@@ -3,6 +3,7 @@
 mod catalog;
 mod check;
 mod classify;
+mod cluster;
 mod estimate;
 mod fleet;
 mod harden;

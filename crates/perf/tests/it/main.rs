@@ -2,5 +2,7 @@
 //! properties that must hold for any input.
 
 mod calibration;
+mod corpus;
+mod parallel;
 mod properties;
 mod support;

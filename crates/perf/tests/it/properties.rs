@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use xpufleet_model::{FxRates, Money, Precision, Work};
 use xpufleet_perf::{
-    reliability, CostBasis, Deployment, EstimateInput, PerfModel, Placement, SiteEnergy,
+    reliability, CostBasis, Deployment, EstimateInput, PerfModel, Placement, SiteEnergy, Stack,
 };
 
 use crate::support::*;
@@ -138,6 +138,58 @@ proptest! {
         let c = e.cost.unwrap();
         prop_assert!((c.compute_usd - rate_usd * e.chip_hours).abs() <= 1e-9 * c.compute_usd);
         prop_assert!((c.electricity_usd - e.energy_mwh * 1000.0 * 0.1).abs() <= 1e-9 * c.electricity_usd.max(1.0));
+    }
+
+    #[test]
+    fn interval_brackets_the_estimate(
+        part in 0..PARTS.len(), n in 8u64..20_000, log_params in 8.0f64..11.5, stack in 0..3usize,
+    ) {
+        let a = accel(PARTS[part]);
+        let fx = FxRates::default();
+        let params = 10f64.powf(log_params);
+        let m = PerfModel::default().with_stack(Stack::ALL[stack]);
+        let input = EstimateInput {
+            work: Work::Model { params, active_params: params, tokens: 1e12, attention: None },
+            precision: Precision::Bf16,
+            accel: &a,
+            count: n,
+            placement: Placement::compact(n, 8),
+            site: SiteEnergy { pue: 1.2, electricity_per_kwh: Money::new(0.1, "USD") },
+            cost: None,
+            fx: &fx,
+            mfu_override: None,
+        };
+        // Too big for the chips is a refusal, not a number; power unknown likewise.
+        if let Ok(e) = m.estimate(&input) {
+            let i = e.interval;
+            prop_assert_eq!(i.level, 0.8);
+            prop_assert!(i.mfu[0] < e.mfu && e.mfu <= i.mfu[1], "{:?} {}", i, e.mfu);
+            prop_assert!(i.wall_hours[0] <= e.wall_hours && e.wall_hours < i.wall_hours[1]);
+            prop_assert!(i.chip_hours[0] <= e.chip_hours && e.chip_hours < i.chip_hours[1]);
+            // Time is inverse to MFU: the bounds swap.
+            let k = i.wall_hours[1] / i.wall_hours[0];
+            prop_assert!((k - i.mfu[1] / i.mfu[0]).abs() < 1e-9 * k);
+            prop_assert!(e.layout.unwrap().memory.fits());
+            prop_assert!(e.min_chips.unwrap() <= n);
+        }
+    }
+
+    #[test]
+    fn better_stacks_are_never_slower(part in 0..PARTS.len(), n in 1u64..100_000, moe: bool) {
+        let r = |s: Stack| {
+            let work = Work::Model {
+                params: 100e9,
+                active_params: if moe { 10e9 } else { 100e9 },
+                tokens: 1e12,
+                attention: None,
+            };
+            PerfModel::default()
+                .with_stack(s)
+                .rate(&work, &accel(PARTS[part]), Precision::Bf16, n, &Placement::compact(n, 8))
+                .unwrap()
+        };
+        prop_assert!(r(Stack::Best) >= r(Stack::Typical));
+        prop_assert!(r(Stack::Typical) >= r(Stack::Legacy));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The built-in catalog and small builders shared by the tests.
 
 use xpufleet_model::{Accelerator, Catalog, FxRates, Money, Precision, Work};
-use xpufleet_perf::{Estimate, EstimateInput, PerfModel, Placement, SiteEnergy};
+use xpufleet_perf::{Estimate, EstimateInput, PerfModel, Placement, SiteEnergy, Stack};
 
 /// The built-in catalog, parsed from the same file the binary embeds.
 pub fn catalog() -> Catalog {
@@ -24,11 +24,13 @@ pub fn dense(params: f64, tokens: f64) -> Work {
     }
 }
 
-/// Estimates `work` on `count` chips of `id` packed in 8-chip domains, no cost.
-pub fn estimate(id: &str, count: u64, precision: Precision, work: Work) -> Estimate {
+/// Estimates `work` on `count` chips of `id` packed in 8-chip domains with the `stack` software,
+/// no cost.
+pub fn estimate(stack: Stack, id: &str, count: u64, precision: Precision, work: Work) -> Estimate {
     let a = accel(id);
     let fx = FxRates::default();
     PerfModel::default()
+        .with_stack(stack)
         .estimate(&EstimateInput {
             work,
             precision,
@@ -55,5 +57,26 @@ pub fn assert_within(what: &str, got: f64, want: f64, tol: f64) {
         "{what}: model {got:.4} vs published {want:.4} ({:+.1}%, tolerance ±{:.0}%)",
         err * 100.0,
         tol * 100.0
+    );
+}
+
+/// Compares `got` with `tests/golden/NAME`, or writes it there when `UPDATE_GOLDEN=1`.
+#[track_caller]
+pub fn golden(name: &str, got: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().expect("golden dir")).expect("mkdir golden");
+        std::fs::write(&path, got).expect("write golden");
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(
+        got,
+        want,
+        "{} differs; UPDATE_GOLDEN=1 to accept",
+        path.display()
     );
 }

@@ -220,6 +220,14 @@ pub fn report() -> ReportData {
         objective: "max-compute".into(),
         objective_value: lines.iter().filter_map(|l| l.effective_pflops).sum(),
         effective_pflops: lines.iter().filter_map(|l| l.effective_pflops).sum(),
+        effective_pflops_interval: Some(PflopsInterval {
+            level: 0.8,
+            stack: "typical".into(),
+            pflops: [
+                0.76 * lines.iter().filter_map(|l| l.effective_pflops).sum::<f64>(),
+                1.22 * lines.iter().filter_map(|l| l.effective_pflops).sum::<f64>(),
+            ],
+        }),
         spend_by_vendor: spend_by(&lines, |l| l.vendor.clone()),
         spend_by_site: spend_by(&lines, |l| l.site.clone()),
         supplier_shares: vec![SupplierShare {

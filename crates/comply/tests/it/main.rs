@@ -1,0 +1,8 @@
+//! Integration tests of the rule engine against the shipped rule packs: one test per rule, each
+//! named and documented with the primary text it follows, plus property tests of the engine's
+//! invariants. One test binary (see `/work/shared/style.md`: link time on 2 cores).
+
+mod fixture;
+mod props;
+mod rules;
+mod screening;

@@ -1,0 +1,410 @@
+//! Memory fit and parallel layout: do weights, gradients, optimizer state and activations fit in
+//! the chips' memory for a data/tensor/pipeline layout and ZeRO stage; which layout to use when
+//! none is given; what pipeline bubbles, activation recompute and the scale-out (NIC) network
+//! cost in throughput; and the fewest chips on which the model fits at all.
+//!
+//! Memory per chip (bytes), mixed-precision Adam (Rajbhandari et al., ZeRO, SC'20: 16 bytes per
+//! parameter), `Ψ = params / (tp·pp)`:
+//! weights `2Ψ` (÷dp at ZeRO-3), gradients `2Ψ` (÷dp at ZeRO ≥ 2), optimizer `12Ψ` (÷dp at
+//! ZeRO ≥ 1); activations of the first pipeline stage, which holds `pp` micro-batches of `L/pp`
+//! layers under 1F1B, with sequence parallelism and selective recompute (Korthikanti et al.,
+//! MLSys'23): `34·s·h·L / tp` per sequence, or with full recompute `2·s·h·L / tp + 34·s·h / tp`.
+
+use serde::{Deserialize, Serialize};
+use xpufleet_model::{Accelerator, Precision};
+
+use crate::{PerfError, PerfModel, Placement, Shape};
+
+/// A layout the caller asks for; `None` fields are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LayoutRequest {
+    /// Tensor-parallel degree (within a scale-up domain).
+    pub tp: Option<u32>,
+    /// Pipeline-parallel degree.
+    pub pp: Option<u32>,
+    /// ZeRO stage 0-3 (default 1: the distributed optimizer every current stack uses).
+    pub zero: Option<u8>,
+}
+
+/// One parallel layout of a job: `tp · pp · dp` chips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Layout {
+    pub tp: u32,
+    pub pp: u32,
+    pub dp: u64,
+    pub zero: u8,
+    /// Full activation recompute (stores only layer inputs; ~33% more compute).
+    pub full_recompute: bool,
+}
+
+/// Memory per chip, GB (10^9 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MemoryUse {
+    pub weights_gb: f64,
+    pub gradients_gb: f64,
+    pub optimizer_gb: f64,
+    pub activations_gb: f64,
+    pub total_gb: f64,
+    /// Usable memory of one chip: `memory_gb` less the reserve for workspace, communication
+    /// buffers and fragmentation; `None` when the catalog does not know the memory (then
+    /// nothing is refused).
+    pub usable_gb: Option<f64>,
+}
+
+impl MemoryUse {
+    pub fn fits(&self) -> bool {
+        self.usable_gb.is_none_or(|u| self.total_gb <= u)
+    }
+}
+
+/// The layout a job runs with and what it costs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ParallelPlan {
+    pub layout: Layout,
+    pub memory: MemoryUse,
+    /// Micro-batches per pipeline per step.
+    pub micro_batches: u64,
+    /// Share of time the pipeline is busy, `m / (m + pp − 1)` (1F1B).
+    pub bubble: f64,
+    /// Throughput kept after exposed data-parallel traffic on the NICs.
+    pub nic: f64,
+    /// Throughput kept under full recompute (0.75) or selective (1).
+    pub recompute: f64,
+    /// Share of the chips in whole tensor × pipeline × data groups (`tp·pp·dp / count`); the
+    /// rest sit idle.
+    pub used: f64,
+    /// The layout's factor on the calibrated MFU: `used · nic` times the bubble and recompute of
+    /// this layout relative to the automatic choice (so `used · nic` for an automatic layout).
+    pub factor: f64,
+}
+
+/// What a layout search found.
+#[derive(Default)]
+struct Search {
+    best: Option<ParallelPlan>,
+    first_fit: Option<ParallelPlan>,
+    last: Option<ParallelPlan>,
+}
+
+/// Bytes per parameter of weights, gradients and optimizer state (BF16 weights and gradients,
+/// FP32 master weights and two Adam moments).
+const WEIGHT_BYTES: f64 = 2.0;
+const GRAD_BYTES: f64 = 2.0;
+const OPTIMIZER_BYTES: f64 = 12.0;
+
+/// The full shape the layout needs, with typical values where the job does not say.
+struct Dims {
+    params: f64,
+    active: f64,
+    n_layers: f64,
+    seq_len: f64,
+    d_model: f64,
+}
+
+fn dims(shape: &Shape) -> Option<Dims> {
+    let params = shape.params?;
+    let d_model = shape.d_model?;
+    Some(Dims {
+        params,
+        active: shape.active_params.unwrap_or(params),
+        n_layers: shape.n_layers.unwrap_or((d_model / 128.0).round().max(1.0)),
+        seq_len: shape.seq_len.unwrap_or(4096.0),
+        d_model,
+    })
+}
+
+impl PerfModel {
+    /// Memory per chip of `shape` on `accel` under `layout`; `None` when the work has no shape
+    /// (given as FLOPs).
+    pub fn memory_use(
+        &self,
+        accel: &Accelerator,
+        shape: &Shape,
+        layout: &Layout,
+    ) -> Result<Option<MemoryUse>, PerfError> {
+        let Some(d) = dims(shape) else {
+            return Ok(None);
+        };
+        Ok(Some(memory(self, accel, &d, layout)?))
+    }
+
+    /// The layout of `shape` on `count` chips of `accel` in `placement`: the one requested
+    /// (`self.layout`), completed with the fitting layout of highest throughput factor (used ×
+    /// bubble × recompute × NIC), ties to the least model parallelism (tensor parallel first,
+    /// within a scale-up domain, then pipeline; selective recompute before full).
+    /// `Ok(None)` when the work has no shape. When nothing fits, the most-sharded layout is
+    /// returned with `memory.fits() == false`.
+    pub fn parallel_plan(
+        &self,
+        accel: &Accelerator,
+        precision: Precision,
+        count: u64,
+        placement: &Placement,
+        shape: &Shape,
+        mfu_before: f64,
+    ) -> Result<Option<ParallelPlan>, PerfError> {
+        let Some(d) = dims(shape) else {
+            return Ok(None);
+        };
+        let req = self.layout;
+        if let Some(z) = req.zero {
+            if z > 3 {
+                return Err(PerfError::Invalid(format!(
+                    "ZeRO stage must be 0, 1, 2 or 3; found {z}"
+                )));
+            }
+        }
+        for (name, v) in [("tensor-parallel", req.tp), ("pipeline-parallel", req.pp)] {
+            if v == Some(0) {
+                return Err(PerfError::Invalid(format!(
+                    "{name} degree must be at least 1"
+                )));
+            }
+        }
+        let tp_max = placement.scaleup_domain.clamp(1, 64);
+        if let Some(tp) = req.tp {
+            if tp > placement.scaleup_domain {
+                return Err(PerfError::Invalid(format!(
+                    "tensor parallelism {tp} exceeds the scale-up domain of {} chips",
+                    placement.scaleup_domain
+                )));
+            }
+        }
+        // Of the layouts that fit, the one with the highest throughput factor; ties go to the
+        // earliest candidate (least model parallelism). Also the first that fits (the
+        // memory-driven choice) and, when nothing fits, the most sharded.
+        let search = |req: &LayoutRequest| -> Result<Search, PerfError> {
+            let own = |p: &ParallelPlan| p.used * p.nic * p.bubble * p.recompute;
+            let mut found = Search::default();
+            for layout in candidates(count, tp_max, d.n_layers as u32, req) {
+                let mem = memory(self, accel, &d, &layout)?;
+                let plan = costs(
+                    self, accel, precision, count, placement, &d, layout, mem, mfu_before,
+                )?;
+                if !mem.fits() {
+                    found.last = Some(plan);
+                    continue;
+                }
+                if found.first_fit.is_none() {
+                    found.first_fit = Some(plan);
+                }
+                if found
+                    .best
+                    .as_ref()
+                    .is_none_or(|b| own(&plan) > own(b) * (1.0 + 1e-12))
+                {
+                    found.best = Some(plan);
+                }
+            }
+            Ok(found)
+        };
+        let asked = search(&req)?;
+        let Some(mut plan) = asked.best.or(asked.last) else {
+            return Err(PerfError::Invalid(format!(
+                "no layout divides {count} chips as tensor × pipeline × data parallel{}",
+                describe(&req)
+            )));
+        };
+        // The calibrated MFU already contains the bubbles and recompute of the layouts the
+        // published runs chose, which the memory-driven choice (least model parallelism that
+        // fits) stands for: a layout is charged only for what its bubble and recompute lose
+        // against that one, so deeper pipelines that dodge NIC traffic are not free. The NIC
+        // term is absolute (the corpus's runs were not NIC-bound).
+        let auto = LayoutRequest {
+            zero: req.zero,
+            ..LayoutRequest::default()
+        };
+        let reference = search(&auto)?
+            .first_fit
+            .map_or(plan.bubble * plan.recompute, |a| a.bubble * a.recompute);
+        plan.factor =
+            plan.used * (plan.nic * plan.bubble * plan.recompute / reference).min(plan.nic);
+        Ok(Some(plan))
+    }
+
+    /// The fewest chips of `accel` on which `shape` fits (any layout, ZeRO as requested or 1),
+    /// among multiples of the scale-up domain (or powers of two below it); `None` when the work
+    /// has no shape or not even 2^24 chips suffice.
+    pub fn min_chips(
+        &self,
+        accel: &Accelerator,
+        scaleup_domain: u32,
+        shape: &Shape,
+    ) -> Result<Option<u64>, PerfError> {
+        let Some(d) = dims(shape) else {
+            return Ok(None);
+        };
+        let free = LayoutRequest {
+            zero: self.layout.zero,
+            ..LayoutRequest::default()
+        };
+        let tp_max = scaleup_domain.clamp(1, 64);
+        let fits = |n: u64| -> Result<bool, PerfError> {
+            for l in candidates(n, tp_max, d.n_layers as u32, &free) {
+                if memory(self, accel, &d, &l)?.fits() {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        };
+        let step = u64::from(scaleup_domain.max(1));
+        let mut n = 1u64;
+        while n < step {
+            if fits(n)? {
+                return Ok(Some(n));
+            }
+            n *= 2;
+        }
+        // Doubling finds an upper bound; a scan of domain multiples below it finds the least.
+        let mut hi = step;
+        while !fits(hi)? {
+            hi *= 2;
+            if hi > 1 << 24 {
+                return Ok(None);
+            }
+        }
+        let mut k = (hi / 2 / step).max(1);
+        while k * step < hi {
+            if fits(k * step)? {
+                return Ok(Some(k * step));
+            }
+            k += 1;
+        }
+        Ok(Some(hi))
+    }
+}
+
+fn describe(req: &LayoutRequest) -> String {
+    let mut s = String::new();
+    if let Some(tp) = req.tp {
+        s.push_str(&format!(" with tp = {tp}"));
+    }
+    if let Some(pp) = req.pp {
+        s.push_str(&format!(" with pp = {pp}"));
+    }
+    s
+}
+
+/// Layouts in order of preference: least model parallelism first (tp·pp), tensor before
+/// pipeline, selective before full recompute.
+fn candidates(count: u64, tp_max: u32, n_layers: u32, req: &LayoutRequest) -> Vec<Layout> {
+    let zero = req.zero.unwrap_or(1);
+    let pow2 = |max: u32| (0..=16).map(|i| 1u32 << i).take_while(move |&v| v <= max);
+    let tps: Vec<u32> = match req.tp {
+        Some(t) => vec![t],
+        None => pow2(tp_max).collect(),
+    };
+    let pps: Vec<u32> = match req.pp {
+        Some(p) => vec![p],
+        None => pow2(n_layers.max(1)).collect(),
+    };
+    let mut out = Vec::new();
+    for full_recompute in [false, true] {
+        let mut level = Vec::new();
+        for &tp in &tps {
+            for &pp in &pps {
+                let mp = u64::from(tp) * u64::from(pp);
+                // Chips beyond the last whole tensor × pipeline group sit idle.
+                if mp <= count {
+                    level.push(Layout {
+                        tp,
+                        pp,
+                        dp: count / mp,
+                        zero,
+                        full_recompute,
+                    });
+                }
+            }
+        }
+        level.sort_by_key(|l| (u64::from(l.tp) * u64::from(l.pp), l.pp));
+        out.extend(level);
+    }
+    out
+}
+
+fn memory(
+    model: &PerfModel,
+    accel: &Accelerator,
+    d: &Dims,
+    l: &Layout,
+) -> Result<MemoryUse, PerfError> {
+    let capacity_gb = accel.memory_gb.get();
+    let shard = d.params / (f64::from(l.tp) * f64::from(l.pp));
+    let dp = l.dp as f64;
+    let by = |stage: u8| if l.zero >= stage { dp } else { 1.0 };
+    let weights = WEIGHT_BYTES * shard / by(3);
+    let grads = GRAD_BYTES * shard / by(2);
+    let optimizer = OPTIMIZER_BYTES * shard / by(1);
+    let per_layer = d.seq_len * d.d_model / f64::from(l.tp);
+    let activations = if l.full_recompute {
+        2.0 * per_layer * d.n_layers + 34.0 * per_layer
+    } else {
+        34.0 * per_layer * d.n_layers
+    };
+    let gb = 1e-9;
+    let total = (weights + grads + optimizer + activations) * gb;
+    Ok(MemoryUse {
+        weights_gb: weights * gb,
+        gradients_gb: grads * gb,
+        optimizer_gb: optimizer * gb,
+        activations_gb: activations * gb,
+        total_gb: total,
+        usable_gb: capacity_gb.map(|c| c * (1.0 - model.throughput.memory_reserve)),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn costs(
+    model: &PerfModel,
+    accel: &Accelerator,
+    precision: Precision,
+    count: u64,
+    placement: &Placement,
+    d: &Dims,
+    layout: Layout,
+    memory: MemoryUse,
+    mfu_before: f64,
+) -> Result<ParallelPlan, PerfError> {
+    let t = &model.throughput;
+    // The global batch is at least `min_batch_tokens` and at least `micro_batches_per_stage · pp`
+    // micro-batches (of one sequence) per pipeline, as runs at scale grow it (Llama 3: 4M to 16M
+    // tokens; Narayanan et al.: m ≥ 4·pp keeps the 1F1B bubble under 20%).
+    let seqs = (t.min_batch_tokens / d.seq_len).max(1.0);
+    let m = (seqs / layout.dp as f64)
+        .ceil()
+        .max(t.micro_batches_per_stage * f64::from(layout.pp))
+        .max(1.0);
+    let batch_tokens = m * layout.dp as f64 * d.seq_len;
+    let bubble = m / (m + f64::from(layout.pp) - 1.0);
+    let recompute = if layout.full_recompute { 0.75 } else { 1.0 };
+    // Data-parallel gradient traffic crosses the NICs once the job spans more than one scale-up
+    // domain. Hierarchically (NCCL): reduce-scatter among the data-parallel peers inside the
+    // domain, then a ring all-reduce across domains of each chip's 1/k part, which moves
+    // 2·(r−1)/r of it through the chip's NIC (r replicas across domains); overlapped with the
+    // backward pass (`dp_overlap` of the step).
+    let nic = if placement.domains <= 1 || layout.dp <= 1 {
+        1.0
+    } else {
+        let nic_bps = model.family(accel)?.nic_gbps * 1e9 / 8.0;
+        let shard = d.params / (f64::from(layout.tp) * f64::from(layout.pp));
+        let in_domain = (placement.chips_per_domain(count) / f64::from(layout.tp)).max(1.0);
+        let r = (layout.dp as f64 / in_domain).max(1.0);
+        let comm_s = 2.0 * (r - 1.0) / r * GRAD_BYTES * shard / in_domain / nic_bps;
+        let step_flops = 6.0 * d.active * batch_tokens;
+        let rate =
+            count as f64 * model.peak_flops(accel, precision)? * mfu_before * bubble * recompute;
+        let compute_s = step_flops / rate.max(f64::MIN_POSITIVE);
+        let exposed = (comm_s - t.dp_overlap * compute_s).max(0.0);
+        compute_s / (compute_s + exposed)
+    };
+    Ok(ParallelPlan {
+        layout,
+        memory,
+        micro_batches: m as u64,
+        bubble,
+        nic,
+        recompute,
+        used: (layout.dp * u64::from(layout.tp) * u64::from(layout.pp)) as f64 / count as f64,
+        factor: nic,
+    })
+}
