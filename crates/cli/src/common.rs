@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 use xpufleet_io::LoadedScenario;
 use xpufleet_model::Catalog;
@@ -46,10 +46,159 @@ pub fn print_json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
     Ok(())
 }
 
-/// A table in the house style.
+/// Set by `--wide`: tables keep every column at full width.
+static WIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The width tables are fitted to when the output is not a terminal (a terminal's own width is
+/// used when it is one).
+pub const TABLE_WIDTH: u16 = 100;
+
+/// `--wide`: draw tables at full width instead of fitting them.
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A table in the house style, fitted to the terminal or, when printing elsewhere, to
+/// [`TABLE_WIDTH`] columns by wrapping cells; `--wide` keeps every cell on one line.
 pub fn table() -> comfy_table::Table {
+    use comfy_table::ContentArrangement;
     let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    if WIDE.load(std::sync::atomic::Ordering::Relaxed) {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    } else {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            t.set_width(TABLE_WIDTH);
+        }
+    }
     t
+}
+
+/// Writes `text` to `path` whole or not at all: into a temporary file beside it, flushed to
+/// disk, then renamed over `path`. A failure (a full disk, an unwritable folder) leaves any
+/// earlier file at `path` as it was and no partial one.
+pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = temp_beside(path);
+    if let Err(e) = write_synced(&tmp, text) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("writing {}: {e}", path.display())
+    })
+}
+
+/// Writes several files into `dir` (created if missing) so that either all of them are
+/// replaced or none: every file is written to a temporary name first, and only when all are on
+/// disk are they renamed into place.
+pub fn write_files_atomic(dir: &Path, files: &[(String, String)]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        let tmp = temp_beside(&path);
+        if let Err(e) = write_synced(&tmp, text) {
+            let _ = std::fs::remove_file(&tmp);
+            for (t, _) in &written {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(e).with_context(|| format!("writing {}", path.display()));
+        }
+        written.push((tmp, path));
+    }
+    for (i, (tmp, path)) in written.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            for (t, _) in &written[i..] {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(anyhow!("writing {}: {e}", path.display()));
+        }
+    }
+    Ok(())
+}
+
+/// `.NAME.tmp-PID` in the same folder, so the rename never crosses file systems.
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// Installs a panic hook under which a closed stdout (`xpufleet check | head`) ends the
+/// program quietly with status 0, as `cat` and `grep` do, instead of a panic message:
+/// `println!` panics when the reader has gone. Every other panic is reported as before.
+pub fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if is_closed_pipe(msg) {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+/// The message `std` panics with when printing to a closed stdout.
+fn is_closed_pipe(msg: &str) -> bool {
+    msg.starts_with("failed printing to stdout")
+        && (msg.contains("Broken pipe") || msg.contains("os error 32"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_closed_pipe_panic_is_recognised() {
+        assert!(is_closed_pipe(
+            "failed printing to stdout: Broken pipe (os error 32)"
+        ));
+        assert!(!is_closed_pipe("failed printing to stdout: No space left"));
+        assert!(!is_closed_pipe("index out of bounds"));
+    }
+
+    #[test]
+    fn a_failed_atomic_write_leaves_the_old_file_and_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("xpufleet-atomic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.json");
+        write_atomic(&path, "old").unwrap();
+        // A folder where the temporary file should go makes the write fail.
+        std::fs::create_dir(temp_beside(&path)).unwrap();
+        assert!(write_atomic(&path, "new").is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        std::fs::remove_dir(temp_beside(&path)).unwrap();
+        // Several files: one failing keeps every earlier one as it was.
+        let files = vec![
+            ("a.json".to_string(), "new a".to_string()),
+            ("b.json".to_string(), "new b".to_string()),
+        ];
+        std::fs::create_dir(temp_beside(&dir.join("b.json"))).unwrap();
+        assert!(write_files_atomic(&dir, &files).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert!(!dir.join("b.json").exists());
+        std::fs::remove_dir(temp_beside(&dir.join("b.json"))).unwrap();
+        write_files_atomic(&dir, &files).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new a");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 2, "no temporaries left");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -19,6 +19,10 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     catalog: Option<PathBuf>,
 
+    /// Draw tables at full width (by default they are fitted to the terminal, or to 100 columns).
+    #[arg(long, global = true)]
+    wide: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -54,7 +58,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    common::quiet_on_closed_pipe();
     let cli = Cli::parse();
+    common::set_wide(cli.wide);
     let ctx = common::Ctx {
         catalog: cli.catalog,
     };

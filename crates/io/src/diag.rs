@@ -21,6 +21,33 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// Reads a text file; a byte that is not UTF-8 is reported at its line and column rather than
+/// as an unlocated "stream did not contain valid UTF-8".
+pub fn read_text(path: &std::path::Path) -> Result<String, Diagnostic> {
+    let origin = path.display().to_string();
+    let bytes =
+        std::fs::read(path).map_err(|e| Diagnostic::new(&origin, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = bytes[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let mut d = Diagnostic::new(
+            &origin,
+            format!(
+                "the byte 0x{:02X} is not UTF-8: expected UTF-8 text",
+                bytes[at]
+            ),
+        );
+        d.line = Some(line);
+        d.column = Some(at - line_start + 1);
+        d
+    })
+}
+
 impl Diagnostic {
     pub fn new(origin: &str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {

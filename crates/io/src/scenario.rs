@@ -38,8 +38,7 @@ pub fn parse_catalog(text: &str, origin: &str) -> Result<Catalog, Diagnostics> {
 /// Reads a catalog file.
 pub fn load_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(&origin, format!("cannot read: {e}")))?;
+    let text = crate::diag::read_text(path)?;
     parse_catalog(&text, &origin)
 }
 
@@ -73,9 +72,7 @@ impl LoadedScenario {
             Some(dir) => {
                 let p = dir.join(rel);
                 let origin = p.display().to_string();
-                std::fs::read_to_string(&p)
-                    .map(|t| (origin.clone(), t))
-                    .map_err(|e| Diagnostic::new(&origin, format!("cannot read: {e}")))
+                crate::diag::read_text(&p).map(|t| (origin, t))
             }
         }
     }
@@ -311,12 +308,7 @@ pub fn load_scenario_partial(
         None => (EXAMPLE_NAME.to_string(), EXAMPLE_SCENARIO.to_string(), None),
         Some(p) => {
             let origin = p.display().to_string();
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                (
-                    Diagnostic::new(&origin, format!("cannot read: {e}")).into(),
-                    None,
-                )
-            })?;
+            let text = crate::diag::read_text(p).map_err(|d| (d.into(), None))?;
             let dir = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
             (origin, text, Some(dir))
         }

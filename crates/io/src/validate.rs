@@ -12,11 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use xpufleet_model::{
-    Acquisition, Catalog, Confidence, Currency, Money, PlanSettings, Scenario, TrainingJob,
+    Acquisition, Catalog, Confidence, Currency, Licence, Money, PlanSettings, Scenario, TrainingJob,
 };
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
 use crate::scenario::{load_scenario_partial, parse_catalog, LoadedScenario, PartialScenario};
+use crate::whatif::{LoadedWhatIf, WhatIf};
 
 /// The objectives the planner knows (see `PlanSettings::objective`).
 pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-dollar"];
@@ -25,6 +26,55 @@ pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-
 pub fn validate(ls: &LoadedScenario) -> Diagnostics {
     let mut c = Checker::new(&ls.origin, &ls.text);
     c.scenario(&ls.scenario, &ls.catalog);
+    c.finish()
+}
+
+/// The files a scenario names, as `xpufleet validate` checks them: a `rule_packs` entry or
+/// `plan.what_if` that cannot be read is an error located at that entry, and the what-if file
+/// is checked as strictly as the scenario (its problems located in it). Other commands read
+/// only the files they use.
+pub fn validate_referenced_files(ls: &LoadedScenario) -> Diagnostics {
+    let mut c = Checker::new(&ls.origin, &ls.text);
+    let mut what_if = Diagnostics::default();
+    for (i, rel) in ls.scenario.rule_packs.iter().enumerate() {
+        if let Err(e) = ls.read_relative(rel) {
+            c.err(
+                format!("rule_packs[{i}]"),
+                format!(
+                    "rule pack {rel:?}: {}: expected a readable file, relative to the scenario",
+                    e.message
+                ),
+            );
+        }
+    }
+    if let Some(rel) = &ls.scenario.plan.what_if {
+        match ls.read_relative(rel) {
+            Err(e) => c.err(
+                "plan.what_if".into(),
+                format!(
+                    "what-if file {rel:?}: {}: expected a readable file, relative to the scenario",
+                    e.message
+                ),
+            ),
+            Ok((origin, text)) => {
+                let applied = crate::whatif::parse_what_if(&text, &origin)
+                    .and_then(|w| w.apply(&ls.scenario, &ls.catalog).map(|_| ()));
+                if let Err(d) = applied {
+                    what_if = d;
+                }
+            }
+        }
+    }
+    let mut out = c.finish();
+    out.extend(what_if);
+    out
+}
+
+/// Every problem in a what-if file's changes, located in the what-if file; `scenario` and
+/// `catalog` are those the changes were applied to.
+pub fn validate_what_if(w: &LoadedWhatIf, scenario: &Scenario, catalog: &Catalog) -> Diagnostics {
+    let mut c = Checker::new(&w.origin, &w.text);
+    c.what_if(&w.what_if, scenario, catalog);
     c.finish()
 }
 
@@ -115,8 +165,7 @@ pub fn check_catalog(text: &str, origin: &str) -> Result<Catalog, Diagnostics> {
 /// Reads, parses and validates a catalog file.
 pub fn check_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(&origin, format!("cannot read: {e}")))?;
+    let text = crate::diag::read_text(path)?;
     check_catalog(&text, &origin)
 }
 
@@ -303,22 +352,26 @@ impl<'a> Checker<'a> {
     /// An amount of money at `path` (a table with `amount` and `currency`).
     fn money(&mut self, path: &str, m: &Money, fx: &xpufleet_model::FxRates, what: &str) {
         self.currency(format!("{path}.currency"), &m.currency, fx);
-        if !m.amount.is_finite() || m.amount < 0.0 {
+        if !MONEY.contains(m.amount) {
             self.err(
                 format!("{path}.amount"),
                 format!(
-                    "{what} is {}: expected a finite amount of 0 or more",
-                    m.amount
+                    "{what} is {}: expected a finite amount from 0 to {:e}",
+                    show(m.amount),
+                    MONEY.hi
                 ),
             );
         }
     }
 
-    fn positive(&mut self, path: String, v: f64, what: &str) {
-        if !v.is_finite() || v <= 0.0 {
+    /// A number that must lie in a physical range: above `lo` (or at it when `lo_inclusive`)
+    /// and at most `hi`. The message names the range so the fix is obvious; numbers outside
+    /// it (`1e308`, `inf`) would otherwise reach the solver or the simulator and trip them.
+    fn within(&mut self, path: String, v: f64, range: Range, what: &str) {
+        if !range.contains(v) {
             self.err(
                 path,
-                format!("{what} is {v}: expected a finite number above 0"),
+                format!("{what} is {}: expected {}", show(v), range.describe()),
             );
         }
     }
@@ -378,7 +431,7 @@ impl<'a> Checker<'a> {
                     ),
                 );
             } else {
-                self.positive(path, *rate, "FX rate (USD per unit)");
+                self.within(path, *rate, FX_USD_PER_UNIT, "FX rate (USD per unit)");
             }
         }
         self.plan(&s.plan);
@@ -408,16 +461,18 @@ impl<'a> Checker<'a> {
             self.country(format!("{at}.country"), &site.country);
             self.reference(format!("{at}.owner"), &site.owner, &entities);
             self.reference(format!("{at}.operator"), &site.operator, &entities);
-            self.positive(format!("{at}.power_mw"), site.power_mw, "power_mw");
-            if !site.pue.is_finite() || site.pue < 1.0 {
-                self.err(
-                    format!("{at}.pue"),
-                    format!(
-                        "pue is {}: expected 1 or more (facility power / IT power)",
-                        site.pue
-                    ),
-                );
-            }
+            self.within(
+                format!("{at}.power_mw"),
+                site.power_mw,
+                SITE_POWER_MW,
+                "power_mw",
+            );
+            self.within(
+                format!("{at}.pue"),
+                site.pue,
+                PUE,
+                "pue (facility power / IT power)",
+            );
             self.money(
                 &format!("{at}.electricity_per_kwh"),
                 &site.electricity_per_kwh,
@@ -483,9 +538,10 @@ impl<'a> Checker<'a> {
                     price, life_years, ..
                 } => {
                     self.money(&format!("{at}.acquisition.price"), price, fx, "price");
-                    self.positive(
+                    self.within(
                         format!("{at}.acquisition.life_years"),
                         *life_years,
+                        LIFE_YEARS,
                         "life_years",
                     );
                 }
@@ -621,32 +677,7 @@ impl<'a> Checker<'a> {
         // Licences.
         self.unique_ids("licence", s.licences.iter().map(|l| l.id.as_str()));
         for (i, l) in s.licences.iter().enumerate() {
-            let at = format!("licence[{i}]");
-            self.reference(format!("{at}.holder"), &l.holder, &entities);
-            for (j, a) in l.accelerators.iter().enumerate() {
-                self.reference(format!("{at}.accelerators[{j}]"), a, &accels);
-            }
-            for (j, c) in l.countries.iter().enumerate() {
-                self.country(format!("{at}.countries[{j}]"), c);
-            }
-            if l.valid_until < l.valid_from {
-                self.err(
-                    format!("{at}.valid_until"),
-                    format!(
-                        "valid_until {} is before valid_from {}: expected a date on or after it",
-                        l.valid_until, l.valid_from
-                    ),
-                );
-            }
-            if let Some(n) = l.max_accels {
-                self.nonzero(format!("{at}.max_accels"), n, "max_accels");
-            }
-            if l.authority.trim().is_empty() {
-                self.err(
-                    format!("{at}.authority"),
-                    "empty authority: expected the issuing authority (\"US-BIS\")".into(),
-                );
-            }
+            self.licence(&format!("licence[{i}]"), l, &entities, &accels);
         }
 
         // Jobs.
@@ -654,6 +685,73 @@ impl<'a> Checker<'a> {
         for (i, j) in s.jobs.iter().enumerate() {
             self.job(i, j, &accels, &entities);
         }
+    }
+
+    /// One licence: holder and accelerators known, countries well-formed, dates in order, an
+    /// issuing authority. Shared by scenarios and what-if files.
+    fn licence(&mut self, at: &str, l: &Licence, entities: &Known, accels: &Known) {
+        self.reference(format!("{at}.holder"), &l.holder, entities);
+        for (j, a) in l.accelerators.iter().enumerate() {
+            self.reference(format!("{at}.accelerators[{j}]"), a, accels);
+        }
+        for (j, c) in l.countries.iter().enumerate() {
+            self.country(format!("{at}.countries[{j}]"), c);
+        }
+        if l.valid_until < l.valid_from {
+            self.err(
+                format!("{at}.valid_until"),
+                format!(
+                    "valid_until {} is before valid_from {}: expected a date on or after it",
+                    l.valid_until, l.valid_from
+                ),
+            );
+        }
+        if let Some(n) = l.max_accels {
+            self.nonzero(format!("{at}.max_accels"), n, "max_accels");
+        }
+        if l.authority.trim().is_empty() {
+            self.err(
+                format!("{at}.authority"),
+                "empty authority: expected the issuing authority (\"US-BIS\")".into(),
+            );
+        }
+    }
+
+    /// A what-if file's changes, against the scenario and catalog they were applied to: as
+    /// strict as the scenario's own entries (references, currencies, licences, accelerator
+    /// figures). Numbers were range-checked when the file was parsed.
+    fn what_if(&mut self, w: &WhatIf, s: &Scenario, catalog: &Catalog) {
+        let entities = Known::new("entity", s.entities.iter().map(|e| e.id.as_str()));
+        let accels = Known::new("accelerator", catalog.ids());
+        let vendors = Known::new(
+            "vendor",
+            catalog.accelerators.iter().map(|a| a.vendor.as_str()),
+        );
+        for (i, p) in w.prices.iter().enumerate() {
+            self.currency(
+                format!("price[{i}].price.currency"),
+                &p.price.currency,
+                &s.fx,
+            );
+        }
+        for (i, k) in w.supply_caps.iter().enumerate() {
+            if let Some(a) = &k.accelerator {
+                self.reference(format!("supply_cap[{i}].accelerator"), a, &accels);
+            }
+            if let Some(v) = &k.vendor {
+                self.reference(format!("supply_cap[{i}].vendor"), v, &vendors);
+            }
+        }
+        self.unique_ids("licence", w.licences.iter().map(|l| l.id.as_str()));
+        for (i, l) in w.licences.iter().enumerate() {
+            self.licence(&format!("licence[{i}]"), l, &entities, &accels);
+        }
+        let own = Catalog {
+            sources: catalog.sources.clone(),
+            accelerators: w.accelerators.clone(),
+        };
+        let sources: BTreeSet<&str> = catalog.sources.keys().map(String::as_str).collect();
+        self.accelerators(&own, &sources);
     }
 
     fn plan(&mut self, p: &PlanSettings) {
@@ -667,9 +765,19 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        self.positive("plan.horizon_days".into(), p.horizon_days, "horizon_days");
+        self.within(
+            "plan.horizon_days".into(),
+            p.horizon_days,
+            HORIZON_DAYS,
+            "horizon_days",
+        );
         if let Some(t) = p.target_pflops {
-            self.positive("plan.target_pflops".into(), t, "target_pflops");
+            self.within(
+                "plan.target_pflops".into(),
+                t,
+                TARGET_PFLOPS,
+                "target_pflops",
+            );
         }
     }
 
@@ -687,14 +795,14 @@ impl<'a> Checker<'a> {
                 "job lacks work: expected `flops`, or both `params` and `tokens`".into(),
             );
         }
-        for (field, v) in [
-            ("params", j.params),
-            ("active_params", j.active_params),
-            ("tokens", j.tokens),
-            ("flops", j.flops),
+        for (field, v, range) in [
+            ("params", j.params, PARAMS),
+            ("active_params", j.active_params, PARAMS),
+            ("tokens", j.tokens, TOKENS),
+            ("flops", j.flops, FLOPS),
         ] {
             if let Some(v) = v {
-                self.positive(format!("{at}.{field}"), v, field);
+                self.within(format!("{at}.{field}"), v, range, field);
             }
         }
         if let (Some(a), Some(p)) = (j.active_params, j.params) {
@@ -735,8 +843,23 @@ impl<'a> Checker<'a> {
                 self.nonzero(format!("{at}.{field}"), v.into(), field);
             }
         }
+        if j.submit_s > MAX_SECONDS {
+            self.err(
+                format!("{at}.submit_s"),
+                format!(
+                    "submit_s is {}: expected at most {MAX_SECONDS} (100 years)",
+                    j.submit_s
+                ),
+            );
+        }
         if let Some(d) = j.deadline_s {
             self.nonzero(format!("{at}.deadline_s"), d, "deadline_s");
+            if d > MAX_SECONDS {
+                self.err(
+                    format!("{at}.deadline_s"),
+                    format!("deadline_s is {d}: expected at most {MAX_SECONDS} (100 years)"),
+                );
+            }
         }
     }
 
@@ -749,42 +872,48 @@ impl<'a> Checker<'a> {
             .rev() // The first definition wins for duplicated ids (reported separately).
             .map(|(i, e)| (e.id.as_str(), i))
             .collect();
-        let mut reported: BTreeSet<Vec<usize>> = BTreeSet::new();
+        // Each entity is walked once (0: not seen, 1: on the walk now, 2: done), so a long
+        // chain costs linear time, not a walk per entity with a search per step.
+        let mut state = vec![0u8; s.entities.len()];
+        let mut on_path: BTreeMap<usize, usize> = BTreeMap::new();
         for start in 0..s.entities.len() {
             let mut path: Vec<usize> = Vec::new();
+            on_path.clear();
             let mut cur = Some(start);
             while let Some(i) = cur {
-                if let Some(pos) = path.iter().position(|&p| p == i) {
-                    let mut members = path[pos..].to_vec();
-                    let chain: Vec<&str> = path[pos..]
-                        .iter()
-                        .chain(std::iter::once(&i))
-                        .map(|&k| s.entities[k].id.as_str())
-                        .collect();
-                    members.sort_unstable();
-                    if reported.insert(members.clone()) {
-                        let first = members[0];
-                        // Rotate the chain to start at the reported entity.
-                        let rot = path[pos..].iter().position(|&k| k == first).unwrap_or(0);
-                        let ring: Vec<&str> = chain[..chain.len() - 1].to_vec();
-                        let mut shown: Vec<&str> = ring[rot..].to_vec();
-                        shown.extend_from_slice(&ring[..rot]);
-                        shown.push(ring[rot]);
-                        self.err(
-                            format!("entity[{first}].parent"),
-                            format!(
-                                "parent chain loops: {}: expected a chain that ends at an entity without a parent",
-                                shown.join(" -> ")
-                            ),
-                        );
-                    }
+                if state[i] == 2 {
                     break;
                 }
+                if let Some(&pos) = on_path.get(&i) {
+                    let ring: Vec<usize> = path[pos..].to_vec();
+                    let first = *ring.iter().min().expect("a loop has a member");
+                    // Rotate the chain to start at the reported entity.
+                    let rot = ring.iter().position(|&k| k == first).unwrap_or(0);
+                    let mut shown: Vec<&str> = ring[rot..]
+                        .iter()
+                        .chain(&ring[..rot])
+                        .map(|&k| s.entities[k].id.as_str())
+                        .collect();
+                    shown.push(s.entities[first].id.as_str());
+                    self.err(
+                        format!("entity[{first}].parent"),
+                        format!(
+                            "parent chain loops: {}: expected a chain that ends at an entity without a parent",
+                            shown.join(" -> ")
+                        ),
+                    );
+                    break;
+                }
+                state[i] = 1;
+                on_path.insert(i, path.len());
                 path.push(i);
                 cur = s.entities[i]
                     .parent
                     .as_deref()
                     .and_then(|p| index.get(p).copied());
+            }
+            for &i in &path {
+                state[i] = 2;
             }
         }
     }
@@ -832,6 +961,11 @@ impl<'a> Checker<'a> {
                         );
                     }
                 }
+                if let (Some(v), Some(range)) = (f.value, figure_range(field)) {
+                    if v != 0.0 {
+                        self.within(format!("{at}.{field}"), v, range, field);
+                    }
+                }
                 if f.value == Some(0.0) {
                     // Unknown is a real state, never a zero.
                     self.err(
@@ -851,6 +985,111 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// A physical range for a number in a scenario or catalog: `(lo, hi]`, or `[lo, hi]` when
+/// `lo_inclusive`.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    pub lo: f64,
+    pub hi: f64,
+    pub lo_inclusive: bool,
+    /// The unit shown after the bounds ("" for none).
+    pub unit: &'static str,
+}
+
+impl Range {
+    const fn above(lo: f64, hi: f64, unit: &'static str) -> Range {
+        Range {
+            lo,
+            hi,
+            lo_inclusive: false,
+            unit,
+        }
+    }
+
+    const fn from(lo: f64, hi: f64, unit: &'static str) -> Range {
+        Range {
+            lo,
+            hi,
+            lo_inclusive: true,
+            unit,
+        }
+    }
+
+    /// False for NaN and infinities.
+    pub fn contains(&self, v: f64) -> bool {
+        v.is_finite()
+            && v <= self.hi
+            && if self.lo_inclusive {
+                v >= self.lo
+            } else {
+                v > self.lo
+            }
+    }
+
+    pub fn describe(&self) -> String {
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        let (lo, hi) = (show(self.lo), show(self.hi));
+        if self.lo_inclusive {
+            format!("a number from {lo} to {hi}{unit}")
+        } else {
+            format!("a number above {lo} and at most {hi}{unit}")
+        }
+    }
+}
+
+/// Plain for everyday magnitudes, scientific for the rest.
+fn show(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && !(1e-3..1e7).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+// Physical ranges. Generous on purpose: they exist to stop numbers no real fleet has (`1e308`,
+// a PUE of 50) before they reach the solver or the simulator, not to second-guess a plan.
+/// The best data centres run at ~1.05, old enterprise rooms at ~2.5 (Uptime Institute surveys).
+pub const PUE: Range = Range::from(1.0, 4.0, "");
+/// The largest campuses announced are a few GW.
+pub const SITE_POWER_MW: Range = Range::above(0.0, 10_000.0, "MW");
+/// From the weakest currency (~1e-6 USD) to far above the strongest (KWD ~3.3 USD).
+pub const FX_USD_PER_UNIT: Range = Range::above(1e-9, 1e4, "USD per unit");
+/// Any amount of money: a thousand times the largest capex plans.
+pub const MONEY: Range = Range::from(0.0, 1e15, "");
+pub const LIFE_YEARS: Range = Range::above(0.0, 50.0, "years");
+/// Ten years, leap days included.
+pub const HORIZON_DAYS: Range = Range::above(0.0, 3653.0, "days");
+/// 1e7 PFLOPS is 10 ZFLOPS, ~30x the example's 300k-accelerator fleet.
+pub const TARGET_PFLOPS: Range = Range::above(0.0, 1e7, "PFLOPS");
+/// Parameters: a thousand times the largest published models.
+pub const PARAMS: Range = Range::above(0.0, 1e15, "");
+pub const TOKENS: Range = Range::above(0.0, 1e17, "");
+/// ~1e26 FLOP is today's frontier run; 1e28 takes the example fleet years.
+pub const FLOPS: Range = Range::above(0.0, 1e28, "FLOP");
+/// Seconds in 100 years: the longest deadline or duration anything accepts.
+pub const MAX_SECONDS: u64 = 100 * 365 * 86_400;
+
+/// The physical range of a catalog figure per unit (a unit may be a multi-chip board; a
+/// wafer-scale part has ~46,000 mm² of die).
+fn figure_range(field: &str) -> Option<Range> {
+    Some(match field {
+        "tflops_bf16" | "tflops_fp16" | "fp8_tflops" | "int8_tops" => {
+            Range::above(0.0, 1e7, "TFLOPS")
+        }
+        "memory_gb" => Range::above(0.0, 1e6, "GB"),
+        "memory_tbps" => Range::above(0.0, 1e4, "TB/s"),
+        "interconnect_gbps" => Range::above(0.0, 1e7, "GB/s"),
+        "power_w" => Range::above(0.0, 1e6, "W"),
+        "die_mm2" => Range::above(0.0, 1e5, "mm²"),
+        "price_usd" => Range::above(0.0, 1e9, "USD"),
+        _ => return None,
+    })
 }
 
 /// `u32::is_multiple_of` is newer than the workspace's rust-version (1.80).
@@ -1007,7 +1246,7 @@ mod tests {
         case("budget = { amount = 6.8e9, currency = \"USD\" }", "budget = { amount = 6.8e9, currency = \"EUR\" }", "envelope[1].budget.currency", "no FX rate for EUR", "\"EUR\""),
         case("price = { amount = 90000, currency = \"CNY\" }", "price = { amount = 90000, currency = \"HKD\" }", "candidate[0].price.currency", "no FX rate for HKD", "\"HKD\""),
         case("price = { amount = 90000, currency = \"CNY\" }", "price = { amount = 90000, currency = \"cny\" }", "candidate[0].price.currency", "malformed currency code \"cny\": expected three upper-case letters", "\"cny\""),
-        case("CNY = 0.1389", "CNY = 0", "fx.CNY", "FX rate (USD per unit) is 0: expected a finite number above 0", "0"),
+        case("CNY = 0.1389", "CNY = 0", "fx.CNY", "FX rate (USD per unit) is 0: expected a number above 1e-9", "0"),
         case("CNY = 0.1389", "CNY = 0.1389\nRMB_ = 0.14", "fx.RMB_", "malformed currency code \"RMB_\"", "0.14"),
         // Parent chains that loop.
         case("hq_country = \"CN\"\n\n[[entity]]\nid = \"acme-sg\"", "hq_country = \"CN\"\nparent = \"acme-my\"\n\n[[entity]]\nid = \"acme-sg\"", "entity[0].parent", "parent chain loops: acme-ai -> acme-my -> acme-sg -> acme-ai", "\"acme-my\""),
@@ -1019,8 +1258,23 @@ mod tests {
         case("scaleup_domain = 8\n# Bought", "scaleup_domain = 0\n# Bought", "pool[0].scaleup_domain", "scaleup_domain is 0", "0"),
         case("scaleup_domain = 384", "scaleup_domain = 380", "candidate[2].scaleup_domain", "not a multiple of accels_per_node 8", "380"),
         case("max_nodes = 1500", "max_nodes = 0", "candidate[8].max_nodes", "max_nodes is 0", "0"),
-        case("pue = 1.2", "pue = 0.9", "site[0].pue", "pue is 0.9: expected 1 or more", "0.9"),
-        case("power_mw = 150", "power_mw = 0", "site[0].power_mw", "power_mw is 0: expected a finite number above 0", "0"),
+        case("pue = 1.2", "pue = 0.9", "site[0].pue", "pue (facility power / IT power) is 0.9: expected a number from 1 to 4", "0.9"),
+        // Issue 17: unknown keys inside inline tables are refused, like those of any table.
+        case("price = { amount = 100000, currency = \"CNY\" }", "price = { amount = 100000, currency = \"CNY\", vat = 0.2 }", "pool[0].acquisition.vat", "unknown field `vat`, expected `amount` or `currency`", "{ kind"),
+        case("electricity_per_kwh = { amount = 0.35, currency = \"CNY\" }", "electricity_per_kwh = { amount = 0.35, curency = \"CNY\" }", "site[0].electricity_per_kwh.curency", "unknown field `curency`", "curency"),
+        // Issue 17: numbers no fleet has are stopped here, with the range, before the solver.
+        case("pue = 1.2", "pue = 1e308", "site[0].pue", "pue (facility power / IT power) is 1e308: expected a number from 1 to 4", "1e308"),
+        case("pue = 1.2", "pue = nan", "site[0].pue", "is NaN: expected a number from 1 to 4", "nan"),
+        case("power_mw = 150", "power_mw = inf", "site[0].power_mw", "power_mw is inf: expected a number above 0 and at most 10000 MW", "inf"),
+        case("horizon_days = 365", "horizon_days = 36500", "plan.horizon_days", "horizon_days is 36500: expected a number above 0 and at most 3653 days", "36500"),
+        case("params = 70e9", "params = 1e300", "job[0].params", "params is 1e300: expected a number above 0 and at most 1e15", "1e300"),
+        case("flops = 5e22", "flops = 1e30", "job[5].flops", "flops is 1e30: expected a number above 0 and at most 1e28 FLOP", "1e30"),
+        case("CNY = 0.1389", "CNY = 1e300", "fx.CNY", "FX rate (USD per unit) is 1e300: expected a number above 1e-9 and at most 10000 USD per unit", "1e300"),
+        case("amount = 100000, currency", "amount = 1e300, currency", "pool[0].acquisition.price.amount", "price is 1e300: expected a finite amount from 0 to 1e15", "1e300"),
+        case("life_years = 4 }", "life_years = 1e9 }", "pool[0].acquisition.life_years", "life_years is 1e9: expected a number above 0 and at most 50 years", "1e9"),
+        case("", EXTRA_ACCEL_HUGE_POWER, "accelerator[0].power_w", "power_w is 1e308: expected a number above 0 and at most 1000000 W", "1e308"),
+        case("", EXTRA_ACCEL_NEGATIVE, "accelerator[0].tflops_bf16", "expected a finite, non-negative figure, found -5", "-5"),
+        case("power_mw = 150", "power_mw = 0", "site[0].power_mw", "power_mw is 0: expected a number above 0", "0"),
         case("power_mw = 150", "power_mw = -5.0", "site[0].power_mw", "power_mw is -5", "-5.0"),
         case("min_accels = 1024\nmax_accels = 4096", "min_accels = 8192\nmax_accels = 4096", "job[0].max_accels", "max_accels 4096 is below min_accels 8192", "4096"),
         case("min_accels = 1024", "min_accels = 0", "job[0].min_accels", "min_accels is 0", "0"),
@@ -1030,9 +1284,9 @@ mod tests {
         case("valid_until = 2026-07-19", "valid_until = 2025-01-01", "licence[0].valid_until", "valid_until 2025-01-01 is before valid_from 2025-07-20", "2025-01-01"),
         case("params = 70e9\ntokens = 2e12\n", "params = 70e9\n", "job[0].tokens", "job lacks work: expected `flops`, or both `params` and `tokens`", "[[job]]"),
         case("flops = 5e22\n", "", "job[5]", "job lacks work", "[[job]]"),
-        case("params = 70e9", "params = -70e9", "job[0].params", "params is -70000000000: expected a finite number above 0", "-70e9"),
+        case("params = 70e9", "params = -70e9", "job[0].params", "params is -7e10: expected a number above 0", "-70e9"),
         case("active_params = 37e9", "active_params = 500e9", "job[1].active_params", "active_params 5e11 exceeds params 4e11", "500e9"),
-        case("amount = 100000, currency", "amount = -1, currency", "pool[0].acquisition.price.amount", "price is -1: expected a finite amount of 0 or more", "-1"),
+        case("amount = 100000, currency", "amount = -1, currency", "pool[0].acquisition.price.amount", "price is -1: expected a finite amount from 0 to 1e15", "-1"),
         case("life_years = 4 }", "life_years = 0 }", "pool[0].acquisition.life_years", "life_years is 0", "0"),
         case("id = \"cambricon-2025\"\nvendor = \"Cambricon\"\n", "id = \"cambricon-2025\"\n", "supply_cap[2]", "names neither `vendor` nor `accelerator`", "[[supply_cap]]"),
         case("vendor = \"Huawei\"", "vendor = \"Huwei\"", "supply_cap[0].vendor", "unknown vendor \"Huwei\": expected one of Cambricon, Huawei, Nvidia", "\"Huwei\""),
@@ -1054,6 +1308,8 @@ mod tests {
 
     const EXTRA_ACCEL_BAD_SOURCE: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\ntflops_bf16 = { value = 100, source = \"ZZ\" }\n";
     const EXTRA_ACCEL_ZERO: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\npower_w = 0\n";
+    const EXTRA_ACCEL_HUGE_POWER: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\npower_w = 1e308\n";
+    const EXTRA_ACCEL_NEGATIVE: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\ntflops_bf16 = -5\n";
     const EXTRA_ACCEL_BAD_COUNTRY: &str = "\n[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"USA\"\nname = \"X1\"\nfamily = \"hopper\"\n";
 
     fn mutate(c: &Case) -> String {
@@ -1278,6 +1534,34 @@ mod tests {
         let d = check_catalog(crate::BUILTIN_CATALOG, "data/catalog.toml");
         assert!(d.is_ok(), "{}", d.unwrap_err());
         assert!(check_scenario(None, None).is_ok());
+    }
+
+    /// Issue 17: a deep parent chain was walked once per entity with a linear search per step
+    /// (cubic); 3,000 entities took minutes. Now each entity is visited once, and the loop at
+    /// the chain's end is still reported once, at its first member.
+    #[test]
+    fn issue_17_deep_parent_chain_is_linear_and_loops_are_reported_once() {
+        let n = 3000;
+        let mut text = String::from(EXAMPLE_SCENARIO);
+        for i in 0..n {
+            let parent = if i + 1 < n {
+                format!("deep-{}", i + 1)
+            } else {
+                "deep-2990".into()
+            };
+            text.push_str(&format!(
+                "\n[[entity]]\nid = \"deep-{i}\"\nname = \"d\"\nhq_country = \"SG\"\nparent = \"{parent}\"\n"
+            ));
+        }
+        let d = diagnose(&text);
+        let loops: Vec<_> = d.iter().filter(|x| x.message.contains("loops")).collect();
+        assert_eq!(loops.len(), 1, "{d}");
+        assert!(
+            loops[0].message.contains("deep-2990 -> deep-2991 -> ")
+                && loops[0].message.contains("deep-2999 -> deep-2990:"),
+            "{}",
+            loops[0].message
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ use xpufleet_model::{Accelerator, Catalog, Date, Licence, Money, Scenario, Suppl
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
 use crate::scenario::toml_diag;
+use crate::validate;
 
 /// A new price for one candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,32 +129,48 @@ pub fn parse_what_if(text: &str, origin: &str) -> Result<LoadedWhatIf, Diagnosti
             ));
         }
     }
-    for (field, v) in [
-        ("target_pflops", what_if.target_pflops),
-        ("horizon_days", what_if.horizon_days),
+    // The same physical ranges as a scenario's (a zero horizon is as wrong here as there).
+    for (field, v, range) in [
+        (
+            "target_pflops",
+            what_if.target_pflops,
+            validate::TARGET_PFLOPS,
+        ),
+        ("horizon_days", what_if.horizon_days, validate::HORIZON_DAYS),
     ] {
         if let Some(v) = v {
-            if !(v.is_finite() && v >= 0.0) {
+            if !range.contains(v) {
                 d.push(at(
                     field,
-                    format!("expected a non-negative number, found {v}"),
+                    format!("{field} is {v}: expected {}", range.describe()),
                 ));
             }
         }
     }
+    let price = validate::Range {
+        lo: 0.0,
+        ..validate::MONEY
+    };
     for (i, p) in what_if.prices.iter().enumerate() {
-        if !(p.price.amount.is_finite() && p.price.amount > 0.0) {
+        if !(p.price.amount > 0.0 && price.contains(p.price.amount)) {
             d.push(at(
                 &format!("price[{i}].price.amount"),
-                format!("expected a positive price, found {}", p.price.amount),
+                format!(
+                    "price is {}: expected a positive price of at most {:e}",
+                    p.price.amount, price.hi
+                ),
             ));
         }
     }
     for (i, b) in what_if.budgets.iter().enumerate() {
-        if !(b.amount.is_finite() && b.amount >= 0.0) {
+        if !validate::MONEY.contains(b.amount) {
             d.push(at(
                 &format!("budget[{i}].amount"),
-                format!("expected a non-negative amount, found {}", b.amount),
+                format!(
+                    "budget is {}: expected {}",
+                    b.amount,
+                    validate::MONEY.describe()
+                ),
             ));
         }
     }
@@ -275,6 +292,8 @@ impl LoadedWhatIf {
                 }
             }
         }
+        // Checked as strictly as a scenario: licences, currencies, accelerators.
+        d.extend(validate::validate_what_if(self, &s, &c));
         if d.is_empty() {
             Ok((s, c))
         } else {
@@ -358,5 +377,90 @@ mod tests {
         assert_eq!(e.0[0].line, Some(1));
         let e = parse_what_if("colour = 3\n", "w.toml").unwrap_err();
         assert!(e.to_string().contains("colour"), "{e}");
+    }
+
+    fn problems(text: &str) -> Vec<(Option<usize>, String, String)> {
+        let s = crate::load_scenario(None, None).unwrap();
+        let r = parse_what_if(text, "w.toml").and_then(|w| w.apply(&s.scenario, &s.catalog));
+        match r {
+            Ok(_) => Vec::new(),
+            Err(d) => {
+                d.0.iter()
+                    .map(|d| {
+                        (
+                            d.line,
+                            d.field.clone().unwrap_or_default(),
+                            d.message.clone(),
+                        )
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    const LICENCE: &str = "[[licence]]\nid = \"l2\"\nauthority = \"US-BIS\"\nholder = \"acme-ai\"\naccelerators = [\"h20\"]\ncountries = [\"CN\"]\nvalid_from = 2025-01-01\nvalid_until = 2025-12-31\n";
+
+    /// Issue 17: a what-if file is checked as strictly as a scenario, each problem located in
+    /// the what-if file.
+    #[test]
+    fn issue_17_what_if_files_are_checked_like_scenarios() {
+        assert_eq!(problems(LICENCE), vec![]);
+        for (from, to, field, message) in [
+            (
+                "holder = \"acme-ai\"",
+                "holder = \"nobody\"",
+                "licence[0].holder",
+                "unknown entity \"nobody\"",
+            ),
+            (
+                "authority = \"US-BIS\"",
+                "authority = \" \"",
+                "licence[0].authority",
+                "empty authority",
+            ),
+            (
+                "valid_until = 2025-12-31",
+                "valid_until = 2024-12-31",
+                "licence[0].valid_until",
+                "is before valid_from",
+            ),
+            (
+                "[\"h20\"]",
+                "[\"h21\"]",
+                "licence[0].accelerators[0]",
+                "unknown accelerator \"h21\"",
+            ),
+            (
+                "[\"CN\"]",
+                "[\"China\"]",
+                "licence[0].countries[0]",
+                "malformed country code",
+            ),
+        ] {
+            let p = problems(&LICENCE.replace(from, to));
+            assert!(
+                p.iter()
+                    .any(|(line, f, m)| line.is_some() && f == field && m.contains(message)),
+                "{to}: {p:?}"
+            );
+        }
+        let cases = [
+            ("horizon_days = 0\n", "horizon_days", "expected a number above 0 and at most 3653 days"),
+            ("horizon_days = 1e308\n", "horizon_days", "at most 3653"),
+            ("target_pflops = nan\n", "target_pflops", "expected a number above 0"),
+            ("[[price]]\ncandidate = \"cn-h20-buy\"\nprice = { amount = 1, currency = \"XYZ\" }\n", "price[0].price.currency", "no FX rate for XYZ"),
+            ("[[price]]\ncandidate = \"cn-h20-buy\"\nprice = { amount = 1, currency = \"CNY\", vat = 1 }\n", "", "unknown field `vat`, expected `amount` or `currency`"),
+            ("[[budget]]\nenvelope = \"cn-chips\"\namount = 1e300\n", "budget[0].amount", "expected a number from 0 to 1e15"),
+            ("[[supply_cap]]\nid = \"new\"\nmax_accels = 5\naccelerator = \"h21\"\n", "supply_cap[0].accelerator", "unknown accelerator"),
+            ("[[accelerator]]\nid = \"x1\"\nvendor = \"V\"\nvendor_country = \"US\"\nname = \"X1\"\nfamily = \"hopper\"\npower_w = 1e308\n", "accelerator[0].power_w", "at most 1000000 W"),
+        ];
+        for (text, field, message) in cases {
+            let p = problems(text);
+            assert!(
+                p.iter()
+                    .any(|(line, f, m)| line.is_some() && f == field && m.contains(message)),
+                "{text}: {p:?}"
+            );
+        }
     }
 }

@@ -35,8 +35,10 @@ impl From<&str> for Currency {
     }
 }
 
-/// An amount in one currency.
+/// An amount in one currency. Unknown keys are refused: a misspelt `curency` in an inline
+/// table must not pass silently.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Money {
     pub amount: f64,
     pub currency: Currency,

@@ -100,9 +100,26 @@ pub fn usd(amount: f64) -> String {
     }
 }
 
-/// A share as a percentage: 0.634 → "63.4%".
+/// A share as a percentage: 0.634 → "63.4%" (never "-0.0%", never "NaN%").
 pub fn pct(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
+    if !share.is_finite() {
+        return "–".into();
+    }
+    format!("{}%", fixed(share * 100.0, 1))
+}
+
+/// `v` with `decimals` decimals, but never "-0.0" (a rounded tiny negative prints as zero)
+/// and never "NaN" or "inf" (printed "–").
+pub fn fixed(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let s = format!("{v:.decimals$}");
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+        s[1..].to_string()
+    } else {
+        s
+    }
 }
 
 /// Seconds as the largest sensible unit: "45 s", "12.5 min", "3.20 h", "4.10 d".
@@ -111,7 +128,7 @@ pub fn duration(secs: f64) -> String {
         return "–".into();
     }
     if secs < 60.0 {
-        format!("{secs:.0} s")
+        format!("{} s", fixed(secs, 0))
     } else if secs < 3600.0 {
         format!("{} min", sig3(secs / 60.0))
     } else if secs < 2.0 * 86400.0 {
@@ -142,6 +159,13 @@ mod tests {
         assert_eq!(money(40e9, "CNY"), "CNY 40B");
         assert_eq!(usd(0.0), "$0");
         assert_eq!(pct(0.6), "60.0%");
+        // Issue 17: no "-0.0" and no "NaN" in a report.
+        assert_eq!(pct(-0.0001), "0.0%");
+        assert_eq!(pct(f64::NAN), "–");
+        assert_eq!(fixed(-0.004, 2), "0.00");
+        assert_eq!(fixed(-0.5, 2), "-0.50");
+        assert_eq!(fixed(f64::INFINITY, 1), "–");
+        assert_eq!(duration(-0.2), "0 s");
         assert_eq!(duration(30.0), "30 s");
         assert_eq!(duration(5400.0), "1.5 h");
         assert_eq!(duration(3.0 * 86400.0), "3 d");

@@ -650,7 +650,7 @@ impl Page<'_> {
                 .iter()
                 .map(|s| format!("{} ({})", s.id, s.envelope))
                 .collect();
-            let pc = |v: f64| format!("{v:.0}%");
+            let pc = |v: f64| format!("{}%", format::fixed(v, 0));
             let svg = chart::hbar(&Bars {
                 width: chart::HALF,
                 categories: cats,
@@ -983,7 +983,7 @@ impl Page<'_> {
             })
             .collect();
         series.retain(|s| s.values.iter().any(|v| *v > 0.0));
-        let n = |v: f64| format!("{v:.0}");
+        let n = |v: f64| format::fixed(v, 0);
         let svg = chart::hbar(&Bars {
             width: chart::FULL,
             categories: vec!["existing pools".into(), "candidates".into()],
@@ -1245,7 +1245,7 @@ impl Page<'_> {
         let horizon = w.horizon_s.max(1) as f64;
         let (div, unit) = time_unit(horizon);
         let tfmt = |v: f64| format::sig3(v);
-        let pc = |v: f64| format!("{v:.0}%");
+        let pc = |v: f64| format!("{}%", format::fixed(v, 0));
         let series: Vec<LineSeries> = w
             .utilisation
             .iter()
@@ -1532,7 +1532,7 @@ impl Page<'_> {
                     format::sig3(r.energy_mwh),
                     esc(&usd(r.cost_usd)),
                     if r.chip_hours > 0.0 {
-                        format!("${:.2}", r.cost_usd / r.chip_hours)
+                        format!("${}", format::fixed(r.cost_usd / r.chip_hours, 2))
                     } else {
                         "–".into()
                     },

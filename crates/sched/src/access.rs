@@ -19,6 +19,15 @@ pub struct Denial {
     pub summary: String,
 }
 
+/// The denial of a (tenant, pool) pair the table does not hold.
+static OUT_OF_TABLE: Denial = Denial {
+    pool: u32::MAX,
+    outcome: Outcome::Prohibited,
+    verified: false,
+    rule: None,
+    summary: String::new(),
+};
+
 /// Tenant × pool verdicts.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
@@ -99,17 +108,19 @@ impl Access {
         self.n_tenants
     }
 
-    /// `Ok` when the tenant may use the pool, else the denial. Tenants outside the table are
-    /// denied nothing only if the table is empty; otherwise they are treated as tenant 0.
+    /// `Ok` when the tenant may use the pool, else the denial. A tenant or pool outside the
+    /// table is denied (fails closed): a verdict that was never asked is not an allowance.
     pub fn check(&self, tenant: u32, pool: u32) -> Result<(), &Denial> {
-        let t = if (tenant as usize) < self.n_tenants {
-            tenant as usize
-        } else {
-            0
-        };
-        match self.cell.get(t * self.n_pools + pool as usize) {
-            None | Some(0) => Ok(()),
+        if tenant as usize >= self.n_tenants || pool as usize >= self.n_pools {
+            return Err(&OUT_OF_TABLE);
+        }
+        match self
+            .cell
+            .get(tenant as usize * self.n_pools + pool as usize)
+        {
+            Some(0) => Ok(()),
             Some(&i) => Err(&self.denials[i as usize - 1]),
+            None => Err(&OUT_OF_TABLE),
         }
     }
 
@@ -122,5 +133,21 @@ impl Access {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 17: indices outside the verdict table fail closed.
+    #[test]
+    fn issue_17_out_of_range_indices_are_denied() {
+        let a = Access::allow_all(2, 3);
+        assert!(a.check(1, 2).is_ok());
+        assert!(a.check(2, 0).is_err());
+        assert!(a.check(0, 3).is_err());
+        assert!(a.check(u32::MAX, u32::MAX).is_err());
+        assert!(Access::default().check(0, 0).is_err());
     }
 }

@@ -76,6 +76,9 @@ pub enum ApplyError {
     Denied { pool: u32, why: String },
     #[error("a placement must hold at least one accelerator of one type")]
     Empty,
+    /// The job may not span sites, and the placement does.
+    #[error("the job may not span sites, but pools {first} and {other} are at different sites")]
+    SpansSites { first: u32, other: u32 },
 }
 
 /// One pool's live state. `free[n] + down[n] + used[n] = capacity`, where used is implied.
@@ -380,18 +383,23 @@ impl FleetState {
         self.pools.iter().map(|p| p.free_total).sum()
     }
 
-    /// Checks a placement for one tenant against the verdicts and the free counts, then takes
-    /// it. On any error nothing is taken.
-    pub fn allocate(&mut self, tenant: u32, slots: &[Slot]) -> Result<(), ApplyError> {
+    /// Checks a placement for one tenant against the verdicts, the free counts and the job's
+    /// site rule (one site unless `may_span_sites`), then takes it. On any error nothing is
+    /// taken.
+    pub fn allocate(
+        &mut self,
+        tenant: u32,
+        may_span_sites: bool,
+        slots: &[Slot],
+    ) -> Result<(), ApplyError> {
         if slots.is_empty() {
             return Err(ApplyError::Empty);
         }
-        let t0 = self
+        let first = self
             .pools
             .get(slots[0].pool as usize)
-            .ok_or(ApplyError::NoPool(slots[0].pool))?
-            .spec
-            .accel_type;
+            .ok_or(ApplyError::NoPool(slots[0].pool))?;
+        let (t0, site0) = (first.spec.accel_type, first.spec.site);
         for s in slots {
             let p = self
                 .pools
@@ -399,6 +407,14 @@ impl FleetState {
                 .ok_or(ApplyError::NoPool(s.pool))?;
             if p.spec.accel_type != t0 {
                 return Err(ApplyError::Empty);
+            }
+            // Re-checked here, not only trusted from the planner: a job never spans sites
+            // unless it says it may.
+            if !may_span_sites && p.spec.site != site0 {
+                return Err(ApplyError::SpansSites {
+                    first: slots[0].pool,
+                    other: s.pool,
+                });
             }
             if let Err(d) = self.access.check(tenant, s.pool) {
                 return Err(ApplyError::Denied {

@@ -1186,7 +1186,8 @@ mod tests {
                             }
                             Decision::Start { job, accel_type, slots } => {
                                 q.dequeue(job);
-                                fleet.allocate(0, &slots).unwrap();
+                                let span = q.jobs[job as usize].may_span_sites;
+                                fleet.allocate(0, span, &slots).unwrap();
                                 q.set_running(
                                     job,
                                     crate::queue::Running {

@@ -1,6 +1,7 @@
 //! An independent checker: replays an event log (JSONL) with its own bookkeeping, not the
 //! scheduler's, and re-verifies the run: time never goes back, capacity is never exceeded, a
-//! gang starts and stops whole, and nothing is placed on a pool the verdicts deny its tenant.
+//! gang starts and stops whole, nothing is placed on a pool the verdicts deny its tenant, and a
+//! gang spans sites only when its job says it may.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,8 +76,8 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
         })
         .collect();
     let denied: BTreeSet<(u32, u32)> = denied.into_iter().collect();
-    // job -> (accels, tenant)
-    let mut jobs: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+    // job -> (accels, tenant, may span sites)
+    let mut jobs: BTreeMap<u32, (u32, u32, bool)> = BTreeMap::new();
     let mut running: BTreeMap<u32, Vec<[u32; 3]>> = BTreeMap::new();
     let mut finished: BTreeSet<u32> = BTreeSet::new();
     let mut out = Replayed::default();
@@ -105,9 +106,10 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                 job,
                 accels,
                 tenant,
+                may_span_sites,
                 ..
             } => {
-                if jobs.insert(job, (accels, tenant)).is_some() {
+                if jobs.insert(job, (accels, tenant, may_span_sites)).is_some() {
                     return Err(bad(line, format!("job {job} arrives twice")));
                 }
                 out.arrivals += 1;
@@ -124,7 +126,7 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                 slots,
                 ..
             } => {
-                let &(accels, tenant) = jobs
+                let &(accels, tenant, may_span_sites) = jobs
                     .get(&job)
                     .ok_or_else(|| bad(line, format!("job {job} starts before it arrives")))?;
                 if running.contains_key(&job) || finished.contains(&job) {
@@ -157,6 +159,16 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                             format!(
                                 "job {job} placed on pool {} that tenant {tenant} is denied",
                                 pool.id
+                            ),
+                        ));
+                    }
+                    let site0 = pools.get(slots[0][0] as usize).map(|p| &p.site);
+                    if !may_span_sites && site0 != Some(&pool.site) {
+                        return Err(bad(
+                            line,
+                            format!(
+                                "job {job} may not span sites but uses pool {} at {}",
+                                pool.id, pool.site
                             ),
                         ));
                     }

@@ -67,10 +67,60 @@ impl Config {
     }
 }
 
+/// The work a simulation may do before it stops, so that no input (a job of 1e30 FLOP, a
+/// submit time near `u64::MAX`, a failure every second) makes a run endless. A run that hits a
+/// limit stops there: jobs not finished by then are unfinished, never "completed" at a
+/// saturated time, and [`Outcome::stopped`] says which limit ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Simulated seconds after the first submission (default 100 years).
+    pub max_sim_s: u64,
+    /// Events processed: arrivals, completions, rounds, failures, repairs (default 50
+    /// million, about a minute of work; the whole Philly trace takes about 200 thousand).
+    pub max_events: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_sim_s: 100 * 365 * 86_400,
+            max_events: 50_000_000,
+        }
+    }
+}
+
+/// Which limit stopped a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "limit")]
+pub enum Stopped {
+    /// The next event lay beyond `max_sim_s` after the first submission.
+    SimTime { max_sim_s: u64 },
+    /// `max_events` events were processed.
+    Events { max_events: u64, at_s: u64 },
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stopped::SimTime { max_sim_s } => write!(
+                f,
+                "stopped at the simulated-time limit of {max_sim_s} s ({:.0} years) after the first submission",
+                *max_sim_s as f64 / (365.0 * 86_400.0)
+            ),
+            Stopped::Events { max_events, at_s } => write!(
+                f,
+                "stopped after the work limit of {max_events} events, at t = {at_s} s"
+            ),
+        }
+    }
+}
+
 /// What a simulation produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub metrics: Metrics,
+    /// The limit that ended the run early, if one did (the metrics cover what ran until then).
+    pub stopped: Option<Stopped>,
     /// The event log, when `Config::log` was set.
     pub log: Vec<LogEvent>,
     /// Why each job still waiting at the end waits.
@@ -147,7 +197,18 @@ pub fn simulate(
     cfg: &Config,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Outcome {
-    run(fleet, jobs, cfg, progress, true)
+    run(fleet, jobs, cfg, Limits::default(), progress, true)
+}
+
+/// [`simulate`] under explicit work limits.
+pub fn simulate_with_limits(
+    fleet: FleetState,
+    jobs: Vec<Job>,
+    cfg: &Config,
+    limits: Limits,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Outcome {
+    run(fleet, jobs, cfg, limits, progress, true)
 }
 
 /// [`simulate`] without its speed shortcuts (every round planned in full by [`schedule`], in
@@ -159,13 +220,14 @@ pub fn simulate_reference(
     cfg: &Config,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Outcome {
-    run(fleet, jobs, cfg, progress, false)
+    run(fleet, jobs, cfg, Limits::default(), progress, false)
 }
 
 fn run(
     fleet: FleetState,
     jobs: Vec<Job>,
     cfg: &Config,
+    limits: Limits,
     progress: &mut dyn FnMut(u64, u64),
     shortcuts: bool,
 ) -> Outcome {
@@ -235,6 +297,8 @@ fn run(
     let mut next_arrival = 0usize;
     let mut done: u64 = 0;
     let total = n as u64;
+    let t_limit = first.unwrap_or_default() + limits.max_sim_s;
+    let mut stopped = None;
     progress(0, total);
     loop {
         let t_arr = order
@@ -257,6 +321,20 @@ fn run(
             && sim.q.running.is_empty()
             && now.saturating_sub(sim.last_progress) > IDLE_LIMIT_S
         {
+            break;
+        }
+        // The work limits: past them, what is still queued or running stays unfinished.
+        if now > t_limit || now == SimTime::MAX {
+            stopped = Some(Stopped::SimTime {
+                max_sim_s: limits.max_sim_s,
+            });
+            break;
+        }
+        if sim.events >= limits.max_events {
+            stopped = Some(Stopped::Events {
+                max_events: limits.max_events,
+                at_s: now.secs(),
+            });
             break;
         }
         sim.now = now;
@@ -327,7 +405,9 @@ fn run(
         }
     }
     progress(done, total);
-    sim.finish_up()
+    let mut out = sim.finish_up();
+    out.stopped = stopped;
+    out
 }
 
 impl Sim<'_> {
@@ -363,6 +443,7 @@ impl Sim<'_> {
                 job: id,
                 accels: job.accels,
                 tenant: job.tenant,
+                may_span_sites: job.may_span_sites,
             });
         }
         if let Some(r) = never_runnable(&self.fleet, job) {
@@ -419,6 +500,9 @@ impl Sim<'_> {
     fn stop(&mut self, id: JobId) -> Vec<Slot> {
         self.settle(id);
         self.plan_clean = false;
+        // The idle clock starts when the last job stops, not at its start: a job that ran for
+        // months and then failed has not left the fleet idle for months.
+        self.last_progress = self.now;
         self.runs[id as usize] = None;
         self.epoch[id as usize] += 1;
         let r = self.q.clear_running(id).expect("stopping a running job");
@@ -559,7 +643,10 @@ impl Sim<'_> {
         if !self.q.waiting.contains(&self.q.wait_key(id))
             || total != u64::from(job.accels)
             || !type_ok
-            || self.fleet.allocate(job.tenant, &slots).is_err()
+            || self
+                .fleet
+                .allocate(job.tenant, job.may_span_sites, &slots)
+                .is_err()
         {
             self.rejected_decisions += 1;
             return;
@@ -732,6 +819,13 @@ impl Sim<'_> {
         }
         jct.sort_unstable();
         let makespan = t_end - t0;
+        // Busy time counts jobs that never finished too: over the whole simulated span, so
+        // that utilisation never exceeds 100% (the makespan alone covers finished jobs).
+        let span = if self.q.running.is_empty() && self.q.waiting.is_empty() {
+            makespan
+        } else {
+            makespan.max(self.now - t0)
+        };
         let cap = self.fleet.capacity_by_type();
         let utilization = self
             .fleet
@@ -739,7 +833,7 @@ impl Sim<'_> {
             .iter()
             .enumerate()
             .map(|(t, ty)| {
-                let denom = cap[t] as f64 * makespan as f64;
+                let denom = cap[t] as f64 * span as f64;
                 let u = if denom > 0.0 {
                     self.busy_accel_s[t] / denom
                 } else {
@@ -776,6 +870,7 @@ impl Sim<'_> {
         };
         Outcome {
             metrics,
+            stopped: None,
             log: self.log,
             unfinished,
         }

@@ -19,8 +19,10 @@ pub mod replay;
 pub mod scenario;
 pub mod setup;
 
-pub use engine::{simulate, simulate_reference, Config, Failures, Outcome};
+pub use engine::{
+    simulate, simulate_reference, simulate_with_limits, Config, Failures, Limits, Outcome, Stopped,
+};
 pub use log::{to_jsonl, LogEvent, LogPool};
 pub use metrics::Metrics;
 pub use rate::{FlopsRates, RateError, RateModel, RelativeSpeed, TableRates};
-pub use setup::{build_jobs, tenants, FleetSpec, SetupError, DEFAULT_TENANT};
+pub use setup::{build_jobs, tenants, unpriced_types, FleetSpec, SetupError, DEFAULT_TENANT};

@@ -32,6 +32,10 @@ pub enum LogEvent {
         job: u32,
         accels: u32,
         tenant: u32,
+        /// The job may be placed across sites (written only when true, so logs of jobs that
+        /// may not are unchanged).
+        #[serde(default, skip_serializing_if = "is_false")]
+        may_span_sites: bool,
     },
     /// A job can never run on this fleet; it leaves the queue.
     Reject {
@@ -86,4 +90,8 @@ pub fn to_jsonl(events: &[LogEvent]) -> String {
         s.push('\n');
     }
     s
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -69,6 +69,10 @@ pub enum PrepareError {
     Job { job: String, message: String },
     #[error("{0}")]
     Fleet(#[from] SetupError),
+    /// A pool's price cannot be converted to USD (no FX rate): unknown is never zero, so the
+    /// pool is not priced at $0.
+    #[error("pool {pool:?}: its price in {currency} cannot be converted to USD: expected an FX rate for {currency}")]
+    Unpriced { pool: String, currency: String },
 }
 
 /// Builds the simulator's fleet and jobs from a scenario, with `gate`'s verdicts as of `as_of`.
@@ -101,13 +105,19 @@ pub fn prepare(
                     pool: p.id.clone(),
                     accelerator: p.accelerator.clone(),
                 })?;
+        let unpriced = |m: &xpufleet_model::Money| PrepareError::Unpriced {
+            pool: p.id.clone(),
+            currency: m.currency.to_string(),
+        };
         let (leased, price_usd_per_hour) = match &p.acquisition {
-            Acquisition::Leased { rate, .. } => (true, sc.fx.to_usd(rate).unwrap_or(0.0)),
+            Acquisition::Leased { rate, .. } => {
+                (true, sc.fx.to_usd(rate).map_err(|_| unpriced(rate))?)
+            }
             Acquisition::Bought {
                 price, life_years, ..
             } => (
                 false,
-                sc.fx.to_usd(price).unwrap_or(0.0) / (life_years.max(0.1) * 8760.0),
+                sc.fx.to_usd(price).map_err(|_| unpriced(price))? / (life_years.max(0.1) * 8760.0),
             ),
         };
         let key = type_key(&p.accelerator, &site.country);

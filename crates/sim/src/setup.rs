@@ -30,8 +30,27 @@ pub enum SetupError {
     EmptyNode(String),
 }
 
+/// The accelerator types of `cluster` with no price in `price_usd_per_hour`, sorted. The
+/// `cost` policy ranks by price, so it must not run while any is unknown: unknown is never zero.
+pub fn unpriced_types(
+    cluster: &ClusterSpec,
+    price_usd_per_hour: &BTreeMap<String, f64>,
+) -> Vec<String> {
+    let mut v: Vec<String> = cluster
+        .groups
+        .iter()
+        .filter(|g| !price_usd_per_hour.contains_key(&g.accel))
+        .map(|g| g.accel.clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 impl FleetSpec {
-    /// One pool per node group of the cluster; `price_usd_per_hour` by type (0 if absent).
+    /// One pool per node group of the cluster; `price_usd_per_hour` by type (0 if absent: a
+    /// ranking price only; callers that rank by price refuse unpriced types first, see
+    /// [`unpriced_types`]).
     pub fn from_cluster(
         cluster: &ClusterSpec,
         price_usd_per_hour: &BTreeMap<String, f64>,

@@ -33,10 +33,13 @@ pub struct Args {
     /// for a precision the chip lacks.
     #[arg(long, value_name = "TFLOPS")]
     tflops_bf16: Option<f64>,
+    /// Dense FP16 TFLOPS of the described chip (unknown when not given; 0 if it has none).
     #[arg(long, value_name = "TFLOPS")]
     tflops_fp16: Option<f64>,
+    /// Dense FP8 TFLOPS of the described chip (unknown when not given; 0 if it has none).
     #[arg(long, value_name = "TFLOPS")]
     fp8_tflops: Option<f64>,
+    /// Dense INT8 TOPS of the described chip (unknown when not given; 0 if it has none).
     #[arg(long, value_name = "TOPS")]
     int8_tops: Option<f64>,
     /// Applicable (logic) die area of the described chip.

@@ -97,13 +97,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     })?;
 
     progress.step("writing the report");
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
     let files = report::render_all(&data);
-    for (name, text) in &files {
-        let path = args.out.join(name);
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
+    crate::common::write_files_atomic(&args.out, &files)?;
     // A table an earlier report wrote but this one has no data for would contradict it.
     for name in report::CSV_NAMES {
         let path = args.out.join(name);

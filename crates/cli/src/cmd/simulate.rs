@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 use xpufleet_io::trace::{read_throughputs, read_trace, ReadOptions, TraceFormat};
 use xpufleet_model::{Catalog, ClusterSpec, ThroughputTable};
@@ -14,8 +14,8 @@ use xpufleet_perf::PerfModel;
 use xpufleet_sched::{FleetState, Job, Policy};
 use xpufleet_sim::scenario::{self, TypeInfo};
 use xpufleet_sim::{
-    build_jobs, check, simulate, tenants, to_jsonl, Config, Failures, FleetSpec, Metrics,
-    RateModel, RelativeSpeed, TableRates,
+    build_jobs, check, simulate_with_limits, tenants, to_jsonl, Config, Failures, FleetSpec,
+    Limits, Metrics, RateModel, RelativeSpeed, TableRates,
 };
 
 use crate::common::{print_json, table, Ctx};
@@ -48,7 +48,8 @@ pub struct Args {
     /// fifo, easy-backfill, las, las-het, fifo-het, finish-time or cost.
     #[arg(long, default_value = "fifo")]
     policy: String,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the random failures (and of nothing else): the same seed gives the same run.
+    #[arg(long, default_value_t = 0, value_name = "N")]
     seed: u64,
     /// Schedule in rounds of this many seconds (Gavel: 360); las and las-het always use rounds.
     #[arg(long, value_name = "S")]
@@ -74,6 +75,10 @@ pub struct Args {
     /// Write the event log (JSONL) here; it is replayed by the independent checker first.
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
+    /// Stop with an error after this many simulated events (a budget for work: no input makes
+    /// a run endless). Runs also stop 100 simulated years after the first submission.
+    #[arg(long, default_value_t = Limits::default().max_events, value_name = "N")]
+    max_events: u64,
 }
 
 #[derive(Serialize)]
@@ -123,8 +128,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let rate = args
             .failure_rate
             .unwrap_or(perf.reliability.failure_rate_per_chip_hour);
-        if !(rate.is_finite() && rate >= 0.0) {
-            bail!("--failure-rate: expected a rate ≥ 0 per accelerator-hour, found {rate}");
+        // One failure per accelerator-hour is ~50,000 times Llama 3's observed rate: anything
+        // above it is a typo, and makes a run that only fails and repairs.
+        if !(rate.is_finite() && (0.0..=MAX_FAILURE_RATE).contains(&rate)) {
+            bail!("--failure-rate: expected a rate from 0 to {MAX_FAILURE_RATE} per accelerator-hour (the model's default is {}), found {rate}", perf.reliability.failure_rate_per_chip_hour);
         }
         Some(Failures {
             rate_per_chip_hour: rate,
@@ -154,21 +161,39 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         None
     };
     let wall = Instant::now();
-    let out = simulate(prep.fleet.clone(), prep.jobs, &cfg, &mut |done, _| {
-        if let Some(b) = &bar {
-            b.set_position(done);
-        }
-    });
+    let limits = Limits {
+        max_events: args.max_events,
+        ..Limits::default()
+    };
+    let out = simulate_with_limits(
+        prep.fleet.clone(),
+        prep.jobs,
+        &cfg,
+        limits,
+        &mut |done, _| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        },
+    );
     let wall_s = wall.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if let Some(stop) = out.stopped {
+        bail!(
+            "the simulation {stop} ({} of {} jobs completed, {} unfinished); a job or a setting is out of proportion (check the trace's durations and submit times, --failure-rate, --round-s), or raise --max-events",
+            out.metrics.completed,
+            out.metrics.jobs,
+            out.metrics.unfinished
+        );
     }
     let mut events_checked = None;
     if let Some(path) = &args.events {
         let text = to_jsonl(&out.log);
         let replayed = check::replay(&text)
             .map_err(|v| anyhow!("the event log failed its independent check: {v}"))?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        crate::common::write_atomic(path, &text)?;
         events_checked = Some(replayed);
     }
     let mut unfinished_reasons = BTreeMap::new();
@@ -260,12 +285,16 @@ fn hours(s: f64) -> String {
     format!("{s:.0} s ({:.2} h)", s / 3600.0)
 }
 
+/// The highest `--failure-rate` accepted, per accelerator-hour.
+const MAX_FAILURE_RATE: f64 = 1.0;
+
 /// `TYPE=N[xPER_NODE],...` as a one-site cluster.
 fn parse_cluster(text: &str, default_per_node: u32) -> Result<ClusterSpec> {
     let mut c = ClusterSpec::default();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (ty, rest) = part
             .split_once('=')
+            .filter(|(ty, _)| !ty.trim().is_empty())
             .ok_or_else(|| anyhow!("--cluster: expected TYPE=N[xPER_NODE], found {part:?}"))?;
         let (n, per) = match rest.split_once('x') {
             Some((n, p)) => (n, Some(p)),
@@ -334,6 +363,13 @@ fn from_trace(args: &Args, spec: &str, catalog: &Catalog, perf: &PerfModel) -> R
             Some((g.accel.clone(), p / (4.0 * 8760.0)))
         })
         .collect();
+    // Unknown is never zero: the cost policy ranks by price and refuses a type without one.
+    if args.policy.parse::<Policy>() == Ok(Policy::Cost) {
+        let unpriced = xpufleet_sim::unpriced_types(&cluster, &prices);
+        if !unpriced.is_empty() {
+            bail!("--policy cost: no price for {}: the cost policy ranks by price, and an unknown price is not $0; give price_usd for them with --catalog FILE, or choose another policy", unpriced.join(", "));
+        }
+    }
     let fspec = FleetSpec::from_cluster(&cluster, &prices)?;
     let type_ids: Vec<String> = fspec.types.iter().map(|t| t.id.clone()).collect();
     let rates: Box<dyn RateModel + '_> = match &table {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use serde::Serialize;
-use xpufleet_io::validate::{check_catalog, check_scenario, looks_like_catalog};
+use xpufleet_io::validate::{
+    check_catalog, check_scenario, looks_like_catalog, validate_referenced_files,
+};
 use xpufleet_io::{Diagnostic, Diagnostics, LoadedScenario};
 
 use crate::common::{print_json, Ctx};
@@ -47,8 +49,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         });
     let (kind, result) = if as_catalog {
         let path = args.file.as_deref().expect("a catalog comes from a file");
-        let result = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostics::from(Diagnostic::new(&origin, format!("cannot read: {e}"))))
+        let result = xpufleet_io::diag::read_text(path)
+            .map_err(Diagnostics::from)
             .and_then(|text| check_catalog(&text, &origin))
             .map(|c| {
                 vec![
@@ -58,8 +60,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             });
         ("catalog", result)
     } else {
-        let result =
-            check_scenario(args.file.as_deref(), ctx.catalog.as_deref()).map(|ls| counts(&ls));
+        let result = check_scenario(args.file.as_deref(), ctx.catalog.as_deref()).and_then(|ls| {
+            // The rule packs and what-if file it names, located at their entries.
+            let d = validate_referenced_files(&ls);
+            if d.is_empty() {
+                Ok(counts(&ls))
+            } else {
+                Err(d)
+            }
+        });
         ("scenario", result)
     };
     let (counts, diags) = match result {

@@ -84,7 +84,8 @@ fn json_has_every_part_with_figures_sources_and_nulls() {
 
 #[test]
 fn table_marks_unknowns_and_estimates() {
-    let o = xpufleet(&["catalog"]);
+    // One line per accelerator: `--wide` keeps cells unwrapped.
+    let o = xpufleet(&["catalog", "--wide"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(

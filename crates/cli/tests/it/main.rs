@@ -6,6 +6,7 @@ mod classify;
 mod cluster;
 mod estimate;
 mod fleet;
+mod harden;
 mod plan;
 mod run;
 mod simulate;

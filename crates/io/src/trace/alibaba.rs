@@ -125,7 +125,19 @@ fn parse_pods(text: &str, path: &Path, opts: &ReadOptions) -> Result<TraceRead, 
             tally.malformed(line_no, "scheduled_time", "seconds >= 0, or empty", f[10]);
             continue;
         };
-        let duration_s = deleted_s.saturating_sub(scheduled_s.max(created_s));
+        let from_s = scheduled_s.max(created_s);
+        if deleted_s < from_s {
+            // Deleted before it was created or scheduled: a negative duration is an error in
+            // the line, not a pod that ran for no time.
+            tally.malformed(
+                line_no,
+                "deletion_time",
+                "a time at or after creation_time and scheduled_time",
+                f[9],
+            );
+            continue;
+        }
+        let duration_s = deleted_s - from_s;
         if duration_s == 0 {
             tally.skip("zero_duration", line_no);
             continue;

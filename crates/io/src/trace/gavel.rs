@@ -45,6 +45,14 @@ impl Layout {
     }
 }
 
+/// The first data line has 10 tab-separated fields (Gavel's `physical_cluster/` layout).
+pub(crate) fn looks_like_10_fields(text: &str) -> bool {
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| !l.trim().is_empty() && !super::is_comment(l))
+        .is_some_and(|l| l.split('\t').count() == Layout::Physical10.n_fields())
+}
+
 pub(crate) fn parse(
     text: &str,
     path: &Path,
@@ -56,7 +64,7 @@ pub(crate) fn parse(
     for (n, raw) in text.lines().enumerate() {
         let line_no = n as u64 + 1;
         let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || super::is_comment(line) {
             continue;
         }
         tally.line();

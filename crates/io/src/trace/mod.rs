@@ -177,6 +177,9 @@ pub enum TraceError {
     },
     #[error("unknown trace format {0:?}: expected one of {names}", names = TraceFormat::NAMES)]
     UnknownFormat(String),
+    /// No data line at all (an empty file, or a header, blank and comment lines only).
+    #[error("{}: no jobs: the file has no data lines; expected at least one {format} job line", path.display())]
+    Empty { path: PathBuf, format: TraceFormat },
 }
 
 /// Reads a trace file of the given format.
@@ -185,8 +188,74 @@ pub fn read_trace(
     path: &Path,
     opts: &ReadOptions,
 ) -> Result<TraceRead, TraceError> {
-    let text = read_text(path)?;
-    parse_trace(format, &text, path, opts)
+    let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_trace_bytes(format, &bytes, path, opts)
+}
+
+/// Parses trace bytes: a line that is not UTF-8 is a counted skip (`malformed:utf8`), located
+/// by its line number, and the rest of the file is read as usual.
+pub fn parse_trace_bytes(
+    format: TraceFormat,
+    bytes: &[u8],
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<TraceRead, TraceError> {
+    let (text, bad) = utf8_lines(bytes);
+    let first_bad = |line: u64| {
+        format!(
+            "{}:{line}: line: expected UTF-8 text, found a byte that is not",
+            path.display()
+        )
+    };
+    let mut read = match parse_trace(format, &text, path, opts) {
+        Ok(r) => r,
+        // Every data line was undecodable.
+        Err(TraceError::Empty { .. }) if !bad.is_empty() => {
+            return Err(TraceError::Unparseable {
+                path: path.to_path_buf(),
+                format,
+                lines: bad.len() as u64,
+                first: first_bad(bad[0]),
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    for &line in &bad {
+        read.lines += 1;
+        bump(
+            &mut read.skipped,
+            &mut read.skipped_lines,
+            "malformed:utf8",
+            line,
+        );
+    }
+    if let (None, Some(&line)) = (&read.first_malformed, bad.first()) {
+        read.first_malformed = Some(first_bad(line));
+    }
+    Ok(read)
+}
+
+/// The text with each line that is not UTF-8 emptied (blank lines are not data), and those
+/// lines' 1-based numbers.
+fn utf8_lines(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Vec<u64>) {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return (s.into(), Vec::new());
+    }
+    let mut text = String::with_capacity(bytes.len());
+    let mut bad = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        match std::str::from_utf8(line) {
+            Ok(s) => text.push_str(s),
+            Err(_) => bad.push(i as u64 + 1),
+        }
+    }
+    (text.into(), bad)
 }
 
 /// Parses trace text already in memory; `path` names it in messages.
@@ -196,6 +265,12 @@ pub fn parse_trace(
     path: &Path,
     opts: &ReadOptions,
 ) -> Result<TraceRead, TraceError> {
+    // A `gavel:` trace whose lines have Gavel's 10 fields is the 10-field layout: read it as
+    // such rather than call every line malformed.
+    let format = match format {
+        TraceFormat::Gavel if gavel::looks_like_10_fields(text) => TraceFormat::Gavel10,
+        f => f,
+    };
     let mut read = match format {
         TraceFormat::Gavel => gavel::parse(text, path, opts, gavel::Layout::Msr7)?,
         TraceFormat::Gavel10 => gavel::parse(text, path, opts, gavel::Layout::Physical10)?,
@@ -214,10 +289,23 @@ pub fn parse_trace(
     Ok(read)
 }
 
+/// A whole file as UTF-8 text; a byte that is not UTF-8 is an error at its line.
 pub(crate) fn read_text(path: &Path) -> Result<String, TraceError> {
-    std::fs::read_to_string(path).map_err(|source| TraceError::Io {
+    let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        TraceError::Malformed {
+            path: path.to_path_buf(),
+            line,
+            field: "text".into(),
+            expected: "UTF-8 text".into(),
+            found: format!("the byte 0x{:02X}", bytes[at]),
+        }
     })
 }
 
@@ -285,6 +373,12 @@ impl<'p> Tally<'p> {
             .filter(|(r, _)| r.starts_with("malformed:"))
             .map(|(_, n)| n)
             .sum();
+        if self.read.lines == 0 {
+            return Err(TraceError::Empty {
+                path: self.path.to_path_buf(),
+                format,
+            });
+        }
         if self.pending.is_empty() && self.read.lines > 0 && malformed == self.read.lines {
             return Err(TraceError::Unparseable {
                 path: self.path.to_path_buf(),
@@ -339,7 +433,7 @@ pub(crate) fn csv_records<'t>(
     for (n, raw) in lines {
         let line_no = n as u64 + 1;
         let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || is_comment(line) {
             continue;
         }
         tally.line();
@@ -356,6 +450,11 @@ pub(crate) fn csv_records<'t>(
         out.push((line_no, f));
     }
     Ok(out)
+}
+
+/// A `#` comment line: neither data nor malformed.
+pub(crate) fn is_comment(line: &str) -> bool {
+    line.trim_start().starts_with('#')
 }
 
 pub(crate) fn job(label: String, submit_s: u64, accels: u32, work: f64) -> TraceJob {

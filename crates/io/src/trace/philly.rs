@@ -11,12 +11,21 @@ pub(crate) fn parse(text: &str, path: &Path, opts: &ReadOptions) -> Result<Trace
     let mut tally = Tally::new(path);
     for (line_no, f) in csv_records(text, path, &HEADER, &mut tally)? {
         let Some(submit_s) = parse_datetime(f[0]) else {
-            tally.malformed(line_no, "timestamp", "YYYY-MM-DD HH:MM:SS", f[0]);
+            tally.malformed(
+                line_no,
+                "timestamp",
+                "a calendar date and time YYYY-MM-DD HH:MM:SS from 1970",
+                f[0],
+            );
             continue;
         };
-        let Ok(duration_s) = f[1].parse::<f64>() else {
-            tally.malformed(line_no, "duration", "seconds", f[1]);
-            continue;
+        let duration_s = match f[1].parse::<f64>() {
+            Ok(d) if d.is_finite() && d >= 0.0 => d,
+            // A negative duration is not a job that took no time: the line is wrong.
+            _ => {
+                tally.malformed(line_no, "duration", "seconds >= 0", f[1]);
+                continue;
+            }
         };
         let Ok(gpus) = f[2].parse::<u32>() else {
             tally.malformed(line_no, "num_gpus", "an integer", f[2]);
@@ -27,7 +36,7 @@ pub(crate) fn parse(text: &str, path: &Path, opts: &ReadOptions) -> Result<Trace
             continue;
         }
         let Some(work) = parse_work(f[1]) else {
-            if duration_s.is_finite() && duration_s <= 0.0 {
+            if duration_s == 0.0 {
                 tally.skip("zero_duration", line_no);
             } else {
                 tally.malformed(line_no, "duration", "seconds", f[1]);
@@ -60,7 +69,7 @@ pub(crate) fn expect_header<'t>(
     };
     for (n, raw) in lines.by_ref() {
         let line = raw.trim_end_matches('\r').trim_start_matches('\u{feff}');
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || super::is_comment(line) {
             continue;
         }
         let got: Vec<&str> = line.split(sep).map(str::trim).collect();
@@ -74,36 +83,14 @@ pub(crate) fn expect_header<'t>(
 }
 
 /// Seconds since 1970-01-01 for `YYYY-MM-DD HH:MM:SS` (UTC; the trace gives no zone, and only
-/// differences matter once times are rebased).
+/// differences matter once times are rebased). The date must exist: 2017-02-31 is `None`, not
+/// 2017-03-03.
 pub(crate) fn parse_datetime(s: &str) -> Option<u64> {
-    let (date, time) = s.trim().split_once([' ', 'T'])?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    if t.next().is_some()
-        || !(0..24).contains(&hh)
-        || !(0..60).contains(&mm)
-        || !(0..=60).contains(&ss)
-    {
-        return None;
-    }
-    let secs = days_from_civil(y, m, day) * 86_400 + hh * 3600 + mm * 60 + ss;
-    u64::try_from(secs).ok()
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let s = s.trim();
+    let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    u64::try_from(t.and_utc().timestamp()).ok()
 }
 
 #[cfg(test)]
@@ -118,5 +105,12 @@ mod tests {
         assert_eq!(parse_datetime("2017-13-09 07:01:55"), None);
         assert_eq!(parse_datetime("2017-10-09"), None);
         assert_eq!(parse_datetime("yesterday 10:00:00"), None);
+        assert_eq!(parse_datetime("2017-10-09T07:01:55"), Some(1_507_532_515));
+        // Issue 17: dates that do not exist are refused, not rolled over.
+        assert_eq!(parse_datetime("2017-02-31 10:00:00"), None);
+        assert_eq!(parse_datetime("2017-02-29 10:00:00"), None);
+        assert_eq!(parse_datetime("2016-02-29 10:00:00"), Some(1_456_740_000));
+        assert_eq!(parse_datetime("2017-10-09 24:00:00"), None);
+        assert_eq!(parse_datetime("1969-12-31 23:59:59"), None);
     }
 }

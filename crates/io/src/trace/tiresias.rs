@@ -35,8 +35,8 @@ pub(crate) fn parse(text: &str, path: &Path, opts: &ReadOptions) -> Result<Trace
         }
         let Some(duration_s) = parse_work(f[5]) else {
             match f[5].parse::<f64>() {
-                Ok(d) if d.is_finite() && d <= 0.0 => tally.skip("zero_duration", line_no),
-                _ => tally.malformed(line_no, "duration", "seconds", f[5]),
+                Ok(0.0) => tally.skip("zero_duration", line_no),
+                _ => tally.malformed(line_no, "duration", "seconds >= 0", f[5]),
             }
             continue;
         };

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use xpufleet_io::trace::{
-    parse_throughputs, parse_trace, read_alibaba_nodes, read_throughputs, read_trace,
-    write_jobs_csv, write_jobs_jsonl, ReadOptions, TraceError, TraceFormat, TraceRead,
+    parse_throughputs, parse_trace, parse_trace_bytes, read_alibaba_nodes, read_throughputs,
+    read_trace, write_jobs_csv, write_jobs_jsonl, ReadOptions, TraceError, TraceFormat, TraceRead,
 };
 use xpufleet_model::{SimTime, ThroughputTable, TraceJob};
 
@@ -153,17 +153,12 @@ fn gavel_physical_cluster_traces_read_all_lines() {
         &opts,
     );
     assert_eq!((r.lines, r.jobs.len()), (96, 96));
-    // The 7-field reader on a 10-field file: every line malformed, so the file is an error.
-    let err = read_trace(
-        TraceFormat::Gavel,
-        &data("gavel/physical_cluster/small_test.trace"),
-        &opts,
-    )
-    .unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        msg.contains("small_test.trace") && msg.contains(":1: fields: expected 7"),
-        "{msg}"
+    // Issue 17: `gavel:` on a 10-field file reads it as the 10-field layout (it once called
+    // every line malformed).
+    let small = data("gavel/physical_cluster/small_test.trace");
+    assert_eq!(
+        read_trace(TraceFormat::Gavel, &small, &opts).unwrap(),
+        read_trace(TraceFormat::Gavel10, &small, &opts).unwrap()
     );
 }
 
@@ -326,6 +321,123 @@ fn philly_bad_header_and_lines() {
         ])
     );
     assert_eq!(r.lines, 5);
+}
+
+const PHILLY_HEADER: &str = "timestamp,duration,num_gpus,gpu_time,cluster\n";
+
+/// Issue 17: a date that does not exist is a counted skip, not a job two days later.
+#[test]
+fn issue_17_philly_dates_are_real_calendar_dates() {
+    let text = format!(
+        "{PHILLY_HEADER}2017-02-28 10:00:00,60,1,60,a\n2017-02-31 10:00:00,60,1,60,a\n2017-03-03 10:00:00,60,1,60,a\n"
+    );
+    let r = parse(TraceFormat::Philly, &text, &ReadOptions::default()).unwrap();
+    assert_eq!(r.jobs.len(), 2);
+    assert_eq!(r.skipped, counts(&[("malformed:timestamp", 1)]));
+    assert_eq!(r.skipped_lines["malformed:timestamp"], vec![3]);
+    assert_eq!(r.jobs[1].submit, SimTime(3 * 86_400));
+}
+
+/// Issue 17: a negative duration is malformed, not "zero"; a zero one is still zero.
+#[test]
+fn issue_17_negative_durations_are_malformed() {
+    let philly = format!(
+        "{PHILLY_HEADER}2017-10-09 07:01:55,-66,1,66.0,a\n2017-10-09 07:01:55,0,1,0,a\n2017-10-09 07:01:55,5,1,5,a\n"
+    );
+    let r = parse(TraceFormat::Philly, &philly, &ReadOptions::default()).unwrap();
+    assert_eq!(
+        r.skipped,
+        counts(&[("malformed:duration", 1), ("zero_duration", 1)])
+    );
+    let tiresias = "job_id,num_gpu,submit_time,iterations,model_name,duration,interval\n\
+                    1,1,0,10,vgg,-30,1\n2,1,0,10,vgg,0,1\n3,1,0,10,vgg,30,1\n";
+    let r = parse(TraceFormat::Tiresias, tiresias, &ReadOptions::default()).unwrap();
+    assert_eq!(
+        r.skipped,
+        counts(&[("malformed:duration", 1), ("zero_duration", 1)])
+    );
+}
+
+/// Issue 17: `#` comment lines are neither data nor malformed, in every line-based reader.
+#[test]
+fn issue_17_comment_lines_are_not_counted() {
+    let philly = format!("# exported 2024\n{PHILLY_HEADER}# a note\n2017-10-09 07:01:55,5,1,5,a\n");
+    let r = parse(TraceFormat::Philly, &philly, &ReadOptions::default()).unwrap();
+    assert_eq!((r.jobs.len(), r.lines, r.skipped_total()), (1, 1, 0));
+    let gavel = "# msr trace\nResNet-18 (batch size 16)\tcmd\t--num_steps\tTrue\t100\t0\t1\n";
+    let r = parse(TraceFormat::Gavel, gavel, &ReadOptions::default()).unwrap();
+    assert_eq!((r.jobs.len(), r.lines, r.skipped_total()), (1, 1, 0));
+    let tiresias = "job_id,num_gpu,submit_time,iterations,model_name,duration,interval\n# x\n1,1,0,10,vgg,30,1\n";
+    let r = parse(TraceFormat::Tiresias, tiresias, &ReadOptions::default()).unwrap();
+    assert_eq!((r.jobs.len(), r.lines, r.skipped_total()), (1, 1, 0));
+}
+
+/// Issue 17: an empty trace (no data line) is an error, in every format.
+#[test]
+fn issue_17_an_empty_trace_is_an_error() {
+    for (f, text) in [
+        (TraceFormat::Philly, PHILLY_HEADER),
+        (TraceFormat::Gavel, ""),
+        (TraceFormat::Gavel10, "# only a comment\n\n"),
+        (
+            TraceFormat::Tiresias,
+            "job_id,num_gpu,submit_time,iterations,model_name,duration,interval\n",
+        ),
+        (TraceFormat::Jobs, "id,submit_s,accels,work\n"),
+        (TraceFormat::Jobs, ""),
+    ] {
+        match parse(f, text, &ReadOptions::default()) {
+            Err(TraceError::Empty { .. }) | Err(TraceError::Malformed { .. }) => {}
+            other => panic!("{f}: {text:?}: {other:?}"),
+        }
+    }
+    let err = parse(TraceFormat::Philly, PHILLY_HEADER, &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no jobs"), "{err}");
+}
+
+/// Issue 17: one byte that is not UTF-8 is a counted skip of its line, located; the rest of
+/// the trace is read.
+#[test]
+fn issue_17_a_non_utf8_line_is_a_located_skip() {
+    let mut bytes = PHILLY_HEADER.as_bytes().to_vec();
+    bytes.extend_from_slice(b"2017-10-09 07:01:55,5,1,5,a\n2017-10-09 07:01:55,5,1,5,\xff\n2017-10-09 07:01:56,5,1,5,a\n");
+    let r = parse_trace_bytes(
+        TraceFormat::Philly,
+        &bytes,
+        Path::new("t.csv"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.jobs.len(), 2);
+    assert_eq!(r.skipped, counts(&[("malformed:utf8", 1)]));
+    assert_eq!(r.skipped_lines["malformed:utf8"], vec![3]);
+    assert_eq!(r.lines, 3);
+    assert!(r.first_malformed.unwrap().starts_with("t.csv:3: "));
+    // Every data line undecodable: an error naming the first.
+    let mut bytes = PHILLY_HEADER.as_bytes().to_vec();
+    bytes.extend_from_slice(b"\xfe\n");
+    let err = parse_trace_bytes(
+        TraceFormat::Philly,
+        &bytes,
+        Path::new("t.csv"),
+        &ReadOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("t.csv:2: line: expected UTF-8"), "{err}");
+}
+
+/// Issue 17: a `gavel:` trace with Gavel's 10 fields is read as the 10-field layout.
+#[test]
+fn issue_17_gavel_with_ten_fields_is_read_as_gavel10() {
+    let line = "ResNet-18 (batch size 16)\tcmd\t/dir\t--num_steps\tTrue\t100\t1\t1\t-1\t30\n";
+    let as_gavel = parse(TraceFormat::Gavel, line, &ReadOptions::default()).unwrap();
+    let as_gavel10 = parse(TraceFormat::Gavel10, line, &ReadOptions::default()).unwrap();
+    assert_eq!(as_gavel, as_gavel10);
+    assert_eq!(as_gavel.jobs.len(), 1);
+    assert_eq!(as_gavel.jobs[0].submit, SimTime(30));
 }
 
 #[test]
@@ -569,6 +681,17 @@ proptest! {
             let r = parse(TraceFormat::Jobs, &text, &ReadOptions::default()).unwrap();
             prop_assert!(r.skipped.is_empty(), "{:?}\n{}", r.skipped, text);
             prop_assert_eq!(&r.jobs, &jobs);
+        }
+    }
+
+    /// Arbitrary bytes (not only text) never panic a reader, and every line is accounted for.
+    #[test]
+    fn readers_never_panic_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        for f in [TraceFormat::Gavel, TraceFormat::Gavel10, TraceFormat::Philly,
+                  TraceFormat::Alibaba, TraceFormat::Jobs, TraceFormat::Tiresias] {
+            if let Ok(r) = parse_trace_bytes(f, &bytes, Path::new("t"), &ReadOptions::default()) {
+                prop_assert_eq!(r.jobs.len() as u64 + r.skipped_total(), r.lines);
+            }
         }
     }
 

@@ -159,7 +159,7 @@ fn waiting_jobs_carry_named_reasons() {
         node: 0,
         count: 2,
     }];
-    fleet.allocate(0, &slots).unwrap();
+    fleet.allocate(0, false, &slots).unwrap();
     q.set_running(
         0,
         xpufleet_sched::Running {

@@ -4,6 +4,8 @@
 mod checker;
 mod golden;
 mod invariants;
+mod limits;
 mod scale;
 mod shortcuts;
+mod sites;
 mod support;

@@ -1,0 +1,140 @@
+//! Issue 17: no input makes a simulation endless. Each reproducer from the black-box campaign
+//! runs under limits small enough to keep the test fast, and must stop, say why, and never
+//! report a job "completed" at a saturated time.
+
+use xpufleet_sched::Policy;
+use xpufleet_sim::{simulate, simulate_with_limits, Config, Failures, Limits, Outcome, Stopped};
+
+use crate::support::*;
+
+fn one_pool() -> xpufleet_sched::FleetState {
+    fleet_with_denials(fleet_spec(1, 1, &[(0, 0, 2, 8, 1)]), 1, &[])
+}
+
+fn run(jobs: Vec<xpufleet_sched::Job>, cfg: &Config, limits: Limits) -> Outcome {
+    simulate_with_limits(one_pool(), jobs, cfg, limits, &mut |_, _| {})
+}
+
+fn small_limits() -> Limits {
+    Limits {
+        max_sim_s: 10 * 365 * 86_400,
+        max_events: 200_000,
+    }
+}
+
+/// A job of 1e30 units of work at rate 1 would end at 2^64 s: it is unfinished, not
+/// "completed" with a makespan of 2^64 s.
+#[test]
+fn issue_17_an_endless_job_is_unfinished_not_completed_at_u64_max() {
+    for policy in [Policy::Fifo, Policy::EasyBackfill] {
+        let jobs = vec![job(8, 0, 1e30, &[1.0], 0), job(8, 10, 100.0, &[1.0], 0)];
+        let out = run(jobs, &Config::new(policy), small_limits());
+        assert_eq!(out.metrics.completed, 1, "{policy:?}: {:?}", out.metrics);
+        assert_eq!(out.metrics.unfinished, 1);
+        assert!(out.metrics.makespan_s < 1000, "{:?}", out.metrics);
+        assert_eq!(
+            out.stopped,
+            Some(Stopped::SimTime {
+                max_sim_s: small_limits().max_sim_s
+            })
+        );
+    }
+}
+
+/// Round-based policies plan a round every `round_s` for as long as one job runs: a very long
+/// job once meant billions of rounds. The event limit stops it.
+#[test]
+fn issue_17_round_policies_stop_on_one_very_long_job() {
+    for policy in [Policy::Las, Policy::LasHet, Policy::FinishTime] {
+        let mut cfg = Config::new(policy);
+        cfg.round_s = Some(1);
+        let out = run(vec![job(8, 0, 1e30, &[1.0], 0)], &cfg, small_limits());
+        assert_eq!(out.metrics.completed, 0, "{policy:?}");
+        assert!(
+            matches!(
+                out.stopped,
+                Some(Stopped::Events {
+                    max_events: 200_000,
+                    ..
+                })
+            ),
+            "{policy:?}: {:?}",
+            out.stopped
+        );
+        assert!(out.metrics.events <= 200_000);
+    }
+}
+
+/// A submit time near `u64::MAX` (a trace's `i64::MAX`) lies beyond the simulated-time limit:
+/// the early job completes, the late one is left unfinished, and the run ends.
+#[test]
+fn issue_17_a_submit_time_near_the_end_of_time_stops_the_run() {
+    let jobs = vec![
+        job(8, 0, 100.0, &[1.0], 0),
+        job(8, i64::MAX as u64, 100.0, &[1.0], 0),
+    ];
+    let out = run(jobs, &Config::new(Policy::Fifo), small_limits());
+    assert_eq!(out.metrics.completed, 1);
+    assert_eq!(out.metrics.unfinished, 1);
+    assert_eq!(out.metrics.makespan_s, 100);
+    assert!(out.stopped.is_some());
+}
+
+/// A failure rate far above any real one (1000 per accelerator-hour) under the default
+/// failures settings: the work limit ends the run.
+#[test]
+fn issue_17_a_huge_failure_rate_stops_at_the_work_limit() {
+    let mut cfg = Config::new(Policy::Fifo);
+    cfg.failures = Some(Failures {
+        rate_per_chip_hour: 1000.0,
+        repair_s: 4 * 3600,
+        checkpoint_interval_s: 1800,
+    });
+    let out = run(vec![job(8, 0, 1e6, &[1.0], 0)], &cfg, small_limits());
+    assert!(out.stopped.is_some(), "{:?}", out.metrics);
+    assert!(out.metrics.events <= 200_000);
+}
+
+/// Ordinary runs never meet the default limits, and say so.
+#[test]
+fn ordinary_runs_are_not_stopped() {
+    let jobs = (0..50).map(|i| job(4, i * 10, 500.0, &[1.0], 0)).collect();
+    let out = simulate(one_pool(), jobs, &Config::new(Policy::Fifo), &mut |_, _| {});
+    assert_eq!(out.stopped, None);
+    assert_eq!(out.metrics.completed, 50);
+}
+
+/// A job that ran for months and then failed once ended the run at once (the idle clock
+/// counted from its start) and reported utilisation above 100%. It restarts, and the run goes
+/// on to the work limit with utilisation at most 100%.
+#[test]
+fn issue_17_a_failure_after_months_restarts_the_job() {
+    for policy in [Policy::Fifo, Policy::Las] {
+        let mut cfg = Config::new(policy);
+        cfg.failures = Some(Failures {
+            rate_per_chip_hour: 1e-4,
+            repair_s: 3600,
+            checkpoint_interval_s: 1800,
+        });
+        cfg.log = true;
+        let limits = Limits {
+            max_sim_s: 20 * 365 * 86_400,
+            max_events: 2_000_000,
+        };
+        let out = run(vec![job(8, 0, 1e30, &[1.0], 0)], &cfg, limits);
+        let starts = out
+            .log
+            .iter()
+            .filter(|e| matches!(e, xpufleet_sim::LogEvent::Start { .. }))
+            .count();
+        assert!(out.metrics.failures >= 1, "{policy:?}: {:?}", out.metrics);
+        assert!(
+            starts >= 2,
+            "{policy:?}: restarted after a failure: {:?}",
+            out.metrics
+        );
+        assert!(out.stopped.is_some(), "{policy:?}");
+        let u = out.metrics.utilization["t0"];
+        assert!(u > 0.0 && u <= 1.0, "{policy:?}: utilisation {u}");
+    }
+}
