@@ -304,9 +304,7 @@ impl PerfModel {
         let x_mem = peak / mem_bps / t.ref_flop_per_mem_byte;
         let x_link = peak / link_bps / t.ref_flop_per_link_byte;
         let node = (1.0 + t.k_mem + t.k_link) / (1.0 + t.k_mem * x_mem + t.k_link * x_link);
-        let d = placement.chips_per_domain(n_chips);
-        let n_eff = n_chips as f64 * (t.ref_scaleup_domain / d).powf(t.domain_beta);
-        let scale = 1.0 / (1.0 + (n_eff / fam.scale_n_c).powf(fam.scale_alpha));
+        let (n_eff, scale) = self.scale(fam, n_chips as f64, placement.chips_per_domain(n_chips));
         let moe_f = if shape.moe { t.moe_efficiency } else { 1.0 };
         let c = &self.calibration;
         let stack = c.stack(self.stack);
@@ -330,6 +328,17 @@ impl PerfModel {
             moe: moe_f,
             mfu,
         })
+    }
+
+    /// Effective chip count and scale factor `1/(1 + (n_eff/n_c)^α)` of a job on `chips` chips,
+    /// `per_domain` chips per scale-up domain.
+    pub(crate) fn scale(&self, fam: &FamilyParams, chips: f64, per_domain: f64) -> (f64, f64) {
+        let t = &self.throughput;
+        let n_eff = chips * (t.ref_scaleup_domain / per_domain).powf(t.domain_beta);
+        (
+            n_eff,
+            1.0 / (1.0 + (n_eff / fam.scale_n_c).powf(fam.scale_alpha)),
+        )
     }
 
     /// Dense peak FLOP/s of one chip at `precision`.

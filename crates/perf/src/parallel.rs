@@ -73,17 +73,14 @@ pub struct ParallelPlan {
     /// Share of the chips in whole tensor × pipeline × data groups (`tp·pp·dp / count`); the
     /// rest sit idle.
     pub used: f64,
+    /// Scale factor of the chips in use over that of all `count` (≥ 1): idle chips take no part
+    /// in the job's communication, so they never slow it.
+    #[serde(skip)]
+    pub(crate) idle_gain: f64,
     /// The layout's factor on the calibrated MFU: `used · nic` times the bubble and recompute of
-    /// this layout relative to the automatic choice (so `used · nic` for an automatic layout).
+    /// this layout relative to the memory-driven choice in the reference scale-up domain (never
+    /// above 1), and the scale factor the idle chips do not cost.
     pub factor: f64,
-}
-
-/// What a layout search found.
-#[derive(Default)]
-struct Search {
-    best: Option<ParallelPlan>,
-    first_fit: Option<ParallelPlan>,
-    last: Option<ParallelPlan>,
 }
 
 /// Bytes per parameter of weights, gradients and optimizer state (BF16 weights and gradients,
@@ -129,8 +126,9 @@ impl PerfModel {
     }
 
     /// The layout of `shape` on `count` chips of `accel` in `placement`: the one requested
-    /// (`self.layout`), completed with the fitting layout of highest throughput factor (used ×
-    /// bubble × recompute × NIC), ties to the least model parallelism (tensor parallel first,
+    /// (`self.layout`), completed with the fitting layout of highest factor on the calibrated
+    /// MFU, then of highest throughput factor (used × bubble × recompute × NIC), ties to the
+    /// least model parallelism (tensor parallel first,
     /// within a scale-up domain, then pipeline; selective recompute before full).
     /// `Ok(None)` when the work has no shape. When nothing fits, the most-sharded layout is
     /// returned with `memory.fits() == false`.
@@ -170,55 +168,64 @@ impl PerfModel {
                 )));
             }
         }
-        // Of the layouts that fit, the one with the highest throughput factor; ties go to the
-        // earliest candidate (least model parallelism). Also the first that fits (the
-        // memory-driven choice) and, when nothing fits, the most sharded.
-        let search = |req: &LayoutRequest| -> Result<Search, PerfError> {
-            let own = |p: &ParallelPlan| p.used * p.nic * p.bubble * p.recompute;
-            let mut found = Search::default();
-            for layout in candidates(count, tp_max, d.n_layers as u32, req) {
-                let mem = memory(self, accel, &d, &layout)?;
-                let plan = costs(
-                    self, accel, precision, count, placement, &d, layout, mem, mfu_before,
-                )?;
-                if !mem.fits() {
-                    found.last = Some(plan);
-                    continue;
-                }
-                if found.first_fit.is_none() {
-                    found.first_fit = Some(plan);
-                }
-                if found
-                    .best
-                    .as_ref()
-                    .is_none_or(|b| own(&plan) > own(b) * (1.0 + 1e-12))
-                {
-                    found.best = Some(plan);
-                }
-            }
-            Ok(found)
+        // The calibrated MFU already contains the bubbles and recompute of the layouts the
+        // published runs chose, which the memory-driven choice (least model parallelism that
+        // fits) stands for: a layout is charged only for what its bubble and recompute lose
+        // against that one, so deeper pipelines that dodge NIC traffic are not free. The NIC
+        // term is absolute (the corpus's runs were not NIC-bound). The reference is the
+        // memory-driven choice in the reference scale-up domain (where the corpus's runs were),
+        // whatever the job's own domain: were it the choice in the job's domain, a bigger domain
+        // could move the reference to a better layout and charge the same chips more.
+        let auto = LayoutRequest {
+            zero: req.zero,
+            ..LayoutRequest::default()
         };
-        let asked = search(&req)?;
-        let Some(mut plan) = asked.best.or(asked.last) else {
+        let ref_tp_max = (self.throughput.ref_scaleup_domain.round() as u32).clamp(1, 64);
+        let mut reference = None;
+        for layout in candidates(count, ref_tp_max, d.n_layers as u32, &auto) {
+            if memory(self, accel, &d, &layout)?.fits() {
+                reference = Some(layout);
+                break;
+            }
+        }
+        let reference = reference.map(|l| pipeline_share(self, &d, &l));
+        let factor = |p: &ParallelPlan| {
+            let reference = reference.unwrap_or(p.bubble * p.recompute);
+            p.used * p.idle_gain * (p.nic * p.bubble * p.recompute / reference).min(p.nic)
+        };
+        // Of the layouts that fit, the one with the highest factor on the calibrated MFU, then
+        // the highest throughput factor (used × bubble × recompute × NIC); ties go to the
+        // earliest candidate (least model parallelism). Choosing by the factor itself makes the
+        // choice monotone: a bigger scale-up domain only adds candidates (larger tensor
+        // parallelism) and never lowers a candidate's factor. When nothing fits, the most
+        // sharded.
+        let own = |p: &ParallelPlan| p.used * p.nic * p.bubble * p.recompute;
+        let better = |a: f64, b: f64| a > b * (1.0 + 1e-12);
+        let mut best: Option<ParallelPlan> = None;
+        let mut last = None;
+        for layout in candidates(count, tp_max, d.n_layers as u32, &req) {
+            let mem = memory(self, accel, &d, &layout)?;
+            let mut plan = costs(
+                self, accel, precision, count, placement, &d, layout, mem, mfu_before,
+            )?;
+            plan.factor = factor(&plan);
+            if !mem.fits() {
+                last = Some(plan);
+                continue;
+            }
+            if best.as_ref().is_none_or(|b| {
+                better(plan.factor, b.factor)
+                    || (!better(b.factor, plan.factor) && better(own(&plan), own(b)))
+            }) {
+                best = Some(plan);
+            }
+        }
+        let Some(plan) = best.or(last) else {
             return Err(PerfError::Invalid(format!(
                 "no layout divides {count} chips as tensor × pipeline × data parallel{}",
                 describe(&req)
             )));
         };
-        // The calibrated MFU already contains the bubbles and recompute of the layouts the
-        // published runs chose, which the memory-driven choice (least model parallelism that
-        // fits) stands for: a layout is charged only for what its bubble and recompute lose
-        // against that one, so deeper pipelines that dodge NIC traffic are not free. The NIC
-        // term is absolute (the corpus's runs were not NIC-bound).
-        let auto = LayoutRequest {
-            zero: req.zero,
-            ..LayoutRequest::default()
-        };
-        let reference = search(&auto)?
-            .first_fit
-            .map_or(plan.bubble * plan.recompute, |a| a.bubble * a.recompute);
-        plan.factor =
-            plan.used * (plan.nic * plan.bubble * plan.recompute / reference).min(plan.nic);
         Ok(Some(plan))
     }
 
@@ -353,6 +360,27 @@ fn memory(
     })
 }
 
+/// `bubble · recompute` of `layout` (the share of time it computes useful work).
+fn pipeline_share(model: &PerfModel, d: &Dims, layout: &Layout) -> f64 {
+    let (m, _) = micro_batches(model, d, layout);
+    let bubble = m / (m + f64::from(layout.pp) - 1.0);
+    bubble * if layout.full_recompute { 0.75 } else { 1.0 }
+}
+
+/// Micro-batches per pipeline per step and the global batch in tokens.
+fn micro_batches(model: &PerfModel, d: &Dims, layout: &Layout) -> (f64, f64) {
+    let t = &model.throughput;
+    // The global batch is at least `min_batch_tokens` and at least `micro_batches_per_stage · pp`
+    // micro-batches (of one sequence) per pipeline, as runs at scale grow it (Llama 3: 4M to 16M
+    // tokens; Narayanan et al.: m ≥ 4·pp keeps the 1F1B bubble under 20%).
+    let seqs = (t.min_batch_tokens / d.seq_len).max(1.0);
+    let m = (seqs / layout.dp as f64)
+        .ceil()
+        .max(t.micro_batches_per_stage * f64::from(layout.pp))
+        .max(1.0);
+    (m, m * layout.dp as f64 * d.seq_len)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn costs(
     model: &PerfModel,
@@ -366,15 +394,7 @@ fn costs(
     mfu_before: f64,
 ) -> Result<ParallelPlan, PerfError> {
     let t = &model.throughput;
-    // The global batch is at least `min_batch_tokens` and at least `micro_batches_per_stage · pp`
-    // micro-batches (of one sequence) per pipeline, as runs at scale grow it (Llama 3: 4M to 16M
-    // tokens; Narayanan et al.: m ≥ 4·pp keeps the 1F1B bubble under 20%).
-    let seqs = (t.min_batch_tokens / d.seq_len).max(1.0);
-    let m = (seqs / layout.dp as f64)
-        .ceil()
-        .max(t.micro_batches_per_stage * f64::from(layout.pp))
-        .max(1.0);
-    let batch_tokens = m * layout.dp as f64 * d.seq_len;
+    let (m, batch_tokens) = micro_batches(model, d, &layout);
     let bubble = m / (m + f64::from(layout.pp) - 1.0);
     let recompute = if layout.full_recompute { 0.75 } else { 1.0 };
     // Data-parallel gradient traffic crosses the NICs once the job spans more than one scale-up
@@ -382,6 +402,16 @@ fn costs(
     // domain, then a ring all-reduce across domains of each chip's 1/k part, which moves
     // 2·(r−1)/r of it through the chip's NIC (r replicas across domains); overlapped with the
     // backward pass (`dp_overlap` of the step).
+    // Chips beyond whole groups sit idle and take no part in the scale-out traffic: the scale
+    // factor is that of the chips in use (at the placement's chips per domain).
+    let in_use = (layout.dp * u64::from(layout.tp) * u64::from(layout.pp)) as f64;
+    let idle_gain = match model.family(accel) {
+        Ok(fam) if in_use < count as f64 => {
+            let per_domain = placement.chips_per_domain(count);
+            model.scale(fam, in_use, per_domain).1 / model.scale(fam, count as f64, per_domain).1
+        }
+        _ => 1.0,
+    };
     let nic = if placement.domains <= 1 || layout.dp <= 1 {
         1.0
     } else {
@@ -391,8 +421,12 @@ fn costs(
         let r = (layout.dp as f64 / in_domain).max(1.0);
         let comm_s = 2.0 * (r - 1.0) / r * GRAD_BYTES * shard / in_domain / nic_bps;
         let step_flops = 6.0 * d.active * batch_tokens;
-        let rate =
-            count as f64 * model.peak_flops(accel, precision)? * mfu_before * bubble * recompute;
+        let rate = in_use
+            * model.peak_flops(accel, precision)?
+            * mfu_before
+            * idle_gain
+            * bubble
+            * recompute;
         let compute_s = step_flops / rate.max(f64::MIN_POSITIVE);
         let exposed = (comm_s - t.dp_overlap * compute_s).max(0.0);
         compute_s / (compute_s + exposed)
@@ -404,7 +438,8 @@ fn costs(
         bubble,
         nic,
         recompute,
-        used: (layout.dp * u64::from(layout.tp) * u64::from(layout.pp)) as f64 / count as f64,
+        used: in_use / count as f64,
+        idle_gain,
         factor: nic,
     })
 }
