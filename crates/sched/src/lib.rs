@@ -12,17 +12,19 @@
 //! apply it ([`FleetState::allocate`]).
 
 pub mod access;
+mod feasibility;
 pub mod fleet;
 pub mod policy;
 pub mod queue;
 pub mod reason;
+mod reserve;
+mod rounds;
+mod score;
 
 pub use access::{Access, Denial, PoolQuery};
+pub use feasibility::never_runnable;
 pub use fleet::{AccelType, ApplyError, FleetState, PoolSpec, PoolState, Slot, TypeIdx, MAX_TYPES};
-pub use policy::{
-    never_runnable, plan_round, plan_round_in, plan_round_unless_empty, plans_rounds,
-    resort_round_order, round_order, round_plan_is_empty, schedule, Decision, Options, Plan,
-    Policy, RoundBuffers,
-};
+pub use policy::{schedule, Decision, Options, Plan, Policy};
 pub use queue::{Job, JobId, JobState, Queue, Running};
 pub use reason::Reason;
+pub use rounds::RoundPlanner;
