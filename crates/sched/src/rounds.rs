@@ -439,8 +439,8 @@ pub(crate) struct RoundBuffers {
     placed: Vec<(JobId, TypeIdx, Option<Vec<Slot>>)>,
 }
 
-/// [`plan_round`] in buffers kept between rounds, or `None` where [`empty_round`] proves the plan empty; the
-/// placement sequence that test computes is reused by the plan.
+/// [`plan_round`] in buffers kept between rounds, or `None` where [`empty_round`] proves the
+/// plan empty; the placement sequence that test computes is reused by the plan.
 pub(crate) fn plan_round_unless_empty(
     bufs: &mut RoundBuffers,
     policy: Policy,
@@ -449,15 +449,14 @@ pub(crate) fn plan_round_unless_empty(
     order: &[JobId],
     opts: Options,
 ) -> Option<Plan> {
-    match empty_round(bufs, policy, fleet, queue, order) {
-        Some(true) => None,
-        Some(false) => Some(plan_round_from(
-            bufs, policy, fleet, queue, order, opts, true,
-        )),
-        None => Some(plan_round_from(
-            bufs, policy, fleet, queue, order, opts, false,
-        )),
-    }
+    let sequenced = match empty_round(bufs, policy, fleet, queue, order) {
+        Some(true) => return None,
+        Some(false) => true,
+        None => false,
+    };
+    Some(plan_round_from(
+        bufs, policy, fleet, queue, order, opts, sequenced,
+    ))
 }
 
 /// The round plan; `sequenced`: `bufs.chosen` and `bufs.rest` already hold
