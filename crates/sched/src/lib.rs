@@ -7,8 +7,14 @@
 //! fastest type, earliest finish, cheapest within the deadline) → *placement*. A job left
 //! waiting has a [`Reason`].
 //!
+//! Modules follow the pipeline: `feasibility` (candidates, [`never_runnable`], miss reasons),
+//! `score` (one scoring function per policy), `reserve` (expected ends, EASY backfill's
+//! reservation), `policy` (the queue pass, [`schedule`]) and `rounds` ([`RoundPlanner`], which
+//! plans pass after pass for a driver, round policies from a job order it keeps).
+//!
 //! **Architecture invariant:** `sched` is pure. It never reads a clock or a file; the simulator
-//! and any future live driver call the same [`schedule`] and re-check each decision when they
+//! and any future live driver plan through the same pipeline ([`schedule`], or a
+//! [`RoundPlanner`] that gives the plans `schedule` would) and re-check each decision when they
 //! apply it ([`FleetState::allocate`]).
 
 pub mod access;
