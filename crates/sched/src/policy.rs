@@ -1,7 +1,7 @@
-//! Policies and one scheduling pass: feasibility ([`crate::feasibility`]) → ranking (one
-//! scoring function per policy, [`crate::score`]) → reservations ([`crate::reserve`], EASY
+//! Policies and one scheduling pass: feasibility (`feasibility.rs`) → ranking (one
+//! scoring function per policy, `score.rs`) → reservations (`reserve.rs`, EASY
 //! backfill) → placement, with a named reason for every job left waiting. Round policies plan
-//! from a job order instead ([`crate::rounds`]).
+//! from a job order instead (`rounds.rs`).
 
 use serde::{Deserialize, Serialize};
 use xpufleet_model::SimTime;

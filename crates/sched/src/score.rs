@@ -1,5 +1,5 @@
 //! Ranking: one scoring function per policy, each choosing among a job's candidates (from
-//! [`crate::feasibility`]) the one to start, by index. Ties always break towards the lower
+//! `feasibility.rs`) the one to start, by index. Ties always break towards the lower
 //! index (candidates come in type order), so every choice is deterministic.
 
 use std::cmp::Reverse;
