@@ -32,6 +32,7 @@ pub struct AppState {
     store: Store,
     metrics: Arc<Metrics>,
     tokens: Arc<TokenCache>,
+    results: Arc<Mutex<ResultCache>>,
 }
 
 impl AppState {
@@ -40,8 +41,52 @@ impl AppState {
             store,
             metrics: Arc::default(),
             tokens: Arc::default(),
+            results: Arc::default(),
         }
     }
+}
+
+/// The most bytes of answers kept in memory.
+const RESULT_CACHE_BYTES: usize = 64 << 20;
+
+/// Answers served, by run id. A run's id is the digest of everything it read, so its answer
+/// never changes: the bytes are kept and served without reading them back from the database
+/// (on PostgreSQL, fetching a large stored answer on every request was most of the latency).
+/// The oldest are dropped first past `RESULT_CACHE_BYTES`.
+#[derive(Debug, Default)]
+struct ResultCache {
+    by_id: std::collections::HashMap<String, Bytes>,
+    order: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+impl ResultCache {
+    fn get(&self, id: &str) -> Option<Bytes> {
+        self.by_id.get(id).cloned()
+    }
+
+    fn put(&mut self, id: &str, result: Bytes) {
+        if result.len() > RESULT_CACHE_BYTES / 8 || self.by_id.contains_key(id) {
+            return;
+        }
+        self.bytes += result.len();
+        self.by_id.insert(id.to_string(), result);
+        self.order.push_back(id.to_string());
+        while self.bytes > RESULT_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = self.by_id.remove(&old) {
+                self.bytes -= b.len();
+            }
+        }
+    }
+}
+
+/// An answer to a computation: its run id and bytes.
+struct Answered {
+    id: String,
+    result: Bytes,
 }
 
 /// Tokens seen, by digest: tokens are never changed or revoked in this version, so a token
@@ -327,7 +372,11 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::field("query", e.body_text()))
 }
 
-fn json_text(status: StatusCode, text: String, extra: Vec<(&'static str, String)>) -> Response {
+fn json_text(
+    status: StatusCode,
+    text: impl IntoResponse,
+    extra: Vec<(&'static str, String)>,
+) -> Response {
     let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], text).into_response();
     for (k, v) in extra {
         if let Ok(v) = v.parse() {
@@ -668,16 +717,28 @@ fn parse_date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError>
     }
 }
 
-/// The answer to `inputs`: what is stored for them, else computed now and stored.
-async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(StoredRun, bool), ApiError> {
+/// The answer to `inputs`: what is stored for them (kept in memory once read), else computed
+/// now and stored.
+async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(Answered, bool), ApiError> {
     let (id, text) = inputs.id()?;
-    match s.store.run(&id).await {
-        Ok(run) => {
-            s.metrics.runs_reused.fetch_add(1, Ordering::Relaxed);
-            return Ok((run, false));
-        }
-        Err(DbError::NotFound) => {}
-        Err(e) => return Err(e.into()),
+    let cached = s.results.lock().ok().and_then(|c| c.get(&id));
+    let stored = match cached {
+        Some(b) => Some(b),
+        None => match s.store.run_result(&id).await {
+            Ok(result) => {
+                let b = Bytes::from(result);
+                if let Ok(mut c) = s.results.lock() {
+                    c.put(&id, b.clone());
+                }
+                Some(b)
+            }
+            Err(DbError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if let Some(result) = stored {
+        s.metrics.runs_reused.fetch_add(1, Ordering::Relaxed);
+        return Ok((Answered { id, result }, false));
     }
     let body = body.to_string();
     let inputs2 = inputs.clone();
@@ -695,7 +756,11 @@ async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(StoredRun, 
     };
     s.store.insert_run(&run).await?;
     s.metrics.runs_computed.fetch_add(1, Ordering::Relaxed);
-    Ok((run, true))
+    let result = Bytes::from(run.result);
+    if let Ok(mut c) = s.results.lock() {
+        c.put(&run.id, result.clone());
+    }
+    Ok((Answered { id: run.id, result }, true))
 }
 
 /// Computes a check, plan or run from its inputs and the scenario revision's text: the
@@ -772,7 +837,7 @@ async fn scenario_revision(
     })
 }
 
-fn run_headers(run: &StoredRun, computed: bool) -> Vec<(&'static str, String)> {
+fn run_headers(run: &Answered, computed: bool) -> Vec<(&'static str, String)> {
     vec![
         ("x-run-id", run.id.clone()),
         ("location", format!("/api/v1/runs/{}", run.id)),
