@@ -1396,3 +1396,28 @@ async fn openapi_json() -> Response {
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_result_cache_keeps_the_newest_within_its_bytes() {
+        let mut c = ResultCache::default();
+        let chunk = RESULT_CACHE_BYTES / 8;
+        for i in 0..9 {
+            c.put(&format!("r{i}"), Bytes::from(vec![b'x'; chunk]));
+        }
+        assert!(c.bytes <= RESULT_CACHE_BYTES);
+        assert!(c.get("r0").is_none(), "the oldest is dropped first");
+        assert_eq!(c.get("r8").map(|b| b.len()), Some(chunk));
+        // An answer too large to keep is served from the database each time instead.
+        c.put("big", Bytes::from(vec![b'x'; chunk + 1]));
+        assert!(c.get("big").is_none());
+        // The same id is never stored twice.
+        let before = c.bytes;
+        c.put("r8", Bytes::from_static(b"other"));
+        assert_eq!(c.bytes, before);
+        assert_eq!(c.get("r8").map(|b| b.len()), Some(chunk));
+    }
+}
