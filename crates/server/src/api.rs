@@ -589,8 +589,13 @@ async fn get_scenario(
 }
 
 fn scenario_404(e: DbError) -> ApiError {
-    match e {
-        DbError::NotFound => ApiError::not_found("scenario"),
+    not_found("scenario")(e)
+}
+
+/// A storage error, where "not found" means `what` was not found.
+fn not_found(what: &'static str) -> impl Fn(DbError) -> ApiError {
+    move |e| match e {
+        DbError::NotFound => ApiError::not_found(what),
         e => e.into(),
     }
 }
@@ -648,10 +653,11 @@ async fn get_revision(
     State(s): State<AppState>,
     Path((id, rev)): Path<(String, i64)>,
 ) -> Result<Response, ApiError> {
-    let r = s.store.revision(&id, rev).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("scenario revision"),
-        e => e.into(),
-    })?;
+    let r = s
+        .store
+        .revision(&id, rev)
+        .await
+        .map_err(not_found("scenario revision"))?;
     Ok(([(header::CONTENT_TYPE, "application/toml")], r.body).into_response())
 }
 
@@ -1108,10 +1114,7 @@ pub struct RunInfo {
 }
 
 async fn stored_run(s: &AppState, id: &str) -> Result<StoredRun, ApiError> {
-    s.store.run(id).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("run"),
-        e => e.into(),
-    })
+    s.store.run(id).await.map_err(not_found("run"))
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = String, Path)),
@@ -1280,10 +1283,11 @@ async fn get_record(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Record>, ApiError> {
-    let (body, v) = s.store.record(kind, &id).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("record"),
-        e => e.into(),
-    })?;
+    let (body, v) = s
+        .store
+        .record(kind, &id)
+        .await
+        .map_err(not_found("record"))?;
     Ok(Json(record_json(kind, id, body, v)?))
 }
 
@@ -1319,10 +1323,7 @@ async fn delete_record(
     s.store
         .delete_record(kind, &id)
         .await
-        .map_err(|e| match e {
-            DbError::NotFound => ApiError::not_found("record"),
-            e => e.into(),
-        })?;
+        .map_err(not_found("record"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
