@@ -8,6 +8,7 @@ pub mod export;
 pub mod fleet;
 pub mod import;
 pub mod plan;
+pub mod risk;
 pub mod run;
 pub mod serve;
 pub mod simulate;
