@@ -19,6 +19,7 @@ use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
 
 pub mod risk;
 pub mod run;
+pub mod sweep;
 
 pub use run::{report, Progress, RunOptions};
 

@@ -55,6 +55,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Create API tokens for `serve`.
     Token(cmd::token::Args),
+    /// Evaluate a shard of a sweep (what-ifs x policies x risk samples), or merge shards.
+    Sweep(cmd::sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(&ctx, a),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Token(a) => cmd::token::run(&ctx, a),
+        Command::Sweep(a) => cmd::sweep::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

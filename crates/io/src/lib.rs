@@ -14,6 +14,7 @@ pub use scenario::{
 };
 pub mod risk;
 pub mod rules;
+pub mod sweep;
 pub mod trace;
 pub mod validate;
 pub mod whatif;

@@ -12,5 +12,6 @@ pub mod risk;
 pub mod run;
 pub mod serve;
 pub mod simulate;
+pub mod sweep;
 pub mod token;
 pub mod validate;
