@@ -65,10 +65,10 @@ fn shard_name(index: u64, of: u64) -> String {
     format!("shard-{index}-of-{of}.json")
 }
 
+/// Writes `dir/name` whole or not at all, so a killed task never leaves half a shard.
 fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let p = dir.join(name);
-    std::fs::write(&p, text).with_context(|| format!("{}: cannot write", p.display()))
+    crate::common::write_atomic(&dir.join(name), text)
 }
 
 fn result_text(r: &SweepResult) -> Result<String> {
