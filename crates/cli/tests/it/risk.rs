@@ -159,3 +159,26 @@ fn the_shipped_sweep_spec_runs() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(dir.join("shard-7-of-40.json").exists());
 }
+
+#[test]
+fn validate_reads_rule_risks_what_if_files() {
+    let dir = scratch("risk-validate");
+    let text = std::fs::read_to_string(repo().join("examples/capex-2025.toml"))
+        .unwrap()
+        .replace(
+            "what_if = \"what-if-h20.toml\"\nprobability",
+            "what_if = \"gone.toml\"\nprobability",
+        );
+    std::fs::copy(
+        repo().join("examples/what-if-h20.toml"),
+        dir.join("what-if-h20.toml"),
+    )
+    .unwrap();
+    let p = dir.join("s.toml");
+    std::fs::write(&p, text).unwrap();
+    let o = xpufleet(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o) + &stdout(&o);
+    assert!(err.contains("risk[0].what_if"), "{err}");
+    assert!(err.contains("gone.toml"), "{err}");
+}
