@@ -166,7 +166,7 @@ fn validate_reads_rule_risks_what_if_files() {
     let text = std::fs::read_to_string(repo().join("examples/capex-2025.toml"))
         .unwrap()
         .replace(
-            "what_if = \"what-if-h20.toml\"\nprobability",
+            "what_if = 'what-if-h20.toml'\nprobability",
             "what_if = \"gone.toml\"\nprobability",
         );
     std::fs::copy(
