@@ -57,6 +57,8 @@ enum Command {
     /// Create API tokens for `serve`.
     #[cfg(feature = "serve")]
     Token(cmd::token::Args),
+    /// Evaluate a shard of a sweep (what-ifs x policies x risk samples), or merge shards.
+    Sweep(cmd::sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         #[cfg(feature = "serve")]
         Command::Token(a) => cmd::token::run(&ctx, a),
+        Command::Sweep(a) => cmd::sweep::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

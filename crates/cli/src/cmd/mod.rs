@@ -8,10 +8,12 @@ pub mod export;
 pub mod fleet;
 pub mod import;
 pub mod plan;
+pub mod risk;
 pub mod run;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod simulate;
+pub mod sweep;
 #[cfg(feature = "serve")]
 pub mod token;
 pub mod validate;

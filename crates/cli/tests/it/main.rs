@@ -8,6 +8,7 @@ mod estimate;
 mod fleet;
 mod harden;
 mod plan;
+mod risk;
 mod run;
 mod simulate;
 mod support;
