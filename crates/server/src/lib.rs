@@ -14,6 +14,7 @@ pub mod api;
 pub mod db;
 pub mod error;
 pub mod token;
+pub mod ui;
 
 pub use api::{openapi, routed_paths, router, AppState};
 pub use db::{DatabaseUrl, DbError, Store};
