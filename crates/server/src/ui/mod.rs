@@ -100,6 +100,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(store: Store) -> Router<S> {
         .route("/logout", post(logout))
         .route("/ui/style.css", get(style))
         .route("/ui/app.js", get(script))
+        .route("/ui/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .route("/fleet", get(pages::fleet))
         .route("/compliance", get(pages::compliance))
         .route("/records", get(pages::records))
@@ -284,7 +286,7 @@ fn login_page(
         esc(&safe_next(next)),
         if problem.is_empty() { "" } else { " aria-invalid=\"true\"" },
     );
-    let mut resp = (status, html_doc("Sign in", None, "", &body)).into_response();
+    let mut resp = (status, html(html_doc("Sign in", None, "", &body))).into_response();
     if let Ok(v) = cookie_header(LOGIN_COOKIE, &nonce, Some(600)).parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -394,15 +396,28 @@ async fn script() -> Response {
         .into_response()
 }
 
+/// A small icon, so that browsers do not ask for a missing `/favicon.ico`.
+const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#172340\"/><rect x=\"3\" y=\"3\" width=\"4\" height=\"4\" fill=\"#3b5bdb\"/><rect x=\"9\" y=\"3\" width=\"4\" height=\"4\" fill=\"#9aa9c2\"/><rect x=\"3\" y=\"9\" width=\"4\" height=\"4\" fill=\"#9aa9c2\"/><rect x=\"9\" y=\"9\" width=\"4\" height=\"4\" fill=\"#3b5bdb\"/></svg>";
+
+async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        ICON,
+    )
+        .into_response()
+}
+
 /// The pages of the navigation bar: (path, label).
-pub const NAV: [(&str, &str); 7] = [
+pub const NAV: [(&str, &str); 6] = [
     ("/fleet", "Fleet"),
     ("/compliance", "Compliance"),
     ("/records", "Records"),
     ("/plan", "Plan"),
     ("/scenarios", "Scenarios"),
     ("/simulate", "Simulate"),
-    ("/audit", "Audit"),
 ];
 
 /// A whole page: the skip link, the banner with navigation and sign-out, the main landmark.
@@ -436,7 +451,7 @@ pub fn html_doc(title: &str, who: Option<&Signed>, head_extra: &str, body: &str)
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · xpufleet</title>{head_extra}\
-         <link rel=\"stylesheet\" href=\"/ui/style.css\"><script src=\"/ui/app.js\"></script></head>\
+         <link rel=\"icon\" href=\"/ui/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/ui/style.css\"><script src=\"/ui/app.js\"></script></head>\
          <body class=\"ui\"><a class=\"skip\" href=\"#main\">Skip to content</a>\
          <header class=\"bar\"><a class=\"brand\" href=\"/fleet\">xpufleet</a>{nav}</header>\
          <main id=\"main\" tabindex=\"-1\">{body}</main></body></html>",

@@ -690,9 +690,16 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
          <p class=\"headline\" id=\"verdict-summary\">{usable} of {} uses shown are usable.</p>",
         shown.len()
     );
+    // The first row of each target carries its anchor (ids are unique on a page).
+    let mut anchored = std::collections::HashSet::new();
     let rows: Vec<Vec<String>> = shown
         .iter()
         .map(|r| {
+            let anchor = if anchored.insert((r.target_kind.clone(), r.target.clone())) {
+                format!(" id=\"{}-{}\"", esc(&r.target_kind), esc(&r.target))
+            } else {
+                String::new()
+            };
             let rules: Vec<String> = r
                 .rules
                 .iter()
@@ -711,9 +718,7 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
                 .collect();
             vec![
                 format!(
-                    "<code id=\"{}-{}\">{}</code> <span class=\"muted\">{}</span>",
-                    esc(&r.target_kind),
-                    esc(&r.target),
+                    "<code{anchor}>{}</code> <span class=\"muted\">{}</span>",
                     esc(&r.target),
                     esc(&r.target_kind)
                 ),
@@ -737,7 +742,13 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
                     rules.join("")
                 },
                 esc(&r.reasons.join("; ")),
-                esc(r.would_change.as_deref().unwrap_or("")),
+                match (&r.would_change, r.verified) {
+                    (Some(w), _) => esc(w),
+                    (None, false) => {
+                        "valid owner and operator verification records (see Records)".into()
+                    }
+                    (None, true) => String::new(),
+                },
             ]
         })
         .collect();
@@ -1551,10 +1562,10 @@ async fn plan_page(
         let _ = write!(
             b,
             "<section class=\"part\" aria-labelledby=\"h-diff\"><h2 id=\"h-diff\">What-if against the base plan</h2>\
-             <p class=\"headline\" id=\"what-if-summary\">{}: effective PFLOPS {} → {} ({:+}), spend {} → {}.</p><ul>{}</ul>",
-            esc(&w.description),
+             <p class=\"headline\" id=\"what-if-summary\">What-if: effective PFLOPS {} → {} ({}{}), spend {} → {}.</p><ul>{}</ul>",
             sig3(d.pflops_base),
             sig3(d.pflops_alt),
+            if d.pflops_delta >= 0.0 { "+" } else { "" },
             sig3(d.pflops_delta),
             usd(d.spend_usd_base),
             usd(d.spend_usd_alt),

@@ -11,6 +11,8 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 use xpufleet_server::{token, DatabaseUrl, Store};
 
+mod ui;
+
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
