@@ -17,9 +17,14 @@ use xpufleet_model::{Catalog, Date};
 use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
 
+pub mod defaults;
+pub mod records;
 pub mod run;
+pub mod simulate;
 
+pub use records::{load_effective, overlay, FleetRecords, VerificationRecord};
 pub use run::{report, Progress, RunOptions};
+pub use simulate::{simulate, SimulateOptions, SimulateOutput, Simulated, Source, TraceInput};
 
 /// A rule pack's origin (file name or resource name) and text.
 pub type RuleText = (String, String);
@@ -38,6 +43,13 @@ pub enum Error {
         #[source]
         source: PlanError,
     },
+    /// An option's value is out of range or malformed; `field` names the option (snake_case:
+    /// the CLI shows it as a flag, the API as a field).
+    #[error("{field}: {message}")]
+    Option { field: String, message: String },
+    /// The simulation could not be set up or did not finish (it ran out of its event budget).
+    #[error("{0}")]
+    Simulation(String),
 }
 
 impl From<Diagnostics> for Error {

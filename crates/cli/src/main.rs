@@ -52,8 +52,10 @@ enum Command {
     /// Write Kueue, Volcano or Slurm policy from a scenario's pools, tenants and verdicts.
     Export(cmd::export::Args),
     /// Serve the HTTP API over a SQLite or PostgreSQL database.
+    #[cfg(feature = "serve")]
     Serve(cmd::serve::Args),
     /// Create API tokens for `serve`.
+    #[cfg(feature = "serve")]
     Token(cmd::token::Args),
 }
 
@@ -76,7 +78,9 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run(&ctx, a),
         Command::Import(a) => cmd::import::run(&ctx, a),
         Command::Export(a) => cmd::export::run(&ctx, a),
+        #[cfg(feature = "serve")]
         Command::Serve(a) => cmd::serve::run(&ctx, a),
+        #[cfg(feature = "serve")]
         Command::Token(a) => cmd::token::run(&ctx, a),
     };
     match result {

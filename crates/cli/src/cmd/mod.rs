@@ -9,7 +9,9 @@ pub mod fleet;
 pub mod import;
 pub mod plan;
 pub mod run;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod simulate;
+#[cfg(feature = "serve")]
 pub mod token;
 pub mod validate;

@@ -2,9 +2,9 @@
 //! it reads, run once on a blocking task and kept while the server runs. A page asking for an
 //! answer that is not ready gets the job's progress instead, and asks again.
 //!
-//! The stored verification records and licences are laid over the scenario before anything is
-//! computed (`overlay_records`), so editing one on the Records page changes the verdicts the
-//! pages show.
+//! The stored fleet records (verifications, licences, sites, pools, acquisitions) are laid over
+//! the scenario before anything is computed, by the same rules as the API
+//! (`xpufleet_app::records`), so editing one on the Records page changes the verdicts shown.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,60 +13,51 @@ use std::time::Instant;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use xpufleet_io::LoadedScenario;
-use xpufleet_model::{Date, Licence, Role, Scenario, Verification as SiteVerification};
+use xpufleet_model::Date;
 use xpufleet_report::ReportData;
 
-use crate::api::Verification;
 use crate::db::Store;
 use crate::token;
 
 /// Finished jobs kept at most; the oldest finished ones go first.
 const MAX_JOBS: usize = 64;
 
-/// The records a computation reads besides the scenario, as stored now: (id, body).
+/// The records a computation reads besides the scenario, as stored now: catalog overrides and
+/// rule packs as (id, text), and the fleet records overlaid onto the scenario as (kind, id,
+/// JSON).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Records {
     pub catalog_overrides: Vec<(String, String)>,
     pub rule_packs: Vec<(String, String)>,
-    pub verifications: Vec<(String, String)>,
-    pub licences: Vec<(String, String)>,
+    pub overlay: Vec<(String, String, String)>,
 }
 
 impl Records {
     pub async fn current(store: &Store) -> Result<Records, String> {
         let mut r = Records::default();
         for (kind, id, body, _) in store.context_records().await.map_err(|e| e.to_string())? {
-            if kind == "rule-packs" {
-                r.rule_packs.push((id, body));
-            } else {
-                r.catalog_overrides.push((id, body));
+            match kind.as_str() {
+                "rule-packs" => r.rule_packs.push((id, body)),
+                "catalog-overrides" => r.catalog_overrides.push((id, body)),
+                k if xpufleet_app::records::OVERLAY_KINDS.contains(&k) => {
+                    r.overlay.push((kind, id, body))
+                }
+                // Other kinds (plan approvals) are not inputs of a computation.
+                _ => {}
             }
-        }
-        for (kind, out) in [
-            ("verifications", &mut r.verifications),
-            ("licences", &mut r.licences),
-        ] {
-            *out = store
-                .records(kind, -1, 0)
-                .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|(id, body, _)| (id, body))
-                .collect();
         }
         Ok(r)
     }
 
-    fn rules(&self) -> Vec<xpufleet_app::RuleText> {
+    pub fn rules(&self) -> Vec<xpufleet_app::RuleText> {
         self.rule_packs
             .iter()
             .map(|(id, text)| (format!("rule-packs/{id}"), text.clone()))
             .collect()
     }
 
-    /// The scenario text read against the built-in catalog with the stored overrides, and the
-    /// stored records laid over it.
-    pub fn load(&self, text: &str) -> Result<LoadedScenario, String> {
+    /// The built-in catalog with the stored overrides merged over it.
+    pub fn catalog(&self) -> Result<xpufleet_model::Catalog, String> {
         let mut catalog = xpufleet_io::builtin_catalog();
         for (id, t) in &self.catalog_overrides {
             catalog.merge(
@@ -74,67 +65,25 @@ impl Records {
                     .map_err(|d| d.to_string())?,
             );
         }
-        let mut loaded =
-            xpufleet_app::load_text("scenario", text, catalog).map_err(|d| d.to_string())?;
-        overlay_records(&mut loaded.scenario, &self.verifications, &self.licences)?;
-        Ok(loaded)
+        Ok(catalog)
     }
-}
 
-/// Lays stored verification records (JSON of `api::Verification`) on the sites they concern
-/// (the `subject`: a site id, or a pool id meaning that pool's site) and stored licences (JSON
-/// of `model::Licence`) over the scenario's, a stored licence replacing one with the same id.
-/// A record naming a site or pool the scenario does not have concerns another scenario and is
-/// left out.
-pub fn overlay_records(
-    sc: &mut Scenario,
-    verifications: &[(String, String)],
-    licences: &[(String, String)],
-) -> Result<(), String> {
-    for (id, body) in verifications {
-        let v: Verification =
-            serde_json::from_str(body).map_err(|e| format!("verifications/{id}: {e}"))?;
-        let Some(subject) = v.subject.as_deref() else {
-            continue;
-        };
-        let site_id = sc
-            .pools
-            .iter()
-            .find(|p| p.id == subject)
-            .map(|p| p.site.clone())
-            .unwrap_or_else(|| subject.to_string());
-        let Some(site) = sc.sites.iter_mut().find(|s| s.id == site_id) else {
-            continue;
-        };
-        let role = match v.role.as_str() {
-            "owner" => Role::Owner,
-            "operator" => Role::Operator,
-            other => {
-                return Err(format!(
-                    "verifications/{id}: role {other:?}: expected owner or operator"
-                ))
-            }
-        };
-        site.verifications.push(SiteVerification {
-            role,
-            entity: v.entity,
-            verified_by: format!("record verifications/{id}"),
-            date: v.valid_from,
-            evidence: format!("verifications/{id} (sha256 {})", &v.document_sha256),
-            // An open-ended record is valid until the last date a scenario may name.
-            valid_until: v
-                .valid_to
-                .unwrap_or_else(|| v.valid_from.plus_days(100 * 365)),
-            hq_country: None,
-            ultimate_parent: None,
-        });
+    /// The effective scenario: the text read against `catalog()`, with the stored fleet
+    /// records laid over it by `xpufleet_app::records`' rules (as the API computes).
+    pub fn load(&self, text: &str) -> Result<LoadedScenario, String> {
+        let records = xpufleet_app::FleetRecords::from_stored(
+            self.overlay
+                .iter()
+                .map(|(k, i, b)| (k.as_str(), i.as_str(), b.as_str())),
+        )
+        .map_err(|(name, p)| match p.field {
+            Some(f) => format!("{name}: {f}: {}", p.message),
+            None => format!("{name}: {}", p.message),
+        })?;
+        xpufleet_app::load_effective("scenario", text, &self.catalog()?, &records)
+            .map(|(loaded, _)| loaded)
+            .map_err(|d| d.to_string())
     }
-    for (id, body) in licences {
-        let l: Licence = serde_json::from_str(body).map_err(|e| format!("licences/{id}: {e}"))?;
-        sc.licences.retain(|x| x.id != l.id);
-        sc.licences.push(l);
-    }
-    Ok(())
 }
 
 /// What a job computes.
@@ -333,52 +282,5 @@ fn run(job: &Job, text: &str, records: &Records) -> Result<Output, String> {
                 .map_err(|e| e.to_string())?;
             Ok(Output::Plan(Arc::new(out)))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn example() -> Scenario {
-        xpufleet_app::load_text(
-            "scenario",
-            xpufleet_io::EXAMPLE_SCENARIO,
-            xpufleet_io::builtin_catalog(),
-        )
-        .unwrap()
-        .scenario
-    }
-
-    #[test]
-    fn a_verification_record_on_a_pool_lands_on_its_site() {
-        let mut sc = example();
-        let before = sc
-            .sites
-            .iter()
-            .find(|s| s.id == "my-cyberjaya")
-            .unwrap()
-            .verifications
-            .len();
-        let rec = r#"{"entity":"sg-neocloud","role":"owner","subject":"my-h200-overflow","valid_from":"2025-01-01","document_sha256":"00000000000000000000000000000000000000000000000000000000000000aa"}"#;
-        overlay_records(&mut sc, &[("v1".into(), rec.into())], &[]).unwrap();
-        let site = sc.sites.iter().find(|s| s.id == "my-cyberjaya").unwrap();
-        assert_eq!(site.verifications.len(), before + 1);
-        let v = site.verifications.last().unwrap();
-        assert_eq!(v.role, Role::Owner);
-        assert_eq!(v.entity, "sg-neocloud");
-        assert!(v.valid_on("2030-01-01".parse().unwrap()));
-        assert!(!v.valid_on("2024-12-31".parse().unwrap()));
-    }
-
-    #[test]
-    fn a_record_for_another_scenario_changes_nothing_and_a_bad_one_is_refused() {
-        let mut sc = example();
-        let before = sc.clone();
-        let rec = r#"{"entity":"x","role":"owner","subject":"no-such-site","valid_from":"2025-01-01","document_sha256":"00000000000000000000000000000000000000000000000000000000000000aa"}"#;
-        overlay_records(&mut sc, &[("v".into(), rec.into())], &[]).unwrap();
-        assert_eq!(sc, before);
-        let err = overlay_records(&mut sc, &[("v".into(), "{}".into())], &[]).unwrap_err();
-        assert!(err.starts_with("verifications/v:"), "{err}");
     }
 }

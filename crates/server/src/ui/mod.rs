@@ -33,7 +33,7 @@ use crate::token;
 mod compute;
 mod pages;
 
-pub use compute::{overlay_records, Job, JobState};
+pub use compute::{Job, JobState};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "xpf_session";

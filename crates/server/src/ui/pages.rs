@@ -16,8 +16,8 @@ use xpufleet_report::ReportData;
 
 use super::compute::{JobState, Output, Records, Task};
 use super::{error_page, html, html_doc, urlencode, Action, Signed, UiState};
-use crate::api::Verification;
 use crate::db::{DbError, Revision};
+use xpufleet_app::VerificationRecord as Verification;
 
 type Page = Result<Response, Response>;
 
@@ -541,8 +541,7 @@ fn alerts(
             });
         }
     }
-    let rules =
-        xpufleet_app::rule_set(&loaded, &records_rules(records)).map_err(|d| d.to_string())?;
+    let rules = xpufleet_app::rule_set(&loaded, &records.rules()).map_err(|d| d.to_string())?;
     let mut d = as_of;
     while let Some((next, ids)) = xpufleet_comply::timeline::next_rule_change(&rules, d) {
         if next > until {
@@ -557,13 +556,6 @@ fn alerts(
     }
     out.sort_by(|a, b| a.date.cmp(&b.date).then(a.kind.cmp(b.kind)));
     Ok(out)
-}
-
-fn records_rules(r: &Records) -> Vec<xpufleet_app::RuleText> {
-    r.rule_packs
-        .iter()
-        .map(|(id, t)| (format!("rule-packs/{id}"), t.clone()))
-        .collect()
 }
 
 fn select(id: &str, label: &str, values: &[String], current: Option<&str>) -> String {
@@ -1086,17 +1078,25 @@ fn verification_from_form(
     if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(("document_sha256".into(), "expected 64 hex digits".into()));
     }
-    Ok((
-        id,
-        Verification {
-            entity: g("entity"),
-            role,
-            subject: Some(g("subject")),
-            valid_from,
-            valid_to,
-            document_sha256: d,
-        },
-    ))
+    let v = Verification {
+        entity: g("entity"),
+        role,
+        subject: Some(g("subject")),
+        valid_from,
+        valid_to,
+        document_sha256: d,
+    };
+    // The API's own check has the last word, so the UI never stores what the API would refuse.
+    let body = serde_json::to_value(&v).map_err(|e| ("record".to_string(), e.to_string()))?;
+    app_check("verifications", &id, &body)?;
+    Ok((id, v))
+}
+
+/// `xpufleet_app::records::parse`'s verdict on a record, as (field, message).
+fn app_check(kind: &str, id: &str, body: &serde_json::Value) -> Result<(), (String, String)> {
+    xpufleet_app::records::parse(kind, id, body)
+        .map(|_| ())
+        .map_err(|p| (p.field.unwrap_or_else(|| "record".into()), p.message))
 }
 
 pub async fn save_verification(
@@ -1179,6 +1179,7 @@ pub async fn save_licence(
                 .map_err(|_| refuse("max_accels", "expected a whole number".into()))?;
             j["max_accels"] = n.into();
         }
+        app_check("licences", &id, &j)?;
         let l: xpufleet_model::Licence =
             serde_json::from_value(j.clone()).map_err(|e| refuse("licence", e.to_string()))?;
         if l.valid_until < l.valid_from {
@@ -1747,13 +1748,7 @@ async fn validate(
     text: &str,
 ) -> Result<Result<String, Vec<(Option<usize>, String)>>, Response> {
     let records = Records::current(&s.store).await.map_err(internal)?;
-    let mut catalog = xpufleet_io::builtin_catalog();
-    for (id, t) in &records.catalog_overrides {
-        match xpufleet_io::validate::check_catalog(t, &format!("catalog-overrides/{id}")) {
-            Ok(c) => catalog.merge(c),
-            Err(d) => return Err(internal(d)),
-        }
-    }
+    let catalog = records.catalog().map_err(internal)?;
     let text = text.to_string();
     tokio::task::spawn_blocking(
         move || match xpufleet_app::load_text("scenario", &text, catalog) {

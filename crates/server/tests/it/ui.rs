@@ -410,7 +410,9 @@ impl Browser {
                 &self.agent,
                 "POST",
                 &format!("{}/execute/sync", self.url),
-                Some(json!({"script": "return window.__xpfOld === undefined && document.readyState === 'complete'", "args": []})),
+                Some(
+                    json!({"script": "return window.__xpfOld === undefined && document.readyState === 'complete'", "args": []}),
+                ),
             );
             if v["value"] == true {
                 return;
