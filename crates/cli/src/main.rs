@@ -55,6 +55,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Create API tokens for `serve`.
     Token(cmd::token::Args),
+    /// Verify or export the server's hash-chained audit trail.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(&ctx, a),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Token(a) => cmd::token::run(&ctx, a),
+        Command::Audit(a) => cmd::audit::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

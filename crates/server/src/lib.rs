@@ -10,10 +10,16 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+pub mod alerts;
 pub mod api;
+pub mod approvals;
+pub mod audit;
+pub mod auth;
 pub mod db;
 pub mod error;
+pub mod limits;
 pub mod token;
+pub mod tokens;
 
 pub use api::{openapi, routed_paths, router, AppState};
 pub use db::{DatabaseUrl, DbError, Store};
