@@ -161,11 +161,16 @@ pub fn router(state: AppState) -> Router {
     for (path, mr) in routes() {
         api = api.route(&path, mr);
     }
-    // Outermost first: authorize (token, role, rate), then the audit entry.
+    // Outermost first: authorize (token, role, rate), replay of an Idempotency-Key, then the
+    // audit entry.
     let api = api
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::audit::record,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::idempotent,
         ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -293,6 +293,45 @@ fn suite(url: &str) {
     );
     assert_eq!(a.status, 201, "{}", a.body);
     let sid = a.json()["id"].as_str().unwrap().to_string();
+    // Retried with an Idempotency-Key: one scenario, the same answer; another body under the
+    // same key is refused.
+    let key = [("Idempotency-Key", "create-once-1")];
+    let first = planner.send(
+        "POST",
+        "/api/v1/scenarios",
+        "application/toml",
+        example.as_bytes(),
+        &key,
+    );
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = planner.send(
+        "POST",
+        "/api/v1/scenarios",
+        "application/toml",
+        example.as_bytes(),
+        &key,
+    );
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header["idempotent-replayed"], "true");
+    assert_eq!(again.header["location"], first.header["location"]);
+    let other = planner.send(
+        "POST",
+        "/api/v1/scenarios",
+        "application/toml",
+        format!("{example}\n# changed\n").as_bytes(),
+        &key,
+    );
+    assert_problem(&other, 422, "a key reused with another body");
+    let once_id = first.json()["id"].as_str().unwrap().to_string();
+    let listed = viewer.get("/api/v1/scenarios?limit=500").json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+    let entries = viewer
+        .get(&format!(
+            "/api/v1/audit?resource=/api/v1/scenarios/{once_id}"
+        ))
+        .json();
+    assert_eq!(entries["items"].as_array().unwrap().len(), 1, "{entries}");
     let a = planner.send(
         "POST",
         &format!("/api/v1/scenarios/{sid}/plan"),
@@ -491,4 +530,112 @@ fn every_operation_has_a_rule_in_the_document() {
             );
         }
     }
+}
+
+/// A server over `url` with its own rate limit, and an admin token `tok`.
+fn start_limited(url: &str, tok: &str, limit: xpufleet_server::limits::RateLimit) -> Server {
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let url = xpufleet_server::DatabaseUrl(url.to_string());
+    let tok = tok.to_string();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let store = xpufleet_server::Store::open(&url).await.unwrap();
+            store
+                .insert_token(&xpufleet_server::token::hash(&tok), "tester", "admin")
+                .await
+                .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let stop = async move {
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            };
+            let state = xpufleet_server::AppState::new(store).with_rate_limit(limit);
+            xpufleet_server::serve_state(listener, state, stop)
+                .await
+                .unwrap();
+        });
+    });
+    let port = port_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap();
+    Server {
+        base: format!("http://127.0.0.1:{port}"),
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+#[test]
+fn limits_refuse_floods_and_big_bodies_after_the_role_check() {
+    let dir = std::env::temp_dir().join(format!("xpufleet-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("limits.db").display());
+    let tok = xpufleet_server::token::generate().unwrap();
+    let limit = xpufleet_server::limits::RateLimit {
+        per_second: 1.0,
+        burst: 5.0,
+    };
+    let server = start_limited(&url, &tok, limit);
+    let admin = Client::new(&server.base, &tok);
+    let viewer_tok = new_token(&admin, "v", "viewer");
+    let viewer = Client::new(&server.base, &viewer_tok);
+
+    // 2 MiB: a viewer is refused for the role (the body is never read), an admin for the size.
+    assert_eq!(raw_put(&server.base, &viewer_tok, 2 << 20), 403);
+    assert_eq!(raw_put(&server.base, &tok, 2 << 20), 413);
+
+    // The viewer's bucket holds 5: the sixth request at once is 429 with Retry-After; the
+    // admin's bucket is its own.
+    let mut codes = vec![];
+    for _ in 0..6 {
+        codes.push(viewer.get("/api/v1/scenarios").status);
+    }
+    assert_eq!(codes, [200, 200, 200, 200, 200, 429], "{codes:?}");
+    let a = viewer.get("/api/v1/scenarios");
+    assert_problem(&a, 429, "over the rate");
+    assert!(a.header["retry-after"].parse::<u64>().unwrap() >= 1);
+    assert_eq!(admin.get("/api/v1/scenarios").status, 200);
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The status of a PUT of `n` bytes over a raw connection: the body is written from another
+/// thread, so an answer given before the body is read arrives however big the body is.
+fn raw_put(base: &str, tok: &str, n: usize) -> u16 {
+    use std::io::{BufRead, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "PUT /api/v1/pools/p HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {tok}\r\n\
+         Content-Type: application/json\r\nContent-Length: {n}\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    let mut w = conn.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b' '; 64 << 10];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(chunk.len());
+            if w.write_all(&chunk[..k]).is_err() {
+                break;
+            }
+            left -= k;
+        }
+    });
+    let mut line = String::new();
+    std::io::BufReader::new(conn).read_line(&mut line).unwrap();
+    let _ = writer.join();
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {line:?}"))
 }
