@@ -57,6 +57,8 @@ enum Command {
     /// Create API tokens for `serve`.
     #[cfg(feature = "serve")]
     Token(cmd::token::Args),
+    /// Verify or export the server's hash-chained audit trail.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         #[cfg(feature = "serve")]
         Command::Token(a) => cmd::token::run(&ctx, a),
+        Command::Audit(a) => cmd::audit::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

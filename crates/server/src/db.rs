@@ -20,8 +20,10 @@ pub enum DbError {
 }
 
 /// The migrations, in order: (version, name, SQL statements separated by `;`).
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "trust", include_str!("../migrations/0002_trust.sql")),
+];
 
 /// A database URL whose `Debug` and `Display` hide the password.
 #[derive(Clone)]
@@ -78,7 +80,7 @@ pub struct StoredRun {
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
 }
 
 impl Store {
@@ -100,7 +102,10 @@ impl Store {
                 Box::pin(async move {
                     if sqlite {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // FULL: a commit is on disk before it is acknowledged, so a 2xx
+                        // survives power loss too (NORMAL in WAL mode survives only a
+                        // process kill), at one fsync per commit.
+                        conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
                     }
@@ -165,14 +170,21 @@ impl Store {
         Ok(())
     }
 
-    /// The (name, role) of the token with this hash.
+    /// The (name, role) of the unrevoked token with this hash.
     pub async fn token(&self, hash: &str) -> Result<(String, String), DbError> {
-        let row = sqlx::query("SELECT name, role FROM tokens WHERE hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(DbError::NotFound)?;
-        Ok((row.get(0), row.get(1)))
+        let (_, name, role) = self.token_row(hash).await?;
+        Ok((name, role))
+    }
+
+    /// The (hash, name, role) of the unrevoked token with this hash.
+    pub async fn token_row(&self, hash: &str) -> Result<(String, String, String), DbError> {
+        let row =
+            sqlx::query("SELECT hash, name, role FROM tokens WHERE hash = $1 AND revoked = 0")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(DbError::NotFound)?;
+        Ok((row.get(0), row.get(1), row.get(2)))
     }
 
     /// A new scenario at revision 1.

@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and what it does.
 
+pub mod audit;
 pub mod catalog;
 pub mod check;
 pub mod classify;
