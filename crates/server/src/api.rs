@@ -183,7 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(api)
-        .merge(crate::ui::router(state.store.clone()))
+        .merge(crate::ui::router(state.clone()))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
@@ -658,6 +658,30 @@ fn parse_date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError>
             .map(Some)
             .map_err(|e| ApiError::field(field, format!("{e}; expected YYYY-MM-DD"))),
     }
+}
+
+/// The plan of a stored scenario revision, as `POST /api/v1/scenarios/{id}/plan` computes and
+/// stores it: the web UI approves plans through this, so an approval names an API run.
+pub(crate) async fn stored_plan(
+    s: &AppState,
+    scenario_id: &str,
+    revision: i64,
+    as_of: Option<String>,
+    what_if: Option<String>,
+) -> Result<(StoredRun, bool), ApiError> {
+    let r = scenario_revision(s, scenario_id, Some(revision)).await?;
+    let inputs = Inputs {
+        kind: "plan".into(),
+        scenario_id: scenario_id.into(),
+        revision,
+        as_of,
+        what_if,
+        run: None,
+        simulate: None,
+        context: Context::current(&s.store).await?,
+        generator: generator(),
+    };
+    answer(s, inputs, &r.body).await
 }
 
 /// The answer to `inputs`: what is stored for them, else computed now and stored.

@@ -126,6 +126,8 @@ pub struct Job {
     pub task: Task,
     pub started: Instant,
     state: Mutex<JobState>,
+    /// The API run a plan was stored as when it was approved.
+    run_id: Mutex<Option<String>>,
 }
 
 impl Job {
@@ -134,6 +136,16 @@ impl Job {
             .lock()
             .map(|s| s.clone())
             .unwrap_or_else(|_| JobState::Done(Err("the job's state was lost".into())))
+    }
+
+    pub fn run_id(&self) -> Option<String> {
+        self.run_id.lock().ok()?.clone()
+    }
+
+    pub fn set_run_id(&self, id: &str) {
+        if let Ok(mut r) = self.run_id.lock() {
+            *r = Some(id.to_string());
+        }
     }
 
     fn set(&self, st: JobState) {
@@ -189,6 +201,7 @@ impl Jobs {
                 task,
                 started: Instant::now(),
                 state: Mutex::new(JobState::Done(Err("the job table was lost".into()))),
+                run_id: Mutex::default(),
             });
         };
         if let Some(j) = map.get(&id) {
@@ -215,6 +228,7 @@ impl Jobs {
                 step: "reading the scenario and the stored records".into(),
                 steps_done: 0,
             }),
+            run_id: Mutex::default(),
         });
         map.insert(id, job.clone());
         drop(map);

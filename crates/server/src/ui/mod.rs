@@ -45,6 +45,7 @@ const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
 /// What the UI's handlers share.
 #[derive(Clone)]
 pub struct UiState {
+    pub(crate) app: crate::api::AppState,
     pub(crate) store: Store,
     sessions: Arc<Mutex<HashMap<String, Session>>>,
     pub(crate) jobs: Arc<compute::Jobs>,
@@ -60,6 +61,8 @@ impl std::fmt::Debug for UiState {
 /// A signed-in person.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// The SHA-256 of the token signed in with: a revoked token ends its sessions.
+    token_hash: String,
     pub name: String,
     pub role: String,
     pub csrf: String,
@@ -77,20 +80,61 @@ pub enum Action {
     Compute,
 }
 
-/// The role rule of the UI's forms: compliance officers (and admins) edit the records that
-/// decide verdicts and approve plans; planners change scenarios and run computations but
-/// cannot approve their own plans; viewers read.
+/// The role rule of the UI's forms is the API's (`auth::rule`) for the API call each form
+/// stands for: compliance officers (and admins) edit the records that decide verdicts and
+/// approve plans; planners change scenarios and run computations but cannot approve plans;
+/// viewers read. An unknown role may do nothing.
 pub fn may(role: &str, action: Action) -> bool {
-    match action {
-        Action::EditRecords | Action::ApprovePlan => matches!(role, "admin" | "compliance"),
-        Action::Compute => matches!(role, "admin" | "compliance" | "planner"),
+    use axum::http::Method;
+    let (method, route) = match action {
+        Action::EditRecords => (Method::PUT, "/api/v1/verifications/{id}"),
+        Action::ApprovePlan => (Method::POST, "/api/v1/runs/{id}/approve"),
+        Action::Compute => (Method::POST, "/api/v1/scenarios/{id}/plan"),
+    };
+    match (
+        role.parse::<crate::auth::Role>(),
+        crate::auth::rule(&method, route),
+    ) {
+        (Ok(have), Some(need)) => have >= need,
+        _ => false,
     }
 }
 
+/// Appends the audit entry of a change made through the UI, as the API's middleware does for
+/// the same change made over HTTP: `action` is the API call it stands for.
+pub async fn audit(
+    s: &UiState,
+    who: &Signed,
+    action: &str,
+    resource: &str,
+    revision: Option<i64>,
+    body: &[u8],
+) -> Result<(), Response> {
+    use sha2::Digest;
+    s.store
+        .append_audit(crate::audit::NewEntry {
+            actor: who.0.name.clone(),
+            role: who.0.role.clone(),
+            action: action.to_string(),
+            resource: resource.to_string(),
+            revision,
+            body_sha256: token::hex(&sha2::Sha256::digest(body)),
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("the audit trail: {e}"),
+            )
+        })
+}
+
 /// The UI's routes, ready to merge into the service's router.
-pub fn router<S: Clone + Send + Sync + 'static>(store: Store) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(app: crate::api::AppState) -> Router<S> {
     let state = UiState {
-        store,
+        store: app.store.clone(),
+        app,
         sessions: Arc::default(),
         jobs: Arc::default(),
     };
@@ -123,6 +167,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(store: Store) -> Router<S> {
             get(pages::simulate).post(pages::start_simulation),
         )
         .route("/jobs/{id}", get(pages::job))
+        .route("/audit", get(pages::audit_page))
         .with_state(state)
 }
 
@@ -173,18 +218,32 @@ impl FromRequestParts<UiState> for Signed {
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let mut sessions = s
-            .sessions
-            .lock()
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
-        let now = Instant::now();
-        sessions.retain(|_, v| now.duration_since(v.last_used) < SESSION_IDLE);
-        match sessions.get_mut(&token::hash(&id)) {
-            Some(sess) => {
-                sess.last_used = now;
-                Ok(Signed(sess.clone()))
+        let key = token::hash(&id);
+        let sess = {
+            let mut sessions = s
+                .sessions
+                .lock()
+                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+            let now = Instant::now();
+            sessions.retain(|_, v| now.duration_since(v.last_used) < SESSION_IDLE);
+            match sessions.get_mut(&key) {
+                Some(sess) => {
+                    sess.last_used = now;
+                    sess.clone()
+                }
+                None => return Err(to_login()),
             }
-            None => Err(to_login()),
+        };
+        // A revoked token (or one whose role changed) ends the session at once.
+        match s.store.token(&sess.token_hash).await {
+            Ok((_, role)) if role == sess.role => Ok(Signed(sess)),
+            Ok(_) | Err(crate::DbError::NotFound) => {
+                if let Ok(mut sessions) = s.sessions.lock() {
+                    sessions.remove(&key);
+                }
+                Err(to_login())
+            }
+            Err(e) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())),
         }
     }
 }
@@ -318,7 +377,8 @@ async fn login(
             StatusCode::BAD_REQUEST,
         );
     }
-    let (name, role) = match s.store.token(&token::hash(tok)).await {
+    let token_hash = token::hash(tok);
+    let (name, role) = match s.store.token(&token_hash).await {
         Ok(found) => found,
         Err(crate::DbError::NotFound) => {
             return login_page(next, Some("token: unknown token"), StatusCode::UNAUTHORIZED)
@@ -327,6 +387,7 @@ async fn login(
     };
     let id = random_hex()?;
     let sess = Session {
+        token_hash,
         name,
         role,
         csrf: random_hex()?,
@@ -411,13 +472,14 @@ async fn icon() -> Response {
 }
 
 /// The pages of the navigation bar: (path, label).
-pub const NAV: [(&str, &str); 6] = [
+pub const NAV: [(&str, &str); 7] = [
     ("/fleet", "Fleet"),
     ("/compliance", "Compliance"),
     ("/records", "Records"),
     ("/plan", "Plan"),
     ("/scenarios", "Scenarios"),
     ("/simulate", "Simulate"),
+    ("/audit", "Audit"),
 ];
 
 /// A whole page: the skip link, the banner with navigation and sign-out, the main landmark.

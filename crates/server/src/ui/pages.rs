@@ -1122,10 +1122,20 @@ pub async fn save_verification(
         }
     };
     let body = serde_json::to_string(&v).map_err(internal)?;
-    s.store
+    let version = s
+        .store
         .put_record("verifications", &id, &body)
         .await
         .map_err(internal)?;
+    super::audit(
+        &s,
+        &who,
+        "PUT /api/v1/verifications/{id}",
+        &format!("/api/v1/verifications/{id}"),
+        Some(version),
+        body.as_bytes(),
+    )
+    .await?;
     Ok(Redirect::to("/records").into_response())
 }
 
@@ -1192,10 +1202,21 @@ pub async fn save_licence(
     })();
     match checked {
         Ok(_) => {
-            s.store
-                .put_record("licences", &id, &j.to_string())
+            let body = j.to_string();
+            let version = s
+                .store
+                .put_record("licences", &id, &body)
                 .await
                 .map_err(internal)?;
+            super::audit(
+                &s,
+                &who,
+                "PUT /api/v1/licences/{id}",
+                &format!("/api/v1/licences/{id}"),
+                Some(version),
+                body.as_bytes(),
+            )
+            .await?;
             Ok(Redirect::to("/records").into_response())
         }
         Err((field, msg)) => {
@@ -1375,29 +1396,52 @@ pub async fn approve(
     let Task::Plan { as_of, what_if } = &job.task else {
         return Err(bad("job: not a plan"));
     };
-    let JobState::Done(Ok(Output::Plan(p))) = job.state() else {
+    if !matches!(job.state(), JobState::Done(Ok(Output::Plan(_)))) {
         return Err(bad("job: the plan has not finished"));
+    }
+    // The approval names the API's stored run of the same plan (computed now if it is not
+    // stored yet), so `GET /api/v1/runs/{id}/approvals` lists it.
+    let (run, _) = crate::api::stored_plan(
+        &s.app,
+        &job.scenario_id,
+        job.revision,
+        as_of.map(|d| d.to_string()),
+        what_if.clone(),
+    )
+    .await
+    .map_err(|e| error_page(e.status, &e.body.error))?;
+    let note = form
+        .get("note")
+        .map(|n| n.trim().to_string())
+        .unwrap_or_default();
+    let a = crate::approvals::Approval {
+        run_id: run.id.clone(),
+        approved_by: who.0.name.clone(),
+        role: who.0.role.clone(),
+        at: crate::audit::now_rfc3339(),
+        note: note.clone(),
     };
-    let approved = match what_if {
-        Some(_) => p.what_if.as_ref().map(|w| &w.plan).unwrap_or(&p.plan),
-        None => &p.plan,
-    };
-    let body = serde_json::json!({
-        "scenario_id": job.scenario_id,
-        "revision": job.revision,
-        "as_of": as_of.map(|d| d.to_string()),
-        "what_if": what_if,
-        "approved_by": who.0.name,
-        "role": who.0.role,
-        "effective_pflops": approved.effective_pflops,
-        "spend_usd": approved.spend_usd,
-        "lines": approved.lines.iter().map(|l| serde_json::json!({"candidate": l.candidate, "units": l.units})).collect::<Vec<_>>(),
-    });
-    let rid = format!("{}-r{}-{}", job.scenario_id, job.revision, job.id);
-    s.store
-        .put_record("plan-approvals", &rid, &body.to_string())
-        .await
-        .map_err(internal)?;
+    match s.store.approve(&a).await {
+        Ok(()) => {}
+        Err(DbError::Conflict { .. }) => {
+            return Err(error_page(
+                StatusCode::CONFLICT,
+                &format!("{} already approved this plan", a.approved_by),
+            ))
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    let body = serde_json::json!({ "note": note }).to_string();
+    super::audit(
+        &s,
+        &who,
+        "POST /api/v1/runs/{id}/approve",
+        &format!("/api/v1/runs/{}", run.id),
+        None,
+        body.as_bytes(),
+    )
+    .await?;
+    job.set_run_id(&run.id);
     Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }
 
@@ -1541,21 +1585,27 @@ async fn plan_page(
         )
         .await?,
     );
-    let approvals = s
-        .store
-        .records("plan-approvals", -1, 0)
-        .await
-        .map_err(internal)?;
-    let mine = approvals
-        .iter()
-        .find(|(rid, _, _)| rid.ends_with(&format!("-{}", job.id)));
-    if let Some((_, body, _)) = mine {
-        let j: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let approvals = match job.run_id() {
+        Some(run) => s.store.approvals(&run).await.map_err(internal)?,
+        None => vec![],
+    };
+    let approved_by_me = approvals.iter().any(|a| a.approved_by == who.0.name);
+    if !approvals.is_empty() {
+        let run = job.run_id().unwrap_or_default();
         let _ = write!(
             b,
-            "<p class=\"ok banner\" id=\"approved\">Approved by {} ({}).</p>",
-            esc(j["approved_by"].as_str().unwrap_or("")),
-            esc(j["role"].as_str().unwrap_or(""))
+            "<p class=\"ok banner\" id=\"approved\">{} (stored as run <code>{}</code>).</p>",
+            approvals
+                .iter()
+                .map(|a| format!(
+                    "Approved by {} ({}) at {}",
+                    esc(&a.approved_by),
+                    esc(&a.role),
+                    esc(&a.at)
+                ))
+                .collect::<Vec<_>>()
+                .join("; "),
+            esc(&run)
         );
     }
     if let Some(w) = &p.what_if {
@@ -1626,7 +1676,7 @@ async fn plan_page(
     );
     plan_tables(&p.plan, &mut b);
     b.push_str("</section>");
-    if super::may(&who.0.role, Action::ApprovePlan) && mine.is_none() {
+    if super::may(&who.0.role, Action::ApprovePlan) && !approved_by_me {
         let _ = write!(
             b,
             "<form method=\"post\" action=\"/plan/approve\" class=\"card form\">{}<input type=\"hidden\" name=\"job\" value=\"{}\">\
@@ -1794,6 +1844,15 @@ pub async fn new_scenario(
                 .create_scenario(&id, &name, &text, &who.0.name)
                 .await
                 .map_err(internal)?;
+            super::audit(
+                &s,
+                &who,
+                "POST /api/v1/scenarios",
+                &format!("/api/v1/scenarios/{id}"),
+                Some(1),
+                text.as_bytes(),
+            )
+            .await?;
             Ok(Redirect::to(&format!("/scenarios/{id}/edit")).into_response())
         }
         Err(problems) => Ok((
@@ -1959,7 +2018,16 @@ pub async fn save_scenario(
             .revise_scenario(&id, base, &name, &text, &who.0.name)
             .await
         {
-            Ok(_) => {
+            Ok(rev) => {
+                super::audit(
+                    &s,
+                    &who,
+                    "PUT /api/v1/scenarios/{id}",
+                    &format!("/api/v1/scenarios/{id}"),
+                    Some(rev),
+                    text.as_bytes(),
+                )
+                .await?;
                 Ok(Redirect::to(&format!("/scenarios/{}/edit", urlencode(&id))).into_response())
             }
             Err(DbError::Conflict { latest: l }) => {
@@ -2380,6 +2448,92 @@ pub async fn job(State(s): State<UiState>, who: Signed, Path(id): Path<String>) 
         )
     })?;
     render_job(&s, &who, &job, &format!("/jobs/{}", urlencode(&id))).await
+}
+
+// ---- audit ---------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditFilter {
+    actor: Option<String>,
+    resource: Option<String>,
+}
+
+/// The audit trail (newest first, the last 500 that match), filterable by actor and resource,
+/// with the whole chain's verification status.
+pub async fn audit_page(
+    State(s): State<UiState>,
+    who: Signed,
+    Query(q): Query<AuditFilter>,
+) -> Page {
+    let chain = s.store.audit_chain().await.map_err(internal)?;
+    let status = match crate::audit::verify(&chain) {
+        Ok(n) => format!(
+            "<p class=\"ok banner\" id=\"chain-status\">The chain verifies: {n} entries, each hashed over the one before.</p>"
+        ),
+        Err(broken) => format!(
+            "<p class=\"problem\" role=\"alert\" id=\"chain-status\">The chain is broken: {}</p>",
+            esc(&broken.to_string())
+        ),
+    };
+    let actor = q.actor.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let resource = q
+        .resource
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let mut shown: Vec<&crate::audit::AuditEntry> = chain
+        .iter()
+        .filter(|e| actor.is_none_or(|a| e.actor == a))
+        .filter(|e| {
+            resource.is_none_or(|r| {
+                e.resource == r
+                    || e.resource
+                        .starts_with(&format!("{}/", r.trim_end_matches('/')))
+            })
+        })
+        .collect();
+    shown.reverse();
+    shown.truncate(500);
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                esc(&e.at),
+                format!(
+                    "{} <span class=\"muted\">({})</span>",
+                    esc(&e.actor),
+                    esc(&e.role)
+                ),
+                format!("<code>{}</code>", esc(&e.action)),
+                format!("<code>{}</code>", esc(&e.resource)),
+                e.revision.map(|r| r.to_string()).unwrap_or_default(),
+                format!(
+                    "<code title=\"{}\">{}…</code>",
+                    esc(&e.hash),
+                    esc(&e.hash[..e.hash.len().min(12)])
+                ),
+            ]
+        })
+        .collect();
+    let b = format!(
+        "<h1>Audit</h1><p class=\"explain\">Every change, over the API or on these pages, in a hash chain \
+         (<code>xpufleet audit verify</code> checks it offline).</p>{status}\
+         <form method=\"get\" action=\"/audit\" class=\"controls\" aria-label=\"Filter the trail\">\
+         <label for=\"actor\">Actor</label><input id=\"actor\" name=\"actor\" value=\"{}\">\
+         <label for=\"resource\">Resource</label><input id=\"resource\" name=\"resource\" value=\"{}\" placeholder=\"/api/v1/verifications\">\
+         <button type=\"submit\">Filter</button></form>{}",
+        esc(actor.unwrap_or("")),
+        esc(resource.unwrap_or("")),
+        table(
+            "audit",
+            &format!("{} of {} entries, newest first", shown.len(), chain.len()),
+            &["Seq", "At (UTC)", "Actor", "Action", "Resource", "Revision", "Hash"],
+            &[0, 5],
+            &rows
+        )
+    );
+    Ok(html(html_doc("Audit", Some(&who), "", &b)))
 }
 
 #[cfg(test)]

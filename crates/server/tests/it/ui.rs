@@ -230,6 +230,14 @@ fn ui_sign_in_sessions_csrf_and_roles_over_http() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(h.get("/records").body.contains("cyber-owner"));
 
+    // The change is in the audit trail, whose chain verifies.
+    let audit = h.get("/audit?resource=/api/v1/verifications").body;
+    assert!(audit.contains("The chain verifies"), "{audit}");
+    assert!(
+        audit.contains("/api/v1/verifications/cyber-owner"),
+        "{audit}"
+    );
+
     // A viewer reads but may not edit records.
     let mut v = Http::new(&server.base);
     assert_eq!(sign_in(&mut v, &viewer).status, 303);
@@ -243,6 +251,18 @@ fn ui_sign_in_sessions_csrf_and_roles_over_http() {
     let r = v.post("/records/verifications", &as_viewer);
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(!h.get("/records").body.contains("by-viewer"));
+
+    // Revoking a token ends its sessions at once.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::open(&DatabaseUrl(url.clone())).await.unwrap();
+        assert_eq!(store.revoke_tokens("vera").await.unwrap(), 1);
+        store.close().await;
+    });
+    assert_eq!(v.get("/records").status, 303);
 
     // The scenario editor refuses a bad scenario with its problems beside their lines.
     let r = h.post("/scenarios", &[("csrf", &token), ("example", "1")]);
@@ -858,6 +878,22 @@ fn ui_end_to_end_in_a_browser() {
         .contains("+ description = \"Edited in the browser."));
     b.shot("diff");
     b.assert_clean("diff");
+
+    // The audit trail: every change above, and a chain that verifies.
+    b.goto(&format!("{base}/audit"));
+    b.wait_for("#chain-status");
+    assert!(b.text("#chain-status").contains("The chain verifies"));
+    let trail = b.text("#audit");
+    for action in [
+        "POST /api/v1/scenarios",
+        "PUT /api/v1/verifications/{id}",
+        "POST /api/v1/runs/{id}/approve",
+        "PUT /api/v1/scenarios/{id}",
+    ] {
+        assert!(trail.contains(action), "{action} not in {trail}");
+    }
+    b.shot("audit");
+    b.assert_clean("audit");
 
     // Narrow window: no sideways scrolling of the page itself.
     b.cmd(
