@@ -93,6 +93,13 @@ async fn pick(s: &UiState, q: &PageQuery) -> Result<Option<(String, String, Revi
 }
 
 fn no_scenario(title: &str, who: &Signed) -> Response {
+    if !super::may(&who.0.role, Action::Compute) {
+        let body = format!(
+            "<h1>{}</h1><p>No scenario is stored yet; a planner, compliance officer or admin can store one.</p>",
+            esc(title)
+        );
+        return html(html_doc(title, Some(who), "", &body));
+    }
     let body = format!(
         "<h1>{}</h1><p>No scenario is stored yet.</p>\
          <form method=\"post\" action=\"/scenarios\">{}<input type=\"hidden\" name=\"example\" value=\"1\">\
@@ -126,14 +133,14 @@ async fn chooser(
         .collect();
     let date = match as_of {
         Some(d) => format!(
-            "<label for=\"as_of\">As of</label><input id=\"as_of\" name=\"as_of\" type=\"date\" value=\"{}\">",
+            "<span class=\"ctl\"><label for=\"as_of\">As of</label><input id=\"as_of\" name=\"as_of\" type=\"date\" value=\"{}\"></span>",
             esc(d)
         ),
         None => String::new(),
     };
     Ok(format!(
         "<form method=\"get\" action=\"{action}\" class=\"controls\" aria-label=\"Choose what to show\">\
-         <label for=\"scenario\">Scenario</label><select id=\"scenario\" name=\"scenario\">{opts}</select>\
+         <span class=\"ctl\"><label for=\"scenario\">Scenario</label><select id=\"scenario\" name=\"scenario\">{opts}</select></span>\
          {date}{extra}<button type=\"submit\">Show</button></form>"
     ))
 }
@@ -560,7 +567,7 @@ fn alerts(
 
 fn select(id: &str, label: &str, values: &[String], current: Option<&str>) -> String {
     let mut s = format!(
-        "<label for=\"{id}\">{label}</label><select id=\"{id}\" name=\"{id}\"><option value=\"\">any</option>"
+        "<span class=\"ctl\"><label for=\"{id}\">{label}</label><select id=\"{id}\" name=\"{id}\"><option value=\"\">any</option>"
     );
     for v in values {
         let _ = write!(
@@ -574,7 +581,7 @@ fn select(id: &str, label: &str, values: &[String], current: Option<&str>) -> St
             }
         );
     }
-    s.push_str("</select>");
+    s.push_str("</select></span>");
     s
 }
 
@@ -638,8 +645,8 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
     let countries = uniq(&|r| r.country.clone());
     let tenants = uniq(&|r| r.user.clone());
     let filters = format!(
-        "{}{}{}{}<label for=\"within_days\">Alerts within (days)</label>\
-         <input id=\"within_days\" name=\"within_days\" type=\"number\" min=\"1\" max=\"3650\" value=\"{within}\">",
+        "{}{}{}{}<span class=\"ctl\"><label for=\"within_days\">Alerts within (days)</label>\
+         <input id=\"within_days\" name=\"within_days\" type=\"number\" min=\"1\" max=\"3650\" value=\"{within}\"></span>",
         select("outcome", "Outcome", &outcomes, q.outcome.as_deref()),
         select("site", "Site", &sites, q.site.as_deref()),
         select("country", "Country", &countries, q.country.as_deref()),
@@ -1877,6 +1884,7 @@ fn editor_body(
     revisions: &[i64],
     problems: &[(Option<usize>, String)],
 ) -> String {
+    let can_edit = super::may(&who.0.role, Action::Compute);
     let mut b = String::from("<h1>Scenario editor</h1>");
     if !problems.is_empty() {
         let _ = write!(
@@ -1925,11 +1933,16 @@ fn editor_body(
         b,
         "<form method=\"post\" action=\"{action}\" class=\"form editor\">{}<input type=\"hidden\" name=\"base\" value=\"{base}\">\
          <label for=\"toml\">Scenario TOML{}</label>\
-         <textarea id=\"toml\" name=\"toml\" rows=\"30\" spellcheck=\"false\">{}</textarea>\
-         <button type=\"submit\">Validate and save</button></form>",
+         <textarea id=\"toml\" name=\"toml\" rows=\"30\" spellcheck=\"false\"{}>{}</textarea>{}</form>",
         who.csrf_field(),
         if base > 0 { format!(" (based on revision {base})") } else { String::new() },
-        esc(text)
+        if can_edit { "" } else { " readonly" },
+        esc(text),
+        if can_edit {
+            "<button type=\"submit\">Validate and save</button>"
+        } else {
+            "<p class=\"muted\">Saving a revision needs the planner, compliance or admin role.</p>"
+        }
     );
     if let Some(id) = id {
         if !revisions.is_empty() {
