@@ -268,6 +268,15 @@ fn figure(id: &str, title: &str, svg: &str) -> String {
     )
 }
 
+/// A value's name as the JSON answers spell it ("max-compute", "within-gap").
+fn name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 fn opt_num(v: Option<f64>) -> String {
     v.map(sig3).unwrap_or_else(|| "unknown".into())
 }
@@ -1474,12 +1483,12 @@ async fn render_job(s: &UiState, who: &Signed, job: &super::Job, again: &str) ->
 fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
     let _ = write!(
         b,
-        "<p class=\"headline\" id=\"plan-headline\">As of {}: <b>{} PFLOPS</b> effective for {} ({} objective, status {:?}, gap {}).</p>",
+        "<p class=\"headline\" id=\"plan-headline\">As of {}: <b>{} PFLOPS</b> effective for {} ({} objective, status {}, gap {}).</p>",
         p.date,
         sig3(p.effective_pflops),
         usd(p.spend_usd),
-        esc(&format!("{:?}", p.objective.kind).to_lowercase()),
-        p.status,
+        esc(&name(&p.objective.kind)),
+        esc(&name(&p.status)),
         sig3(p.gap)
     );
     let rows: Vec<Vec<String>> = p
@@ -1490,7 +1499,7 @@ fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
                 format!("<code>{}</code>", esc(&l.candidate)),
                 esc(&l.accelerator),
                 format!("{} ({})", esc(&l.site), esc(&l.country)),
-                esc(&format!("{:?}", l.mode).to_lowercase()),
+                esc(&name(&l.mode)),
                 int(l.units),
                 format!("{} {}", sig3(l.spend), esc(&l.currency)),
                 usd(l.spend_usd),
@@ -1521,7 +1530,7 @@ fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
         .map(|c| {
             vec![
                 format!("<code>{}</code>", esc(&c.id)),
-                esc(&format!("{:?}", c.kind).to_lowercase()),
+                esc(&name(&c.kind)),
                 format!(
                     "{} {} {} {}",
                     sig3(c.value),
