@@ -33,6 +33,7 @@ pub struct AppState {
     pub(crate) store: Store,
     metrics: Arc<Metrics>,
     pub(crate) auth: Arc<crate::auth::Auth>,
+    results: Arc<Mutex<ResultCache>>,
 }
 
 impl AppState {
@@ -41,6 +42,7 @@ impl AppState {
             store,
             metrics: Arc::default(),
             auth: Arc::default(),
+            results: Arc::default(),
         }
     }
 
@@ -49,6 +51,49 @@ impl AppState {
         self.auth = Arc::new(crate::auth::Auth::with_rate_limit(limit));
         self
     }
+}
+
+/// The most bytes of answers kept in memory.
+const RESULT_CACHE_BYTES: usize = 64 << 20;
+
+/// Answers served, by run id. A run's id is the digest of everything it read, so its answer
+/// never changes: the bytes are kept and served without reading them back from the database
+/// (on PostgreSQL, fetching a large stored answer on every request was most of the latency).
+/// The oldest are dropped first past `RESULT_CACHE_BYTES`.
+#[derive(Debug, Default)]
+struct ResultCache {
+    by_id: std::collections::HashMap<String, Bytes>,
+    order: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+impl ResultCache {
+    fn get(&self, id: &str) -> Option<Bytes> {
+        self.by_id.get(id).cloned()
+    }
+
+    fn put(&mut self, id: &str, result: Bytes) {
+        if result.len() > RESULT_CACHE_BYTES / 8 || self.by_id.contains_key(id) {
+            return;
+        }
+        self.bytes += result.len();
+        self.by_id.insert(id.to_string(), result);
+        self.order.push_back(id.to_string());
+        while self.bytes > RESULT_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = self.by_id.remove(&old) {
+                self.bytes -= b.len();
+            }
+        }
+    }
+}
+
+/// An answer to a computation: its run id and bytes.
+struct Answered {
+    id: String,
+    result: Bytes,
 }
 
 #[derive(Debug, Default)]
@@ -319,7 +364,11 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::field("query", e.body_text()))
 }
 
-fn json_text(status: StatusCode, text: String, extra: Vec<(&'static str, String)>) -> Response {
+fn json_text(
+    status: StatusCode,
+    text: impl IntoResponse,
+    extra: Vec<(&'static str, String)>,
+) -> Response {
     let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], text).into_response();
     for (k, v) in extra {
         if let Ok(v) = v.parse() {
@@ -532,8 +581,13 @@ async fn get_scenario(
 }
 
 fn scenario_404(e: DbError) -> ApiError {
-    match e {
-        DbError::NotFound => ApiError::not_found("scenario"),
+    not_found("scenario")(e)
+}
+
+/// A storage error, where "not found" means `what` was not found.
+fn not_found(what: &'static str) -> impl Fn(DbError) -> ApiError {
+    move |e| match e {
+        DbError::NotFound => ApiError::not_found(what),
         e => e.into(),
     }
 }
@@ -591,10 +645,11 @@ async fn get_revision(
     State(s): State<AppState>,
     Path((id, rev)): Path<(String, i64)>,
 ) -> Result<Response, ApiError> {
-    let r = s.store.revision(&id, rev).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("scenario revision"),
-        e => e.into(),
-    })?;
+    let r = s
+        .store
+        .revision(&id, rev)
+        .await
+        .map_err(not_found("scenario revision"))?;
     Ok(([(header::CONTENT_TYPE, "application/toml")], r.body).into_response())
 }
 
@@ -661,14 +716,15 @@ fn parse_date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError>
 }
 
 /// The plan of a stored scenario revision, as `POST /api/v1/scenarios/{id}/plan` computes and
-/// stores it: the web UI approves plans through this, so an approval names an API run.
+/// stores it (its run id): the web UI approves plans through this, so an approval names an API
+/// run.
 pub(crate) async fn stored_plan(
     s: &AppState,
     scenario_id: &str,
     revision: i64,
     as_of: Option<String>,
     what_if: Option<String>,
-) -> Result<(StoredRun, bool), ApiError> {
+) -> Result<String, ApiError> {
     let r = scenario_revision(s, scenario_id, Some(revision)).await?;
     let inputs = Inputs {
         kind: "plan".into(),
@@ -681,19 +737,31 @@ pub(crate) async fn stored_plan(
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
-    answer(s, inputs, &r.body).await
+    Ok(answer(s, inputs, &r.body).await?.0.id)
 }
 
-/// The answer to `inputs`: what is stored for them, else computed now and stored.
-async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(StoredRun, bool), ApiError> {
+/// The answer to `inputs`: what is stored for them (kept in memory once read), else computed
+/// now and stored.
+async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(Answered, bool), ApiError> {
     let (id, text) = inputs.id()?;
-    match s.store.run(&id).await {
-        Ok(run) => {
-            s.metrics.runs_reused.fetch_add(1, Ordering::Relaxed);
-            return Ok((run, false));
-        }
-        Err(DbError::NotFound) => {}
-        Err(e) => return Err(e.into()),
+    let cached = s.results.lock().ok().and_then(|c| c.get(&id));
+    let stored = match cached {
+        Some(b) => Some(b),
+        None => match s.store.run_result(&id).await {
+            Ok(result) => {
+                let b = Bytes::from(result);
+                if let Ok(mut c) = s.results.lock() {
+                    c.put(&id, b.clone());
+                }
+                Some(b)
+            }
+            Err(DbError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if let Some(result) = stored {
+        s.metrics.runs_reused.fetch_add(1, Ordering::Relaxed);
+        return Ok((Answered { id, result }, false));
     }
     let body = body.to_string();
     let inputs2 = inputs.clone();
@@ -711,7 +779,11 @@ async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(StoredRun, 
     };
     s.store.insert_run(&run).await?;
     s.metrics.runs_computed.fetch_add(1, Ordering::Relaxed);
-    Ok((run, true))
+    let result = Bytes::from(run.result);
+    if let Ok(mut c) = s.results.lock() {
+        c.put(&run.id, result.clone());
+    }
+    Ok((Answered { id: run.id, result }, true))
 }
 
 /// Computes a check, plan or run from its inputs and the scenario revision's text: the
@@ -788,7 +860,7 @@ async fn scenario_revision(
     })
 }
 
-fn run_headers(run: &StoredRun, computed: bool) -> Vec<(&'static str, String)> {
+fn run_headers(run: &Answered, computed: bool) -> Vec<(&'static str, String)> {
     vec![
         ("x-run-id", run.id.clone()),
         ("location", format!("/api/v1/runs/{}", run.id)),
@@ -1059,10 +1131,7 @@ pub struct RunInfo {
 }
 
 async fn stored_run(s: &AppState, id: &str) -> Result<StoredRun, ApiError> {
-    s.store.run(id).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("run"),
-        e => e.into(),
-    })
+    s.store.run(id).await.map_err(not_found("run"))
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = String, Path)),
@@ -1231,10 +1300,11 @@ async fn get_record(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Record>, ApiError> {
-    let (body, v) = s.store.record(kind, &id).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("record"),
-        e => e.into(),
-    })?;
+    let (body, v) = s
+        .store
+        .record(kind, &id)
+        .await
+        .map_err(not_found("record"))?;
     Ok(Json(record_json(kind, id, body, v)?))
 }
 
@@ -1270,10 +1340,7 @@ async fn delete_record(
     s.store
         .delete_record(kind, &id)
         .await
-        .map_err(|e| match e {
-            DbError::NotFound => ApiError::not_found("record"),
-            e => e.into(),
-        })?;
+        .map_err(not_found("record"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1350,5 +1417,30 @@ async fn openapi_json() -> Response {
     match openapi().to_pretty_json() {
         Ok(s) => json_text(StatusCode::OK, s, vec![]),
         Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_result_cache_keeps_the_newest_within_its_bytes() {
+        let mut c = ResultCache::default();
+        let chunk = RESULT_CACHE_BYTES / 8;
+        for i in 0..9 {
+            c.put(&format!("r{i}"), Bytes::from(vec![b'x'; chunk]));
+        }
+        assert!(c.bytes <= RESULT_CACHE_BYTES);
+        assert!(c.get("r0").is_none(), "the oldest is dropped first");
+        assert_eq!(c.get("r8").map(|b| b.len()), Some(chunk));
+        // An answer too large to keep is served from the database each time instead.
+        c.put("big", Bytes::from(vec![b'x'; chunk + 1]));
+        assert!(c.get("big").is_none());
+        // The same id is never stored twice.
+        let before = c.bytes;
+        c.put("r8", Bytes::from_static(b"other"));
+        assert_eq!(c.bytes, before);
+        assert_eq!(c.get("r8").map(|b| b.len()), Some(chunk));
     }
 }

@@ -326,6 +326,16 @@ impl Store {
         Ok(())
     }
 
+    /// A stored run's answer alone (not its inputs or report).
+    pub async fn run_result(&self, id: &str) -> Result<String, DbError> {
+        let row = sqlx::query("SELECT result FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(DbError::NotFound)?;
+        Ok(row.get(0))
+    }
+
     pub async fn run(&self, id: &str) -> Result<StoredRun, DbError> {
         let row = sqlx::query(
             "SELECT id, kind, scenario_id, revision, inputs, result, html FROM runs WHERE id = $1",

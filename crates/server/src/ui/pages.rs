@@ -1417,7 +1417,7 @@ pub async fn approve(
     }
     // The approval names the API's stored run of the same plan (computed now if it is not
     // stored yet), so `GET /api/v1/runs/{id}/approvals` lists it.
-    let (run, _) = crate::api::stored_plan(
+    let run_id = crate::api::stored_plan(
         &s.app,
         &job.scenario_id,
         job.revision,
@@ -1431,7 +1431,7 @@ pub async fn approve(
         .map(|n| n.trim().to_string())
         .unwrap_or_default();
     let a = crate::approvals::Approval {
-        run_id: run.id.clone(),
+        run_id: run_id.clone(),
         approved_by: who.0.name.clone(),
         role: who.0.role.clone(),
         at: crate::audit::now_rfc3339(),
@@ -1452,12 +1452,12 @@ pub async fn approve(
         &s,
         &who,
         "POST /api/v1/runs/{id}/approve",
-        &format!("/api/v1/runs/{}", run.id),
+        &format!("/api/v1/runs/{run_id}"),
         None,
         body.as_bytes(),
     )
     .await?;
-    job.set_run_id(&run.id);
+    job.set_run_id(&run_id);
     Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }
 
