@@ -300,3 +300,137 @@ fn serve_refuses_a_remote_address_without_allow_remote() {
     assert!(stderr(&o).contains("--allow-remote"), "{}", stderr(&o));
     assert!(!std::path::Path::new("unused.db").exists());
 }
+
+/// The `q` quantile of sorted `v`, in milliseconds.
+fn quantile_ms(v: &[Duration], q: f64) -> f64 {
+    let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+    v[i].as_secs_f64() * 1e3
+}
+
+/// Concurrent readers and writers against a served SQLite database, bounded in count:
+/// no 5xx, no lost write, and the latencies printed (`XPUFLEET_LOAD_SCALE=N` multiplies the
+/// counts for the figures in docs/benchmarks.md).
+fn load(url: &str) {
+    let scale: usize = std::env::var("XPUFLEET_LOAD_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let (writers, writes_each, readers, reads_each) = (4, 50 * scale, 4, 100 * scale);
+    let o = xpufleet(&[
+        "token",
+        "create",
+        "--role",
+        "admin",
+        "--name",
+        "loader",
+        "--database",
+        url,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tok = stdout(&o).lines().last().unwrap().trim().to_string();
+    let (mut child, base) = start(url);
+    let t0 = Instant::now();
+    let mut handles = vec![];
+    for w in 0..writers + readers {
+        let (base, tok) = (base.clone(), tok.clone());
+        handles.push(std::thread::spawn(move || {
+            let a = agent();
+            let auth = format!("Bearer {tok}");
+            let mut lat = vec![];
+            let mut bad = vec![];
+            let mut acked = vec![];
+            let n = if w < writers { writes_each } else { reads_each };
+            for i in 0..n {
+                let t = Instant::now();
+                let r = if w < writers {
+                    a.put(format!("{base}/api/v1/verifications/{}", id_of(w, i)))
+                        .header("Authorization", &auth)
+                        .header("Content-Type", "application/json")
+                        .send(body(w, i).to_string().as_bytes())
+                } else if i % 2 == 0 {
+                    a.get(format!("{base}/api/v1/verifications?limit=20"))
+                        .header("Authorization", &auth)
+                        .call()
+                } else {
+                    let target = id_of(i % writers, i / 2 % writes_each);
+                    a.get(format!("{base}/api/v1/verifications/{target}"))
+                        .header("Authorization", &auth)
+                        .call()
+                };
+                let mut r = r.expect("answered");
+                let _ = r.body_mut().read_to_string();
+                lat.push(t.elapsed());
+                let code = r.status().as_u16();
+                // Readers may ask for a record not yet written (404); nothing else is allowed.
+                if code >= 500 || (w < writers && code != 200) || (code != 200 && code != 404) {
+                    bad.push(code);
+                }
+                if w < writers && code == 200 {
+                    acked.push(i);
+                }
+            }
+            (w, lat, bad, acked)
+        }));
+    }
+    let mut write_lat = vec![];
+    let mut read_lat = vec![];
+    let mut acked_by: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for h in handles {
+        let (w, lat, bad, acked) = h.join().unwrap();
+        assert!(bad.is_empty(), "client {w}: answers {bad:?}");
+        if w < writers {
+            write_lat.extend(lat);
+            acked_by.insert(w, acked);
+        } else {
+            read_lat.extend(lat);
+        }
+    }
+    let wall = t0.elapsed();
+    let a = agent();
+    let stored = all_items(&a, &tok, &format!("{base}/api/v1/verifications"));
+    let n_acked: usize = acked_by.values().map(Vec::len).sum();
+    assert_eq!(n_acked, writers * writes_each);
+    assert_eq!(stored.len(), n_acked, "lost or extra writes");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    write_lat.sort();
+    read_lat.sort();
+    eprintln!(
+        "load ({url}): {} writes, {} reads from {} clients in {:.2} s ({:.0} req/s); \
+         writes p50 {:.1} ms p99 {:.1} ms; reads p50 {:.1} ms p99 {:.1} ms; 0 5xx, 0 lost",
+        write_lat.len(),
+        read_lat.len(),
+        writers + readers,
+        wall.as_secs_f64(),
+        (write_lat.len() + read_lat.len()) as f64 / wall.as_secs_f64(),
+        quantile_ms(&write_lat, 0.5),
+        quantile_ms(&write_lat, 0.99),
+        quantile_ms(&read_lat, 0.5),
+        quantile_ms(&read_lat, 0.99),
+    );
+}
+
+#[test]
+fn load_of_readers_and_writers_loses_nothing_on_sqlite() {
+    let dir = scratch("serve-load");
+    load(&format!("sqlite://{}", dir.join("load.db").display()));
+}
+
+#[test]
+fn load_of_readers_and_writers_loses_nothing_on_postgres() {
+    let Ok(url) = std::env::var("XPUFLEET_TEST_POSTGRES") else {
+        if std::env::var("XPUFLEET_TEST_POSTGRES_REQUIRED").as_deref() == Ok("1") {
+            panic!("XPUFLEET_TEST_POSTGRES_REQUIRED=1 but XPUFLEET_TEST_POSTGRES is not set");
+        }
+        return;
+    };
+    sql(
+        &url,
+        &[
+            "DROP DATABASE IF EXISTS xpufleet_test_load WITH (FORCE)",
+            "CREATE DATABASE xpufleet_test_load",
+        ],
+    );
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    load(&format!("{base}/xpufleet_test_load"));
+}
