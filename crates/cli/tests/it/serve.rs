@@ -35,10 +35,19 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+/// The server under test: this build's binary, or `XPUFLEET_SERVE_BIN` (a release build, for
+/// the figures in docs/benchmarks.md).
+fn server() -> std::process::Command {
+    match std::env::var_os("XPUFLEET_SERVE_BIN") {
+        Some(p) => std::process::Command::new(p),
+        None => bin(),
+    }
+}
+
 /// Starts `xpufleet serve` over `url` and waits for `/healthz`.
 fn start(url: &str) -> (Child, String) {
     let port = free_port();
-    let child = bin()
+    let child = server()
         .args([
             "serve",
             "--addr",
