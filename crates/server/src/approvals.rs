@@ -40,7 +40,7 @@ pub struct Approval {
 impl Store {
     /// Records an approval; `Conflict` when this approver already approved the run.
     pub async fn approve(&self, a: &Approval) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let dup = sqlx::query("SELECT 1 FROM approvals WHERE run_id = $1 AND approved_by = $2")
             .bind(&a.run_id)
             .bind(&a.approved_by)

@@ -229,7 +229,7 @@ impl Store {
     }
 
     async fn try_append(&self, new: &NewEntry) -> Result<AuditEntry, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;

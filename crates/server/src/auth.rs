@@ -210,9 +210,9 @@ impl Auth {
     }
 }
 
-/// The middleware on every `/api/v1` route: `401` without a valid token, `403` when the
-/// token's role is below the route's rule (or the route has none), `429` over the token's
-/// request rate; all before the body is read.
+/// The middleware on every `/api/v1` route: `401` without a valid token, `429` over the
+/// token's request rate, `403` when the token's role is below the route's rule (or the route
+/// has none); all before the body is read.
 pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let bearer = req
         .headers()
@@ -231,6 +231,10 @@ pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) 
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
+    // Refused requests count against the budget too: a flood of 403s is still a flood.
+    if let Err(wait) = s.auth.limiter.take(&caller.name) {
+        return crate::limits::too_many(wait);
+    }
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -259,9 +263,6 @@ pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) 
             .into_response()
         }
         Some(_) => {}
-    }
-    if let Err(wait) = s.auth.limiter.take(&caller.name) {
-        return crate::limits::too_many(wait);
     }
     req.extensions_mut().insert(caller);
     next.run(req).await

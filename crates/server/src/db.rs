@@ -81,6 +81,7 @@ pub struct StoredRun {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    sqlite: bool,
 }
 
 impl Store {
@@ -114,7 +115,7 @@ impl Store {
             })
             .connect(&conn_url)
             .await?;
-        let store = Store { pool };
+        let store = Store { pool, sqlite };
         store.migrate().await?;
         Ok(store)
     }
@@ -126,7 +127,7 @@ impl Store {
             )
             .await?;
         for (version, name, sql) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(*version)
                 .fetch_optional(&mut *tx)
@@ -145,6 +146,19 @@ impl Store {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`, waiting up to `busy_timeout`), so that concurrent writers queue instead of
+    /// failing with "database is locked" when a read transaction cannot be upgraded.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        if self.sqlite {
+            self.pool.begin_with("BEGIN IMMEDIATE").await
+        } else {
+            self.pool.begin().await
+        }
     }
 
     /// Whether the database answers.
@@ -195,7 +209,7 @@ impl Store {
         body: &str,
         by: &str,
     ) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO scenarios (id, name, latest) VALUES ($1, $2, 1)")
             .bind(id)
             .bind(name)
@@ -223,7 +237,7 @@ impl Store {
         body: &str,
         by: &str,
     ) -> Result<i64, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let res = sqlx::query(
             "UPDATE scenarios SET latest = latest + 1, name = $1 WHERE id = $2 AND latest = $3",
         )
@@ -357,7 +371,7 @@ impl Store {
 
     /// Creates or replaces a record; returns its new version (1 for a new one).
     pub async fn put_record(&self, kind: &str, id: &str, body: &str) -> Result<i64, DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let cur = sqlx::query("SELECT version FROM records WHERE kind = $1 AND id = $2")
             .bind(kind)
             .bind(id)

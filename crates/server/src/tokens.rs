@@ -73,7 +73,7 @@ impl Store {
         role: &str,
         at: &str,
     ) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let taken = sqlx::query("SELECT 1 FROM tokens WHERE name = $1 AND revoked = 0")
             .bind(name)
             .fetch_optional(&mut *tx)

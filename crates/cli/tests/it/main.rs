@@ -9,6 +9,7 @@ mod fleet;
 mod harden;
 mod plan;
 mod run;
+mod serve;
 mod simulate;
 mod support;
 mod validate;
