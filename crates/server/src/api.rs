@@ -716,15 +716,15 @@ fn parse_date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError>
 }
 
 /// The plan of a stored scenario revision, as `POST /api/v1/scenarios/{id}/plan` computes and
-/// stores it (its run id): the web UI approves plans through this, so an approval names an API
-/// run.
+/// stores it: its run id, and whether it was computed now. The web UI approves plans through
+/// this, so an approval names an API run.
 pub(crate) async fn stored_plan(
     s: &AppState,
     scenario_id: &str,
     revision: i64,
     as_of: Option<String>,
     what_if: Option<String>,
-) -> Result<String, ApiError> {
+) -> Result<(String, bool), ApiError> {
     let r = scenario_revision(s, scenario_id, Some(revision)).await?;
     let inputs = Inputs {
         kind: "plan".into(),
@@ -737,7 +737,8 @@ pub(crate) async fn stored_plan(
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
-    Ok(answer(s, inputs, &r.body).await?.0.id)
+    let (answered, computed) = answer(s, inputs, &r.body).await?;
+    Ok((answered.id, computed))
 }
 
 /// The answer to `inputs`: what is stored for them (kept in memory once read), else computed

@@ -1417,7 +1417,7 @@ pub async fn approve(
     }
     // The approval names the API's stored run of the same plan (computed now if it is not
     // stored yet), so `GET /api/v1/runs/{id}/approvals` lists it.
-    let run_id = crate::api::stored_plan(
+    let (run_id, computed) = crate::api::stored_plan(
         &s.app,
         &job.scenario_id,
         job.revision,
@@ -1426,6 +1426,19 @@ pub async fn approve(
     )
     .await
     .map_err(|e| error_page(e.status, &e.body.error))?;
+    if computed {
+        // Stored computations are audited, as the API's middleware audits its own.
+        let what_if_text = what_if.clone().unwrap_or_default();
+        super::audit(
+            &s,
+            &who,
+            "POST /api/v1/scenarios/{id}/plan",
+            &format!("/api/v1/runs/{run_id}"),
+            Some(job.revision),
+            what_if_text.as_bytes(),
+        )
+        .await?;
+    }
     let note = form
         .get("note")
         .map(|n| n.trim().to_string())

@@ -888,6 +888,7 @@ fn ui_end_to_end_in_a_browser() {
         "POST /api/v1/scenarios",
         "PUT /api/v1/verifications/{id}",
         "POST /api/v1/runs/{id}/approve",
+        "POST /api/v1/scenarios/{id}/plan",
         "PUT /api/v1/scenarios/{id}",
     ] {
         assert!(trail.contains(action), "{action} not in {trail}");
