@@ -541,8 +541,20 @@ impl Browser {
         }
     }
 
-    fn close(self) {
-        let _ = call(&self.agent, "DELETE", &self.url, None);
+    fn close(self) {}
+}
+
+/// Ending the session quits its browser, also when a failed assertion unwinds the test
+/// (killing chromedriver alone would leave the browser running).
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self
+            .agent
+            .delete(&self.url)
+            .config()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .call();
     }
 }
 
