@@ -59,6 +59,9 @@ enum Command {
     Token(cmd::token::Args),
     /// Evaluate a shard of a sweep (what-ifs x policies x risk samples), or merge shards.
     Sweep(cmd::sweep::Args),
+    /// Verify or export the server's hash-chained audit trail.
+    #[cfg(feature = "serve")]
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +88,8 @@ fn main() -> ExitCode {
         #[cfg(feature = "serve")]
         Command::Token(a) => cmd::token::run(&ctx, a),
         Command::Sweep(a) => cmd::sweep::run(&ctx, a),
+        #[cfg(feature = "serve")]
+        Command::Audit(a) => cmd::audit::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

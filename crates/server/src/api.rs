@@ -22,6 +22,7 @@ use utoipa::{IntoParams, OpenApi, PartialSchema, ToSchema};
 use xpufleet_io::{Diagnostic, LoadedScenario};
 use xpufleet_model::Date;
 
+use crate::auth::Caller;
 use crate::db::{DbError, Store, StoredRun};
 use crate::error::{ApiError, ErrorBody};
 use crate::token;
@@ -29,9 +30,9 @@ use crate::token;
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    store: Store,
+    pub(crate) store: Store,
     metrics: Arc<Metrics>,
-    tokens: Arc<TokenCache>,
+    pub(crate) auth: Arc<crate::auth::Auth>,
     results: Arc<Mutex<ResultCache>>,
 }
 
@@ -40,9 +41,15 @@ impl AppState {
         AppState {
             store,
             metrics: Arc::default(),
-            tokens: Arc::default(),
+            auth: Arc::default(),
             results: Arc::default(),
         }
+    }
+
+    /// With a request-rate budget per token other than the default.
+    pub fn with_rate_limit(mut self, limit: crate::limits::RateLimit) -> AppState {
+        self.auth = Arc::new(crate::auth::Auth::with_rate_limit(limit));
+        self
     }
 }
 
@@ -89,23 +96,11 @@ struct Answered {
     result: Bytes,
 }
 
-/// Tokens seen, by digest: tokens are never changed or revoked in this version, so a token
-/// found once stays valid for the life of the process.
-type TokenCache = Mutex<std::collections::HashMap<String, Caller>>;
-
 #[derive(Debug, Default)]
 struct Metrics {
     by_status: Mutex<BTreeMap<u16, u64>>,
     runs_computed: AtomicU64,
     runs_reused: AtomicU64,
-}
-
-/// The token's holder, for the handlers.
-#[derive(Debug, Clone)]
-struct Caller {
-    name: String,
-    #[allow(dead_code)] // recorded now, enforced by the roles issue
-    role: String,
 }
 
 /// Any JSON object (an answer whose shape is the CLI's `--json`).
@@ -165,6 +160,25 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         ("/api/v1/runs/{id}/result".into(), get(get_run_result)),
         ("/api/v1/runs/{id}/report.html".into(), get(get_run_html)),
         ("/api/v1/runs/{id}/replay".into(), post(replay_run)),
+        // Trust: approvals, the audit trail, alerts and token administration.
+        (
+            "/api/v1/runs/{id}/approve".into(),
+            post(crate::approvals::approve),
+        ),
+        (
+            "/api/v1/runs/{id}/approvals".into(),
+            get(crate::approvals::list_approvals),
+        ),
+        ("/api/v1/audit".into(), get(crate::audit::list_audit)),
+        ("/api/v1/alerts".into(), get(crate::alerts::alerts)),
+        (
+            "/api/v1/tokens".into(),
+            post(crate::tokens::create_token).get(crate::tokens::list_tokens),
+        ),
+        (
+            "/api/v1/tokens/{name}".into(),
+            axum::routing::delete(crate::tokens::revoke_token),
+        ),
     ];
     for kind in RECORD_KINDS {
         r.push((
@@ -194,12 +208,27 @@ pub fn router(state: AppState) -> Router {
     for (path, mr) in routes() {
         api = api.route(&path, mr);
     }
-    let api = api.layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    // Outermost first: authorize (token, role, rate), replay of an Idempotency-Key, then the
+    // audit entry.
+    let api = api
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::record,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::idempotent,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authorize,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(api)
+        .merge(crate::ui::router(state.clone()))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
@@ -213,43 +242,6 @@ async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response 
         *m.entry(code).or_default() += 1;
     }
     resp
-}
-
-/// Every `/api/v1` request needs `Authorization: Bearer <token>` of a stored token.
-async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(tok) = bearer.filter(|t| !t.is_empty()) else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing token: send Authorization: Bearer <token> (xpufleet token create)",
-        )
-        .into_response();
-    };
-    let digest = token::hash(tok);
-    let cached = s.tokens.lock().ok().and_then(|t| t.get(&digest).cloned());
-    if let Some(caller) = cached {
-        req.extensions_mut().insert(caller);
-        return next.run(req).await;
-    }
-    match s.store.token(&digest).await {
-        Ok((name, role)) => {
-            let caller = Caller { name, role };
-            if let Ok(mut t) = s.tokens.lock() {
-                t.insert(digest, caller.clone());
-            }
-            req.extensions_mut().insert(caller);
-            next.run(req).await
-        }
-        Err(DbError::NotFound) => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unknown token").into_response()
-        }
-        Err(e) => ApiError::from(e).into_response(),
-    }
 }
 
 // ---- health and metrics -----------------------------------------------------------------
@@ -459,7 +451,7 @@ fn page<T>(mut items: Vec<T>, limit: i64, offset: i64) -> Page<T> {
 /// Without records the field is left out, so runs stored before records were overlaid keep
 /// their ids.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Context {
+pub(crate) struct Context {
     catalog_overrides: Vec<(String, i64, String)>,
     rule_packs: Vec<(String, i64, String)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -467,7 +459,7 @@ struct Context {
 }
 
 impl Context {
-    async fn current(store: &Store) -> Result<Context, ApiError> {
+    pub(crate) async fn current(store: &Store) -> Result<Context, ApiError> {
         let mut c = Context::default();
         for (kind, id, body, version) in store.context_records().await? {
             match kind.as_str() {
@@ -510,14 +502,14 @@ impl Context {
         Ok(c)
     }
 
-    fn rules(&self) -> Vec<xpufleet_app::RuleText> {
+    pub(crate) fn rules(&self) -> Vec<xpufleet_app::RuleText> {
         self.rule_packs
             .iter()
             .map(|(id, _, text)| (format!("rule-packs/{id}"), text.clone()))
             .collect()
     }
 
-    fn load(&self, body: &str) -> Result<LoadedScenario, ApiError> {
+    pub(crate) fn load(&self, body: &str) -> Result<LoadedScenario, ApiError> {
         Ok(xpufleet_app::load_text("scenario", body, self.catalog()?)?)
     }
 }
@@ -721,6 +713,32 @@ fn parse_date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError>
             .map(Some)
             .map_err(|e| ApiError::field(field, format!("{e}; expected YYYY-MM-DD"))),
     }
+}
+
+/// The plan of a stored scenario revision, as `POST /api/v1/scenarios/{id}/plan` computes and
+/// stores it: its run id, and whether it was computed now. The web UI approves plans through
+/// this, so an approval names an API run.
+pub(crate) async fn stored_plan(
+    s: &AppState,
+    scenario_id: &str,
+    revision: i64,
+    as_of: Option<String>,
+    what_if: Option<String>,
+) -> Result<(String, bool), ApiError> {
+    let r = scenario_revision(s, scenario_id, Some(revision)).await?;
+    let inputs = Inputs {
+        kind: "plan".into(),
+        scenario_id: scenario_id.into(),
+        revision,
+        as_of,
+        what_if,
+        run: None,
+        simulate: None,
+        context: Context::current(&s.store).await?,
+        generator: generator(),
+    };
+    let (answered, computed) = answer(s, inputs, &r.body).await?;
+    Ok((answered.id, computed))
 }
 
 /// The answer to `inputs`: what is stored for them (kept in memory once read), else computed
@@ -1334,8 +1352,12 @@ async fn delete_record(
     info(title = "xpufleet", description = "The fleet's system of record: scenarios, records, checks, plans and runs."),
     paths(healthz, readyz, metrics, openapi_json, create_scenario, list_scenarios, get_scenario,
         update_scenario, list_revisions, get_revision, check, plan, simulate, effective, create_run, get_run,
-        get_run_result, get_run_html, replay_run, list_records, get_record, put_record, delete_record),
-    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification)),
+        get_run_result, get_run_html, replay_run, list_records, get_record, put_record, delete_record,
+        crate::approvals::approve, crate::approvals::list_approvals, crate::audit::list_audit,
+        crate::alerts::alerts, crate::tokens::create_token, crate::tokens::list_tokens, crate::tokens::revoke_token),
+    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification,
+        crate::audit::AuditEntry, crate::alerts::Alerts, crate::alerts::Alert, crate::approvals::Approval, crate::approvals::ApproveRequest,
+        crate::tokens::NewToken, crate::tokens::CreatedToken, crate::tokens::TokenInfo)),
     modifiers(&Bearer)
 )]
 struct ApiDoc;
@@ -1370,6 +1392,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             }
         }
     }
+    crate::auth::document_roles(&mut api);
     api
 }
 

@@ -10,10 +10,18 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+pub mod alerts;
 pub mod api;
+pub mod approvals;
+pub mod audit;
+pub mod auth;
 pub mod db;
 pub mod error;
+pub mod idempotency;
+pub mod limits;
 pub mod token;
+pub mod tokens;
+pub mod ui;
 
 pub use api::{openapi, routed_paths, router, AppState};
 pub use db::{DatabaseUrl, DbError, Store};
@@ -35,7 +43,17 @@ pub async fn serve_on(
     store: Store,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(AppState::new(store.clone()));
+    serve_state(listener, AppState::new(store), shutdown).await
+}
+
+/// `serve_on` with a prepared state (a rate limit other than the default).
+pub async fn serve_state(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = state.store.clone();
+    let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

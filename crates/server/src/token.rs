@@ -2,8 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-/// The roles a token may have. They are recorded with the token; enforcing them is the next
-/// issue's work.
+/// The roles a token may have (`auth::Role` orders and enforces them).
 pub const ROLES: [&str; 4] = ["admin", "compliance", "planner", "viewer"];
 
 /// Lower-case hex of `bytes`.
@@ -14,6 +13,14 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The stored form of a token.
 pub fn hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Whether `a` and `b` are equal, in a time that depends only on their lengths.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `n` random bytes from the operating system.
@@ -40,6 +47,9 @@ mod tests {
         let a = generate().unwrap();
         let b = generate().unwrap();
         assert_ne!(a, b);
+        assert!(ct_eq(a.as_bytes(), a.as_bytes()));
+        assert!(!ct_eq(a.as_bytes(), b.as_bytes()));
+        assert!(!ct_eq(b"ab", b"abc"));
         assert_eq!(a.len(), 4 + 64);
         // SHA-256("abc"), FIPS 180-2 appendix B.1.
         assert_eq!(

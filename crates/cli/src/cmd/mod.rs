@@ -1,5 +1,7 @@
 //! One module per subcommand: its arguments and what it does.
 
+#[cfg(feature = "serve")]
+pub mod audit;
 pub mod catalog;
 pub mod check;
 pub mod classify;

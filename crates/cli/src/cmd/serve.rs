@@ -19,6 +19,12 @@ pub struct Args {
     /// sqlite://FILE or postgres://USER@HOST/DB; created and migrated on first start.
     #[arg(long, default_value = DEFAULT_DATABASE, value_name = "URL")]
     database: String,
+    /// Listen on a non-loopback address (put a TLS proxy in front: tokens travel in clear).
+    #[arg(long)]
+    allow_remote: bool,
+    /// Requests per second allowed to each token (bursts of twice that); over it, 429.
+    #[arg(long, default_value_t = 200.0, value_name = "N")]
+    rate_limit: f64,
 }
 
 /// A runtime for the server and its database client.
@@ -31,6 +37,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 
 pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     let url = DatabaseUrl(args.database);
+    xpufleet_server::limits::check_bind(args.addr, args.allow_remote)
+        .map_err(|e| anyhow::anyhow!("--addr: {e}"))?;
+    if !(args.rate_limit.is_finite() && args.rate_limit >= 1.0) {
+        anyhow::bail!("--rate-limit: expected 1 or more requests per second");
+    }
+    let limit = xpufleet_server::limits::RateLimit {
+        per_second: args.rate_limit,
+        burst: 2.0 * args.rate_limit,
+    };
     runtime()?.block_on(async {
         let store = Store::open(&url)
             .await
@@ -42,7 +57,8 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             "xpufleet serve: listening on http://{} (database {url})",
             listener.local_addr()?
         );
-        xpufleet_server::serve_on(listener, store, xpufleet_server::shutdown_signal()).await?;
+        let state = xpufleet_server::AppState::new(store).with_rate_limit(limit);
+        xpufleet_server::serve_state(listener, state, xpufleet_server::shutdown_signal()).await?;
         eprintln!("xpufleet serve: stopped");
         Ok(())
     })

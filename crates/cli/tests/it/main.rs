@@ -10,6 +10,7 @@ mod harden;
 mod plan;
 mod risk;
 mod run;
+mod serve;
 mod simulate;
 mod support;
 mod validate;

@@ -11,6 +11,9 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 use xpufleet_server::{token, DatabaseUrl, Store};
 
+mod trust;
+mod ui;
+
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -821,7 +824,7 @@ fn api_suite_on_postgres() {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&url).await.expect("the test PostgreSQL answers");
         sqlx::query(
-            "DROP TABLE IF EXISTS runs, scenario_revisions, scenarios, records, tokens, schema_migrations CASCADE",
+            "DROP TABLE IF EXISTS approvals, audit_log, idempotency, runs, scenario_revisions, scenarios, records, tokens, schema_migrations CASCADE",
         )
         .execute(&pool)
         .await

@@ -1,0 +1,233 @@
+//! `Idempotency-Key` on POST: the first successful answer to a key is stored (per token), and
+//! a retry with the same key and the same request gets that answer again instead of a second
+//! change; the same key with a different request is `422`, and while the first is still being
+//! answered, `409`.
+//!
+//! The answer is stored after the change and its audit entry are committed, so a crash in
+//! between leaves a key with no stored answer: the retry then runs again. Use it with changes
+//! that are safe to repeat or that the client can recognise (scenario names, run digests).
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::api::AppState;
+use crate::auth::Caller;
+use crate::db::{DbError, Store};
+use crate::error::ApiError;
+use crate::token;
+
+/// The answer headers kept with a stored answer.
+const KEPT_HEADERS: [&str; 6] = [
+    "content-type",
+    "location",
+    "etag",
+    "x-run-id",
+    "x-run-source",
+    "x-identical",
+];
+
+/// The largest answer stored for replay; a bigger one is answered but not stored.
+const MAX_STORED_BYTES: usize = 16 << 20;
+
+/// A stored answer.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub request_sha256: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Store {
+    pub async fn idempotent_answer(
+        &self,
+        token_name: &str,
+        key: &str,
+    ) -> Result<Option<Stored>, DbError> {
+        let row = sqlx::query(
+            "SELECT request_sha256, status, headers, body FROM idempotency WHERE token_name = $1 AND key = $2",
+        )
+        .bind(token_name)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| Stored {
+            request_sha256: r.get(0),
+            status: r.get::<i64, _>(1) as u16,
+            headers: serde_json::from_str(&r.get::<String, _>(2)).unwrap_or_default(),
+            body: r.get(3),
+        }))
+    }
+
+    pub async fn store_idempotent_answer(
+        &self,
+        token_name: &str,
+        key: &str,
+        s: &Stored,
+    ) -> Result<(), DbError> {
+        let headers = serde_json::to_string(&s.headers).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO idempotency (token_name, key, request_sha256, status, headers, body) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_name, key) DO NOTHING",
+        )
+        .bind(token_name)
+        .bind(key)
+        .bind(&s.request_sha256)
+        .bind(i64::from(s.status))
+        .bind(headers)
+        .bind(&s.body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Keys being answered now, as (token name, key).
+fn in_flight() -> &'static Mutex<HashSet<(String, String)>> {
+    static SET: OnceLock<Mutex<HashSet<(String, String)>>> = OnceLock::new();
+    SET.get_or_init(Default::default)
+}
+
+struct Claim((String, String));
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut s) = in_flight().lock() {
+            s.remove(&self.0);
+        }
+    }
+}
+
+fn replay(s: Stored) -> Response {
+    let mut resp = (
+        StatusCode::from_u16(s.status).unwrap_or(StatusCode::OK),
+        s.body,
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.remove("content-type");
+    for (k, v) in s.headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+            h.insert(k, v);
+        }
+    }
+    h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    resp
+}
+
+/// The middleware between `auth::authorize` and `audit::record`.
+pub async fn idempotent(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req.headers().get("idempotency-key") else {
+        return next.run(req).await;
+    };
+    let key = match key.to_str() {
+        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            k.to_string()
+        }
+        _ => {
+            return ApiError::field(
+                "Idempotency-Key",
+                "expected 1 to 255 visible ASCII characters",
+            )
+            .into_response()
+        }
+    };
+    let Some(caller) = req.extensions().get::<Caller>().cloned() else {
+        return ApiError::internal("idempotency: no caller").into_response();
+    };
+    let path = req.uri().to_string();
+    let (req, bytes) = match crate::audit::buffer_body(req).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let mut h = Sha256::new();
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(&bytes);
+    let digest = token::hex(&h.finalize());
+    let slot = (caller.name.clone(), key.clone());
+    let _claim = {
+        let Ok(mut set) = in_flight().lock() else {
+            return ApiError::internal("idempotency: poisoned").into_response();
+        };
+        if !set.insert(slot.clone()) {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "a request with this Idempotency-Key is still being answered; retry later",
+            )
+            .into_response();
+        }
+        Claim(slot)
+    };
+    match s.store.idempotent_answer(&caller.name, &key).await {
+        Ok(Some(stored)) if stored.request_sha256 == digest => return replay(stored),
+        Ok(Some(_)) => {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency-Key was used before with a different request",
+            )
+            .into_response()
+        }
+        Ok(None) => {}
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    let resp = next.run(req).await;
+    if !resp.status().is_success() {
+        return resp;
+    }
+    let fits = {
+        use axum::body::HttpBody;
+        resp.body()
+            .size_hint()
+            .upper()
+            .is_some_and(|n| n as usize <= MAX_STORED_BYTES)
+    };
+    if !fits {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_STORED_BYTES).await else {
+        return ApiError::internal("idempotency: the answer could not be read").into_response();
+    };
+    let headers = KEPT_HEADERS
+        .iter()
+        .filter_map(|k| {
+            parts
+                .headers
+                .get(*k)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    if let Ok(text) = std::str::from_utf8(&bytes) {
+        let stored = Stored {
+            request_sha256: digest,
+            status: parts.status.as_u16(),
+            headers,
+            body: text.to_string(),
+        };
+        if let Err(e) = s
+            .store
+            .store_idempotent_answer(&caller.name, &key, &stored)
+            .await
+        {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the change was made but its answer could not be kept for retries: {e}"),
+            )
+            .into_response();
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

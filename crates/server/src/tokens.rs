@@ -1,0 +1,184 @@
+//! Token administration over HTTP (admin only): create (the secret is shown once), list
+//! (never a secret or a digest), revoke by name. Revocation applies at once in this process.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::api::AppState;
+use crate::auth::Role;
+use crate::db::{DbError, Store};
+use crate::error::{ApiError, ErrorBody};
+use crate::token;
+
+/// A token to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Who or what holds it; unique among unrevoked tokens.
+    pub name: String,
+    /// viewer, planner, compliance or admin.
+    pub role: String,
+}
+
+/// A created token: the only time its secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub name: String,
+    pub role: String,
+    /// Send as `Authorization: Bearer <token>`; the server keeps only its SHA-256.
+    pub token: String,
+}
+
+/// A token as listed: no secret, no digest.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenInfo {
+    pub name: String,
+    pub role: String,
+    /// When it was created through the API (empty for tokens made before that was recorded).
+    pub created_at: String,
+    pub revoked: bool,
+}
+
+impl Store {
+    /// Every token, by name, without secrets.
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, DbError> {
+        let rows = sqlx::query(
+            "SELECT name, role, created_at, revoked FROM tokens ORDER BY name, created_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| TokenInfo {
+                name: r.get(0),
+                role: r.get(1),
+                created_at: r.get(2),
+                revoked: r.get::<i64, _>(3) != 0,
+            })
+            .collect())
+    }
+
+    /// Stores a new token unless an unrevoked one has the name (`Conflict`).
+    pub async fn create_token(
+        &self,
+        hash: &str,
+        name: &str,
+        role: &str,
+        at: &str,
+    ) -> Result<(), DbError> {
+        let mut tx = self.begin_write().await?;
+        let taken = sqlx::query("SELECT 1 FROM tokens WHERE name = $1 AND revoked = 0")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(DbError::Conflict { latest: 0 });
+        }
+        sqlx::query("INSERT INTO tokens (hash, name, role, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(hash)
+            .bind(name)
+            .bind(role)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Revokes every unrevoked token of that name; `NotFound` when there is none.
+    pub async fn revoke_tokens(&self, name: &str) -> Result<u64, DbError> {
+        let res = sqlx::query("UPDATE tokens SET revoked = 1 WHERE name = $1 AND revoked = 0")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(DbError::NotFound);
+        }
+        Ok(res.rows_affected())
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "an unrevoked token has that name")),
+    security(("bearer" = [])))]
+pub async fn create_token(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    let req: NewToken = serde_json::from_slice(&body).map_err(|e| {
+        let mut err = ApiError::field("body", e.to_string());
+        err.body.problems[0].line = Some(e.line());
+        err.body.problems[0].col = Some(e.column());
+        err
+    })?;
+    let role: Role = req
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::field("role", e))?;
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "name",
+            "expected 1 to 200 characters, no control characters",
+        ));
+    }
+    let tok = token::generate().map_err(ApiError::internal)?;
+    s.store
+        .create_token(
+            &token::hash(&tok),
+            name,
+            role.as_str(),
+            &crate::audit::now_rfc3339(),
+        )
+        .await
+        .map_err(|e| match e {
+            DbError::Conflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("an unrevoked token is named {name:?}; revoke it first"),
+            ),
+            e => e.into(),
+        })?;
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            name: name.to_string(),
+            role: role.to_string(),
+            token: tok,
+        }),
+    )
+        .into_response();
+    if let Ok(v) = format!("/api/v1/tokens/{name}").parse() {
+        resp.headers_mut().insert("location", v);
+    }
+    Ok(resp)
+}
+
+#[utoipa::path(get, path = "/api/v1/tokens",
+    responses((status = 200, body = Vec<TokenInfo>)), security(("bearer" = [])))]
+pub async fn list_tokens(State(s): State<AppState>) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    Ok(Json(s.store.list_tokens().await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}", params(("name" = String, Path)),
+    responses((status = 204, description = "every unrevoked token of that name is revoked"),
+        (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.store.revoke_tokens(&name).await.map_err(|e| match e {
+        DbError::NotFound => ApiError::not_found("unrevoked token of that name"),
+        e => e.into(),
+    })?;
+    s.auth.forget_all();
+    Ok(StatusCode::NO_CONTENT)
+}
