@@ -691,7 +691,7 @@ fn simulate_fleet(
     for p in &sc.pools {
         *capacity.entry(p.accelerator.clone()).or_default() += p.accelerators();
     }
-    let utilisation = capacity
+    let utilisation: Vec<report::UtilSeries> = capacity
         .iter()
         .map(|(accel, &cap)| {
             let pools: Vec<usize> = (0..sc.pools.len())
@@ -709,7 +709,24 @@ fn simulate_fleet(
         })
         .collect();
 
-    let cost = cost_energy(sc, catalog, perf, &replay.chip_seconds, &mut notes);
+    // The whole planned fleet, types that ran nothing included: idle capacity shows as such.
+    let busy_accel_s = utilisation
+        .iter()
+        .map(|u| u.mean * u.capacity as f64 * horizon_s as f64)
+        .fold(0.0, |a, b| a + b);
+    let fleet_use = report::FleetUse::new(capacity.values().sum(), horizon_s, busy_accel_s);
+
+    let mut cost = cost_energy(sc, catalog, perf, &replay.chip_seconds, &mut notes);
+    if let Section::Available { data } = &mut cost {
+        data.idle = Some(idle_cost(
+            sc,
+            catalog,
+            perf,
+            &replay.chip_seconds,
+            horizon_s,
+            &mut notes,
+        ));
+    }
     Ok(SimSections {
         workload: report::Workload {
             policy: policy.name().to_string(),
@@ -719,6 +736,7 @@ fn simulate_fleet(
             utilisation,
             preemptions: out.metrics.preemptions,
             failures: out.metrics.failures,
+            fleet_use: Some(fleet_use),
         },
         cost,
         notes,
@@ -758,9 +776,88 @@ fn cost_energy(
     Section::available(report::CostEnergy::new(rows))
 }
 
+/// What the accelerator-hours no job used cost over the horizon: each pool's capacity × horizon
+/// less what it ran, priced like used hours (lease, or capex amortised) but with no energy, since
+/// idle power is not modelled. Pools that cannot be priced are left out with a note, never
+/// costed at $0.
+fn idle_cost(
+    sc: &Scenario,
+    catalog: &Catalog,
+    perf: &PerfModel,
+    used_accel_s: &[f64],
+    horizon_s: u64,
+    notes: &mut Vec<String>,
+) -> report::IdleCost {
+    let idle_s: Vec<f64> = sc
+        .pools
+        .iter()
+        .enumerate()
+        .map(|(p, pool)| {
+            let cap = pool.accelerators() as f64 * horizon_s as f64;
+            (cap - used_accel_s.get(p).copied().unwrap_or(0.0)).max(0.0)
+        })
+        .collect();
+    let no_energy = xpufleet_perf::params::EnergyParams {
+        board_utilisation: 0.0,
+        host_overhead_frac: 0.0,
+        ..perf.energy.clone()
+    };
+    let idle = xpufleet_perf::cost::usage_cost(sc, catalog, &no_energy, &idle_s);
+    for (pool, why) in &idle.skipped {
+        notes.push(format!(
+            "cost of idle capacity: pool {pool} left out: {why}"
+        ));
+    }
+    report::IdleCost::new(
+        idle.rows
+            .into_iter()
+            .map(|r| report::CostRow {
+                accelerator: r.accelerator,
+                chip_hours: r.chip_hours,
+                energy_mwh: 0.0,
+                cost_usd: r.cost_usd,
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17: the example's report shows the planned fleet's real utilisation and the cost
+    /// of its idle accelerators, and prints no NaN, infinity or negative zero.
+    #[test]
+    fn the_example_report_tells_the_whole_truth() {
+        let loaded = xpufleet_io::load_scenario(None, None).expect("the example loads");
+        let d = report(&loaded, &[], &RunOptions::default(), &mut |_| {}).expect("a report");
+        let w = d.workload.get().expect("the example simulates");
+        let f = w.fleet_use.as_ref().expect("the fleet's use");
+        let fleet = d.fleet.get().expect("the fleet");
+        let accels: u64 = fleet.pools.iter().map(|p| p.accels).sum();
+        assert_eq!(f.accels, accels, "every planned accelerator counts, idle or not");
+        assert!((0.0..=1.0).contains(&f.utilisation), "{}", f.utilisation);
+        let available = accels as f64 * w.horizon_s as f64 / 3600.0;
+        assert!((f.accel_hours_available - available).abs() <= 1e-9 * available);
+        assert!((f.utilisation - f.accel_hours_used / f.accel_hours_available).abs() < 1e-12);
+        let busy: f64 = w
+            .utilisation
+            .iter()
+            .map(|u| u.mean * u.capacity as f64 * w.horizon_s as f64 / 3600.0)
+            .sum();
+        assert!((f.accel_hours_used - busy).abs() <= 1e-9 * busy.max(1.0));
+        let c = d.cost_energy.get().expect("the workload is costed");
+        let idle = c.idle.as_ref().expect("idle capacity is costed");
+        assert!(idle.total_cost_usd > 0.0 && idle.total_accel_hours > 0.0);
+        let idle_expected = available - f.accel_hours_used;
+        // Pools that cannot be priced are left out (with a note), so at most the idle hours.
+        assert!(idle.total_accel_hours <= idle_expected * (1.0 + 1e-9));
+        for (name, text) in xpufleet_report::render_all(&d) {
+            for bad in ["NaN", "-0.00", ": -0.0", "Infinity"] {
+                assert!(!text.contains(bad), "{name} prints {bad}");
+            }
+        }
+    }
 
     #[test]
     fn next_rule_change_is_strictly_after_the_date() {

@@ -58,6 +58,27 @@ pub fn set_wide(wide: bool) {
     WIDE.store(wide, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// `text` broken at spaces into lines of at most `width` columns (a word longer than `width`
+/// stands alone on its line), so prose fits a 100-column terminal beside the tables.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// A table in the house style, fitted to the terminal or, when printing elsewhere, to
 /// [`TABLE_WIDTH`] columns by wrapping cells; `--wide` keeps every cell on one line.
 pub fn table() -> comfy_table::Table {
