@@ -40,10 +40,62 @@ impl Ctx {
     }
 }
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout. A negative zero (an empty float sum, a solver's
+/// rounding) is printed as `0.0`: it means zero, and `-0.0` reads as a sign error.
 pub fn print_json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, NoNegativeZero::default());
+    v.serialize(&mut ser)?;
+    println!("{}", String::from_utf8(out)?);
     Ok(())
+}
+
+/// serde_json's pretty formatter, writing `-0.0` as `0.0`.
+#[derive(Default)]
+struct NoNegativeZero(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for NoNegativeZero {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        self.0.write_f64(w, if v == 0.0 { 0.0 } else { v })
+    }
+    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
+        self.0.write_f32(w, if v == 0.0 { 0.0 } else { v })
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// Set by `--wide`: tables keep every column at full width.
@@ -56,6 +108,65 @@ pub const TABLE_WIDTH: u16 = 100;
 /// `--wide`: draw tables at full width instead of fitting them.
 pub fn set_wide(wide: bool) {
     WIDE.store(wide, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Prints prose fitted to [`TABLE_WIDTH`] columns, like the tables: each line of `text` longer
+/// than that is broken at spaces, continuation lines indented two more than the line's own
+/// indent. `--wide` prints every line whole.
+pub fn say_line(text: &str) {
+    let wide = WIDE.load(std::sync::atomic::Ordering::Relaxed);
+    for line in text.split('\n') {
+        if wide || line.chars().count() <= usize::from(TABLE_WIDTH) {
+            println!("{line}");
+            continue;
+        }
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let rest = " ".repeat(indent + 2);
+        let width = usize::from(TABLE_WIDTH);
+        // The first line keeps its own indent; the others hang under it.
+        let mut first = true;
+        let mut pending = String::new();
+        for part in wrap(line.trim_start_matches(' '), width - indent - 2) {
+            if first {
+                pending = format!("{}{part}", " ".repeat(indent));
+                first = false;
+            } else {
+                println!("{pending}");
+                pending = format!("{rest}{part}");
+            }
+        }
+        println!("{pending}");
+    }
+}
+
+/// `println!` for prose: the line is fitted to [`TABLE_WIDTH`] columns by [`say_line`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::common::say_line(&format!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// `text` broken at spaces into lines of at most `width` columns (a word longer than `width`
+/// stands alone on its line), so prose fits a 100-column terminal beside the tables.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let width = width.max(1);
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A table in the house style, fitted to the terminal or, when printing elsewhere, to

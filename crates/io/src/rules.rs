@@ -72,12 +72,16 @@ pub fn parse_rule_pack(text: &str, origin: &str) -> Result<RulePack, Diagnostics
     })
 }
 
-/// Reads a pack file's text: (origin, text).
+/// Reads a pack file's text: (origin, text). A byte that is not UTF-8 is located (line and
+/// column), like a syntax error.
 pub fn read_rule_file(path: &Path) -> Result<(String, String), Diagnostics> {
     let origin = path.display().to_string();
-    std::fs::read_to_string(path)
-        .map(|t| (origin.clone(), t))
-        .map_err(|e| Diagnostic::new(&origin, format!("cannot read rule pack: {e}")).into())
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(Diagnostic::new(&origin, format!("cannot read rule pack: {e}")).into());
+    }
+    crate::diag::read_text(path)
+        .map(|t| (origin, t))
+        .map_err(Diagnostics::from)
 }
 
 /// Binds the built-in packs and then `extra` packs (origin, text) in order; an extra pack's
@@ -150,6 +154,27 @@ pub fn builtin_rule_set() -> RuleSet {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 17: one byte that is not UTF-8 in a rule pack is located, not an unlocated
+    /// "stream did not contain valid UTF-8".
+    #[test]
+    fn a_non_utf8_byte_in_a_rule_pack_is_located() {
+        let dir = std::env::temp_dir().join(format!("xpufleet-rules-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        let mut bytes = b"[pack]\nid = \"p\"\n# caf".to_vec();
+        bytes.push(0xE9);
+        bytes.extend_from_slice(b"\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let d = super::read_rule_file(&path).unwrap_err();
+        let first = &d.0[0];
+        assert_eq!((first.line, first.column), (Some(3), Some(6)), "{d}");
+        assert!(d.to_string().contains("0xE9 is not UTF-8"), "{d}");
+        // A missing file is still a plain, unlocated read error.
+        let d = super::read_rule_file(&dir.join("missing.toml")).unwrap_err();
+        assert!(d.to_string().contains("cannot read rule pack"), "{d}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     use super::*;
     use xpufleet_comply::{Gate, UseKind, UseRequest};
     use xpufleet_model::Date;

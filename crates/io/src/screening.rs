@@ -30,12 +30,14 @@ pub fn parse_screening(text: &str, origin: &str) -> Result<ScreeningList, Diagno
 /// Reads one list file.
 pub fn read_screening_file(path: &Path) -> Result<ScreeningList, Diagnostics> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostics::from(Diagnostic::new(
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(Diagnostics::from(Diagnostic::new(
             &origin,
             format!("cannot read the screening list: {e}"),
-        ))
-    })?;
+        )));
+    }
+    // A byte that is not UTF-8 is located by line and column.
+    let text = crate::diag::read_text(path).map_err(Diagnostics::from)?;
     parse_screening(&text, &origin)
 }
 

@@ -455,6 +455,9 @@ impl<'a> Checker<'a> {
             }
         }
         self.plan(&s.plan);
+        if let Some(w) = &s.workload {
+            self.workload(w, &entities);
+        }
 
         // The scenario's own accelerators (checked against the merged catalog's sources).
         let own = Catalog {
@@ -801,6 +804,37 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `[workload]`: a known generator, sizes a run can finish, tenants that exist.
+    fn workload(&mut self, w: &xpufleet_model::WorkloadGen, entities: &Known) {
+        use xpufleet_model::WorkloadGen;
+        if w.generator != WorkloadGen::FLEET_MONTH {
+            self.err(
+                "workload.generator".into(),
+                format!(
+                    "unknown generator {:?}: expected {:?}",
+                    w.generator,
+                    WorkloadGen::FLEET_MONTH
+                ),
+            );
+        }
+        self.within(
+            "workload.jobs".into(),
+            f64::from(w.jobs),
+            WORKLOAD_JOBS,
+            "jobs",
+        );
+        self.within("workload.days".into(), w.days, WORKLOAD_DAYS, "days");
+        self.within(
+            "workload.utilisation_target".into(),
+            w.utilisation_target,
+            UTILISATION_TARGET,
+            "utilisation_target",
+        );
+        for (i, t) in w.tenants.iter().enumerate() {
+            self.reference(format!("workload.tenants[{i}]"), t, entities);
+        }
+    }
+
     fn job(&mut self, i: usize, j: &TrainingJob, accels: &Known, entities: &Known) {
         let at = format!("job[{i}]");
         if j.work().is_err() {
@@ -1087,6 +1121,12 @@ pub const LIFE_YEARS: Range = Range::above(0.0, 50.0, "years");
 pub const HORIZON_DAYS: Range = Range::above(0.0, 3653.0, "days");
 /// 1e7 PFLOPS is 10 ZFLOPS, ~30x the example's 300k-accelerator fleet.
 pub const TARGET_PFLOPS: Range = Range::above(0.0, 1e7, "PFLOPS");
+/// Generated jobs: enough to fill a fleet with large gangs, few enough that `run` stays quick.
+pub const WORKLOAD_JOBS: Range = Range::from(1.0, 10_000.0, "");
+/// Arrivals over at most a year.
+pub const WORKLOAD_DAYS: Range = Range::above(0.0, 366.0, "days");
+/// A share of the fleet's accelerator-hours.
+pub const UTILISATION_TARGET: Range = Range::above(0.0, 1.0, "");
 /// Parameters: a thousand times the largest published models.
 pub const PARAMS: Range = Range::above(0.0, 1e15, "");
 pub const TOKENS: Range = Range::above(0.0, 1e17, "");
@@ -1321,6 +1361,14 @@ mod tests {
         // Plan settings and the scenario's own accelerators.
         case("objective = \"max-compute\"", "objective = \"fastest\"", "plan.objective", "unknown objective \"fastest\": expected one of max-compute, min-cost, compute-per-dollar", "\"fastest\""),
         case("horizon_days = 365", "horizon_days = 0", "plan.horizon_days", "horizon_days is 0", "0"),
+        // Issue 17: the generated workload, located like every other section.
+        case("generator = \"fleet-month\"", "generator = \"philly\"", "workload.generator", "unknown generator \"philly\": expected \"fleet-month\"", "\"philly\""),
+        case("jobs = 48", "jobs = 0", "workload.jobs", "jobs is 0: expected a number from 1 to 10000", "0"),
+        case("jobs = 48", "jobs = 1000000", "workload.jobs", "jobs is 1000000: expected a number from 1 to 10000", "1000000"),
+        case("days = 30", "days = 0", "workload.days", "days is 0: expected a number above 0 and at most 366 days", "0"),
+        case("utilisation_target = 0.6", "utilisation_target = 1.5", "workload.utilisation_target", "utilisation_target is 1.5: expected a number above 0 and at most 1", "1.5"),
+        case("utilisation_target = 0.6", "utilisation_target = 0.6\ntenants = [\"acme-ai\", \"nobody\"]", "workload.tenants[1]", "unknown entity \"nobody\"", "\"nobody\""),
+        case("utilisation_target = 0.6", "utilisation_target = 0.6\nburst = true", "workload.burst", "unknown field `burst`", "burst"),
         case("", EXTRA_ACCEL_BAD_SOURCE, "accelerator[0].tflops_bf16.source", "unknown source key \"ZZ\": expected one listed under [sources]", "\"ZZ\""),
         case("", EXTRA_ACCEL_ZERO, "accelerator[0].power_w", "power_w is 0: expected a positive figure", "0"),
         case("", EXTRA_ACCEL_BAD_COUNTRY, "accelerator[0].vendor_country", "malformed country code \"USA\"", "\"USA\""),

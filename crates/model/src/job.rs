@@ -128,3 +128,44 @@ pub struct TraceJob {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<SimTime>,
 }
+
+/// `[workload]`: training jobs generated for the planned fleet, added to the scenario's
+/// `[[job]]`s when `xpufleet run` simulates it, so that a fleet of hundreds of thousands of
+/// accelerators is given work of its own size. Seeded: the same section gives the same jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadGen {
+    /// The generator: `"fleet-month"` (the only one).
+    pub generator: String,
+    /// Seed of the generator's random draws.
+    #[serde(default)]
+    pub seed: u64,
+    /// Number of jobs generated.
+    #[serde(default = "WorkloadGen::default_jobs")]
+    pub jobs: u32,
+    /// Jobs arrive over this many days from the scenario's start.
+    #[serde(default = "WorkloadGen::default_days")]
+    pub days: f64,
+    /// Offered load: the share of the planned fleet's accelerator-hours over `days` the jobs
+    /// would keep busy at the generator's nominal speed (peak BF16 × 40% MFU).
+    #[serde(default = "WorkloadGen::default_utilisation_target")]
+    pub utilisation_target: f64,
+    /// Entities the jobs are run for, drawn in turn; the scenario's company when empty.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+}
+
+impl WorkloadGen {
+    /// The only generator.
+    pub const FLEET_MONTH: &'static str = "fleet-month";
+
+    fn default_jobs() -> u32 {
+        48
+    }
+    fn default_days() -> f64 {
+        30.0
+    }
+    fn default_utilisation_target() -> f64 {
+        0.6
+    }
+}

@@ -23,7 +23,7 @@ pub use cluster::{ClusterSpec, NodeGroup};
 pub use date::Date;
 pub use entity::{Entities, Entity, EntityError};
 pub use figure::{Confidence, Figure};
-pub use job::{TraceJob, TrainingJob, Work};
+pub use job::{TraceJob, TrainingJob, Work, WorkloadGen};
 pub use money::{Currency, FxRates, Money, MoneyError};
 pub use pool::{Acquisition, Pool, Transfer, TransferKind};
 pub use risk::{Dist, Risk, RiskKind};

@@ -209,6 +209,9 @@ pub struct Scenario {
     pub licences: Vec<Licence>,
     #[serde(default, rename = "job")]
     pub jobs: Vec<TrainingJob>,
+    /// Jobs generated for the planned fleet (`[workload]`), added to `jobs` by `run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<crate::WorkloadGen>,
     #[serde(default)]
     pub plan: PlanSettings,
     /// Uncertainty the plan is tested against (`plan --samples`, `sweep`); none by default.

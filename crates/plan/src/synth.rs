@@ -209,6 +209,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         supply_caps,
         licences: vec![],
         jobs: vec![],
+        workload: None,
         plan: PlanSettings::default(),
         risks: vec![],
     };

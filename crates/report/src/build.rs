@@ -208,11 +208,95 @@ impl CostEnergy {
             total_energy_mwh: rows.iter().map(|r| r.energy_mwh).fold(0.0, |a, b| a + b),
             total_cost_usd: rows.iter().map(|r| r.cost_usd).fold(0.0, |a, b| a + b),
             rows,
+            idle: None,
         }
     }
 }
 
+impl IdleCost {
+    pub fn new(rows: Vec<CostRow>) -> IdleCost {
+        IdleCost {
+            total_accel_hours: rows.iter().map(|r| r.chip_hours).fold(0.0, |a, b| a + b),
+            total_cost_usd: rows.iter().map(|r| r.cost_usd).fold(0.0, |a, b| a + b),
+            rows,
+        }
+    }
+}
+
+/// Where one checked use stands, counted once: its outcome when that forbids the use, else
+/// "unverified" when an owner or operator verification is missing, else its (usable) outcome.
+/// A use that is both licence-required and unverified counts as licence-required, so the
+/// headline, the badges and the chart all add up to the number of uses checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Standing {
+    Allowed,
+    LicenceException,
+    Unverified,
+    RedFlag,
+    LicenceRequired,
+    Prohibited,
+}
+
+impl Standing {
+    /// Every standing, usable ones first.
+    pub const ALL: [Standing; 6] = [
+        Standing::Allowed,
+        Standing::LicenceException,
+        Standing::Unverified,
+        Standing::RedFlag,
+        Standing::LicenceRequired,
+        Standing::Prohibited,
+    ];
+
+    pub fn of(row: &ComplianceRow) -> Standing {
+        use xpufleet_comply::Outcome;
+        match row.outcome {
+            Outcome::Prohibited => Standing::Prohibited,
+            Outcome::LicenceRequired => Standing::LicenceRequired,
+            Outcome::RedFlag => Standing::RedFlag,
+            _ if !row.verified => Standing::Unverified,
+            Outcome::LicenceException => Standing::LicenceException,
+            Outcome::Allowed => Standing::Allowed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Allowed => "allowed",
+            Standing::LicenceException => "licence-exception",
+            Standing::Unverified => "unverified",
+            Standing::RedFlag => "red-flag",
+            Standing::LicenceRequired => "licence-required",
+            Standing::Prohibited => "prohibited",
+        }
+    }
+
+    /// May an engine plan or place onto a use that stands so?
+    pub fn usable(self) -> bool {
+        matches!(self, Standing::Allowed | Standing::LicenceException)
+    }
+}
+
 impl Compliance {
+    /// Rows per [`Standing`], strictest last, only standings that occur. Every row is counted
+    /// exactly once, so the counts add up to `rows.len()`.
+    pub fn standings(&self) -> Vec<(Standing, usize)> {
+        let mut m: BTreeMap<Standing, usize> = BTreeMap::new();
+        for r in &self.rows {
+            *m.entry(Standing::of(r)).or_default() += 1;
+        }
+        m.into_iter().collect()
+    }
+
+    /// Uses no engine may plan or place onto (every standing but allowed and licence
+    /// exception).
+    pub fn blocked(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| !Standing::of(r).usable())
+            .count()
+    }
+
     /// Rows per outcome, strictest last, only outcomes that occur.
     pub fn counts(&self) -> Vec<(xpufleet_comply::Outcome, usize)> {
         let mut m: BTreeMap<xpufleet_comply::Outcome, usize> = BTreeMap::new();

@@ -408,6 +408,9 @@ pub fn lines(l: &Lines) -> String {
 }
 
 /// One job on a timeline: waiting from `submit` to `start`, running from `start` to `end`.
+/// Colour of a rejected job's mark.
+pub const REJECTED: &str = "#c62828";
+
 #[derive(Debug, Clone)]
 pub struct Span {
     pub label: String,
@@ -418,6 +421,8 @@ pub struct Span {
     pub color: String,
     /// Tooltip.
     pub title: String,
+    /// The job can never run: drawn as a cross at its submission, not as waiting.
+    pub rejected: bool,
 }
 
 pub struct Timeline<'a> {
@@ -444,6 +449,9 @@ pub fn timeline(t: &Timeline) -> String {
     let x1 = width - 20.0;
     let mut items = t.legend.clone();
     items.push(("waiting".into(), "#d9dde3".into()));
+    if t.rows.iter().any(|r| r.rejected) {
+        items.push(("rejected".into(), REJECTED.into()));
+    }
     let (leg, leg_h) = legend(&items, x0, 16.0, width - 10.0);
     let y0 = leg_h + 10.0;
     let band = 20.0;
@@ -491,6 +499,26 @@ pub fn timeline(t: &Timeline) -> String {
             y + band / 2.0 + 4.0,
             esc(&trunc(&r.label, 30))
         );
+        if r.rejected {
+            // A cross at submission and nothing after: it never waited for a place.
+            let (x, yc) = (sx(r.submit), y + band / 2.0);
+            let _ = write!(
+                s,
+                "<g class=\"rejected\" stroke=\"{REJECTED}\" stroke-width=\"2.5\"><title>{}</title>\
+                 <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/>\
+                 <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/></g>",
+                esc(&r.title),
+                x - 5.0,
+                yc - 5.0,
+                x + 5.0,
+                yc + 5.0,
+                x - 5.0,
+                yc + 5.0,
+                x + 5.0,
+                yc - 5.0
+            );
+            continue;
+        }
         let wait_end = r.start.unwrap_or(t.x_max);
         let _ = write!(
             s,

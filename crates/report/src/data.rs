@@ -369,7 +369,8 @@ pub struct JobRow {
     pub submit_s: u64,
     pub start_s: Option<u64>,
     pub end_s: Option<u64>,
-    /// "completed", "running" (at the end of the simulation) or "waiting".
+    /// "completed", "running" (at the end of the simulation), "waiting" or "rejected" (can
+    /// never run on the fleet; `reason` says why).
     pub status: String,
     /// Why it is waiting or was never placed.
     pub reason: Option<String>,
@@ -427,6 +428,50 @@ pub struct Workload {
     pub utilisation: Vec<UtilSeries>,
     pub preemptions: u64,
     pub failures: u64,
+    /// How busy the whole planned fleet was over the horizon (absent in reports written
+    /// before it existed).
+    #[serde(default)]
+    pub fleet_use: Option<FleetUse>,
+}
+
+/// Use of the whole planned fleet over the simulated horizon: idle capacity is shown as such,
+/// not hidden behind per-type figures of the types that ran jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetUse {
+    /// Accelerators in the planned fleet (existing pools plus the plan's lines).
+    pub accels: u64,
+    /// Seconds from the first submission to the end of the simulation.
+    pub horizon_s: u64,
+    /// `accels` × horizon, in hours.
+    pub accel_hours_available: f64,
+    /// Busy accelerator-hours over the horizon.
+    pub accel_hours_used: f64,
+    /// `accel_hours_used / accel_hours_available`, in [0, 1].
+    pub utilisation: f64,
+}
+
+impl FleetUse {
+    /// The fleet's use from its size, the horizon and the busy accelerator-seconds.
+    pub fn new(accels: u64, horizon_s: u64, busy_accel_s: f64) -> FleetUse {
+        let available = accels as f64 * horizon_s as f64 / 3600.0;
+        let used = (busy_accel_s / 3600.0).clamp(0.0, available);
+        FleetUse {
+            accels,
+            horizon_s,
+            accel_hours_available: available,
+            accel_hours_used: used,
+            utilisation: if available > 0.0 {
+                used / available
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// Accelerator-hours no job used.
+    pub fn accel_hours_idle(&self) -> f64 {
+        (self.accel_hours_available - self.accel_hours_used).max(0.0)
+    }
 }
 
 // ------------------------------------------------------------------------------ cost, energy
@@ -445,5 +490,20 @@ pub struct CostEnergy {
     pub rows: Vec<CostRow>,
     pub total_chip_hours: f64,
     pub total_energy_mwh: f64,
+    pub total_cost_usd: f64,
+    /// What the accelerators no job used cost over the same horizon (absent in reports written
+    /// before it existed).
+    #[serde(default)]
+    pub idle: Option<IdleCost>,
+}
+
+/// The cost of idle planned capacity: the lease, or the capex amortised over the pool's life,
+/// of every accelerator-hour no job used over the simulated horizon. Idle power is not counted
+/// (it is small beside the capital cost and not modelled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdleCost {
+    /// By accelerator type, most expensive first; `energy_mwh` is 0.
+    pub rows: Vec<CostRow>,
+    pub total_accel_hours: f64,
     pub total_cost_usd: f64,
 }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use xpufleet_comply::Outcome;
 
+use crate::build::Standing;
 use crate::chart::{self, BarSeries, Bars, LineSeries, Lines, Span, Timeline};
 use crate::data::*;
 use crate::format::{self, esc, int, pct, usd};
@@ -51,6 +52,7 @@ pub fn outcome_color(o: Outcome) -> &'static str {
 }
 
 const EXISTING: &str = "#9aa9c2";
+const UNVERIFIED: &str = "#6c757d";
 const PLANNED: &str = "#3b5bdb";
 const HEADROOM: &str = "#e6e9ef";
 
@@ -123,6 +125,22 @@ fn pill(text: &str, color: &str) -> String {
 
 fn outcome_pill(o: Outcome) -> String {
     pill(o.as_str(), outcome_color(o))
+}
+
+/// Colours of standings: an outcome's colour, and grey for "unverified".
+pub fn standing_color(st: Standing) -> &'static str {
+    match st {
+        Standing::Allowed => outcome_color(Outcome::Allowed),
+        Standing::LicenceException => outcome_color(Outcome::LicenceException),
+        Standing::Unverified => UNVERIFIED,
+        Standing::RedFlag => outcome_color(Outcome::RedFlag),
+        Standing::LicenceRequired => outcome_color(Outcome::LicenceRequired),
+        Standing::Prohibited => outcome_color(Outcome::Prohibited),
+    }
+}
+
+fn standing_pill(st: Standing) -> String {
+    pill(st.as_str(), standing_color(st))
 }
 
 /// A table; cells are HTML already escaped; columns listed in `num` are right-aligned numbers.
@@ -309,42 +327,52 @@ impl Page<'_> {
                 &[esc(self.r.plan.reason().unwrap_or(""))],
             ),
         }
-        // What the rules forbid.
+        // What the rules forbid. Every use is counted once, under its strictest reason, so
+        // the headline, the badges and the chart's bars add up to the same numbers.
         match self.r.compliance.get() {
             Some(c) => {
-                let blocked: Vec<&ComplianceRow> = c.rows.iter().filter(|r| !r.usable).collect();
                 let mut items: Vec<String> = Vec::new();
-                let counts = c.counts();
-                if !counts.is_empty() {
-                    items.push(
-                        counts
+                let standings = c.standings();
+                if !standings.is_empty() {
+                    items.push(format!(
+                        "<span class=\"standings\">{}</span>",
+                        standings
                             .iter()
                             .rev()
-                            .map(|(o, n)| format!("{} {}", outcome_pill(*o), n))
+                            .map(|(st, n)| format!(
+                                "<span data-standing=\"{}\" data-n=\"{n}\">{} {n}</span>",
+                                st.as_str(),
+                                standing_pill(*st)
+                            ))
                             .collect::<Vec<_>>()
-                            .join(" "),
-                    );
+                            .join(" ")
+                    ));
                 }
-                let mut worst = blocked.clone();
-                worst.sort_by_key(|r| std::cmp::Reverse(r.outcome));
+                let mut worst: Vec<&ComplianceRow> = c
+                    .rows
+                    .iter()
+                    .filter(|r| !Standing::of(r).usable())
+                    .collect();
+                worst.sort_by_key(|r| std::cmp::Reverse(Standing::of(r)));
                 for r in worst.iter().take(3) {
-                    let why = if !r.verified && r.outcome.usable() {
-                        "unverified".to_string()
-                    } else {
-                        r.outcome.as_str().to_string()
-                    };
                     items.push(format!(
-                        "<b>{}</b> ({} at {}): {}",
+                        "<b>{}</b> ({} at {}, {}): {}",
                         esc(&r.target),
                         esc(&self.accel_name(&r.accelerator)),
                         esc(&r.country),
-                        esc(&why)
+                        esc(&r.user),
+                        Standing::of(r).as_str()
+                    ));
+                }
+                if worst.len() > 3 {
+                    items.push(format!(
+                        "and {} more in the table below",
+                        int(worst.len() as u64 - 3)
                     ));
                 }
                 if !c.unverified.is_empty() {
                     items.push(format!(
-                        "{} pool(s) unverified: {}",
-                        c.unverified.len(),
+                        "pool(s) lacking owner or operator verification: {}",
                         esc(&c
                             .unverified
                             .iter()
@@ -357,8 +385,14 @@ impl Page<'_> {
                     "card-rules",
                     "What the rules forbid",
                     outcome_color(Outcome::Prohibited),
-                    &format!("{} <small>of {}</small>", blocked.len(), c.rows.len()),
-                    "uses not allowed as of the date (prohibited, licence required, red flag or unverified)",
+                    &format!(
+                        "<span data-blocked=\"{0}\">{0}</span> <small>of {1}</small>",
+                        c.blocked(),
+                        c.rows.len()
+                    ),
+                    "uses not allowed as of the date, each counted once under its strictest \
+                     reason (prohibited, licence required, red flag, or otherwise allowed but \
+                     unverified)",
                     &items,
                 );
             }
@@ -388,6 +422,19 @@ impl Page<'_> {
                         format::duration(st.makespan_s as f64)
                     ),
                 ];
+                if let Some(f) = &w.fleet_use {
+                    items.insert(
+                        0,
+                        format!(
+                            "planned fleet busy <b>{}</b>: {} of {} accelerator-hours over {}; \
+                             the rest sat idle",
+                            pct(f.utilisation),
+                            format::short(f.accel_hours_used),
+                            format::short(f.accel_hours_available),
+                            format::duration(f.horizon_s as f64)
+                        ),
+                    );
+                }
                 let mut util: Vec<&UtilSeries> = w.utilisation.iter().collect();
                 util.sort_by(|a, b| b.mean.total_cmp(&a.mean));
                 if !util.is_empty() {
@@ -404,15 +451,26 @@ impl Page<'_> {
                             .join(", ")
                     ));
                 }
-                let waiting = st.jobs - st.completed;
-                if waiting > 0 {
-                    items.push(format!("{waiting} job(s) not finished"));
+                let rejected = w.jobs.iter().filter(|j| j.status == "rejected").count() as u64;
+                let unfinished = st.jobs.saturating_sub(st.completed + rejected);
+                if unfinished > 0 {
+                    items.push(format!("{} job(s) not finished", int(unfinished)));
+                }
+                if rejected > 0 {
+                    items.push(format!(
+                        "{} job(s) rejected: they can never run on the planned fleet",
+                        int(rejected)
+                    ));
                 }
                 self.card(
                     "card-workload",
                     "How the fleet serves the workload",
                     "#2f9e44",
-                    &format!("{} <small>of {} jobs done</small>", st.completed, st.jobs),
+                    &format!(
+                        "{} <small>of {} jobs done</small>",
+                        int(st.completed),
+                        int(st.jobs)
+                    ),
                     &esc(&format!("policy {}", w.policy)),
                     &items,
                 );
@@ -460,6 +518,17 @@ impl Page<'_> {
                         format::sig3(c.total_energy_mwh)
                     ),
                 );
+                if let Some(idle) = &c.idle {
+                    items.insert(
+                        1,
+                        format!(
+                            "idle accelerators: <b>{}</b> for {} accelerator-hours no job used \
+                             (capex amortised or lease)",
+                            esc(&usd(idle.total_cost_usd)),
+                            format::short(idle.total_accel_hours)
+                        ),
+                    );
+                }
                 self.card(
                     "card-cost",
                     "What it costs",
@@ -957,26 +1026,19 @@ impl Page<'_> {
             self.out.push_str("</section>");
             return;
         };
-        // Verdict counts, pools and candidates.
-        let outcomes = [
-            Outcome::Allowed,
-            Outcome::LicenceException,
-            Outcome::RedFlag,
-            Outcome::LicenceRequired,
-            Outcome::Prohibited,
-        ];
+        // Verdict counts, pools and candidates, by the same standings as the summary's badges.
         let kinds = ["pool", "candidate"];
-        let mut series: Vec<BarSeries> = outcomes
+        let mut series: Vec<BarSeries> = Standing::ALL
             .iter()
-            .map(|o| BarSeries {
-                name: o.as_str().into(),
-                color: outcome_color(*o).into(),
+            .map(|st| BarSeries {
+                name: st.as_str().into(),
+                color: standing_color(*st).into(),
                 values: kinds
                     .iter()
                     .map(|k| {
                         c.rows
                             .iter()
-                            .filter(|r| r.target_kind == *k && r.outcome == *o)
+                            .filter(|r| r.target_kind == *k && Standing::of(r) == *st)
                             .count() as f64
                     })
                     .collect(),
@@ -993,8 +1055,12 @@ impl Page<'_> {
             fmt: &n,
             desc: "Verdicts by outcome for pools and candidates".into(),
         });
-        self.out
-            .push_str(&figure("chart-verdicts", "Verdicts", "by outcome", &svg));
+        self.out.push_str(&figure(
+            "chart-verdicts",
+            "Verdicts",
+            "each use once, by its strictest reason",
+            &svg,
+        ));
         let mut rows: Vec<&ComplianceRow> = c.rows.iter().collect();
         rows.sort_by(|a, b| {
             a.usable
@@ -1007,7 +1073,7 @@ impl Page<'_> {
                 let mut verdict = outcome_pill(r.outcome);
                 if !r.verified {
                     verdict.push(' ');
-                    verdict.push_str(&pill("unverified", "#6c757d"));
+                    verdict.push_str(&pill("unverified", UNVERIFIED));
                 }
                 let mut why = esc(&r.reasons.join("; "));
                 if let Some(w) = &r.would_change {
@@ -1222,8 +1288,17 @@ impl Page<'_> {
         let st = &w.stats;
         let _ = write!(
             self.out,
-            "<div class=\"kpis\">{}{}{}{}{}{}</div>",
-            kpi("jobs done", &format!("{} / {}", st.completed, st.jobs)),
+            "<div class=\"kpis\">{}{}{}{}{}{}{}</div>",
+            kpi(
+                "planned fleet busy",
+                &w.fleet_use
+                    .as_ref()
+                    .map_or("–".into(), |f| pct(f.utilisation))
+            ),
+            kpi(
+                "jobs done",
+                &format!("{} / {}", int(st.completed), int(st.jobs))
+            ),
             kpi(
                 "mean JCT",
                 &st.jct_mean_s.map_or("–".into(), format::duration)
@@ -1239,7 +1314,7 @@ impl Page<'_> {
             kpi("makespan", &format::duration(st.makespan_s as f64)),
             kpi(
                 "preemptions · failures",
-                &format!("{} · {}", w.preemptions, w.failures)
+                &format!("{} · {}", int(w.preemptions), int(w.failures))
             ),
         );
         let horizon = w.horizon_s.max(1) as f64;
@@ -1314,6 +1389,7 @@ impl Page<'_> {
                         .as_deref()
                         .map_or("#888888", |a| self.colors.accel(a))
                         .into(),
+                    rejected: j.status == "rejected",
                     title: job_title(j, &self.accel_name(j.accelerator.as_deref().unwrap_or(""))),
                 })
                 .collect();
@@ -1333,7 +1409,7 @@ impl Page<'_> {
             self.out.push_str(&figure(
                 "chart-timeline",
                 "Jobs over time",
-                "grey: waiting; colour: running, by accelerator type",
+                "grey: waiting; colour: running, by accelerator type; red cross: rejected",
                 &svg,
             ));
         } else {
@@ -1558,6 +1634,45 @@ impl Page<'_> {
             &[1, 2, 3, 4],
             &rows,
         ));
+        self.out.push_str("<h3>Idle planned capacity</h3>");
+        match &c.idle {
+            Some(idle) => {
+                let _ = write!(
+                    self.out,
+                    "<p>Over the same horizon the accelerators no job used cost <b>{}</b> \
+                     ({} accelerator-hours; lease, or capex amortised over the pool's life; idle \
+                     power not counted) beside <b>{}</b> for the jobs.</p>",
+                    esc(&usd(idle.total_cost_usd)),
+                    format::short(idle.total_accel_hours),
+                    esc(&usd(c.total_cost_usd))
+                );
+                let mut rows: Vec<Vec<String>> = idle
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            esc(&self.accel_name(&r.accelerator)),
+                            format::short(r.chip_hours),
+                            esc(&usd(r.cost_usd)),
+                        ]
+                    })
+                    .collect();
+                rows.push(vec![
+                    "<b>Total</b>".into(),
+                    format!("<b>{}</b>", format::short(idle.total_accel_hours)),
+                    format!("<b>{}</b>", esc(&usd(idle.total_cost_usd))),
+                ]);
+                self.out.push_str(&table(
+                    "idle",
+                    &["Accelerator", "Idle accelerator-hours", "Cost (USD)"],
+                    &[1, 2],
+                    &rows,
+                ));
+            }
+            None => self
+                .out
+                .push_str("<p class=\"muted\">The cost of idle capacity is not available.</p>"),
+        }
         self.out.push_str("</section>");
     }
 

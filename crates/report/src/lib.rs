@@ -12,7 +12,7 @@ pub mod format;
 pub mod html;
 pub mod tables;
 
-pub use build::{mean_utilisation, percentile, spend_by};
+pub use build::{mean_utilisation, percentile, spend_by, Standing};
 pub use data::*;
 pub use html::{render_html, CHART_IDS};
 pub use tables::{csv_files, CSV_NAMES};

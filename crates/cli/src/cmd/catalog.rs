@@ -69,8 +69,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         ]);
     }
     println!("{t}");
-    println!("? unknown · ~ estimate · - unsupported by the part · dense figures, no sparsity");
-    println!(
+    crate::common::say!(
+        "? unknown · ~ estimate · - unsupported by the part · dense figures, no sparsity"
+    );
+    crate::common::say!(
         "TFLOPS/kW = dense BF16 TFLOPS / board power; TFLOPS/$1k = dense BF16 TFLOPS per $1000 of reported price"
     );
     println!("sources:");

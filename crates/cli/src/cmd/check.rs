@@ -99,7 +99,7 @@ fn chip_cell(u: &CheckedUse) -> String {
 }
 
 fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
-    println!("\n{title}");
+    crate::common::say!("\n{title}");
     let mut t = table();
     let mut header = vec![if candidates { "candidate" } else { "pool" }];
     if !candidates {
@@ -122,7 +122,7 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         ]);
         t.add_row(row);
     }
-    println!("{t}");
+    crate::common::say!("{t}");
     for u in uses {
         let e = &u.eval;
         let restricted = e.verdict.outcome > Outcome::Allowed;
@@ -135,16 +135,16 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         } else {
             format!("{} for {}", e.target, e.user)
         };
-        println!("  {who}: {}", e.verdict.outcome);
+        crate::common::say!("  {who}: {}", e.verdict.outcome);
         for f in &e.findings {
-            println!("    {} {}: {}", f.outcome, f.rule, f.reason);
-            println!("      citation: {}", f.citation);
+            crate::common::say!("    {} {}: {}", f.outcome, f.rule, f.reason);
+            crate::common::say!("      citation: {}", f.citation);
             if let (Some(x), Some(duty)) = (&f.exception, &f.duty) {
-                println!("      exception {x}, duty: {duty}");
+                crate::common::say!("      exception {x}, duty: {duty}");
             }
             if restricted && f.outcome == e.verdict.outcome {
                 if let Some(w) = &f.would_change {
-                    println!("      would change: {w}");
+                    crate::common::say!("      would change: {w}");
                 }
             }
         }
@@ -155,32 +155,34 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
             .filter(|r| r.starts_with("licence "))
             .collect();
         for r in extra {
-            println!("      note: {r}");
+            crate::common::say!("      note: {r}");
         }
     }
 }
 
 fn print_text(r: &CheckReport, packs: &[PackRef]) {
-    println!("Compliance check of {} as of {}", r.scenario, r.as_of);
+    crate::common::say!("Compliance check of {} as of {}", r.scenario, r.as_of);
     let names: Vec<String> = packs
         .iter()
         .map(|p| format!("{} v{}", p.id, p.version))
         .collect();
-    println!("Rule packs: {}", names.join(", "));
+    crate::common::say!("Rule packs: {}", names.join(", "));
     section("Pools and intended uses", &r.uses, false);
     section("Candidates", &r.candidates, true);
-    println!("\nUnverified (no engine may use these until owner and operator are verified)");
+    crate::common::say!(
+        "\nUnverified (no engine may use these until owner and operator are verified)"
+    );
     if r.unverified.is_empty() {
-        println!("  none");
+        crate::common::say!("  none");
     }
     for u in &r.unverified {
-        println!("  {} ({} at {}):", u.target, u.target_kind, u.site);
+        crate::common::say!("  {} ({} at {}):", u.target, u.target_kind, u.site);
         for m in &u.missing {
-            println!("    - {m}");
+            crate::common::say!("    - {m}");
         }
     }
     if let Some(sc) = &r.screening {
-        println!(
+        crate::common::say!(
             "\nScreening against {} ({} entries, threshold {:.2}): {} parties screened",
             sc.files.join(", "),
             sc.entries,
@@ -188,10 +190,10 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
             sc.screened.len()
         );
         if sc.hits.is_empty() {
-            println!("  no hits");
+            crate::common::say!("  no hits");
         }
         for h in &sc.hits {
-            println!(
+            crate::common::say!(
                 "  {} \"{}\" ({}) matches \"{}\" on {}: entry {} at {}, similarity {:.2}",
                 h.entity,
                 h.entity_name,
@@ -204,7 +206,7 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
             );
         }
     }
-    println!("\nNotices (advisory; they do not change a verdict)");
+    crate::common::say!("\nNotices (advisory; they do not change a verdict)");
     let mut seen: Vec<(String, String)> = vec![];
     for u in r.uses.iter().chain(&r.candidates) {
         for n in &u.eval.notices {
@@ -213,13 +215,13 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
                 continue;
             }
             seen.push(key);
-            println!("  {} on {}: {}", n.rule, u.eval.target, n.reason);
+            crate::common::say!("  {} on {}: {}", n.rule, u.eval.target, n.reason);
         }
     }
     if seen.is_empty() {
-        println!("  none");
+        crate::common::say!("  none");
     }
-    println!(
+    crate::common::say!(
         "\nDecision support, not legal advice: rule packs are digests of public rules; see docs/compliance.md."
     );
 }

@@ -106,7 +106,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         println!("wrote {}", p.display());
     }
     let excluded = policy.access.iter().filter(|a| !a.usable).count();
-    println!(
+    crate::common::say!(
         "{kind}: {} pool(s), {} tenant(s), {excluded} of {} (pool, tenant) pairs excluded by the verdicts as of {date}",
         policy.pools.len(),
         policy.tenants.len(),

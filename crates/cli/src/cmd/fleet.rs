@@ -278,7 +278,7 @@ fn print_human(f: &Fleet) {
         ]);
     }
     println!("{t}");
-    println!(
+    crate::common::say!(
         "total: {} accelerators in {} pools, {:.1} PFLOPS dense BF16 peak, {:.1} kW board power, {:.1} kW at the sites' PUE, of {:.0} kW site capacity",
         f.totals.accelerators,
         f.totals.pools,
@@ -288,14 +288,14 @@ fn print_human(f: &Fleet) {
         f.capacity_kw
     );
     if !f.unknown_peak_pools.is_empty() {
-        println!(
+        crate::common::say!(
             "unknown peak (not in PFLOPS): {} accelerators in {}",
             f.totals.unknown_peak_accelerators,
             f.unknown_peak_pools.join(", ")
         );
     }
     if !f.unknown_power_pools.is_empty() {
-        println!(
+        crate::common::say!(
             "unknown board power (not in kW): {} accelerators in {}",
             f.totals.unknown_power_accelerators,
             f.unknown_power_pools.join(", ")

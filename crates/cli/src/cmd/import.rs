@@ -45,6 +45,7 @@ struct QueueArgs {
 enum What {
     /// Nodes from `kubectl get nodes -o json` into sites and pools.
     Kubernetes {
+        /// The node list: `kubectl get nodes -o json` saved to a file.
         #[arg(value_name = "NODES.json")]
         nodes: PathBuf,
         /// Label naming each node's site (default: topology.kubernetes.io/zone, else region).
@@ -61,6 +62,7 @@ enum What {
     },
     /// Nodes from `scontrol show node -o` (and optionally slurm.conf) into sites and pools.
     Slurm {
+        /// The node list: `scontrol show node -o` saved to a file.
         #[arg(value_name = "NODES.txt")]
         nodes: PathBuf,
         /// A slurm.conf whose NodeName lines add nodes or their Gres, and whose ClusterName is
@@ -87,6 +89,7 @@ enum What {
     },
     /// Kueue Workloads (`kubectl get workloads -A -o json`) into jobs (JSONL).
     Kueue {
+        /// The Workloads: `kubectl get workloads -A -o json` saved to a file.
         #[arg(value_name = "WORKLOADS.json")]
         file: PathBuf,
         #[command(flatten)]
@@ -94,6 +97,7 @@ enum What {
     },
     /// Volcano PodGroups (`kubectl get podgroups -A -o json`) into jobs (JSONL).
     Volcano {
+        /// The PodGroups: `kubectl get podgroups -A -o json` saved to a file.
         #[arg(value_name = "PODGROUPS.json")]
         file: PathBuf,
         #[command(flatten)]
@@ -101,6 +105,7 @@ enum What {
     },
     /// Slurm jobs (`squeue --json`) into jobs (JSONL).
     Squeue {
+        /// The jobs: `squeue --json` saved to a file.
         #[arg(value_name = "SQUEUE.json")]
         file: PathBuf,
         #[command(flatten)]

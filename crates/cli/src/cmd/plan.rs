@@ -151,7 +151,9 @@ fn read_what_if(loaded: &LoadedScenario, file: &str) -> Result<LoadedWhatIf> {
     parse_what_if(&text, &origin).map_err(|d| anyhow!("{d}"))
 }
 
+/// Money as `Money` prints it, but never "-0.00": a solver's rounding residue is zero.
 fn money(amount: f64, currency: &str) -> String {
+    let amount = if amount.abs() < 0.005 { 0.0 } else { amount };
     Money::new(amount, currency).to_string()
 }
 
@@ -188,8 +190,8 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
         Objective::MinCost => usd(p.objective.value),
         _ => format!("{:.1} {}", p.objective.value, p.objective.unit),
     };
-    println!("  objective value: {value}; {}", status_line(p));
-    println!(
+    crate::common::say!("  objective value: {value}; {}", status_line(p));
+    crate::common::say!(
         "  effective PFLOPS (peak BF16 x expected MFU): {:.1}; spend {}; power {:.1} MW",
         p.effective_pflops,
         usd(p.spend_usd),
@@ -242,7 +244,10 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
             money(e.spent, &e.currency),
             e.spent_usd.map_or("?".into(), usd),
             if e.budget > 0.0 {
-                format!("{:.1}%", 100.0 * e.spent / e.budget)
+                format!(
+                    "{}%",
+                    xpufleet_report::format::fixed(100.0 * e.spent / e.budget, 1)
+                )
             } else {
                 "-".into()
             },
@@ -340,7 +345,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
         println!("\nExcluded before solving\n{t}");
     }
     for w in &p.warnings {
-        println!("warning: {w}");
+        crate::common::say!("warning: {w}");
     }
 }
 
@@ -352,12 +357,12 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
     };
     println!("What-if {name} ({})", w.origin);
     if !w.what_if.description.is_empty() {
-        println!("  {}", w.what_if.description);
+        crate::common::say!("  {}", w.what_if.description);
     }
     for c in w.changes() {
-        println!("  - {c}");
+        crate::common::say!("  - {c}");
     }
-    println!(
+    crate::common::say!(
         "  effective PFLOPS {:.1} -> {:.1} ({:+.1}); spend {} -> {} ({:+.1}M USD); {}",
         d.pflops_base,
         d.pflops_alt,
@@ -427,10 +432,10 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
         println!("{t}");
     }
     for e in &d.newly_excluded {
-        println!("  now excluded: {}: {}", e.candidate, e.reason);
+        crate::common::say!("  now excluded: {}: {}", e.candidate, e.reason);
     }
     for c in &d.no_longer_excluded {
-        println!("  no longer excluded: {c}");
+        crate::common::say!("  no longer excluded: {c}");
     }
     let binding: Vec<&str> = alt
         .constraints
@@ -438,8 +443,8 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
         .filter(|c| c.binding)
         .map(|c| c.id.as_str())
         .collect();
-    println!("  binding in the what-if: {}", binding.join(", "));
+    crate::common::say!("  binding in the what-if: {}", binding.join(", "));
     for w in &alt.warnings {
-        println!("warning (what-if): {w}");
+        crate::common::say!("warning (what-if): {w}");
     }
 }

@@ -150,19 +150,37 @@ fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) 
     }
     match d.workload.get() {
         Some(w) => {
-            let busy: Vec<String> = w
-                .utilisation
-                .iter()
-                .map(|u| format!("{} {}", u.accelerator, pct(u.mean)))
-                .collect();
             println!(
-                "  workload  {}/{} jobs done, mean JCT {}, makespan {}; busy: {}",
-                w.stats.completed,
-                w.stats.jobs,
+                "  workload  {}/{} jobs done, mean JCT {}, makespan {}",
+                report::format::int(w.stats.completed),
+                report::format::int(w.stats.jobs),
                 w.stats.jct_mean_s.map_or("–".into(), duration),
                 duration(w.stats.makespan_s as f64),
-                busy.join(", ")
             );
+            if let Some(f) = &w.fleet_use {
+                let busy: Vec<String> = w
+                    .utilisation
+                    .iter()
+                    .map(|u| format!("{} {}", u.accelerator, pct(u.mean)))
+                    .collect();
+                let text = format!(
+                    "{} of {} planned accelerators busy over {} (the rest idle); by type: {}",
+                    pct(f.utilisation),
+                    report::format::int(f.accels),
+                    duration(f.horizon_s as f64),
+                    busy.join(", ")
+                );
+                for (i, line) in crate::common::wrap(&text, 100 - 12).iter().enumerate() {
+                    println!(
+                        "{}{line}",
+                        if i == 0 {
+                            "  fleet     "
+                        } else {
+                            "            "
+                        }
+                    );
+                }
+            }
         }
         None => println!(
             "  workload  not available: {}",
@@ -175,6 +193,13 @@ fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) 
             usd(c.total_cost_usd),
             report::format::sig3(c.total_energy_mwh)
         );
+        if let Some(idle) = &c.idle {
+            println!(
+                "            {} for {} idle accelerator-hours (capex amortised or lease)",
+                usd(idle.total_cost_usd),
+                report::format::short(idle.total_accel_hours)
+            );
+        }
     }
     println!(
         "report: {} ({} files in {})",

@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         })?;
     } else if diags.is_empty() {
         let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        println!("ok: {origin}: {}", parts.join(", "));
+        crate::common::say!("ok: {origin}: {}", parts.join(", "));
     } else {
         for d in diags.iter() {
             eprintln!("{d}");

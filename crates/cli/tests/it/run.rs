@@ -93,8 +93,20 @@ fn run_writes_html_json_and_csv_for_the_example() {
     let pools = j["fleet"]["data"]["pools"].as_array().unwrap();
     assert!(pools.iter().any(|p| p["origin"] == "planned"));
     let w = &j["workload"]["data"];
-    assert_eq!(w["jobs"].as_array().unwrap().len(), 10);
-    assert_eq!(w["stats"]["jobs"], 10);
+    // Ten [[job]]s and the 48 `[workload]` generates for the planned fleet.
+    assert_eq!(w["jobs"].as_array().unwrap().len(), 58);
+    assert_eq!(w["stats"]["jobs"], 58);
+    // Issue 17: the whole planned fleet's use, idle accelerators included.
+    let f = &w["fleet_use"];
+    let accels: u64 = pools.iter().map(|p| p["accels"].as_u64().unwrap()).sum();
+    assert_eq!(f["accels"].as_u64(), Some(accels));
+    let u = f["utilisation"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&u), "{u}");
+    let (used, avail) = (
+        f["accel_hours_used"].as_f64().unwrap(),
+        f["accel_hours_available"].as_f64().unwrap(),
+    );
+    assert!((u - used / avail).abs() < 1e-12);
     // No job whose data must stay in China ran outside it.
     let fleet_country = |pool: &str| {
         pools

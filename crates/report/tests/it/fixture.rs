@@ -581,6 +581,11 @@ pub fn report() -> ReportData {
             None,
         ),
         job("moe-sg-distill", "acme-sg", 2048, None, 172800, None, None),
+        JobRow {
+            status: "rejected".into(),
+            reason: Some("no pool its tenant may use has 16384 accelerators".into()),
+            ..job("too-big-1t", "acme-ai", 16384, None, 7200, None, None)
+        },
     ];
     let horizon = 10 * 86400;
     let util = |a: &str, cap: u64, pts: &[(u64, u64)]| {
@@ -593,30 +598,37 @@ pub fn report() -> ReportData {
             horizon,
         )
     };
+    let utilisation = vec![
+        util(
+            "ascend-910b",
+            8000,
+            &[(0, 4096), (400000, 4352), (781200, 256)],
+        ),
+        util("b200", 8000, &[(0, 4096), (518400, 0)]),
+        util(
+            "h20",
+            19600,
+            &[(0, 0), (1800, 128), (21800, 64), (22300, 0)],
+        ),
+        util("ascend-910c", 12288, &[(0, 0), (3600, 1024), (259200, 0)]),
+        util("a800-sxm", 2048, &[(0, 0), (90000, 512), (345600, 0)]),
+    ];
+    // The whole planned fleet, types that ran nothing included (H100, H200, MLU370 below).
+    let busy_accel_s: f64 = utilisation
+        .iter()
+        .map(|u| u.mean * u.capacity as f64 * horizon as f64)
+        .sum();
     let workload = Workload {
         policy: "fifo-het".into(),
         horizon_s: horizon,
         stats: JctStats::from_jobs(&jobs),
         jobs,
-        utilisation: vec![
-            util(
-                "ascend-910b",
-                8000,
-                &[(0, 4096), (400000, 4352), (781200, 256)],
-            ),
-            util("b200", 8000, &[(0, 4096), (518400, 0)]),
-            util(
-                "h20",
-                19600,
-                &[(0, 0), (1800, 128), (21800, 64), (22300, 0)],
-            ),
-            util("ascend-910c", 12288, &[(0, 0), (3600, 1024), (259200, 0)]),
-            util("a800-sxm", 2048, &[(0, 0), (90000, 512), (345600, 0)]),
-        ],
+        utilisation,
         preemptions: 0,
         failures: 3,
+        fleet_use: Some(FleetUse::new(306_328, horizon, busy_accel_s)),
     };
-    let cost = CostEnergy::new(vec![
+    let mut cost = CostEnergy::new(vec![
         CostRow {
             accelerator: "ascend-910b".into(),
             chip_hours: 1.02e6,
@@ -648,6 +660,20 @@ pub fn report() -> ReportData {
             cost_usd: 2100.0,
         },
     ]);
+    cost.idle = Some(IdleCost::new(vec![
+        CostRow {
+            accelerator: "h200-sxm".into(),
+            chip_hours: 2.67e7,
+            energy_mwh: 0.0,
+            cost_usd: 5.6e7,
+        },
+        CostRow {
+            accelerator: "h20".into(),
+            chip_hours: 1.9e7,
+            energy_mwh: 0.0,
+            cost_usd: 1.1e7,
+        },
+    ]));
     let mut labels = Labels::default();
     for (id, name) in [
         ("a800-sxm", "A800 SXM"),

@@ -143,12 +143,12 @@ fn summary_answers_the_four_questions() {
     // Four of the eight uses are not usable: licence required, red flag, unverified, prohibited.
     let rules = &html[html.find("id=\"card-rules\"").unwrap()..];
     assert!(
-        rules.contains("<div class=\"big\">4 <small>of 8</small>"),
+        rules.contains("<div class=\"big\"><span data-blocked=\"4\">4</span> <small>of 8</small>"),
         "{rules:.400}"
     );
     let work = &html[html.find("id=\"card-workload\"").unwrap()..];
     assert!(
-        work.contains("6 <small>of 8 jobs done</small>"),
+        work.contains("6 <small>of 9 jobs done</small>"),
         "{work:.300}"
     );
 }

@@ -12,9 +12,11 @@ use xpufleet_model::{ClusterSpec, TraceJob};
 
 mod fleet;
 mod gavel;
+mod jobs;
 
 pub use fleet::{fleet_month, FleetMonth, FleetSite, STACKS};
 pub use gavel::{gavel, gavel_duration_s, gavel_scale_factor, GavelGen};
+pub use jobs::{fleet_month_jobs, FleetType, NOMINAL_MFU};
 
 /// Jobs and the cluster they were generated for.
 #[derive(Debug, Clone, PartialEq)]
