@@ -2379,6 +2379,7 @@ async fn simulate_result(s: &UiState, who: &Signed, job: &super::Job, r: &Report
                     start: j.start_s.map(|v| v as f64 / 3600.0),
                     end: j.end_s.map(|v| v as f64 / 3600.0),
                     color: j.accelerator.as_deref().map_or("#888888", color).into(),
+                    rejected: j.status == "rejected",
                     title: format!(
                         "{} on {}",
                         j.id,
