@@ -9,7 +9,7 @@ DUR=${2:-10}
 BIN=target/release/xpufleet
 WORK=$(mktemp -d)
 [ -n "$DB" ] || DB="sqlite://$WORK/bench.db"
-PORT=18181
+PORT=${PORT:-18181}
 TOKEN=$($BIN token create --role viewer --name bench --database "$DB" | tail -n 1)
 $BIN serve --addr 127.0.0.1:$PORT --database "$DB" 2>"$WORK/serve.log" &
 PID=$!

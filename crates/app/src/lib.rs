@@ -17,9 +17,16 @@ use xpufleet_model::{Catalog, Date};
 use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
 
+pub mod defaults;
+pub mod records;
+pub mod risk;
 pub mod run;
+pub mod simulate;
+pub mod sweep;
 
+pub use records::{load_effective, overlay, FleetRecords, VerificationRecord};
 pub use run::{report, Progress, RunOptions};
+pub use simulate::{simulate, SimulateOptions, SimulateOutput, Simulated, Source, TraceInput};
 
 /// A rule pack's origin (file name or resource name) and text.
 pub type RuleText = (String, String);
@@ -38,6 +45,13 @@ pub enum Error {
         #[source]
         source: PlanError,
     },
+    /// An option's value is out of range or malformed; `field` names the option (snake_case:
+    /// the CLI shows it as a flag, the API as a field).
+    #[error("{field}: {message}")]
+    Option { field: String, message: String },
+    /// The simulation could not be set up or did not finish (it ran out of its event budget).
+    #[error("{0}")]
+    Simulation(String),
 }
 
 impl From<Diagnostics> for Error {
@@ -204,6 +218,10 @@ pub struct PlanOutput {
     pub plan: Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub what_if: Option<WhatIfOutput>,
+    /// With `plan --samples N`: the base plan across samples of the scenario's risks, and the
+    /// robust plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<risk::RiskOutput>,
 }
 
 /// The procurement plan of a checked scenario under `opts`, and with a what-if, the plan
@@ -215,6 +233,18 @@ pub fn plan(
     opts: &PlanOptions,
     what_if: Option<&WhatIfInput>,
 ) -> Result<PlanOutput, Error> {
+    plan_with_risk(loaded, extra_rules, opts, what_if, None)
+}
+
+/// `plan`, and with `risk`, the base plan sampled across the scenario's risks and the robust
+/// plan (`plan --samples N`; see `risk::risk`).
+pub fn plan_with_risk(
+    loaded: &LoadedScenario,
+    extra_rules: &[RuleText],
+    opts: &PlanOptions,
+    what_if: Option<&WhatIfInput>,
+    risk_opts: Option<&risk::RiskOptions>,
+) -> Result<PlanOutput, Error> {
     let rules = rule_set(loaded, extra_rules)?;
     let engine = RuleEngine::new(rules, &loaded.scenario, &loaded.catalog);
     let perf = PerfModel::default();
@@ -223,10 +253,15 @@ pub fn plan(
             context: format!("planning {}", loaded.origin),
             source,
         })?;
+    let risk = match risk_opts {
+        Some(r) => Some(risk::risk(loaded, extra_rules, opts, &base, r)?),
+        None => None,
+    };
     let Some(w) = what_if else {
         return Ok(PlanOutput {
             plan: base,
             what_if: None,
+            risk,
         });
     };
     let (alt_scenario, alt_catalog) = w.what_if.apply(&loaded.scenario, &loaded.catalog)?;
@@ -272,6 +307,7 @@ pub fn plan(
             plan: alt,
             diff,
         }),
+        risk,
     })
 }
 

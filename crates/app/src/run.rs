@@ -41,8 +41,8 @@ impl Default for RunOptions {
     fn default() -> RunOptions {
         RunOptions {
             as_of: None,
-            policy: "fifo-het".parse().expect("a known policy"),
-            seed: 0,
+            policy: crate::defaults::run_policy(),
+            seed: crate::defaults::SEED,
             failures: true,
         }
     }
@@ -618,8 +618,8 @@ fn simulate_fleet(
         },
         failures: failures.then_some(Failures {
             rate_per_chip_hour: perf.reliability.failure_rate_per_chip_hour,
-            repair_s: 4 * 3600,
-            checkpoint_interval_s: 1800,
+            repair_s: crate::defaults::REPAIR_S,
+            checkpoint_interval_s: crate::defaults::CHECKPOINT_S,
         }),
         log: true,
     };

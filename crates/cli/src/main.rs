@@ -52,11 +52,16 @@ enum Command {
     /// Write Kueue, Volcano or Slurm policy from a scenario's pools, tenants and verdicts.
     Export(cmd::export::Args),
     /// Serve the HTTP API over a SQLite or PostgreSQL database.
+    #[cfg(feature = "serve")]
     Serve(cmd::serve::Args),
     /// Create API tokens for `serve`.
+    #[cfg(feature = "serve")]
     Token(cmd::token::Args),
     /// Verify or export the server's hash-chained audit trail.
+    #[cfg(feature = "serve")]
     Audit(cmd::audit::Args),
+    /// Evaluate a shard of a sweep (what-ifs x policies x risk samples), or merge shards.
+    Sweep(cmd::sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,9 +83,13 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run(&ctx, a),
         Command::Import(a) => cmd::import::run(&ctx, a),
         Command::Export(a) => cmd::export::run(&ctx, a),
+        #[cfg(feature = "serve")]
         Command::Serve(a) => cmd::serve::run(&ctx, a),
+        #[cfg(feature = "serve")]
         Command::Token(a) => cmd::token::run(&ctx, a),
+        #[cfg(feature = "serve")]
         Command::Audit(a) => cmd::audit::run(&ctx, a),
+        Command::Sweep(a) => cmd::sweep::run(&ctx, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -247,27 +247,48 @@ fn to_u32(n: u64) -> Option<u32> {
     u32::try_from(n).ok().filter(|n| *n > 0)
 }
 
-/// Kueue `Workload`s: gang size = Σ podSet count × accelerators per pod; tenant = namespace;
-/// priority = `spec.priority`; duration = `spec.maximumExecutionTimeSeconds`. Finished
-/// workloads are skipped as `finished`; admitted ones are jobs too (they hold capacity now).
-pub fn import_workloads(
+/// What one Kubernetes object asks for, read by its kind's reader.
+struct Request<'v> {
+    /// Resource name → count over the whole gang.
+    resources: BTreeMap<String, u64>,
+    selector: Option<&'v serde_json::Map<String, Value>>,
+    /// The run-time limit, when the object gives one.
+    limit_s: Option<f64>,
+    priority: i64,
+}
+
+/// A kind of Kubernetes object that describes a gang job (Kueue `Workload`, Volcano
+/// `PodGroup`): how to tell a finished one and how to read what it asks for.
+struct ObjectKind {
+    kind: &'static str,
+    /// What the file should be, for messages.
+    what: &'static str,
+    finished: fn(&Value) -> bool,
+    /// The request of an object that is not finished (file, object, its name, the mapping).
+    read: for<'v> fn(&str, &'v Value, &str, &Mapping) -> Result<Request<'v>>,
+}
+
+/// The shared walk over a `kubectl get ... -A -o json` list: every object of `k.kind` becomes
+/// a job (tenant = namespace) or a counted skip; any other kind is an error.
+fn import_objects(
     file: &str,
     text: &str,
+    k: &ObjectKind,
     mapping: &Mapping,
     opts: &QueueOptions,
 ) -> Result<QueueImport> {
-    let doc = parse(file, text, "the JSON of `kubectl get workloads -A -o json`")?;
-    let list = items(file, &doc, "Workload")?;
+    let doc = parse(file, text, k.what)?;
+    let list = items(file, &doc, k.kind)?;
     let mut pending = vec![];
     let mut skipped = vec![];
     for item in list {
         let name = object_name(item);
         let kind = item.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind != "Workload" {
+        if kind != k.kind {
             return Err(Error::input(
                 file,
                 format!("{name}.kind"),
-                "Workload",
+                k.kind,
                 format!("{kind:?}"),
             ));
         }
@@ -275,45 +296,12 @@ pub fn import_workloads(
             object: name.clone(),
             reason: reason.into(),
         };
-        if condition_true(item, "Finished") {
+        if (k.finished)(item) {
             skipped.push(skip("finished"));
             continue;
         }
-        let Some(pod_sets) = item.pointer("/spec/podSets").and_then(Value::as_array) else {
-            return Err(Error::input(
-                file,
-                format!("{name}.spec.podSets"),
-                "a list of pod sets",
-                "nothing",
-            ));
-        };
-        let mut resources = BTreeMap::new();
-        let mut selector: Option<&serde_json::Map<String, Value>> = None;
-        for (i, ps) in pod_sets.iter().enumerate() {
-            let count = number(ps.get("count"))
-                .and_then(|n| u64::try_from(n).ok())
-                .ok_or_else(|| {
-                    Error::input(
-                        file,
-                        format!("{name}.spec.podSets[{i}].count"),
-                        "a whole number",
-                        ps.get("count").map_or("nothing".into(), Value::to_string),
-                    )
-                })?;
-            let spec = ps.pointer("/template/spec");
-            for c in spec
-                .and_then(|s| s.get("containers"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                add_resources(&mut resources, c.get("resources"), count);
-            }
-            if let Some(Value::Object(sel)) = spec.and_then(|s| s.get("nodeSelector")) {
-                selector.get_or_insert(sel);
-            }
-        }
-        let (accels, allowed) = match accel_request(mapping, &resources, selector) {
+        let req = (k.read)(file, item, &name, mapping)?;
+        let (accels, allowed) = match accel_request(mapping, &req.resources, req.selector) {
             Ok(x) => x,
             Err(reason) => {
                 skipped.push(skip(reason));
@@ -324,12 +312,10 @@ pub fn import_workloads(
             skipped.push(skip("too-many-accelerators"));
             continue;
         };
-        let limit = number(item.pointer("/spec/maximumExecutionTimeSeconds")).map(|s| s as f64);
-        let Some(duration_s) = limit.or(opts.default_duration_s) else {
+        let Some(duration_s) = req.limit_s.or(opts.default_duration_s) else {
             skipped.push(skip("no-duration"));
             continue;
         };
-        let priority = number(item.pointer("/spec/priority")).unwrap_or(0);
         pending.push(Pending {
             submit_unix: created(file, item, &name)?,
             label: name,
@@ -340,10 +326,76 @@ pub fn import_workloads(
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            priority: priority.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            priority: req.priority.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
         });
     }
-    Ok(finish("Workload", pending, skipped))
+    Ok(finish(k.kind, pending, skipped))
+}
+
+/// Kueue `Workload`s: gang size = Σ podSet count × accelerators per pod; tenant = namespace;
+/// priority = `spec.priority`; duration = `spec.maximumExecutionTimeSeconds`. Finished
+/// workloads are skipped as `finished`; admitted ones are jobs too (they hold capacity now).
+pub fn import_workloads(
+    file: &str,
+    text: &str,
+    mapping: &Mapping,
+    opts: &QueueOptions,
+) -> Result<QueueImport> {
+    const WORKLOAD: ObjectKind = ObjectKind {
+        kind: "Workload",
+        what: "the JSON of `kubectl get workloads -A -o json`",
+        finished: |item| condition_true(item, "Finished"),
+        read: read_workload,
+    };
+    import_objects(file, text, &WORKLOAD, mapping, opts)
+}
+
+fn read_workload<'v>(
+    file: &str,
+    item: &'v Value,
+    name: &str,
+    _mapping: &Mapping,
+) -> Result<Request<'v>> {
+    let Some(pod_sets) = item.pointer("/spec/podSets").and_then(Value::as_array) else {
+        return Err(Error::input(
+            file,
+            format!("{name}.spec.podSets"),
+            "a list of pod sets",
+            "nothing",
+        ));
+    };
+    let mut resources = BTreeMap::new();
+    let mut selector: Option<&serde_json::Map<String, Value>> = None;
+    for (i, ps) in pod_sets.iter().enumerate() {
+        let count = number(ps.get("count"))
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| {
+                Error::input(
+                    file,
+                    format!("{name}.spec.podSets[{i}].count"),
+                    "a whole number",
+                    ps.get("count").map_or("nothing".into(), Value::to_string),
+                )
+            })?;
+        let spec = ps.pointer("/template/spec");
+        for c in spec
+            .and_then(|s| s.get("containers"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            add_resources(&mut resources, c.get("resources"), count);
+        }
+        if let Some(Value::Object(sel)) = spec.and_then(|s| s.get("nodeSelector")) {
+            selector.get_or_insert(sel);
+        }
+    }
+    Ok(Request {
+        resources,
+        selector,
+        limit_s: number(item.pointer("/spec/maximumExecutionTimeSeconds")).map(|s| s as f64),
+        priority: number(item.pointer("/spec/priority")).unwrap_or(0),
+    })
 }
 
 /// Volcano `PodGroup`s: gang size = `spec.minResources[accelerator resource]` (the gang's
@@ -355,80 +407,49 @@ pub fn import_podgroups(
     mapping: &Mapping,
     opts: &QueueOptions,
 ) -> Result<QueueImport> {
-    let doc = parse(file, text, "the JSON of `kubectl get podgroups -A -o json`")?;
-    let list = items(file, &doc, "PodGroup")?;
-    let mut pending = vec![];
-    let mut skipped = vec![];
-    for item in list {
-        let name = object_name(item);
-        let kind = item.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind != "PodGroup" {
-            return Err(Error::input(
-                file,
-                format!("{name}.kind"),
-                "PodGroup",
-                format!("{kind:?}"),
-            ));
-        }
-        let skip = |reason: &str| QueueSkip {
-            object: name.clone(),
-            reason: reason.into(),
-        };
-        if item.pointer("/status/phase").and_then(Value::as_str) == Some("Completed") {
-            skipped.push(skip("finished"));
-            continue;
-        }
-        let mut resources = BTreeMap::new();
-        if let Some(Value::Object(m)) = item.pointer("/spec/minResources") {
-            for (k, v) in m {
-                // `requests.nvidia.com/gpu` and `nvidia.com/gpu` both occur in the wild; only
-                // accelerator counts are read (memory is "4000Gi", not a count).
-                let key = k.strip_prefix("requests.").unwrap_or(k);
-                if mapping.resource(key).is_none() {
-                    continue;
-                }
-                let n = number(Some(v))
-                    .and_then(|n| u64::try_from(n).ok())
-                    .ok_or_else(|| {
-                        Error::input(
-                            file,
-                            format!("{name}.spec.minResources[{k:?}]"),
-                            "a whole number",
-                            v.to_string(),
-                        )
-                    })?;
-                resources.insert(key.to_string(), n);
-            }
-        }
-        let (accels, allowed) = match accel_request(mapping, &resources, None) {
-            Ok(x) => x,
-            Err(reason) => {
-                skipped.push(skip(reason));
+    const PODGROUP: ObjectKind = ObjectKind {
+        kind: "PodGroup",
+        what: "the JSON of `kubectl get podgroups -A -o json`",
+        finished: |item| item.pointer("/status/phase").and_then(Value::as_str) == Some("Completed"),
+        read: read_podgroup,
+    };
+    import_objects(file, text, &PODGROUP, mapping, opts)
+}
+
+fn read_podgroup<'v>(
+    file: &str,
+    item: &'v Value,
+    name: &str,
+    mapping: &Mapping,
+) -> Result<Request<'v>> {
+    let mut resources = BTreeMap::new();
+    if let Some(Value::Object(m)) = item.pointer("/spec/minResources") {
+        for (k, v) in m {
+            // `requests.nvidia.com/gpu` and `nvidia.com/gpu` both occur in the wild; only
+            // accelerator counts are read (memory is "4000Gi", not a count).
+            let key = k.strip_prefix("requests.").unwrap_or(k);
+            if mapping.resource(key).is_none() {
                 continue;
             }
-        };
-        let Some(accels) = to_u32(accels) else {
-            skipped.push(skip("too-many-accelerators"));
-            continue;
-        };
-        let Some(duration_s) = opts.default_duration_s else {
-            skipped.push(skip("no-duration"));
-            continue;
-        };
-        pending.push(Pending {
-            submit_unix: created(file, item, &name)?,
-            label: name,
-            accels,
-            duration_s,
-            allowed,
-            tenant: item
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            priority: 0,
-        });
+            let n = number(Some(v))
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::input(
+                        file,
+                        format!("{name}.spec.minResources[{k:?}]"),
+                        "a whole number",
+                        v.to_string(),
+                    )
+                })?;
+            resources.insert(key.to_string(), n);
+        }
     }
-    Ok(finish("PodGroup", pending, skipped))
+    Ok(Request {
+        resources,
+        selector: None,
+        limit_s: None,
+        priority: 0,
+    })
 }
 
 /// GPUs in a TRES string: `gres/gpu:h100=32` or `gres/gpu=32` (`tres_req_str`, comma list),

@@ -103,12 +103,19 @@ impl Verdict {
         self.verified && self.outcome.usable()
     }
 
-    /// One line for "why not": the outcome and the first reason.
+    /// One line for "why not": the outcome, the deciding rule and the first reason, the rule
+    /// named once (a rule's reason starts with its own id, which the line already gives).
     pub fn summary(&self) -> String {
         let why = self.reasons.first().map(String::as_str).unwrap_or("");
         match (self.verified, self.rules.first()) {
             (false, _) => format!("unverified: {why}"),
-            (true, Some(r)) => format!("{} by {r}: {why}", self.outcome),
+            (true, Some(r)) => {
+                let why = why
+                    .strip_prefix(r.as_str())
+                    .and_then(|w| w.strip_prefix(": "))
+                    .unwrap_or(why);
+                format!("{} by {r}: {why}", self.outcome)
+            }
             (true, None) => self.outcome.to_string(),
         }
     }
@@ -127,5 +134,37 @@ pub struct AllowAll;
 impl Gate for AllowAll {
     fn verdict(&self, _req: &UseRequest) -> Verdict {
         Verdict::allowed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prohibited(rule: &str, reason: &str) -> Verdict {
+        Verdict {
+            outcome: Outcome::Prohibited,
+            rules: vec![rule.into()],
+            reasons: vec![reason.into()],
+            would_change: None,
+            verified: true,
+        }
+    }
+
+    #[test]
+    fn issue_17_a_summary_names_the_rule_once() {
+        let v = prohibited("us/d5-site", "us/d5-site: chips to D:5 need a licence");
+        assert_eq!(
+            v.summary(),
+            "prohibited by us/d5-site: chips to D:5 need a licence"
+        );
+        // A reason that does not start with the rule's id is kept whole.
+        let v = prohibited("us/d5-site", "us/d5-site-2: other");
+        assert_eq!(v.summary(), "prohibited by us/d5-site: us/d5-site-2: other");
+        let v = prohibited("us/d5-site", "chips to D:5 need a licence");
+        assert_eq!(
+            v.summary(),
+            "prohibited by us/d5-site: chips to D:5 need a licence"
+        );
     }
 }

@@ -12,7 +12,9 @@ pub use scenario::{
     builtin_catalog, load_catalog_file, load_scenario, parse_catalog, parse_scenario,
     LoadedScenario, BUILTIN_CATALOG, EXAMPLE_NAME, EXAMPLE_SCENARIO, EXAMPLE_WHAT_IF,
 };
+pub mod risk;
 pub mod rules;
+pub mod sweep;
 pub mod trace;
 pub mod validate;
 pub mod whatif;

@@ -104,6 +104,7 @@ const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
     ("supply_cap", check_item::<SupplyCap>),
     ("licence", check_item::<Licence>),
     ("job", check_item::<TrainingJob>),
+    ("risk", check_item::<xpufleet_model::Risk>),
 ];
 
 /// Parses `text` as a `T`. Serde stops at the first type error, so on failure each entry of each
@@ -295,6 +296,7 @@ fn partial_scenario(text: &str) -> Option<(Scenario, KeptEntries, FailedIds)> {
     s.supply_caps = typed_entries(&doc, "supply_cap", &mut kept, &mut failed);
     s.licences = typed_entries(&doc, "licence", &mut kept, &mut failed);
     s.jobs = typed_entries(&doc, "job", &mut kept, &mut failed);
+    s.risks = typed_entries(&doc, "risk", &mut kept, &mut failed);
     Some((s, kept, failed))
 }
 

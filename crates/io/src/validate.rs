@@ -26,7 +26,16 @@ pub const PLAN_OBJECTIVES: [&str; 3] = ["max-compute", "min-cost", "compute-per-
 pub fn validate(ls: &LoadedScenario) -> Diagnostics {
     let mut c = Checker::new(&ls.origin, &ls.text);
     c.scenario(&ls.scenario, &ls.catalog);
-    c.finish()
+    let mut out = c.finish();
+    out.extend(crate::risk::validate_risks(
+        &ls.origin,
+        &ls.text,
+        &ls.scenario,
+        &ls.catalog,
+        None,
+    ));
+    out.sort();
+    out
 }
 
 /// The files a scenario names, as `xpufleet validate` checks them: a `rule_packs` entry or
@@ -67,6 +76,7 @@ pub fn validate_referenced_files(ls: &LoadedScenario) -> Diagnostics {
     }
     let mut out = c.finish();
     out.extend(what_if);
+    out.extend(crate::risk::validate_risk_files(ls));
     out
 }
 
@@ -87,7 +97,17 @@ pub fn validate_partial(p: &PartialScenario) -> Diagnostics {
     c.remap = p.kept.clone();
     c.extra_ids = p.failed_ids.clone();
     c.scenario(&p.loaded.scenario, &p.loaded.catalog);
-    c.finish()
+    let mut out = c.finish();
+    let kept: &[usize] = p.kept.get("risk").map(Vec::as_slice).unwrap_or(&[]);
+    out.extend(crate::risk::validate_risks(
+        &p.loaded.origin,
+        &p.loaded.text,
+        &p.loaded.scenario,
+        &p.loaded.catalog,
+        Some(kept),
+    ));
+    out.sort();
+    out
 }
 
 /// Every problem in a catalog (duplicate ids, unknown source keys, malformed countries, ...),

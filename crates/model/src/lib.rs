@@ -12,6 +12,7 @@ pub mod figure;
 pub mod job;
 pub mod money;
 pub mod pool;
+pub mod risk;
 pub mod scenario;
 pub mod site;
 pub mod throughput;
@@ -25,6 +26,7 @@ pub use figure::{Confidence, Figure};
 pub use job::{TraceJob, TrainingJob, Work};
 pub use money::{Currency, FxRates, Money, MoneyError};
 pub use pool::{Acquisition, Pool, Transfer, TransferKind};
+pub use risk::{Dist, Risk, RiskKind};
 pub use scenario::{
     Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Scenario,
     SupplierMix, SupplyCap,

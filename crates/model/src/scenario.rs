@@ -211,6 +211,9 @@ pub struct Scenario {
     pub jobs: Vec<TrainingJob>,
     #[serde(default)]
     pub plan: PlanSettings,
+    /// Uncertainty the plan is tested against (`plan --samples`, `sweep`); none by default.
+    #[serde(default, rename = "risk", skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<crate::Risk>,
 }
 
 impl Scenario {

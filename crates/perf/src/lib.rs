@@ -70,6 +70,20 @@ impl Placement {
         (count as f64 / self.domains.max(1) as f64).clamp(1.0, self.scaleup_domain.max(1) as f64)
     }
 
+    /// Chips per domain the scale penalty charges `working` of the job's `count` chips at:
+    /// packed (at most a domain's worth together) when the placement is the tightest, so a
+    /// partly filled extra domain is not charged to the chips in full ones and adding chips
+    /// never raises the penalty on the same working chips; the mean over the placement's
+    /// domains when it is fragmented.
+    pub fn packed_per_domain(&self, count: u64, working: u64) -> f64 {
+        let d = u64::from(self.scaleup_domain.max(1));
+        if u64::from(self.domains) <= count.div_ceil(d) {
+            working.clamp(1, d) as f64
+        } else {
+            self.chips_per_domain(count)
+        }
+    }
+
     fn check(&self, count: u64) -> Result<(), PerfError> {
         if self.scaleup_domain == 0 || self.domains == 0 {
             return Err(PerfError::Invalid(format!(
@@ -304,7 +318,8 @@ impl PerfModel {
         let x_mem = peak / mem_bps / t.ref_flop_per_mem_byte;
         let x_link = peak / link_bps / t.ref_flop_per_link_byte;
         let node = (1.0 + t.k_mem + t.k_link) / (1.0 + t.k_mem * x_mem + t.k_link * x_link);
-        let (n_eff, scale) = self.scale(fam, n_chips as f64, placement.chips_per_domain(n_chips));
+        let per_domain = placement.packed_per_domain(n_chips, n_chips);
+        let (n_eff, scale) = self.scale(fam, n_chips as f64, per_domain);
         let moe_f = if shape.moe { t.moe_efficiency } else { 1.0 };
         let c = &self.calibration;
         let stack = c.stack(self.stack);
@@ -545,12 +560,13 @@ mod tests {
             .mfu_detail(&h, Precision::Bf16, 8064, &c, &Shape::DENSE)
             .unwrap();
         assert!((d.n_eff - 8064.0 * (8.0f64 / 384.0).powf(0.3)).abs() < 1e-9);
-        // 8,192 chips need 22 domains: 372.4 chips each on average.
+        // 8,192 chips need 22 domains, 21 full and one with 128: packed, they are charged at a
+        // full domain's 384 (issue 17: the mean, 372.4, charged the partly filled domain to all).
         let c = Placement::compact(8192, 384);
         let d = m
             .mfu_detail(&h, Precision::Bf16, 8192, &c, &Shape::DENSE)
             .unwrap();
-        assert!((d.n_eff - 8192.0 * (8.0 / (8192.0f64 / 22.0)).powf(0.3)).abs() < 1e-9);
+        assert!((d.n_eff - 8192.0 * (8.0f64 / 384.0).powf(0.3)).abs() < 1e-9);
         // Spread over 2,048 domains of 8 instead of 1,024: 4 chips per domain.
         let spread = Placement {
             scaleup_domain: 8,

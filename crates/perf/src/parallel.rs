@@ -403,21 +403,33 @@ fn costs(
     // 2·(r−1)/r of it through the chip's NIC (r replicas across domains); overlapped with the
     // backward pass (`dp_overlap` of the step).
     // Chips beyond whole groups sit idle and take no part in the scale-out traffic: the scale
-    // factor is that of the chips in use (at the placement's chips per domain).
+    // factor is that of the chips in use, packed as the placement allows.
     let in_use = (layout.dp * u64::from(layout.tp) * u64::from(layout.pp)) as f64;
     let idle_gain = match model.family(accel) {
         Ok(fam) if in_use < count as f64 => {
-            let per_domain = placement.chips_per_domain(count);
-            model.scale(fam, in_use, per_domain).1 / model.scale(fam, count as f64, per_domain).1
+            let working = placement.packed_per_domain(count, in_use as u64);
+            let all = placement.packed_per_domain(count, count);
+            model.scale(fam, in_use, working).1 / model.scale(fam, count as f64, all).1
         }
         _ => 1.0,
     };
-    let nic = if placement.domains <= 1 || layout.dp <= 1 {
+    // The traffic is that of the chips in use: packed into the fewest domains when the
+    // placement is the tightest (idle chips in a partly filled extra domain carry none).
+    let working = in_use as u64;
+    let tight =
+        u64::from(placement.domains) <= count.div_ceil(u64::from(placement.scaleup_domain.max(1)));
+    let (domains, per_domain) = if tight {
+        let p = Placement::compact(working, placement.scaleup_domain);
+        (p.domains, p.chips_per_domain(working))
+    } else {
+        (placement.domains, placement.chips_per_domain(count))
+    };
+    let nic = if domains <= 1 || layout.dp <= 1 {
         1.0
     } else {
         let nic_bps = model.family(accel)?.nic_gbps * 1e9 / 8.0;
         let shard = d.params / (f64::from(layout.tp) * f64::from(layout.pp));
-        let in_domain = (placement.chips_per_domain(count) / f64::from(layout.tp)).max(1.0);
+        let in_domain = (per_domain / f64::from(layout.tp)).max(1.0);
         let r = (layout.dp as f64 / in_domain).max(1.0);
         let comm_s = 2.0 * (r - 1.0) / r * GRAD_BYTES * shard / in_domain / nic_bps;
         let step_flops = 6.0 * d.active * batch_tokens;

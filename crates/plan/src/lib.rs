@@ -29,6 +29,7 @@ mod model;
 mod objective;
 mod prepare;
 mod report;
+pub mod risk;
 pub mod synth;
 
 pub use check::verify;

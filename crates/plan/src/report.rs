@@ -939,7 +939,7 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
     (None, String::new())
 }
 
-fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
+pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
     p.items
         .iter()
         .zip(nodes)

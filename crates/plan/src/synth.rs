@@ -210,6 +210,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         licences: vec![],
         jobs: vec![],
         plan: PlanSettings::default(),
+        risks: vec![],
     };
     (scenario, catalog)
 }

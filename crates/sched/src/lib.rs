@@ -7,22 +7,30 @@
 //! fastest type, earliest finish, cheapest within the deadline) → *placement*. A job left
 //! waiting has a [`Reason`].
 //!
+//! Modules follow the pipeline: `feasibility` (candidates, [`never_runnable`], miss reasons),
+//! `score` (one scoring function per policy), `reserve` (expected ends, EASY backfill's
+//! reservation), `policy` (the queue pass, [`schedule`]) and `rounds` ([`RoundPlanner`], which
+//! plans pass after pass for a driver, round policies from a job order it keeps).
+//!
 //! **Architecture invariant:** `sched` is pure. It never reads a clock or a file; the simulator
-//! and any future live driver call the same [`schedule`] and re-check each decision when they
+//! and any future live driver plan through the same pipeline ([`schedule`], or a
+//! [`RoundPlanner`] that gives the plans `schedule` would) and re-check each decision when they
 //! apply it ([`FleetState::allocate`]).
 
 pub mod access;
+mod feasibility;
 pub mod fleet;
 pub mod policy;
 pub mod queue;
 pub mod reason;
+mod reserve;
+mod rounds;
+mod score;
 
 pub use access::{Access, Denial, PoolQuery};
+pub use feasibility::never_runnable;
 pub use fleet::{AccelType, ApplyError, FleetState, PoolSpec, PoolState, Slot, TypeIdx, MAX_TYPES};
-pub use policy::{
-    never_runnable, plan_round, plan_round_in, plan_round_unless_empty, plans_rounds,
-    resort_round_order, round_order, round_plan_is_empty, schedule, Decision, Options, Plan,
-    Policy, RoundBuffers,
-};
+pub use policy::{schedule, Decision, Options, Plan, Policy};
 pub use queue::{Job, JobId, JobState, Queue, Running};
 pub use reason::Reason;
+pub use rounds::RoundPlanner;

@@ -33,6 +33,7 @@ pub struct AppState {
     pub(crate) store: Store,
     metrics: Arc<Metrics>,
     pub(crate) auth: Arc<crate::auth::Auth>,
+    results: Arc<Mutex<ResultCache>>,
 }
 
 impl AppState {
@@ -41,6 +42,7 @@ impl AppState {
             store,
             metrics: Arc::default(),
             auth: Arc::default(),
+            results: Arc::default(),
         }
     }
 
@@ -49,6 +51,48 @@ impl AppState {
         self.auth = Arc::new(crate::auth::Auth::with_rate_limit(limit));
         self
     }
+}
+/// The most bytes of answers kept in memory.
+const RESULT_CACHE_BYTES: usize = 64 << 20;
+
+/// Answers served, by run id. A run's id is the digest of everything it read, so its answer
+/// never changes: the bytes are kept and served without reading them back from the database
+/// (on PostgreSQL, fetching a large stored answer on every request was most of the latency).
+/// The oldest are dropped first past `RESULT_CACHE_BYTES`.
+#[derive(Debug, Default)]
+struct ResultCache {
+    by_id: std::collections::HashMap<String, Bytes>,
+    order: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+impl ResultCache {
+    fn get(&self, id: &str) -> Option<Bytes> {
+        self.by_id.get(id).cloned()
+    }
+
+    fn put(&mut self, id: &str, result: Bytes) {
+        if result.len() > RESULT_CACHE_BYTES / 8 || self.by_id.contains_key(id) {
+            return;
+        }
+        self.bytes += result.len();
+        self.by_id.insert(id.to_string(), result);
+        self.order.push_back(id.to_string());
+        while self.bytes > RESULT_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = self.by_id.remove(&old) {
+                self.bytes -= b.len();
+            }
+        }
+    }
+}
+
+/// An answer to a computation: its run id and bytes.
+struct Answered {
+    id: String,
+    result: Bytes,
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +152,8 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         ),
         ("/api/v1/scenarios/{id}/check".into(), get(check)),
         ("/api/v1/scenarios/{id}/plan".into(), post(plan)),
+        ("/api/v1/scenarios/{id}/simulate".into(), post(simulate)),
+        ("/api/v1/scenarios/{id}/effective".into(), get(effective)),
         ("/api/v1/scenarios/{id}/runs".into(), post(create_run)),
         ("/api/v1/runs/{id}".into(), get(get_run)),
         ("/api/v1/runs/{id}/result".into(), get(get_run_result)),
@@ -316,7 +362,11 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::field("query", e.body_text()))
 }
 
-fn json_text(status: StatusCode, text: String, extra: Vec<(&'static str, String)>) -> Response {
+fn json_text(
+    status: StatusCode,
+    text: impl IntoResponse,
+    extra: Vec<(&'static str, String)>,
+) -> Response {
     let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], text).into_response();
     for (k, v) in extra {
         if let Ok(v) = v.parse() {
@@ -394,24 +444,49 @@ fn page<T>(mut items: Vec<T>, limit: i64, offset: i64) -> Page<T> {
     }
 }
 
-/// The catalog and rule packs a computation reads, as stored now: (id, version, text).
+/// The catalog, rule packs and fleet records a computation reads, as stored now: (id,
+/// version, text), and for the records overlaid onto the scenario (kind, id, version, JSON).
+/// Without records the field is left out, so runs stored before records were overlaid keep
+/// their ids.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Context {
     catalog_overrides: Vec<(String, i64, String)>,
     rule_packs: Vec<(String, i64, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    records: Vec<(String, String, i64, String)>,
 }
 
 impl Context {
     pub(crate) async fn current(store: &Store) -> Result<Context, ApiError> {
         let mut c = Context::default();
         for (kind, id, body, version) in store.context_records().await? {
-            if kind == "rule-packs" {
-                c.rule_packs.push((id, version, body));
-            } else {
-                c.catalog_overrides.push((id, version, body));
+            match kind.as_str() {
+                "rule-packs" => c.rule_packs.push((id, version, body)),
+                "catalog-overrides" => c.catalog_overrides.push((id, version, body)),
+                _ => c.records.push((kind, id, version, body)),
             }
         }
         Ok(c)
+    }
+
+    fn fleet_records(&self) -> Result<xpufleet_app::FleetRecords, ApiError> {
+        xpufleet_app::FleetRecords::from_stored(
+            self.records
+                .iter()
+                .map(|(k, i, _, b)| (k.as_str(), i.as_str(), b.as_str())),
+        )
+        .map_err(|(name, p)| record_problem(&name, p))
+    }
+
+    /// The effective scenario of a revision's text: the text overlaid with the fleet
+    /// records (`xpufleet_app::records` has the rules), and its TOML.
+    fn load_effective(&self, body: &str) -> Result<(LoadedScenario, String), ApiError> {
+        Ok(xpufleet_app::load_effective(
+            "scenario",
+            body,
+            &self.catalog()?,
+            &self.fleet_records()?,
+        )?)
     }
 
     fn catalog(&self) -> Result<xpufleet_model::Catalog, ApiError> {
@@ -504,8 +579,13 @@ async fn get_scenario(
 }
 
 fn scenario_404(e: DbError) -> ApiError {
-    match e {
-        DbError::NotFound => ApiError::not_found("scenario"),
+    not_found("scenario")(e)
+}
+
+/// A storage error, where "not found" means `what` was not found.
+fn not_found(what: &'static str) -> impl Fn(DbError) -> ApiError {
+    move |e| match e {
+        DbError::NotFound => ApiError::not_found(what),
         e => e.into(),
     }
 }
@@ -563,10 +643,11 @@ async fn get_revision(
     State(s): State<AppState>,
     Path((id, rev)): Path<(String, i64)>,
 ) -> Result<Response, ApiError> {
-    let r = s.store.revision(&id, rev).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("scenario revision"),
-        e => e.into(),
-    })?;
+    let r = s
+        .store
+        .revision(&id, rev)
+        .await
+        .map_err(not_found("scenario revision"))?;
     Ok(([(header::CONTENT_TYPE, "application/toml")], r.body).into_response())
 }
 
@@ -608,6 +689,8 @@ struct Inputs {
     what_if: Option<String>,
     #[serde(default)]
     run: Option<RunRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    simulate: Option<SimulateRequest>,
     context: Context,
     generator: String,
 }
@@ -630,16 +713,28 @@ fn parse_date(field: &str, s: &Option<String>) -> Result<Option<Date>, ApiError>
     }
 }
 
-/// The answer to `inputs`: what is stored for them, else computed now and stored.
-async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(StoredRun, bool), ApiError> {
+/// The answer to `inputs`: what is stored for them (kept in memory once read), else computed
+/// now and stored.
+async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(Answered, bool), ApiError> {
     let (id, text) = inputs.id()?;
-    match s.store.run(&id).await {
-        Ok(run) => {
-            s.metrics.runs_reused.fetch_add(1, Ordering::Relaxed);
-            return Ok((run, false));
-        }
-        Err(DbError::NotFound) => {}
-        Err(e) => return Err(e.into()),
+    let cached = s.results.lock().ok().and_then(|c| c.get(&id));
+    let stored = match cached {
+        Some(b) => Some(b),
+        None => match s.store.run_result(&id).await {
+            Ok(result) => {
+                let b = Bytes::from(result);
+                if let Ok(mut c) = s.results.lock() {
+                    c.put(&id, b.clone());
+                }
+                Some(b)
+            }
+            Err(DbError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if let Some(result) = stored {
+        s.metrics.runs_reused.fetch_add(1, Ordering::Relaxed);
+        return Ok((Answered { id, result }, false));
     }
     let body = body.to_string();
     let inputs2 = inputs.clone();
@@ -657,13 +752,17 @@ async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(StoredRun, 
     };
     s.store.insert_run(&run).await?;
     s.metrics.runs_computed.fetch_add(1, Ordering::Relaxed);
-    Ok((run, true))
+    let result = Bytes::from(run.result);
+    if let Ok(mut c) = s.results.lock() {
+        c.put(&run.id, result.clone());
+    }
+    Ok((Answered { id: run.id, result }, true))
 }
 
 /// Computes a check, plan or run from its inputs and the scenario revision's text: the
 /// answer's JSON (and for a run, the HTML report). Blocking.
 fn compute(inputs: &Inputs, scenario: &str) -> Result<(String, Option<String>), ApiError> {
-    let loaded = inputs.context.load(scenario)?;
+    let (loaded, _) = inputs.context.load_effective(scenario)?;
     let rules = inputs.context.rules();
     let as_of = parse_date("as_of", &inputs.as_of)?;
     match inputs.kind.as_str() {
@@ -705,6 +804,16 @@ fn compute(inputs: &Inputs, scenario: &str) -> Result<(String, Option<String>), 
                 Some(xpufleet_report::render_html(&data)),
             ))
         }
+        "simulate" => {
+            let opts = inputs.simulate.clone().unwrap_or_default().options()?;
+            let out = xpufleet_app::simulate(
+                xpufleet_app::Source::Scenario(&loaded, &rules),
+                &loaded.catalog,
+                &opts,
+                &mut |_, _| {},
+            )?;
+            Ok((cli_json(&out.output)?, None))
+        }
         other => Err(ApiError::internal(format!("unknown run kind {other:?}"))),
     }
 }
@@ -724,7 +833,7 @@ async fn scenario_revision(
     })
 }
 
-fn run_headers(run: &StoredRun, computed: bool) -> Vec<(&'static str, String)> {
+fn run_headers(run: &Answered, computed: bool) -> Vec<(&'static str, String)> {
     vec![
         ("x-run-id", run.id.clone()),
         ("location", format!("/api/v1/runs/{}", run.id)),
@@ -754,6 +863,7 @@ async fn check(
         as_of: q.as_of,
         what_if: None,
         run: None,
+        simulate: None,
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
@@ -800,6 +910,7 @@ async fn plan(
         as_of: q.as_of,
         what_if,
         run: None,
+        simulate: None,
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
@@ -835,6 +946,7 @@ async fn create_run(
         as_of: req.as_of.clone(),
         what_if: None,
         run: Some(req),
+        simulate: None,
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
@@ -846,11 +958,139 @@ async fn create_run(
     ))
 }
 
+/// Options of a scenario's simulation (`xpufleet simulate --scenario`'s flags); every field
+/// is optional and defaults as the flag does.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    /// fifo (the default), easy-backfill, las, las-het, fifo-het, finish-time or cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Seed of the random failures; 0 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Schedule in rounds of this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_s: Option<u64>,
+    /// Inject accelerator failures at the performance model's rate (or `failure_rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<bool>,
+    /// Failures per accelerator-hour, 0 to 1 (implies `failures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_rate: Option<f64>,
+    /// Seconds to repair a failed accelerator; 14400 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair_s: Option<u64>,
+    /// Seconds of progress between checkpoints; 1800 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_s: Option<u64>,
+    /// Seconds a preempted or failed job needs to restart; 0 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_delay_s: Option<u64>,
+    /// Stop with 422 after this many simulated events; at most (and by default) 50 million.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_events: Option<u64>,
+}
+
+impl SimulateRequest {
+    /// The application layer's options: unstated fields take the CLI's defaults.
+    fn options(&self) -> Result<xpufleet_app::SimulateOptions, ApiError> {
+        let d = xpufleet_app::SimulateOptions::default();
+        let policy = match &self.policy {
+            Some(p) => p
+                .parse()
+                .map_err(|e: String| ApiError::field("policy", e))?,
+            None => d.policy,
+        };
+        if self.max_events.is_some_and(|n| n == 0 || n > d.max_events) {
+            return Err(ApiError::field(
+                "max_events",
+                format!("expected 1 to {}", d.max_events),
+            ));
+        }
+        let opts = xpufleet_app::SimulateOptions {
+            policy,
+            seed: self.seed.unwrap_or(d.seed),
+            round_s: self.round_s.or(d.round_s),
+            restart_delay_s: self.restart_delay_s.unwrap_or(d.restart_delay_s),
+            failures: self.failures.unwrap_or(d.failures),
+            failure_rate: self.failure_rate.or(d.failure_rate),
+            repair_s: self.repair_s.unwrap_or(d.repair_s),
+            checkpoint_s: self.checkpoint_s.unwrap_or(d.checkpoint_s),
+            max_events: self.max_events.unwrap_or(d.max_events),
+            events: false,
+        };
+        opts.validate()?;
+        Ok(opts)
+    }
+}
+
+/// Which revision.
+#[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RevisionQuery {
+    /// The scenario revision; the latest by default.
+    pub revision: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/scenarios/{id}/simulate", params(("id" = String, Path), RevisionQuery),
+    request_body(content = SimulateRequest, description = "optional"),
+    responses((status = 200, body = AnyObject, description = "as `xpufleet simulate --scenario F --json`, without the wall-clock `wall_s`"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn simulate(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<RevisionQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let req: SimulateRequest = json_body(body)?;
+    // Bad options are 400 before anything is looked up or stored.
+    req.options()?;
+    let r = scenario_revision(&s, &id, q.revision).await?;
+    let inputs = Inputs {
+        kind: "simulate".into(),
+        scenario_id: id,
+        revision: r.revision,
+        as_of: None,
+        what_if: None,
+        run: None,
+        simulate: Some(req),
+        context: Context::current(&s.store).await?,
+        generator: generator(),
+    };
+    let (run, computed) = answer(&s, inputs, &r.body).await?;
+    Ok(json_text(
+        StatusCode::OK,
+        run.result.clone(),
+        run_headers(&run, computed),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/scenarios/{id}/effective", params(("id" = String, Path), RevisionQuery),
+    responses((status = 200, description = "the effective scenario: the revision overlaid with the fleet's records", content_type = "application/toml", body = String),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn effective(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<RevisionQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let r = scenario_revision(&s, &id, q.revision).await?;
+    let context = Context::current(&s.store).await?;
+    let (_, text) = tokio::task::spawn_blocking(move || context.load_effective(&r.body))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(([(header::CONTENT_TYPE, "application/toml")], text).into_response())
+}
+
 /// A stored run: what it read and what it answered.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RunInfo {
     pub id: String,
-    /// check, plan or run.
+    /// check, plan, simulate or run.
     pub kind: String,
     pub scenario_id: String,
     pub revision: i64,
@@ -864,10 +1104,7 @@ pub struct RunInfo {
 }
 
 async fn stored_run(s: &AppState, id: &str) -> Result<StoredRun, ApiError> {
-    s.store.run(id).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("run"),
-        e => e.into(),
-    })
+    s.store.run(id).await.map_err(not_found("run"))
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = String, Path)),
@@ -934,7 +1171,8 @@ async fn replay_run(
 
 // ---- records --------------------------------------------------------------------------------
 
-/// An owner or operator verification: who was verified, for how long, on what document.
+/// An owner or operator verification: who was verified, for how long, on what document. (The
+/// schema of `xpufleet_app::VerificationRecord`, which parses and checks it.)
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verification {
@@ -942,7 +1180,7 @@ pub struct Verification {
     pub entity: String,
     /// owner or operator.
     pub role: String,
-    /// The site or pool it concerns.
+    /// The site or pool it concerns; every site when absent.
     #[serde(default)]
     pub subject: Option<String>,
     #[schema(value_type = String, format = Date)]
@@ -952,6 +1190,14 @@ pub struct Verification {
     pub valid_to: Option<Date>,
     /// SHA-256 of the evidence document, 64 hex digits.
     pub document_sha256: String,
+}
+
+/// A refused record, located at its field when one is at fault.
+fn record_problem(name: &str, p: xpufleet_app::records::RecordProblem) -> ApiError {
+    match p.field {
+        Some(f) => ApiError::field(&f, p.message),
+        None => xpufleet_io::Diagnostics::from(Diagnostic::new(name, p.message)).into(),
+    }
 }
 
 /// A stored record.
@@ -990,46 +1236,8 @@ fn validate_record(
         err.body.problems[0].col = Some(e.column());
         err
     })?;
-    let problem = |e: serde_json::Error| -> ApiError {
-        xpufleet_io::Diagnostics::from(Diagnostic::new(&format!("{kind}/{id}"), e.to_string()))
-            .into()
-    };
-    match kind {
-        "sites" => serde_json::from_value::<xpufleet_model::Site>(v.clone()).map(|_| ()),
-        "pools" => serde_json::from_value::<xpufleet_model::Pool>(v.clone()).map(|_| ()),
-        "acquisitions" => {
-            serde_json::from_value::<xpufleet_model::Acquisition>(v.clone()).map(|_| ())
-        }
-        "licences" => serde_json::from_value::<xpufleet_model::Licence>(v.clone()).map(|_| ()),
-        "verifications" => {
-            let ver = serde_json::from_value::<Verification>(v.clone()).map_err(problem)?;
-            if ver.role != "owner" && ver.role != "operator" {
-                return Err(ApiError::field("role", "expected owner or operator"));
-            }
-            let d = &ver.document_sha256;
-            if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(ApiError::field("document_sha256", "expected 64 hex digits"));
-            }
-            if ver.valid_to.is_some_and(|t| t < ver.valid_from) {
-                return Err(ApiError::field(
-                    "valid_to",
-                    "expected a date on or after valid_from",
-                ));
-            }
-            Ok(())
-        }
-        _ => return Err(ApiError::not_found("record kind")),
-    }
-    .map_err(problem)?;
-    // The id in the body, when there is one, is the id in the path.
-    if let Some(body_id) = v.get("id").and_then(|x| x.as_str()) {
-        if body_id != id {
-            return Err(ApiError::field(
-                "id",
-                format!("expected {id:?} (the id in the path)"),
-            ));
-        }
-    }
+    xpufleet_app::records::parse(kind, id, &v)
+        .map_err(|p| record_problem(&format!("{kind}/{id}"), p))?;
     Ok(v.to_string())
 }
 
@@ -1065,10 +1273,11 @@ async fn get_record(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Record>, ApiError> {
-    let (body, v) = s.store.record(kind, &id).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("record"),
-        e => e.into(),
-    })?;
+    let (body, v) = s
+        .store
+        .record(kind, &id)
+        .await
+        .map_err(not_found("record"))?;
     Ok(Json(record_json(kind, id, body, v)?))
 }
 
@@ -1104,10 +1313,7 @@ async fn delete_record(
     s.store
         .delete_record(kind, &id)
         .await
-        .map_err(|e| match e {
-            DbError::NotFound => ApiError::not_found("record"),
-            e => e.into(),
-        })?;
+        .map_err(not_found("record"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1117,11 +1323,11 @@ async fn delete_record(
 #[openapi(
     info(title = "xpufleet", description = "The fleet's system of record: scenarios, records, checks, plans and runs."),
     paths(healthz, readyz, metrics, openapi_json, create_scenario, list_scenarios, get_scenario,
-        update_scenario, list_revisions, get_revision, check, plan, create_run, get_run,
+        update_scenario, list_revisions, get_revision, check, plan, simulate, effective, create_run, get_run,
         get_run_result, get_run_html, replay_run, list_records, get_record, put_record, delete_record,
         crate::approvals::approve, crate::approvals::list_approvals, crate::audit::list_audit,
         crate::alerts::alerts, crate::tokens::create_token, crate::tokens::list_tokens, crate::tokens::revoke_token),
-    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, RunInfo, Record, Verification,
+    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification,
         crate::audit::AuditEntry, crate::alerts::Alerts, crate::alerts::Alert, crate::approvals::Approval, crate::approvals::ApproveRequest,
         crate::tokens::NewToken, crate::tokens::CreatedToken, crate::tokens::TokenInfo)),
     modifiers(&Bearer)
@@ -1184,5 +1390,30 @@ async fn openapi_json() -> Response {
     match openapi().to_pretty_json() {
         Ok(s) => json_text(StatusCode::OK, s, vec![]),
         Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_result_cache_keeps_the_newest_within_its_bytes() {
+        let mut c = ResultCache::default();
+        let chunk = RESULT_CACHE_BYTES / 8;
+        for i in 0..9 {
+            c.put(&format!("r{i}"), Bytes::from(vec![b'x'; chunk]));
+        }
+        assert!(c.bytes <= RESULT_CACHE_BYTES);
+        assert!(c.get("r0").is_none(), "the oldest is dropped first");
+        assert_eq!(c.get("r8").map(|b| b.len()), Some(chunk));
+        // An answer too large to keep is served from the database each time instead.
+        c.put("big", Bytes::from(vec![b'x'; chunk + 1]));
+        assert!(c.get("big").is_none());
+        // The same id is never stored twice.
+        let before = c.bytes;
+        c.put("r8", Bytes::from_static(b"other"));
+        assert_eq!(c.bytes, before);
+        assert_eq!(c.get("r8").map(|b| b.len()), Some(chunk));
     }
 }

@@ -95,7 +95,14 @@ pub fn rule(method: &Method, route: &str) -> Option<Role> {
         ("POST", "/api/v1/scenarios") | ("PUT", "/api/v1/scenarios/{id}") => Some(Planner),
         // A check is a computation that is stored, as a plan is.
         ("GET", "/api/v1/scenarios/{id}/check") => Some(Planner),
-        ("POST", "/api/v1/scenarios/{id}/plan" | "/api/v1/scenarios/{id}/runs") => Some(Planner),
+        (
+            "POST",
+            "/api/v1/scenarios/{id}/plan"
+            | "/api/v1/scenarios/{id}/runs"
+            | "/api/v1/scenarios/{id}/simulate",
+        ) => Some(Planner),
+        // The scenario with the fleet's records overlaid: a read.
+        ("GET", "/api/v1/scenarios/{id}/effective") => Some(Viewer),
         (
             "GET",
             "/api/v1/runs/{id}"

@@ -340,6 +340,16 @@ impl Store {
         Ok(())
     }
 
+    /// A stored run's answer alone (not its inputs or report).
+    pub async fn run_result(&self, id: &str) -> Result<String, DbError> {
+        let row = sqlx::query("SELECT result FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(DbError::NotFound)?;
+        Ok(row.get(0))
+    }
+
     pub async fn run(&self, id: &str) -> Result<StoredRun, DbError> {
         let row = sqlx::query(
             "SELECT id, kind, scenario_id, revision, inputs, result, html FROM runs WHERE id = $1",
@@ -427,15 +437,12 @@ impl Store {
             .collect())
     }
 
-    /// Every rule pack and catalog override as (kind, id, body, version), by kind and id: what
-    /// a computation reads, in one query.
+    /// Every record as (kind, id, body, version), by kind and id: what a computation reads
+    /// (rule packs, catalog overrides and the records overlaid onto scenarios), in one query.
     pub async fn context_records(&self) -> Result<Vec<(String, String, String, i64)>, DbError> {
-        let rows = sqlx::query(
-            "SELECT kind, id, body, version FROM records \
-             WHERE kind = 'catalog-overrides' OR kind = 'rule-packs' ORDER BY kind, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT kind, id, body, version FROM records ORDER BY kind, id")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))

@@ -107,9 +107,10 @@ impl From<xpufleet_app::Error> for ApiError {
         match e {
             xpufleet_app::Error::Input(d) => d.into(),
             // No plan is an answer about the input, not a server fault.
-            e @ xpufleet_app::Error::Plan { .. } => {
+            e @ (xpufleet_app::Error::Plan { .. } | xpufleet_app::Error::Simulation(_)) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
+            xpufleet_app::Error::Option { field, message } => ApiError::field(&field, message),
         }
     }
 }

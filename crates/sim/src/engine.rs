@@ -1,5 +1,7 @@
 //! The discrete-event engine: integer time, events ordered by (time, sequence), one seeded RNG,
-//! and the production scheduler (`xpufleet_sched::schedule`) deciding every start and preemption.
+//! and the production scheduler (`xpufleet_sched::RoundPlanner`, which plans with
+//! `xpufleet_sched::schedule`'s pipeline) deciding every start and preemption. The engine knows
+//! nothing of how plans are made: it tells the planner what changed and applies what it gets.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -9,8 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use xpufleet_model::SimTime;
 use xpufleet_sched::{
-    never_runnable, plan_round_unless_empty, plans_rounds, resort_round_order, round_order,
-    schedule, Decision, FleetState, Job, JobId, Options, Plan, Policy, Queue, Reason, RoundBuffers,
+    never_runnable, Decision, FleetState, Job, JobId, Options, Policy, Queue, Reason, RoundPlanner,
     Running, Slot,
 };
 
@@ -173,20 +174,11 @@ struct Sim<'a> {
     rejected_decisions: u64,
     rejected: BTreeMap<String, u64>,
     events: u64,
-    /// The round planner's job order at its last plan (round policies only).
-    round_order: Vec<JobId>,
-    /// The last plan was empty and no job, accelerator or queue entry changed since: a round
-    /// whose job order is also unchanged would plan nothing again, so it is not planned.
-    plan_clean: bool,
-    /// `round_order` holds exactly the running and waiting jobs (false after an arrival or
-    /// a completion).
-    order_members: bool,
+    /// Plans each scheduling pass; told of every change to the fleet and the queue.
+    planner: RoundPlanner,
     ids_buf: Vec<JobId>,
     /// `Job::best_rate` of each job, computed once: settling asks for it every round.
     best_rate: Vec<f64>,
-    round_bufs: RoundBuffers,
-    /// Take the shortcuts that leave results unchanged (off only in [`simulate_reference`]).
-    shortcuts: bool,
 }
 
 /// Runs `jobs` on `fleet` under `cfg`. `labels` name the jobs in nothing but the caller's
@@ -211,7 +203,7 @@ pub fn simulate_with_limits(
     run(fleet, jobs, cfg, limits, progress, true)
 }
 
-/// [`simulate`] without its speed shortcuts (every round planned in full by [`schedule`], in
+/// [`simulate`] without its speed shortcuts (every round planned in full by `xpufleet_sched::schedule`, in
 /// fresh memory): the reference that tests and benchmarks hold the fast path to, event for
 /// event.
 pub fn simulate_reference(
@@ -236,6 +228,10 @@ fn run(
     order.sort_by_key(|&i| (jobs[i as usize].submit, i));
     let n_types = fleet.types.len();
     let best_rate = jobs.iter().map(Job::best_rate).collect();
+    let opts = Options {
+        explain: false,
+        rounds: cfg.effective_round_s().is_some(),
+    };
     let mut sim = Sim {
         cfg,
         last_progress: SimTime::ZERO,
@@ -258,13 +254,13 @@ fn run(
         rejected_decisions: 0,
         rejected: BTreeMap::new(),
         events: 0,
-        round_order: Vec::new(),
-        plan_clean: false,
-        shortcuts,
-        order_members: false,
+        planner: if shortcuts {
+            RoundPlanner::new(cfg.policy, opts)
+        } else {
+            RoundPlanner::reference(cfg.policy, opts)
+        },
         ids_buf: Vec::new(),
         best_rate,
-        round_bufs: RoundBuffers::default(),
         fleet,
     };
     if cfg.log {
@@ -366,7 +362,7 @@ fn run(
                     sim.fleet.pools[pool as usize]
                         .repair_one(node)
                         .expect("repairs follow failures");
-                    sim.plan_clean = false;
+                    sim.planner.state_changed();
                     if cfg.log {
                         sim.log.push(LogEvent::Repair { t: now, pool, node });
                     }
@@ -434,8 +430,7 @@ impl Sim<'_> {
 
     fn arrive(&mut self, id: JobId) {
         self.last_progress = self.now;
-        self.plan_clean = false;
-        self.order_members = false;
+        self.planner.jobs_changed();
         let job = &self.q.jobs[id as usize];
         if self.cfg.log {
             self.log.push(LogEvent::Arrive {
@@ -499,7 +494,7 @@ impl Sim<'_> {
     /// Takes the job off its accelerators (settled first).
     fn stop(&mut self, id: JobId) -> Vec<Slot> {
         self.settle(id);
-        self.plan_clean = false;
+        self.planner.state_changed();
         // The idle clock starts when the last job stops, not at its start: a job that ran for
         // months and then failed has not left the fleet idle for months.
         self.last_progress = self.now;
@@ -521,7 +516,7 @@ impl Sim<'_> {
 
     fn complete(&mut self, id: JobId) {
         self.stop(id);
-        self.order_members = false;
+        self.planner.jobs_changed();
         self.q.state[id as usize].remaining = 0.0;
         self.finish[id as usize] = Some(self.now);
         self.last_progress = self.now;
@@ -533,62 +528,11 @@ impl Sim<'_> {
         }
     }
 
-    /// Asks the scheduler and applies its plan, re-checking each decision. True if anything
+    /// Asks the planner and applies its plan, re-checking each decision. True if anything
     /// changed.
     fn schedule_now(&mut self) -> bool {
-        let replans = self.cfg.policy.preemptive()
-            || (self.cfg.policy == Policy::FifoHet && self.cfg.effective_round_s().is_some());
-        if self.q.waiting.is_empty() && !replans {
+        let Some(plan) = self.planner.plan(&self.fleet, &self.q, self.now) else {
             return false;
-        }
-        let opts = Options {
-            explain: false,
-            rounds: self.cfg.effective_round_s().is_some(),
-        };
-        let policy = self.cfg.policy;
-        // The reference asks `schedule` every time, as a live driver would.
-        let plan: Plan = if self.shortcuts && plans_rounds(policy, opts) {
-            // The round plan depends on the fleet, the running and waiting sets and the job
-            // order alone; with the first three unchanged since an empty plan, an unchanged
-            // order plans nothing again.
-            if self.plan_clean && !resort_round_order(policy, &self.q, &mut self.round_order) {
-                return false;
-            }
-            // Nothing waits and every running job is settled (speed-blind LAS, or already on
-            // its fastest type): the planner keeps each where it is, since each one's slots are
-            // free again when its turn comes, in any order. The order is left as it was:
-            // `plan_clean` says whether it still stands.
-            if self.q.waiting.is_empty() && self.q.running.iter().all(|&id| self.settled(id)) {
-                return false;
-            }
-            if !self.plan_clean {
-                if self.order_members {
-                    // Preemptions and starts move jobs between the running and waiting sets
-                    // but keep them in the order: re-sorting is cheaper than sorting afresh.
-                    resort_round_order(policy, &self.q, &mut self.round_order);
-                } else {
-                    round_order(policy, &self.q, &mut self.round_order);
-                    self.order_members = true;
-                }
-            }
-            // Every running job keeps its place and no waiting job fits: the planner would
-            // plan nothing with this order (proof at `round_plan_is_empty`).
-            match plan_round_unless_empty(
-                &mut self.round_bufs,
-                policy,
-                &self.fleet,
-                &self.q,
-                &self.round_order,
-                opts,
-            ) {
-                Some(plan) => plan,
-                None => {
-                    self.plan_clean = true;
-                    return false;
-                }
-            }
-        } else {
-            schedule(policy, &self.fleet, &self.q, self.now, opts)
         };
         let changed = !plan.decisions.is_empty();
         for d in plan.decisions {
@@ -613,20 +557,7 @@ impl Sim<'_> {
                 } => self.start(job, accel_type, slots),
             }
         }
-        // Decisions change the state (a rejected one may not, but is planned again).
-        self.plan_clean = self.shortcuts && !changed && plans_rounds(policy, opts);
         changed
-    }
-
-    /// Would the round planner keep this running job where it is without a search? (Its
-    /// shortcut: speed-blind, or on the job's fastest type.)
-    fn settled(&self, id: JobId) -> bool {
-        let job = &self.q.jobs[id as usize];
-        self.cfg.policy == Policy::Las
-            || self.q.state[id as usize]
-                .running
-                .as_ref()
-                .is_some_and(|r| job.rates[r.accel_type as usize] >= self.best_rate[id as usize])
     }
 
     fn start(&mut self, id: JobId, accel_type: u16, slots: Vec<Slot>) {
@@ -652,7 +583,7 @@ impl Sim<'_> {
             return;
         }
         let rate = job.rates[accel_type as usize];
-        self.plan_clean = false;
+        self.planner.state_changed();
         self.q.dequeue(id);
         self.decisions += 1;
         self.last_progress = self.now;
@@ -750,7 +681,7 @@ impl Sim<'_> {
             }
         }
         self.failures += 1;
-        self.plan_clean = false;
+        self.planner.state_changed();
         if let Some(j) = victim {
             self.settle(j);
             let run = self.runs[j as usize].expect("victim runs");
@@ -782,17 +713,7 @@ impl Sim<'_> {
         let unfinished = if self.q.waiting.is_empty() {
             Vec::new()
         } else {
-            schedule(
-                self.cfg.policy,
-                &self.fleet,
-                &self.q,
-                self.now,
-                Options {
-                    explain: true,
-                    rounds: self.cfg.effective_round_s().is_some(),
-                },
-            )
-            .waiting
+            self.planner.why_waiting(&self.fleet, &self.q, self.now)
         };
         let n = self.q.jobs.len();
         let mut jct = Vec::new();

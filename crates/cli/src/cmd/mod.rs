@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and what it does.
 
+#[cfg(feature = "serve")]
 pub mod audit;
 pub mod catalog;
 pub mod check;
@@ -9,8 +10,12 @@ pub mod export;
 pub mod fleet;
 pub mod import;
 pub mod plan;
+pub mod risk;
 pub mod run;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod simulate;
+pub mod sweep;
+#[cfg(feature = "serve")]
 pub mod token;
 pub mod validate;

@@ -48,6 +48,21 @@ pub struct Args {
     /// Seconds one MILP may run before its best plan is taken (status time-limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     time_limit: f64,
+    /// Sample the scenario's [[risk]] entries N times: the base plan's spread of compute and
+    /// spend, and a robust plan (docs/risk.md).
+    #[arg(long, value_name = "N")]
+    samples: Option<u64>,
+    /// Seed of the samples (same seed, same numbers).
+    #[arg(long, value_name = "S", default_value_t = 0, requires = "samples")]
+    seed: u64,
+    /// What the robust plan maximises: expected, p10 or cvar:LEVEL (e.g. cvar:0.1).
+    #[arg(
+        long,
+        value_name = "MEASURE",
+        default_value = "expected",
+        requires = "samples"
+    )]
+    risk_measure: xpufleet_plan::risk::Measure,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -96,7 +111,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             })
         }
     };
-    let out = xpufleet_app::plan(&loaded, &rules, &opts, what_if.as_ref())?;
+    let risk = args.samples.map(|samples| xpufleet_app::risk::RiskOptions {
+        samples,
+        seed: args.seed,
+        measure: args.risk_measure,
+    });
+    let out =
+        xpufleet_app::plan_with_risk(&loaded, &rules, &opts, what_if.as_ref(), risk.as_ref())?;
     if args.json {
         return print_json(&out);
     }
@@ -104,6 +125,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if let (Some(w), Some(o)) = (&what_if, &out.what_if) {
         println!();
         print_what_if(&w.what_if, &o.plan, &o.diff);
+    }
+    if let Some(r) = &out.risk {
+        println!();
+        super::risk::print_risk(r);
     }
     Ok(())
 }

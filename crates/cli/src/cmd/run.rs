@@ -26,10 +26,10 @@ pub struct Args {
     as_of: Option<String>,
     /// Scheduling policy of the simulation: fifo, easy-backfill, las, las-het, fifo-het,
     /// finish-time or cost.
-    #[arg(long, default_value = "fifo-het", value_name = "NAME")]
+    #[arg(long, default_value = xpufleet_app::defaults::RUN_POLICY, value_name = "NAME")]
     policy: String,
     /// Seed of the simulation's random accelerator failures.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = xpufleet_app::defaults::SEED, value_name = "N")]
     seed: u64,
     /// Simulate without accelerator failures.
     #[arg(long)]

@@ -270,7 +270,7 @@ fn issue_17_the_cost_policy_refuses_unpriced_types() {
             "--policy",
             "cost",
         ],
-        "--policy cost: no price for mystery-chip",
+        "--policy: cost: no price for mystery-chip",
     );
     let o = xpufleet(&[
         "simulate",

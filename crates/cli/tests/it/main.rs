@@ -8,7 +8,9 @@ mod estimate;
 mod fleet;
 mod harden;
 mod plan;
+mod risk;
 mod run;
+#[cfg(feature = "serve")]
 mod serve;
 mod simulate;
 mod support;

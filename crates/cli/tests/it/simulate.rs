@@ -269,3 +269,44 @@ fn tiresias_golden_on_one_node() {
     assert_eq!(run("easy-backfill"), (60, 633, 3071, 4653, 52848));
     assert_eq!(run("fifo-het"), (60, 149, 3424, 4806, 42916));
 }
+
+/// The CLI's JSON less its wall-clock `wall_s` line is, byte for byte, the application layer's
+/// answer, which is what `POST /api/v1/scenarios/{id}/simulate` stores and serves (the server's
+/// suite checks that half).
+#[test]
+fn scenario_json_less_wall_time_is_the_app_answer() {
+    let scenario = repo().join("examples/capex-2025.toml");
+    let o = xpufleet(&[
+        "simulate",
+        "--scenario",
+        &scenario.display().to_string(),
+        "--seed",
+        "2",
+        "--failures",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cli = stdout(&o);
+    let wall: Vec<&str> = cli
+        .lines()
+        .filter(|l| l.starts_with("  \"wall_s\": "))
+        .collect();
+    assert_eq!(wall.len(), 1, "{cli}");
+    let without = cli.replacen(&format!("{}\n", wall[0]), "", 1);
+    let loaded = xpufleet_app::load_file(Some(&scenario), None).unwrap();
+    let opts = xpufleet_app::SimulateOptions {
+        seed: 2,
+        failures: true,
+        ..Default::default()
+    };
+    let out = xpufleet_app::simulate(
+        xpufleet_app::Source::Scenario(&loaded, &[]),
+        &loaded.catalog,
+        &opts,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let mut api = serde_json::to_string_pretty(&out.output).unwrap();
+    api.push('\n');
+    assert_eq!(without, api);
+}

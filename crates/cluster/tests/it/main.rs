@@ -3,6 +3,7 @@
 //! `tests/fixtures/README.md`), exports validated against the vendored upstream CRD schemas,
 //! and the round trip import → check → export.
 
+mod deploy;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -37,6 +37,30 @@ fn rate(id: &str, n: u64, p: &Placement, moe: bool) -> f64 {
         .unwrap()
 }
 
+/// Issue 17: a partly filled extra scale-up domain raised the scale penalty on the chips in
+/// full ones (and its NIC traffic), so one more chip lowered throughput. Cases found by a scan
+/// of every part and domain at domain boundaries.
+#[test]
+fn issue_17_a_partly_filled_domain_never_lowers_throughput() {
+    for (id, dom, n, moe) in [
+        ("h100-sxm", 2, 2, false),
+        ("h100-sxm", 2, 198, false),
+        ("h100-sxm", 16, 16_000, true),
+        ("h800-sxm", 16, 4_800, true),
+        ("a100-sxm-80gb", 16, 4_800, true),
+        ("h200-sxm", 8, 24_000, true),
+        ("b200", 16, 48_000, true),
+    ] {
+        let small = rate(id, n, &Placement::compact(n, dom), moe);
+        let big = rate(id, n + 1, &Placement::compact(n + 1, dom), moe);
+        assert!(
+            big >= small * (1.0 - 1e-12),
+            "{id} D={dom}: {n} chips {small:e} > {} chips {big:e}",
+            n + 1
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
@@ -48,7 +72,13 @@ proptest! {
         let (id, dom) = (PARTS[part], DOMAINS[d]);
         let small = rate(id, n, &Placement::compact(n, dom), moe);
         let big = rate(id, n + extra, &Placement::compact(n + extra, dom), moe);
-        prop_assert!(big >= small, "{id} D={dom}: {n} chips {small:e} > {} chips {big:e}", n + extra);
+        // Up to rounding: the same working chips with idle ones beside them are charged a ratio
+        // of two scale factors, equal to within a few ulps.
+        prop_assert!(
+            big >= small * (1.0 - 1e-12),
+            "{id} D={dom}: {n} chips {small:e} > {} chips {big:e}",
+            n + extra
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod example;
 mod hand;
 mod infeasible;
 mod props;
+mod risk;
 mod robust;
 mod solvers;
 mod support;

@@ -369,6 +369,9 @@ fn suite(url: &str) {
         "an unknown field",
     );
 
+    simulate_section(&c, &id, &loaded);
+    records_section(&c, &id);
+
     // Revisions: a stale or bad change is refused and changes nothing.
     let path = format!("/api/v1/scenarios/{id}");
     let changed = example.replacen("name = \"capex-2025\"", "name = \"capex-2025b\"", 1);
@@ -565,6 +568,10 @@ fn suite(url: &str) {
     );
 
     // Everything is still there after a restart.
+    let asked = c.get(&format!(
+        "/api/v1/scenarios/{id}/check?as_of=2025-04-15&revision=1"
+    ));
+    assert_eq!(asked.status, 200, "{}", asked.body);
     server.stop();
     let server = Server::start(url, &tok);
     let c = Client::new(&server.base, &tok);
@@ -578,7 +585,209 @@ fn suite(url: &str) {
         "/api/v1/scenarios/{id}/check?as_of=2025-04-15&revision=1"
     ));
     assert_eq!(a.header["x-run-source"], "stored");
+    assert_eq!(a.body, asked.body);
     server.stop();
+}
+
+/// `POST …/simulate` answers `xpufleet simulate --scenario F --json` without `wall_s`, stored
+/// and replayed byte for byte; bad options are refused before anything is stored.
+fn simulate_section(c: &Client, id: &str, loaded: &xpufleet_io::LoadedScenario) {
+    let path = format!("/api/v1/scenarios/{id}/simulate");
+    let a = c.send(
+        "POST",
+        &path,
+        "application/json",
+        br#"{"seed": 2, "failures": true}"#,
+        &[],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let opts = xpufleet_app::SimulateOptions {
+        seed: 2,
+        failures: true,
+        ..Default::default()
+    };
+    let out = xpufleet_app::simulate(
+        xpufleet_app::Source::Scenario(loaded, &[]),
+        &loaded.catalog,
+        &opts,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(
+        a.body,
+        cli_json(&out.output),
+        "simulate differs from the CLI's"
+    );
+    assert!(!a.body.contains("wall_s"), "{}", a.body);
+    assert!(a.json()["failures"].as_u64().is_some());
+    let run_id = a.header["x-run-id"].clone();
+    let again = c.send(
+        "POST",
+        &path,
+        "application/json",
+        br#"{"failures": true, "seed": 2}"#,
+        &[],
+    );
+    assert_eq!(again.header["x-run-source"], "stored");
+    assert_eq!(again.body, a.body);
+    let replay = c.send(
+        "POST",
+        &format!("/api/v1/runs/{run_id}/replay"),
+        "application/json",
+        b"",
+        &[],
+    );
+    assert_eq!(replay.header["x-identical"], "true");
+    assert_eq!(replay.body, a.body);
+    assert_eq!(
+        c.get(&format!("/api/v1/runs/{run_id}")).json()["kind"],
+        "simulate"
+    );
+    // The defaults are the CLI's: an empty body is `simulate --scenario F`.
+    let a = c.send("POST", &path, "application/json", b"", &[]);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let out = xpufleet_app::simulate(
+        xpufleet_app::Source::Scenario(loaded, &[]),
+        &loaded.catalog,
+        &xpufleet_app::SimulateOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(a.body, cli_json(&out.output));
+    assert_eq!(a.json()["policy"], "fifo");
+    for (body, field) in [
+        (&br#"{"failure_rate": 5}"#[..], "failure_rate"),
+        (br#"{"policy": "random"}"#, "policy"),
+        (br#"{"max_events": 0}"#, "max_events"),
+    ] {
+        let a = c.send("POST", &path, "application/json", body, &[]);
+        assert_problem(&a, 400, field);
+        assert_eq!(a.json()["problems"][0]["field"], field, "{}", a.body);
+    }
+    assert_problem(
+        &c.send("POST", &path, "application/json", br#"{"seeds": 1}"#, &[]),
+        400,
+        "an unknown field",
+    );
+    let a = c.send(
+        "POST",
+        &path,
+        "application/json",
+        br#"{"max_events": 10}"#,
+        &[],
+    );
+    assert_problem(&a, 422, "a simulation out of events");
+}
+
+fn verdict(check: &Value, target: &str, kind: &str) -> Value {
+    check[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["target"] == target)
+        .unwrap_or_else(|| panic!("no {target} in {kind}"))["verdict"]
+        .clone()
+}
+
+/// The fleet's records overlay the scenario: a verification or licence record moves a
+/// verdict, deleting it moves it back, a bad record is refused and changes nothing, and the
+/// run records the record versions it read.
+fn records_section(c: &Client, id: &str) {
+    let check = format!("/api/v1/scenarios/{id}/check");
+    let base = c.get(&check);
+    assert_eq!(base.status, 200);
+    let before = verdict(&base.json(), "my-h200-overflow", "uses");
+    assert_eq!(before["verified"], false, "{before}");
+    let effective = format!("/api/v1/scenarios/{id}/effective");
+    let example = c.get(&format!("/api/v1/scenarios/{id}/revisions/1")).body;
+    assert_eq!(
+        c.get(&effective).body,
+        example,
+        "no records: the revision itself"
+    );
+
+    // sg-neocloud verified as owner and operator of the Cyberjaya pool's site.
+    let digest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    for role in ["owner", "operator"] {
+        let v = serde_json::json!({"entity": "sg-neocloud", "role": role,
+            "subject": "my-h200-overflow", "valid_from": "2025-01-01", "valid_to": "2025-12-31",
+            "document_sha256": digest});
+        let a = c.send(
+            "PUT",
+            &format!("/api/v1/verifications/neo-{role}"),
+            "application/json",
+            v.to_string().as_bytes(),
+            &[],
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let verified = c.get(&check);
+    assert_eq!(verified.header["x-run-source"], "computed");
+    let after = verdict(&verified.json(), "my-h200-overflow", "uses");
+    assert_eq!(after["verified"], true, "{after}");
+    let eff = c.get(&effective);
+    assert!(eff.content_type.starts_with("application/toml"));
+    assert!(eff.body.contains("verifications/neo-owner"), "{}", eff.body);
+    let run = c.get(&format!("/api/v1/runs/{}", verified.header["x-run-id"]));
+    let used = &run.json()["inputs"]["context"]["records"];
+    assert_eq!(used[0][0], "verifications", "{used}");
+    assert_eq!(used[0][1], "neo-operator");
+    assert_eq!(used[0][2], 1);
+    let replay = c.send(
+        "POST",
+        &format!("/api/v1/runs/{}/replay", verified.header["x-run-id"]),
+        "application/json",
+        b"",
+        &[],
+    );
+    assert_eq!(replay.header["x-identical"], "true");
+    assert_eq!(replay.body, verified.body);
+
+    // A licence record for acme-ai's H100s in Malaysia covers the bought candidate.
+    let required = verdict(&verified.json(), "my-h100-buy", "candidates");
+    assert_eq!(required["outcome"], "licence-required", "{required}");
+    let licence = serde_json::json!({"id": "bis-acme-my", "authority": "US-BIS",
+        "holder": "acme-ai", "accelerators": ["h100-sxm"], "countries": ["MY"],
+        "valid_from": "2025-01-01", "valid_until": "2026-12-31"});
+    let a = c.send(
+        "PUT",
+        "/api/v1/licences/bis-acme-my",
+        "application/json",
+        licence.to_string().as_bytes(),
+        &[],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let licensed = c.get(&check);
+    let covered = verdict(&licensed.json(), "my-h100-buy", "candidates");
+    assert_eq!(covered["outcome"], "allowed", "{covered}");
+
+    // A bad record is a located 400 and changes nothing.
+    let mut bad = licence.clone();
+    bad["valid_until"] = serde_json::json!("2026-13-40");
+    let a = c.send(
+        "PUT",
+        "/api/v1/licences/bis-acme-my",
+        "application/json",
+        bad.to_string().as_bytes(),
+        &[],
+    );
+    assert_problem(&a, 400, "a bad licence");
+    assert_eq!(c.get("/api/v1/licences/bis-acme-my").json()["version"], 1);
+    let same = c.get(&check);
+    assert_eq!(same.header["x-run-source"], "stored");
+    assert_eq!(same.body, licensed.body);
+
+    // Deleting them gives the first answer back, as stored.
+    for r in [
+        "licences/bis-acme-my",
+        "verifications/neo-owner",
+        "verifications/neo-operator",
+    ] {
+        assert_eq!(c.delete(&format!("/api/v1/{r}")).status, 204);
+    }
+    let back = c.get(&check);
+    assert_eq!(back.header["x-run-source"], "stored");
+    assert_eq!(back.body, base.body);
 }
 
 fn a_body_of_run(c: &Client, run_id: &str) -> String {

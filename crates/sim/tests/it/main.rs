@@ -2,6 +2,7 @@
 //! workloads, the independent checker, and golden results.
 
 mod checker;
+mod digests;
 mod golden;
 mod invariants;
 mod limits;
