@@ -11,6 +11,7 @@ mod harden;
 mod plan;
 mod risk;
 mod run;
+#[cfg(feature = "serve")]
 mod serve;
 mod simulate;
 mod support;

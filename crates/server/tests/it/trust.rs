@@ -468,6 +468,38 @@ fn suite(url: &str) {
     assert!(!a.body.contains("verifications/v1"), "{}", a.body);
     let a = viewer.get("/api/v1/alerts?within_days=5&as_of=2026-03-01");
     assert!(a.body.contains("verification-expired"), "{}", a.body);
+    // The example scenario as of its date: a pool and a candidate lack verifications (as
+    // `xpufleet check` says), and verdicts change at the next dated rule change.
+    let a = viewer.get("/api/v1/alerts?within_days=30&as_of=2025-03-01");
+    let alerts = a.json()["alerts"].as_array().unwrap().clone();
+    let unverified: Vec<&str> = alerts
+        .iter()
+        .filter(|x| x["kind"] == "unverified" && x["subject"].as_str().unwrap().contains(&sid))
+        .map(|x| x["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        unverified.contains(&format!("scenarios/{sid}#my-h200-overflow").as_str()),
+        "{unverified:?}"
+    );
+    assert!(
+        unverified.contains(&format!("scenarios/{sid}#my-h100-buy").as_str()),
+        "{unverified:?}"
+    );
+    // The H20 licence requirement of 2025-04-09 in the built-in rules.
+    let change = alerts
+        .iter()
+        .find(|x| {
+            x["kind"] == "verdict-changes"
+                && x["subject"] == format!("scenarios/{sid}#cn-h20-buy").as_str()
+        })
+        .unwrap_or_else(|| panic!("no verdict change for cn-h20-buy: {alerts:?}"));
+    assert_eq!(change["date"], "2025-04-09");
+    assert_eq!(change["days"], 39);
+    let msg = change["message"].as_str().unwrap();
+    assert!(
+        msg.contains("allowed until 2025-04-09, then licence-required"),
+        "{msg}"
+    );
     assert_problem(
         &viewer.get("/api/v1/alerts?within_days=-1"),
         400,
