@@ -20,7 +20,7 @@ use xpufleet_report::{self as report, ReportData, Section};
 use xpufleet_sched::Policy;
 use xpufleet_sim::replay::replay_log;
 use xpufleet_sim::scenario::{prepare, Prepared};
-use xpufleet_sim::{simulate, Config, Failures};
+use xpufleet_sim::{simulate_with_limits, Config, Failures, Limits};
 
 use crate::{Error, RuleText};
 
@@ -635,6 +635,18 @@ struct SimSections {
     notes: Vec<String>,
 }
 
+/// The report's simulation keeps every event in its log, so its work is bounded more tightly
+/// than `simulate`'s: two million events (the whole Philly trace takes about 200 thousand) and
+/// twenty million logged placements keep the log to a few hundred megabytes, and ten simulated
+/// years are more than any plan's horizon.
+/// A policy that cannot finish the workload (e.g. rounds shorter than the checkpoint interval
+/// under failures) stops there with a note instead of exhausting memory.
+const REPORT_LIMITS: Limits = Limits {
+    max_sim_s: 10 * 365 * 86_400,
+    max_events: 2_000_000,
+    max_log_slots: 20_000_000,
+};
+
 /// Simulates the scenario's jobs on its pools (the planned fleet) and reads the event log back
 /// into job rows, utilisation over time and cost and energy per accelerator type.
 #[allow(clippy::too_many_arguments)]
@@ -675,12 +687,18 @@ fn simulate_fleet(
         }),
         log: true,
     };
-    let out = simulate(fleet, jobs, &cfg, &mut |done, total| {
+    let out = simulate_with_limits(fleet, jobs, &cfg, REPORT_LIMITS, &mut |done, total| {
         progress(Progress::Message(&format!(
             "simulating the workload: {done}/{total} jobs done"
         )));
     });
     let mut notes = Vec::new();
+    if let Some(stop) = &out.stopped {
+        notes.push(format!(
+            "simulation: {stop}; the workload figures cover the simulation until then \
+             (the report's work limit keeps its event log in bounded memory)"
+        ));
+    }
     for (reason, n) in &out.metrics.rejected {
         notes.push(format!(
             "simulation: {n} job(s) can never run on the planned fleet: {reason}"

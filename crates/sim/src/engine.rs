@@ -79,6 +79,10 @@ pub struct Limits {
     /// Events processed: arrivals, completions, rounds, failures, repairs (default 50
     /// million, about a minute of work; the whole Philly trace takes about 200 thousand).
     pub max_events: u64,
+    /// Placements kept in the event log (one per node of every gang start; default 50 million,
+    /// about 600 MB): a preemptive policy restarting gangs of 65,536 accelerators every round
+    /// would otherwise grow the log past any memory long before the event limit.
+    pub max_log_slots: u64,
 }
 
 impl Default for Limits {
@@ -86,6 +90,7 @@ impl Default for Limits {
         Limits {
             max_sim_s: 100 * 365 * 86_400,
             max_events: 50_000_000,
+            max_log_slots: 50_000_000,
         }
     }
 }
@@ -98,6 +103,8 @@ pub enum Stopped {
     SimTime { max_sim_s: u64 },
     /// `max_events` events were processed.
     Events { max_events: u64, at_s: u64 },
+    /// The event log held `max_log_slots` placements.
+    LogSlots { max_log_slots: u64, at_s: u64 },
 }
 
 impl std::fmt::Display for Stopped {
@@ -111,6 +118,10 @@ impl std::fmt::Display for Stopped {
             Stopped::Events { max_events, at_s } => write!(
                 f,
                 "stopped after the work limit of {max_events} events, at t = {at_s} s"
+            ),
+            Stopped::LogSlots { max_log_slots, at_s } => write!(
+                f,
+                "stopped when the event log reached its limit of {max_log_slots} placements, at t = {at_s} s"
             ),
         }
     }
@@ -174,6 +185,8 @@ struct Sim<'a> {
     rejected_decisions: u64,
     rejected: BTreeMap<String, u64>,
     events: u64,
+    /// Placements in the event log so far (see [`Limits::max_log_slots`]).
+    log_slots: u64,
     /// Plans each scheduling pass; told of every change to the fleet and the queue.
     planner: RoundPlanner,
     ids_buf: Vec<JobId>,
@@ -254,6 +267,7 @@ fn run(
         rejected_decisions: 0,
         rejected: BTreeMap::new(),
         events: 0,
+        log_slots: 0,
         planner: if shortcuts {
             RoundPlanner::new(cfg.policy, opts)
         } else {
@@ -323,6 +337,13 @@ fn run(
         if now > t_limit || now == SimTime::MAX {
             stopped = Some(Stopped::SimTime {
                 max_sim_s: limits.max_sim_s,
+            });
+            break;
+        }
+        if sim.log_slots >= limits.max_log_slots {
+            stopped = Some(Stopped::LogSlots {
+                max_log_slots: limits.max_log_slots,
+                at_s: now.secs(),
             });
             break;
         }
@@ -612,6 +633,7 @@ impl Sim<'_> {
             }
         }
         if self.cfg.log {
+            self.log_slots += slots.len() as u64;
             self.log.push(LogEvent::Start {
                 t: now,
                 job: id,

@@ -4,7 +4,7 @@
 use xpufleet_app::risk::{RiskOutput, SideOutput};
 use xpufleet_model::Money;
 
-use crate::common::table;
+use crate::common::{say, table};
 
 fn usd(v: f64) -> String {
     Money::new(v, "USD").to_string()
@@ -27,7 +27,7 @@ fn row(name: &str, s: &SideOutput) -> Vec<String> {
 }
 
 pub fn print_risk(r: &RiskOutput) {
-    println!(
+    say!(
         "Risk: {} samples (seed {}) of {} risks; robust plan maximises {} of effective PFLOPS, solved on the first {} samples",
         r.samples,
         r.seed,
@@ -51,7 +51,7 @@ pub fn print_risk(r: &RiskOutput) {
     t.add_row(row("robust", &r.robust.outcome));
     println!("{t}");
     let d = &r.tradeoff;
-    println!(
+    say!(
         "  robust vs base: expected PFLOPS {:+.1}, p10 {:+.1}, {} {:+.1}, nominal {:+.1}, expected spend {}{}",
         d.expected_pflops,
         d.p10_pflops,
@@ -62,7 +62,7 @@ pub fn print_risk(r: &RiskOutput) {
         usd(d.expected_spend_usd.abs())
     );
     if !r.robust.proven {
-        println!("  (robust plan: the best found, not proven optimal for the measure)");
+        say!("  (robust plan: the best found, not proven optimal for the measure)");
     }
     let mut t = table();
     t.set_header(vec![

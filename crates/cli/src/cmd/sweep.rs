@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use xpufleet_app::sweep::{merge, run_shard, ShardOutput, SweepResult};
 
-use crate::common::Ctx;
+use crate::common::{say, Ctx};
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -76,7 +76,7 @@ fn result_text(r: &SweepResult) -> Result<String> {
 }
 
 fn summary(r: &SweepResult) {
-    println!(
+    say!(
         "{}: {} points x {} samples (seed {})",
         r.name,
         r.points.len(),
@@ -85,9 +85,13 @@ fn summary(r: &SweepResult) {
     );
     for p in &r.points {
         let e = &p.effective_pflops;
-        println!(
+        say!(
             "  {}: effective PFLOPS p10 {:.1} / p50 {:.1} / p90 {:.1} (nominal {:.1})",
-            p.id, e.p10, e.p50, e.p90, p.nominal_effective_pflops
+            p.id,
+            e.p10,
+            e.p50,
+            e.p90,
+            p.nominal_effective_pflops
         );
     }
 }
@@ -130,7 +134,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let name = shard_name(args.shard.index, args.shard.of);
     let shard_text = serde_json::to_string(&shard)? + "\n";
     write(&out, &name, &shard_text)?;
-    println!(
+    say!(
         "{}: shard {}/{}: {} of {} work items -> {}",
         spec.name,
         args.shard.index,

@@ -19,6 +19,7 @@ fn small_limits() -> Limits {
     Limits {
         max_sim_s: 10 * 365 * 86_400,
         max_events: 200_000,
+        ..Limits::default()
     }
 }
 
@@ -120,6 +121,7 @@ fn issue_17_a_failure_after_months_restarts_the_job() {
         let limits = Limits {
             max_sim_s: 20 * 365 * 86_400,
             max_events: 2_000_000,
+            ..Limits::default()
         };
         let out = run(vec![job(8, 0, 1e30, &[1.0], 0)], &cfg, limits);
         let starts = out
