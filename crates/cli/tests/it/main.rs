@@ -11,6 +11,7 @@ mod harden;
 mod plan;
 mod risk;
 mod run;
+mod run_risk;
 mod simulate;
 mod support;
 mod validate;
