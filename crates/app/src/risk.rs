@@ -364,3 +364,78 @@ pub fn risk(
         fan,
     })
 }
+
+/// Samples `xpufleet run` draws for the report's risk section (the robust plan is solved on
+/// them all: `MAX_SOLVE_SAMPLES` is 200 too).
+pub const REPORT_SAMPLES: u64 = 200;
+
+/// The report's risk section: `REPORT_SAMPLES` samples from `seed`, the robust plan for the
+/// expected effective PFLOPS.
+pub fn report_section(
+    loaded: &LoadedScenario,
+    extra_rules: &[RuleText],
+    plan_opts: &PlanOptions,
+    base: &Plan,
+    seed: u64,
+) -> Result<xpufleet_report::risk::Risk, Error> {
+    use xpufleet_report::risk as r;
+    let out = risk(
+        loaded,
+        extra_rules,
+        plan_opts,
+        base,
+        &RiskOptions {
+            samples: REPORT_SAMPLES,
+            seed,
+            measure: Measure::Expected,
+        },
+    )?;
+    let spread = |s: &Spread| r::Spread {
+        p10: s.p10,
+        p50: s.p50,
+        p90: s.p90,
+        mean: s.mean,
+    };
+    let side = |s: &SideOutput| r::RiskSide {
+        effective_pflops: spread(&s.effective_pflops),
+        spend_usd: spread(&s.spend_usd),
+        nominal_effective_pflops: s.nominal_effective_pflops,
+        nominal_spend_usd: s.nominal_spend_usd,
+    };
+    let key = |l: &PlanLine| (l.candidate.clone(), l.nodes);
+    let mut a: Vec<_> = base.lines.iter().map(key).collect();
+    let mut b: Vec<_> = out.robust.lines.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    Ok(r::Risk {
+        samples: out.samples,
+        seed: out.seed,
+        measure: out.measure.to_string(),
+        solved_on: out.solved_on,
+        base: side(&out.base),
+        robust: side(&out.robust.outcome),
+        same_lines: a == b,
+        fan: out
+            .fan
+            .iter()
+            .map(|p| r::FanPoint {
+                date: p.date,
+                p10: p.p10,
+                p50: p.p50,
+                p90: p.p90,
+            })
+            .collect(),
+        drivers: out
+            .drivers
+            .iter()
+            .map(|d| r::Driver {
+                risk: d.risk.clone(),
+                kind: d.kind.to_string(),
+                pflops_low: d.pflops_low,
+                pflops_high: d.pflops_high,
+                spend_usd_low: d.spend_usd_low,
+                spend_usd_high: d.spend_usd_high,
+            })
+            .collect(),
+    })
+}

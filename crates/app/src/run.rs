@@ -105,6 +105,14 @@ pub fn report(
         Ok(b) => what_if_section(loaded, &engine, &rules, &perf, as_of, b)?,
         Err(_) => Section::unavailable("there is no base plan to compare with"),
     };
+    // The risk section, only when the scenario has risks (else the report is unchanged).
+    let risk = (!sc.risks.is_empty()).then(|| match &base {
+        Ok(b) => match crate::risk::report_section(loaded, extra_rules, &plan_opts, b, opts.seed) {
+            Ok(r) => Section::available(r),
+            Err(e) => Section::unavailable(format!("no risk analysis: {e}")),
+        },
+        Err(_) => Section::unavailable("there is no base plan to sample"),
+    });
 
     progress(Progress::Step(STEPS[3]));
     let mut planned = planned_scenario(sc, base.as_ref().ok(), as_of);
@@ -156,6 +164,7 @@ pub fn report(
         compliance,
         workload,
         cost_energy,
+        risk,
         notes,
     })
 }

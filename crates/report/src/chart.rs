@@ -97,7 +97,7 @@ pub struct Bars<'a> {
 }
 
 /// Legend items laid out left to right, wrapping; returns the SVG and the height used.
-fn legend(items: &[(String, String)], x0: f64, y0: f64, max_x: f64) -> (String, f64) {
+pub(crate) fn legend(items: &[(String, String)], x0: f64, y0: f64, max_x: f64) -> (String, f64) {
     let mut s = String::from("<g class=\"legend\">");
     let (mut x, mut y) = (x0, y0);
     for (name, col) in items {
@@ -121,7 +121,7 @@ fn legend(items: &[(String, String)], x0: f64, y0: f64, max_x: f64) -> (String, 
     (s, y - y0 + 18.0)
 }
 
-fn svg_open(s: &mut String, w: f64, h: f64, desc: &str) {
+pub(crate) fn svg_open(s: &mut String, w: f64, h: f64, desc: &str) {
     let _ = write!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"img\" \

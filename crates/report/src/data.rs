@@ -60,6 +60,9 @@ pub struct ReportData {
     pub compliance: Section<Compliance>,
     pub workload: Section<Workload>,
     pub cost_energy: Section<CostEnergy>,
+    /// Monte Carlo over the scenario's `[[risk]]` entries (`risk.rs`); absent without risks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<Section<crate::risk::Risk>>,
     /// Things the reader should know: inputs skipped and why, engines that could not answer.
     #[serde(default)]
     pub notes: Vec<String>,

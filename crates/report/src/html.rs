@@ -108,6 +108,7 @@ pub fn render_html(r: &ReportData) -> String {
     p.compute();
     p.compliance();
     p.what_if();
+    p.out.push_str(&crate::risk::html(r.risk.as_ref()));
     p.workload();
     p.cost();
     p.notes();
@@ -565,9 +566,15 @@ impl Page<'_> {
     }
 
     fn toc(&mut self) {
-        self.out.push_str(
+        let risk = if self.r.risk.is_some() {
+            "<a href=\"#risk\">Risk</a>"
+        } else {
+            ""
+        };
+        let _ = write!(
+            self.out,
             "<nav class=\"toc\"><a href=\"#plan\">Plan</a><a href=\"#compute\">Compute</a>\
-             <a href=\"#compliance\">Rules</a><a href=\"#what-if\">What-if</a>\
+             <a href=\"#compliance\">Rules</a><a href=\"#what-if\">What-if</a>{risk}\
              <a href=\"#workload\">Workload</a><a href=\"#cost\">Cost &amp; energy</a>\
              <a href=\"#notes\">Notes</a></nav>",
         );

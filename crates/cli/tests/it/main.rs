@@ -11,6 +11,7 @@ mod harden;
 mod plan;
 mod risk;
 mod run;
+mod run_risk;
 #[cfg(feature = "serve")]
 mod serve;
 mod simulate;

@@ -713,6 +713,7 @@ pub fn report() -> ReportData {
         compliance: Section::available(compliance),
         workload: Section::available(workload),
         cost_energy: Section::available(cost),
+        risk: None,
         notes: vec!["1 candidate skipped: mlu590 has no BF16 figure".into()],
     }
 }

@@ -17,7 +17,7 @@ fn golden_path(name: &str) -> PathBuf {
 }
 
 /// Compares `actual` with the golden file, or rewrites it when `UPDATE_GOLDEN=1`.
-fn check_golden(name: &str, actual: &str) {
+pub fn check_golden(name: &str, actual: &str) {
     let path = golden_path(name);
     if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
         std::fs::write(&path, actual).unwrap();

@@ -2,4 +2,5 @@
 
 mod fixture;
 mod golden;
+mod risk;
 mod truth;
