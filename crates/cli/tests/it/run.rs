@@ -143,6 +143,8 @@ fn xpufleet_report_chart_ids() -> Vec<String> {
         ids.push(part[..part.find('"').unwrap()].to_string());
     }
     assert!(ids.len() >= 10, "{ids:?}");
+    // The example has [[risk]] entries, so its page also draws the risk section's charts.
+    ids.extend(["chart-risk-fan", "chart-risk-drivers"].map(String::from));
     ids
 }
 

@@ -104,7 +104,7 @@ fn the_page_links_and_places_the_section_after_the_what_if() {
     let json = to_json(&r);
     assert!(json.contains("\"risk\": {"));
     let back: xpufleet_report::ReportData = serde_json::from_str(&json).unwrap();
-    assert_eq!(back.risk.is_some(), true);
+    assert_eq!(back.risk, r.risk, "the section round-trips");
 }
 
 #[test]
