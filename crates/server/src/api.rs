@@ -34,6 +34,9 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     pub(crate) auth: Arc<crate::auth::Auth>,
     results: Arc<Mutex<ResultCache>>,
+    /// Idempotency keys being answered now, per server (two servers in one process, as in the
+    /// tests, must not see each other's keys).
+    pub(crate) in_flight: crate::idempotency::InFlight,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             metrics: Arc::default(),
             auth: Arc::default(),
             results: Arc::default(),
+            in_flight: Arc::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! that are safe to repeat or that the client can recognise (scenario names, run digests).
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -91,17 +91,15 @@ impl Store {
 }
 
 /// Keys being answered now, as (token name, key).
-fn in_flight() -> &'static Mutex<HashSet<(String, String)>> {
-    static SET: OnceLock<Mutex<HashSet<(String, String)>>> = OnceLock::new();
-    SET.get_or_init(Default::default)
-}
+/// The (token name, key) pairs whose first request is still being answered.
+pub(crate) type InFlight = std::sync::Arc<Mutex<HashSet<(String, String)>>>;
 
-struct Claim((String, String));
+struct Claim(InFlight, (String, String));
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        if let Ok(mut s) = in_flight().lock() {
-            s.remove(&self.0);
+        if let Ok(mut s) = self.0.lock() {
+            s.remove(&self.1);
         }
     }
 }
@@ -158,7 +156,7 @@ pub async fn idempotent(State(s): State<AppState>, req: Request, next: Next) -> 
     let digest = token::hex(&h.finalize());
     let slot = (caller.name.clone(), key.clone());
     let _claim = {
-        let Ok(mut set) = in_flight().lock() else {
+        let Ok(mut set) = s.in_flight.lock() else {
             return ApiError::internal("idempotency: poisoned").into_response();
         };
         if !set.insert(slot.clone()) {
@@ -168,7 +166,7 @@ pub async fn idempotent(State(s): State<AppState>, req: Request, next: Next) -> 
             )
             .into_response();
         }
-        Claim(slot)
+        Claim(s.in_flight.clone(), slot)
     };
     match s.store.idempotent_answer(&caller.name, &key).await {
         Ok(Some(stored)) if stored.request_sha256 == digest => return replay(stored),
