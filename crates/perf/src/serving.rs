@@ -321,11 +321,14 @@ pub fn prefill_rate(
     a: &Accelerator,
     efficiency: f64,
 ) -> Result<f64, ServingError> {
-    let tflops = figure(
-        a,
-        peak_field(precision),
-        "prefill is bound by FLOPS at the weights' precision",
-    )?;
+    // A part without the precision's tensor cores (A100 and FP8) computes in BF16 on weights
+    // dequantised as they load (vLLM's weight-only FP8 kernels on Ampere); an unknown figure
+    // stays unknown.
+    let field = match a.figure(peak_field(precision)) {
+        Some(f) if f.confidence == xpufleet_model::Confidence::Unsupported => "tflops_bf16",
+        _ => peak_field(precision),
+    };
+    let tflops = figure(a, field, "prefill is bound by FLOPS at the weights' precision")?;
     Ok(efficiency * tflops * 1e12 / (2.0 * model.active_params))
 }
 
@@ -598,6 +601,13 @@ pub fn estimate_serving(
         .or(model.precision)
         .unwrap_or_default();
     let context = demand.mean_context_tokens(p);
+    // A profile knows its model's KV size when the caller does not.
+    let model = &ServedModel {
+        kv_bytes_per_token: model
+            .kv_bytes_per_token
+            .or(profile.and_then(|pr| pr.kv_bytes_per_token)),
+        ..model.clone()
+    };
     let mut fit = memory_fit(model, precision, context, a, p)?;
     let (input_tokens, _) = demand.lengths(p);
 
