@@ -88,7 +88,9 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, Diagnostics>
 /// Checks that one list entry deserialises as `T`.
 pub(crate) type ItemCheck = fn(Spanned<DeValue<'_>>) -> Result<(), toml::de::Error>;
 
-pub(crate) fn check_item<T: DeserializeOwned>(v: Spanned<DeValue<'_>>) -> Result<(), toml::de::Error> {
+pub(crate) fn check_item<T: DeserializeOwned>(
+    v: Spanned<DeValue<'_>>,
+) -> Result<(), toml::de::Error> {
     T::deserialize(toml::de::ValueDeserializer::from(v)).map(|_| ())
 }
 

@@ -45,7 +45,9 @@ mod tests {
     #[test]
     fn a_bad_row_is_located() {
         let text = "[[profile]]\nid = \"x\"\nparams = \"lots\"\n";
-        let err = parse_serving_profiles(text, "p.toml").unwrap_err().to_string();
+        let err = parse_serving_profiles(text, "p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("p.toml:3:10: profile[0].params"), "{err}");
     }
 }

@@ -328,7 +328,11 @@ pub fn prefill_rate(
         Some(f) if f.confidence == xpufleet_model::Confidence::Unsupported => "tflops_bf16",
         _ => peak_field(precision),
     };
-    let tflops = figure(a, field, "prefill is bound by FLOPS at the weights' precision")?;
+    let tflops = figure(
+        a,
+        field,
+        "prefill is bound by FLOPS at the weights' precision",
+    )?;
     Ok(efficiency * tflops * 1e12 / (2.0 * model.active_params))
 }
 
@@ -350,7 +354,6 @@ pub struct DecodePoint {
 /// largest) that gives the most tokens/s per accelerator, the smallest within 5% of it.
 pub fn decode_rate(
     model: &ServedModel,
-    precision: Precision,
     fit: &MemoryFit,
     context_tokens: f64,
     tpot_ms: Option<f64>,
@@ -359,7 +362,8 @@ pub fn decode_rate(
     p: &ServingParams,
 ) -> Result<DecodePoint, ServingError> {
     let bw = figure(a, "memory_tbps", "decode is bound by memory bandwidth")? * 1e12;
-    let w = model.params * bytes_per_param(precision);
+    // The fit's weights are at the precision served.
+    let w = fit.weights_gb * 1e9;
     let active_share = (model.active_params / model.params).clamp(0.0, 1.0);
     let seq_bytes = fit.kv_gb_per_1k_tokens * 1e9 / 1000.0 * context_tokens;
     let step_s = |batch: f64, g: f64| {
@@ -556,7 +560,10 @@ fn check_model(m: &ServedModel) -> Result<(), ServingError> {
     if !(m.params.is_finite() && m.params >= 1e6 && m.params <= 1e14) {
         return Err(ServingError::Invalid {
             field: "params".into(),
-            message: format!("expected a parameter count between 1e6 and 1e14; found {}", m.params),
+            message: format!(
+                "expected a parameter count between 1e6 and 1e14; found {}",
+                m.params
+            ),
         });
     }
     if !(m.active_params.is_finite() && m.active_params > 0.0 && m.active_params <= m.params) {
@@ -615,7 +622,7 @@ pub fn estimate_serving(
     let base = fit.clone();
     let roofline = |pe: f64, de: f64| -> Result<(f64, DecodePoint), ServingError> {
         let prefill = prefill_rate(model, precision, a, pe)?;
-        let decode = decode_rate(model, precision, &base, context, demand.tpot_ms, a, de, p)?;
+        let decode = decode_rate(model, &base, context, demand.tpot_ms, a, de, p)?;
         Ok((prefill, decode))
     };
     let (rates, spread, source, tpot) = match profile {
@@ -650,7 +657,12 @@ pub fn estimate_serving(
                 input: prefill,
                 output: decode.tokens_per_s_per_accel,
             };
-            (rates, Some(spread), "roofline".to_string(), Some(decode.tpot_ms))
+            (
+                rates,
+                Some(spread),
+                "roofline".to_string(),
+                Some(decode.tpot_ms),
+            )
         }
     };
     if profile.is_some() {
@@ -676,7 +688,11 @@ pub fn estimate_serving(
     let size = |r: TokenRates| pools(demand, r, fit.instance_accels, disaggregated, p);
     let (prefill_accels, decode_accels, accelerators) = size(rates);
     let nodes = accelerators.div_ceil(p.node_accels);
-    let day_cost = |n: u64| price.as_ref().map(|pr| n as f64 * pr.usd_per_accel_hour * 24.0);
+    let day_cost = |n: u64| {
+        price
+            .as_ref()
+            .map(|pr| n as f64 * pr.usd_per_accel_hour * 24.0)
+    };
     let per_m = |n: u64| day_cost(n).map(|c| c / (demand.output_tokens_per_day / 1e6));
     let interval = match spread {
         None => ServingInterval {
@@ -689,15 +705,17 @@ pub fn estimate_serving(
             ServingInterval {
                 accelerators: [least, most],
                 usd_per_million_output_tokens: per_m(least).zip(per_m(most)).map(|(a, b)| [a, b]),
-                basis: "roofline at the lowest and highest efficiency fitted on the measured profiles"
-                    .into(),
+                basis:
+                    "roofline at the lowest and highest efficiency fitted on the measured profiles"
+                        .into(),
             }
         }
         Some(None) => ServingInterval {
             accelerators: [accelerators, u64::MAX],
             usd_per_million_output_tokens: None,
-            basis: "roofline; at the lowest fitted efficiency the target is not met, so no upper bound"
-                .into(),
+            basis:
+                "roofline; at the lowest fitted efficiency the target is not met, so no upper bound"
+                    .into(),
         },
     };
     Ok(ServingEstimate {
@@ -741,12 +759,22 @@ fn pools(
         // 1e-9 absorbs rounding in an exact fit (10.000000001 nodes is 10).
         let n = (need - 1e-9).ceil().max(0.0) as u64;
         let node = p.node_accels.max(1);
-        n.div_ceil(node).saturating_mul(node).max(u64::from(instance))
+        n.div_ceil(node)
+            .saturating_mul(node)
+            .max(u64::from(instance))
     };
-    let prefill_need = if r.input > 0.0 { in_rate / r.input } else { 0.0 };
+    let prefill_need = if r.input > 0.0 {
+        in_rate / r.input
+    } else {
+        0.0
+    };
     let decode_need = out_rate / r.output;
     if disaggregated {
-        let pre = if in_rate > 0.0 { whole(prefill_need) } else { 0 };
+        let pre = if in_rate > 0.0 {
+            whole(prefill_need)
+        } else {
+            0
+        };
         let dec = whole(decode_need);
         (pre, dec, pre + dec)
     } else {
@@ -807,7 +835,7 @@ pub fn fit_efficiency(
         let decode = pr.decode_tokens_per_s_per_accel.and_then(|m| {
             let fit = memory_fit(&model, pr.precision, context, a, p).ok()?;
             let rate = |e: f64| {
-                decode_rate(&model, pr.precision, &fit, context, pr.tpot_ms, a, e, p)
+                decode_rate(&model, &fit, context, pr.tpot_ms, a, e, p)
                     .map(|d| d.tokens_per_s_per_accel)
                     .unwrap_or(0.0)
             };

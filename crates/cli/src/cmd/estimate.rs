@@ -122,7 +122,7 @@ pub struct Args {
 enum Sub {
     /// Accelerators, nodes, prefill/decode pools and cost to serve N input and M output
     /// tokens a day under latency targets (on one part, or several with --compare).
-    Serving(super::estimate_serving::Args),
+    Serving(Box<super::estimate_serving::Args>),
 }
 
 /// How the run is trained: software maturity and parallel layout.
@@ -179,7 +179,7 @@ struct Resolved {
 
 pub fn run(ctx: &Ctx, mut args: Args) -> Result<()> {
     if let Some(Sub::Serving(a)) = args.serving.take() {
-        return super::estimate_serving::run(ctx, a);
+        return super::estimate_serving::run(ctx, *a);
     }
     let r = resolve(ctx, &args)?;
     let t = &args.training;

@@ -47,7 +47,12 @@ pub struct Args {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     disaggregated: bool,
     /// Estimate on each of these accelerator ids, cheapest per million output tokens first.
-    #[arg(long, value_name = "ID,ID,...", value_delimiter = ',', conflicts_with = "accel")]
+    #[arg(
+        long,
+        value_name = "ID,ID,...",
+        value_delimiter = ',',
+        conflicts_with = "accel"
+    )]
     compare: Vec<String>,
     /// Weight precision: bf16, fp16, fp8 or int8 (default: a measured profile's, else bf16).
     #[arg(long, value_name = "P")]
@@ -89,7 +94,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         None => xpufleet_io::serving::builtin_serving_profiles().profiles,
     };
-    let kv = match (args.kv_bytes_per_token, args.n_layers, args.kv_heads, args.head_dim) {
+    let kv = match (
+        args.kv_bytes_per_token,
+        args.n_layers,
+        args.kv_heads,
+        args.head_dim,
+    ) {
         (Some(k), ..) => Some(k),
         (None, Some(l), Some(h), Some(d)) => Some(kv_bytes_per_token(l, h, d, 2.0)),
         _ => None,

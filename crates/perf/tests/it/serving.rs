@@ -102,7 +102,11 @@ fn roofline_for_deepseek_on_h800_is_near_the_measured_rate() {
     .expect("estimate");
     assert_eq!(e.source, "roofline");
     let [lo, hi] = e.interval.accelerators;
-    assert!(lo <= e.accelerators && e.accelerators <= hi, "{:?}", e.interval);
+    assert!(
+        lo <= e.accelerators && e.accelerators <= hi,
+        "{:?}",
+        e.interval
+    );
     // DeepSeek measured 1,850 output and 9,212 input tokens/s per GPU.
     let out = e.tokens_per_s_per_accel.output;
     assert!((1000.0..3000.0).contains(&out), "decode {out}");
@@ -149,8 +153,14 @@ fn a_model_that_fits_nowhere_names_the_shortfall() {
         precision: Some(Precision::Bf16),
         kv_bytes_per_token: None,
     };
-    let err = memory_fit(&huge, Precision::Bf16, 2000.0, &accel("h20"), &ServingParams::default())
-        .unwrap_err();
+    let err = memory_fit(
+        &huge,
+        Precision::Bf16,
+        2000.0,
+        &accel("h20"),
+        &ServingParams::default(),
+    )
+    .unwrap_err();
     match err {
         ServingError::MemoryShortfall {
             needed_gb,
@@ -197,7 +207,10 @@ fn a_tpot_below_the_batch_1_limit_is_refused_with_the_limit() {
     assert_eq!(*group, 8);
     let p = ServingParams::default();
     let floor = 140e9 / (8.0 * 4.0e12 * p.decode_efficiency) * 1e3;
-    assert!(*needed_ms >= floor && *needed_ms < floor * 1.05, "{needed_ms}");
+    assert!(
+        *needed_ms >= floor && *needed_ms < floor * 1.05,
+        "{needed_ms}"
+    );
     assert!(err.to_string().contains("ask for at least"), "{err}");
     // Asking for the limit it named is accepted.
     d.tpot_ms = Some(needed_ms.ceil() + 1.0);
