@@ -296,3 +296,45 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// More demand never needs fewer accelerators, and a looser tpot target never lowers the
+    /// decode rate per accelerator (beyond the split rule's 5%), on every part it can answer for.
+    #[test]
+    fn roofline_pools_are_monotone_in_demand_and_latency(
+        params_b in 1.0f64..800.0,
+        active_frac in 0.03f64..1.0,
+        output in 1e8f64..1e11,
+        ratio in 0.5f64..8.0,
+        extra in 1.0f64..3.0,
+        tpot in 20.0f64..200.0,
+        part in prop::sample::select(vec!["h20", "h100-sxm", "h200-sxm", "b200", "ascend-910b"]),
+    ) {
+        let active = if active_frac > 0.9 { params_b } else { params_b * active_frac };
+        let m = ServedModel {
+            params: params_b * 1e9,
+            active_params: active * 1e9,
+            precision: Some(Precision::Bf16),
+            kv_bytes_per_token: None,
+        };
+        let a = accel(part);
+        let p = ServingParams::default();
+        let at = |out: f64, tpot: f64| {
+            let mut d = demand(out * ratio, out);
+            d.tpot_ms = Some(tpot);
+            estimate_serving(&m, &d, &a, &[], true, None, &p)
+        };
+        if let Ok(base) = at(output, tpot) {
+            let more = at(output * extra, tpot).expect("more demand is still servable");
+            prop_assert!(more.accelerators >= base.accelerators);
+            // The split is the smallest within 5% of the best, so a looser target may pick a
+            // smaller split a little slower per accelerator, never more than 5% slower.
+            let looser = at(output, tpot * extra).expect("a looser target is still servable");
+            let (b, l) = (base.tokens_per_s_per_accel.output, looser.tokens_per_s_per_accel.output);
+            prop_assert!(l >= 0.95 * b - 1e-9, "tpot {tpot} -> {}: {b} -> {l}", tpot * extra);
+            prop_assert!(base.interval.accelerators[0] <= base.accelerators);
+            prop_assert!(base.accelerators <= base.interval.accelerators[1]);
+        }
+    }
+}
