@@ -41,7 +41,7 @@ enum Command {
     Classify(cmd::classify::Args),
     /// Give every pool and intended use a compliance verdict as of a date.
     Check(cmd::check::Args),
-    /// Estimate time, MFU, failures, energy and cost of a training run.
+    /// Estimate a training run (time, MFU, failures, energy, cost), or `estimate serving`.
     Estimate(cmd::estimate::Args),
     /// Plan procurement under budgets, supplier mix, supply, power and the rules.
     Plan(cmd::plan::Args),

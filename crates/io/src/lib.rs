@@ -6,6 +6,7 @@
 pub mod diag;
 pub mod scenario;
 pub mod screening;
+pub mod serving;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use scenario::{

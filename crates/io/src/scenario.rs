@@ -86,9 +86,11 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, Diagnostics>
 }
 
 /// Checks that one list entry deserialises as `T`.
-type ItemCheck = fn(Spanned<DeValue<'_>>) -> Result<(), toml::de::Error>;
+pub(crate) type ItemCheck = fn(Spanned<DeValue<'_>>) -> Result<(), toml::de::Error>;
 
-fn check_item<T: DeserializeOwned>(v: Spanned<DeValue<'_>>) -> Result<(), toml::de::Error> {
+pub(crate) fn check_item<T: DeserializeOwned>(
+    v: Spanned<DeValue<'_>>,
+) -> Result<(), toml::de::Error> {
     T::deserialize(toml::de::ValueDeserializer::from(v)).map(|_| ())
 }
 
@@ -110,7 +112,7 @@ const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
 /// Parses `text` as a `T`. Serde stops at the first type error, so on failure each entry of each
 /// list in `lists` is deserialised on its own, and the rest of the document with those lists
 /// emptied, to find every entry that is wrong in one run.
-fn parse_toml<T: DeserializeOwned>(
+pub(crate) fn parse_toml<T: DeserializeOwned>(
     text: &str,
     origin: &str,
     lists: &[(&str, ItemCheck)],

@@ -10,7 +10,9 @@
 //! - [`PerfModel::rate`]: a job's FLOP/s on a placement, the one number the scheduler, the
 //!   simulator and `estimate` all use;
 //! - `reliability`: job MTBF, Daly's checkpoint interval and expected wall time, ETTR;
-//! - `estimate`: everything above plus energy and cost for one run.
+//! - `estimate`: everything above plus energy and cost for one run;
+//! - `serving`: accelerators, pools and cost to serve N input and M output tokens a day
+//!   (memory fit, measured profiles, a bandwidth/FLOPS roofline, Mélange's part mix).
 //!
 //! Every formula and the source of every default is in `docs/performance-model.md`.
 
@@ -23,6 +25,7 @@ pub mod estimate;
 pub mod parallel;
 pub mod params;
 pub mod reliability;
+pub mod serving;
 pub mod work;
 
 pub use estimate::{CostBasis, CostEstimate, Estimate, EstimateInput, Interval, SiteEnergy};

@@ -19,7 +19,11 @@ use xpufleet_perf::{
 use crate::common::{print_json, table, Ctx};
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// `estimate serving`; without it, `estimate` is the training estimate.
+    #[command(subcommand)]
+    serving: Option<Sub>,
     /// Total parameters (e.g. 70e9).
     #[arg(long, value_name = "N")]
     params: Option<f64>,
@@ -113,6 +117,14 @@ pub struct Args {
     json: bool,
 }
 
+/// What else `estimate` answers besides a training run.
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Accelerators, nodes, prefill/decode pools and cost to serve N input and M output
+    /// tokens a day under latency targets (on one part, or several with --compare).
+    Serving(Box<super::estimate_serving::Args>),
+}
+
 /// How the run is trained: software maturity and parallel layout.
 #[derive(Debug, clap::Args)]
 struct TrainingArgs {
@@ -165,7 +177,10 @@ struct Resolved {
     origin: Option<String>,
 }
 
-pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+pub fn run(ctx: &Ctx, mut args: Args) -> Result<()> {
+    if let Some(Sub::Serving(a)) = args.serving.take() {
+        return super::estimate_serving::run(ctx, *a);
+    }
     let r = resolve(ctx, &args)?;
     let t = &args.training;
     let mut model = PerfModel::default()

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod check;
 pub mod classify;
 pub mod estimate;
+pub mod estimate_serving;
 pub mod export;
 pub mod fleet;
 pub mod import;

@@ -5,6 +5,7 @@ mod check;
 mod classify;
 mod cluster;
 mod estimate;
+mod estimate_serving;
 mod fit;
 mod fleet;
 mod harden;

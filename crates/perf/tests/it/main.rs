@@ -5,4 +5,5 @@ mod calibration;
 mod corpus;
 mod parallel;
 mod properties;
+mod serving;
 mod support;
