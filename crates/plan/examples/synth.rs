@@ -54,6 +54,11 @@ fn main() {
         .expect("a plan");
         opts.target_pflops = Some(mc.effective_pflops / 2.0);
     }
+    if let Some(path) = std::env::var_os("SYNTH_DUMP") {
+        let text = xpufleet_plan::program_text(&scenario, &catalog, gate, &PerfModel::default())
+            .expect("a program");
+        std::fs::write(path, text).expect("the dump is written");
+    }
     let t = Instant::now();
     let p = plan(&scenario, &catalog, gate, &PerfModel::default(), &opts).expect("a plan");
     let secs = t.elapsed().as_secs_f64();
