@@ -36,7 +36,12 @@ fn main() {
         sensitivity: args.get(4).is_some_and(|a| a == "sensitivity"),
         solver: solver.parse().expect("microlp or highs"),
         objective: Some(objective.parse().expect("an objective")),
-        time_limit_s: Some(60.0),
+        // A hard instance is planned as `plan` would plan it (10 s a MILP).
+        time_limit_s: if hard {
+            PlanOptions::default().time_limit_s
+        } else {
+            Some(60.0)
+        },
         ..PlanOptions::default()
     };
     if objective == "min-cost" {

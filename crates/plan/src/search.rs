@@ -110,18 +110,18 @@ pub(crate) fn improve(
     let eps = 1e-9 * best.abs().max(1.0);
     'outer: loop {
         let mut improved = false;
-        for k in 0..n {
+        for (k, near_k) in near.iter().enumerate() {
             // Take out one, two or three nodes: a bigger node of another part may need the room
             // of several small ones.
             for out in 1..=3u64 {
-                for &j in &near[k] {
+                for &j in near_k {
                     if s.x[k] < out || !s.can_remove(k) {
                         break;
                     }
                     if work == 0 {
                         break 'outer;
                     }
-                    work = work.saturating_sub(1 + near[k].len() as u64);
+                    work = work.saturating_sub(1 + near_k.len() as u64);
                     let (x0, act0) = (s.x.clone(), s.act.clone());
                     let mut ok = true;
                     for _ in 0..out {
@@ -137,7 +137,7 @@ pub(crate) fn improve(
                         continue;
                     }
                     s.shift(j, add as i64);
-                    s.fill(&near[k]);
+                    s.fill(near_k);
                     let v = value(&s);
                     if v > best + eps {
                         best = v;

@@ -291,7 +291,14 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
     for (s, site) in sites.iter().enumerate() {
         let (country, cur, rate) = countries[s % countries.len()];
         for (i, a) in catalog.accelerators.iter().enumerate() {
-            let usd = prices_usd[i] * rng.range(0.9, 1.25);
+            // A domestic part costs a third more at home (small runs, no volume discount),
+            // so the domestic-content mixes bind.
+            let premium = if a.vendor_country == country {
+                1.35
+            } else {
+                1.0
+            };
+            let usd = prices_usd[i] * premium * rng.range(0.9, 1.25);
             cands.push(Candidate {
                 id: format!("{}-{}", a.id, site.id),
                 accelerator: a.id.clone(),
@@ -308,8 +315,8 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
             });
         }
     }
-    // Each envelope buys about 60% of what its sites' power would hold at the average price:
-    // budgets and power both bind, at different sites.
+    // Each envelope buys between 70% and 130% of what its sites' power would hold at the
+    // average price: budgets bind in some countries, power at the sites of others.
     let avg_usd_per_w: f64 = catalog
         .accelerators
         .iter()
@@ -327,7 +334,7 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
                 .filter(|s| s.country == *country)
                 .map(|s| s.power_mw * 1e6)
                 .sum();
-            let usd = 0.6 * watts / 1.3 * avg_usd_per_w * rng.range(0.8, 1.2);
+            let usd = watts / 1.3 * avg_usd_per_w * rng.range(0.7, 1.3);
             let _ = c;
             Envelope {
                 id: format!("env-{}", country.to_lowercase()),
@@ -341,40 +348,40 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
         })
         .collect();
     let mut supplier_mix = vec![SupplierMix {
-        id: "cn-spend-55".into(),
+        id: "cn-spend-70".into(),
         description: String::new(),
         envelope: "env-cn".into(),
         domestic_country: "CN".into(),
-        min_share: 0.55,
+        min_share: 0.7,
         basis: MixBasis::Spend,
     }];
     if per_country[1] > 0 {
         supplier_mix.push(SupplierMix {
-            id: "jp-units-35".into(),
+            id: "jp-units-50".into(),
             description: String::new(),
             envelope: "env-jp".into(),
             domestic_country: "JP".into(),
-            min_share: 0.35,
+            min_share: 0.5,
             basis: MixBasis::Units,
         });
     }
     if per_country[2] > 0 {
         supplier_mix.push(SupplierMix {
-            id: "de-units-25".into(),
+            id: "de-units-40".into(),
             description: String::new(),
             envelope: "env-de".into(),
             domestic_country: "GB".into(),
-            min_share: 0.25,
+            min_share: 0.4,
             basis: MixBasis::Units,
         });
     }
     if per_country[3] > 0 {
         supplier_mix.push(SupplierMix {
-            id: "my-spend-20".into(),
+            id: "my-spend-35".into(),
             description: String::new(),
             envelope: "env-my".into(),
             domestic_country: "CN".into(),
-            min_share: 0.2,
+            min_share: 0.35,
             basis: MixBasis::Spend,
         });
     }
