@@ -129,11 +129,20 @@ proptest! {
             } else {
                 continue;
             }
-            let exact = plan(&relaxed, &catalog, &gate, &mfu, &exact_opts).unwrap().objective.value;
+            let exact_plan = plan(&relaxed, &catalog, &gate, &mfu, &exact_opts).unwrap();
+            let exact = exact_plan.objective.value;
             let r = c.relaxation.as_ref().unwrap();
             let [low, high] = r.delta_range.unwrap();
             let tol = 1e-6 * exact.max(1.0);
             prop_assert!(r.proven, "{}", c.id);
+            if exact_plan.excluded.len() < p.excluded.len() {
+                // The raised limit lets in a candidate that the base plan excluded before
+                // solving (one node over the whole budget or site): the re-solve works on the
+                // base program's candidates, so its figure is only a lower bound (a known
+                // limit, docs/planning.md).
+                prop_assert!(r.objective.unwrap() <= exact + tol);
+                continue;
+            }
             // The interval holds the exact change of the optimum, and the reported plan under
             // the relaxation is within the gap of the exact optimum and never beats it.
             prop_assert!(low - tol <= exact - base && exact - base <= high + tol,
