@@ -698,18 +698,18 @@ impl Part<'_> {
         }
         offer(self.rounded(&lp_x), self, &mut best);
         offer(vec![0; self.items.len()], self, &mut best);
-        // Exchanges from the best plan so far (maximising goals; a min-cost plan is the
-        // greedy fill's).
-        if !minimise(self.goal) {
-            if let Some((x, _)) = best.clone() {
-                offer(self.polish(x), self, &mut best);
-            }
-        }
         let short = |v: f64| if minimise(self.goal) { v - lp } else { lp - v };
         let proven = |best: &Option<(Vec<u64>, f64)>| {
             best.as_ref()
                 .is_some_and(|(_, v)| within(short(*v), *v, self.floor(), self.opts.gap))
         };
+        // Exchanges from the best plan so far, when it is not already proven good enough
+        // (maximising goals; a min-cost plan is the greedy fill's).
+        if !minimise(self.goal) && !proven(&best) {
+            if let Some((x, _)) = best.clone() {
+                offer(self.polish(x), self, &mut best);
+            }
+        }
         // Relaxation-induced neighbourhood: only the items the LP or the incumbent uses stay
         // free (with as many rows as a planning program has, that is a few dozen), the rest stay
         // at zero, and the smaller MILP gets a fifth of the time budget to improve the incumbent.
