@@ -333,30 +333,34 @@ pub fn plan(
             .map_or(1, |n| n.get())
             .min(jobs.len())
             .max(1);
-        let results: Vec<(usize, String, Result<Option<Outcome>, PlanError>)> =
+        // Each thread takes the next job when it finishes one, so one slow re-solve does not
+        // hold back the others; the results are put back in constraint order.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<(usize, String, Result<Option<Outcome>, PlanError>)> =
             std::thread::scope(|scope| {
-                let chunks: Vec<&[(usize, Limits, String)]> =
-                    jobs.chunks(jobs.len().div_ceil(threads).max(1)).collect();
-                let handles: Vec<_> = chunks
-                    .into_iter()
-                    .map(|chunk| {
-                        let (p, base) = (&p, &base);
+                let handles: Vec<_> = (0..threads)
+                    .map(|_| {
+                        let (p, base, jobs, next) = (&p, &base, &jobs, &next);
                         scope.spawn(move || {
-                            chunk
-                                .iter()
-                                .map(|(k, relaxed, step)| {
-                                    let r = resensitise(p, relaxed, objective, sopts, base, opts);
-                                    (*k, step.clone(), r)
-                                })
-                                .collect::<Vec<_>>()
+                            let mut done = Vec::new();
+                            loop {
+                                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some((k, relaxed, step)) = jobs.get(j) else {
+                                    break;
+                                };
+                                let r = resensitise(p, relaxed, objective, sopts, base, opts);
+                                done.push((*k, step.clone(), r));
+                            }
+                            done
                         })
                     })
                     .collect();
                 handles
                     .into_iter()
-                    .flat_map(|h| h.join().expect("a sensitivity re-solve panicked"))
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                     .collect()
             });
+        results.sort_by_key(|(k, _, _)| *k);
         for (k, step, r) in results {
             let c = &mut constraints[k];
             c.relaxation = Some(match r {

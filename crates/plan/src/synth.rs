@@ -217,12 +217,15 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
 }
 
 /// A hard scenario: `candidates / 10` sites (at least four) in seven countries, each with its own
-/// currency and envelope, and ten parts from six vendors in four countries offered to buy at every
-/// site. Everything that makes branch-and-bound work binds at once: a domestic-spend mix in the
-/// CNY envelope, a domestic-units mix in the JPY and EUR envelopes, a supply cap per vendor and
-/// per part, site power sized below what the budgets buy, and [`HardGate`] prohibiting the top US
-/// parts at CN sites (as an export rule would), so that the gate excludes about a tenth of the
-/// candidates. Prices carry noise, so no two candidates have the same price-to-compute ratio.
+/// currency and envelope, and ten parts from six vendors in four countries offered to buy at
+/// every site. Everything that makes branch-and-bound work binds at once: a domestic-spend mix in
+/// the CNY envelope (and one on CN parts in the MYR envelope), a domestic-units mix in the JPY
+/// envelope and a units mix on GB parts in the EUR envelope, a supply cap per vendor and on
+/// every third part, budgets between 70% and 130% of what the sites' power holds (so budgets
+/// bind in some countries and power at the sites of others), a price premium on domestic parts
+/// at home, and [`HardGate`] prohibiting the two fastest US parts at CN sites (as an export rule
+/// would: a few percent of the candidates). Prices carry noise, so no two candidates have the
+/// same price-to-compute ratio.
 pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
     let mut rng = SplitMix(seed ^ 0x5EED_4A2D);
     let vendors = [
@@ -328,14 +331,13 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
         .iter()
         .enumerate()
         .filter(|(c, _)| per_country[*c] > 0)
-        .map(|(c, (country, cur, rate))| {
+        .map(|(_, (country, cur, rate))| {
             let watts: f64 = sites
                 .iter()
                 .filter(|s| s.country == *country)
                 .map(|s| s.power_mw * 1e6)
                 .sum();
             let usd = watts / 1.3 * avg_usd_per_w * rng.range(0.7, 1.3);
-            let _ = c;
             Envelope {
                 id: format!("env-{}", country.to_lowercase()),
                 description: String::new(),
@@ -385,7 +387,7 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
             basis: MixBasis::Spend,
         });
     }
-    // Caps: about a third of what the power of all sites would hold, per vendor; half that on
+    // Caps: 15–35% of the accelerators the power of all sites would hold, per vendor; 5–15% on
     // every third part.
     let total_accels = sites.iter().map(|s| s.power_mw * 1e6).sum::<f64>() / 700.0 / 1.3;
     let mut supply_caps: Vec<SupplyCap> = vendors
