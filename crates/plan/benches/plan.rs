@@ -1,7 +1,10 @@
 //! Criterion benches of `plan()`: the built-in example and generated programs of 30 parts × 40
 //! sites × buy/lease (2,400 candidates) and 50 parts × 200 sites × buy/lease (20,000), with
 //! each solver built in. Under `cargo test` (no `--bench` argument) the generated programs
-//! shrink to 3 parts × 4 sites, so the benches run as quick tests.
+//! shrink to 3 parts × 4 sites, so the benches run as quick tests. The hard programs
+//! (`synth::hard` at 130, 400 and 2,000 candidates, planned under `synth::HardGate`) run with
+//! the default options (10-s limit per MILP, sensitivities on) and print each solver's status
+//! and proven gap once before timing; under `cargo test` they shrink to 40 candidates.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use xpufleet_comply::AllowAll;
@@ -74,5 +77,54 @@ fn large(c: &mut Criterion) {
     generated(c, 50, 200);
 }
 
-criterion_group!(benches, example, mid, large);
+/// The hard programs: one group per size, one bench per solver built in, default options with
+/// and without sensitivities.
+fn hard(c: &mut Criterion) {
+    let sizes: &[usize] = if benching() { &[130, 400, 2000] } else { &[40] };
+    let solvers: &[Solver] = if cfg!(feature = "highs") {
+        &[Solver::Microlp, Solver::Highs]
+    } else {
+        &[Solver::Microlp]
+    };
+    let perf = PerfModel::default();
+    for &n in sizes {
+        let (scenario, catalog) = synth::hard(n, 7);
+        let gate = synth::HardGate::new(&scenario, &catalog);
+        let mut g = c.benchmark_group(format!("plan/hard-{n}"));
+        g.sample_size(10);
+        for &solver in solvers {
+            for sensitivity in [false, true] {
+                // The sensitivities of 2,000 candidates take minutes: timed once, by the
+                // example (docs/benchmarks.md), not ten times here.
+                if sensitivity && n > 400 {
+                    continue;
+                }
+                let opts = PlanOptions {
+                    solver,
+                    sensitivity,
+                    ..PlanOptions::default()
+                };
+                let name = format!(
+                    "{}{}",
+                    solver.as_str(),
+                    if sensitivity { "+sensitivity" } else { "" }
+                );
+                let p = plan(&scenario, &catalog, &gate, &perf, &opts).unwrap();
+                eprintln!(
+                    "plan/hard-{n}/{name}: status {}, proven gap {:.2e}, value {:.3}, bound {:.3}",
+                    p.status.as_str(),
+                    p.gap,
+                    p.objective.value,
+                    p.bound
+                );
+                g.bench_function(name, |b| {
+                    b.iter(|| plan(&scenario, &catalog, &gate, &perf, &opts).unwrap())
+                });
+            }
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, example, mid, large, hard);
 criterion_main!(benches);

@@ -1,28 +1,47 @@
 //! Plans a generated scenario once and prints the time, status and proven gap:
 //! `cargo run --release -p xpufleet-plan --example synth -- PARTS SITES [SOLVER] [OBJECTIVE]
-//! [sensitivity]`.
+//! [sensitivity]`, or for a hard instance of about N candidates (`synth::hard`, planned under
+//! `synth::HardGate`) `... --example synth -- hard N [SOLVER] [OBJECTIVE] [sensitivity]`.
 
 use std::time::Instant;
 
-use xpufleet_comply::AllowAll;
+use xpufleet_comply::{AllowAll, Gate};
 use xpufleet_perf::PerfModel;
 use xpufleet_plan::{plan, synth, verify, PlanOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |k: usize, d: usize| args.get(k).and_then(|a| a.parse().ok()).unwrap_or(d);
-    let size = synth::Size {
-        accelerators: num(0, 30),
-        sites: num(1, 40),
+    let hard = args.first().is_some_and(|a| a == "hard");
+    let (scenario, catalog) = if hard {
+        synth::hard(num(1, 130), 7)
+    } else {
+        synth::scenario(
+            synth::Size {
+                accelerators: num(0, 30),
+                sites: num(1, 40),
+            },
+            7,
+        )
     };
+    let gate: Box<dyn Gate> = if hard {
+        Box::new(synth::HardGate::new(&scenario, &catalog))
+    } else {
+        Box::new(AllowAll)
+    };
+    let gate = gate.as_ref();
     let solver = args.get(2).map_or("microlp", |s| s.as_str());
     let objective = args.get(3).map_or("max-compute", |s| s.as_str());
-    let (scenario, catalog) = synth::scenario(size, 7);
     let mut opts = PlanOptions {
         sensitivity: args.get(4).is_some_and(|a| a == "sensitivity"),
         solver: solver.parse().expect("microlp or highs"),
         objective: Some(objective.parse().expect("an objective")),
-        time_limit_s: Some(60.0),
+        // A hard instance is planned as `plan` would plan it (10 s a MILP).
+        time_limit_s: if hard {
+            PlanOptions::default().time_limit_s
+        } else {
+            Some(60.0)
+        },
         ..PlanOptions::default()
     };
     if objective == "min-cost" {
@@ -30,7 +49,7 @@ fn main() {
         let mc = plan(
             &scenario,
             &catalog,
-            &AllowAll,
+            gate,
             &PerfModel::default(),
             &PlanOptions {
                 objective: Some("max-compute".parse().unwrap()),
@@ -40,13 +59,19 @@ fn main() {
         .expect("a plan");
         opts.target_pflops = Some(mc.effective_pflops / 2.0);
     }
+    if let Some(path) = std::env::var_os("SYNTH_DUMP") {
+        let text = xpufleet_plan::program_text(&scenario, &catalog, gate, &PerfModel::default())
+            .expect("a program");
+        std::fs::write(path, text).expect("the dump is written");
+    }
     let t = Instant::now();
-    let p = plan(&scenario, &catalog, &AllowAll, &PerfModel::default(), &opts).expect("a plan");
+    let p = plan(&scenario, &catalog, gate, &PerfModel::default(), &opts).expect("a plan");
     let secs = t.elapsed().as_secs_f64();
     let bad = verify(&p, &scenario, &catalog);
     println!(
-        "{} candidates, {solver}, {objective}: {secs:.2} s, value {:.3}, bound {:.3}, gap {:.2e}, status {}, rows broken {}, relaxations {} ({} proven)",
+        "{} candidates ({} excluded), {solver}, {objective}: {secs:.2} s, value {:.3}, bound {:.3}, gap {:.2e}, status {}, rows broken {}, relaxations {} ({} proven)",
         scenario.candidates.len(),
+        p.excluded.len(),
         p.objective.value,
         p.bound,
         p.gap,
@@ -58,6 +83,14 @@ fn main() {
             .filter(|c| c.relaxation.as_ref().is_some_and(|r| r.proven))
             .count()
     );
+    if std::env::var_os("SYNTH_VERBOSE").is_some() {
+        for c in &p.constraints {
+            println!(
+                "  {} binding {} value {:.4} limit {:.4}",
+                c.id, c.binding, c.value, c.limit
+            );
+        }
+    }
     for c in p.constraints.iter().filter(|c| c.relaxation.is_some()) {
         let r = c.relaxation.as_ref().unwrap();
         if r.objective_delta.is_some_and(|d| d < 0.0) != (objective == "min-cost")

@@ -30,11 +30,14 @@ mod objective;
 mod prepare;
 mod report;
 pub mod risk;
+mod search;
 pub mod synth;
 
 pub use check::verify;
 pub use diff::{diff, EnvelopeDiff, LineDiff, PlanDiff, VendorDiff};
 pub use mfu::{FixedMfu, Mfu};
+#[doc(hidden)]
+pub use model::program_text;
 pub use model::Solver;
 pub use objective::Objective;
 pub use prepare::{ExclusionKind, Reason};

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use xpufleet_model::MixBasis;
 
 use crate::prepare::Problem;
+use crate::search::LocalRow;
 use crate::PlanError;
 
 /// The right-hand sides of every constraint group. `None` drops the group: the infeasibility
@@ -412,6 +413,9 @@ pub(crate) struct SolverOpts {
 /// that keeps a hard program from growing its tree without end.
 const NODE_LIMIT: u64 = 200_000;
 
+/// Item visits the local search of one MILP may make (a few tens of milliseconds).
+const POLISH_WORK: u64 = 20_000_000;
+
 /// How far one solve got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Proof {
@@ -564,6 +568,39 @@ pub(crate) fn solve(
     }))
 }
 
+/// The LP relaxation's optimum of `goal` under `lim` (PFLOPS for max-compute, MUSD for min-cost):
+/// a proven bound on the integer optimum; `None` when even the relaxation is infeasible. It is
+/// the proof behind skipping a sensitivity re-solve: when relaxing a constraint leaves this
+/// bound within the gap of the base plan's value, the constraint's dual is (as good as) zero and
+/// the base plan stays the answer.
+pub(crate) fn lp_bound(
+    p: &Problem,
+    lim: &Limits,
+    goal: Goal,
+    opts: SolverOpts,
+) -> Result<Option<f64>, PlanError> {
+    let rows = rows(p, lim, goal);
+    let ubs = upper_bounds(p, lim);
+    let items: Vec<usize> = (0..p.items.len()).filter(|&i| ubs[i] >= 1.0).collect();
+    for r in &rows {
+        if !r.coefs.iter().any(|(i, _)| ubs[*i] >= 1.0) && !holds(r, &vec![0; p.items.len()]) {
+            return Ok(None);
+        }
+    }
+    if items.is_empty() {
+        return Ok(Some(0.0));
+    }
+    let part = Part {
+        p,
+        items: &items,
+        rows: &rows,
+        ubs: &ubs,
+        goal,
+        opts,
+    };
+    Ok(part.relaxation()?.map(|(_, v)| v))
+}
+
 /// Whether `nodes` satisfies row `r`, with a tolerance relative to the row's size.
 pub(crate) fn holds(r: &Row, nodes: &[u64]) -> bool {
     let scale = r
@@ -648,20 +685,74 @@ impl Part<'_> {
         // Every incumbent we can build cheaply: the start plan, the LP rounded down and
         // repaired, and the empty plan.
         let mut best: Option<(Vec<u64>, f64)> = None;
-        let mut offer = |x: Vec<u64>, this: &Self| {
+        let offer = |x: Vec<u64>, this: &Self, best: &mut Option<(Vec<u64>, f64)>| {
             if this.feasible(&x) {
                 let v = this.value(&x);
                 if best.as_ref().is_none_or(|(_, b)| this.better(v, *b)) {
-                    best = Some((x, v));
+                    *best = Some((x, v));
                 }
             }
         };
         if let Some(s) = start {
-            offer(self.items.iter().map(|&i| s[i]).collect(), self);
+            offer(self.items.iter().map(|&i| s[i]).collect(), self, &mut best);
         }
-        offer(self.rounded(&lp_x), self);
-        offer(vec![0; self.items.len()], self);
+        offer(self.rounded(&lp_x), self, &mut best);
+        offer(vec![0; self.items.len()], self, &mut best);
         let short = |v: f64| if minimise(self.goal) { v - lp } else { lp - v };
+        let proven = |best: &Option<(Vec<u64>, f64)>| {
+            best.as_ref()
+                .is_some_and(|(_, v)| within(short(*v), *v, self.floor(), self.opts.gap))
+        };
+        // Exchanges from the best plan so far, when it is not already proven good enough
+        // (maximising goals; a min-cost plan is the greedy fill's).
+        if !minimise(self.goal) && !proven(&best) {
+            if let Some((x, _)) = best.clone() {
+                offer(self.polish(x), self, &mut best);
+            }
+        }
+        // Relaxation-induced neighbourhood: only the items the LP or the incumbent uses stay
+        // free (with as many rows as a planning program has, that is a few dozen), the rest stay
+        // at zero, and the smaller MILP gets a fifth of the time budget to improve the incumbent.
+        if !proven(&best) && self.opts.solver == Solver::Microlp {
+            let used: Vec<usize> = self
+                .items
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| lp_x[k] > 1e-9 || best.as_ref().is_some_and(|(x, _)| x[k] > 0))
+                .map(|(_, &i)| i)
+                .collect();
+            if used.len() < self.items.len() {
+                let mut opts = self.opts;
+                opts.time_limit_s =
+                    Some(self.opts.time_limit_s.map_or(2.0, |t| (t / 5.0).min(2.0)));
+                let sub = Part {
+                    items: &used,
+                    opts,
+                    ..*self
+                };
+                let local: std::collections::HashMap<usize, usize> = self
+                    .items
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| (i, k))
+                    .collect();
+                let start: Option<Vec<u64>> = best
+                    .as_ref()
+                    .map(|(x, _)| used.iter().map(|i| x[local[i]]).collect());
+                if let Ok(Some(Milp { x: Some(sx), .. })) = sub.microlp(start.as_deref()) {
+                    let mut x = vec![0u64; self.items.len()];
+                    for (k, i) in used.iter().enumerate() {
+                        x[local[i]] = sx[k];
+                    }
+                    let x = if minimise(self.goal) {
+                        x
+                    } else {
+                        self.polish(x)
+                    };
+                    offer(x, self, &mut best);
+                }
+            }
+        }
         if let Some((x, v)) = &best {
             if within(short(*v), *v, self.floor(), self.opts.gap) {
                 let proof = if within(short(*v), *v, self.floor(), 0.0) {
@@ -747,6 +838,39 @@ impl Part<'_> {
             )),
             Err(e) => Err(PlanError::Solver(e.to_string())),
         }
+    }
+
+    /// `x` improved by [`crate::search::improve`] over the part's rows.
+    fn polish(&self, x: Vec<u64>) -> Vec<u64> {
+        let mut local = vec![usize::MAX; self.p.items.len()];
+        for (k, &i) in self.items.iter().enumerate() {
+            local[i] = k;
+        }
+        let rows: Vec<LocalRow> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let coefs: Vec<(usize, f64)> = r
+                    .coefs
+                    .iter()
+                    .filter(|(i, _)| local[*i] != usize::MAX)
+                    .map(|&(i, a)| (local[i], a))
+                    .collect();
+                let big = coefs
+                    .iter()
+                    .map(|&(k, a)| a.abs() * self.ubs[self.items[k]].min(1e12))
+                    .fold(r.rhs.abs(), f64::max)
+                    .max(1.0);
+                LocalRow {
+                    coefs,
+                    rhs: r.rhs,
+                    tol: 1e-10 * big,
+                }
+            })
+            .collect();
+        let c: Vec<f64> = self.items.iter().map(|&i| self.coef(i)).collect();
+        let ub: Vec<u64> = self.items.iter().map(|&i| self.ubs[i] as u64).collect();
+        crate::search::improve(&c, &ub, &rows, x, POLISH_WORK)
     }
 
     /// A first integer plan from the LP relaxation: round every item down (which keeps every
@@ -1069,4 +1193,52 @@ struct Milp {
     x: Option<Vec<u64>>,
     bound: Option<f64>,
     optimal: bool,
+}
+
+/// The max-compute program of `scenario` as plain text, for checking a solve with another solver
+/// (the `synth` example writes it; `docs/benchmarks.md` says how it was used): a line `c` with
+/// the objective (PFLOPS a node), a line `ub` with the variables' upper bounds (dominated items
+/// fixed at 0), then one line per row, `rhs a0:i0 a1:i1 ...` for `Σ a·x ≤ rhs`.
+#[doc(hidden)]
+pub fn program_text(
+    scenario: &xpufleet_model::Scenario,
+    catalog: &xpufleet_model::Catalog,
+    gate: &dyn xpufleet_comply::Gate,
+    perf: &dyn crate::Mfu,
+) -> Result<String, PlanError> {
+    use std::fmt::Write;
+    let p = crate::prepare::prepare(scenario, catalog, gate, perf, scenario.date)?;
+    let lim = Limits::of(&p, None);
+    let rows = rows(&p, &lim, Goal::MaxCompute);
+    let mut ubs = upper_bounds(&p, &lim);
+    for (i, d) in dominated(&p, &lim).into_iter().enumerate() {
+        if d {
+            ubs[i] = 0.0;
+        }
+    }
+    let mut out = String::new();
+    let join = |v: Vec<String>| v.join(" ");
+    let _ = writeln!(
+        out,
+        "c {}",
+        join(
+            (0..p.items.len())
+                .map(|i| format!("{:e}", coef(&p, Goal::MaxCompute, i)))
+                .collect()
+        )
+    );
+    let _ = writeln!(
+        out,
+        "ub {}",
+        join(ubs.iter().map(|u| format!("{u}")).collect())
+    );
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "{:e} {}",
+            r.rhs,
+            join(r.coefs.iter().map(|(i, a)| format!("{a:e}:{i}")).collect())
+        );
+    }
+    Ok(out)
 }

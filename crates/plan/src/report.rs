@@ -318,10 +318,51 @@ pub fn plan(
     let rows = model::rows(&p, &lim, Goal::Feasibility);
     let mut constraints = constraint_reports(&p, &lim, &rows, &sol.nodes);
     if opts.sensitivity {
-        for c in constraints.iter_mut().filter(|c| c.binding) {
-            let (relaxed, step) = relax(&p, &lim, &c.id, opts);
-            let Some(relaxed) = relaxed else { continue };
-            let r = optimise(&p, &relaxed, objective, sopts, Some(&sol.nodes));
+        // One re-solve per binding constraint, each from the base plan (feasible under every
+        // relaxation, so a warm start), run on as many threads as the machine has.
+        let jobs: Vec<(usize, Limits, String)> = constraints
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.binding)
+            .filter_map(|(k, c)| {
+                let (relaxed, step) = relax(&p, &lim, &c.id, opts);
+                relaxed.map(|l| (k, l, step))
+            })
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len())
+            .max(1);
+        // Each thread takes the next job when it finishes one, so one slow re-solve does not
+        // hold back the others; the results are put back in constraint order.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<(usize, String, Result<Option<Outcome>, PlanError>)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|_| {
+                        let (p, base, jobs, next) = (&p, &base, &jobs, &next);
+                        scope.spawn(move || {
+                            let mut done = Vec::new();
+                            loop {
+                                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some((k, relaxed, step)) = jobs.get(j) else {
+                                    break;
+                                };
+                                let r = resensitise(p, relaxed, objective, sopts, base, opts);
+                                done.push((*k, step.clone(), r));
+                            }
+                            done
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+        results.sort_by_key(|(k, _, _)| *k);
+        for (k, step, r) in results {
+            let c = &mut constraints[k];
             c.relaxation = Some(match r {
                 Ok(Some(new)) => {
                     let new_status = new.status(opts.mip_gap);
@@ -520,6 +561,44 @@ impl Outcome {
             SolveStatus::TimeLimit
         }
     }
+}
+
+/// The sensitivity re-solve under `relaxed`, from the base plan. When the relaxed program's LP
+/// bound is already within the requested gap of the base plan's value, the base plan is proven
+/// good enough under the relaxation and no MILP runs (the constraint's dual is zero, or too small
+/// to matter at the gap); compute-per-dollar always re-solves.
+fn resensitise(
+    p: &Problem,
+    relaxed: &Limits,
+    objective: Objective,
+    sopts: SolverOpts,
+    base: &Outcome,
+    opts: &PlanOptions,
+) -> Result<Option<Outcome>, PlanError> {
+    let goal = match objective {
+        Objective::MaxCompute => Some((Goal::MaxCompute, 1.0, false)),
+        Objective::MinCost => Some((Goal::MinCost, USD_SCALE, true)),
+        Objective::ComputePerDollar => None,
+    };
+    if let Some((goal, scale, minimise)) = goal {
+        if let Some(lp) = model::lp_bound(p, relaxed, goal, sopts)? {
+            let bound = if minimise {
+                (lp * scale).min(base.value)
+            } else {
+                (lp * scale).max(base.value)
+            };
+            let kept = Solved {
+                nodes: base.sol.nodes.clone(),
+                proof: Proof::WithinGap,
+                bound: lp,
+            };
+            let o = Outcome::new(kept, base.value, bound, 0, minimise);
+            if o.status(opts.mip_gap) != SolveStatus::TimeLimit {
+                return Ok(Some(o));
+            }
+        }
+    }
+    optimise(p, relaxed, objective, sopts, Some(&base.sol.nodes))
 }
 
 /// Solves for `objective` under `lim`; `None` when no plan satisfies the constraints. `start`,

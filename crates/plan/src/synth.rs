@@ -215,3 +215,276 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
     };
     (scenario, catalog)
 }
+
+/// A hard scenario: `candidates / 10` sites (at least four) in seven countries, each with its own
+/// currency and envelope, and ten parts from six vendors in four countries offered to buy at
+/// every site. Everything that makes branch-and-bound work binds at once: a domestic-spend mix in
+/// the CNY envelope (and one on CN parts in the MYR envelope), a domestic-units mix in the JPY
+/// envelope and a units mix on GB parts in the EUR envelope, a supply cap per vendor and on
+/// every third part, budgets between 70% and 130% of what the sites' power holds (so budgets
+/// bind in some countries and power at the sites of others), a price premium on domestic parts
+/// at home, and [`HardGate`] prohibiting the two fastest US parts at CN sites (as an export rule
+/// would: a few percent of the candidates). Prices carry noise, so no two candidates have the
+/// same price-to-compute ratio.
+pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
+    let mut rng = SplitMix(seed ^ 0x5EED_4A2D);
+    let vendors = [
+        ("Huawei", "CN"),
+        ("Cambricon", "CN"),
+        ("Nvidia", "US"),
+        ("AMD", "US"),
+        ("Preferred", "JP"),
+        ("Graphcore", "GB"),
+    ];
+    let n_parts = 10;
+    let n_sites = (candidates / n_parts).max(4);
+    let mut catalog = Catalog::default();
+    let mut prices_usd = Vec::new();
+    for i in 0..n_parts {
+        let (vendor, country) = vendors[i % vendors.len()];
+        let tflops = rng.range(200.0, 2500.0).round();
+        let power_w = rng.range(300.0, 1200.0).round();
+        let price = (tflops * rng.range(12.0, 30.0)).round();
+        prices_usd.push(price);
+        catalog.accelerators.push(accelerator(
+            format!("h{i:02}"),
+            vendor,
+            country,
+            tflops,
+            power_w,
+        ));
+    }
+    // Country, currency, USD per unit of the currency.
+    let countries = [
+        ("CN", "CNY", 1.0 / 7.2),
+        ("JP", "JPY", 1.0 / 150.0),
+        ("DE", "EUR", 1.08),
+        ("MY", "MYR", 1.0 / 4.5),
+        ("SG", "SGD", 0.74),
+        ("IN", "INR", 1.0 / 83.0),
+        ("US", "USD", 1.0),
+    ];
+    let mut fx = FxRates::default();
+    for (_, cur, rate) in countries {
+        if cur != "USD" {
+            fx.usd_per_unit.insert(cur.into(), rate);
+        }
+    }
+    let mut sites = Vec::new();
+    let mut per_country = [0usize; 7];
+    for s in 0..n_sites {
+        let c = s % countries.len();
+        per_country[c] += 1;
+        sites.push(Site {
+            id: format!("s{s:03}"),
+            name: String::new(),
+            country: countries[c].0.into(),
+            region: String::new(),
+            tenure: Tenure::Owned,
+            owner: "co".into(),
+            operator: "co".into(),
+            // 1–4 MW: a few hundred nodes, less than the budgets buy, so power binds.
+            power_mw: (rng.range(1.0, 4.0) * 100.0).round() / 100.0,
+            pue: (rng.range(1.1, 1.5) * 100.0).round() / 100.0,
+            electricity_per_kwh: Money::new(0.1, "USD"),
+            verifications: vec![],
+        });
+    }
+    let mut cands = Vec::new();
+    for (s, site) in sites.iter().enumerate() {
+        let (country, cur, rate) = countries[s % countries.len()];
+        for (i, a) in catalog.accelerators.iter().enumerate() {
+            // A domestic part costs a third more at home (small runs, no volume discount),
+            // so the domestic-content mixes bind.
+            let premium = if a.vendor_country == country {
+                1.35
+            } else {
+                1.0
+            };
+            let usd = prices_usd[i] * premium * rng.range(0.9, 1.25);
+            cands.push(Candidate {
+                id: format!("{}-{}", a.id, site.id),
+                accelerator: a.id.clone(),
+                site: site.id.clone(),
+                mode: CandidateMode::Buy,
+                price: Money::new((usd / rate).round(), cur),
+                envelope: format!("env-{}", country.to_lowercase()),
+                accels_per_node: if i % 3 == 0 { 4 } else { 8 },
+                scaleup_domain: None,
+                // A few parts are offered only in small lots.
+                max_nodes: (i == 7).then_some(rng.range(5.0, 40.0).round() as u32),
+                lessor: None,
+                licences: vec![],
+            });
+        }
+    }
+    // Each envelope buys between 70% and 130% of what its sites' power would hold at the
+    // average price: budgets bind in some countries, power at the sites of others.
+    let avg_usd_per_w: f64 = catalog
+        .accelerators
+        .iter()
+        .zip(&prices_usd)
+        .map(|(a, p)| p / a.power_w.value.unwrap_or(700.0))
+        .sum::<f64>()
+        / n_parts as f64;
+    let envelopes: Vec<Envelope> = countries
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| per_country[*c] > 0)
+        .map(|(_, (country, cur, rate))| {
+            let watts: f64 = sites
+                .iter()
+                .filter(|s| s.country == *country)
+                .map(|s| s.power_mw * 1e6)
+                .sum();
+            let usd = watts / 1.3 * avg_usd_per_w * rng.range(0.7, 1.3);
+            Envelope {
+                id: format!("env-{}", country.to_lowercase()),
+                description: String::new(),
+                budget: Money::new((usd / rate).round(), *cur),
+                scope: EnvelopeScope {
+                    countries: vec![(*country).into()],
+                    modes: vec![CandidateMode::Buy],
+                },
+            }
+        })
+        .collect();
+    let mut supplier_mix = vec![SupplierMix {
+        id: "cn-spend-70".into(),
+        description: String::new(),
+        envelope: "env-cn".into(),
+        domestic_country: "CN".into(),
+        min_share: 0.7,
+        basis: MixBasis::Spend,
+    }];
+    if per_country[1] > 0 {
+        supplier_mix.push(SupplierMix {
+            id: "jp-units-50".into(),
+            description: String::new(),
+            envelope: "env-jp".into(),
+            domestic_country: "JP".into(),
+            min_share: 0.5,
+            basis: MixBasis::Units,
+        });
+    }
+    if per_country[2] > 0 {
+        supplier_mix.push(SupplierMix {
+            id: "de-units-40".into(),
+            description: String::new(),
+            envelope: "env-de".into(),
+            domestic_country: "GB".into(),
+            min_share: 0.4,
+            basis: MixBasis::Units,
+        });
+    }
+    if per_country[3] > 0 {
+        supplier_mix.push(SupplierMix {
+            id: "my-spend-35".into(),
+            description: String::new(),
+            envelope: "env-my".into(),
+            domestic_country: "CN".into(),
+            min_share: 0.35,
+            basis: MixBasis::Spend,
+        });
+    }
+    // Caps: 15–35% of the accelerators the power of all sites would hold, per vendor; 5–15% on
+    // every third part.
+    let total_accels = sites.iter().map(|s| s.power_mw * 1e6).sum::<f64>() / 700.0 / 1.3;
+    let mut supply_caps: Vec<SupplyCap> = vendors
+        .iter()
+        .map(|(v, _)| SupplyCap {
+            id: format!("{}-cap", v.to_lowercase()),
+            vendor: Some((*v).into()),
+            accelerator: None,
+            max_accels: (total_accels * rng.range(0.15, 0.35)).round() as u64,
+        })
+        .collect();
+    for a in catalog.accelerators.iter().step_by(3) {
+        supply_caps.push(SupplyCap {
+            id: format!("{}-cap", a.id),
+            vendor: None,
+            accelerator: Some(a.id.clone()),
+            max_accels: (total_accels * rng.range(0.05, 0.15)).round() as u64,
+        });
+    }
+    let scenario = Scenario {
+        name: format!("hard-{}", cands.len()),
+        description: String::new(),
+        date: "2025-03-01".parse().expect("a valid date"),
+        company: "co".into(),
+        fx,
+        accelerators: vec![],
+        rule_packs: vec![],
+        entities: vec![],
+        sites,
+        pools: vec![],
+        envelopes,
+        supplier_mix,
+        candidates: cands,
+        supply_caps,
+        licences: vec![],
+        jobs: vec![],
+        workload: None,
+        plan: PlanSettings::default(),
+        risks: vec![],
+    };
+    (scenario, catalog)
+}
+
+/// The gate [`hard`] scenarios are planned with: prohibits the two fastest US parts at CN sites,
+/// as an export rule on performance would; allows everything else.
+#[derive(Debug, Clone)]
+pub struct HardGate {
+    /// Candidate ids the gate prohibits.
+    pub prohibited: std::collections::BTreeSet<String>,
+}
+
+impl HardGate {
+    pub fn new(scenario: &Scenario, catalog: &Catalog) -> HardGate {
+        let mut us: Vec<&Accelerator> = catalog
+            .accelerators
+            .iter()
+            .filter(|a| a.vendor_country == "US")
+            .collect();
+        us.sort_by(|a, b| {
+            b.tflops_bf16
+                .value
+                .unwrap_or(0.0)
+                .total_cmp(&a.tflops_bf16.value.unwrap_or(0.0))
+        });
+        let top: Vec<&str> = us.iter().take(2).map(|a| a.id.as_str()).collect();
+        let cn_sites: Vec<&str> = scenario
+            .sites
+            .iter()
+            .filter(|s| s.country == "CN")
+            .map(|s| s.id.as_str())
+            .collect();
+        let prohibited = scenario
+            .candidates
+            .iter()
+            .filter(|c| {
+                top.contains(&c.accelerator.as_str()) && cn_sites.contains(&c.site.as_str())
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        HardGate { prohibited }
+    }
+}
+
+impl xpufleet_comply::Gate for HardGate {
+    fn verdict(&self, req: &xpufleet_comply::UseRequest) -> xpufleet_comply::Verdict {
+        if self.prohibited.contains(&req.target) {
+            xpufleet_comply::Verdict {
+                outcome: xpufleet_comply::Outcome::Prohibited,
+                rules: vec!["synth/top-us-parts-cn".into()],
+                reasons: vec![
+                    "synth/top-us-parts-cn: the fastest US parts may not go to CN sites".into(),
+                ],
+                would_change: None,
+                verified: true,
+            }
+        } else {
+            xpufleet_comply::Verdict::allowed()
+        }
+    }
+}

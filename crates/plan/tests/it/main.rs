@@ -4,6 +4,7 @@
 mod diff;
 mod example;
 mod hand;
+mod hard;
 mod infeasible;
 mod props;
 mod risk;
