@@ -123,6 +123,12 @@ impl From<DbError> for ApiError {
                 StatusCode::CONFLICT,
                 format!("stale revision: the latest revision is {latest}"),
             ),
+            DbError::KeyTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "a request with this Idempotency-Key was answered at the same time and this \
+                 one changed nothing; retry to get that answer",
+            ),
+            DbError::Corrupt(e) => ApiError::internal(format!("stored data: {e}")),
             DbError::Other(e) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}"))
             }

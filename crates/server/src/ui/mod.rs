@@ -100,34 +100,96 @@ pub fn may(role: &str, action: Action) -> bool {
     }
 }
 
-/// Appends the audit entry of a change made through the UI, as the API's middleware does for
+/// The audit entry of a change made through the UI, as the API's middleware starts it for
 /// the same change made over HTTP: `action` is the API call it stands for.
-pub async fn audit(
-    s: &UiState,
-    who: &Signed,
-    action: &str,
-    resource: &str,
-    revision: Option<i64>,
-    body: &[u8],
-) -> Result<(), Response> {
+pub fn entry(who: &Signed, action: &str, resource: &str, body: &[u8]) -> crate::audit::NewEntry {
     use sha2::Digest;
-    s.store
-        .append_audit(crate::audit::NewEntry {
-            actor: who.0.name.clone(),
-            role: who.0.role.clone(),
-            action: action.to_string(),
-            resource: resource.to_string(),
-            revision,
-            body_sha256: token::hex(&sha2::Sha256::digest(body)),
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("the audit trail: {e}"),
-            )
-        })
+    crate::audit::NewEntry {
+        actor: who.0.name.clone(),
+        role: who.0.role.clone(),
+        action: action.to_string(),
+        resource: resource.to_string(),
+        body_sha256: token::hex(&sha2::Sha256::digest(body)),
+        ..Default::default()
+    }
+}
+
+/// The UI's changes: each writes, appends its audit entry and commits in one transaction, as
+/// the API's handlers do.
+pub(crate) mod change {
+    use super::{entry, Signed, UiState};
+    use crate::approvals::Approval;
+    use crate::db::DbError;
+
+    /// Creates or replaces a record; its new version.
+    pub async fn put_record(
+        s: &UiState,
+        who: &Signed,
+        kind: &str,
+        id: &str,
+        body: &str,
+    ) -> Result<i64, DbError> {
+        let e = entry(
+            who,
+            &format!("PUT /api/v1/{kind}/{{id}}"),
+            &format!("/api/v1/{kind}/{id}"),
+            body.as_bytes(),
+        );
+        let mut c = s.store.begin_change(e).await?;
+        let v = c.put_record(kind, id, body).await?;
+        c.commit().await?;
+        Ok(v)
+    }
+
+    /// A new scenario.
+    pub async fn create_scenario(
+        s: &UiState,
+        who: &Signed,
+        id: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), DbError> {
+        let e = entry(who, "POST /api/v1/scenarios", "", text.as_bytes());
+        let mut c = s.store.begin_change(e).await?;
+        c.create_scenario(id, name, text, &who.0.name).await?;
+        c.commit().await?;
+        Ok(())
+    }
+
+    /// A scenario's next revision after `base`; its number.
+    pub async fn revise_scenario(
+        s: &UiState,
+        who: &Signed,
+        id: &str,
+        base: i64,
+        name: &str,
+        text: &str,
+    ) -> Result<i64, DbError> {
+        let e = entry(who, "PUT /api/v1/scenarios/{id}", "", text.as_bytes());
+        let mut c = s.store.begin_change(e).await?;
+        let rev = c.revise_scenario(id, base, name, text, &who.0.name).await?;
+        c.commit().await?;
+        Ok(rev)
+    }
+
+    /// Approves a stored plan; `body` is the request the API would have been sent.
+    pub async fn approve(
+        s: &UiState,
+        who: &Signed,
+        a: &Approval,
+        body: &str,
+    ) -> Result<(), DbError> {
+        let e = entry(
+            who,
+            "POST /api/v1/runs/{id}/approve",
+            &format!("/api/v1/runs/{}/approve", a.run_id),
+            body.as_bytes(),
+        );
+        let mut c = s.store.begin_change(e).await?;
+        c.approve(a).await?;
+        c.commit().await?;
+        Ok(())
+    }
 }
 
 /// The UI's routes, ready to merge into the service's router.

@@ -147,8 +147,8 @@ fn chain(url: &str) -> Vec<audit::AuditEntry> {
 fn insert_sql(e: &audit::AuditEntry) -> String {
     let q = |s: &str| format!("'{}'", s.replace('\'', "''"));
     format!(
-        "INSERT INTO audit_log (seq, at, actor, role, action, resource, revision, body_sha256, prev_hash, hash) \
-         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+        "INSERT INTO audit_log (seq, at, actor, role, action, resource, revision, body_sha256, prev_hash, hash, before_sha256, after_sha256) \
+         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
         e.seq,
         q(&e.at),
         q(&e.actor),
@@ -158,7 +158,9 @@ fn insert_sql(e: &audit::AuditEntry) -> String {
         e.revision.map_or("NULL".into(), |r| r.to_string()),
         q(&e.body_sha256),
         q(&e.prev_hash),
-        q(&e.hash)
+        q(&e.hash),
+        q(&e.before_sha256),
+        q(&e.after_sha256)
     )
 }
 
@@ -506,8 +508,108 @@ fn suite(url: &str) {
         "a negative window",
     );
 
+    secrets_are_shown_once(&admin, url);
     server.stop();
+    the_data_matches_the_trail(url);
     tamper_test(url);
+}
+
+/// A token made with an `Idempotency-Key`: the first answer shows the secret, a retry names
+/// the token and its digest and says the secret was shown once, and the secret is nowhere in
+/// the database.
+fn secrets_are_shown_once(admin: &Client, url: &str) {
+    let key = [("Idempotency-Key", "token-once-1")];
+    let body = br#"{"name": "ci-bot", "role": "viewer"}"#;
+    let first = admin.send("POST", "/api/v1/tokens", "application/json", body, &key);
+    assert_eq!(first.status, 201, "{}", first.body);
+    let secret = first.json()["token"].as_str().unwrap().to_string();
+    let again = admin.send("POST", "/api/v1/tokens", "application/json", body, &key);
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.header["idempotent-replayed"], "true");
+    assert!(!again.body.contains(&secret), "{}", again.body);
+    let replay = again.json();
+    assert_eq!(replay["token"], Value::Null, "{replay}");
+    assert_eq!(replay["name"], "ci-bot");
+    assert_eq!(
+        replay["token_sha256"],
+        xpufleet_server::token::hash(&secret)
+    );
+    assert!(
+        replay["note"].as_str().unwrap().contains("shown once"),
+        "{replay}"
+    );
+    let rows = query_strings(url, "SELECT body FROM idempotency");
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|b| !b.contains(&secret)), "{rows:?}");
+}
+
+fn query_strings(url: &str, q: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        let rows = sqlx::query(q).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        use sqlx::Row;
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    })
+}
+
+/// Every record, scenario and run is what the last audit entry that changed it says, and a
+/// record changed behind the server's back is found (then put back).
+fn the_data_matches_the_trail(url: &str) {
+    let mismatches = |url: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = xpufleet_server::Store::open(&xpufleet_server::DatabaseUrl(url.into()))
+                .await
+                .unwrap();
+            let m = store.audit_mismatches().await.unwrap();
+            store.close().await;
+            m
+        })
+    };
+    assert_eq!(mismatches(url), Vec::<String>::new());
+    let entries = chain(url);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "DELETE /api/v1/tokens/{name}" && !e.before_sha256.is_empty()),
+        "a revocation names the token's digests"
+    );
+    let ids = query_strings(
+        url,
+        "SELECT kind || '/' || id FROM records ORDER BY kind, id",
+    );
+    let first = ids.first().expect("the suite stored records");
+    let (kind, id) = first.split_once('/').unwrap();
+    let old = query_strings(
+        url,
+        &format!("SELECT body FROM records WHERE kind = '{kind}' AND id = '{id}'"),
+    );
+    sql(
+        url,
+        &[format!(
+            "UPDATE records SET body = '{{}}' WHERE kind = '{kind}' AND id = '{id}'"
+        )],
+    );
+    let m = mismatches(url);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].starts_with(&format!("/api/v1/{first}:")), "{m:?}");
+    sql(
+        url,
+        &[format!(
+            "UPDATE records SET body = '{}' WHERE kind = '{kind}' AND id = '{id}'",
+            old[0].replace('\'', "''")
+        )],
+    );
+    assert_eq!(mismatches(url), Vec::<String>::new());
 }
 
 #[test]
@@ -516,6 +618,16 @@ fn trust_suite_on_sqlite() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     suite(&format!("sqlite://{}", dir.join("trust.db").display()));
+    // The database holds every record and the audit trail: its owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("trust.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
