@@ -562,11 +562,21 @@ impl Change {
         if latest != expected {
             return Err(DbError::Conflict { latest });
         }
-        sqlx::query("UPDATE scenarios SET latest = latest + 1, name = $1 WHERE id = $2")
-            .bind(name)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+        // Conditional again: on PostgreSQL a concurrent reviser may have committed since the
+        // read above, and this UPDATE then sees its row.
+        let res = sqlx::query(
+            "UPDATE scenarios SET latest = latest + 1, name = $1 WHERE id = $2 AND latest = $3",
+        )
+        .bind(name)
+        .bind(id)
+        .bind(expected)
+        .execute(self.conn())
+        .await?;
+        if res.rows_affected() != 1 {
+            return Err(DbError::Conflict {
+                latest: expected + 1,
+            });
+        }
         let next = expected + 1;
         sqlx::query(
             "INSERT INTO scenario_revisions (scenario_id, revision, body, created_by) VALUES ($1, $2, $3, $4)",
