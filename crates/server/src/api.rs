@@ -38,6 +38,9 @@ pub struct AppState {
     /// Idempotency keys being answered now, per server (two servers in one process, as in the
     /// tests, must not see each other's keys).
     pub(crate) in_flight: crate::idempotency::InFlight,
+    /// Whether clients reach this server through TLS: cookies are then `Secure`.
+    pub(crate) behind_tls: bool,
+    pub(crate) log_format: crate::ops::LogFormat,
 }
 
 impl AppState {
@@ -48,7 +51,21 @@ impl AppState {
             auth: Arc::default(),
             results: Arc::default(),
             in_flight: Arc::default(),
+            behind_tls: false,
+            log_format: crate::ops::LogFormat::Off,
         }
+    }
+
+    /// Marks cookies `Secure`: clients reach this server through a TLS proxy.
+    pub fn behind_tls(mut self, yes: bool) -> AppState {
+        self.behind_tls = yes;
+        self
+    }
+
+    /// Logs each request as one line on stderr in `format`.
+    pub fn with_log_format(mut self, format: crate::ops::LogFormat) -> AppState {
+        self.log_format = format;
+        self
     }
 
     /// With a request-rate budget per token other than the default.
@@ -236,6 +253,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ui::router(state.clone()))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ops::observe,
+        ))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -957,7 +978,16 @@ async fn plan(
     } else {
         let text = toml_body(&headers, Ok(raw))?;
         // Bad what-ifs are 400 before anything is looked up or stored.
-        xpufleet_io::whatif::parse_what_if(&text, "what-if")?;
+        let w = xpufleet_io::whatif::parse_what_if(&text, "what-if")?;
+        // A what-if's rule packs are files beside it on the CLI; the API has no such files,
+        // and would otherwise plan without them while the answer claims the what-if.
+        if !w.what_if.rule_packs.is_empty() {
+            return Err(ApiError::field(
+                "rule_packs",
+                "a what-if's rule packs are not read over the API; store each as a \
+                 rule-packs record (PUT /api/v1/rule-packs/{id}) and leave rule_packs out",
+            ));
+        }
         Some(text)
     };
     let r = scenario_revision(&s, &id, q.revision).await?;
@@ -1214,8 +1244,22 @@ async fn get_run_html(
     let html = r.html.ok_or_else(|| {
         ApiError::not_found("report (only runs have one; this is a check or plan)")
     })?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+    // The report is self-contained: nothing may be loaded from elsewhere, sent anywhere or
+    // framed; its own inline script (which only records page errors) and styles may run.
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, REPORT_CSP),
+        ],
+        html,
+    )
+        .into_response())
 }
+
+/// The `Content-Security-Policy` of a stored report.
+pub const REPORT_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+     style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
 
 #[utoipa::path(post, path = "/api/v1/runs/{id}/replay", params(("id" = String, Path)),
     responses((status = 200, body = AnyObject, description = "the answer recomputed from the stored inputs; byte-identical to the stored one"),
@@ -1298,6 +1342,21 @@ fn validate_record(
         }
         return Ok(text);
     }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if ct != "application/json" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type {ct:?}: expected application/json for {kind}"),
+        ));
+    }
     let raw = body_bytes(body)?;
     let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
         let mut err = ApiError::field("body", e.to_string());
@@ -1362,10 +1421,17 @@ async fn put_record(
     body: Result<Bytes, BytesRejection>,
     ctx: ChangeCtx,
 ) -> Result<Response, ApiError> {
-    if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_control() || c == '/') {
+    if id.is_empty()
+        || id.len() > 200
+        || id.chars().any(|c| c.is_control() || c == '/')
+        || id.trim() != id
+        || id == "."
+        || id == ".."
+    {
         return Err(ApiError::field(
             "id",
-            "expected 1 to 200 characters, no '/'",
+            "expected 1 to 200 characters, no '/', no control characters, no leading or \
+             trailing space, and not \".\" or \"..\"",
         ));
     }
     let text = validate_record(kind, &id, &headers, body)?;

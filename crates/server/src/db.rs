@@ -39,7 +39,15 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "change digests",
         include_str!("../migrations/0003_change_digests.sql"),
     ),
+    (
+        4,
+        "sessions",
+        include_str!("../migrations/0004_sessions.sql"),
+    ),
 ];
+
+/// How long `/readyz` waits for the database before it says not ready.
+pub const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// A database URL whose `Debug` and `Display` hide the password.
 #[derive(Clone)]
@@ -136,6 +144,9 @@ impl Store {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 8 })
+            // With the database down, a request fails in seconds (503), not after sqlx's
+            // default 30 s wait for a connection.
+            .acquire_timeout(std::time::Duration::from_secs(3))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -214,9 +225,19 @@ impl Store {
         })
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers and takes writes, within `READY_WITHIN`: a write
+    /// transaction is opened (SQLite's write lock; on PostgreSQL an UPDATE, refused by a
+    /// read-only server) and rolled back, so nothing changes.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+        let check = async {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("UPDATE schema_migrations SET name = name WHERE version = -1")
+                .execute(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            Ok::<(), sqlx::Error>(())
+        };
+        matches!(tokio::time::timeout(READY_WITHIN, check).await, Ok(Ok(())))
     }
 
     /// The migrations applied, in order.
