@@ -1,6 +1,6 @@
 //! Storage: one `Store` over SQLite or PostgreSQL (sqlx's `Any` driver), with the same SQL and
 //! the same behaviour on both. Versioned migrations are embedded in the binary and applied on
-//! start; `schema_migrations` records which ran.
+//! start, one process at a time; `schema_migrations` records which ran and their SHA-256.
 
 use sha2::Digest;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -168,32 +168,82 @@ impl Store {
         Ok(store)
     }
 
+    /// Applies the pending migrations, each in its own transaction, one migrator at a time
+    /// across processes (SQLite's write lock; on PostgreSQL a transaction-scoped advisory
+    /// lock), and refuses to start when an applied migration's text has changed since (its
+    /// SHA-256 is recorded). A database made before checksums were recorded gets them.
     async fn migrate(&self) -> Result<(), DbError> {
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+        let mut tx = self.migration_tx().await?;
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+        )
+        .await?;
+        let has_checksum = if self.sqlite {
+            "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'"
+        } else {
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_name = 'schema_migrations' AND column_name = 'checksum'"
+        };
+        let n: i64 = sqlx::query(has_checksum)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if n == 0 {
+            tx.execute(
+                "ALTER TABLE schema_migrations ADD COLUMN checksum TEXT NOT NULL DEFAULT ''",
             )
             .await?;
+        }
+        tx.commit().await?;
         for (version, name, sql) in MIGRATIONS {
-            let mut tx = self.begin_write().await?;
-            let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+            let checksum = digest(sql);
+            let mut tx = self.migration_tx().await?;
+            let done = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
                 .bind(*version)
                 .fetch_optional(&mut *tx)
                 .await?;
-            if done.is_some() {
+            if let Some(row) = done {
+                let stored: String = row.try_get(0)?;
+                if stored.is_empty() {
+                    sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
+                        .bind(&checksum)
+                        .bind(*version)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                } else if stored != checksum {
+                    return Err(DbError::Corrupt(format!(
+                        "migration {version} ({name}) was applied with SHA-256 {stored}, and \
+                         this build's text of it hashes to {checksum}: it was changed after it \
+                         was applied; restore it and add a new migration instead"
+                    )));
+                }
                 continue;
             }
             for stmt in statements(sql) {
                 tx.execute(stmt.as_str()).await?;
             }
-            sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(*name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            )
+            .bind(*version)
+            .bind(*name)
+            .bind(&checksum)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// A write transaction that holds the migration lock until it ends.
+    async fn migration_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        let mut tx = self.begin_write().await?;
+        if !self.sqlite {
+            // An arbitrary constant naming xpufleet's migrations.
+            tx.execute("SELECT pg_advisory_xact_lock(7262023)").await?;
+        }
+        Ok(tx)
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
