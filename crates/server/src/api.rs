@@ -22,6 +22,7 @@ use utoipa::{IntoParams, OpenApi, PartialSchema, ToSchema};
 use xpufleet_io::{Diagnostic, LoadedScenario};
 use xpufleet_model::Date;
 
+use crate::audit::{ChangeCtx, NewEntry};
 use crate::auth::Caller;
 use crate::db::{DbError, Store, StoredRun};
 use crate::error::{ApiError, ErrorBody};
@@ -37,6 +38,9 @@ pub struct AppState {
     /// Idempotency keys being answered now, per server (two servers in one process, as in the
     /// tests, must not see each other's keys).
     pub(crate) in_flight: crate::idempotency::InFlight,
+    /// Whether clients reach this server through TLS: cookies are then `Secure`.
+    pub(crate) behind_tls: bool,
+    pub(crate) log_format: crate::ops::LogFormat,
 }
 
 impl AppState {
@@ -47,7 +51,21 @@ impl AppState {
             auth: Arc::default(),
             results: Arc::default(),
             in_flight: Arc::default(),
+            behind_tls: false,
+            log_format: crate::ops::LogFormat::Off,
         }
+    }
+
+    /// Marks cookies `Secure`: clients reach this server through a TLS proxy.
+    pub fn behind_tls(mut self, yes: bool) -> AppState {
+        self.behind_tls = yes;
+        self
+    }
+
+    /// Logs each request as one line on stderr in `format`.
+    pub fn with_log_format(mut self, format: crate::ops::LogFormat) -> AppState {
+        self.log_format = format;
+        self
     }
 
     /// With a request-rate budget per token other than the default.
@@ -192,8 +210,8 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         r.push((
             format!("/api/v1/{kind}/{{id}}"),
             get(move |s, p| get_record(kind, s, p))
-                .put(move |s, p, h, b| put_record(kind, s, p, h, b))
-                .delete(move |s, p| delete_record(kind, s, p)),
+                .put(move |s, p, h, Extension(c), b| put_record(kind, s, p, h, b, c))
+                .delete(move |s, p, Extension(c)| delete_record(kind, s, p, c)),
         ));
     }
     r
@@ -235,6 +253,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ui::router(state.clone()))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ops::observe,
+        ))
         .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -525,14 +547,15 @@ impl Context {
 async fn create_scenario(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Extension(ctx): Extension<ChangeCtx>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let text = toml_body(&headers, body)?;
     let loaded = Context::current(&s.store).await?.load(&text)?;
     let id = token::hex(&token::random_bytes::<8>().map_err(ApiError::internal)?);
-    s.store
-        .create_scenario(&id, &loaded.scenario.name, &text, &caller.name)
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    c.create_scenario(&id, &loaded.scenario.name, &text, &caller.name)
         .await?;
     let body = Json(ScenarioRef {
         id: id.clone(),
@@ -544,7 +567,7 @@ async fn create_scenario(
     }
     resp.headers_mut()
         .insert(header::ETAG, "\"1\"".parse().expect("a valid ETag"));
-    Ok(resp)
+    crate::audit::commit(c, &ctx, resp).await
 }
 
 #[utoipa::path(get, path = "/api/v1/scenarios", params(PageQuery),
@@ -605,10 +628,11 @@ fn not_found(what: &'static str) -> impl Fn(DbError) -> ApiError {
 async fn update_scenario(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Extension(ctx): Extension<ChangeCtx>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<ScenarioRef>, ApiError> {
+) -> Result<Response, ApiError> {
     let Some(m) = headers.get(header::IF_MATCH) else {
         return Err(ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,
@@ -625,11 +649,12 @@ async fn update_scenario(
     // Unknown scenarios are 404 before the body is judged.
     s.store.latest_revision(&id).await.map_err(scenario_404)?;
     let loaded = Context::current(&s.store).await?.load(&text)?;
-    let revision = s
-        .store
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    let revision = c
         .revise_scenario(&id, expected, &loaded.scenario.name, &text, &caller.name)
-        .await?;
-    Ok(Json(ScenarioRef { id, revision }))
+        .await
+        .map_err(scenario_404)?;
+    crate::audit::commit(c, &ctx, Json(ScenarioRef { id, revision }).into_response()).await
 }
 
 #[utoipa::path(get, path = "/api/v1/scenarios/{id}/revisions", params(("id" = String, Path)),
@@ -728,6 +753,7 @@ pub(crate) async fn stored_plan(
     revision: i64,
     as_of: Option<String>,
     what_if: Option<String>,
+    who: &NewEntry,
 ) -> Result<(String, bool), ApiError> {
     let r = scenario_revision(s, scenario_id, Some(revision)).await?;
     let inputs = Inputs {
@@ -741,13 +767,18 @@ pub(crate) async fn stored_plan(
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
-    let (answered, computed) = answer(s, inputs, &r.body).await?;
+    let (answered, computed) = answer(s, inputs, &r.body, who).await?;
     Ok((answered.id, computed))
 }
 
 /// The answer to `inputs`: what is stored for them (kept in memory once read), else computed
 /// now and stored.
-async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(Answered, bool), ApiError> {
+async fn answer(
+    s: &AppState,
+    inputs: Inputs,
+    body: &str,
+    who: &NewEntry,
+) -> Result<(Answered, bool), ApiError> {
     let (id, text) = inputs.id()?;
     let cached = s.results.lock().ok().and_then(|c| c.get(&id));
     let stored = match cached {
@@ -782,7 +813,10 @@ async fn answer(s: &AppState, inputs: Inputs, body: &str) -> Result<(Answered, b
         result,
         html,
     };
-    s.store.insert_run(&run).await?;
+    // The run and its audit entry commit together.
+    let mut c = s.store.begin_change(who.clone()).await?;
+    c.insert_run(&run).await?;
+    c.commit().await?;
     s.metrics.runs_computed.fetch_add(1, Ordering::Relaxed);
     let result = Bytes::from(run.result);
     if let Ok(mut c) = s.results.lock() {
@@ -865,6 +899,14 @@ async fn scenario_revision(
     })
 }
 
+/// A computation's answer, marked as audited with the run it stored when it computed one.
+fn audited_if(computed: bool, mut resp: Response) -> Response {
+    if computed {
+        resp.extensions_mut().insert(crate::audit::Committed);
+    }
+    resp
+}
+
 fn run_headers(run: &Answered, computed: bool) -> Vec<(&'static str, String)> {
     vec![
         ("x-run-id", run.id.clone()),
@@ -882,6 +924,7 @@ fn run_headers(run: &Answered, computed: bool) -> Vec<(&'static str, String)> {
     security(("bearer" = [])))]
 async fn check(
     State(s): State<AppState>,
+    Extension(ctx): Extension<ChangeCtx>,
     Path(id): Path<String>,
     q: Result<Query<CheckQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -899,11 +942,14 @@ async fn check(
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
-    let (run, computed) = answer(&s, inputs, &r.body).await?;
-    Ok(json_text(
-        StatusCode::OK,
-        run.result.clone(),
-        run_headers(&run, computed),
+    let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
+    Ok(audited_if(
+        computed,
+        json_text(
+            StatusCode::OK,
+            run.result.clone(),
+            run_headers(&run, computed),
+        ),
     ))
 }
 
@@ -918,6 +964,7 @@ fn generator() -> String {
     security(("bearer" = [])))]
 async fn plan(
     State(s): State<AppState>,
+    Extension(ctx): Extension<ChangeCtx>,
     Path(id): Path<String>,
     q: Result<Query<CheckQuery>, QueryRejection>,
     headers: HeaderMap,
@@ -931,7 +978,16 @@ async fn plan(
     } else {
         let text = toml_body(&headers, Ok(raw))?;
         // Bad what-ifs are 400 before anything is looked up or stored.
-        xpufleet_io::whatif::parse_what_if(&text, "what-if")?;
+        let w = xpufleet_io::whatif::parse_what_if(&text, "what-if")?;
+        // A what-if's rule packs are files beside it on the CLI; the API has no such files,
+        // and would otherwise plan without them while the answer claims the what-if.
+        if !w.what_if.rule_packs.is_empty() {
+            return Err(ApiError::field(
+                "rule_packs",
+                "a what-if's rule packs are not read over the API; store each as a \
+                 rule-packs record (PUT /api/v1/rule-packs/{id}) and leave rule_packs out",
+            ));
+        }
         Some(text)
     };
     let r = scenario_revision(&s, &id, q.revision).await?;
@@ -946,11 +1002,14 @@ async fn plan(
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
-    let (run, computed) = answer(&s, inputs, &r.body).await?;
-    Ok(json_text(
-        StatusCode::OK,
-        run.result.clone(),
-        run_headers(&run, computed),
+    let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
+    Ok(audited_if(
+        computed,
+        json_text(
+            StatusCode::OK,
+            run.result.clone(),
+            run_headers(&run, computed),
+        ),
     ))
 }
 
@@ -961,6 +1020,7 @@ async fn plan(
     security(("bearer" = [])))]
 async fn create_run(
     State(s): State<AppState>,
+    Extension(ctx): Extension<ChangeCtx>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -982,11 +1042,14 @@ async fn create_run(
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
-    let (run, computed) = answer(&s, inputs, &r.body).await?;
-    Ok(json_text(
-        StatusCode::CREATED,
-        run.result.clone(),
-        run_headers(&run, computed),
+    let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
+    Ok(audited_if(
+        computed,
+        json_text(
+            StatusCode::CREATED,
+            run.result.clone(),
+            run_headers(&run, computed),
+        ),
     ))
 }
 
@@ -1072,6 +1135,7 @@ pub struct RevisionQuery {
     security(("bearer" = [])))]
 async fn simulate(
     State(s): State<AppState>,
+    Extension(ctx): Extension<ChangeCtx>,
     Path(id): Path<String>,
     q: Result<Query<RevisionQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -1092,11 +1156,14 @@ async fn simulate(
         context: Context::current(&s.store).await?,
         generator: generator(),
     };
-    let (run, computed) = answer(&s, inputs, &r.body).await?;
-    Ok(json_text(
-        StatusCode::OK,
-        run.result.clone(),
-        run_headers(&run, computed),
+    let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
+    Ok(audited_if(
+        computed,
+        json_text(
+            StatusCode::OK,
+            run.result.clone(),
+            run_headers(&run, computed),
+        ),
     ))
 }
 
@@ -1177,8 +1244,22 @@ async fn get_run_html(
     let html = r.html.ok_or_else(|| {
         ApiError::not_found("report (only runs have one; this is a check or plan)")
     })?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+    // The report is self-contained: nothing may be loaded from elsewhere, sent anywhere or
+    // framed; its own inline script (which only records page errors) and styles may run.
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, REPORT_CSP),
+        ],
+        html,
+    )
+        .into_response())
 }
+
+/// The `Content-Security-Policy` of a stored report.
+pub const REPORT_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+     style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
 
 #[utoipa::path(post, path = "/api/v1/runs/{id}/replay", params(("id" = String, Path)),
     responses((status = 200, body = AnyObject, description = "the answer recomputed from the stored inputs; byte-identical to the stored one"),
@@ -1261,6 +1342,21 @@ fn validate_record(
         }
         return Ok(text);
     }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if ct != "application/json" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type {ct:?}: expected application/json for {kind}"),
+        ));
+    }
     let raw = body_bytes(body)?;
     let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
         let mut err = ApiError::field("body", e.to_string());
@@ -1323,16 +1419,26 @@ async fn put_record(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Record>, ApiError> {
-    if id.is_empty() || id.len() > 200 || id.chars().any(|c| c.is_control() || c == '/') {
+    ctx: ChangeCtx,
+) -> Result<Response, ApiError> {
+    if id.is_empty()
+        || id.len() > 200
+        || id.chars().any(|c| c.is_control() || c == '/')
+        || id.trim() != id
+        || id == "."
+        || id == ".."
+    {
         return Err(ApiError::field(
             "id",
-            "expected 1 to 200 characters, no '/'",
+            "expected 1 to 200 characters, no '/', no control characters, no leading or \
+             trailing space, and not \".\" or \"..\"",
         ));
     }
     let text = validate_record(kind, &id, &headers, body)?;
-    let version = s.store.put_record(kind, &id, &text).await?;
-    Ok(Json(record_json(kind, id, text, version)?))
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    let version = c.put_record(kind, &id, &text).await?;
+    let resp = Json(record_json(kind, id, text, version)?).into_response();
+    crate::audit::commit(c, &ctx, resp).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/{kind}/{id}", params(("kind" = String, Path), ("id" = String, Path)),
@@ -1341,12 +1447,13 @@ async fn delete_record(
     kind: &'static str,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    s.store
-        .delete_record(kind, &id)
+    ctx: ChangeCtx,
+) -> Result<Response, ApiError> {
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    c.delete_record(kind, &id)
         .await
         .map_err(not_found("record"))?;
-    Ok(StatusCode::NO_CONTENT)
+    crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await
 }
 
 // ---- OpenAPI ------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::api::AppState;
+use crate::audit::ChangeCtx;
 use crate::auth::Caller;
-use crate::db::{DbError, Store};
+use crate::db::{Change, DbError, Store};
 use crate::error::{ApiError, ErrorBody};
 
 /// What an approval may say.
@@ -38,31 +39,6 @@ pub struct Approval {
 }
 
 impl Store {
-    /// Records an approval; `Conflict` when this approver already approved the run.
-    pub async fn approve(&self, a: &Approval) -> Result<(), DbError> {
-        let mut tx = self.begin_write().await?;
-        let dup = sqlx::query("SELECT 1 FROM approvals WHERE run_id = $1 AND approved_by = $2")
-            .bind(&a.run_id)
-            .bind(&a.approved_by)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if dup.is_some() {
-            return Err(DbError::Conflict { latest: 0 });
-        }
-        sqlx::query(
-            "INSERT INTO approvals (run_id, approved_by, role, at, note) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&a.run_id)
-        .bind(&a.approved_by)
-        .bind(&a.role)
-        .bind(&a.at)
-        .bind(&a.note)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The approvals of a run, oldest first.
     pub async fn approvals(&self, run_id: &str) -> Result<Vec<Approval>, DbError> {
         let rows = sqlx::query(
@@ -84,6 +60,33 @@ impl Store {
     }
 }
 
+impl Change {
+    /// Approves a stored plan; `Conflict` when this holder approved it before.
+    pub async fn approve(&mut self, a: &Approval) -> Result<(), DbError> {
+        let dup = sqlx::query("SELECT 1 FROM approvals WHERE run_id = $1 AND approved_by = $2")
+            .bind(&a.run_id)
+            .bind(&a.approved_by)
+            .fetch_optional(self.conn())
+            .await?;
+        if dup.is_some() {
+            return Err(DbError::Conflict { latest: 0 });
+        }
+        sqlx::query(
+            "INSERT INTO approvals (run_id, approved_by, role, at, note) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&a.run_id)
+        .bind(&a.approved_by)
+        .bind(&a.role)
+        .bind(&a.at)
+        .bind(&a.note)
+        .execute(self.conn())
+        .await?;
+        let json = serde_json::to_string(a).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        self.changed(None, None, "", &crate::db::digest(&json));
+        Ok(())
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/runs/{id}/approve", params(("id" = String, Path)),
     request_body(content = ApproveRequest, description = "optional"),
     responses((status = 201, body = Approval), (status = 404, body = ErrorBody),
@@ -93,6 +96,7 @@ impl Store {
 pub async fn approve(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Extension(ctx): Extension<ChangeCtx>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -119,14 +123,15 @@ pub async fn approve(
         at: crate::audit::now_rfc3339(),
         note: req.note,
     };
-    s.store.approve(&a).await.map_err(|e| match e {
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    c.approve(&a).await.map_err(|e| match e {
         DbError::Conflict { .. } => ApiError::new(
             StatusCode::CONFLICT,
             format!("{} already approved this plan", a.approved_by),
         ),
         e => e.into(),
     })?;
-    Ok((StatusCode::CREATED, Json(a)).into_response())
+    crate::audit::commit(c, &ctx, (StatusCode::CREATED, Json(a)).into_response()).await
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{id}/approvals", params(("id" = String, Path)),

@@ -6,8 +6,17 @@
 //! `actor`, `role`, `action`, `resource`, `revision`, `body_sha256`, `prev_hash`, in that
 //! order, the field's value as UTF-8 bytes written as `<byte length>:<bytes>,` (a netstring;
 //! `seq` and `revision` in decimal, a missing `revision` as the empty string). `prev_hash` of
-//! the first entry is 64 zeros; `seq` counts from 1 without gaps. `docs/server.md` gives the
-//! algorithm as a few lines of Python for a third party to check an export.
+//! the first entry is 64 zeros; `seq` counts from 1 without gaps. An entry that names the
+//! changed record's digests before and after the change (`before_sha256`, `after_sha256`, the
+//! empty string where there was or is no record) has them as two more netstrings after
+//! `prev_hash`; an entry with both empty (every entry written before they existed) has nine
+//! fields, so old chains keep their hashes. `docs/server.md` gives the algorithm as a few
+//! lines of Python for a third party to check an export.
+//!
+//! **Invariant:** a change and its entry are one transaction (`db::Change`): the data, the
+//! entry and the stored idempotent answer are committed together or not at all, so after a
+//! crash at any moment every record's digest is its last entry's `after_sha256`
+//! (`Store::audit_mismatches` checks it, and `xpufleet audit verify` with it).
 
 use std::sync::OnceLock;
 
@@ -26,7 +35,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{AppState, Page};
 use crate::auth::Caller;
-use crate::db::{DbError, Store};
+use crate::db::{Change, DbError, Store};
 use crate::error::{ApiError, ErrorBody};
 use crate::token;
 
@@ -52,6 +61,14 @@ pub struct AuditEntry {
     pub revision: Option<i64>,
     /// SHA-256 of the request body (of nothing, for an empty body).
     pub body_sha256: String,
+    /// SHA-256 of the changed record as stored before the change; empty when there was none
+    /// (a creation) or the entry is not a change.
+    #[serde(default)]
+    pub before_sha256: String,
+    /// SHA-256 of the changed record as stored after the change; empty after a deletion or
+    /// when the entry is not a change.
+    #[serde(default)]
+    pub after_sha256: String,
     /// `hash` of the entry before (64 zeros for the first).
     pub prev_hash: String,
     /// SHA-256 of this entry's canonical form.
@@ -73,8 +90,13 @@ impl AuditEntry {
             &self.body_sha256,
             &self.prev_hash,
         ];
+        let digests: &[&str] = if self.before_sha256.is_empty() && self.after_sha256.is_empty() {
+            &[]
+        } else {
+            &[&self.before_sha256, &self.after_sha256]
+        };
         let mut out = Vec::new();
-        for f in fields {
+        for f in fields.iter().chain(digests) {
             out.extend_from_slice(f.len().to_string().as_bytes());
             out.push(b':');
             out.extend_from_slice(f.as_bytes());
@@ -179,7 +201,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// What an entry records, before it is placed in the chain.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewEntry {
     pub actor: String,
     pub role: String,
@@ -187,35 +209,101 @@ pub struct NewEntry {
     pub resource: String,
     pub revision: Option<i64>,
     pub body_sha256: String,
+    /// The changed record's digest before the change ("" when it did not exist).
+    pub before_sha256: String,
+    /// The changed record's digest after the change ("" when it no longer exists).
+    pub after_sha256: String,
 }
 
-/// Appends are serialised in this process; the `seq` primary key makes a concurrent appender
-/// in another process fail and retry instead of forking the chain.
+/// Appends are serialised in this process; within a transaction the database serialises them
+/// across processes (SQLite's write lock, PostgreSQL's table lock in `append_in`).
 fn append_lock() -> &'static tokio::sync::Mutex<()> {
     static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
     LOCK.get_or_init(Default::default)
 }
 
-const COLUMNS: &str =
-    "seq, at, actor, role, action, resource, revision, body_sha256, prev_hash, hash";
+const COLUMNS: &str = "seq, at, actor, role, action, resource, revision, body_sha256, prev_hash, \
+     hash, before_sha256, after_sha256";
 
-fn entry(row: &AnyRow) -> AuditEntry {
-    AuditEntry {
-        seq: row.get(0),
-        at: row.get(1),
-        actor: row.get(2),
-        role: row.get(3),
-        action: row.get(4),
-        resource: row.get(5),
-        revision: row.get(6),
-        body_sha256: row.get(7),
-        prev_hash: row.get(8),
-        hash: row.get(9),
+/// A stored row as an entry; a column of the wrong type (a row tampered with behind the
+/// server's back) is an error naming it, not a panic.
+fn entry(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        seq: row.try_get(0)?,
+        at: row.try_get(1)?,
+        actor: row.try_get(2)?,
+        role: row.try_get(3)?,
+        action: row.try_get(4)?,
+        resource: row.try_get(5)?,
+        revision: row.try_get(6)?,
+        body_sha256: row.try_get(7)?,
+        prev_hash: row.try_get(8)?,
+        hash: row.try_get(9)?,
+        before_sha256: row.try_get(10)?,
+        after_sha256: row.try_get(11)?,
+    })
+}
+
+/// Appends one entry after the last, inside the caller's transaction: the entry commits with
+/// the change it records or not at all. On PostgreSQL the table is locked until the
+/// transaction ends, so that two servers never read the same last entry; on SQLite the
+/// transaction already holds the database's write lock (`BEGIN IMMEDIATE`).
+pub(crate) async fn append_in(
+    conn: &mut sqlx::AnyConnection,
+    sqlite: bool,
+    new: &NewEntry,
+) -> Result<AuditEntry, DbError> {
+    if !sqlite {
+        sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+            .execute(&mut *conn)
+            .await?;
     }
+    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (seq, prev_hash) = match last {
+        Some(r) => (r.try_get::<i64, _>(0)? + 1, r.try_get::<String, _>(1)?),
+        None => (1, GENESIS.to_string()),
+    };
+    let mut e = AuditEntry {
+        seq,
+        at: now_rfc3339(),
+        actor: new.actor.clone(),
+        role: new.role.clone(),
+        action: new.action.clone(),
+        resource: new.resource.clone(),
+        revision: new.revision,
+        body_sha256: new.body_sha256.clone(),
+        before_sha256: new.before_sha256.clone(),
+        after_sha256: new.after_sha256.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    e.hash = e.compute_hash();
+    sqlx::query(&format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(e.seq)
+    .bind(&e.at)
+    .bind(&e.actor)
+    .bind(&e.role)
+    .bind(&e.action)
+    .bind(&e.resource)
+    .bind(e.revision)
+    .bind(&e.body_sha256)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .bind(&e.before_sha256)
+    .bind(&e.after_sha256)
+    .execute(&mut *conn)
+    .await?;
+    Ok(e)
 }
 
 impl Store {
-    /// Appends one entry after the last; returns it.
+    /// Appends one entry after the last in a transaction of its own; returns it. For what
+    /// changed nothing (a stored answer served again, a replay); a change appends its entry
+    /// in its own transaction (`Store::begin_change`).
     pub async fn append_audit(&self, new: NewEntry) -> Result<AuditEntry, DbError> {
         let _guard = append_lock().lock().await;
         let mut last_err = None;
@@ -230,41 +318,7 @@ impl Store {
 
     async fn try_append(&self, new: &NewEntry) -> Result<AuditEntry, DbError> {
         let mut tx = self.begin_write().await?;
-        let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (seq, prev_hash) = match last {
-            Some(r) => (r.get::<i64, _>(0) + 1, r.get::<String, _>(1)),
-            None => (1, GENESIS.to_string()),
-        };
-        let mut e = AuditEntry {
-            seq,
-            at: now_rfc3339(),
-            actor: new.actor.clone(),
-            role: new.role.clone(),
-            action: new.action.clone(),
-            resource: new.resource.clone(),
-            revision: new.revision,
-            body_sha256: new.body_sha256.clone(),
-            prev_hash,
-            hash: String::new(),
-        };
-        e.hash = e.compute_hash();
-        sqlx::query(&format!(
-            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(e.seq)
-        .bind(&e.at)
-        .bind(&e.actor)
-        .bind(&e.role)
-        .bind(&e.action)
-        .bind(&e.resource)
-        .bind(e.revision)
-        .bind(&e.body_sha256)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut *tx)
-        .await?;
+        let e = append_in(&mut tx, self.is_sqlite(), new).await?;
         tx.commit().await?;
         Ok(e)
     }
@@ -295,12 +349,106 @@ impl Store {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(entry).collect())
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                entry(r).map_err(|e| {
+                    DbError::Corrupt(format!(
+                        "audit_log row {} (in seq order) is not an audit entry: {e}",
+                        offset + i as i64 + 1
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// The whole chain, in stored order (by `seq`).
     pub async fn audit_chain(&self) -> Result<Vec<AuditEntry>, DbError> {
         self.audit_entries(None, None, -1, 0).await
+    }
+}
+
+impl Store {
+    /// Where the data and the audit trail disagree: every record, scenario and run whose
+    /// stored digest is not the `after_sha256` of the last entry that changed it (or that has
+    /// no entry at all), and every such entry whose data is gone. Empty when they agree, as
+    /// they always do when every change commits with its entry. Entries written before
+    /// entries carried digests vouch for their resource without being compared.
+    pub async fn audit_mismatches(&self) -> Result<Vec<String>, DbError> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let chain = self.audit_chain().await?;
+        let mut last: BTreeMap<String, String> = BTreeMap::new();
+        let mut legacy: BTreeSet<String> = BTreeSet::new();
+        for e in &chain {
+            if e.before_sha256.is_empty() && e.after_sha256.is_empty() {
+                legacy.insert(e.resource.clone());
+            } else {
+                last.insert(e.resource.clone(), e.after_sha256.clone());
+            }
+        }
+        let mut data: BTreeMap<String, String> = BTreeMap::new();
+        let corrupt = |what: &str, e: sqlx::Error| DbError::Corrupt(format!("{what}: {e}"));
+        for r in sqlx::query("SELECT kind, id, body FROM records")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let (kind, id, body): (String, String, String) = (
+                r.try_get(0).map_err(|e| corrupt("records", e))?,
+                r.try_get(1).map_err(|e| corrupt("records", e))?,
+                r.try_get(2).map_err(|e| corrupt("records", e))?,
+            );
+            data.insert(format!("/api/v1/{kind}/{id}"), crate::db::digest(&body));
+        }
+        for r in sqlx::query(
+            "SELECT s.id, r.body FROM scenarios s \
+             JOIN scenario_revisions r ON r.scenario_id = s.id AND r.revision = s.latest",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let id: String = r.try_get(0).map_err(|e| corrupt("scenarios", e))?;
+            let body: String = r.try_get(1).map_err(|e| corrupt("scenarios", e))?;
+            data.insert(format!("/api/v1/scenarios/{id}"), crate::db::digest(&body));
+        }
+        for r in sqlx::query("SELECT id, result FROM runs")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let id: String = r.try_get(0).map_err(|e| corrupt("runs", e))?;
+            let result: String = r.try_get(1).map_err(|e| corrupt("runs", e))?;
+            data.insert(format!("/api/v1/runs/{id}"), crate::db::digest(&result));
+        }
+        let mut out = vec![];
+        for (resource, have) in &data {
+            match last.get(resource) {
+                Some(want) if want == have => {}
+                Some(want) => out.push(format!(
+                    "{resource}: stored data hashes to {have}, its last audit entry says {}",
+                    if want.is_empty() {
+                        "deleted"
+                    } else {
+                        want.as_str()
+                    }
+                )),
+                None if legacy.contains(resource) => {}
+                None => out.push(format!("{resource}: stored with no audit entry")),
+            }
+        }
+        let checked = |r: &str| {
+            r.starts_with("/api/v1/runs/") && r.matches('/').count() == 4
+                || r.starts_with("/api/v1/scenarios/") && r.matches('/').count() == 4
+                || crate::api::RECORD_KINDS
+                    .iter()
+                    .any(|k| r.starts_with(&format!("/api/v1/{k}/")))
+        };
+        for (resource, want) in &last {
+            if !want.is_empty() && !data.contains_key(resource) && checked(resource) {
+                out.push(format!(
+                    "{resource}: its last audit entry says it is stored, and it is not"
+                ));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -386,9 +534,71 @@ fn audited(method: &Method, resp: &Response) -> bool {
 /// The largest answer read back for its `revision` / `version` field.
 const REVISION_PEEK_BYTES: usize = 256 << 10;
 
-/// The middleware after `auth::authorize`: runs the request, and when it changed or computed
-/// something, appends its entry before the answer leaves. An entry that cannot be appended
-/// turns the answer into a `503`, so no acknowledged change goes unrecorded.
+/// What a handler needs to make a change: the audit entry's who and what (completed by the
+/// change's writes), and the `Idempotency-Key` slot whose answer commits with it. Put in the
+/// request's extensions by `record`.
+#[derive(Debug, Clone)]
+pub struct ChangeCtx {
+    pub entry: NewEntry,
+    pub key: Option<IdemSlot>,
+}
+
+/// A POST's `Idempotency-Key`, put in the request's extensions by `idempotency::idempotent`.
+#[derive(Debug, Clone)]
+pub struct IdemSlot {
+    pub token_name: String,
+    pub key: String,
+    /// SHA-256 of the path and body, to tell a retry from another request under the key.
+    pub request_sha256: String,
+}
+
+/// On an answer: its change and audit entry were committed together, so `record` does not
+/// append another.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed;
+
+/// On an answer: its idempotent answer was committed with its change, so
+/// `idempotency::idempotent` does not store it again.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerKept;
+
+/// An answer's replacement for the idempotency table, when the answer shows a secret once.
+#[derive(Debug, Clone)]
+pub struct KeptInstead(pub String);
+
+/// Finishes a change made by a handler: keeps the answer for its `Idempotency-Key` (the body
+/// in `KeptInstead` when the answer holds a secret), appends the audit entry and commits them
+/// with the change, and marks the answer `Committed`.
+pub async fn commit(mut c: Change, ctx: &ChangeCtx, resp: Response) -> Result<Response, ApiError> {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, crate::idempotency::MAX_STORED_BYTES)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(slot) = &ctx.key {
+        if parts.status.is_success() {
+            let text = match parts.extensions.remove::<KeptInstead>() {
+                Some(k) => k.0,
+                None => String::from_utf8_lossy(&bytes).into_owned(),
+            };
+            let stored = crate::idempotency::Stored {
+                request_sha256: slot.request_sha256.clone(),
+                status: parts.status.as_u16(),
+                headers: crate::idempotency::kept_headers(&parts.headers),
+                body: text,
+            };
+            c.keep_answer(&slot.token_name, &slot.key, stored);
+            parts.extensions.insert(AnswerKept);
+        }
+    }
+    c.commit().await?;
+    parts.extensions.insert(Committed);
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// The middleware after `idempotency::idempotent`: gives the handler its `ChangeCtx`, and
+/// after an answer that changed or computed something but was not `Committed` with its entry
+/// (a stored answer served again, a replay), appends its entry before the answer leaves. An
+/// entry that cannot be appended turns the answer into a `503`.
 pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req
@@ -400,7 +610,7 @@ pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Resp
     let Some(caller) = req.extensions().get::<Caller>().cloned() else {
         return ApiError::internal("audit: no caller").into_response();
     };
-    let (req, digest) = if method == Method::GET || method == Method::HEAD {
+    let (mut req, digest) = if method == Method::GET || method == Method::HEAD {
         let d = token::hex(&Sha256::digest(b""));
         (req, d)
     } else {
@@ -418,8 +628,21 @@ pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Resp
             .unwrap_or_default();
         (req, d)
     };
+    let ctx = ChangeCtx {
+        entry: NewEntry {
+            actor: caller.name,
+            role: caller.role.to_string(),
+            action: format!("{method} {route}"),
+            resource: path.clone(),
+            revision: None,
+            body_sha256: digest,
+            ..NewEntry::default()
+        },
+        key: req.extensions().get::<IdemSlot>().cloned(),
+    };
+    req.extensions_mut().insert(ctx.clone());
     let resp = next.run(req).await;
-    if !audited(&method, &resp) {
+    if !audited(&method, &resp) || resp.extensions().get::<Committed>().is_some() {
         return resp;
     }
     let resource = resp
@@ -430,18 +653,15 @@ pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Resp
         .unwrap_or(path);
     let (resp, revision) = peek_revision(resp).await;
     let new = NewEntry {
-        actor: caller.name,
-        role: caller.role.to_string(),
-        action: format!("{method} {route}"),
         resource,
         revision,
-        body_sha256: digest,
+        ..ctx.entry
     };
     match s.store.append_audit(new).await {
         Ok(_) => resp,
         Err(e) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("the change was made but its audit entry could not be written: {e}"),
+            format!("the answer was computed but its audit entry could not be written: {e}"),
         )
         .into_response(),
     }
@@ -492,6 +712,12 @@ mod tests {
                 resource: format!("/api/v1/pools/p{seq}"),
                 revision: (seq % 2 == 0).then_some(seq),
                 body_sha256: token::hash(""),
+                before_sha256: String::new(),
+                after_sha256: if seq == 3 {
+                    token::hash("x")
+                } else {
+                    String::new()
+                },
                 prev_hash: out.last().map_or(GENESIS.to_string(), |e| e.hash.clone()),
                 hash: String::new(),
             };

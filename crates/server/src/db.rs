@@ -1,9 +1,13 @@
 //! Storage: one `Store` over SQLite or PostgreSQL (sqlx's `Any` driver), with the same SQL and
 //! the same behaviour on both. Versioned migrations are embedded in the binary and applied on
-//! start; `schema_migrations` records which ran.
+//! start, one process at a time; `schema_migrations` records which ran and their SHA-256.
 
+use sha2::Digest;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+
+use crate::audit::{AuditEntry, NewEntry};
+use crate::idempotency::Stored;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +18,13 @@ pub enum DbError {
     /// A conditional change lost: the stored revision is not the one the caller read.
     #[error("stale revision: the latest is {latest}")]
     Conflict { latest: i64 },
+    /// Another request with the same `Idempotency-Key` committed first; this change was
+    /// rolled back.
+    #[error("another request with this Idempotency-Key was answered first")]
+    KeyTaken,
+    /// A stored row is not what the schema says (altered behind the server's back).
+    #[error("corrupt: {0}")]
+    Corrupt(String),
     /// The database failed.
     #[error("database: {0}")]
     Other(#[from] sqlx::Error),
@@ -23,7 +34,20 @@ pub enum DbError {
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "trust", include_str!("../migrations/0002_trust.sql")),
+    (
+        3,
+        "change digests",
+        include_str!("../migrations/0003_change_digests.sql"),
+    ),
+    (
+        4,
+        "sessions",
+        include_str!("../migrations/0004_sessions.sql"),
+    ),
 ];
+
+/// How long `/readyz` waits for the database before it says not ready.
+pub const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// A database URL whose `Debug` and `Display` hide the password.
 #[derive(Clone)]
@@ -85,20 +109,44 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects (creating a SQLite file if needed, in WAL mode) and applies pending migrations.
+    /// Connects (creating a SQLite file if needed, readable by its owner alone, in WAL mode)
+    /// and applies pending migrations.
     pub async fn open(url: &DatabaseUrl) -> Result<Store, DbError> {
+        Store::connect(url, true).await
+    }
+
+    /// `open`, but a SQLite file that does not exist is an error instead of a new database:
+    /// for commands that read one (`xpufleet audit verify`).
+    pub async fn open_existing(url: &DatabaseUrl) -> Result<Store, DbError> {
+        Store::connect(url, false).await
+    }
+
+    async fn connect(url: &DatabaseUrl, create: bool) -> Result<Store, DbError> {
         sqlx::any::install_default_drivers();
         let sqlite = url.0.starts_with("sqlite:");
         let mut conn_url = url.0.clone();
+        if sqlite {
+            if let Some(path) = sqlite_path(&url.0) {
+                if !create && !path.exists() {
+                    return Err(DbError::Other(sqlx::Error::Configuration(
+                        format!("no database at {}", path.display()).into(),
+                    )));
+                }
+                if create {
+                    create_private(&path)?;
+                }
+            }
+        }
         if sqlite && !conn_url.contains("mode=") {
-            conn_url.push_str(if conn_url.contains('?') {
-                "&mode=rwc"
-            } else {
-                "?mode=rwc"
-            });
+            let mode = if create { "mode=rwc" } else { "mode=rw" };
+            conn_url.push(if conn_url.contains('?') { '&' } else { '?' });
+            conn_url.push_str(mode);
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 8 })
+            // With the database down, a request fails in seconds (503), not after sqlx's
+            // default 30 s wait for a connection.
+            .acquire_timeout(std::time::Duration::from_secs(3))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -120,32 +168,82 @@ impl Store {
         Ok(store)
     }
 
+    /// Applies the pending migrations, each in its own transaction, one migrator at a time
+    /// across processes (SQLite's write lock; on PostgreSQL a transaction-scoped advisory
+    /// lock), and refuses to start when an applied migration's text has changed since (its
+    /// SHA-256 is recorded). A database made before checksums were recorded gets them.
     async fn migrate(&self) -> Result<(), DbError> {
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+        let mut tx = self.migration_tx().await?;
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+        )
+        .await?;
+        let has_checksum = if self.sqlite {
+            "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'"
+        } else {
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_name = 'schema_migrations' AND column_name = 'checksum'"
+        };
+        let n: i64 = sqlx::query(has_checksum)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if n == 0 {
+            tx.execute(
+                "ALTER TABLE schema_migrations ADD COLUMN checksum TEXT NOT NULL DEFAULT ''",
             )
             .await?;
+        }
+        tx.commit().await?;
         for (version, name, sql) in MIGRATIONS {
-            let mut tx = self.begin_write().await?;
-            let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+            let checksum = digest(sql);
+            let mut tx = self.migration_tx().await?;
+            let done = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
                 .bind(*version)
                 .fetch_optional(&mut *tx)
                 .await?;
-            if done.is_some() {
+            if let Some(row) = done {
+                let stored: String = row.try_get(0)?;
+                if stored.is_empty() {
+                    sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE version = $2")
+                        .bind(&checksum)
+                        .bind(*version)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                } else if stored != checksum {
+                    return Err(DbError::Corrupt(format!(
+                        "migration {version} ({name}) was applied with SHA-256 {stored}, and \
+                         this build's text of it hashes to {checksum}: it was changed after it \
+                         was applied; restore it and add a new migration instead"
+                    )));
+                }
                 continue;
             }
             for stmt in statements(sql) {
                 tx.execute(stmt.as_str()).await?;
             }
-            sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(*name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            )
+            .bind(*version)
+            .bind(*name)
+            .bind(&checksum)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// A write transaction that holds the migration lock until it ends.
+    async fn migration_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        let mut tx = self.begin_write().await?;
+        if !self.sqlite {
+            // An arbitrary constant naming xpufleet's migrations.
+            tx.execute("SELECT pg_advisory_xact_lock(7262023)").await?;
+        }
+        Ok(tx)
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
@@ -161,9 +259,35 @@ impl Store {
         }
     }
 
-    /// Whether the database answers.
+    pub(crate) fn is_sqlite(&self) -> bool {
+        self.sqlite
+    }
+
+    /// Starts a change: its writes, its audit entry (`entry`, completed by the writes with the
+    /// resource, revision and digests) and its idempotent answer commit together in
+    /// `Change::commit`, or not at all.
+    pub async fn begin_change(&self, entry: NewEntry) -> Result<Change, DbError> {
+        Ok(Change {
+            tx: self.begin_write().await?,
+            sqlite: self.sqlite,
+            entry,
+            answer: None,
+        })
+    }
+
+    /// Whether the database answers and takes writes, within `READY_WITHIN`: a write
+    /// transaction is opened (SQLite's write lock; on PostgreSQL an UPDATE, refused by a
+    /// read-only server) and rolled back, so nothing changes.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+        let check = async {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("UPDATE schema_migrations SET name = name WHERE version = -1")
+                .execute(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            Ok::<(), sqlx::Error>(())
+        };
+        matches!(tokio::time::timeout(READY_WITHIN, check).await, Ok(Ok(())))
     }
 
     /// The migrations applied, in order.
@@ -174,13 +298,50 @@ impl Store {
         Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
     }
 
+    /// Stores a token made outside the server (`xpufleet token create`), audited as made by
+    /// `by` on this machine, in one transaction.
     pub async fn insert_token(&self, hash: &str, name: &str, role: &str) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO tokens (hash, name, role) VALUES ($1, $2, $3)")
-            .bind(hash)
-            .bind(name)
-            .bind(role)
-            .execute(&self.pool)
+        self.issue_token(hash, name, role, "local").await
+    }
+
+    /// Revokes every unrevoked token named `name`, audited as done on this machine; how many.
+    pub async fn revoke_tokens(&self, name: &str) -> Result<u64, DbError> {
+        let mut c = self
+            .begin_change(NewEntry {
+                actor: "local".into(),
+                role: "admin".into(),
+                action: "xpufleet token revoke".into(),
+                resource: format!("/api/v1/tokens/{name}"),
+                body_sha256: digest(""),
+                ..NewEntry::default()
+            })
             .await?;
+        let n = c.revoke_tokens(name).await?;
+        c.commit().await?;
+        Ok(n)
+    }
+
+    /// `insert_token` naming who ran the command.
+    pub async fn issue_token(
+        &self,
+        hash: &str,
+        name: &str,
+        role: &str,
+        by: &str,
+    ) -> Result<(), DbError> {
+        let mut c = self
+            .begin_change(NewEntry {
+                actor: by.to_string(),
+                role: "admin".into(),
+                action: "xpufleet token create".into(),
+                resource: format!("/api/v1/tokens/{name}"),
+                body_sha256: digest(""),
+                ..NewEntry::default()
+            })
+            .await?;
+        c.insert_token(hash, name, role, &crate::audit::now_rfc3339())
+            .await?;
+        c.commit().await?;
         Ok(())
     }
 
@@ -199,70 +360,6 @@ impl Store {
                 .await?
                 .ok_or(DbError::NotFound)?;
         Ok((row.get(0), row.get(1), row.get(2)))
-    }
-
-    /// A new scenario at revision 1.
-    pub async fn create_scenario(
-        &self,
-        id: &str,
-        name: &str,
-        body: &str,
-        by: &str,
-    ) -> Result<(), DbError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO scenarios (id, name, latest) VALUES ($1, $2, 1)")
-            .bind(id)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO scenario_revisions (scenario_id, revision, body, created_by) VALUES ($1, 1, $2, $3)",
-        )
-        .bind(id)
-        .bind(body)
-        .bind(by)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// A new revision of a scenario whose latest revision is `expected`; `Conflict` when it is
-    /// not (someone else changed it first). Returns the new revision.
-    pub async fn revise_scenario(
-        &self,
-        id: &str,
-        expected: i64,
-        name: &str,
-        body: &str,
-        by: &str,
-    ) -> Result<i64, DbError> {
-        let mut tx = self.begin_write().await?;
-        let res = sqlx::query(
-            "UPDATE scenarios SET latest = latest + 1, name = $1 WHERE id = $2 AND latest = $3",
-        )
-        .bind(name)
-        .bind(id)
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
-        if res.rows_affected() != 1 {
-            drop(tx);
-            let latest = self.latest_revision(id).await?.revision;
-            return Err(DbError::Conflict { latest });
-        }
-        let next = expected + 1;
-        sqlx::query(
-            "INSERT INTO scenario_revisions (scenario_id, revision, body, created_by) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(next)
-        .bind(body)
-        .bind(by)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(next)
     }
 
     /// The scenarios' (id, name, latest revision), by id, from `offset`.
@@ -322,24 +419,6 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    /// Stores a run; a run with the same id (the same inputs) is kept as it is.
-    pub async fn insert_run(&self, r: &StoredRun) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO runs (id, kind, scenario_id, revision, inputs, result, html) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&r.id)
-        .bind(&r.kind)
-        .bind(&r.scenario_id)
-        .bind(r.revision)
-        .bind(&r.inputs)
-        .bind(&r.result)
-        .bind(r.html.clone())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// A stored run's answer alone (not its inputs or report).
     pub async fn run_result(&self, id: &str) -> Result<String, DbError> {
         let row = sqlx::query("SELECT result FROM runs WHERE id = $1")
@@ -367,42 +446,6 @@ impl Store {
             result: row.get(5),
             html: row.get(6),
         })
-    }
-
-    /// Creates or replaces a record; returns its new version (1 for a new one).
-    pub async fn put_record(&self, kind: &str, id: &str, body: &str) -> Result<i64, DbError> {
-        let mut tx = self.begin_write().await?;
-        let cur = sqlx::query("SELECT version FROM records WHERE kind = $1 AND id = $2")
-            .bind(kind)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let version = match cur {
-            Some(row) => {
-                let v: i64 = row.get(0);
-                sqlx::query(
-                    "UPDATE records SET body = $1, version = $2 WHERE kind = $3 AND id = $4",
-                )
-                .bind(body)
-                .bind(v + 1)
-                .bind(kind)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                v + 1
-            }
-            None => {
-                sqlx::query("INSERT INTO records (kind, id, body, version) VALUES ($1, $2, $3, 1)")
-                    .bind(kind)
-                    .bind(id)
-                    .bind(body)
-                    .execute(&mut *tx)
-                    .await?;
-                1
-            }
-        };
-        tx.commit().await?;
-        Ok(version)
     }
 
     /// A record's (body, version).
@@ -449,20 +492,297 @@ impl Store {
             .collect())
     }
 
-    pub async fn delete_record(&self, kind: &str, id: &str) -> Result<(), DbError> {
-        let res = sqlx::query("DELETE FROM records WHERE kind = $1 AND id = $2")
-            .bind(kind)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        if res.rows_affected() == 0 {
-            return Err(DbError::NotFound);
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// SHA-256 of stored text, as audit entries name it.
+pub fn digest(text: &str) -> String {
+    crate::token::hex(&sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// One change in progress: a write transaction with the audit entry that will record it.
+/// Dropping it without `commit` rolls everything back.
+pub struct Change {
+    pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
+    sqlite: bool,
+    /// The entry, completed by each write with what it changed.
+    pub(crate) entry: NewEntry,
+    /// The answer kept for a retry with the same `Idempotency-Key`: (token name, key, answer).
+    answer: Option<(String, String, Stored)>,
+}
+
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Change")
+            .field("entry", &self.entry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Change {
+    /// The connection inside the transaction.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    /// Records what the change did to one record: its path, revision and digests.
+    pub(crate) fn changed(
+        &mut self,
+        resource: Option<String>,
+        revision: Option<i64>,
+        before: &str,
+        after: &str,
+    ) {
+        if let Some(r) = resource {
+            self.entry.resource = r;
         }
+        self.entry.revision = revision;
+        self.entry.before_sha256 = before.to_string();
+        self.entry.after_sha256 = after.to_string();
+    }
+
+    /// Keeps `answer` for retries with `key` by `token_name`, in the same transaction.
+    pub fn keep_answer(&mut self, token_name: &str, key: &str, answer: Stored) {
+        self.answer = Some((token_name.to_string(), key.to_string(), answer));
+    }
+
+    /// Appends the audit entry, stores the idempotent answer and commits, all or nothing.
+    /// `KeyTaken` when another request with the same key committed first (this change is then
+    /// rolled back, so a key makes at most one change across every server).
+    pub async fn commit(mut self) -> Result<AuditEntry, DbError> {
+        let entry = crate::audit::append_in(&mut self.tx, self.sqlite, &self.entry).await?;
+        if let Some((token_name, key, s)) = &self.answer {
+            let headers = serde_json::to_string(&s.headers).unwrap_or_else(|_| "[]".into());
+            let res = sqlx::query(
+                "INSERT INTO idempotency (token_name, key, request_sha256, status, headers, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(token_name)
+            .bind(key)
+            .bind(&s.request_sha256)
+            .bind(i64::from(s.status))
+            .bind(headers)
+            .bind(&s.body)
+            .execute(&mut *self.tx)
+            .await;
+            if let Err(e) = res {
+                let taken = e
+                    .as_database_error()
+                    .is_some_and(|d| d.is_unique_violation());
+                return Err(if taken { DbError::KeyTaken } else { e.into() });
+            }
+        }
+        self.tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// A new scenario at revision 1.
+    pub async fn create_scenario(
+        &mut self,
+        id: &str,
+        name: &str,
+        body: &str,
+        by: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO scenarios (id, name, latest) VALUES ($1, $2, 1)")
+            .bind(id)
+            .bind(name)
+            .execute(self.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO scenario_revisions (scenario_id, revision, body, created_by) VALUES ($1, 1, $2, $3)",
+        )
+        .bind(id)
+        .bind(body)
+        .bind(by)
+        .execute(self.conn())
+        .await?;
+        self.changed(
+            Some(format!("/api/v1/scenarios/{id}")),
+            Some(1),
+            "",
+            &digest(body),
+        );
         Ok(())
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
+    /// A new revision of a scenario whose latest revision is `expected`; `Conflict` when it is
+    /// not (someone else changed it first), `NotFound` when there is no such scenario.
+    /// Returns the new revision.
+    pub async fn revise_scenario(
+        &mut self,
+        id: &str,
+        expected: i64,
+        name: &str,
+        body: &str,
+        by: &str,
+    ) -> Result<i64, DbError> {
+        let cur = sqlx::query(
+            "SELECT s.latest, r.body FROM scenarios s \
+             JOIN scenario_revisions r ON r.scenario_id = s.id AND r.revision = s.latest \
+             WHERE s.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(DbError::NotFound)?;
+        let latest: i64 = cur.try_get(0)?;
+        let before: String = cur.try_get(1)?;
+        if latest != expected {
+            return Err(DbError::Conflict { latest });
+        }
+        // Conditional again: on PostgreSQL a concurrent reviser may have committed since the
+        // read above, and this UPDATE then sees its row.
+        let res = sqlx::query(
+            "UPDATE scenarios SET latest = latest + 1, name = $1 WHERE id = $2 AND latest = $3",
+        )
+        .bind(name)
+        .bind(id)
+        .bind(expected)
+        .execute(self.conn())
+        .await?;
+        if res.rows_affected() != 1 {
+            return Err(DbError::Conflict {
+                latest: expected + 1,
+            });
+        }
+        let next = expected + 1;
+        sqlx::query(
+            "INSERT INTO scenario_revisions (scenario_id, revision, body, created_by) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(next)
+        .bind(body)
+        .bind(by)
+        .execute(self.conn())
+        .await?;
+        self.changed(
+            Some(format!("/api/v1/scenarios/{id}")),
+            Some(next),
+            &digest(&before),
+            &digest(body),
+        );
+        Ok(next)
+    }
+
+    /// Stores a run; a run with the same id (the same inputs) is kept as it is.
+    pub async fn insert_run(&mut self, r: &StoredRun) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO runs (id, kind, scenario_id, revision, inputs, result, html) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&r.id)
+        .bind(&r.kind)
+        .bind(&r.scenario_id)
+        .bind(r.revision)
+        .bind(&r.inputs)
+        .bind(&r.result)
+        .bind(r.html.clone())
+        .execute(self.conn())
+        .await?;
+        let id = &r.id;
+        self.changed(
+            Some(format!("/api/v1/runs/{id}")),
+            Some(r.revision),
+            "",
+            &digest(&r.result),
+        );
+        Ok(())
+    }
+
+    /// Creates or replaces a record; returns its new version (1 for a new one).
+    pub async fn put_record(&mut self, kind: &str, id: &str, body: &str) -> Result<i64, DbError> {
+        let cur = sqlx::query("SELECT version, body FROM records WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
+        let (version, before) = match cur {
+            Some(row) => {
+                let v: i64 = row.try_get(0)?;
+                let old: String = row.try_get(1)?;
+                sqlx::query(
+                    "UPDATE records SET body = $1, version = $2 WHERE kind = $3 AND id = $4",
+                )
+                .bind(body)
+                .bind(v + 1)
+                .bind(kind)
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+                (v + 1, digest(&old))
+            }
+            None => {
+                sqlx::query("INSERT INTO records (kind, id, body, version) VALUES ($1, $2, $3, 1)")
+                    .bind(kind)
+                    .bind(id)
+                    .bind(body)
+                    .execute(self.conn())
+                    .await?;
+                (1, String::new())
+            }
+        };
+        self.changed(
+            Some(format!("/api/v1/{kind}/{id}")),
+            Some(version),
+            &before,
+            &digest(body),
+        );
+        Ok(version)
+    }
+
+    /// Deletes a record; `NotFound` when there is none.
+    pub async fn delete_record(&mut self, kind: &str, id: &str) -> Result<(), DbError> {
+        let old = sqlx::query("SELECT body FROM records WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?
+            .ok_or(DbError::NotFound)?;
+        let old: String = old.try_get(0)?;
+        sqlx::query("DELETE FROM records WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        self.changed(
+            Some(format!("/api/v1/{kind}/{id}")),
+            None,
+            &digest(&old),
+            "",
+        );
+        Ok(())
+    }
+}
+
+/// The file behind a `sqlite:` URL (`None` for an in-memory database).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Creates an empty database file readable and writable by its owner alone (0600), unless it
+/// exists: it holds token digests, the audit trail and every record. SQLite gives its `-wal`
+/// and `-shm` files the database file's permissions.
+fn create_private(path: &std::path::Path) -> Result<(), DbError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(DbError::Other(sqlx::Error::Io(e))),
     }
 }
 

@@ -84,8 +84,24 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, format!("{what} not found"))
     }
 
+    /// A fault of the server: its text is logged under a new id and the client is told only
+    /// the id, since internal text (SQL, paths, library messages) is not the client's to read.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        ApiError::logged(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+            &e.to_string(),
+        )
+    }
+
+    /// `status` with `public` for the client, and `detail` logged on stderr under an id that
+    /// the answer names.
+    pub fn logged(status: StatusCode, public: &str, detail: &str) -> ApiError {
+        let id = crate::token::random_bytes::<6>()
+            .map(|b| crate::token::hex(&b))
+            .unwrap_or_else(|_| "unavailable".into());
+        eprintln!("xpufleet serve: error {id} ({}): {detail}", status.as_u16());
+        ApiError::new(status, format!("{public} (logged as error {id})"))
     }
 }
 
@@ -123,9 +139,17 @@ impl From<DbError> for ApiError {
                 StatusCode::CONFLICT,
                 format!("stale revision: the latest revision is {latest}"),
             ),
-            DbError::Other(e) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}"))
-            }
+            DbError::KeyTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "a request with this Idempotency-Key was answered at the same time and this \
+                 one changed nothing; retry to get that answer",
+            ),
+            DbError::Corrupt(e) => ApiError::internal(format!("stored data: {e}")),
+            DbError::Other(e) => ApiError::logged(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; retry later",
+                &format!("database: {e}"),
+            ),
         }
     }
 }

@@ -3,9 +3,13 @@
 //! change; the same key with a different request is `422`, and while the first is still being
 //! answered, `409`.
 //!
-//! The answer is stored after the change and its audit entry are committed, so a crash in
-//! between leaves a key with no stored answer: the retry then runs again. Use it with changes
-//! that are safe to repeat or that the client can recognise (scenario names, run digests).
+//! The answer to a change is stored in the change's own transaction (`audit::commit`), so a
+//! key names one change or none, whatever crashes, and across every server on one database:
+//! a second request with the key that commits after the first is rolled back (`409`, and its
+//! retry replays the first answer). An answer that shows a secret once (a new token) is
+//! stored without it: the replay names the token and its digest and says the secret was
+//! shown once. The answer to a computation (a plan, a run) is stored after it; the run it
+//! stored is content-addressed, so a retry computes nothing twice.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -35,7 +39,19 @@ const KEPT_HEADERS: [&str; 6] = [
 ];
 
 /// The largest answer stored for replay; a bigger one is answered but not stored.
-const MAX_STORED_BYTES: usize = 16 << 20;
+pub(crate) const MAX_STORED_BYTES: usize = 16 << 20;
+
+/// The headers of an answer that are kept with it.
+pub(crate) fn kept_headers(h: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    KEPT_HEADERS
+        .iter()
+        .filter_map(|k| {
+            h.get(*k)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
 
 /// A stored answer.
 #[derive(Debug, Clone)]
@@ -145,7 +161,7 @@ pub async fn idempotent(State(s): State<AppState>, req: Request, next: Next) -> 
         return ApiError::internal("idempotency: no caller").into_response();
     };
     let path = req.uri().to_string();
-    let (req, bytes) = match crate::audit::buffer_body(req).await {
+    let (mut req, bytes) = match crate::audit::buffer_body(req).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
@@ -180,8 +196,18 @@ pub async fn idempotent(State(s): State<AppState>, req: Request, next: Next) -> 
         Ok(None) => {}
         Err(e) => return ApiError::from(e).into_response(),
     }
+    req.extensions_mut().insert(crate::audit::IdemSlot {
+        token_name: caller.name.clone(),
+        key: key.clone(),
+        request_sha256: digest.clone(),
+    });
     let resp = next.run(req).await;
-    if !resp.status().is_success() {
+    if !resp.status().is_success()
+        || resp
+            .extensions()
+            .get::<crate::audit::AnswerKept>()
+            .is_some()
+    {
         return resp;
     }
     let fits = {
@@ -198,16 +224,7 @@ pub async fn idempotent(State(s): State<AppState>, req: Request, next: Next) -> 
     let Ok(bytes) = axum::body::to_bytes(body, MAX_STORED_BYTES).await else {
         return ApiError::internal("idempotency: the answer could not be read").into_response();
     };
-    let headers = KEPT_HEADERS
-        .iter()
-        .filter_map(|k| {
-            parts
-                .headers
-                .get(*k)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    let headers = kept_headers(&parts.headers);
     if let Ok(text) = std::str::from_utf8(&bytes) {
         let stored = Stored {
             request_sha256: digest,

@@ -19,12 +19,16 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod limits;
+pub mod ops;
 pub mod token;
 pub mod tokens;
 pub mod ui;
 
 pub use api::{openapi, routed_paths, router, AppState};
 pub use db::{DatabaseUrl, DbError, Store};
+
+/// How long a stop signal waits for the requests in flight.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -36,8 +40,8 @@ pub struct Settings {
     pub database: DatabaseUrl,
 }
 
-/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight and
-/// closes the database.
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight (for
+/// at most `SHUTDOWN_GRACE`) and closes the database.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     store: Store,
@@ -54,10 +58,30 @@ pub async fn serve_state(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    store.close().await;
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    });
+    // Requests in flight get `SHUTDOWN_GRACE` to finish; a long computation is not waited
+    // for beyond it (its blocking task ends with the process).
+    let deadline = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        r = serve => {
+            r?;
+            store.close().await;
+        }
+        _ = deadline => {
+            eprintln!(
+                "xpufleet serve: requests still running {} s after the stop signal were \
+                 abandoned",
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+    }
     Ok(())
 }
 

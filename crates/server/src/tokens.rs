@@ -6,14 +6,15 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::api::AppState;
+use crate::audit::ChangeCtx;
 use crate::auth::Role;
-use crate::db::{DbError, Store};
+use crate::db::{Change, DbError, Store};
 use crate::error::{ApiError, ErrorBody};
 use crate::token;
 
@@ -64,43 +65,76 @@ impl Store {
             })
             .collect())
     }
+}
 
-    /// Stores a new token unless an unrevoked one has the name (`Conflict`).
+/// The digest that audit entries give a token's row: its name, role and state, never its
+/// secret or the secret's digest.
+pub fn token_digest(name: &str, role: &str, revoked: bool) -> String {
+    let state = if revoked { "revoked" } else { "active" };
+    crate::db::digest(&format!("token\n{name}\n{role}\n{state}"))
+}
+
+impl Change {
+    /// A new token; `Conflict` when an unrevoked token has the name.
     pub async fn create_token(
-        &self,
+        &mut self,
         hash: &str,
         name: &str,
         role: &str,
         at: &str,
     ) -> Result<(), DbError> {
-        let mut tx = self.begin_write().await?;
         let taken = sqlx::query("SELECT 1 FROM tokens WHERE name = $1 AND revoked = 0")
             .bind(name)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(self.conn())
             .await?;
         if taken.is_some() {
             return Err(DbError::Conflict { latest: 0 });
         }
+        self.insert_token(hash, name, role, at).await
+    }
+
+    /// A new token, whatever other tokens are named.
+    pub(crate) async fn insert_token(
+        &mut self,
+        hash: &str,
+        name: &str,
+        role: &str,
+        at: &str,
+    ) -> Result<(), DbError> {
         sqlx::query("INSERT INTO tokens (hash, name, role, created_at) VALUES ($1, $2, $3, $4)")
             .bind(hash)
             .bind(name)
             .bind(role)
             .bind(at)
-            .execute(&mut *tx)
+            .execute(self.conn())
             .await?;
-        tx.commit().await?;
+        self.changed(
+            Some(format!("/api/v1/tokens/{name}")),
+            None,
+            "",
+            &token_digest(name, role, false),
+        );
         Ok(())
     }
 
-    /// Revokes every unrevoked token of that name; `NotFound` when there is none.
-    pub async fn revoke_tokens(&self, name: &str) -> Result<u64, DbError> {
+    /// Revokes every unrevoked token named `name`; `NotFound` when there is none.
+    pub async fn revoke_tokens(&mut self, name: &str) -> Result<u64, DbError> {
+        let row = sqlx::query("SELECT role FROM tokens WHERE name = $1 AND revoked = 0")
+            .bind(name)
+            .fetch_optional(self.conn())
+            .await?
+            .ok_or(DbError::NotFound)?;
+        let role: String = row.try_get(0)?;
         let res = sqlx::query("UPDATE tokens SET revoked = 1 WHERE name = $1 AND revoked = 0")
             .bind(name)
-            .execute(&self.pool)
+            .execute(self.conn())
             .await?;
-        if res.rows_affected() == 0 {
-            return Err(DbError::NotFound);
-        }
+        self.changed(
+            None,
+            None,
+            &token_digest(name, &role, false),
+            &token_digest(name, &role, true),
+        );
         Ok(res.rows_affected())
     }
 }
@@ -111,6 +145,7 @@ impl Store {
     security(("bearer" = [])))]
 pub async fn create_token(
     State(s): State<AppState>,
+    Extension(ctx): Extension<ChangeCtx>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
@@ -132,13 +167,9 @@ pub async fn create_token(
         ));
     }
     let tok = token::generate().map_err(ApiError::internal)?;
-    s.store
-        .create_token(
-            &token::hash(&tok),
-            name,
-            role.as_str(),
-            &crate::audit::now_rfc3339(),
-        )
+    let digest = token::hash(&tok);
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    c.create_token(&digest, name, role.as_str(), &crate::audit::now_rfc3339())
         .await
         .map_err(|e| match e {
             DbError::Conflict { .. } => ApiError::new(
@@ -159,7 +190,19 @@ pub async fn create_token(
     if let Ok(v) = format!("/api/v1/tokens/{name}").parse() {
         resp.headers_mut().insert("location", v);
     }
-    Ok(resp)
+    // A retry with the same Idempotency-Key gets this instead: the secret is never stored.
+    let kept = serde_json::json!({
+        "name": name,
+        "role": role.as_str(),
+        "token_sha256": digest,
+        "token": null,
+        "note": "the secret was shown once, in the first answer to this request; it is not \
+                 stored and cannot be shown again (revoke the token and create another if it \
+                 was lost)",
+    });
+    resp.extensions_mut()
+        .insert(crate::audit::KeptInstead(kept.to_string()));
+    crate::audit::commit(c, &ctx, resp).await
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens",
@@ -173,12 +216,15 @@ pub async fn list_tokens(State(s): State<AppState>) -> Result<Json<Vec<TokenInfo
         (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn revoke_token(
     State(s): State<AppState>,
+    Extension(ctx): Extension<ChangeCtx>,
     Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    s.store.revoke_tokens(&name).await.map_err(|e| match e {
+) -> Result<Response, ApiError> {
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    c.revoke_tokens(&name).await.map_err(|e| match e {
         DbError::NotFound => ApiError::not_found("unrevoked token of that name"),
         e => e.into(),
     })?;
+    let resp = crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await?;
     s.auth.forget_all();
-    Ok(StatusCode::NO_CONTENT)
+    Ok(resp)
 }

@@ -18,7 +18,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Action {
-    /// Walk the chain; exit 0 when intact, 1 naming the first broken entry.
+    /// Walk the chain and compare the data with it; exit 0 when both hold, 1 naming the first
+    /// broken entry or every resource whose stored data is not what its last entry says.
     Verify {
         /// The server's database.
         #[arg(long, default_value = super::serve::DEFAULT_DATABASE, value_name = "URL")]
@@ -38,15 +39,24 @@ enum Action {
     },
 }
 
-fn chain_from_db(database: String) -> Result<Vec<AuditEntry>> {
+/// The chain in a database, and where the data disagrees with it (`Store::audit_mismatches`).
+/// A SQLite file that does not exist is an error, never a new empty database.
+fn chain_from_db(database: String) -> Result<(Vec<AuditEntry>, Vec<String>)> {
     let url = DatabaseUrl(database);
     super::serve::runtime()?.block_on(async {
-        let store = Store::open(&url)
+        let store = Store::open_existing(&url)
             .await
             .with_context(|| format!("opening the database {url}"))?;
         let chain = store.audit_chain().await;
+        let mismatches = match &chain {
+            Ok(_) => store.audit_mismatches().await,
+            Err(_) => Ok(vec![]),
+        };
         store.close().await;
-        chain.with_context(|| format!("reading the audit trail from {url}"))
+        let chain = chain.with_context(|| format!("reading the audit trail from {url}"))?;
+        let mismatches =
+            mismatches.with_context(|| format!("comparing the data in {url} with its trail"))?;
+        anyhow::Ok((chain, mismatches))
     })
 }
 
@@ -73,14 +83,26 @@ fn chain_from_file(path: &PathBuf) -> Result<Vec<AuditEntry>> {
 pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     match args.action {
         Action::Verify { database, file } => {
-            let (chain, origin) = match &file {
-                Some(f) => (chain_from_file(f)?, f.display().to_string()),
+            let (chain, mismatches, origin) = match &file {
+                Some(f) => (chain_from_file(f)?, vec![], f.display().to_string()),
                 None => {
                     let origin = DatabaseUrl(database.clone()).to_string();
-                    (chain_from_db(database)?, origin)
+                    let (chain, mismatches) = chain_from_db(database)?;
+                    (chain, mismatches, origin)
                 }
             };
             match audit::verify(&chain) {
+                Ok(_) if !mismatches.is_empty() => {
+                    eprintln!(
+                        "audit trail intact, but the DATA DISAGREES with it in {origin} ({} \
+                         resources):",
+                        mismatches.len()
+                    );
+                    for m in &mismatches {
+                        eprintln!("  {m}");
+                    }
+                    std::process::exit(1);
+                }
                 Ok(n) => {
                     let head = chain.last().map_or(audit::GENESIS, |e| e.hash.as_str());
                     println!("audit trail intact: {n} entries in {origin}; head {head}");
@@ -93,7 +115,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             }
         }
         Action::Export { database, out } => {
-            let chain = chain_from_db(database)?;
+            let (chain, _) = chain_from_db(database)?;
             if let Err(b) = audit::verify(&chain) {
                 eprintln!("warning: exporting a broken chain: {b}");
             }

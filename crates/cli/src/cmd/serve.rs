@@ -25,6 +25,12 @@ pub struct Args {
     /// Requests per second allowed to each token (bursts of twice that); over it, 429.
     #[arg(long, default_value_t = 200.0, value_name = "N")]
     rate_limit: f64,
+    /// Clients reach the server through a TLS proxy: session cookies are marked Secure.
+    #[arg(long)]
+    behind_tls: bool,
+    /// The request log on stderr, one line per request: text, json or off.
+    #[arg(long, default_value = "text", value_name = "FORMAT")]
+    log_format: String,
 }
 
 /// A runtime for the server and its database client.
@@ -42,11 +48,16 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
     if !(args.rate_limit.is_finite() && args.rate_limit >= 1.0) {
         anyhow::bail!("--rate-limit: expected 1 or more requests per second");
     }
+    let log_format: xpufleet_server::ops::LogFormat = args
+        .log_format
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--log-format: {e}"))?;
     let limit = xpufleet_server::limits::RateLimit {
         per_second: args.rate_limit,
         burst: 2.0 * args.rate_limit,
     };
-    runtime()?.block_on(async {
+    let rt = runtime()?;
+    let served = rt.block_on(async {
         let store = Store::open(&url)
             .await
             .with_context(|| format!("opening the database {url}"))?;
@@ -57,9 +68,15 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
             "xpufleet serve: listening on http://{} (database {url})",
             listener.local_addr()?
         );
-        let state = xpufleet_server::AppState::new(store).with_rate_limit(limit);
+        let state = xpufleet_server::AppState::new(store)
+            .with_rate_limit(limit)
+            .behind_tls(args.behind_tls)
+            .with_log_format(log_format);
         xpufleet_server::serve_state(listener, state, xpufleet_server::shutdown_signal()).await?;
         eprintln!("xpufleet serve: stopped");
-        Ok(())
-    })
+        anyhow::Ok(())
+    });
+    // A computation abandoned at the stop is a blocking task: it is not waited for.
+    rt.shutdown_background();
+    served
 }

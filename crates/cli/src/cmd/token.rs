@@ -49,7 +49,13 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         let store = Store::open(&url)
             .await
             .with_context(|| format!("opening the database {url}"))?;
-        store.insert_token(&token::hash(&tok), &name, &role).await?;
+        // Audited as made on this machine by the account that ran the command.
+        let by = std::env::var("USER")
+            .map(|u| format!("local:{u}"))
+            .unwrap_or_else(|_| "local".into());
+        store
+            .issue_token(&token::hash(&tok), &name, &role, &by)
+            .await?;
         store.close().await;
         anyhow::Ok(())
     })?;

@@ -248,6 +248,24 @@ fn kill9_roundtrip(url: &str, dir: &std::path::Path) {
     let o = xpufleet(&["audit", "verify", "--file", export.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 
+    // A record changed behind the server's back: the chain holds, the data does not match it.
+    let (client, is) = acked.iter().find(|(_, is)| !is.is_empty()).unwrap();
+    let victim = id_of(*client, is[0]);
+    sql(
+        url,
+        &[&format!(
+            "UPDATE records SET body = '{{}}' WHERE id = '{victim}'"
+        )],
+    );
+    let o = xpufleet(&["audit", "verify", "--database", url]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("DATA DISAGREES"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("/api/v1/verifications/{victim}:")),
+        "{}",
+        stderr(&o)
+    );
+
     // Altered behind the server's back: verify fails and names the entry.
     sql(
         url,
@@ -264,6 +282,21 @@ fn kill9_roundtrip(url: &str, dir: &std::path::Path) {
     let o = xpufleet(&["audit", "verify", "--file", export.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("(seq 1)"), "{}", stderr(&o));
+}
+
+#[test]
+fn audit_verify_never_creates_a_database() {
+    let dir = scratch("audit-missing");
+    let db = dir.join("missing.db");
+    let o = xpufleet(&[
+        "audit",
+        "verify",
+        "--database",
+        &format!("sqlite://{}", db.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no database at"), "{}", stderr(&o));
+    assert!(!db.exists(), "audit verify created {}", db.display());
 }
 
 #[test]

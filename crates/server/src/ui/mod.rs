@@ -4,8 +4,11 @@
 //!
 //! Sign-in takes an API token once (`/login`, form field `token`) and gives a session cookie
 //! (`HttpOnly`, `SameSite=Strict`, `Path=/`) naming a random session id; every form carries the
-//! session's CSRF token and every POST checks it. Sessions live in memory: a restart signs
-//! everyone out, which is the safe failure, and no session secret ever reaches the database.
+//! session's CSRF token and every POST checks it. Sessions live in the database, stored by the
+//! SHA-256 of their id, so every server on one database knows them (a session made on one
+//! works on all, and signing out on one signs out on all); the CSRF token is derived from the
+//! session id, so no session secret ever reaches the database. Failed sign-ins are counted in
+//! the database too: over `LOGIN_FAILURES_PER_MINUTE` in a minute, sign-in answers `429`.
 //!
 //! Long computations (the report behind the fleet, compliance and simulate pages, plans and
 //! what-ifs) run on a blocking task; the page that asked shows their progress and refreshes
@@ -16,8 +19,8 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -41,13 +44,16 @@ pub const SESSION_COOKIE: &str = "xpf_session";
 const LOGIN_COOKIE: &str = "xpf_login";
 /// A session ends this long after it was last used.
 const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
+/// A session's last use is written back at most this often (not on every page).
+const SESSION_TOUCH_S: i64 = 60;
+/// Failed sign-ins allowed per minute, over every server on the database; beyond, `429`.
+pub const LOGIN_FAILURES_PER_MINUTE: i64 = 20;
 
 /// What the UI's handlers share.
 #[derive(Clone)]
 pub struct UiState {
     pub(crate) app: crate::api::AppState,
     pub(crate) store: Store,
-    sessions: Arc<Mutex<HashMap<String, Session>>>,
     pub(crate) jobs: Arc<compute::Jobs>,
 }
 
@@ -66,7 +72,106 @@ pub struct Session {
     pub name: String,
     pub role: String,
     pub csrf: String,
-    last_used: Instant,
+}
+
+/// Seconds since 1970, for session ages and sign-in throttling.
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The CSRF token of the session with id `id`: derived, so that every server computes the
+/// same one and none is stored. SHA-256 does not give back the id from it.
+fn csrf_of(id: &str) -> String {
+    token::hash(&format!("xpufleet csrf\n{id}"))
+}
+
+impl Store {
+    async fn create_session(&self, id: &str, s: &Session) -> Result<(), crate::DbError> {
+        let now = now_s();
+        sqlx::query("DELETE FROM sessions WHERE last_used < $1")
+            .bind(now - SESSION_IDLE.as_secs() as i64)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id_sha256, token_hash, name, role, last_used) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token::hash(id))
+        .bind(&s.token_hash)
+        .bind(&s.name)
+        .bind(&s.role)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with id `id`, its last use brought up to date.
+    async fn session(&self, id: &str) -> Result<Option<Session>, crate::DbError> {
+        use sqlx::Row;
+        let now = now_s();
+        let key = token::hash(id);
+        let row = sqlx::query(
+            "SELECT token_hash, name, role, last_used FROM sessions WHERE id_sha256 = $1",
+        )
+        .bind(&key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let last: i64 = row.try_get(3)?;
+        if now - last >= SESSION_IDLE.as_secs() as i64 {
+            self.end_session(id).await?;
+            return Ok(None);
+        }
+        if now - last >= SESSION_TOUCH_S {
+            sqlx::query("UPDATE sessions SET last_used = $1 WHERE id_sha256 = $2")
+                .bind(now)
+                .bind(&key)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(Session {
+            token_hash: row.try_get(0)?,
+            name: row.try_get(1)?,
+            role: row.try_get(2)?,
+            csrf: csrf_of(id),
+        }))
+    }
+
+    async fn end_session(&self, id: &str) -> Result<(), crate::DbError> {
+        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
+            .bind(token::hash(id))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a failed sign-in; the failures of the last minute, this one included.
+    async fn login_failed(&self) -> Result<i64, crate::DbError> {
+        let now = now_s();
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(now - 60)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO login_failures (at) VALUES ($1)")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        self.login_failures().await
+    }
+
+    /// The failed sign-ins of the last minute.
+    async fn login_failures(&self) -> Result<i64, crate::DbError> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT COUNT(*) FROM login_failures WHERE at >= $1")
+            .bind(now_s() - 60)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
 }
 
 /// What a role may do in the UI. Everyone signed in may read every page.
@@ -100,34 +205,96 @@ pub fn may(role: &str, action: Action) -> bool {
     }
 }
 
-/// Appends the audit entry of a change made through the UI, as the API's middleware does for
+/// The audit entry of a change made through the UI, as the API's middleware starts it for
 /// the same change made over HTTP: `action` is the API call it stands for.
-pub async fn audit(
-    s: &UiState,
-    who: &Signed,
-    action: &str,
-    resource: &str,
-    revision: Option<i64>,
-    body: &[u8],
-) -> Result<(), Response> {
+pub fn entry(who: &Signed, action: &str, resource: &str, body: &[u8]) -> crate::audit::NewEntry {
     use sha2::Digest;
-    s.store
-        .append_audit(crate::audit::NewEntry {
-            actor: who.0.name.clone(),
-            role: who.0.role.clone(),
-            action: action.to_string(),
-            resource: resource.to_string(),
-            revision,
-            body_sha256: token::hex(&sha2::Sha256::digest(body)),
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("the audit trail: {e}"),
-            )
-        })
+    crate::audit::NewEntry {
+        actor: who.0.name.clone(),
+        role: who.0.role.clone(),
+        action: action.to_string(),
+        resource: resource.to_string(),
+        body_sha256: token::hex(&sha2::Sha256::digest(body)),
+        ..Default::default()
+    }
+}
+
+/// The UI's changes: each writes, appends its audit entry and commits in one transaction, as
+/// the API's handlers do.
+pub(crate) mod change {
+    use super::{entry, Signed, UiState};
+    use crate::approvals::Approval;
+    use crate::db::DbError;
+
+    /// Creates or replaces a record; its new version.
+    pub async fn put_record(
+        s: &UiState,
+        who: &Signed,
+        kind: &str,
+        id: &str,
+        body: &str,
+    ) -> Result<i64, DbError> {
+        let e = entry(
+            who,
+            &format!("PUT /api/v1/{kind}/{{id}}"),
+            &format!("/api/v1/{kind}/{id}"),
+            body.as_bytes(),
+        );
+        let mut c = s.store.begin_change(e).await?;
+        let v = c.put_record(kind, id, body).await?;
+        c.commit().await?;
+        Ok(v)
+    }
+
+    /// A new scenario.
+    pub async fn create_scenario(
+        s: &UiState,
+        who: &Signed,
+        id: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), DbError> {
+        let e = entry(who, "POST /api/v1/scenarios", "", text.as_bytes());
+        let mut c = s.store.begin_change(e).await?;
+        c.create_scenario(id, name, text, &who.0.name).await?;
+        c.commit().await?;
+        Ok(())
+    }
+
+    /// A scenario's next revision after `base`; its number.
+    pub async fn revise_scenario(
+        s: &UiState,
+        who: &Signed,
+        id: &str,
+        base: i64,
+        name: &str,
+        text: &str,
+    ) -> Result<i64, DbError> {
+        let e = entry(who, "PUT /api/v1/scenarios/{id}", "", text.as_bytes());
+        let mut c = s.store.begin_change(e).await?;
+        let rev = c.revise_scenario(id, base, name, text, &who.0.name).await?;
+        c.commit().await?;
+        Ok(rev)
+    }
+
+    /// Approves a stored plan; `body` is the request the API would have been sent.
+    pub async fn approve(
+        s: &UiState,
+        who: &Signed,
+        a: &Approval,
+        body: &str,
+    ) -> Result<(), DbError> {
+        let e = entry(
+            who,
+            "POST /api/v1/runs/{id}/approve",
+            &format!("/api/v1/runs/{}/approve", a.run_id),
+            body.as_bytes(),
+        );
+        let mut c = s.store.begin_change(e).await?;
+        c.approve(a).await?;
+        c.commit().await?;
+        Ok(())
+    }
 }
 
 /// The UI's routes, ready to merge into the service's router.
@@ -135,7 +302,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: crate::api::AppState) -> Ro
     let state = UiState {
         store: app.store.clone(),
         app,
-        sessions: Arc::default(),
         jobs: Arc::default(),
     };
     Router::new()
@@ -218,32 +384,23 @@ impl FromRequestParts<UiState> for Signed {
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let key = token::hash(&id);
-        let sess = {
-            let mut sessions = s
-                .sessions
-                .lock()
-                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
-            let now = Instant::now();
-            sessions.retain(|_, v| now.duration_since(v.last_used) < SESSION_IDLE);
-            match sessions.get_mut(&key) {
-                Some(sess) => {
-                    sess.last_used = now;
-                    sess.clone()
-                }
-                None => return Err(to_login()),
-            }
+        let unavailable = |e: crate::DbError| {
+            let e = crate::error::ApiError::from(e);
+            error_page(e.status, &e.body.error)
         };
-        // A revoked token (or one whose role changed) ends the session at once.
+        let sess = match s.store.session(&id).await.map_err(unavailable)? {
+            Some(sess) => sess,
+            None => return Err(to_login()),
+        };
+        // A revoked token (or one whose role changed) ends the session at once, on every
+        // server: each reads the token's row.
         match s.store.token(&sess.token_hash).await {
             Ok((_, role)) if role == sess.role => Ok(Signed(sess)),
             Ok(_) | Err(crate::DbError::NotFound) => {
-                if let Ok(mut sessions) = s.sessions.lock() {
-                    sessions.remove(&key);
-                }
+                s.store.end_session(&id).await.map_err(unavailable)?;
                 Err(to_login())
             }
-            Err(e) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())),
+            Err(e) => Err(unavailable(e)),
         }
     }
 }
@@ -305,7 +462,16 @@ struct NextQuery {
 /// Only paths on this site are followed after sign-in (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        // Browsers drop TAB, CR and LF inside URLs ("/\t/evil" is "//evil"), and a control
+        // character cannot be put in a Location header at all.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.into()
+        }
         _ => "/fleet".into(),
     }
 }
@@ -369,6 +535,22 @@ async fn login(
             StatusCode::FORBIDDEN,
         );
     }
+    let throttled = || {
+        let mut r = error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins in the last minute. Wait a minute and try again.",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        r
+    };
+    let unavailable = |e: crate::DbError| {
+        let e = crate::error::ApiError::from(e);
+        error_page(e.status, &e.body.error)
+    };
+    if s.store.login_failures().await.map_err(unavailable)? >= LOGIN_FAILURES_PER_MINUTE {
+        return Err(throttled());
+    }
     let tok = form.get("token").map(|t| t.trim()).unwrap_or("");
     if tok.is_empty() {
         return login_page(
@@ -381,22 +563,24 @@ async fn login(
     let (name, role) = match s.store.token(&token_hash).await {
         Ok(found) => found,
         Err(crate::DbError::NotFound) => {
-            return login_page(next, Some("token: unknown token"), StatusCode::UNAUTHORIZED)
+            if s.store.login_failed().await.map_err(unavailable)? > LOGIN_FAILURES_PER_MINUTE {
+                return Err(throttled());
+            }
+            return login_page(next, Some("token: unknown token"), StatusCode::UNAUTHORIZED);
         }
-        Err(e) => return Err(error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())),
+        Err(e) => return Err(unavailable(e)),
     };
     let id = random_hex()?;
     let sess = Session {
         token_hash,
         name,
         role,
-        csrf: random_hex()?,
-        last_used: Instant::now(),
+        csrf: csrf_of(&id),
     };
-    s.sessions
-        .lock()
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?
-        .insert(token::hash(&id), sess);
+    s.store
+        .create_session(&id, &sess)
+        .await
+        .map_err(unavailable)?;
     let mut resp = Redirect::to(&safe_next(next)).into_response();
     for c in [
         cookie_header(SESSION_COOKIE, &id, None),
@@ -416,8 +600,11 @@ async fn logout(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, Response> {
     who.check_csrf(&form)?;
-    if let (Some(id), Ok(mut sessions)) = (cookie(&headers, SESSION_COOKIE), s.sessions.lock()) {
-        sessions.remove(&token::hash(&id));
+    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+        s.store.end_session(&id).await.map_err(|e| {
+            let e = crate::error::ApiError::from(e);
+            error_page(e.status, &e.body.error)
+        })?;
     }
     let mut resp = Redirect::to("/login").into_response();
     if let Ok(v) = cookie_header(SESSION_COOKIE, "", Some(0)).parse() {
@@ -583,7 +770,15 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/plan?scenario=a")), "/plan?scenario=a");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", ""] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "",
+            "/\t/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/a\nb",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/fleet");
         }
         assert_eq!(safe_next(None), "/fleet");

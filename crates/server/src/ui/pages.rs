@@ -1138,20 +1138,9 @@ pub async fn save_verification(
         }
     };
     let body = serde_json::to_string(&v).map_err(internal)?;
-    let version = s
-        .store
-        .put_record("verifications", &id, &body)
+    super::change::put_record(&s, &who, "verifications", &id, &body)
         .await
         .map_err(internal)?;
-    super::audit(
-        &s,
-        &who,
-        "PUT /api/v1/verifications/{id}",
-        &format!("/api/v1/verifications/{id}"),
-        Some(version),
-        body.as_bytes(),
-    )
-    .await?;
     Ok(Redirect::to("/records").into_response())
 }
 
@@ -1219,20 +1208,9 @@ pub async fn save_licence(
     match checked {
         Ok(_) => {
             let body = j.to_string();
-            let version = s
-                .store
-                .put_record("licences", &id, &body)
+            super::change::put_record(&s, &who, "licences", &id, &body)
                 .await
                 .map_err(internal)?;
-            super::audit(
-                &s,
-                &who,
-                "PUT /api/v1/licences/{id}",
-                &format!("/api/v1/licences/{id}"),
-                Some(version),
-                body.as_bytes(),
-            )
-            .await?;
             Ok(Redirect::to("/records").into_response())
         }
         Err((field, msg)) => {
@@ -1417,28 +1395,23 @@ pub async fn approve(
     }
     // The approval names the API's stored run of the same plan (computed now if it is not
     // stored yet), so `GET /api/v1/runs/{id}/approvals` lists it.
-    let (run_id, computed) = crate::api::stored_plan(
+    // A plan computed now is stored and audited in one transaction, as the API does.
+    let what_if_text = what_if.clone().unwrap_or_default();
+    let (run_id, _) = crate::api::stored_plan(
         &s.app,
         &job.scenario_id,
         job.revision,
         as_of.map(|d| d.to_string()),
         what_if.clone(),
+        &super::entry(
+            &who,
+            "POST /api/v1/scenarios/{id}/plan",
+            "",
+            what_if_text.as_bytes(),
+        ),
     )
     .await
     .map_err(|e| error_page(e.status, &e.body.error))?;
-    if computed {
-        // Stored computations are audited, as the API's middleware audits its own.
-        let what_if_text = what_if.clone().unwrap_or_default();
-        super::audit(
-            &s,
-            &who,
-            "POST /api/v1/scenarios/{id}/plan",
-            &format!("/api/v1/runs/{run_id}"),
-            Some(job.revision),
-            what_if_text.as_bytes(),
-        )
-        .await?;
-    }
     let note = form
         .get("note")
         .map(|n| n.trim().to_string())
@@ -1450,7 +1423,8 @@ pub async fn approve(
         at: crate::audit::now_rfc3339(),
         note: note.clone(),
     };
-    match s.store.approve(&a).await {
+    let body = serde_json::json!({ "note": note }).to_string();
+    match super::change::approve(&s, &who, &a, &body).await {
         Ok(()) => {}
         Err(DbError::Conflict { .. }) => {
             return Err(error_page(
@@ -1460,16 +1434,6 @@ pub async fn approve(
         }
         Err(e) => return Err(internal(e)),
     }
-    let body = serde_json::json!({ "note": note }).to_string();
-    super::audit(
-        &s,
-        &who,
-        "POST /api/v1/runs/{id}/approve",
-        &format!("/api/v1/runs/{run_id}"),
-        None,
-        body.as_bytes(),
-    )
-    .await?;
     job.set_run_id(&run_id);
     Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }
@@ -1869,19 +1833,9 @@ pub async fn new_scenario(
     match validate(&s, &text).await? {
         Ok(name) => {
             let id = super::random_hex()?[..16].to_string();
-            s.store
-                .create_scenario(&id, &name, &text, &who.0.name)
+            super::change::create_scenario(&s, &who, &id, &name, &text)
                 .await
                 .map_err(internal)?;
-            super::audit(
-                &s,
-                &who,
-                "POST /api/v1/scenarios",
-                &format!("/api/v1/scenarios/{id}"),
-                Some(1),
-                text.as_bytes(),
-            )
-            .await?;
             Ok(Redirect::to(&format!("/scenarios/{id}/edit")).into_response())
         }
         Err(problems) => Ok((
@@ -2048,21 +2002,8 @@ pub async fn save_scenario(
             )),
         )
             .into_response()),
-        Ok(name) => match s
-            .store
-            .revise_scenario(&id, base, &name, &text, &who.0.name)
-            .await
-        {
-            Ok(rev) => {
-                super::audit(
-                    &s,
-                    &who,
-                    "PUT /api/v1/scenarios/{id}",
-                    &format!("/api/v1/scenarios/{id}"),
-                    Some(rev),
-                    text.as_bytes(),
-                )
-                .await?;
+        Ok(name) => match super::change::revise_scenario(&s, &who, &id, base, &name, &text).await {
+            Ok(_) => {
                 Ok(Redirect::to(&format!("/scenarios/{}/edit", urlencode(&id))).into_response())
             }
             Err(DbError::Conflict { latest: l }) => {

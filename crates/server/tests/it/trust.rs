@@ -147,8 +147,8 @@ fn chain(url: &str) -> Vec<audit::AuditEntry> {
 fn insert_sql(e: &audit::AuditEntry) -> String {
     let q = |s: &str| format!("'{}'", s.replace('\'', "''"));
     format!(
-        "INSERT INTO audit_log (seq, at, actor, role, action, resource, revision, body_sha256, prev_hash, hash) \
-         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+        "INSERT INTO audit_log (seq, at, actor, role, action, resource, revision, body_sha256, prev_hash, hash, before_sha256, after_sha256) \
+         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
         e.seq,
         q(&e.at),
         q(&e.actor),
@@ -158,7 +158,9 @@ fn insert_sql(e: &audit::AuditEntry) -> String {
         e.revision.map_or("NULL".into(), |r| r.to_string()),
         q(&e.body_sha256),
         q(&e.prev_hash),
-        q(&e.hash)
+        q(&e.hash),
+        q(&e.before_sha256),
+        q(&e.after_sha256)
     )
 }
 
@@ -506,8 +508,108 @@ fn suite(url: &str) {
         "a negative window",
     );
 
+    secrets_are_shown_once(&admin, url);
     server.stop();
+    the_data_matches_the_trail(url);
     tamper_test(url);
+}
+
+/// A token made with an `Idempotency-Key`: the first answer shows the secret, a retry names
+/// the token and its digest and says the secret was shown once, and the secret is nowhere in
+/// the database.
+fn secrets_are_shown_once(admin: &Client, url: &str) {
+    let key = [("Idempotency-Key", "token-once-1")];
+    let body = br#"{"name": "ci-bot", "role": "viewer"}"#;
+    let first = admin.send("POST", "/api/v1/tokens", "application/json", body, &key);
+    assert_eq!(first.status, 201, "{}", first.body);
+    let secret = first.json()["token"].as_str().unwrap().to_string();
+    let again = admin.send("POST", "/api/v1/tokens", "application/json", body, &key);
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.header["idempotent-replayed"], "true");
+    assert!(!again.body.contains(&secret), "{}", again.body);
+    let replay = again.json();
+    assert_eq!(replay["token"], Value::Null, "{replay}");
+    assert_eq!(replay["name"], "ci-bot");
+    assert_eq!(
+        replay["token_sha256"],
+        xpufleet_server::token::hash(&secret)
+    );
+    assert!(
+        replay["note"].as_str().unwrap().contains("shown once"),
+        "{replay}"
+    );
+    let rows = query_strings(url, "SELECT body FROM idempotency");
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|b| !b.contains(&secret)), "{rows:?}");
+}
+
+fn query_strings(url: &str, q: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        let rows = sqlx::query(q).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        use sqlx::Row;
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    })
+}
+
+/// Every record, scenario and run is what the last audit entry that changed it says, and a
+/// record changed behind the server's back is found (then put back).
+fn the_data_matches_the_trail(url: &str) {
+    let mismatches = |url: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = xpufleet_server::Store::open(&xpufleet_server::DatabaseUrl(url.into()))
+                .await
+                .unwrap();
+            let m = store.audit_mismatches().await.unwrap();
+            store.close().await;
+            m
+        })
+    };
+    assert_eq!(mismatches(url), Vec::<String>::new());
+    let entries = chain(url);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "DELETE /api/v1/tokens/{name}" && !e.before_sha256.is_empty()),
+        "a revocation names the token's digests"
+    );
+    let ids = query_strings(
+        url,
+        "SELECT kind || '/' || id FROM records ORDER BY kind, id",
+    );
+    let first = ids.first().expect("the suite stored records");
+    let (kind, id) = first.split_once('/').unwrap();
+    let old = query_strings(
+        url,
+        &format!("SELECT body FROM records WHERE kind = '{kind}' AND id = '{id}'"),
+    );
+    sql(
+        url,
+        &[format!(
+            "UPDATE records SET body = '{{}}' WHERE kind = '{kind}' AND id = '{id}'"
+        )],
+    );
+    let m = mismatches(url);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].starts_with(&format!("/api/v1/{first}:")), "{m:?}");
+    sql(
+        url,
+        &[format!(
+            "UPDATE records SET body = '{}' WHERE kind = '{kind}' AND id = '{id}'",
+            old[0].replace('\'', "''")
+        )],
+    );
+    assert_eq!(mismatches(url), Vec::<String>::new());
 }
 
 #[test]
@@ -516,6 +618,16 @@ fn trust_suite_on_sqlite() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     suite(&format!("sqlite://{}", dir.join("trust.db").display()));
+    // The database holds every record and the audit trail: its owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("trust.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -671,4 +783,306 @@ fn raw_put(base: &str, tok: &str, n: usize) -> u16 {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("no status line: {line:?}"))
+}
+
+/// Answers to hostile or careless requests (issue 23, item 8): every answer carries a request
+/// id and `nosniff`; a report forbids loading anything; JSON records refuse `text/plain`;
+/// record ids `..` and `" "` are refused; a what-if's rule packs are refused over the API
+/// rather than silently left out; an internal error does not show its text.
+#[test]
+fn hostile_requests_get_clear_refusals() {
+    let dir = std::env::temp_dir().join(format!("xpufleet-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tok = xpufleet_server::token::generate().unwrap();
+    let server = Server::start(&format!("sqlite://{}", dir.join("h.db").display()), &tok);
+    let c = Client::new(&server.base, &tok);
+
+    let a = c.get("/healthz");
+    assert_eq!(a.header["x-content-type-options"], "nosniff");
+    assert_eq!(a.header["x-request-id"].len(), 16, "{:?}", a.header);
+    let a = c.get("/api/v1/nowhere");
+    assert_eq!(a.header["x-content-type-options"], "nosniff");
+    assert!(a.header.contains_key("x-request-id"));
+
+    let ver = serde_json::json!({
+        "entity": "e", "role": "owner", "valid_from": "2026-01-01",
+        "document_sha256": "a".repeat(64),
+    })
+    .to_string();
+    let a = c.send(
+        "PUT",
+        "/api/v1/verifications/v1",
+        "text/plain",
+        ver.as_bytes(),
+        &[],
+    );
+    assert_problem(&a, 415, "JSON sent as text/plain");
+    for bad in ["..", "%20", "%20v", "."] {
+        let a = c.send(
+            "PUT",
+            &format!("/api/v1/verifications/{bad}"),
+            "application/json",
+            ver.as_bytes(),
+            &[],
+        );
+        assert!(
+            a.status == 400 || a.status == 404,
+            "id {bad:?}: {} {}",
+            a.status,
+            a.body
+        );
+    }
+    assert_eq!(
+        c.get("/api/v1/verifications").json()["items"],
+        serde_json::json!([]),
+        "nothing was stored"
+    );
+
+    let example = std::fs::read_to_string(repo_file("examples/capex-2025.toml")).unwrap();
+    let a = c.send(
+        "POST",
+        "/api/v1/scenarios",
+        "application/toml",
+        example.as_bytes(),
+        &[],
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    let sid = a.json()["id"].as_str().unwrap().to_string();
+    let a = c.send(
+        "POST",
+        &format!("/api/v1/scenarios/{sid}/plan"),
+        "application/toml",
+        b"rule_packs = [\"extra.toml\"]\n",
+        &[],
+    );
+    assert_problem(&a, 400, "a what-if naming rule packs");
+    assert!(a.body.contains("rule_packs"), "{}", a.body);
+
+    let a = c.send(
+        "POST",
+        &format!("/api/v1/scenarios/{sid}/runs"),
+        "application/json",
+        b"",
+        &[],
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    let run = a.header["x-run-id"].clone();
+    let a = c.get(&format!("/api/v1/runs/{run}/report.html"));
+    assert_eq!(a.status, 200);
+    let csp = &a.header["content-security-policy"];
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("form-action 'none'"), "{csp}");
+    server.stop();
+
+    // A row whose column holds another type (SQLite allows it) is a located error, not a panic.
+    let url = format!("sqlite://{}", dir.join("h.db").display());
+    sql(
+        &url,
+        &["UPDATE audit_log SET revision = 'seven' WHERE seq = 1".to_string()],
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt.block_on(async {
+        let store = xpufleet_server::Store::open(&xpufleet_server::DatabaseUrl(url.clone()))
+            .await
+            .unwrap();
+        let r = store.audit_chain().await;
+        store.close().await;
+        r.unwrap_err()
+    });
+    assert!(err.to_string().contains("audit_log row 1"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two servers on one database act as one service (issue 23, item 4): a web session made on
+/// one works on the other and signing out on one signs out on both; a retry with an
+/// `Idempotency-Key` on the other replays the first answer; a token revoked on one is refused
+/// by the other within 2 s; failed sign-ins on both count towards one throttle.
+fn replicas(url: &str) {
+    use super::ui::{csrf, sign_in, Http};
+    let tok = xpufleet_server::token::generate().unwrap();
+    let a = Server::start(url, &tok);
+    let b = Server::start(url, &tok);
+    let (ca, cb) = (Client::new(&a.base, &tok), Client::new(&b.base, &tok));
+
+    let mut on_a = Http::new(&a.base);
+    let r = sign_in(&mut on_a, &tok);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mut on_b = Http::new(&b.base);
+    on_b.cookies = on_a.cookies.clone();
+    let page = on_b.get("/records");
+    assert_eq!(
+        page.status, 200,
+        "a session made on A, used on B: {}",
+        page.location
+    );
+    let mut again_on_a = Http::new(&a.base);
+    again_on_a.cookies = on_a.cookies.clone();
+    let r = on_b.post("/logout", &[("csrf", &csrf(&page.body))]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = again_on_a.get("/records");
+    assert_eq!(r.status, 303, "signed out on B, still in on A");
+    assert!(r.location.starts_with("/login"), "{}", r.location);
+
+    let example = std::fs::read_to_string(repo_file("examples/capex-2025.toml")).unwrap();
+    let key = [("Idempotency-Key", "replica-key-1")];
+    let first = ca.send(
+        "POST",
+        "/api/v1/scenarios",
+        "application/toml",
+        example.as_bytes(),
+        &key,
+    );
+    assert_eq!(first.status, 201, "{}", first.body);
+    let retry = cb.send(
+        "POST",
+        "/api/v1/scenarios",
+        "application/toml",
+        example.as_bytes(),
+        &key,
+    );
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert_eq!(retry.header["idempotent-replayed"], "true");
+    assert_eq!(retry.body, first.body);
+    let listed = cb.get("/api/v1/scenarios").json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+
+    let temp = new_token(&ca, "temp", "viewer");
+    let temp_b = Client::new(&b.base, &temp);
+    assert_eq!(temp_b.get("/api/v1/scenarios").status, 200);
+    assert_eq!(ca.delete("/api/v1/tokens/temp").status, 204);
+    let t0 = std::time::Instant::now();
+    while temp_b.get("/api/v1/scenarios").status != 401 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_millis(2500),
+            "B still accepts a token revoked on A"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let limit = xpufleet_server::ui::LOGIN_FAILURES_PER_MINUTE;
+    for i in 0..limit {
+        let mut h = Http::new(if i % 2 == 0 { &a.base } else { &b.base });
+        let r = sign_in(&mut h, "xpf_wrong");
+        assert_eq!(r.status, 401, "failure {i}");
+    }
+    let mut h = Http::new(&b.base);
+    assert_eq!(sign_in(&mut h, "xpf_wrong").status, 429);
+    let mut h = Http::new(&a.base);
+    assert_eq!(sign_in(&mut h, &tok).status, 429, "throttled on A too");
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn two_replicas_act_as_one_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("xpufleet-replicas-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    replicas(&format!("sqlite://{}", dir.join("r.db").display()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_replicas_act_as_one_on_postgres() {
+    if let Some(url) = fresh_postgres("xpufleet_test_replicas") {
+        replicas(&url);
+    }
+}
+
+/// `/readyz` tells the truth and answers in time (issue 23, item 6): while another process
+/// holds the SQLite database's write lock, it says not ready (`503`) within 2 s, and ready
+/// again once the lock is released.
+#[test]
+fn readyz_answers_within_2_s_when_the_database_cannot_write() {
+    let dir = std::env::temp_dir().join(format!("xpufleet-readyz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("r.db").display());
+    let tok = xpufleet_server::token::generate().unwrap();
+    let server = Server::start(&url, &tok);
+    let c = Client::new(&server.base, &tok);
+    assert_eq!(c.get("/readyz").status, 200);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let conn = rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        conn
+    });
+    let t0 = std::time::Instant::now();
+    let a = c.get("/readyz");
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t0.elapsed()
+    );
+    // The connection is given back inside the runtime that made it.
+    let mut conn = conn;
+    rt.block_on(async move {
+        sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+        drop(conn);
+    });
+    assert_eq!(c.get("/readyz").status, 200);
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Migrations are checksummed (issue 23, item 6): a database made before checksums were
+/// recorded keeps working and gets them; an applied migration whose recorded checksum differs
+/// from this build's text stops the server from starting, with a message naming it.
+#[test]
+fn migrations_are_checksummed_and_old_databases_keep_working() {
+    let dir = std::env::temp_dir().join(format!("xpufleet-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("m.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let open = |url: &str| {
+        rt.block_on(async {
+            let r = xpufleet_server::Store::open(&xpufleet_server::DatabaseUrl(url.into())).await;
+            if let Ok(s) = &r {
+                s.close().await;
+            }
+            r.map(|_| ())
+        })
+    };
+    open(&url).unwrap();
+    // As a database made before checksums: the column is not there.
+    sql(
+        &url,
+        &["ALTER TABLE schema_migrations DROP COLUMN checksum".to_string()],
+    );
+    open(&url).unwrap();
+    let sums = query_strings(
+        &url,
+        "SELECT checksum FROM schema_migrations ORDER BY version",
+    );
+    assert_eq!(sums.len(), xpufleet_server::db::MIGRATIONS.len());
+    assert!(sums.iter().all(|c| c.len() == 64), "{sums:?}");
+    sql(
+        &url,
+        &[format!(
+            "UPDATE schema_migrations SET checksum = '{}' WHERE version = 2",
+            "0".repeat(64)
+        )],
+    );
+    let err = open(&url).unwrap_err().to_string();
+    assert!(err.contains("migration 2 (trust)"), "{err}");
+    assert!(err.contains("changed after it was applied"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -44,21 +44,21 @@ fn store_token(url: &str, tok: &str, name: &str, role: &str) {
 // ---- over HTTP -----------------------------------------------------------------------------
 
 /// A browser without a browser: keeps cookies, follows nothing.
-struct Http {
+pub(crate) struct Http {
     agent: ureq::Agent,
-    base: String,
-    cookies: Vec<(String, String)>,
+    pub(crate) base: String,
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
-struct Reply {
-    status: u16,
-    location: String,
-    set_cookie: Vec<String>,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) location: String,
+    pub(crate) set_cookie: Vec<String>,
+    pub(crate) body: String,
 }
 
 impl Http {
-    fn new(base: &str) -> Http {
+    pub(crate) fn new(base: &str) -> Http {
         Http {
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -107,7 +107,7 @@ impl Http {
             .join("; ")
     }
 
-    fn get(&mut self, path: &str) -> Reply {
+    pub(crate) fn get(&mut self, path: &str) -> Reply {
         let r = self
             .agent
             .get(format!("{}{path}", self.base))
@@ -116,7 +116,7 @@ impl Http {
         self.reply(r)
     }
 
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+    pub(crate) fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
         let r = self
             .agent
             .post(format!("{}{path}", self.base))
@@ -127,12 +127,12 @@ impl Http {
 }
 
 /// The value of the first `name="csrf"` field of a page.
-fn csrf(page: &str) -> String {
+pub(crate) fn csrf(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[at..at + page[at..].find('"').unwrap()].to_string()
 }
 
-fn sign_in(h: &mut Http, tok: &str) -> Reply {
+pub(crate) fn sign_in(h: &mut Http, tok: &str) -> Reply {
     let page = h.get("/login?next=/records").body;
     let nonce = csrf(&page);
     h.post(
