@@ -130,6 +130,9 @@ struct TrainingArgs {
     /// ZeRO stage 0-3 (default 1, the distributed optimizer).
     #[arg(long, value_name = "STAGE")]
     zero: Option<u8>,
+    /// Activation recompute: full or selective (default: selective when it fits, else full).
+    #[arg(long, value_name = "KIND", value_parser = ["full", "selective"])]
+    recompute: Option<String>,
     /// Scale-out (NIC) bandwidth per accelerator, Gb/s (default: the family's, 400 for Hopper).
     #[arg(long, value_name = "GBPS")]
     nic_gbps: Option<f64>,
@@ -175,6 +178,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             tp: t.tp,
             pp: t.pp,
             zero: t.zero,
+            full_recompute: t.recompute.as_deref().map(|r| r == "full"),
         });
     if let Some(v) = t.nic_gbps {
         if !(v.is_finite() && v > 0.0) {

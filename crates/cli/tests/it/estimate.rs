@@ -517,3 +517,43 @@ fn issue_14_layout_that_cannot_fit_exits_2_naming_the_shortfall() {
     assert_eq!(v["min_chips"].as_u64(), Some(16), "{v}");
     assert!(v["layout"]["memory"]["total_gb"].as_f64().unwrap() <= 72.0);
 }
+
+/// Issue #25: `--recompute full` forces full activation recompute and pays for it; without
+/// `--stack` the stack is unknown and the interval is the unknown-stack one.
+#[test]
+fn issue_25_recompute_flag_and_unknown_stack() {
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+            "1024", "--json",
+        ];
+        a.extend_from_slice(extra);
+        json(&a)
+    };
+    let auto = run(&[]);
+    let full = run(&["--recompute", "full"]);
+    assert_eq!(auto["layout"]["layout"]["full_recompute"], false, "{auto}");
+    assert_eq!(full["layout"]["layout"]["full_recompute"], true, "{full}");
+    assert!(f(&full, "wall_hours") > f(&auto, "wall_hours"));
+    let o = xpufleet(&[
+        "estimate",
+        "--params",
+        "70e9",
+        "--tokens",
+        "2e12",
+        "--accel",
+        "h100-sxm",
+        "--count",
+        "1024",
+        "--recompute",
+        "some",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("full"), "{}", stderr(&o));
+    // The unknown stack's MFU sits between the best and the legacy stack's.
+    assert_eq!(auto["stack"], "unknown");
+    let best = run(&["--stack", "best"]);
+    let legacy = run(&["--stack", "legacy"]);
+    let m = |v: &serde_json::Value| f(v, "mfu");
+    assert!(m(&legacy) < m(&auto) && m(&auto) < m(&best));
+}
