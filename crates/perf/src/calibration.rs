@@ -1,9 +1,12 @@
 //! The calibration corpus and the fit: published training runs (`data/calibration/runs.toml`),
-//! what each one says about the fraction of peak a stack reached, and the fit of the stack
-//! multipliers and the width term to them, with leave-one-out errors and interval coverage.
+//! what each one says about the fraction of peak a stack reached, the fit of the corpus-derived
+//! parameters (base, stack ratios, width term, MoE factor) on the steady-state rate rows, and
+//! validation by source: each paper is held out in turn, everything is refitted on the others,
+//! and the held-out rows' errors make the 80% intervals (per outcome kind, with and without the
+//! stack known) whose coverage is measured the same way, one level deeper.
 //!
 //! Pure: the caller parses the file and looks the accelerators up; everything here is
-//! arithmetic, fast enough that the tests refit the whole corpus a thousand times.
+//! arithmetic, fast enough that the tests refit the whole corpus a few hundred times.
 
 use std::collections::BTreeMap;
 
@@ -33,11 +36,43 @@ pub enum OutcomeKind {
     Days,
 }
 
+/// What a published figure covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// A steady-state rate of the main pre-training stage (an MFU, TFLOP/s, or hours derived
+    /// from a measured throughput): fits the throughput terms.
+    Rate,
+    /// A total over the run, downtime, restarts, reruns and any long-context or annealing stage
+    /// included: never fitted, scored against MFU × ETTR (the model's goodput).
+    Total,
+    /// The rate of a stage the model does not describe (long-context with context parallelism,
+    /// annealing): neither fitted nor counted in the figures, shown in the per-run table.
+    Stage,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Rate => "rate",
+            Scope::Total => "total",
+            Scope::Stage => "stage",
+        }
+    }
+}
+
 /// One published run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationRun {
     pub id: String,
+    /// The source group: rows from one paper (or one team's paper and model card) share it and
+    /// are held out together.
+    pub paper: String,
+    /// What the figure covers.
+    pub scope: Scope,
+    /// A fixed prior was set from this row (`"scale law"`): it is fitted but never scored.
+    pub prior: Option<String>,
     pub model: String,
     pub year: u16,
     /// Catalog id of the chip.
@@ -67,6 +102,8 @@ pub struct CalibrationRun {
     pub hardware_flops: bool,
     pub source: String,
     pub includes: String,
+    /// What was checked against the source, and how.
+    pub checked: String,
     pub unsure: Option<String>,
 }
 
@@ -113,18 +150,30 @@ impl CalibrationRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct Point {
     pub id: String,
+    pub paper: String,
+    /// Chip family (`hopper`, `ampere`, `ascend`).
+    pub family: String,
     pub stack: Stack,
-    pub outcome: OutcomeKind,
-    /// Published useful FLOPs over peak FLOPs: MFU for throughput figures, MFU × ETTR for
-    /// accelerator-hours and days.
+    pub scope: Scope,
+    /// A prior was set from this row: fitted, never scored.
+    pub prior: bool,
+    /// Published useful FLOPs over peak FLOPs.
     pub published: f64,
-    /// The model's MFU without the stack and width factors: base · node · scale · moe · parallel.
+    /// The model's MFU factors that are not fitted: chip balance · scale · layout.
     pub fixed_mfu: f64,
+    /// Mixture of experts (active < total parameters).
+    pub moe: bool,
     /// Model width.
     pub d_model: f64,
-    /// ETTR the model expects on the run's chips when the published figure includes downtime,
-    /// else 1.
+    /// ETTR the model expects on the run's chips for a total, else 1.
     pub ettr: f64,
+}
+
+impl Point {
+    /// Whether the validation figures count this row.
+    pub fn scored(&self) -> bool {
+        !self.prior && self.scope != Scope::Stage
+    }
 }
 
 /// Reduces `run` on `accel` (already looked up in the catalog) to a [`Point`].
@@ -147,48 +196,67 @@ pub fn point(
             run.id, run.value
         )));
     }
+    if run.prior.is_some() && run.scope != Scope::Rate {
+        return Err(PerfError::Invalid(format!(
+            "run {}: a prior can only be set from a rate row; scope is {}",
+            run.id,
+            run.scope.as_str()
+        )));
+    }
     let hours = |chip_hours: f64| w.total / (chip_hours * 3600.0 * peak);
-    let (published, downtime) = match run.outcome {
-        OutcomeKind::Mfu => (run.value, false),
+    let published = match run.outcome {
+        OutcomeKind::Mfu => run.value,
         OutcomeKind::TflopsPerChip => {
             let model_flops = if run.hardware_flops { 0.75 } else { 1.0 };
-            (run.value * 1e12 * model_flops / peak, false)
+            run.value * 1e12 * model_flops / peak
         }
-        OutcomeKind::ChipHours => (hours(run.value), true),
-        OutcomeKind::Days => (hours(run.value * 24.0 * run.count as f64), true),
+        OutcomeKind::ChipHours => hours(run.value),
+        OutcomeKind::Days => hours(run.value * 24.0 * run.count as f64),
     };
-    let ettr = if downtime {
+    let ettr = if run.scope == Scope::Total {
         model.job_reliability(run.count, 1.0)?.ettr
     } else {
         1.0
     };
     Ok(Point {
         id: run.id.clone(),
+        paper: run.paper.clone(),
+        family: a.family.to_ascii_lowercase(),
         stack: run.stack,
-        outcome: run.outcome,
+        scope: run.scope,
+        prior: run.prior.is_some(),
         published,
-        fixed_mfu: d.base * d.node * d.scale * d.moe * d.parallel,
+        fixed_mfu: d.node * d.scale * d.parallel,
+        moe: shape.moe,
         d_model: run.d_model as f64,
         ettr,
     })
 }
 
-/// The fitted parameters.
+/// The fitted parameters: five numbers, fitted on rate rows only.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Fit {
-    pub stack_best: f64,
+    /// MFU of the best stack on an H100-balanced chip at small scale, every family alike.
+    pub base: f64,
+    /// Typical and legacy stacks relative to the best (best = 1 by definition).
     pub stack_typical: f64,
     pub stack_legacy: f64,
+    /// The calibrated middle for an unknown stack: the median rate row's multiplier.
+    pub stack_unknown: f64,
     pub size_d_half: f64,
     pub size_d_ref: f64,
+    /// Mixture-of-experts factor.
+    pub moe: f64,
 }
 
 impl Fit {
-    fn stack(&self, s: Stack) -> f64 {
+    /// Multiplier of `s` on the base; [`Stack::Unknown`] is the calibrated middle.
+    pub fn stack(&self, s: Stack) -> f64 {
         match s {
-            Stack::Best => self.stack_best,
+            Stack::Best => 1.0,
             Stack::Typical => self.stack_typical,
             Stack::Legacy => self.stack_legacy,
+            Stack::Unknown => self.stack_unknown,
         }
     }
 
@@ -196,9 +264,12 @@ impl Fit {
         size_factor(self.size_d_half, self.size_d_ref, d)
     }
 
-    /// The model's prediction for `p`, comparable with `p.published`.
-    pub fn predict(&self, p: &Point) -> f64 {
-        (p.fixed_mfu * self.stack(p.stack) * self.size(p.d_model)).min(1.0) * p.ettr
+    /// The model's prediction for `p`, comparable with `p.published`, with the run's stack
+    /// known (`known`) or not.
+    pub fn predict(&self, p: &Point, known: bool) -> f64 {
+        let stack = self.stack(if known { p.stack } else { Stack::Unknown });
+        let moe = if p.moe { self.moe } else { 1.0 };
+        (self.base * stack * moe * p.fixed_mfu * self.size(p.d_model)).min(1.0) * p.ettr
     }
 }
 
@@ -211,145 +282,383 @@ fn d_half_grid() -> impl Iterator<Item = f64> {
     std::iter::once(0.0).chain((0..40).map(|i| 32.0 * 2f64.powf(i as f64 / 4.0)))
 }
 
-/// Fits the three stack multipliers and the width scale to `points` by least absolute log error:
-/// for each width scale on a grid, each stack's multiplier is the median of its runs' log ratios
-/// (the exact L1 optimum given the width term), and the width scale with the smallest total is
-/// kept. A stack with no runs keeps multiplier 1.
+/// Fits base, stack ratios, MoE factor and width scale to the rate rows of `points` by least
+/// absolute log error, every rate row weighing the same. (Weighting each source once instead,
+/// a row one over its paper's rate rows, was tried: the width term is then no longer
+/// identified by the rate rows and the held-out median error rose from 18% to 27%.) For each
+/// width scale on a grid, the
+/// log-linear L1 problem `ln(published / fixed·size) = b + s_stack + m·moe` is solved by
+/// coordinate descent, each coordinate set to the weighted median of its rows' residuals (its
+/// exact weighted-L1 optimum given the others); the width scale with the smallest total is kept. Totals and stage rows never enter. A
+/// parameter with no rows keeps its neutral value (ratio 1). The unknown stack's multiplier is
+/// the median of the rate rows' residuals after base and MoE: the corpus's middle.
 pub fn fit(points: &[Point], size_d_ref: f64) -> Fit {
+    let rate: Vec<&Point> = points.iter().filter(|p| p.scope == Scope::Rate).collect();
+    let w: Vec<f64> = vec![1.0; rate.len()];
     let mut best: Option<(f64, Fit)> = None;
-    let mut logs: Vec<f64> = Vec::with_capacity(points.len());
+    let mut buf: Vec<(f64, f64)> = Vec::with_capacity(rate.len());
+    let mut y: Vec<f64> = vec![0.0; rate.len()];
     for d_half in d_half_grid() {
-        let mut f = Fit {
-            stack_best: 1.0,
-            stack_typical: 1.0,
-            stack_legacy: 1.0,
-            size_d_half: d_half,
-            size_d_ref,
+        for (yi, p) in y.iter_mut().zip(&rate) {
+            *yi = (p.published / (p.fixed_mfu * size_factor(d_half, size_d_ref, p.d_model))).ln();
+        }
+        // Log parameters: base, typical, legacy, moe.
+        let (mut b, mut t, mut l, mut m) = (0.0, 0.0, 0.0, 0.0);
+        let s_of = |st: Stack, t: f64, l: f64| match st {
+            Stack::Typical => t,
+            Stack::Legacy => l,
+            _ => 0.0,
         };
-        let mut total = 0.0;
-        for s in Stack::ALL {
-            logs.clear();
-            logs.extend(points.iter().filter(|p| p.stack == s).map(|p| {
-                (p.published / (p.fixed_mfu * size_factor(d_half, size_d_ref, p.d_model) * p.ettr))
-                    .ln()
-            }));
-            if logs.is_empty() {
-                continue;
-            }
-            let m = median(&mut logs);
-            total += logs.iter().map(|l| (l - m).abs()).sum::<f64>();
-            match s {
-                Stack::Best => f.stack_best = m.exp(),
-                Stack::Typical => f.stack_typical = m.exp(),
-                Stack::Legacy => f.stack_legacy = m.exp(),
+        for _ in 0..40 {
+            let before = (b, t, l, m);
+            let mut med = |keep: &dyn Fn(&Point) -> bool, resid: &dyn Fn(&Point, f64) -> f64| {
+                buf.clear();
+                buf.extend(
+                    rate.iter()
+                        .zip(&y)
+                        .zip(&w)
+                        .filter(|((p, _), _)| keep(p))
+                        .map(|((p, &yi), &wi)| (resid(p, yi), wi)),
+                );
+                (!buf.is_empty()).then(|| weighted_median(&mut buf))
+            };
+            b = med(&|p| p.stack == Stack::Best, &|p, yi| {
+                yi - if p.moe { m } else { 0.0 }
+            })
+            .unwrap_or(b);
+            t = med(&|p| p.stack == Stack::Typical, &|p, yi| {
+                yi - b - if p.moe { m } else { 0.0 }
+            })
+            .unwrap_or(t);
+            l = med(&|p| p.stack == Stack::Legacy, &|p, yi| {
+                yi - b - if p.moe { m } else { 0.0 }
+            })
+            .unwrap_or(l);
+            m = med(&|p| p.moe, &|p, yi| yi - b - s_of(p.stack, t, l)).unwrap_or(m);
+            if before == (b, t, l, m) {
+                break;
             }
         }
-        if best.as_ref().is_none_or(|(t, _)| total < *t - 1e-12) {
+        let total: f64 = rate
+            .iter()
+            .zip(&y)
+            .zip(&w)
+            .map(|((p, yi), wi)| {
+                wi * (yi - b - s_of(p.stack, t, l) - if p.moe { m } else { 0.0 }).abs()
+            })
+            .sum();
+        buf.clear();
+        buf.extend(
+            rate.iter()
+                .zip(&y)
+                .zip(&w)
+                .map(|((p, yi), &wi)| (yi - b - if p.moe { m } else { 0.0 }, wi)),
+        );
+        let u = if buf.is_empty() {
+            0.0
+        } else {
+            weighted_median(&mut buf)
+        };
+        let f = Fit {
+            base: b.exp(),
+            stack_typical: t.exp(),
+            stack_legacy: l.exp(),
+            stack_unknown: u.exp(),
+            size_d_half: d_half,
+            size_d_ref,
+            moe: m.exp(),
+        };
+        if best.as_ref().is_none_or(|(tot, _)| total < *tot - 1e-12) {
             best = Some((total, f));
         }
     }
     best.map(|(_, f)| f).unwrap_or(Fit {
-        stack_best: 1.0,
+        base: 1.0,
         stack_typical: 1.0,
         stack_legacy: 1.0,
+        stack_unknown: 1.0,
         size_d_half: 0.0,
         size_d_ref,
+        moe: 1.0,
     })
 }
 
-/// Log errors ln(published / predicted) of each point, predicted by a fit on all the others.
-pub fn loo_log_errors(points: &[Point], size_d_ref: f64) -> Vec<f64> {
-    let mut rest = Vec::with_capacity(points.len());
-    (0..points.len())
-        .map(|i| {
-            rest.clear();
-            rest.extend(
-                points
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, p)| p.clone()),
-            );
-            let f = fit(&rest, size_d_ref);
-            (points[i].published / f.predict(&points[i])).ln()
+/// Outcome kinds the intervals are built for (stage rows are not scored).
+pub const KINDS: [Scope; 2] = [Scope::Rate, Scope::Total];
+
+/// An 80% interval on ln(published / modelled) per outcome kind, with and without the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Intervals {
+    pub rate_known: [f64; 2],
+    pub total_known: [f64; 2],
+    pub rate_unknown: [f64; 2],
+    pub total_unknown: [f64; 2],
+}
+
+impl Intervals {
+    pub fn get(&self, kind: Scope, known: bool) -> [f64; 2] {
+        match (kind, known) {
+            (Scope::Total, true) => self.total_known,
+            (Scope::Total, false) => self.total_unknown,
+            (_, true) => self.rate_known,
+            (_, false) => self.rate_unknown,
+        }
+    }
+}
+
+/// Held-out log errors ln(published / predicted) of every point, with the stack known and
+/// unknown, each point predicted by a fit on the rows of every *other* paper (`skip` also left
+/// out of the fits). Points of `skip` get NaN.
+fn loso(points: &[Point], size_d_ref: f64, skip: Option<&str>) -> Vec<[f64; 2]> {
+    let mut papers: Vec<&str> = points.iter().map(|p| p.paper.as_str()).collect();
+    papers.sort_unstable();
+    papers.dedup();
+    let mut out = vec![[f64::NAN; 2]; points.len()];
+    for paper in papers {
+        if Some(paper) == skip {
+            continue;
+        }
+        let rest: Vec<Point> = points
+            .iter()
+            .filter(|p| p.paper != paper && Some(p.paper.as_str()) != skip)
+            .cloned()
+            .collect();
+        let f = fit(&rest, size_d_ref);
+        for (o, p) in out.iter_mut().zip(points).filter(|(_, p)| p.paper == paper) {
+            *o = [
+                (p.published / f.predict(p, true)).ln(),
+                (p.published / f.predict(p, false)).ln(),
+            ];
+        }
+    }
+    out
+}
+
+/// The 80% interval of the scored rows' errors of `kind`, each paper weighted equally (a row's
+/// weight is one over its paper's rows of that kind), so that one paper with eight rows counts
+/// as one source. Split-conformal: with `n` sources the bounds are the weighted quantiles at
+/// `1 − q` and `q = 0.9·(n + 1)/n` (capped at 1), the finite-sample correction that makes the
+/// stated level hold for a new source exchangeable with these. NaN errors (held-out papers) are
+/// skipped.
+fn grouped_interval(points: &[Point], errors: &[f64], kind: Scope) -> [f64; 2] {
+    let mut per_paper: BTreeMap<&str, usize> = BTreeMap::new();
+    let rows: Vec<(f64, &str)> = points
+        .iter()
+        .zip(errors)
+        .filter(|(p, e)| p.scored() && p.scope == kind && e.is_finite())
+        .map(|(p, &e)| (e, p.paper.as_str()))
+        .collect();
+    for (_, paper) in &rows {
+        *per_paper.entry(paper).or_default() += 1;
+    }
+    let weighted: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|(e, paper)| (*e, 1.0 / per_paper[paper] as f64))
+        .collect();
+    let n = per_paper.len() as f64;
+    let q = (0.9 * (n + 1.0) / n.max(1.0)).min(1.0);
+    [
+        weighted_quantile(&weighted, 1.0 - q),
+        weighted_quantile(&weighted, q),
+    ]
+}
+
+fn intervals(points: &[Point], errs: &[[f64; 2]]) -> Intervals {
+    let known: Vec<f64> = errs.iter().map(|e| e[0]).collect();
+    let unknown: Vec<f64> = errs.iter().map(|e| e[1]).collect();
+    Intervals {
+        rate_known: grouped_interval(points, &known, Scope::Rate),
+        total_known: grouped_interval(points, &known, Scope::Total),
+        rate_unknown: grouped_interval(points, &unknown, Scope::Rate),
+        total_unknown: grouped_interval(points, &unknown, Scope::Total),
+    }
+}
+
+/// Weighted quantile: the smallest value whose cumulative weight, taken at the middle of each
+/// row's weight, reaches `q`, interpolated linearly between neighbours.
+fn weighted_quantile(xs: &[(f64, f64)], q: f64) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = v.iter().map(|x| x.1).sum();
+    if v.is_empty() || total <= 0.0 {
+        return 0.0;
+    }
+    // Plotting positions (cumulative weight at each row's centre), as for the unweighted
+    // linear-interpolation quantile when all weights are equal.
+    let mut acc = 0.0;
+    let pos: Vec<f64> = v
+        .iter()
+        .map(|x| {
+            let c = (acc + x.1 / 2.0) / total;
+            acc += x.1;
+            c
         })
-        .collect()
+        .collect();
+    if q <= pos[0] {
+        return v[0].0;
+    }
+    for i in 1..v.len() {
+        if q <= pos[i] {
+            let f = (q - pos[i - 1]) / (pos[i] - pos[i - 1]);
+            return v[i - 1].0 + f * (v[i].0 - v[i - 1].0);
+        }
+    }
+    v[v.len() - 1].0
 }
 
 /// How good the model is on the corpus.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub runs: usize,
+    /// Independent sources (papers) in the corpus.
+    pub papers: usize,
+    /// Rows the validation figures count (not stage rows, not rows a prior was set from).
+    pub scored: usize,
     pub fit: Fit,
-    /// Median of |published time / modelled time − 1| with the fit on all runs.
+    /// The shipped intervals: grouped percentiles of all held-out errors.
+    pub intervals: Intervals,
+    /// Median |modelled time / published time − 1| over scored rows, with the fit on all rows.
     pub in_sample_median_abs_error: f64,
-    /// The same with each run predicted by a fit on the others.
-    pub loo_median_abs_error: f64,
-    /// 10th and 90th percentiles of the leave-one-out log errors: the interval's bounds.
-    pub interval_log: [f64; 2],
-    /// Share of runs inside the interval when both the interval and the prediction come from the
-    /// other runs only (nested leave-one-out).
-    pub interval_coverage: f64,
-    /// Per run: id, published, in-sample prediction, leave-one-out log error, and whether the
-    /// nested interval covered it.
+    /// Held-out (leave one source out) figures over all scored rows.
+    pub overall: Cell,
+    /// The same per family.
+    pub per_family: Vec<(String, Cell)>,
+    /// The same per family × stack × outcome kind.
+    pub per_group: Vec<(String, Stack, Scope, Cell)>,
     pub per_run: Vec<RunReport>,
+}
+
+/// Held-out figures of a set of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Cell {
+    pub rows: usize,
+    pub median_abs_error_known: f64,
+    pub median_abs_error_unknown: f64,
+    /// Share of rows inside their kind's 80% interval, interval and prediction both from other
+    /// sources (nested leave one source out).
+    pub coverage_known: f64,
+    pub coverage_unknown: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     pub id: String,
+    pub paper: String,
+    pub family: String,
     pub stack: Stack,
+    pub scope: Scope,
+    pub scored: bool,
     pub published: f64,
+    /// In-sample prediction with the stack known.
     pub modelled: f64,
-    pub loo_log_error: f64,
-    pub covered: bool,
+    /// Held-out log errors ln(published / predicted), stack known and unknown.
+    pub loso_log_error: [f64; 2],
+    /// Whether the nested interval covered it, stack known and unknown.
+    pub covered: [bool; 2],
 }
 
-/// Fits `points`, and measures in-sample and leave-one-out errors and the coverage of the 80%
-/// interval by nested leave-one-out: for each run, the interval's percentiles come from the
-/// leave-one-out errors of the other runs, its centre from a fit on the other runs.
+/// Fits `points` and validates by source: every paper is held out in turn, the parameters are
+/// refitted on the others and its rows predicted, with the stack known and unknown. Coverage is
+/// nested: a held-out paper's rows are checked against intervals built from the held-out errors
+/// of the *other* papers, each computed with both papers out of the fit.
 pub fn report(points: &[Point], size_d_ref: f64) -> Report {
     let f = fit(points, size_d_ref);
     let abs_time_err = |log_err: f64| (log_err.exp() - 1.0).abs();
-    let mut in_sample: Vec<f64> = points
+    let scored: Vec<usize> = (0..points.len()).filter(|&i| points[i].scored()).collect();
+    let mut in_sample: Vec<f64> = scored
         .iter()
-        .map(|p| abs_time_err((p.published / f.predict(p)).ln()))
+        .map(|&i| abs_time_err((points[i].published / f.predict(&points[i], true)).ln()))
         .collect();
-    let loo = loo_log_errors(points, size_d_ref);
-    let mut loo_abs: Vec<f64> = loo.iter().map(|&l| abs_time_err(l)).collect();
-    let interval_log = percentiles(&loo);
-    let mut covered = Vec::with_capacity(points.len());
-    for (i, err) in loo.iter().enumerate() {
-        let rest: Vec<Point> = points
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, p)| p.clone())
-            .collect();
-        let [lo, hi] = percentiles(&loo_log_errors(&rest, size_d_ref));
-        covered.push((lo..=hi).contains(err));
+    let errs = loso(points, size_d_ref, None);
+    let shipped = intervals(points, &errs);
+    let mut papers: Vec<&str> = points.iter().map(|p| p.paper.as_str()).collect();
+    papers.sort_unstable();
+    papers.dedup();
+    let mut covered = vec![[false; 2]; points.len()];
+    for paper in &papers {
+        let inner = intervals(points, &loso(points, size_d_ref, Some(paper)));
+        for (i, p) in points.iter().enumerate().filter(|(_, p)| p.paper == *paper) {
+            for (k, known) in [true, false].into_iter().enumerate() {
+                let [lo, hi] = inner.get(p.scope, known);
+                covered[i][k] = (lo..=hi).contains(&errs[i][k]);
+            }
+        }
+    }
+    let cell = |rows: &[usize]| {
+        let med = |k: usize| {
+            let mut v: Vec<f64> = rows.iter().map(|&i| abs_time_err(errs[i][k])).collect();
+            median(&mut v)
+        };
+        let cov = |k: usize| {
+            rows.iter().filter(|&&i| covered[i][k]).count() as f64 / rows.len().max(1) as f64
+        };
+        Cell {
+            rows: rows.len(),
+            median_abs_error_known: med(0),
+            median_abs_error_unknown: med(1),
+            coverage_known: cov(0),
+            coverage_unknown: cov(1),
+        }
+    };
+    let mut families: Vec<&str> = points.iter().map(|p| p.family.as_str()).collect();
+    families.sort_unstable();
+    families.dedup();
+    let per_family = families
+        .iter()
+        .map(|fam| {
+            let rows: Vec<usize> = scored
+                .iter()
+                .copied()
+                .filter(|&i| points[i].family == *fam)
+                .collect();
+            (fam.to_string(), cell(&rows))
+        })
+        .filter(|(_, c)| c.rows > 0)
+        .collect();
+    let mut per_group = Vec::new();
+    for fam in &families {
+        for s in Stack::ALL {
+            for kind in KINDS {
+                let rows: Vec<usize> = scored
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let p = &points[i];
+                        p.family == *fam && p.stack == s && p.scope == kind
+                    })
+                    .collect();
+                if !rows.is_empty() {
+                    per_group.push((fam.to_string(), s, kind, cell(&rows)));
+                }
+            }
+        }
     }
     let per_run = points
         .iter()
-        .zip(&loo)
-        .zip(&covered)
-        .map(|((p, &l), &c)| RunReport {
+        .enumerate()
+        .map(|(i, p)| RunReport {
             id: p.id.clone(),
+            paper: p.paper.clone(),
+            family: p.family.clone(),
             stack: p.stack,
+            scope: p.scope,
+            scored: p.scored(),
             published: p.published,
-            modelled: f.predict(p),
-            loo_log_error: l,
-            covered: c,
+            modelled: f.predict(p, true),
+            loso_log_error: errs[i],
+            covered: covered[i],
         })
         .collect();
     Report {
         runs: points.len(),
+        papers: papers.len(),
+        scored: scored.len(),
         fit: f,
+        intervals: shipped,
         in_sample_median_abs_error: median(&mut in_sample),
-        loo_median_abs_error: median(&mut loo_abs),
-        interval_log,
-        interval_coverage: covered.iter().filter(|&&c| c).count() as f64
-            / points.len().max(1) as f64,
+        overall: cell(&scored),
+        per_family,
+        per_group,
         per_run,
     }
 }
@@ -373,6 +682,28 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// A weighted median of `(value, weight)` pairs: a value where the weight on either side is at
+/// most half (the lower one on a tie, the midpoint between it and the next when exactly half),
+/// the exact minimiser of the weighted sum of absolute deviations.
+fn weighted_median(xs: &mut [(f64, f64)]) -> f64 {
+    xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = xs.iter().map(|x| x.1).sum();
+    let mut acc = 0.0;
+    for (i, x) in xs.iter().enumerate() {
+        acc += x.1;
+        if acc > total / 2.0 + 1e-12 {
+            return x.0;
+        }
+        if (acc - total / 2.0).abs() <= 1e-12 {
+            return match xs.get(i + 1) {
+                Some(next) => (x.0 + next.0) / 2.0,
+                None => x.0,
+            };
+        }
+    }
+    xs.last().map_or(0.0, |x| x.0)
+}
+
 fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     quantile(xs, 0.5)
@@ -382,13 +713,17 @@ fn median(xs: &mut [f64]) -> f64 {
 mod tests {
     use super::*;
 
-    fn p(stack: Stack, published: f64, fixed: f64, d: f64) -> Point {
+    fn p(paper: usize, stack: Stack, moe: bool, fixed: f64, d: f64) -> Point {
         Point {
             id: String::new(),
+            paper: format!("paper-{paper}"),
+            family: "hopper".into(),
             stack,
-            outcome: OutcomeKind::Mfu,
-            published,
+            scope: Scope::Rate,
+            prior: false,
+            published: 0.0,
             fixed_mfu: fixed,
+            moe,
             d_model: d,
             ettr: 1.0,
         }
@@ -396,28 +731,56 @@ mod tests {
 
     #[test]
     fn fit_recovers_planted_parameters() {
-        // Points made by a known model: stack multipliers 0.9 / 0.7 / 0.5, width scale 1024.
+        // Points made by a known model: base 0.6, stacks 1 / 0.75 / 0.55, MoE 0.7, width 1024.
         let truth = Fit {
-            stack_best: 0.9,
-            stack_typical: 0.7,
-            stack_legacy: 0.5,
+            base: 0.6,
+            stack_typical: 0.75,
+            stack_legacy: 0.55,
+            stack_unknown: 0.75,
             size_d_half: 1024.0,
             size_d_ref: 12_288.0,
+            moe: 0.7,
         };
         let mut pts = Vec::new();
         for (i, s) in Stack::ALL.iter().cycle().take(30).enumerate() {
             let d = 256.0 * (1 + i % 10) as f64 * 4.0;
-            let mut q = p(*s, 0.0, 0.5 + 0.01 * i as f64, d);
-            q.published = truth.predict(&q);
+            let mut q = p(i % 7, *s, i % 5 == 0, 0.5 + 0.01 * i as f64, d);
+            q.published = truth.predict(&q, true);
             pts.push(q);
         }
         let f = fit(&pts, 12_288.0);
         assert_eq!(f.size_d_half, 1024.0);
-        for s in Stack::ALL {
-            assert!((f.stack(s) / truth.stack(s) - 1.0).abs() < 1e-12, "{s}");
+        for (got, want) in [
+            (f.base, truth.base),
+            (f.stack_typical, truth.stack_typical),
+            (f.stack_legacy, truth.stack_legacy),
+            (f.moe, truth.moe),
+        ] {
+            assert!((got / want - 1.0).abs() < 1e-9, "{got} vs {want}");
         }
         let r = report(&pts, 12_288.0);
-        assert!(r.loo_median_abs_error < 1e-12);
+        assert!(r.overall.median_abs_error_known < 1e-9);
+        // Without the stack the error is the stack spread, not zero.
+        assert!(r.overall.median_abs_error_unknown > 0.1);
+    }
+
+    #[test]
+    fn totals_and_stages_do_not_move_the_fit() {
+        let mut pts: Vec<Point> = (0..12)
+            .map(|i| {
+                let mut q = p(i % 4, Stack::Best, false, 0.8, 12_288.0);
+                q.published = 0.4 * (1.0 + 0.01 * i as f64);
+                q
+            })
+            .collect();
+        let f0 = fit(&pts, 12_288.0);
+        let mut slow = p(9, Stack::Best, false, 0.8, 12_288.0);
+        slow.published = 0.05;
+        slow.scope = Scope::Total;
+        pts.push(slow.clone());
+        slow.scope = Scope::Stage;
+        pts.push(slow);
+        assert_eq!(fit(&pts, 12_288.0), f0);
     }
 
     #[test]
@@ -425,5 +788,19 @@ mod tests {
         let xs: Vec<f64> = (0..11).map(f64::from).collect();
         assert_eq!(percentiles(&xs), [1.0, 9.0]);
         assert_eq!(percentiles(&[3.0, 1.0]), [1.2, 2.8]);
+        // Equal weights: the weighted quantile is the plotting-position (Hazen) quantile.
+        let w: Vec<(f64, f64)> = (0..10).map(|i| (f64::from(i), 1.0)).collect();
+        assert!((weighted_quantile(&w, 0.5) - 4.5).abs() < 1e-12);
+        // A paper of nine rows weighs as much as a single row of another.
+        let mut g: Vec<(f64, f64)> = (0..9).map(|_| (0.0, 1.0 / 9.0)).collect();
+        g.push((1.0, 1.0));
+        assert!(weighted_quantile(&g, 0.9) > 0.5);
+        // Equal weights: the weighted median is the median.
+        assert_eq!(
+            weighted_median(&mut [(3.0, 1.0), (1.0, 1.0), (2.0, 1.0)]),
+            2.0
+        );
+        assert_eq!(weighted_median(&mut [(4.0, 1.0), (1.0, 1.0)]), 2.5);
+        assert_eq!(weighted_median(&mut [(4.0, 3.0), (1.0, 1.0)]), 4.0);
     }
 }

@@ -60,8 +60,10 @@ pub struct CostEstimate {
 }
 
 /// The range the run is expected to fall in: the point estimate scaled by the 10th and 90th
-/// percentiles of the calibration corpus's leave-one-out errors (not a fixed ±x%). With `--mfu`
-/// given there is no calibrated spread and the interval is the point.
+/// percentiles of the calibration corpus's held-out errors (leave one source out; not a fixed
+/// ±x%): MFU by those of published rates, time by those of published totals, both wider when the
+/// stack is unknown. With `--mfu` given there is no calibrated spread and the interval is the
+/// point.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Interval {
     /// Share of published runs such an interval is meant to cover (0.8).
@@ -170,14 +172,22 @@ impl PerfModel {
         let interval = match factors {
             Some(_) => {
                 let c = &self.calibration;
-                let lo = (mfu * c.interval_log_lo.exp()).min(1.0);
-                let hi = (mfu * c.interval_log_hi.exp()).min(1.0);
-                // Time is inversely proportional to MFU (ETTR does not depend on it).
+                // MFU takes the rate rows' interval; wall time and accelerator-hours the
+                // totals', which also carry downtime beyond the modelled ETTR. Both are wider
+                // when the stack is unknown. Time is inverse to the published-over-modelled ratio.
+                // Each is widened to contain the point: published totals run longer than MFU ×
+                // ETTR says (downtime the failure model does not see), so their interval can lie
+                // wholly on the slow side, and a range that excludes its own estimate reads as a
+                // contradiction; widening only raises the coverage.
+                let [lo, hi] = c.interval_log(self.stack, false);
+                let [lo, hi] = [lo.min(0.0), hi.max(0.0)];
+                let [tlo, thi] = c.interval_log(self.stack, true);
+                let [tlo, thi] = [tlo.min(0.0), thi.max(0.0)];
                 Interval {
                     level: c.interval_level,
-                    mfu: [lo, hi],
-                    wall_hours: [wall_hours * mfu / hi, wall_hours * mfu / lo],
-                    chip_hours: [chip_hours * mfu / hi, chip_hours * mfu / lo],
+                    mfu: [(mfu * lo.exp()).min(1.0), (mfu * hi.exp()).min(1.0)],
+                    wall_hours: [wall_hours * (-thi).exp(), wall_hours * (-tlo).exp()],
+                    chip_hours: [chip_hours * (-thi).exp(), chip_hours * (-tlo).exp()],
                 }
             }
             None => Interval {

@@ -262,10 +262,11 @@ impl PerfModel {
     }
 
     /// Factors that turn a modelled throughput into its 80% interval: `[e^lo, e^hi]` of the
-    /// calibration's leave-one-out errors (a time's interval is the throughput's inverted).
+    /// calibration's held-out errors on published rates, at this model's stack (wider when the
+    /// stack is unknown).
     pub fn interval_factors(&self) -> [f64; 2] {
-        let c = &self.calibration;
-        [c.interval_log_lo.exp(), c.interval_log_hi.exp()]
+        let [lo, hi] = self.calibration.interval_log(self.stack, false);
+        [lo.exp(), hi.exp()]
     }
 
     /// This model with the parallel layout request set to `layout`.
@@ -530,10 +531,11 @@ mod tests {
         assert!((d.node - 1.0).abs() < 1e-12);
         assert_eq!(d.n_eff, 1024.0);
         let scale = 1.0 / (1.0 + (1024.0f64 / 6.5685e5).powf(0.2911));
-        // The default stack is "typical": its fitted multiplier on the base; width unknown: 1.
-        assert_eq!(d.stack, m.calibration.stack_typical);
+        // The default stack is "unknown": the corpus's middle on the base; width unknown: 1.
+        assert_eq!(d.stack_level, Stack::Unknown);
+        assert_eq!(d.stack, m.calibration.stack_unknown);
         assert_eq!(d.size, 1.0);
-        assert!((d.mfu - 0.55 * d.stack * scale).abs() < 1e-12);
+        assert!((d.mfu - crate::params::FIT_BASE * d.stack * scale).abs() < 1e-12);
         // Half the memory bandwidth doubles x_mem: node = 1.4 / (1 + 0.6 + 0.1).
         let slow = part("hopper", 989.5, 1.675, 900.0);
         let d = m

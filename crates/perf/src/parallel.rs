@@ -24,6 +24,11 @@ pub struct LayoutRequest {
     pub pp: Option<u32>,
     /// ZeRO stage 0-3 (default 1: the distributed optimizer every current stack uses).
     pub zero: Option<u8>,
+    /// Full (`Some(true)`) or selective (`Some(false)`) activation recompute; `None`: selective
+    /// when it fits, else full. Full recompute costs a quarter of the throughput against the
+    /// reference layout's (issue 25).
+    #[serde(default)]
+    pub full_recompute: Option<bool>,
 }
 
 /// One parallel layout of a job: `tp · pp · dp` chips.
@@ -305,8 +310,13 @@ fn candidates(count: u64, tp_max: u32, n_layers: u32, req: &LayoutRequest) -> Ve
         Some(p) => vec![p],
         None => pow2(n_layers.max(1)).collect(),
     };
+    let recomputes: &[bool] = match req.full_recompute {
+        Some(true) => &[true],
+        Some(false) => &[false],
+        None => &[false, true],
+    };
     let mut out = Vec::new();
-    for full_recompute in [false, true] {
+    for &full_recompute in recomputes {
         let mut level = Vec::new();
         for &tp in &tps {
             for &pp in &pps {

@@ -41,7 +41,8 @@ pub struct ThroughputParams {
     /// How strongly a bigger scale-up domain shrinks the effective scale-out size.
     pub domain_beta: f64,
     /// MFU of a mixture-of-experts model relative to a dense one on the same chips (all-to-all,
-    /// load imbalance), applied when active parameters < total parameters.
+    /// load imbalance), applied when active parameters < total parameters. Fitted on the
+    /// corpus's MoE rate rows (`FIT_MOE`).
     pub moe_efficiency: f64,
     /// Share of a chip's memory not available to the model (workspace, communication buffers,
     /// fragmentation).
@@ -56,22 +57,27 @@ pub struct ThroughputParams {
 }
 
 /// How mature the training software stack is: the corpus's runs are grouped by it and each level
-/// has its own fitted multiplier on the family base (`CalibrationParams`).
+/// has its own fitted multiplier on the base (`CalibrationParams`). Which level a run has is set
+/// a priori from who built its software and when (table in `docs/performance-model.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stack {
     /// A stack built and tuned by an infrastructure team and published as such (MegaScale,
-    /// Llama 3, Pangu Ultra, DeepSeek-V3): "what MegaScale reached".
+    /// Llama 3, Pangu Ultra, DeepSeek LLM/V2/V3): "what MegaScale reached".
     Best,
     /// A competent team on a current open stack (Megatron-LM/DeepSpeed/LLM Foundry with
-    /// FlashAttention, 2023 on): "what a typical team reaches". The default.
-    #[default]
+    /// FlashAttention, 2023 on): "what a typical team reaches".
     Typical,
     /// The 2021-2022 open stacks (Megatron-LM SC'21, Metaseq, Megatron-DeepSpeed, GPT-NeoX).
     Legacy,
+    /// Not known: the point estimate is the corpus's calibrated middle and the interval spans
+    /// the stack spread measured on the corpus. The default.
+    #[default]
+    Unknown,
 }
 
 impl Stack {
+    /// The known levels, best first (the corpus's runs each have one).
     pub const ALL: [Stack; 3] = [Stack::Best, Stack::Typical, Stack::Legacy];
 
     pub fn as_str(self) -> &'static str {
@@ -79,7 +85,13 @@ impl Stack {
             Stack::Best => "best",
             Stack::Typical => "typical",
             Stack::Legacy => "legacy",
+            Stack::Unknown => "unknown",
         }
+    }
+
+    /// Whether the level is known (anything but [`Stack::Unknown`]).
+    pub fn is_known(self) -> bool {
+        self != Stack::Unknown
     }
 }
 
@@ -96,24 +108,29 @@ impl std::str::FromStr for Stack {
             "best" => Ok(Stack::Best),
             "typical" => Ok(Stack::Typical),
             "legacy" => Ok(Stack::Legacy),
+            "unknown" => Ok(Stack::Unknown),
             _ => Err(format!(
-                "expected one of best, typical, legacy; found {s:?}"
+                "expected one of best, typical, legacy, unknown; found {s:?}"
             )),
         }
     }
 }
 
 /// What the calibration corpus (`data/calibration/runs.toml`) fitted: one multiplier per software
-/// stack, the model-width term, and the spread of the leave-one-out errors that the 80% interval
-/// is made of. `tests/it/corpus.rs` refits them from the corpus and fails if these drift.
+/// stack, the model-width term, and the spread of the held-out (leave one source out) errors
+/// that the 80% intervals are made of, per outcome kind and with or without the stack known.
+/// `tests/it/corpus.rs` refits them from the corpus and fails if these drift. (The base and the
+/// MoE factor, fitted with them, live in the family table and `ThroughputParams`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationParams {
-    /// Multiplier on the family base for [`Stack::Best`].
+    /// Multiplier on the base for [`Stack::Best`]: 1 by definition (the base is the best stack's).
     pub stack_best: f64,
-    /// Multiplier on the family base for [`Stack::Typical`].
+    /// Multiplier on the base for [`Stack::Typical`].
     pub stack_typical: f64,
-    /// Multiplier on the family base for [`Stack::Legacy`].
+    /// Multiplier on the base for [`Stack::Legacy`].
     pub stack_legacy: f64,
+    /// Multiplier on the base for [`Stack::Unknown`]: the corpus's middle.
+    pub stack_unknown: f64,
     /// Width term `size = min(1, (1 + d_half/d_ref) / (1 + d_half/d_model))`, a saturating
     /// `d/(d + d_half)` normalised to 1 at `d_ref`: narrow models (short GEMMs, relatively more
     /// memory-bound work per FLOP) reach a lower MFU. Fitted.
@@ -122,10 +139,21 @@ pub struct CalibrationParams {
     pub size_d_ref: f64,
     /// Coverage the interval aims at (0.8).
     pub interval_level: f64,
-    /// 10th and 90th percentiles of the leave-one-out log errors ln(published / modelled):
-    /// the interval on MFU is `[mfu·e^lo, mfu·e^hi]`.
+    /// 10th and 90th percentiles of the held-out log errors ln(published / modelled) of rate
+    /// rows with the stack known, each source weighted once: the interval on MFU is
+    /// `[mfu·e^lo, mfu·e^hi]`.
     pub interval_log_lo: f64,
     pub interval_log_hi: f64,
+    /// The same for totals (accelerator-hours, days) against MFU × ETTR: the interval on wall
+    /// time and accelerator-hours is `[t·e^-hi, t·e^-lo]`.
+    pub interval_total_log_lo: f64,
+    pub interval_total_log_hi: f64,
+    /// Rate rows, stack unknown.
+    pub interval_unknown_log_lo: f64,
+    pub interval_unknown_log_hi: f64,
+    /// Totals, stack unknown.
+    pub interval_unknown_total_log_lo: f64,
+    pub interval_unknown_total_log_hi: f64,
 }
 
 impl CalibrationParams {
@@ -135,6 +163,21 @@ impl CalibrationParams {
             Stack::Best => self.stack_best,
             Stack::Typical => self.stack_typical,
             Stack::Legacy => self.stack_legacy,
+            Stack::Unknown => self.stack_unknown,
+        }
+    }
+
+    /// The 80% interval on ln(published / modelled) of a throughput (`total` false) or of a
+    /// total over the run (`total` true), with `stack` known or not.
+    pub fn interval_log(&self, stack: Stack, total: bool) -> [f64; 2] {
+        match (stack.is_known(), total) {
+            (true, false) => [self.interval_log_lo, self.interval_log_hi],
+            (true, true) => [self.interval_total_log_lo, self.interval_total_log_hi],
+            (false, false) => [self.interval_unknown_log_lo, self.interval_unknown_log_hi],
+            (false, true) => [
+                self.interval_unknown_total_log_lo,
+                self.interval_unknown_total_log_hi,
+            ],
         }
     }
 
@@ -152,31 +195,47 @@ impl CalibrationParams {
 impl Default for CalibrationParams {
     fn default() -> Self {
         CalibrationParams {
-            stack_best: FIT_STACK_BEST,
+            stack_best: 1.0,
             stack_typical: FIT_STACK_TYPICAL,
             stack_legacy: FIT_STACK_LEGACY,
+            stack_unknown: FIT_STACK_UNKNOWN,
             size_d_half: FIT_SIZE_D_HALF,
             size_d_ref: 12_288.0,
             interval_level: 0.8,
-            interval_log_lo: FIT_INTERVAL_LOG_LO,
-            interval_log_hi: FIT_INTERVAL_LOG_HI,
+            interval_log_lo: FIT_INTERVAL[0][0],
+            interval_log_hi: FIT_INTERVAL[0][1],
+            interval_total_log_lo: FIT_INTERVAL[1][0],
+            interval_total_log_hi: FIT_INTERVAL[1][1],
+            interval_unknown_log_lo: FIT_INTERVAL[2][0],
+            interval_unknown_log_hi: FIT_INTERVAL[2][1],
+            interval_unknown_total_log_lo: FIT_INTERVAL[3][0],
+            interval_unknown_total_log_hi: FIT_INTERVAL[3][1],
         }
     }
 }
 
 /// Fitted on `data/calibration/runs.toml` (see [`CalibrationParams`]); refit with
 /// `UPDATE_GOLDEN=1 cargo test -p xpufleet-perf` and copy from `tests/golden/calibration.txt`.
-pub const FIT_STACK_BEST: f64 = 1.0001;
-/// See [`FIT_STACK_BEST`].
-pub const FIT_STACK_TYPICAL: f64 = 0.7893;
-/// See [`FIT_STACK_BEST`].
-pub const FIT_STACK_LEGACY: f64 = 0.5653;
-/// See [`FIT_STACK_BEST`].
-pub const FIT_SIZE_D_HALF: f64 = 304.44;
-/// See [`FIT_STACK_BEST`].
-pub const FIT_INTERVAL_LOG_LO: f64 = -0.2785;
-/// See [`FIT_STACK_BEST`].
-pub const FIT_INTERVAL_LOG_HI: f64 = 0.1977;
+/// The best stack's MFU on an H100-balanced chip at small scale, every corpus family alike.
+pub const FIT_BASE: f64 = 0.55;
+/// See [`FIT_BASE`].
+pub const FIT_STACK_TYPICAL: f64 = 0.9196;
+/// See [`FIT_BASE`].
+pub const FIT_STACK_LEGACY: f64 = 0.6540;
+/// See [`FIT_BASE`].
+pub const FIT_STACK_UNKNOWN: f64 = 0.9459;
+/// See [`FIT_BASE`].
+pub const FIT_SIZE_D_HALF: f64 = 608.87;
+/// See [`FIT_BASE`].
+pub const FIT_MOE: f64 = 0.5926;
+/// 80% intervals on ln(published / modelled), `[lo, hi]`: rate with the stack known, total
+/// with the stack known, rate unknown, total unknown. See [`FIT_BASE`].
+pub const FIT_INTERVAL: [[f64; 2]; 4] = [
+    [-0.7113, 0.3612],
+    [-0.9479, 0.2805],
+    [-0.7471, 0.3135],
+    [-0.8089, 0.1078],
+];
 
 /// Failure and checkpoint parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,7 +277,7 @@ impl Default for ThroughputParams {
             ref_flop_per_link_byte: 989.5e12 / 900e9,
             ref_scaleup_domain: 8.0,
             domain_beta: 0.3,
-            moe_efficiency: 0.59,
+            moe_efficiency: FIT_MOE,
             memory_reserve: 0.1,
             min_batch_tokens: 4.0 * 1024.0 * 1024.0,
             micro_batches_per_stage: 4.0,
@@ -249,8 +308,9 @@ impl Default for EnergyParams {
     }
 }
 
-/// Scale law shared by every family: fitted exactly to Llama 3 405B's 43% on 8,192 and 41% on
-/// 16,384 H100 given a Hopper base of 0.55 (see the docs for the derivation).
+/// Scale law shared by every family: a prior set from Llama 3 405B's 43% on 8,192 and 41% on
+/// 16,384 H100 given a small-scale MFU of 0.55 (see the docs for the derivation). Those two rows
+/// are marked `prior = "scale law"` in the corpus: fitted, never scored.
 pub const SCALE_ALPHA: f64 = 0.2911;
 /// See [`SCALE_ALPHA`].
 pub const SCALE_N_C: f64 = 6.5685e5;
@@ -266,44 +326,33 @@ fn family(name: &str, base_mfu: f64, nic_gbps: f64, basis: &str) -> FamilyParams
     }
 }
 
-/// The default family table: hopper, ampere, blackwell, ada, ascend, mlu.
+/// The default family table: hopper, ampere, blackwell, ada, ascend, mlu. The corpus's families
+/// (hopper, ampere, ascend) and Blackwell share the fitted base; the chip-balance factor makes
+/// them differ. Ada and MLU keep their assumed ratio to it (0.45 and 0.40 against 0.55).
 pub fn default_families() -> Vec<FamilyParams> {
+    let fitted =
+        "fitted on the corpus's rate rows, shared by every family the corpus covers (docs §6)";
     vec![
-        family(
-            "hopper",
-            0.55,
-            400.0,
-            "assumed small-scale MFU; the scale law is fitted so Llama 3 405B gives 43% on 8,192 and 41% on 16,384 H100",
-        ),
-        family(
-            "ampere",
-            0.623,
-            200.0,
-            "fitted to MegaScale 175B: 55.2% MFU on 12,288 Ampere GPUs (taken as A100 SXM)",
-        ),
-        family(
-            "ascend",
-            0.583,
-            200.0,
-            "fitted to Pangu Ultra 135B dense: ~50% MFU on 8,192 Ascend NPUs (taken as 910B)",
-        ),
+        family("hopper", FIT_BASE, 400.0, fitted),
+        family("ampere", FIT_BASE, 200.0, fitted),
+        family("ascend", FIT_BASE, 200.0, fitted),
         family(
             "blackwell",
-            0.55,
+            FIT_BASE,
             400.0,
-            "no published large-run MFU; same CUDA software stack as Hopper, so Hopper's base",
+            "no published large-run MFU; same CUDA software stack as Hopper, so the fitted base",
         ),
         family(
             "ada",
-            0.45,
+            FIT_BASE * 0.45 / 0.55,
             100.0,
-            "no published training MFU; assumption below Hopper (PCIe, GDDR, inference-oriented parts)",
+            "no published training MFU; assumption below Hopper (PCIe, GDDR, inference-oriented parts): 0.45/0.55 of the fitted base",
         ),
         family(
             "mlu",
-            0.40,
+            FIT_BASE * 0.40 / 0.55,
             100.0,
-            "no published training MFU for Cambricon parts (training.md); an input to override with --mfu",
+            "no published training MFU for Cambricon parts (training.md): 0.40/0.55 of the fitted base; an input to override with --mfu",
         ),
     ]
 }

@@ -615,11 +615,15 @@ impl Page<'_> {
         };
         let range = match &p.effective_pflops_interval {
             Some(i) => format!(
-                " ({:.0}% interval {}–{} with a {} training stack)",
+                " ({:.0}% interval {}–{} {})",
                 i.level * 100.0,
                 pflops(i.pflops[0]),
                 pflops(i.pflops[1]),
-                esc(&i.stack)
+                if i.stack == "unknown" {
+                    "with the training stack unknown".to_string()
+                } else {
+                    format!("with a {} training stack", esc(&i.stack))
+                }
             ),
             None => String::new(),
         };

@@ -129,8 +129,9 @@ enum Sub {
 #[derive(Debug, clap::Args)]
 struct TrainingArgs {
     /// Training-software maturity, each level fitted on published runs: best (MegaScale,
-    /// Llama 3), typical (a current open stack), legacy (2021-22 stacks).
-    #[arg(long, value_name = "LEVEL", default_value = "typical")]
+    /// Llama 3, DeepSeek), typical (a current open stack), legacy (2021-22 stacks); without it
+    /// the stack is unknown: the corpus's middle, with an interval spanning the stack spread.
+    #[arg(long, value_name = "LEVEL", default_value = "unknown")]
     stack: Stack,
     /// Tensor-parallel degree (default: chosen so the model fits).
     #[arg(long, value_name = "N")]
@@ -141,6 +142,9 @@ struct TrainingArgs {
     /// ZeRO stage 0-3 (default 1, the distributed optimizer).
     #[arg(long, value_name = "STAGE")]
     zero: Option<u8>,
+    /// Activation recompute: full or selective (default: selective when it fits, else full).
+    #[arg(long, value_name = "KIND", value_parser = ["full", "selective"])]
+    recompute: Option<String>,
     /// Scale-out (NIC) bandwidth per accelerator, Gb/s (default: the family's, 400 for Hopper).
     #[arg(long, value_name = "GBPS")]
     nic_gbps: Option<f64>,
@@ -189,6 +193,7 @@ pub fn run(ctx: &Ctx, mut args: Args) -> Result<()> {
             tp: t.tp,
             pp: t.pp,
             zero: t.zero,
+            full_recompute: t.recompute.as_deref().map(|r| r == "full"),
         });
     if let Some(v) = t.nic_gbps {
         if !(v.is_finite() && v > 0.0) {
@@ -614,13 +619,14 @@ fn print_one(out: &Out) {
         &format!("{:.0}% interval", i.level * 100.0),
         if e.mfu_factors.is_some() {
             format!(
-                "MFU {:.1}–{:.1}%; wall {} – {}; {:.3e}–{:.3e} accelerator-hours (from the calibration's leave-one-out errors)",
+                "MFU {:.1}–{:.1}%; wall {} – {}; {:.3e}–{:.3e} accelerator-hours (errors on held-out sources, stack {})",
                 i.mfu[0] * 100.0,
                 i.mfu[1] * 100.0,
                 hours(i.wall_hours[0]),
                 hours(i.wall_hours[1]),
                 i.chip_hours[0],
-                i.chip_hours[1]
+                i.chip_hours[1],
+                if e.stack.is_known() { "known" } else { "unknown" }
             )
         } else {
             "none: MFU given with --mfu".into()

@@ -111,7 +111,7 @@ fn attention_and_moe_flags_change_the_work() {
         6.0 * 60.0 * 8192.0 * 8192.0 * 1e12,
     );
     assert_eq!(v["moe"], true);
-    assert_eq!(v["mfu_factors"]["moe"], 0.59);
+    assert_eq!(v["mfu_factors"]["moe"], xpufleet_perf::params::FIT_MOE);
     // --mfu replaces the model.
     let g = json(&[
         "estimate", "--flops", "1e24", "--accel", "h100-sxm", "--count", "1024", "--mfu", "0.3",
@@ -436,14 +436,16 @@ fn issue_14_interval_in_every_estimate() {
         let (lo, hi) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap());
         assert!(lo < point && point < hi, "{key}: {lo} < {point} < {hi}");
     }
-    // The wall-time bounds are the MFU bounds inverted.
-    let mfu = f(&v, "mfu");
-    let hi_mfu = i["mfu"][1].as_f64().unwrap();
-    close(
+    // Issue 25: the wall-time bounds are the totals' interval, reaching further to the slow
+    // side (published totals run longer than MFU × ETTR says) than to the fast.
+    let wall = f(&v, "wall_hours");
+    let (lo, hi) = (
         i["wall_hours"][0].as_f64().unwrap(),
-        f(&v, "wall_hours") * mfu / hi_mfu,
+        i["wall_hours"][1].as_f64().unwrap(),
     );
-    assert_eq!(v["stack"], "typical");
+    assert!(hi / wall > wall / lo, "{lo} {wall} {hi}");
+    // Without --stack the stack is unknown.
+    assert_eq!(v["stack"], "unknown");
     // Also with --compare, and in the table.
     let all = json(&[
         "estimate",
@@ -489,7 +491,7 @@ fn issue_14_stack_levels_order_the_estimates() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("best, typical, legacy"),
+        stderr(&o).contains("best, typical, legacy, unknown"),
         "{}",
         stderr(&o)
     );
@@ -514,4 +516,44 @@ fn issue_14_layout_that_cannot_fit_exits_2_naming_the_shortfall() {
     ]);
     assert_eq!(v["min_chips"].as_u64(), Some(16), "{v}");
     assert!(v["layout"]["memory"]["total_gb"].as_f64().unwrap() <= 72.0);
+}
+
+/// Issue #25: `--recompute full` forces full activation recompute and pays for it; without
+/// `--stack` the stack is unknown and the interval is the unknown-stack one.
+#[test]
+fn issue_25_recompute_flag_and_unknown_stack() {
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+            "1024", "--json",
+        ];
+        a.extend_from_slice(extra);
+        json(&a)
+    };
+    let auto = run(&[]);
+    let full = run(&["--recompute", "full"]);
+    assert_eq!(auto["layout"]["layout"]["full_recompute"], false, "{auto}");
+    assert_eq!(full["layout"]["layout"]["full_recompute"], true, "{full}");
+    assert!(f(&full, "wall_hours") > f(&auto, "wall_hours"));
+    let o = xpufleet(&[
+        "estimate",
+        "--params",
+        "70e9",
+        "--tokens",
+        "2e12",
+        "--accel",
+        "h100-sxm",
+        "--count",
+        "1024",
+        "--recompute",
+        "some",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("full"), "{}", stderr(&o));
+    // The unknown stack's MFU sits between the best and the legacy stack's.
+    assert_eq!(auto["stack"], "unknown");
+    let best = run(&["--stack", "best"]);
+    let legacy = run(&["--stack", "legacy"]);
+    let m = |v: &serde_json::Value| f(v, "mfu");
+    assert!(m(&legacy) < m(&auto) && m(&auto) < m(&best));
 }

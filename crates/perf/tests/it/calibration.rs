@@ -1,12 +1,12 @@
-//! Calibration against the published runs in `shared/reference/training.md`. One default
-//! parameter set per chip family (`params::default_families`); no test tunes anything. The
-//! family bases describe the best published stacks (MegaScale, Llama 3, Pangu Ultra), so these
-//! checks run with `Stack::Best`, whose corpus-fitted multiplier is 1.0001; the whole corpus and
-//! its leave-one-out figures are in `corpus.rs`.
+//! Calibration against the published runs in `shared/reference/training.md`. One base, fitted
+//! on the corpus's rate rows and shared by every family the corpus covers
+//! (`params::FIT_BASE`); no test tunes anything. The base describes the best published stacks
+//! (MegaScale, Llama 3, Pangu Ultra, DeepSeek), so these checks run with `Stack::Best`, whose
+//! multiplier is 1 by definition; the whole corpus and its held-out figures are in `corpus.rs`.
 //!
-//! Some runs are the points a default was fitted to (noted "fit point"): they check the fit and
-//! guard against a default drifting. The others were not used in any fit ("check"): they test
-//! the model.
+//! The runs here are in the corpus and so in the fit (in-sample): each tolerance says how far
+//! the shared fit leaves it. Llama 3's two MFU figures set the scale law (a prior); GPT-3 on
+//! 1,024 A100 is not in the corpus.
 
 use xpufleet_model::{Precision, Work};
 use xpufleet_perf::{PerfModel, Placement, Shape, Stack};
@@ -33,28 +33,30 @@ fn mfu(id: &str, n: u64, domain: u32, moe: bool) -> f64 {
 
 #[test]
 fn megascale_175b_on_12288_ampere() {
-    // Fit point for the Ampere base. MegaScale (NSDI'24) reports 55.2% MFU; the paper says
-    // "Ampere GPUs", taken as A100 SXM (600 GB/s NVLink). ±3%: the base is rounded to 3 digits.
+    // In the fit, no longer its own: MegaScale (NSDI'24) reports 55.2% MFU; the paper says
+    // "Ampere GPUs", taken as A100 SXM (600 GB/s NVLink). With one base for every family the
+    // model gives 48.7% (-12%): Ampere's chip balance does not lift it as far as MegaScale
+    // went. ±15% states that; the held-out error (+13% in time) is in the corpus table.
     assert_within(
         "MegaScale MFU",
         mfu("a100-sxm-80gb", 12_288, 8, false),
         0.552,
-        0.03,
+        0.15,
     );
     // Had they been A800s (400 GB/s NVLink, the China variant), the model gives ~2% less: the
-    // link term is small at Ampere's compute per byte. ±5% covers both readings.
+    // link term is small at Ampere's compute per byte.
     assert_within(
         "MegaScale MFU (A800)",
         mfu("a800-sxm", 12_288, 8, false),
         0.552,
-        0.05,
+        0.17,
     );
 }
 
 #[test]
 fn llama3_405b_on_8k_and_16k_h100() {
-    // Fit points of the scale law (Hopper base 0.55 assumed, α and n_c solved exactly from
-    // these two): ±2% only covers the rounding of α and n_c.
+    // The scale law's prior (α and n_c solved exactly from these two given a small-scale MFU of
+    // 0.55, which the shared base fits to as well): ±2% covers the rounding of α and n_c.
     assert_within(
         "Llama 3 8,192 H100",
         mfu("h100-sxm", 8_192, 8, false),
@@ -104,34 +106,34 @@ fn llama3_405b_end_to_end_h100_hours() {
 
 #[test]
 fn pangu_ultra_135b_on_8192_ascend() {
-    // Fit point for the Ascend base: ~50% MFU on 8,192 Ascend NPUs (arXiv 2504.07866), taken
-    // as 910B in 8-chip HCCS domains. ±3%: "~50%" is itself rounded.
+    // In the fit: ~50% MFU on 8,192 Ascend NPUs (arXiv 2504.07866), taken as 910B in 8-chip
+    // HCCS domains. The shared base gives 47.1% (-6%); ±8%: "~50%" is itself rounded.
     assert_within(
         "Pangu Ultra MFU",
         mfu("ascend-910b", 8_192, 8, false),
         0.50,
-        0.03,
+        0.08,
     );
 }
 
 #[test]
 fn pangu_ultra_moe_718b_on_6000_ascend() {
-    // Fit point for the MoE factor: 30.0% on ~6,000 Ascend NPUs (arXiv 2505.04519), against
-    // the dense Ascend model at the same scale. ±3%: "~6,000" chips.
+    // In the fit of the MoE factor (with DeepSeek V2 and V3): 30.0% on ~6,000 Ascend NPUs
+    // (arXiv 2505.04519). The model gives 28.5% (-5%); ±8%: "~6,000" chips and the shared base.
     assert_within(
         "Pangu Ultra MoE MFU",
         mfu("ascend-910b", 6_000, 8, true),
         0.30,
-        0.03,
+        0.08,
     );
 }
 
 #[test]
 fn deepseek_v3_h800_gpu_hours() {
-    // Check, not a fit: 2.664M H800 GPU-hours for 14.8T tokens of a 671B model with 37B
-    // active, FP8, on 2,048 H800 (DeepSeek-V3 report). Nothing here was fitted to DeepSeek: the
-    // Hopper base and scale law come from Llama 3, the MoE factor from Ascend, and the FP8 and
-    // H800 penalties from the chip-balance term. ±15%: DeepSeek's FP8 recipe keeps some GEMMs
+    // In the fit (one of eight best-stack rate rows for the base, one of three MoE rows for the
+    // MoE factor): 2.664M H800 GPU-hours for 14.8T tokens of a 671B model with 37B active, FP8,
+    // on 2,048 H800 (DeepSeek-V3 report); the FP8 and H800 penalties come from the chip-balance
+    // term, fitted to nothing. Its held-out error is in the corpus table. ±15%: DeepSeek's FP8 recipe keeps some GEMMs
     // and all attention in BF16, MLA and DualPipe are far from a generic stack, and the
     // attention shape (61 layers, 4K context, d_model 7168) is only approximately MLA's.
     let e = estimate(
@@ -153,8 +155,8 @@ fn deepseek_v3_h800_gpu_hours() {
 fn narayanan_gpt3_time_is_software_bound() {
     // Check, not in the corpus: SC'21 Megatron-LM projects GPT-3 175B (300B tokens) on 1,024
     // A100 at 140 TFLOP/s counting full recompute (105 TFLOP/s of model FLOPs, 34% MFU) to
-    // 34 days. The legacy stack, fitted on the paper's other configurations, OPT, BLOOM and
-    // Pythia, lands within ±15% of it; the best stack (MegaScale-era) takes about half as long,
+    // 34 days. The legacy stack, fitted on the rates of the paper's other configurations and
+    // OPT, lands within ±15% of it; the best stack (MegaScale-era) takes about half as long,
     // which is why `--stack` matters.
     let work = || Work::Model {
         params: 175e9,

@@ -1,9 +1,12 @@
 //! The calibration corpus (`data/calibration/runs.toml`): the fit the defaults come from, its
-//! leave-one-out errors and the 80% interval's coverage, recomputed from the corpus on every run
-//! so that neither the defaults nor the figures in `docs/performance-model.md` can rot.
+//! errors on sources held out of the fit and the 80% intervals' coverage, recomputed from the
+//! corpus on every run so that neither the defaults nor the figures in
+//! `docs/performance-model.md` can rot.
 
-use xpufleet_perf::calibration::{self, Corpus, Point, Report};
-use xpufleet_perf::{CalibrationParams, PerfModel};
+use std::sync::OnceLock;
+
+use xpufleet_perf::calibration::{self, Cell, Corpus, Point, Report, Scope};
+use xpufleet_perf::{params, CalibrationParams, PerfModel, Stack};
 
 use crate::support::*;
 
@@ -20,38 +23,91 @@ pub fn points() -> Vec<Point> {
         .collect()
 }
 
-fn report() -> Report {
-    calibration::report(&points(), CalibrationParams::default().size_d_ref)
+/// The report, computed once per test binary (the nested validation refits a few hundred times).
+fn report() -> &'static Report {
+    static REPORT: OnceLock<Report> = OnceLock::new();
+    REPORT.get_or_init(|| calibration::report(&points(), CalibrationParams::default().size_d_ref))
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn cell_line(name: &str, c: &Cell) -> String {
+    format!(
+        "{:<30} {:>4} {:>8} {:>8} {:>8} {:>8}\n",
+        name,
+        c.rows,
+        pct(c.median_abs_error_known),
+        pct(c.coverage_known),
+        pct(c.median_abs_error_unknown),
+        pct(c.coverage_unknown)
+    )
 }
 
 /// The report as a text table, kept in `tests/golden/calibration.txt`.
 fn render(r: &Report) -> String {
-    let mut s = String::new();
-    s.push_str(&format!(
-        "runs {}\nstack_best {:.5}\nstack_typical {:.5}\nstack_legacy {:.5}\nsize_d_half {:.2}\n\
-         in_sample_median_abs_error {:.4}\nloo_median_abs_error {:.4}\n\
-         interval_log_lo {:.5}\ninterval_log_hi {:.5}\ninterval_coverage {:.4}\n\n",
+    let f = &r.fit;
+    let i = &r.intervals;
+    let mut s = format!(
+        "runs {} papers {} scored {}\n\
+         base {:.4}\nstack_typical {:.4}\nstack_legacy {:.4}\nstack_unknown {:.4}\n\
+         size_d_half {:.2}\nmoe {:.4}\n\
+         interval rate known    {:+.4} {:+.4}\ninterval total known   {:+.4} {:+.4}\n\
+         interval rate unknown  {:+.4} {:+.4}\ninterval total unknown {:+.4} {:+.4}\n\
+         in_sample_median_abs_error {}\n\n",
         r.runs,
-        r.fit.stack_best,
-        r.fit.stack_typical,
-        r.fit.stack_legacy,
-        r.fit.size_d_half,
-        r.in_sample_median_abs_error,
-        r.loo_median_abs_error,
-        r.interval_log[0],
-        r.interval_log[1],
-        r.interval_coverage
-    ));
-    s.push_str("run                     stack    published  modelled  est/pub_time-1  covered\n");
+        r.papers,
+        r.scored,
+        f.base,
+        f.stack_typical,
+        f.stack_legacy,
+        f.stack_unknown,
+        f.size_d_half,
+        f.moe,
+        i.rate_known[0],
+        i.rate_known[1],
+        i.total_known[0],
+        i.total_known[1],
+        i.rate_unknown[0],
+        i.rate_unknown[1],
+        i.total_unknown[0],
+        i.total_unknown[1],
+        pct(r.in_sample_median_abs_error),
+    );
+    s.push_str("held out by source              rows  |err|kn  cover kn  |err|un  cover un\n");
+    s.push_str(&cell_line("all", &r.overall));
+    for (fam, c) in &r.per_family {
+        s.push_str(&cell_line(fam, c));
+    }
+    for (fam, stack, kind, c) in &r.per_group {
+        s.push_str(&cell_line(&format!("{fam} {stack} {}", kind.as_str()), c));
+    }
+    s.push_str(
+        "\nrun                    paper           stack   scope  published modelled  \
+         time_err_kn  time_err_un  covered\n",
+    );
     for p in &r.per_run {
+        let time_err = |l: f64| format!("{:+.1}%", (l.exp() - 1.0) * 100.0);
         s.push_str(&format!(
-            "{:<23} {:<8} {:>9.3} {:>9.3} {:>+12.1}% {:>8}\n",
+            "{:<22} {:<15} {:<7} {:<6} {:>9.3} {:>8.3} {:>12} {:>12}  {}\n",
             p.id,
+            p.paper,
             p.stack.as_str(),
+            p.scope.as_str(),
             p.published,
             p.modelled,
-            (p.loo_log_error.exp() - 1.0) * 100.0,
-            if p.covered { "yes" } else { "no" }
+            time_err(p.loso_log_error[0]),
+            time_err(p.loso_log_error[1]),
+            if !p.scored {
+                "not scored".to_string()
+            } else {
+                format!(
+                    "{}/{}",
+                    if p.covered[0] { "yes" } else { "no" },
+                    if p.covered[1] { "yes" } else { "no" }
+                )
+            }
         ));
     }
     s
@@ -70,24 +126,51 @@ fn corpus_is_large_and_sourced() {
             "{}: no note on what it includes",
             r.id
         );
+        assert!(
+            r.checked.len() > 20,
+            "{}: no note on what was checked",
+            r.id
+        );
+        assert!(!r.paper.is_empty(), "{}: no source group", r.id);
     }
 }
 
 #[test]
-fn leave_one_out_meets_the_goals() {
+fn held_out_sources_meet_the_goals() {
     let r = report();
-    golden("calibration.txt", &render(&r));
-    // Issue #14's goals, recomputed from the corpus.
+    golden("calibration.txt", &render(r));
+    let o = &r.overall;
+    // Issue #25 asks for ~10% median error with the stack known on sources the fit has not seen
+    // and ~80% coverage whether or not the stack is known. What the corpus gives today, held
+    // out by source: 18.2% / 74% known, 20.5% / 89% unknown. The bounds keep those from getting
+    // worse. FIXME(#25): the 10% goal is not met; the typical and legacy ratios rest on two or
+    // three rate sources each (docs/performance-model.md §6).
+    assert!(o.median_abs_error_known <= 0.19, "{o:?}");
     assert!(
-        r.loo_median_abs_error <= 0.15,
-        "leave-one-out median abs error {:.3}",
-        r.loo_median_abs_error
+        o.median_abs_error_unknown >= o.median_abs_error_known,
+        "knowing the stack should not hurt: {o:?}"
     );
-    assert!(
-        r.interval_coverage >= 0.75,
-        "interval coverage {:.3}",
-        r.interval_coverage
-    );
+    assert!((0.7..=0.95).contains(&o.coverage_known), "{o:?}");
+    assert!((0.8..=0.95).contains(&o.coverage_unknown), "{o:?}");
+    // The intervals are asymmetric: published totals run longer than MFU x ETTR says, so
+    // their interval reaches further to the slow side (negative log error) than to the fast.
+    for known in [true, false] {
+        let [lo, hi] = r.intervals.get(Scope::Total, known);
+        assert!(-lo > 2.0 * hi, "total interval {lo}..{hi}");
+    }
+    // FIXME(#25): knowing the stack does not narrow the held-out interval on this corpus (the
+    // rate interval is as wide either way); the CLI still reports both, from these figures.
+}
+
+#[test]
+fn stage_and_prior_rows_are_not_scored() {
+    let r = report();
+    for p in &r.per_run {
+        let want = p.scope != Scope::Stage
+            && !p.id.starts_with("llama3-405b-8k")
+            && p.id != "llama3-405b-16k";
+        assert_eq!(p.scored, want, "{}", p.id);
+    }
 }
 
 #[test]
@@ -95,16 +178,30 @@ fn defaults_are_the_fit() {
     // The shipped defaults are the fit on the corpus (rounded as in params.rs).
     let r = report();
     let c = CalibrationParams::default();
+    let m = PerfModel::default();
     let close = |what: &str, got: f64, want: f64| {
         assert!(
             (got - want).abs() <= 5e-4 * want.abs().max(1.0),
             "{what}: params.rs has {want}, the corpus fits {got}"
         );
     };
-    close("stack_best", r.fit.stack_best, c.stack_best);
+    close("base", r.fit.base, params::FIT_BASE);
+    for fam in ["hopper", "ampere", "ascend"] {
+        let f = m.families.iter().find(|f| f.family == fam).unwrap();
+        assert_eq!(f.base_mfu, params::FIT_BASE, "{fam}");
+    }
+    assert_eq!(c.stack(Stack::Best), 1.0);
     close("stack_typical", r.fit.stack_typical, c.stack_typical);
     close("stack_legacy", r.fit.stack_legacy, c.stack_legacy);
+    close("stack_unknown", r.fit.stack_unknown, c.stack_unknown);
     close("size_d_half", r.fit.size_d_half, c.size_d_half);
-    close("interval_log_lo", r.interval_log[0], c.interval_log_lo);
-    close("interval_log_hi", r.interval_log[1], c.interval_log_hi);
+    close("moe", r.fit.moe, m.throughput.moe_efficiency);
+    for (kind, total) in [(Scope::Rate, false), (Scope::Total, true)] {
+        for stack in [Stack::Typical, Stack::Unknown] {
+            let got = r.intervals.get(kind, stack.is_known());
+            let want = c.interval_log(stack, total);
+            close(&format!("{kind:?} {stack} lo"), got[0], want[0]);
+            close(&format!("{kind:?} {stack} hi"), got[1], want[1]);
+        }
+    }
 }

@@ -85,6 +85,7 @@ fn a_layout_that_cannot_fit_is_refused_with_the_shortfall() {
         tp: Some(8),
         pp: Some(1),
         zero: Some(0),
+        full_recompute: None,
     });
     let a = accel("h100-sxm");
     let fx = FxRates::default();
@@ -123,9 +124,46 @@ fn requested_pipeline_depth_costs_its_bubble() {
         tp: Some(8),
         pp: Some(16),
         zero: None,
+        full_recompute: None,
     });
     let r_deep = deep.rate(&w, &a, Precision::Bf16, 1024, &p).unwrap();
     assert!(r_deep < r_auto, "{r_deep} vs {r_auto}");
+}
+
+#[test]
+fn issue_25_full_recompute_on_request_costs_a_quarter() {
+    // 70B on 1,024 H100 fits with selective recompute; asking for full recompute pays 8/6 the
+    // compute.
+    let a = accel("h100-sxm");
+    let w = model_work(70e9, 80, 4096, 8192);
+    let p = Placement::compact(1024, 8);
+    let with = |full: Option<bool>| {
+        let m = PerfModel::default().with_layout(LayoutRequest {
+            full_recompute: full,
+            ..LayoutRequest::default()
+        });
+        let d = m
+            .mfu_detail(
+                &a,
+                Precision::Bf16,
+                1024,
+                &p,
+                &xpufleet_perf::Shape::of(&w).unwrap(),
+            )
+            .unwrap();
+        (d.mfu, d.layout.unwrap().layout)
+    };
+    let (auto, la) = with(None);
+    let (sel, ls) = with(Some(false));
+    let (full, lf) = with(Some(true));
+    assert!(!la.full_recompute && la == ls && sel == auto);
+    assert!(lf.full_recompute, "{lf:?}");
+    // Full recompute needs less activation memory, so it may fit a shallower pipeline; with the
+    // same tp and pp the cost is exactly the quarter.
+    assert!(full < auto, "{full} vs {auto}");
+    if (lf.tp, lf.pp) == (la.tp, la.pp) {
+        assert!((full / auto - 0.75).abs() < 1e-9, "{full} vs {auto}");
+    }
 }
 
 #[test]
