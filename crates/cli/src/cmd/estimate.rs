@@ -699,7 +699,7 @@ fn print_one(out: &Out) {
         }
         None => row("cost", money(None, "USD")),
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
 }
 
 fn print_compare(outs: &[Out]) {
@@ -749,9 +749,9 @@ fn print_compare(outs: &[Out]) {
     row("speed vs first", &|e| {
         format!("{:.2}×", e.rate_flops_per_s / es[0].rate_flops_per_s)
     });
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     if es.iter().any(|e| e.cost.is_none()) {
-        println!(
+        crate::common::say!(
             "? = no price known; give --lease-rate or --price, or a price_usd in a --catalog file"
         );
     }

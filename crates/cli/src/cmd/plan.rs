@@ -182,9 +182,12 @@ fn status_line(p: &Plan) -> String {
 }
 
 fn print_plan(p: &Plan, loaded: &LoadedScenario) {
-    println!(
+    crate::common::say!(
         "Plan for {} ({}) as of {}: objective {}",
-        p.scenario, loaded.origin, p.date, p.objective.kind
+        p.scenario,
+        loaded.origin,
+        p.date,
+        p.objective.kind
     );
     let value = match p.objective.kind {
         Objective::MinCost => usd(p.objective.value),
@@ -198,7 +201,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
         p.power_mw
     );
     if p.lines.is_empty() {
-        println!("\nNothing to buy or lease.");
+        crate::common::say!("\nNothing to buy or lease.");
     } else {
         let mut t = table();
         t.set_header(vec![
@@ -233,7 +236,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 format!("{:.1}", l.effective_pflops),
             ]);
         }
-        println!("\n{t}");
+        println!("\n{}", crate::common::fit(&mut t));
     }
     let mut t = table();
     t.set_header(vec!["envelope", "budget", "spent", "spent USD", "used"]);
@@ -253,7 +256,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
             },
         ]);
     }
-    println!("\nEnvelopes\n{t}");
+    println!("\nEnvelopes\n{}", crate::common::fit(&mut t));
     if !p.supplier_mix.is_empty() {
         let mut t = table();
         t.set_header(vec![
@@ -275,7 +278,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 format!("{:.0}%", 100.0 * m.min_share),
             ]);
         }
-        println!("\nSupplier shares\n{t}");
+        println!("\nSupplier shares\n{}", crate::common::fit(&mut t));
     }
     let mut t = table();
     t.set_header(vec![
@@ -323,7 +326,10 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
             delta,
         ]);
     }
-    println!("\nConstraints (binding: not one more node of anything it limits fits)\n{t}");
+    println!(
+        "\nConstraints (binding: not one more node of anything it limits fits)\n{}",
+        crate::common::fit(&mut t)
+    );
     if !p.excluded.is_empty() {
         let mut t = table();
         t.set_header(vec![
@@ -342,7 +348,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 e.reason.clone(),
             ]);
         }
-        println!("\nExcluded before solving\n{t}");
+        println!("\nExcluded before solving\n{}", crate::common::fit(&mut t));
     }
     for w in &p.warnings {
         crate::common::say!("warning: {w}");
@@ -355,7 +361,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
     } else {
         w.what_if.name.as_str()
     };
-    println!("What-if {name} ({})", w.origin);
+    crate::common::say!("What-if {name} ({})", w.origin);
     if !w.what_if.description.is_empty() {
         crate::common::say!("  {}", w.what_if.description);
     }
@@ -373,7 +379,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
         status_line(alt)
     );
     if d.is_empty() {
-        println!("  The plan does not change.");
+        crate::common::say!("  The plan does not change.");
     } else {
         let mut t = table();
         t.set_header(vec![
@@ -400,7 +406,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
                 format!("{:.1} -> {:.1}", l.pflops_base, l.pflops_alt),
             ]);
         }
-        println!("\nBought instead\n{t}");
+        println!("\nBought instead\n{}", crate::common::fit(&mut t));
         let mut t = table();
         t.set_header(vec![
             "money moved: vendor",
@@ -418,7 +424,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
                 format!("{:+.1}M USD", v.delta_usd / 1e6),
             ]);
         }
-        println!("{t}");
+        println!("{}", crate::common::fit(&mut t));
         let mut t = table();
         t.set_header(vec!["envelope", "base", "what-if", "change"]);
         for e in &d.envelopes {
@@ -429,7 +435,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
                 money(e.delta, &e.currency),
             ]);
         }
-        println!("{t}");
+        println!("{}", crate::common::fit(&mut t));
     }
     for e in &d.newly_excluded {
         crate::common::say!("  now excluded: {}: {}", e.candidate, e.reason);
