@@ -50,6 +50,26 @@ pub fn print_json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
     Ok(())
 }
 
+/// `x` with `prec` decimals, never `-0.0`: a value that rounds to zero is printed as zero (an
+/// empty plan's sums, a solver's rounding), since a minus sign there reads as a sign error.
+pub fn fixed(x: f64, prec: usize) -> String {
+    let s = format!("{x:.prec$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => s,
+    }
+}
+
+/// [`fixed`] with a sign always shown for a change (`+1.5`, `-0.3`), zero as `+0.0`.
+pub fn signed(x: f64, prec: usize) -> String {
+    let s = fixed(x, prec);
+    if s.starts_with('-') {
+        s
+    } else {
+        format!("+{s}")
+    }
+}
+
 /// serde_json's pretty formatter, writing `-0.0` as `0.0`.
 #[derive(Default)]
 struct NoNegativeZero(serde_json::ser::PrettyFormatter<'static>);
@@ -498,6 +518,15 @@ fn is_closed_pipe(msg: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_is_never_negative() {
+        assert_eq!(fixed(-0.0, 1), "0.0");
+        assert_eq!(fixed(-0.04, 1), "0.0");
+        assert_eq!(fixed(-0.05001, 1), "-0.1");
+        assert_eq!(signed(-0.0, 1), "+0.0");
+        assert_eq!(signed(2.25, 1), "+2.2");
+    }
 
     #[test]
     fn an_amount_stays_with_its_currency_and_numbers_stay_whole() {

@@ -10,7 +10,7 @@ use xpufleet_io::LoadedScenario;
 use xpufleet_model::{Date, Money};
 use xpufleet_plan::{Objective, Plan, PlanDiff, PlanOptions, SolveStatus, Solver};
 
-use crate::common::{print_json, table, Ctx};
+use crate::common::{fixed, print_json, signed, table, Ctx};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -195,10 +195,10 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
     };
     crate::common::say!("  objective value: {value}; {}", status_line(p));
     crate::common::say!(
-        "  effective PFLOPS (peak BF16 x expected MFU): {:.1}; spend {}; power {:.1} MW",
-        p.effective_pflops,
+        "  effective PFLOPS (peak BF16 x expected MFU): {}; spend {}; power {} MW",
+        fixed(p.effective_pflops, 1),
         usd(p.spend_usd),
-        p.power_mw
+        fixed(p.power_mw, 1)
     );
     if p.lines.is_empty() {
         crate::common::say!("\nNothing to buy or lease.");
@@ -369,13 +369,13 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
         crate::common::say!("  - {c}");
     }
     crate::common::say!(
-        "  effective PFLOPS {:.1} -> {:.1} ({:+.1}); spend {} -> {} ({:+.1}M USD); {}",
-        d.pflops_base,
-        d.pflops_alt,
-        d.pflops_delta,
+        "  effective PFLOPS {} -> {} ({}); spend {} -> {} ({}M USD); {}",
+        fixed(d.pflops_base, 1),
+        fixed(d.pflops_alt, 1),
+        signed(d.pflops_delta, 1),
         usd(d.spend_usd_base),
         usd(d.spend_usd_alt),
-        d.spend_usd_delta / 1e6,
+        signed(d.spend_usd_delta / 1e6, 1),
         status_line(alt)
     );
     if d.is_empty() {

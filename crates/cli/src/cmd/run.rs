@@ -77,7 +77,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .policy
         .parse()
         .map_err(|e: String| anyhow!("--policy: {e}"))?;
-    let progress = Progress::new(1 + xpufleet_app::run::STEPS.len() as u64);
+    // Validating, the pipeline's steps, and writing the report.
+    let progress = Progress::new(2 + xpufleet_app::run::STEPS.len() as u64);
     progress.step("validating the scenario");
     let loaded = xpufleet_app::load_file(args.scenario.as_deref(), ctx.catalog.as_deref())
         .map_err(|d| anyhow!("{d}"))?;
