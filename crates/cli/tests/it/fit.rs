@@ -176,7 +176,7 @@ fn check_layout(out: &str, width: usize) -> Result<(), String> {
         let joints = |cs: &[char]| -> Vec<usize> {
             cs.iter()
                 .enumerate()
-                .filter(|(_, c)| matches!(c, '┬' | '┆' | '│' | '╪' | '┼' | '┴' | '┼'))
+                .filter(|(_, c)| matches!(c, '┬' | '┆' | '│' | '╪' | '┼' | '┴'))
                 .map(|(i, _)| i)
                 .filter(|&i| i > 0 && i + 1 < cs.len())
                 .collect()
@@ -208,6 +208,35 @@ fn check_layout(out: &str, width: usize) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Issue 27: `serve`, `token` and `audit` neither offer nor take `--catalog` and `--wide`,
+/// which would do nothing there; every other command still does.
+#[cfg(feature = "serve")]
+#[test]
+fn commands_without_catalog_or_tables_do_not_offer_catalog_or_wide() {
+    for sub in [&["serve"][..], &["token", "create"], &["audit", "verify"]] {
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let help = stdout(&run_in_repo(&args));
+        assert!(help.contains("Usage"), "{args:?}: {help}");
+        assert!(
+            !help.contains("--catalog") && !help.contains("--wide"),
+            "{args:?}: {help}"
+        );
+        let mut args = sub.to_vec();
+        args.extend(["--catalog", "data/catalog.toml"]);
+        let o = run_in_repo(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("reads no catalog"), "{}", stderr(&o));
+    }
+    let help = stdout(&run_in_repo(&["plan", "--help"]));
+    assert!(
+        help.contains("--catalog") && help.contains("--wide"),
+        "{help}"
+    );
+    let o = run_in_repo(&["plan", "--wide", "--catalog", "data/catalog.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 /// Extreme but valid inputs: the outputs stay finite and fitted.
