@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cmd;
 mod common;
@@ -64,9 +64,48 @@ enum Command {
     Audit(cmd::audit::Args),
 }
 
+/// The command line, less the global `--catalog` and `--wide` on the commands that read no
+/// catalog and print no table (`serve`, `token`, `audit`): clap copies a global option into
+/// every subcommand unless the subcommand already has one of that name, so each of these gets a
+/// hidden one that refuses a value, and its `--help` does not offer what would do nothing.
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for name in ["serve", "token", "audit"] {
+        // Absent without the `serve` feature.
+        if cmd.find_subcommand(name).is_none() {
+            continue;
+        }
+        cmd = cmd.mut_subcommand(name, |sc| {
+            sc.arg(
+                clap::Arg::new("catalog")
+                    .long("catalog")
+                    .value_name("FILE")
+                    .global(true)
+                    .hide(true)
+                    .value_parser(|_: &str| -> Result<String, String> {
+                        Err("this command reads no catalog".into())
+                    }),
+            )
+            .arg(
+                clap::Arg::new("wide")
+                    .long("wide")
+                    .global(true)
+                    .hide(true)
+                    .num_args(0)
+                    .action(clap::ArgAction::Set)
+                    .default_missing_value("x")
+                    .value_parser(|_: &str| -> Result<String, String> {
+                        Err("this command prints no table".into())
+                    }),
+            )
+        });
+    }
+    cmd
+}
+
 fn main() -> ExitCode {
     common::quiet_on_closed_pipe();
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     common::set_wide(cli.wide);
     let ctx = common::Ctx {
         catalog: cli.catalog,

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+/// The most accelerator devices one node may report.
+pub const MAX_DEVICES_PER_NODE: u32 = 4096;
+
 use crate::inventory::{group, Inventory, NodeRecord, Skip};
 use crate::map::Mapping;
 use crate::{Error, Result};
@@ -119,14 +122,18 @@ pub fn import_nodes(
             let Some(v) = capacity.and_then(|c| c.get(&r.name)) else {
                 continue;
             };
-            let cap = count(v).ok_or_else(|| {
-                Error::input(
-                    file,
-                    at(&format!("status.capacity[{:?}]", r.name)),
-                    "a whole number of devices",
-                    v.to_string(),
-                )
-            })?;
+            // No node holds more than a few dozen devices; 4096 leaves room for any scale-up
+            // domain while refusing a slip like 1e9.
+            let cap = count(v)
+                .filter(|&n| n <= MAX_DEVICES_PER_NODE)
+                .ok_or_else(|| {
+                    Error::input(
+                        file,
+                        at(&format!("status.capacity[{:?}]", r.name)),
+                        "a whole number of devices, at most 4096 a node",
+                        v.to_string(),
+                    )
+                })?;
             // GFD's count label is the physical count; the capacity is multiplied by
             // time-slicing replicas, so the label wins when present.
             let n = match r
@@ -134,14 +141,19 @@ pub fn import_nodes(
                 .as_deref()
                 .and_then(|l| labels.get(l).map(|v| (l, v)))
             {
-                Some((l, v)) => v.trim().parse::<u32>().map_err(|_| {
-                    Error::input(
-                        file,
-                        at(&format!("metadata.labels[{l:?}]")),
-                        "a whole number",
-                        format!("{v:?}"),
-                    )
-                })?,
+                Some((l, v)) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|&n| n <= MAX_DEVICES_PER_NODE)
+                    .ok_or_else(|| {
+                        Error::input(
+                            file,
+                            at(&format!("metadata.labels[{l:?}]")),
+                            "a whole number, at most 4096 a node",
+                            format!("{v:?}"),
+                        )
+                    })?,
                 None => cap,
             };
             found.push((r, n));

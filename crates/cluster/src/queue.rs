@@ -17,6 +17,24 @@ use crate::slurm::GRES_KEY;
 use crate::time::rfc3339_secs;
 use crate::{Error, Result};
 
+/// The longest run a queued job may ask for: 100 years, the simulator's own horizon. A negative,
+/// zero or larger limit is a broken object, refused at its place rather than simulated.
+pub const MAX_DURATION_S: f64 = 100.0 * 365.0 * 86_400.0;
+
+/// `duration_s` of the object at `at`, or a located refusal when it is outside (0, 100 years].
+fn checked_duration(file: &str, at: String, duration_s: f64) -> Result<f64> {
+    if duration_s > 0.0 && duration_s <= MAX_DURATION_S {
+        Ok(duration_s)
+    } else {
+        Err(Error::input(
+            file,
+            at,
+            "a run-time limit above 0 s and at most 100 years",
+            format!("{duration_s} s"),
+        ))
+    }
+}
+
 /// What a queue import needs beyond the file.
 #[derive(Debug, Clone, Default)]
 pub struct QueueOptions {
@@ -316,6 +334,7 @@ fn import_objects(
             skipped.push(skip("no-duration"));
             continue;
         };
+        let duration_s = checked_duration(file, format!("{name}: run-time limit"), duration_s)?;
         pending.push(Pending {
             submit_unix: created(file, item, &name)?,
             label: name,
@@ -581,6 +600,8 @@ pub fn import_squeue(
             skipped.push(skip("no-duration"));
             continue;
         };
+        let duration_s =
+            checked_duration(file, format!("jobs[{i}] (job {id}).time_limit"), duration_s)?;
         let submit_unix = number(j.get("submit_time")).ok_or_else(|| {
             Error::input(
                 file,

@@ -1136,8 +1136,8 @@ pub const FLOPS: Range = Range::above(0.0, 1e28, "FLOP");
 pub const MAX_SECONDS: u64 = 100 * 365 * 86_400;
 
 /// The physical range of a catalog figure per unit (a unit may be a multi-chip board; a
-/// wafer-scale part has ~46,000 mm² of die).
-fn figure_range(field: &str) -> Option<Range> {
+/// wafer-scale part has ~46,000 mm² of die). `estimate --figure` checks its values by it too.
+pub fn figure_range(field: &str) -> Option<Range> {
     Some(match field {
         "tflops_bf16" | "tflops_fp16" | "fp8_tflops" | "int8_tops" => {
             Range::above(0.0, 1e7, "TFLOPS")

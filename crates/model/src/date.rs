@@ -40,7 +40,18 @@ impl Date {
 impl FromStr for Date {
     type Err = DateParseError;
 
+    /// Exactly `YYYY-MM-DD`: a four-digit year and two-digit month and day. chrono alone also
+    /// takes `2025-3-1`, `-001-01-01` and `+12025-01-01`, which are typing slips, not dates.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().as_bytes();
+        let shape = t.len() == 10
+            && t.iter().enumerate().all(|(i, &b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if !shape {
+            return Err(DateParseError(s.to_string()));
+        }
         NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
             .map(Date)
             .map_err(|_| DateParseError(s.to_string()))
@@ -103,6 +114,17 @@ mod tests {
         assert_eq!(Date::from_ymd(2025, 1, 1).unwrap().days_until(b), 132);
         assert!("2025-02-30".parse::<Date>().is_err());
         assert!("June 1".parse::<Date>().is_err());
+        // Issue 27: only a four-digit year with two-digit month and day.
+        for bad in [
+            "2025-3-1",
+            "-001-01-01",
+            "+12025-01-01",
+            "12025-01-01",
+            "2025-03-01x",
+        ] {
+            assert!(bad.parse::<Date>().is_err(), "{bad}");
+        }
+        assert_eq!("0999-12-31".parse::<Date>().unwrap().year(), 999);
     }
 
     #[test]

@@ -37,3 +37,25 @@ pub use time::SimTime;
 
 /// An ISO 3166-1 alpha-2 country code, upper case ("CN", "MY", "US").
 pub type CountryCode = String;
+
+/// `T` read from a table (a map) only. serde's derived structs also take an array of their
+/// fields in order, so `scope = []` would pass as an empty scope and `budget = [1e6, "USD"]`
+/// as money: a typing slip that must be refused, not read as something the user never wrote.
+/// Used as `#[serde(deserialize_with = "crate::table_only")]` on struct-valued fields.
+pub fn table_only<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct TableOnly<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for TableOnly<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table of named fields")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(TableOnly(std::marker::PhantomData))
+}

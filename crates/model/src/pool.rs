@@ -11,6 +11,7 @@ pub enum Acquisition {
     /// Bought outright.
     Bought {
         /// Price per accelerator.
+        #[serde(deserialize_with = "crate::table_only")]
         price: Money,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         date: Option<Date>,
@@ -21,6 +22,7 @@ pub enum Acquisition {
     /// Leased from a third party.
     Leased {
         /// Price per accelerator-hour.
+        #[serde(deserialize_with = "crate::table_only")]
         rate: Money,
         /// The lessor (an entity id).
         from: String,

@@ -41,8 +41,9 @@ pub struct Envelope {
     pub id: String,
     #[serde(default)]
     pub description: String,
+    #[serde(deserialize_with = "crate::table_only")]
     pub budget: Money,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::table_only")]
     pub scope: EnvelopeScope,
 }
 
@@ -81,6 +82,7 @@ pub struct Candidate {
     pub site: String,
     pub mode: CandidateMode,
     /// Buy: price per accelerator. Lease: price per accelerator-hour.
+    #[serde(deserialize_with = "crate::table_only")]
     pub price: Money,
     /// The envelope that pays.
     pub envelope: String,

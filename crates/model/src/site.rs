@@ -73,6 +73,7 @@ pub struct Site {
     /// Power usage effectiveness (≥ 1).
     pub pue: f64,
     /// Electricity price per kWh, in the site's currency.
+    #[serde(deserialize_with = "crate::table_only")]
     pub electricity_per_kwh: Money,
     /// Owner and operator verifications on file.
     #[serde(default, rename = "verification")]

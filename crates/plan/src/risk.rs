@@ -328,6 +328,11 @@ impl std::fmt::Display for Measure {
     }
 }
 
+/// The smallest CVaR level accepted: the worst one sample in a thousand. The program weighs
+/// each sample's shortfall by `1 / (level × samples)`, so a level like `1e-300` would put
+/// coefficients of 1e300 before the solver and mean nothing a sample count could reach.
+pub const MIN_CVAR_LEVEL: f64 = 0.001;
+
 impl std::str::FromStr for Measure {
     type Err = String;
     fn from_str(s: &str) -> Result<Measure, String> {
@@ -338,9 +343,12 @@ impl std::str::FromStr for Measure {
                 let a = s
                     .strip_prefix("cvar:")
                     .and_then(|a| a.parse::<f64>().ok())
-                    .filter(|a| *a > 0.0 && *a <= 1.0);
+                    .filter(|a| (MIN_CVAR_LEVEL..=1.0).contains(a));
                 a.map(Measure::Cvar).ok_or_else(|| {
-                    format!("expected expected, p10 or cvar:LEVEL with 0 < LEVEL ≤ 1; found {s:?}")
+                    format!(
+                        "expected expected, p10 or cvar:LEVEL with {MIN_CVAR_LEVEL} ≤ LEVEL ≤ 1; \
+                         found {s:?}"
+                    )
                 })
             }
         }

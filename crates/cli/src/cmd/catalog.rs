@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             derived_cell(&Derived::ratio(&a.tflops_bf16, &a.price_usd, 1000.0), 2),
         ]);
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     crate::common::say!(
         "? unknown · ~ estimate · - unsupported by the part · dense figures, no sparsity"
     );
@@ -77,7 +77,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     );
     println!("sources:");
     for (k, v) in &catalog.sources {
-        println!("  [{k}] {v}");
+        crate::common::say!("  [{k}] {v}");
     }
     Ok(())
 }

@@ -122,7 +122,7 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         ]);
         t.add_row(row);
     }
-    crate::common::say!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     for u in uses {
         let e = &u.eval;
         let restricted = e.verdict.outcome > Outcome::Allowed;

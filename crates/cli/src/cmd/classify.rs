@@ -167,7 +167,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.json {
         return print_json(&rows);
     }
-    println!(
+    crate::common::say!(
         "Classification as of {date}{}",
         if defaulted {
             " (the built-in example's date; pass --as-of DATE)"
@@ -219,6 +219,6 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             r.chip_rules.len().to_string(),
         ]);
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     Ok(())
 }

@@ -371,8 +371,8 @@ fn resolve(ctx: &Ctx, args: &Args) -> Result<Resolved> {
 /// Applies `--figure [ID:]FIELD=VALUE` to the catalog.
 fn set_figure(catalog: &mut Catalog, spec: &str) -> Result<()> {
     let bad = || anyhow!("--figure {spec:?}: expected [ID:]FIELD=VALUE, e.g. power_w=1000");
-    let (lhs, value) = spec.split_once('=').ok_or_else(bad)?;
-    let value: f64 = value
+    let (lhs, given) = spec.split_once('=').ok_or_else(bad)?;
+    let value: f64 = given
         .trim()
         .parse()
         .ok()
@@ -387,6 +387,16 @@ fn set_figure(catalog: &mut Catalog, spec: &str) -> Result<()> {
             "--figure {spec:?}: no figure {field:?}; figures are {}",
             Accelerator::FIGURE_FIELDS.join(", ")
         );
+    }
+    // The same physical range as a catalog file's figure: 1e308 TFLOPS would print as NaN.
+    if let Some(range) = xpufleet_io::validate::figure_range(field) {
+        if !range.contains(value) {
+            bail!(
+                "--figure {spec:?}: {field} is {}: expected {}",
+                given.trim(),
+                range.describe()
+            );
+        }
     }
     if let Some(id) = id {
         if catalog.get(id).is_none() {
@@ -637,7 +647,7 @@ fn print_one(out: &Out) {
         row(
             "layout",
             format!(
-                "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches, bubble {:.3}, NIC {:.3}",
+                "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches, {}, NIC {:.3}",
                 l.tp,
                 l.pp,
                 l.dp,
@@ -648,7 +658,12 @@ fn print_one(out: &Out) {
                     ", selective recompute"
                 },
                 p.micro_batches,
-                p.bubble,
+                // One stage has no pipeline and so no bubble; `1.000` would read as a full one.
+                if l.pp == 1 {
+                    "no pipeline".to_string()
+                } else {
+                    format!("pipeline busy {:.3}", p.bubble)
+                },
                 p.nic
             ),
         );
@@ -720,7 +735,7 @@ fn print_one(out: &Out) {
         }
         None => row("cost", money(None, "USD")),
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
 }
 
 fn print_compare(outs: &[Out]) {
@@ -770,9 +785,9 @@ fn print_compare(outs: &[Out]) {
     row("speed vs first", &|e| {
         format!("{:.2}×", e.rate_flops_per_s / es[0].rate_flops_per_s)
     });
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     if es.iter().any(|e| e.cost.is_none()) {
-        println!(
+        crate::common::say!(
             "? = no price known; give --lease-rate or --price, or a price_usd in a --catalog file"
         );
     }

@@ -224,7 +224,7 @@ pub fn summarise(ls: &LoadedScenario) -> Fleet {
 }
 
 fn print_human(f: &Fleet) {
-    println!("{} ({}), as of {}", f.scenario, f.origin, f.date);
+    crate::common::say!("{} ({}), as of {}", f.scenario, f.origin, f.date);
     let group_table = |title: &str, rows: &[Group]| {
         let mut t = table();
         t.set_header(vec![
@@ -239,7 +239,7 @@ fn print_human(f: &Fleet) {
             t.add_row(totals_cells(g.key.clone(), &g.totals));
         }
         t.add_row(totals_cells("total".into(), &f.totals));
-        println!("{t}");
+        println!("{}", crate::common::fit(&mut t));
     };
     group_table("vendor", &f.by_vendor);
     group_table("country", &f.by_country);
@@ -277,7 +277,7 @@ fn print_human(f: &Fleet) {
             ),
         ]);
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     crate::common::say!(
         "total: {} accelerators in {} pools, {:.1} PFLOPS dense BF16 peak, {:.1} kW board power, {:.1} kW at the sites' PUE, of {:.0} kW site capacity",
         f.totals.accelerators,

@@ -10,7 +10,7 @@ use xpufleet_io::LoadedScenario;
 use xpufleet_model::{Date, Money};
 use xpufleet_plan::{Objective, Plan, PlanDiff, PlanOptions, SolveStatus, Solver};
 
-use crate::common::{print_json, table, Ctx};
+use crate::common::{fixed, print_json, signed, table, Ctx};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -182,9 +182,12 @@ fn status_line(p: &Plan) -> String {
 }
 
 fn print_plan(p: &Plan, loaded: &LoadedScenario) {
-    println!(
+    crate::common::say!(
         "Plan for {} ({}) as of {}: objective {}",
-        p.scenario, loaded.origin, p.date, p.objective.kind
+        p.scenario,
+        loaded.origin,
+        p.date,
+        p.objective.kind
     );
     let value = match p.objective.kind {
         Objective::MinCost => usd(p.objective.value),
@@ -192,13 +195,13 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
     };
     crate::common::say!("  objective value: {value}; {}", status_line(p));
     crate::common::say!(
-        "  effective PFLOPS (peak BF16 x expected MFU): {:.1}; spend {}; power {:.1} MW",
-        p.effective_pflops,
+        "  effective PFLOPS (peak BF16 x expected MFU): {}; spend {}; power {} MW",
+        fixed(p.effective_pflops, 1),
         usd(p.spend_usd),
-        p.power_mw
+        fixed(p.power_mw, 1)
     );
     if p.lines.is_empty() {
-        println!("\nNothing to buy or lease.");
+        crate::common::say!("\nNothing to buy or lease.");
     } else {
         let mut t = table();
         t.set_header(vec![
@@ -233,7 +236,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 format!("{:.1}", l.effective_pflops),
             ]);
         }
-        println!("\n{t}");
+        println!("\n{}", crate::common::fit(&mut t));
     }
     let mut t = table();
     t.set_header(vec!["envelope", "budget", "spent", "spent USD", "used"]);
@@ -253,7 +256,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
             },
         ]);
     }
-    println!("\nEnvelopes\n{t}");
+    println!("\nEnvelopes\n{}", crate::common::fit(&mut t));
     if !p.supplier_mix.is_empty() {
         let mut t = table();
         t.set_header(vec![
@@ -275,7 +278,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 format!("{:.0}%", 100.0 * m.min_share),
             ]);
         }
-        println!("\nSupplier shares\n{t}");
+        println!("\nSupplier shares\n{}", crate::common::fit(&mut t));
     }
     let mut t = table();
     t.set_header(vec![
@@ -323,7 +326,10 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
             delta,
         ]);
     }
-    println!("\nConstraints (binding: not one more node of anything it limits fits)\n{t}");
+    println!(
+        "\nConstraints (binding: not one more node of anything it limits fits)\n{}",
+        crate::common::fit(&mut t)
+    );
     if !p.excluded.is_empty() {
         let mut t = table();
         t.set_header(vec![
@@ -342,7 +348,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 e.reason.clone(),
             ]);
         }
-        println!("\nExcluded before solving\n{t}");
+        println!("\nExcluded before solving\n{}", crate::common::fit(&mut t));
     }
     for w in &p.warnings {
         crate::common::say!("warning: {w}");
@@ -355,7 +361,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
     } else {
         w.what_if.name.as_str()
     };
-    println!("What-if {name} ({})", w.origin);
+    crate::common::say!("What-if {name} ({})", w.origin);
     if !w.what_if.description.is_empty() {
         crate::common::say!("  {}", w.what_if.description);
     }
@@ -363,17 +369,17 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
         crate::common::say!("  - {c}");
     }
     crate::common::say!(
-        "  effective PFLOPS {:.1} -> {:.1} ({:+.1}); spend {} -> {} ({:+.1}M USD); {}",
-        d.pflops_base,
-        d.pflops_alt,
-        d.pflops_delta,
+        "  effective PFLOPS {} -> {} ({}); spend {} -> {} ({}M USD); {}",
+        fixed(d.pflops_base, 1),
+        fixed(d.pflops_alt, 1),
+        signed(d.pflops_delta, 1),
         usd(d.spend_usd_base),
         usd(d.spend_usd_alt),
-        d.spend_usd_delta / 1e6,
+        signed(d.spend_usd_delta / 1e6, 1),
         status_line(alt)
     );
     if d.is_empty() {
-        println!("  The plan does not change.");
+        crate::common::say!("  The plan does not change.");
     } else {
         let mut t = table();
         t.set_header(vec![
@@ -400,7 +406,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
                 format!("{:.1} -> {:.1}", l.pflops_base, l.pflops_alt),
             ]);
         }
-        println!("\nBought instead\n{t}");
+        println!("\nBought instead\n{}", crate::common::fit(&mut t));
         let mut t = table();
         t.set_header(vec![
             "money moved: vendor",
@@ -418,7 +424,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
                 format!("{:+.1}M USD", v.delta_usd / 1e6),
             ]);
         }
-        println!("{t}");
+        println!("{}", crate::common::fit(&mut t));
         let mut t = table();
         t.set_header(vec!["envelope", "base", "what-if", "change"]);
         for e in &d.envelopes {
@@ -429,7 +435,7 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
                 money(e.delta, &e.currency),
             ]);
         }
-        println!("{t}");
+        println!("{}", crate::common::fit(&mut t));
     }
     for e in &d.newly_excluded {
         crate::common::say!("  now excluded: {}: {}", e.candidate, e.reason);

@@ -49,7 +49,7 @@ pub fn print_risk(r: &RiskOutput) {
     ]);
     t.add_row(row("base", &r.base));
     t.add_row(row("robust", &r.robust.outcome));
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     let d = &r.tradeoff;
     say!(
         "  robust vs base: expected PFLOPS {:+.1}, p10 {:+.1}, {} {:+.1}, nominal {:+.1}, expected spend {}{}",
@@ -83,7 +83,7 @@ pub fn print_risk(r: &RiskOutput) {
             format!("{:.1}", l.effective_pflops),
         ]);
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     let mut t = table();
     t.set_header(vec![
         "risk (base plan, one at a time)",
@@ -103,5 +103,5 @@ pub fn print_risk(r: &RiskOutput) {
             usd(s.spend_usd_high),
         ]);
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
 }

@@ -77,7 +77,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .policy
         .parse()
         .map_err(|e: String| anyhow!("--policy: {e}"))?;
-    let progress = Progress::new(1 + xpufleet_app::run::STEPS.len() as u64);
+    // Validating, the pipeline's steps, and writing the report.
+    let progress = Progress::new(2 + xpufleet_app::run::STEPS.len() as u64);
     progress.step("validating the scenario");
     let loaded = xpufleet_app::load_file(args.scenario.as_deref(), ctx.catalog.as_deref())
         .map_err(|d| anyhow!("{d}"))?;
@@ -114,34 +115,37 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) {
     use xpufleet_report::format::{duration, int, pct, usd};
-    println!(
+    crate::common::say!(
         "xpufleet run: {} as of {} (policy {}, seed {})",
-        d.meta.scenario, d.meta.as_of, d.meta.policy, d.meta.seed
+        d.meta.scenario,
+        d.meta.as_of,
+        d.meta.policy,
+        d.meta.seed
     );
     match d.plan.get() {
-        Some(p) => println!(
+        Some(p) => crate::common::say!(
             "  plan      {} lines, {} accelerators, {} spent, +{} effective PFLOPS",
             p.lines.len(),
             int(p.accels()),
             usd(p.spend_usd()),
             report::format::sig3(p.effective_pflops)
         ),
-        None => println!(
+        None => crate::common::say!(
             "  plan      not available: {}",
             d.plan.reason().unwrap_or("")
         ),
     }
     match d.compliance.get() {
-        Some(c) => println!(
+        Some(c) => crate::common::say!(
             "  rules     {} of {} uses not allowed; {} pool(s) unverified",
             c.rows.iter().filter(|r| !r.usable).count(),
             c.rows.len(),
             c.unverified.len()
         ),
-        None => println!("  rules     not available"),
+        None => crate::common::say!("  rules     not available"),
     }
     if let Some(w) = d.what_if.get() {
-        println!(
+        crate::common::say!(
             "  what-if   {}: effective PFLOPS {} → {}",
             w.name,
             report::format::sig3(w.base_effective_pflops),
@@ -150,7 +154,7 @@ fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) 
     }
     match d.workload.get() {
         Some(w) => {
-            println!(
+            crate::common::say!(
                 "  workload  {}/{} jobs done, mean JCT {}, makespan {}",
                 report::format::int(w.stats.completed),
                 report::format::int(w.stats.jobs),
@@ -170,7 +174,13 @@ fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) 
                     duration(f.horizon_s as f64),
                     busy.join(", ")
                 );
-                for (i, line) in crate::common::wrap(&text, 100 - 12).iter().enumerate() {
+                for (i, line) in crate::common::wrap(
+                    &text,
+                    usize::from(crate::common::out_width().unwrap_or(u16::MAX)).saturating_sub(12),
+                )
+                .iter()
+                .enumerate()
+                {
                     println!(
                         "{}{line}",
                         if i == 0 {
@@ -182,26 +192,26 @@ fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) 
                 }
             }
         }
-        None => println!(
+        None => crate::common::say!(
             "  workload  not available: {}",
             d.workload.reason().unwrap_or("")
         ),
     }
     if let Some(c) = d.cost_energy.get() {
-        println!(
+        crate::common::say!(
             "  cost      {} and {} MWh to run the workload",
             usd(c.total_cost_usd),
             report::format::sig3(c.total_energy_mwh)
         );
         if let Some(idle) = &c.idle {
-            println!(
+            crate::common::say!(
                 "            {} for {} idle accelerator-hours (capex amortised or lease)",
                 usd(idle.total_cost_usd),
                 report::format::short(idle.total_accel_hours)
             );
         }
     }
-    println!(
+    crate::common::say!(
         "report: {} ({} files in {})",
         out.join("report.html").display(),
         n_files,

@@ -186,7 +186,7 @@ fn print_human(r: &SimulateOutput) {
             format!("{:.1}%", u * 100.0),
         ]);
     }
-    println!("{t}");
+    println!("{}", crate::common::fit(&mut t));
     for (what, map) in [
         ("rejected", &m.rejected),
         ("skipped lines", &r.skipped),
@@ -194,16 +194,19 @@ fn print_human(r: &SimulateOutput) {
         ("unfinished", &r.unfinished_reasons),
     ] {
         for (reason, n) in map {
-            println!("{what}: {reason}: {n}");
+            crate::common::say!("{what}: {reason}: {n}");
         }
     }
     for e in &r.unfinished_examples {
-        println!("  e.g. {e}");
+        crate::common::say!("  e.g. {e}");
     }
     if let Some(c) = &r.events_checked {
-        println!(
+        crate::common::say!(
             "event log checked: {} starts, {} finishes, {} preemptions, {} failures; no violation",
-            c.starts, c.finishes, c.preemptions, c.failures
+            c.starts,
+            c.finishes,
+            c.preemptions,
+            c.failures
         );
     }
 }

@@ -84,7 +84,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             diagnostics: &diags.0,
         })?;
     } else if diags.is_empty() {
-        let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let parts: Vec<String> = counts.iter().map(|&(k, n)| count_words(k, n)).collect();
         crate::common::say!("ok: {origin}: {}", parts.join(", "));
     } else {
         for d in diags.iter() {
@@ -105,6 +105,22 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             files.join(", ")
         ))
     }
+}
+
+/// `n` things of the JSON count `key` in words: singular for one (`1 supplier mix`), and the
+/// scenario's own `[[accelerator]]` entries named as catalog entries, which they are.
+fn count_words(key: &str, n: usize) -> String {
+    let (one, many) = match key {
+        "entities" => ("entity", "entities"),
+        "supplier mixes" => ("supplier mix", "supplier mixes"),
+        "own accelerators" => (
+            "catalog entry in the scenario",
+            "catalog entries in the scenario",
+        ),
+        "catalog accelerators" => ("accelerator in the catalog", "accelerators in the catalog"),
+        k => (k.strip_suffix('s').unwrap_or(k), k),
+    };
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn counts(ls: &LoadedScenario) -> Vec<(&'static str, usize)> {

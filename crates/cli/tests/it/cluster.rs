@@ -184,3 +184,43 @@ fn import_slurm_with_gres_conf_and_topology() {
     assert_eq!(v["pool"][0]["scaleup_domain"], 36);
     assert_eq!(v["site"][0]["country"], "US");
 }
+
+/// Issue 27, item 6: absurd values from a cluster are refused at their place, exit 2.
+#[test]
+fn issue_27_absurd_importer_values_are_refused() {
+    let d = scratch("cluster-absurd");
+    let nodes = std::fs::read_to_string(fixture("nodes.json")).unwrap();
+    let bad = d.join("nodes.json");
+    std::fs::write(
+        &bad,
+        // The count label wins over the capacity, so both say it.
+        nodes
+            .replace(
+                "\"nvidia.com/gpu\": \"8\"",
+                "\"nvidia.com/gpu\": \"1000000000\"",
+            )
+            .replace(
+                "\"nvidia.com/gpu.count\": \"8\"",
+                "\"nvidia.com/gpu.count\": \"1000000000\"",
+            ),
+    )
+    .unwrap();
+    let o = xpufleet(&["import", "kubernetes", &bad.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at most 4096 a node"), "{}", stderr(&o));
+
+    let jobs = std::fs::read_to_string(fixture("squeue.json")).unwrap();
+    let bad = d.join("squeue.json");
+    std::fs::write(
+        &bad,
+        jobs.replacen("\"number\": 2880", "\"number\": -2880", 1),
+    )
+    .unwrap();
+    let o = xpufleet(&["import", "squeue", &bad.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("time_limit") && err.contains("above 0 s"),
+        "{err}"
+    );
+}

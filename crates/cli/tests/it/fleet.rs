@@ -93,7 +93,8 @@ fn unknown_peaks_are_listed_not_counted_as_zero() {
         .unwrap();
     assert!(pool["pflops_bf16"].is_null());
 
-    let o = xpufleet(&["fleet", path.to_str().unwrap()]);
+    // Whole lines: at 100 columns the cells wrap between words.
+    let o = xpufleet(&["--wide", "fleet", path.to_str().unwrap()]);
     let out = stdout(&o);
     assert!(
         out.contains("unknown peak (not in PFLOPS): 80 accelerators in cn-mlu590"),

@@ -309,3 +309,62 @@ fn issue_17_tables_fit_100_columns_unless_wide() {
     }
     assert!(width(&["catalog", "--wide"]) > 100);
 }
+
+/// Issue 27, item 6: the last bad inputs of the campaign are refused, located, with exit 2.
+#[test]
+fn issue_27_malformed_dates_are_refused_in_files_and_flags() {
+    for bad in ["2025-3-1", "-001-01-01", "+12025-01-01"] {
+        let flag = format!("--as-of={bad}");
+        fails_with(&["check", &flag], "expected a date as YYYY-MM-DD");
+        let s = example_with("date = 2025-03-01", &format!("date = \"{bad}\""), "date");
+        fails_with(&["validate", &s], "expected a date as YYYY-MM-DD");
+    }
+}
+
+#[test]
+fn issue_27_arrays_where_tables_belong_are_refused() {
+    let s = example_with(
+        "scope = { countries = [\"CN\"], modes = [\"buy\"] }",
+        "scope = []",
+        "scope",
+    );
+    fails_with(
+        &["validate", &s],
+        "envelope[0].scope: invalid type: sequence",
+    );
+    let s = example_with(
+        "budget = { amount = 40e9, currency = \"CNY\" }",
+        "budget = [40e9, \"CNY\"]",
+        "budget",
+    );
+    fails_with(
+        &["validate", &s],
+        "envelope[0].budget: invalid type: sequence",
+    );
+    let s = example_with(
+        "budget = { amount = 40e9, currency = \"CNY\" }",
+        "budget = { amount = 40e9, currency = \"CNY\", amount_usd = 1 }",
+        "budget-key",
+    );
+    fails_with(&["validate", &s], "unknown field `amount_usd`");
+}
+
+#[test]
+fn issue_27_a_vanishing_cvar_level_and_an_absurd_figure_are_refused() {
+    fails_with(
+        &["plan", "--samples", "10", "--risk-measure", "cvar:1e-300"],
+        "0.001 ≤ LEVEL ≤ 1",
+    );
+    let est = [
+        "estimate", "--params", "7e9", "--tokens", "1e12", "--accel", "h100-sxm", "--count", "8",
+    ];
+    for (fig, needle) in [
+        ("tflops_bf16=1e308", "tflops_bf16 is 1e308: expected"),
+        ("h100-sxm:power_w=1e308", "power_w is 1e308: expected"),
+        ("price_usd=0", "price_usd is 0: expected"),
+    ] {
+        let mut args = est.to_vec();
+        args.extend(["--figure", fig]);
+        fails_with(&args, needle);
+    }
+}

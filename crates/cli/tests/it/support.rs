@@ -5,9 +5,12 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The `xpufleet` binary built for these tests.
+/// The `xpufleet` binary built for these tests, fitting its output to 100 columns: `COLUMNS`
+/// from the shell that runs the tests would change every table.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xpufleet"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xpufleet"));
+    c.env_remove("COLUMNS");
+    c
 }
 
 /// Runs `xpufleet ARGS...` and returns its output.

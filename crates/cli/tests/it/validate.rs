@@ -24,7 +24,7 @@ fn the_builtin_example_is_valid() {
     let out = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         out.starts_with(
-            "ok: examples/capex-2025.toml: 5 entities, 4 sites, 5 pools, 2 envelopes, 1 supplier mixes, 10 candidates, 4 supply caps, 1 licences, 10 jobs"
+            "ok: examples/capex-2025.toml: 5 entities, 4 sites, 5 pools, 2 envelopes, 1 supplier mix, 10 candidates, 4 supply caps, 1 licence, 10 jobs"
         ),
         "{out}"
     );

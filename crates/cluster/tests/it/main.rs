@@ -178,7 +178,7 @@ fn malformed_node_lists_are_located_errors() {
     let e = import_nodes("n.json", &bad.to_string(), &m, &o)
         .unwrap_err()
         .to_string();
-    assert_eq!(e, "n.json: items[0] (node g1).status.capacity[\"nvidia.com/gpu\"]: expected a whole number of devices, found \"eight\"");
+    assert_eq!(e, "n.json: items[0] (node g1).status.capacity[\"nvidia.com/gpu\"]: expected a whole number of devices, at most 4096 a node, found \"eight\"");
 }
 
 // ---------------------------------------------------------------- import: Slurm nodes
