@@ -11,9 +11,13 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod common;
 
+/// The build: the version and the git commit (or a hash of the sources) it was built from,
+/// named by `build.rs`; run ids and reports carry it.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("XPUFLEET_BUILD"), ")");
+
 /// Plan, verify, estimate and schedule a heterogeneous AI-accelerator fleet.
 #[derive(Debug, Parser)]
-#[command(name = "xpufleet", version, about, long_about = None)]
+#[command(name = "xpufleet", version = VERSION, about, long_about = None)]
 struct Cli {
     /// Accelerator catalog file that adds to or overrides the built-in catalog.
     #[arg(long, global = true, value_name = "FILE")]
@@ -66,6 +70,7 @@ enum Command {
 
 fn main() -> ExitCode {
     common::quiet_on_closed_pipe();
+    xpufleet_app::build::set_version(VERSION);
     let cli = Cli::parse();
     common::set_wide(cli.wide);
     let ctx = common::Ctx {
@@ -91,6 +96,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "serve")]
         Command::Audit(a) => cmd::audit::run(&ctx, a),
     };
+    let result = result.and_then(|()| common::flush_stdout());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
