@@ -38,7 +38,7 @@ fn main() {
 
 /// The commit checked out in the repository holding `dir`, and the files whose change means a
 /// new commit: `HEAD`, the branch's ref folder and `packed-refs`. `None` outside git.
-fn git_commit(dir: &Path) -> Option<(String, Vec<PathBuf>)> {
+pub(crate) fn git_commit(dir: &Path) -> Option<(String, Vec<PathBuf>)> {
     let dot_git = dir.ancestors().map(|d| d.join(".git")).find(|p| p.exists())?;
     // A worktree's `.git` is a file naming its git folder, which names the shared one.
     let git_dir = if dot_git.is_file() {
@@ -85,7 +85,7 @@ fn git_commit(dir: &Path) -> Option<(String, Vec<PathBuf>)> {
 }
 
 /// The commit `cargo package` recorded in a crates.io tarball.
-fn vcs_info_commit(dir: &Path) -> Option<String> {
+pub(crate) fn vcs_info_commit(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join(".cargo_vcs_info.json")).ok()?;
     let after = &text[text.find("\"sha1\"")? + 6..];
     let start = after.find('"')? + 1;
@@ -98,7 +98,7 @@ fn vcs_info_commit(dir: &Path) -> Option<String> {
 /// checkout, else this package alone.
 /// Returns the folder paths are taken relative to (so the hash does not depend on where the
 /// sources lie) and the roots.
-fn source_roots(manifest: &Path) -> (PathBuf, Vec<PathBuf>) {
+pub(crate) fn source_roots(manifest: &Path) -> (PathBuf, Vec<PathBuf>) {
     let root = manifest.join("../..");
     if root.join("Cargo.toml").is_file() && root.join("crates").is_dir() {
         let roots = ["crates", "data", "Cargo.toml", "Cargo.lock"]
@@ -113,7 +113,7 @@ fn source_roots(manifest: &Path) -> (PathBuf, Vec<PathBuf>) {
 }
 
 /// FNV-1a over every file's path and bytes, in path order; build outputs are left out.
-fn hash_files(base: &Path, roots: &[PathBuf]) -> u64 {
+pub(crate) fn hash_files(base: &Path, roots: &[PathBuf]) -> u64 {
     fn walk(p: &Path, out: &mut Vec<PathBuf>) {
         if p.is_dir() {
             if p.file_name().is_some_and(|n| n == "target" || n == ".git") {

@@ -8,6 +8,7 @@ mod estimate;
 mod fit;
 mod fleet;
 mod harden;
+mod issue23;
 mod plan;
 mod risk;
 mod run;
