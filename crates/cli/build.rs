@@ -39,7 +39,10 @@ fn main() {
 /// The commit checked out in the repository holding `dir`, and the files whose change means a
 /// new commit: `HEAD`, the branch's ref folder and `packed-refs`. `None` outside git.
 pub(crate) fn git_commit(dir: &Path) -> Option<(String, Vec<PathBuf>)> {
-    let dot_git = dir.ancestors().map(|d| d.join(".git")).find(|p| p.exists())?;
+    let dot_git = dir
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|p| p.exists())?;
     // A worktree's `.git` is a file naming its git folder, which names the shared one.
     let git_dir = if dot_git.is_file() {
         let text = std::fs::read_to_string(&dot_git).ok()?;

@@ -201,7 +201,11 @@ fn check_map_ids(m: &Mapping, origin: &str) -> Result<()> {
         .iter()
         .enumerate()
         .map(|(i, r)| (format!("product[{i}].accelerator"), r.accelerator.as_str()))
-        .chain(m.countries.keys().map(|k| (format!("country.{k:?}"), k.as_str())))
+        .chain(
+            m.countries
+                .keys()
+                .map(|k| (format!("country.{k:?}"), k.as_str())),
+        )
         .chain(m.sites.keys().map(|k| (format!("site.{k:?}"), k.as_str())));
     for (at, id) in ids {
         if let Some(problem) = xpufleet_model::id_problem(id) {

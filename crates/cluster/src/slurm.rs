@@ -141,7 +141,10 @@ pub fn expand_hostlist_at_most(list: &str, limit: usize) -> Result<Vec<String>, 
             }
             for n in a..=b {
                 for t in &tails {
-                    push(&mut out, format!("{prefix}{n:0width$}{t}", width = lo.len()))?;
+                    push(
+                        &mut out,
+                        format!("{prefix}{n:0width$}{t}", width = lo.len()),
+                    )?;
                 }
             }
         }
@@ -278,8 +281,9 @@ fn conf_nodes(file: &str, text: &str) -> Result<(Option<String>, Vec<RawNode>)> 
         if !k.eq_ignore_ascii_case("NodeName") || v.eq_ignore_ascii_case("DEFAULT") {
             continue;
         }
-        let names = expand_hostlist_at_most(v, MAX_HOSTS - out.len())
-            .map_err(|e| Error::input(file, format!("line {}: NodeName", i + 1), e.expected(), v))?;
+        let names = expand_hostlist_at_most(v, MAX_HOSTS - out.len()).map_err(|e| {
+            Error::input(file, format!("line {}: NodeName", i + 1), e.expected(), v)
+        })?;
         let gres = f
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("Gres"))
@@ -337,13 +341,16 @@ fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> 
                 .parse::<u32>()
                 .map_err(|_| Error::input(file, format!("{at}: Count"), "a whole number", c))?,
             (None, Some(files)) => {
-                let devices = expand_hostlist_at_most(files, MAX_HOSTS - expanded).map_err(|e| {
-                    let expected = match e {
-                        HostlistError::Malformed => "a device list such as /dev/nvidia[0-7]".into(),
-                        e => e.expected(),
-                    };
-                    Error::input(file, format!("{at}: File"), expected, files)
-                })?;
+                let devices =
+                    expand_hostlist_at_most(files, MAX_HOSTS - expanded).map_err(|e| {
+                        let expected = match e {
+                            HostlistError::Malformed => {
+                                "a device list such as /dev/nvidia[0-7]".into()
+                            }
+                            e => e.expected(),
+                        };
+                        Error::input(file, format!("{at}: File"), expected, files)
+                    })?;
                 expanded += devices.len();
                 u32::try_from(devices.len()).unwrap_or(u32::MAX)
             }
@@ -370,7 +377,12 @@ fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> 
                 ));
             }
             e.1 = e.1.checked_add(count).ok_or_else(|| {
-                Error::input(file, format!("{at}: Count"), "a total below 2^32", count.to_string())
+                Error::input(
+                    file,
+                    format!("{at}: Count"),
+                    "a total below 2^32",
+                    count.to_string(),
+                )
             })?;
         }
     }

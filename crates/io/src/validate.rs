@@ -1772,7 +1772,10 @@ mod tests {
                 assert!(text_at(&text, d).starts_with('"'), "{field} {id:?}: {d}");
                 // One line: the hostile character is named, never printed.
                 let shown = d.to_string();
-                assert!(!shown.contains(['\n', '\r', '\u{2028}', '\u{85}']), "{shown:?}");
+                assert!(
+                    !shown.contains(['\n', '\r', '\u{2028}', '\u{85}']),
+                    "{shown:?}"
+                );
             }
         }
     }

@@ -59,7 +59,14 @@ mod tests {
 
     #[test]
     fn ids_that_the_examples_use_are_ids() {
-        for id in ["acme-ai", "my-h100", "nvidia-h100-sxm", "a", "dc1.zone_b", "A100"] {
+        for id in [
+            "acme-ai",
+            "my-h100",
+            "nvidia-h100-sxm",
+            "a",
+            "dc1.zone_b",
+            "A100",
+        ] {
             assert!(is_id(id), "{id}");
         }
     }

@@ -23,7 +23,10 @@ fn version_names_the_build() {
         .unwrap_or_else(|| panic!("{v:?}"));
     let (kind, id) = rest.split_once(' ').unwrap();
     assert!(kind == "git" || kind == "src", "{v}");
-    assert!(id.len() >= 12 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{v}");
+    assert!(
+        id.len() >= 12 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{v}"
+    );
     // From this checkout: the commit git itself names (when git is installed).
     if repo().join(".git").exists() {
         assert_eq!(kind, "git", "{v}");
@@ -55,10 +58,16 @@ fn the_build_is_named_from_git_files_a_tarball_or_the_sources() {
     write(&repo1.join(".git/refs/heads/main"), &format!("{a}\n"));
     let (c, watched) = build_script::git_commit(&repo1.join("crates/cli")).unwrap();
     assert_eq!(c, a);
-    assert!(watched.contains(&repo1.join(".git/refs/heads/main")), "{watched:?}");
+    assert!(
+        watched.contains(&repo1.join(".git/refs/heads/main")),
+        "{watched:?}"
+    );
     // A branch only in packed-refs.
     std::fs::remove_file(repo1.join(".git/refs/heads/main")).unwrap();
-    write(&repo1.join(".git/packed-refs"), &format!("# pack-refs\n{b} refs/heads/main\n"));
+    write(
+        &repo1.join(".git/packed-refs"),
+        &format!("# pack-refs\n{b} refs/heads/main\n"),
+    );
     assert_eq!(build_script::git_commit(&repo1).unwrap().0, b);
     // A detached HEAD.
     write(&repo1.join(".git/HEAD"), &format!("{a}\n"));
@@ -85,7 +94,10 @@ fn the_build_is_named_from_git_files_a_tarball_or_the_sources() {
         let (base, roots) = build_script::source_roots(root);
         build_script::hash_files(&base, &roots)
     };
-    let (h1, h2) = (src(&d.join("x/pkg"), "fn main() {}"), src(&d.join("y/pkg"), "fn main() {}"));
+    let (h1, h2) = (
+        src(&d.join("x/pkg"), "fn main() {}"),
+        src(&d.join("y/pkg"), "fn main() {}"),
+    );
     assert_eq!(h1, h2);
     assert_ne!(h1, src(&d.join("z/pkg"), "fn main() { }"));
 }
@@ -147,7 +159,10 @@ fn a_failed_export_or_run_leaves_the_earlier_files_and_no_partial_one() {
     }
     let d = scratch("issue23-partial");
     for (args, files) in [
-        (&["export", "slurm"][..], &["gres.conf", "slurm-xpufleet.conf"][..]),
+        (
+            &["export", "slurm"][..],
+            &["gres.conf", "slurm-xpufleet.conf"][..],
+        ),
         (&["run"], &["report.html", "report.json"]),
     ] {
         let out = d.join(args.join("-"));
@@ -163,14 +178,25 @@ fn a_failed_export_or_run_leaves_the_earlier_files_and_no_partial_one() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains("File too large"), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
-        assert_eq!(names_in(&out), before, "{args:?}: a temporary or partial file is left");
+        assert_eq!(
+            names_in(&out),
+            before,
+            "{args:?}: a temporary or partial file is left"
+        );
         for f in files {
-            assert_eq!(std::fs::read_to_string(out.join(f)).unwrap(), "earlier", "{f}");
+            assert_eq!(
+                std::fs::read_to_string(out.join(f)).unwrap(),
+                "earlier",
+                "{f}"
+            );
         }
         // And with room, the same command replaces them.
         let o = xpufleet(&all);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-        assert_ne!(std::fs::read_to_string(out.join(files[0])).unwrap(), "earlier");
+        assert_ne!(
+            std::fs::read_to_string(out.join(files[0])).unwrap(),
+            "earlier"
+        );
     }
 }
 
@@ -182,14 +208,24 @@ fn validate_and_export_refuse_a_hostile_pool_id() {
     let path = scratch("issue23-hostile").join("s.toml");
     std::fs::write(
         &path,
-        text.replacen(line, "id = \"cn-a800\\nPartitionName=open AllowAccounts=ALL\"", 1),
+        text.replacen(
+            line,
+            "id = \"cn-a800\\nPartitionName=open AllowAccounts=ALL\"",
+            1,
+        ),
     )
     .unwrap();
     let s = path.display().to_string();
     let out = scratch("issue23-hostile-out");
     for args in [
         vec!["validate", s.as_str()],
-        vec!["export", "slurm", s.as_str(), "--out", out.to_str().unwrap()],
+        vec![
+            "export",
+            "slurm",
+            s.as_str(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
     ] {
         let o = xpufleet(&args);
         let err = stderr(&o);

@@ -172,7 +172,13 @@ fn hostile_ids_are_refused_by_every_export() {
         "",
     ] {
         for target in ["my-h100", "my-johor", "h100-sxm", "globex"] {
-            let p = policy("", &|s| if s == target { bad.to_string() } else { s.to_string() });
+            let p = policy("", &|s| {
+                if s == target {
+                    bad.to_string()
+                } else {
+                    s.to_string()
+                }
+            });
             let (m, c) = (Mapping::default(), xpufleet_io::builtin_catalog());
             let errs = [
                 export::kueue(&p, &m, &c, &ExportOptions::default()).map(|_| ()),
@@ -181,7 +187,10 @@ fn hostile_ids_are_refused_by_every_export() {
             ];
             for e in errs {
                 let e = e.expect_err("a hostile id was exported").to_string();
-                assert!(e.contains("is not allowed in an export"), "{target} {bad:?}: {e}");
+                assert!(
+                    e.contains("is not allowed in an export"),
+                    "{target} {bad:?}: {e}"
+                );
                 assert!(!e.contains(BREAKS), "{e:?}");
             }
         }
@@ -191,18 +200,34 @@ fn hostile_ids_are_refused_by_every_export() {
 #[test]
 fn ids_that_would_share_a_name_are_refused() {
     // Two tenants named one ClusterQueue: the second would replace the first.
-    let p = policy("", &|s| if s == "globex" { "acme.ai".into() } else { s.into() });
+    let p = policy("", &|s| {
+        if s == "globex" {
+            "acme.ai".into()
+        } else {
+            s.into()
+        }
+    });
     let (m, c) = (Mapping::default(), xpufleet_io::builtin_catalog());
     let e = export::kueue(&p, &m, &c, &ExportOptions::default()).unwrap_err();
     assert!(
-        e.to_string().contains("\"acme-ai\" and \"acme.ai\" would both be named \"acme-ai\""),
+        e.to_string()
+            .contains("\"acme-ai\" and \"acme.ai\" would both be named \"acme-ai\""),
         "{e}"
     );
     assert!(export::volcano(&p, &m, &c).is_err());
     // Two pools named one partition.
-    let p = policy("", &|s| if s == "cn-h100" { "my.h100".into() } else { s.into() });
+    let p = policy("", &|s| {
+        if s == "cn-h100" {
+            "my.h100".into()
+        } else {
+            s.into()
+        }
+    });
     let e = export::slurm(&p, &m).unwrap_err();
-    assert!(e.to_string().contains("would both be named \"my-h100\""), "{e}");
+    assert!(
+        e.to_string().contains("would both be named \"my-h100\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -212,8 +237,13 @@ fn a_mapped_gres_type_that_is_not_an_id_is_refused() {
         "map.toml",
     )
     .unwrap();
-    let e = export::slurm(&policy("", &same), &m).unwrap_err().to_string();
-    assert!(e.contains("gres type") && e.contains("is not allowed"), "{e}");
+    let e = export::slurm(&policy("", &same), &m)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("gres type") && e.contains("is not allowed"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------- imports
@@ -228,24 +258,38 @@ fn node(name: &str, zone: &str) -> Value {
 #[test]
 fn a_kubernetes_site_label_that_is_not_an_id_is_a_located_error() {
     let list = json!({"kind": "List", "items": [node("g1", "dc1"), node("g2", "dc1\n[[pool]]")]});
-    let e = import_nodes("n.json", &list.to_string(), &Mapping::default(), &NodeOptions::default())
-        .unwrap_err()
-        .to_string();
+    let e = import_nodes(
+        "n.json",
+        &list.to_string(),
+        &Mapping::default(),
+        &NodeOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.starts_with(
             "n.json: items[1] (node g2).metadata.labels[\"topology.kubernetes.io/zone\"]: expected a site id"
         ),
         "{e}"
     );
-    assert!(e.contains("found \"dc1\\n[[pool]]\" (it contains U+000A)"), "{e}");
+    assert!(
+        e.contains("found \"dc1\\n[[pool]]\" (it contains U+000A)"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_node_listed_twice_is_an_error_not_counted_twice() {
-    let list = json!({"kind": "List", "items": [node("g1", "dc1"), node("g2", "dc1"), node("g1", "dc1")]});
-    let e = import_nodes("n.json", &list.to_string(), &Mapping::default(), &NodeOptions::default())
-        .unwrap_err()
-        .to_string();
+    let list =
+        json!({"kind": "List", "items": [node("g1", "dc1"), node("g2", "dc1"), node("g1", "dc1")]});
+    let e = import_nodes(
+        "n.json",
+        &list.to_string(),
+        &Mapping::default(),
+        &NodeOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(
         e,
         "n.json: items[2].metadata.name: expected each node listed once (it is also items[0]), found \"g1\" again"
@@ -255,10 +299,17 @@ fn a_node_listed_twice_is_an_error_not_counted_twice() {
         site: Some("dc1".into()),
         country: None,
     };
-    let scontrol = "NodeName=g1 Gres=gpu:h100:8\nNodeName=g2 Gres=gpu:h100:8\nNodeName=g1 Gres=gpu:h100:8\n";
-    let e = slurm::import_nodes("n.txt", scontrol, slurm::SlurmFiles::default(), &Mapping::default(), &opts)
-        .unwrap_err()
-        .to_string();
+    let scontrol =
+        "NodeName=g1 Gres=gpu:h100:8\nNodeName=g2 Gres=gpu:h100:8\nNodeName=g1 Gres=gpu:h100:8\n";
+    let e = slurm::import_nodes(
+        "n.txt",
+        scontrol,
+        slurm::SlurmFiles::default(),
+        &Mapping::default(),
+        &opts,
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(
         e,
         "n.txt: line 3: NodeName: expected each node once (it is also at line 1), found \"g1\" again"
@@ -267,7 +318,10 @@ fn a_node_listed_twice_is_an_error_not_counted_twice() {
     let e = slurm::import_nodes(
         "n.txt",
         "",
-        slurm::SlurmFiles { conf: Some(("slurm.conf", conf)), ..Default::default() },
+        slurm::SlurmFiles {
+            conf: Some(("slurm.conf", conf)),
+            ..Default::default()
+        },
         &Mapping::default(),
         &opts,
     )
@@ -282,7 +336,10 @@ fn a_node_listed_twice_is_an_error_not_counted_twice() {
         "n.txt",
         "NodeName=g1 Gres=(null)\n",
         slurm::SlurmFiles {
-            conf: Some(("slurm.conf", "NodeName=g[1-2] Gres=gpu:nvidia_h100_80gb_hbm3:8\n")),
+            conf: Some((
+                "slurm.conf",
+                "NodeName=g[1-2] Gres=gpu:nvidia_h100_80gb_hbm3:8\n",
+            )),
             ..Default::default()
         },
         &Mapping::default(),
@@ -304,7 +361,10 @@ fn a_68_byte_hostlist_cannot_exhaust_memory() {
     let e = slurm::import_nodes(
         "n.txt",
         "",
-        slurm::SlurmFiles { conf: Some(("slurm.conf", bomb)), ..Default::default() },
+        slurm::SlurmFiles {
+            conf: Some(("slurm.conf", bomb)),
+            ..Default::default()
+        },
         &Mapping::default(),
         &opts,
     )
@@ -319,21 +379,38 @@ fn a_68_byte_hostlist_cannot_exhaust_memory() {
     let e = slurm::import_nodes(
         "n.txt",
         "",
-        slurm::SlurmFiles { conf: Some(("slurm.conf", many)), ..Default::default() },
+        slurm::SlurmFiles {
+            conf: Some(("slurm.conf", many)),
+            ..Default::default()
+        },
         &Mapping::default(),
         &opts,
     )
     .unwrap_err()
     .to_string();
-    assert!(e.starts_with("slurm.conf: line 2: NodeName: expected a Slurm hostlist naming at most 400000 more"), "{e}");
+    assert!(
+        e.starts_with(
+            "slurm.conf: line 2: NodeName: expected a Slurm hostlist naming at most 400000 more"
+        ),
+        "{e}"
+    );
     for (conf, at) in [
-        ("Name=gpu Type=h100 File=/dev/nvidia[0-999999][0-999999]\n", "gres.conf: line 1: File"),
-        ("NodeName=n[0-999999]m[0-9] Name=gpu Type=h100 Count=8\n", "gres.conf: line 1: NodeName"),
+        (
+            "Name=gpu Type=h100 File=/dev/nvidia[0-999999][0-999999]\n",
+            "gres.conf: line 1: File",
+        ),
+        (
+            "NodeName=n[0-999999]m[0-9] Name=gpu Type=h100 Count=8\n",
+            "gres.conf: line 1: NodeName",
+        ),
     ] {
         let e = slurm::import_nodes(
             "n.txt",
             "NodeName=g1 Gres=gpu:8\n",
-            slurm::SlurmFiles { gres: Some(("gres.conf", conf)), ..Default::default() },
+            slurm::SlurmFiles {
+                gres: Some(("gres.conf", conf)),
+                ..Default::default()
+            },
             &Mapping::default(),
             &opts,
         )
@@ -344,13 +421,19 @@ fn a_68_byte_hostlist_cannot_exhaust_memory() {
     let e = slurm::import_nodes(
         "n.txt",
         "NodeName=g1 Gres=gpu:h100:8\n",
-        slurm::SlurmFiles { topology: Some(("topology.conf", "BlockName=b1 Nodes=n[0-99999999]\n")), ..Default::default() },
+        slurm::SlurmFiles {
+            topology: Some(("topology.conf", "BlockName=b1 Nodes=n[0-99999999]\n")),
+            ..Default::default()
+        },
         &Mapping::default(),
         &opts,
     )
     .unwrap_err()
     .to_string();
-    assert!(e.starts_with("topology.conf: line 1: Nodes: expected a Slurm hostlist naming at most"), "{e}");
+    assert!(
+        e.starts_with("topology.conf: line 1: Nodes: expected a Slurm hostlist naming at most"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -358,11 +441,19 @@ fn the_imported_fragment_keeps_hostile_node_names_in_comments() {
     let mut cpu = node("cpu\n[[pool]]\nid = \"evil\"", "dc1");
     cpu["status"]["capacity"] = json!({});
     let list = json!({"kind": "List", "items": [node("g1", "dc1"), cpu]});
-    let inv = import_nodes("n\u{2028}.json", &list.to_string(), &Mapping::default(), &NodeOptions::default())
-        .unwrap();
+    let inv = import_nodes(
+        "n\u{2028}.json",
+        &list.to_string(),
+        &Mapping::default(),
+        &NodeOptions::default(),
+    )
+    .unwrap();
     let toml_text = inv.to_toml("n\u{2028}.json");
     let v: toml::Table = toml::from_str(&toml_text).unwrap();
     assert_eq!(v["pool"].as_array().unwrap().len(), 1, "{toml_text}");
     assert!(!toml_text.contains(&BREAKS[1..]), "{toml_text:?}");
-    assert!(toml_text.contains("#   cpu [[pool]] id = \"evil\": no-accelerator"), "{toml_text}");
+    assert!(
+        toml_text.contains("#   cpu [[pool]] id = \"evil\": no-accelerator"),
+        "{toml_text}"
+    );
 }
