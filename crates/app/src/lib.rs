@@ -17,6 +17,7 @@ use xpufleet_model::{Catalog, Date};
 use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
 
+pub mod build;
 pub mod defaults;
 pub mod records;
 pub mod risk;

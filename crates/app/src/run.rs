@@ -155,7 +155,7 @@ pub fn report(
             as_of,
             seed: opts.seed,
             policy: opts.policy.name().to_string(),
-            generator: format!("xpufleet {}", env!("CARGO_PKG_VERSION")),
+            generator: crate::build::generator(),
         },
         labels: labels(&planned, catalog),
         fleet,

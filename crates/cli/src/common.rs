@@ -490,9 +490,11 @@ fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Installs a panic hook under which a closed stdout (`xpufleet check | head`) ends the
-/// program quietly with status 0, as `cat` and `grep` do, instead of a panic message:
-/// `println!` panics when the reader has gone. Every other panic is reported as before.
+/// Installs a panic hook for the output errors `println!` panics on, in every command: a closed
+/// stdout (`xpufleet check | head`) ends the program quietly with status 0, as `cat` and `grep`
+/// do; any other failure to write the output (`xpufleet catalog > /dev/full`: a full disk) is a
+/// one-line error and status 2, the project's exit status for an error, never a panic message.
+/// Every other panic is reported as before.
 pub fn quiet_on_closed_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -505,8 +507,39 @@ pub fn quiet_on_closed_pipe() {
         if is_closed_pipe(msg) {
             std::process::exit(0);
         }
+        if let Some(why) = output_error(msg) {
+            // When stderr is what failed, the message cannot be shown; the status still says.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "error: {why}");
+            std::process::exit(2);
+        }
         default(info);
     }));
+}
+
+/// What a failure to print was (`writing standard output: No space left on device ...`), from
+/// the message `std` panics with; `None` for any other panic.
+fn output_error(msg: &str) -> Option<String> {
+    let (stream, why) = msg
+        .strip_prefix("failed printing to stdout: ")
+        .map(|w| ("standard output", w))
+        .or_else(|| {
+            msg.strip_prefix("failed printing to stderr: ")
+                .map(|w| ("standard error", w))
+        })?;
+    Some(format!("writing {stream}: {why}"))
+}
+
+/// Flushes standard output at the end of a command: text still buffered (a `print!` without a
+/// newline) must reach its file or be an error, not be dropped silently at exit.
+pub fn flush_stdout() -> Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow!("writing standard output: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The message `std` panics with when printing to a closed stdout.
@@ -534,6 +567,17 @@ mod tests {
         assert_eq!(longest_word("USD 294.5M spent"), 10);
         assert_eq!(longest_word("ascend-910b\nx"), 11);
         assert_eq!(longest_word(""), 0);
+    }
+
+    #[test]
+    fn output_errors_are_named_and_other_panics_are_not() {
+        assert_eq!(
+            output_error("failed printing to stdout: No space left on device (os error 28)")
+                .as_deref(),
+            Some("writing standard output: No space left on device (os error 28)")
+        );
+        assert!(output_error("failed printing to stderr: x").is_some());
+        assert_eq!(output_error("index out of bounds"), None);
     }
 
     #[test]

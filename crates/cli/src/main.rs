@@ -11,9 +11,13 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 mod cmd;
 mod common;
 
+/// The build: the version and the git commit (or a hash of the sources) it was built from,
+/// named by `build.rs`; run ids and reports carry it.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("XPUFLEET_BUILD"), ")");
+
 /// Plan, verify, estimate and schedule a heterogeneous AI-accelerator fleet.
 #[derive(Debug, Parser)]
-#[command(name = "xpufleet", version, about, long_about = None)]
+#[command(name = "xpufleet", version = VERSION, about, long_about = None)]
 struct Cli {
     /// Accelerator catalog file that adds to or overrides the built-in catalog.
     #[arg(long, global = true, value_name = "FILE")]
@@ -105,6 +109,7 @@ fn command() -> clap::Command {
 
 fn main() -> ExitCode {
     common::quiet_on_closed_pipe();
+    xpufleet_app::build::set_version(VERSION);
     let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     common::set_wide(cli.wide);
     let ctx = common::Ctx {
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "serve")]
         Command::Audit(a) => cmd::audit::run(&ctx, a),
     };
+    let result = result.and_then(|()| common::flush_stdout());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

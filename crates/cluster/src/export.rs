@@ -10,6 +10,13 @@
 //! **Invariant:** a tenant's queue covers a flavor (accelerator × site) only when the verdict
 //! lets that tenant use every pool of the flavor; every exclusion carries a comment citing the
 //! verdict behind it.
+//!
+//! **Invariant:** nothing a scenario says can add a line, a partition or an object. Every id
+//! written (pools, sites, accelerators, tenants) must be in the id character set
+//! (`xpufleet_model::id`), else the export is refused; two ids that would give one object name
+//! are refused; free text (the scenario's name, verdict summaries, citations) reaches only
+//! comments, through [`comment_text`], which leaves no line break in it. YAML values are
+//! written by the serializer, which quotes what needs quoting.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -177,13 +184,91 @@ fn exclusion_comment(
 }
 
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    comment_text(s)
+}
+
+/// `s` made safe to write after `#` in a Slurm or YAML file: runs of whitespace (which include
+/// `\n`, `\r`, NEL, U+2028 and U+2029, all line breaks to some parser) become one space, and
+/// other control and invisible formatting characters (bidirectional overrides, zero-width
+/// marks, a byte-order mark) are written as `\u{...}` escapes, so the comment shows what the
+/// input held and cannot end early or read differently from what a parser sees.
+pub fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.trim().chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        if c.is_control() || is_invisible_format(c) {
+            let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Unicode format characters (category Cf) that change how text displays without showing:
+/// bidirectional controls, zero-width characters, the byte-order mark, ...
+fn is_invisible_format(c: char) -> bool {
+    matches!(u32::from(c),
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
+        | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE0000..=0xE007F)
+}
+
+/// Refuses a policy whose pools, sites, accelerators or tenants have an id outside the id
+/// character set: such an id would be written into a Slurm line or a Kubernetes label. Scenarios
+/// that `xpufleet validate` accepts always pass; this guards callers that build a policy
+/// themselves.
+pub fn check_ids(policy: &Policy) -> Result<()> {
+    let mut ids: Vec<(&str, &str)> = vec![];
+    for p in &policy.pools {
+        ids.extend([
+            ("pool", p.id.as_str()),
+            ("site", p.site.as_str()),
+            ("accelerator", p.accelerator.as_str()),
+        ]);
+    }
+    ids.extend(policy.tenants.iter().map(|t| ("tenant", t.as_str())));
+    for (what, id) in ids {
+        if let Some(problem) = xpufleet_model::id_problem(id) {
+            return Err(Error::Export(format!(
+                "{what} {id:?} is not allowed in an export: {problem}: expected {}",
+                xpufleet_model::ID_RULE
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses two ids that would be written as one name (`team.a` and `team-a` are both
+/// `team-a`): the second object would replace the first, and one tenant would get the other's
+/// queue.
+fn unique_names<'a>(what: &str, ids: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for id in ids {
+        let name = slug(id);
+        if let Some(first) = seen.insert(name.clone(), id) {
+            if first != id {
+                return Err(Error::Export(format!(
+                    "{what}s {first:?} and {id:?} would both be named {name:?} in the export: \
+                     rename one of them"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn header(kind: &str, policy: &Policy) -> String {
     format!(
-        "# {kind} exported by xpufleet from scenario {:?}, verdicts as of {}.\n# Regenerate with `xpufleet export ...`; edits here are lost.\n",
-        policy.scenario, policy.as_of
+        "# {kind} exported by xpufleet from scenario \"{}\", verdicts as of {}.\n# Regenerate with `xpufleet export ...`; edits here are lost.\n",
+        comment_text(&policy.scenario), policy.as_of
     )
 }
 
@@ -233,6 +318,8 @@ pub fn kueue(
     catalog: &Catalog,
     opts: &ExportOptions,
 ) -> Result<Vec<File>> {
+    check_ids(policy)?;
+    unique_names("tenant", policy.tenants.iter().map(String::as_str))?;
     let fl = flavors(policy, mapping, catalog)?;
     let cohort = slug(&format!("xpufleet-{}", policy.scenario));
     let mut files = vec![];
@@ -389,6 +476,8 @@ pub fn kueue(
 /// Volcano: `queues.yaml`, one Queue per tenant with the capability of the pools it may use
 /// and node-group affinity to those pools' node groups (anti-affinity to the rest).
 pub fn volcano(policy: &Policy, mapping: &Mapping, catalog: &Catalog) -> Result<Vec<File>> {
+    check_ids(policy)?;
+    unique_names("tenant", policy.tenants.iter().map(String::as_str))?;
     let fl = flavors(policy, mapping, catalog)?;
     let resources: Vec<&str> = {
         let mut r: Vec<&str> = fl.iter().map(|f| f.resource.as_str()).collect();
@@ -466,17 +555,29 @@ fn hostlist(pool: &str, n: u32) -> String {
 
 /// The gres type for an accelerator: the NVML-style name the mapping knows (what
 /// `AutoDetect=nvml` reports), else the catalog id.
-fn gres_type(mapping: &Mapping, accelerator: &str) -> String {
-    mapping
+/// A type that is not an id (a mapping value with a line break or `:`) is refused: it is
+/// written into `Gres=gpu:TYPE:N`.
+fn gres_type(mapping: &Mapping, accelerator: &str) -> Result<String> {
+    let ty = mapping
         .product_value(GRES_KEY, accelerator)
         .map(|v| normalise(v).replace('-', "_"))
-        .unwrap_or_else(|| accelerator.to_string())
+        .unwrap_or_else(|| accelerator.to_string());
+    match xpufleet_model::id_problem(&ty) {
+        None => Ok(ty),
+        Some(problem) => Err(Error::Export(format!(
+            "gres type {ty:?} of accelerator {accelerator:?} (from the mapping's {GRES_KEY} \
+             values) is not allowed in slurm.conf: {problem}: expected {}",
+            xpufleet_model::ID_RULE
+        ))),
+    }
 }
 
 /// Slurm: `slurm-xpufleet.conf` (NodeName and PartitionName lines: one partition per pool,
 /// `AllowAccounts` = the tenants the verdicts let use it) and `gres.conf`. Node names are
 /// generated from pool ids (`pool-[001-016]`): rename them to your hosts.
 pub fn slurm(policy: &Policy, mapping: &Mapping) -> Result<Vec<File>> {
+    check_ids(policy)?;
+    unique_names("pool", policy.pools.iter().map(|p| p.id.as_str()))?;
     let mut conf = header(
         "Slurm nodes and partitions (include from slurm.conf)",
         policy,
@@ -487,11 +588,16 @@ pub fn slurm(policy: &Policy, mapping: &Mapping) -> Result<Vec<File>> {
         let name = slug(&p.id);
         let hosts = hostlist(&name, p.nodes);
         let devices = u64::from(p.accels_per_node) * u64::from(mapping.devices_per(&p.accelerator));
-        let ty = gres_type(mapping, &p.accelerator);
+        let ty = gres_type(mapping, &p.accelerator)?;
         let _ = writeln!(
             conf,
             "\n# pool {} ({} at {}, {}): {} nodes x {} accelerators ({devices} devices)",
-            p.id, p.accelerator, p.site, p.country, p.nodes, p.accels_per_node
+            p.id,
+            p.accelerator,
+            p.site,
+            comment_text(&p.country),
+            p.nodes,
+            p.accels_per_node
         );
         let _ = writeln!(
             conf,

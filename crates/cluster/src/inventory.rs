@@ -350,8 +350,11 @@ impl Inventory {
     /// The fragment to paste into a scenario: `[[site]]` and `[[pool]]` tables, with comments
     /// naming each field the cluster could not supply and each skipped node.
     pub fn to_toml(&self, source: &str) -> String {
+        // Comments hold what the input said (node names, label values, file names): through
+        // `comment_text`, which leaves no line break, so no input can add a table.
+        let c = crate::export::comment_text;
         let mut out = String::new();
-        let _ = writeln!(out, "# Imported by xpufleet from {source}.");
+        let _ = writeln!(out, "# Imported by xpufleet from {}.", c(source));
         let _ = writeln!(
             out,
             "# {} site(s), {} pool(s), {} node(s) skipped.",
@@ -364,7 +367,7 @@ impl Inventory {
                 out,
                 "# fill in: {} {}: {} (not known to the cluster; or give them in --map)",
                 m.kind,
-                m.id,
+                c(&m.id),
                 m.fields.join(", ")
             );
         }
@@ -384,7 +387,8 @@ impl Inventory {
                     (Some(l), None) => format!(" ({l})"),
                     _ => String::new(),
                 };
-                let _ = writeln!(out, "#   {}: {}{what}", s.node, s.reason);
+                let line = format!("{}: {}{what}", s.node, s.reason);
+                let _ = writeln!(out, "#   {}", c(&line));
             }
         }
         out

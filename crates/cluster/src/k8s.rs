@@ -68,6 +68,8 @@ pub fn import_nodes(
     };
     let mut records = vec![];
     let mut skipped = vec![];
+    // A node listed twice would be counted twice: name -> its first item.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
         let item_kind = item.get("kind").and_then(Value::as_str).unwrap_or("Node");
         let name = item
@@ -82,6 +84,14 @@ pub fn import_nodes(
                 )
             })?
             .to_string();
+        if let Some(first) = seen.insert(name.clone(), i) {
+            return Err(Error::input(
+                file,
+                format!("items[{i}].metadata.name"),
+                format!("each node listed once (it is also items[{first}])"),
+                format!("{name:?} again"),
+            ));
+        }
         if item_kind != "Node" {
             return Err(Error::input(
                 file,
@@ -238,6 +248,15 @@ pub fn import_nodes(
             });
             continue;
         };
+        // The site becomes a scenario id and reaches exports: refuse what is not an id.
+        if let Some(problem) = xpufleet_model::id_problem(site) {
+            return Err(Error::input(
+                file,
+                at(&format!("metadata.labels[{site_key:?}]")),
+                format!("a site id: {}", xpufleet_model::ID_RULE),
+                format!("{site:?} ({problem})"),
+            ));
+        }
         let country = match &opts.country_label {
             None => None,
             Some(l) => match labels.get(l.as_str()) {

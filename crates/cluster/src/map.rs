@@ -141,6 +141,7 @@ impl Mapping {
                 });
             }
         }
+        check_map_ids(&m, origin)?;
         Ok(m)
     }
 
@@ -190,6 +191,36 @@ impl Mapping {
     }
 }
 
+/// The ids a mapping file names (the `accelerator` of each product rule, the site ids of
+/// `[country]` and `[site.ID]`) are in the id character set: they become scenario ids and reach
+/// exports. Product values need not be ids (they are vendor strings matched, not written), except
+/// what a Slurm export writes as a gres type, which the export checks.
+fn check_map_ids(m: &Mapping, origin: &str) -> Result<()> {
+    let ids = m
+        .products
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("product[{i}].accelerator"), r.accelerator.as_str()))
+        .chain(
+            m.countries
+                .keys()
+                .map(|k| (format!("country.{k:?}"), k.as_str())),
+        )
+        .chain(m.sites.keys().map(|k| (format!("site.{k:?}"), k.as_str())));
+    for (at, id) in ids {
+        if let Some(problem) = xpufleet_model::id_problem(id) {
+            return Err(Error::Map {
+                file: origin.to_string(),
+                message: format!(
+                    "{at}: {id:?} is not allowed: {problem}: expected {}",
+                    xpufleet_model::ID_RULE
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +267,22 @@ mod tests {
         assert!(e.to_string().contains("country.zone-a"), "{e}");
         let e = Mapping::with_user("[[product]]\nkey = 1\n", "map.toml").unwrap_err();
         assert!(e.to_string().starts_with("map.toml:"), "{e}");
+    }
+
+    /// Issue 23: a mapping file's ids become scenario ids and reach exports.
+    #[test]
+    fn issue_23_hostile_ids_in_a_mapping_file_are_refused() {
+        for (text, at) in [
+            (
+                "[[product]]\nkeys = [\"k\"]\nvalues = [\"v\"]\naccelerator = \"h100\\nPartitionName=x\"\n",
+                "product[0].accelerator",
+            ),
+            ("[country]\n\"dc1#x\" = \"CN\"\n", "country.\"dc1#x\""),
+            ("[site.\"dc: 1\"]\ntenure = \"owned\"\n", "site.\"dc: 1\""),
+        ] {
+            let e = Mapping::with_user(text, "map.toml").unwrap_err().to_string();
+            assert!(e.starts_with(&format!("map.toml: {at}: ")), "{e}");
+            assert!(e.contains("is not allowed") && !e.contains('\n'), "{e}");
+        }
     }
 }

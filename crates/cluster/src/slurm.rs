@@ -45,9 +45,43 @@ pub fn fields(line: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The most names the hostlists of one import expand to, in all: a 68-byte hostlist such as
+/// `a[0-999999]b[0-999999]c[0-999999]` names 10^18 nodes, and expanding it would exhaust memory
+/// long before it was counted. The largest clusters have some 10^5 nodes.
+pub const MAX_HOSTS: usize = 1_000_000;
+
+/// Why a hostlist cannot be expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostlistError {
+    /// Not a hostlist: unbalanced brackets, a range that is not `LO-HI` digits, `HI < LO`.
+    Malformed,
+    /// It names more hosts than the limit it was expanded under.
+    TooMany { limit: usize },
+}
+
+impl HostlistError {
+    /// What was expected, for a located error.
+    pub fn expected(&self) -> String {
+        match self {
+            HostlistError::Malformed => "a Slurm hostlist such as gpu[001-016]".into(),
+            HostlistError::TooMany { limit } => format!(
+                "a Slurm hostlist naming at most {limit} more hosts ({MAX_HOSTS} in all per import)"
+            ),
+        }
+    }
+}
+
 /// Expands a Slurm hostlist: `gpu[001-003,007],login1` → gpu001, gpu002, gpu003, gpu007, login1.
-/// Zero padding follows the range's first bound. `None` on a malformed list.
+/// Zero padding follows the range's first bound. `None` on a malformed list or one naming more
+/// than [`MAX_HOSTS`] hosts.
 pub fn expand_hostlist(list: &str) -> Option<Vec<String>> {
+    expand_hostlist_at_most(list, MAX_HOSTS).ok()
+}
+
+/// [`expand_hostlist`] that stops as soon as the list names more than `limit` hosts, so memory
+/// stays bounded whatever the list says.
+pub fn expand_hostlist_at_most(list: &str, limit: usize) -> Result<Vec<String>, HostlistError> {
+    use HostlistError::{Malformed, TooMany};
     // Split on commas outside brackets.
     let mut parts = vec![];
     let (mut depth, mut start) = (0i32, 0usize);
@@ -62,22 +96,29 @@ pub fn expand_hostlist(list: &str) -> Option<Vec<String>> {
             _ => {}
         }
         if depth < 0 {
-            return None;
+            return Err(Malformed);
         }
     }
     if depth != 0 {
-        return None;
+        return Err(Malformed);
     }
     parts.push(&list[start..]);
     let mut out = vec![];
+    let push = |out: &mut Vec<String>, name: String| {
+        if out.len() >= limit {
+            return Err(TooMany { limit });
+        }
+        out.push(name);
+        Ok(())
+    };
     for p in parts.into_iter().filter(|p| !p.is_empty()) {
         let Some(open) = p.find('[') else {
-            out.push(p.to_string());
+            push(&mut out, p.to_string())?;
             continue;
         };
-        let close = p.find(']')?;
+        let close = p.find(']').ok_or(Malformed)?;
         let (prefix, ranges, suffix) = (&p[..open], &p[open + 1..close], &p[close + 1..]);
-        let tails = expand_hostlist(suffix)?;
+        let tails = expand_hostlist_at_most(suffix, limit)?;
         let tails = if tails.is_empty() {
             vec![String::new()]
         } else {
@@ -89,20 +130,26 @@ pub fn expand_hostlist(list: &str) -> Option<Vec<String>> {
                 || !lo.bytes().all(|b| b.is_ascii_digit())
                 || !hi.bytes().all(|b| b.is_ascii_digit())
             {
-                return None;
+                return Err(Malformed);
             }
-            let (a, b): (u64, u64) = (lo.parse().ok()?, hi.parse().ok()?);
-            if b < a || b - a > 1_000_000 {
-                return None;
+            let (a, b): (u64, u64) = (
+                lo.parse().map_err(|_| Malformed)?,
+                hi.parse().map_err(|_| Malformed)?,
+            );
+            if b < a {
+                return Err(Malformed);
             }
             for n in a..=b {
                 for t in &tails {
-                    out.push(format!("{prefix}{n:0width$}{t}", width = lo.len()));
+                    push(
+                        &mut out,
+                        format!("{prefix}{n:0width$}{t}", width = lo.len()),
+                    )?;
                 }
             }
         }
     }
-    Some(out)
+    Ok(out)
 }
 
 /// The GPUs of a `Gres=` value: (type, count), summed by type; `None` type when untyped.
@@ -142,6 +189,16 @@ fn gpus(gres: &str) -> Result<Vec<(Option<String>, u32)>, String> {
         *by_type.entry(ty).or_default() += n;
     }
     Ok(by_type.into_iter().collect())
+}
+
+/// A node named twice in one file: it would be counted twice.
+fn duplicate(file: &str, at: &str, name: &str, first_at: &str) -> Error {
+    Error::input(
+        file,
+        format!("{at}: NodeName"),
+        format!("each node once (it is also at {first_at})"),
+        format!("{name:?} again"),
+    )
 }
 
 /// One node's fields, from `scontrol show node -o` or a `slurm.conf` line.
@@ -212,6 +269,8 @@ fn records(
 fn conf_nodes(file: &str, text: &str) -> Result<(Option<String>, Vec<RawNode>)> {
     let mut cluster = None;
     let mut out = vec![];
+    // Node name -> the line that defined it: a node defined twice would be counted twice.
+    let mut at_of: BTreeMap<String, usize> = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         let f = fields(line);
@@ -222,13 +281,8 @@ fn conf_nodes(file: &str, text: &str) -> Result<(Option<String>, Vec<RawNode>)> 
         if !k.eq_ignore_ascii_case("NodeName") || v.eq_ignore_ascii_case("DEFAULT") {
             continue;
         }
-        let names = expand_hostlist(v).ok_or_else(|| {
-            Error::input(
-                file,
-                format!("line {}: NodeName", i + 1),
-                "a Slurm hostlist such as gpu[001-016]",
-                v.clone(),
-            )
+        let names = expand_hostlist_at_most(v, MAX_HOSTS - out.len()).map_err(|e| {
+            Error::input(file, format!("line {}: NodeName", i + 1), e.expected(), v)
         })?;
         let gres = f
             .iter()
@@ -236,6 +290,10 @@ fn conf_nodes(file: &str, text: &str) -> Result<(Option<String>, Vec<RawNode>)> 
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
         for name in names {
+            if let Some(first) = at_of.insert(name.clone(), i + 1) {
+                let (at, first_at) = (format!("line {}", i + 1), format!("line {first}"));
+                return Err(duplicate(file, &at, &name, &first_at));
+            }
             out.push(RawNode {
                 name,
                 gres: gres.clone(),
@@ -263,6 +321,8 @@ pub struct SlurmFiles<'a> {
 /// gres.conf: node (or `*` for every node) → (type, count) of its GPUs.
 fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> {
     let mut out: BTreeMap<String, (String, u32)> = BTreeMap::new();
+    // Names expanded so far, bounded in all (see MAX_HOSTS).
+    let mut expanded = 0usize;
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         let f = fields(line);
@@ -281,32 +341,33 @@ fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> 
                 .parse::<u32>()
                 .map_err(|_| Error::input(file, format!("{at}: Count"), "a whole number", c))?,
             (None, Some(files)) => {
-                expand_hostlist(files)
-                    .map(|v| v.len() as u32)
-                    .ok_or_else(|| {
-                        Error::input(
-                            file,
-                            format!("{at}: File"),
-                            "a device list such as /dev/nvidia[0-7]",
-                            files,
-                        )
-                    })?
+                let devices =
+                    expand_hostlist_at_most(files, MAX_HOSTS - expanded).map_err(|e| {
+                        let expected = match e {
+                            HostlistError::Malformed => {
+                                "a device list such as /dev/nvidia[0-7]".into()
+                            }
+                            e => e.expected(),
+                        };
+                        Error::input(file, format!("{at}: File"), expected, files)
+                    })?;
+                expanded += devices.len();
+                u32::try_from(devices.len()).unwrap_or(u32::MAX)
             }
             (None, None) => 1,
         };
         let nodes = match get("NodeName") {
-            Some(h) => expand_hostlist(h).ok_or_else(|| {
-                Error::input(
-                    file,
-                    format!("{at}: NodeName"),
-                    "a Slurm hostlist such as gpu[001-016]",
-                    h,
-                )
-            })?,
+            Some(h) => {
+                let names = expand_hostlist_at_most(h, MAX_HOSTS - expanded)
+                    .map_err(|e| Error::input(file, format!("{at}: NodeName"), e.expected(), h))?;
+                expanded += names.len();
+                names
+            }
             None => vec!["*".to_string()],
         };
         for n in nodes {
             let e = out.entry(n).or_insert((ty.to_string(), 0));
+            // Lines add up (File=/dev/nvidia[0-3] and [4-7]); the sum must fit.
             if e.0 != ty {
                 return Err(Error::input(
                     file,
@@ -315,7 +376,14 @@ fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> 
                     ty,
                 ));
             }
-            e.1 += count;
+            e.1 = e.1.checked_add(count).ok_or_else(|| {
+                Error::input(
+                    file,
+                    format!("{at}: Count"),
+                    "a total below 2^32",
+                    count.to_string(),
+                )
+            })?;
         }
     }
     Ok(out)
@@ -324,6 +392,8 @@ fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> 
 /// topology.conf (topology/block): node → block name.
 fn blocks(file: &str, text: &str) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
+    // Names expanded so far, bounded in all (see MAX_HOSTS).
+    let mut expanded = 0usize;
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         let f = fields(line);
@@ -336,14 +406,10 @@ fn blocks(file: &str, text: &str) -> Result<BTreeMap<String, String>> {
         let Some((_, nodes)) = f.iter().find(|(k, _)| k.eq_ignore_ascii_case("Nodes")) else {
             continue;
         };
-        let names = expand_hostlist(nodes).ok_or_else(|| {
-            Error::input(
-                file,
-                format!("line {}: Nodes", i + 1),
-                "a Slurm hostlist",
-                nodes.clone(),
-            )
+        let names = expand_hostlist_at_most(nodes, MAX_HOSTS - expanded).map_err(|e| {
+            Error::input(file, format!("line {}: Nodes", i + 1), e.expected(), nodes)
         })?;
+        expanded += names.len();
         for n in names {
             out.insert(n, format!("block={block}"));
         }
@@ -361,6 +427,8 @@ pub fn import_nodes(
     opts: &SlurmOptions,
 ) -> Result<Inventory> {
     let mut raw: Vec<RawNode> = vec![];
+    // Node name -> its record in `raw`: a node listed twice would be counted twice.
+    let mut index_of: BTreeMap<String, usize> = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -370,6 +438,11 @@ pub fn import_nodes(
         let at = format!("line {}", i + 1);
         match f.first() {
             Some((k, v)) if k == "NodeName" && !v.is_empty() => {
+                if let Some(&first) = index_of.get(v) {
+                    let first_at: &RawNode = &raw[first];
+                    return Err(duplicate(file, &at, v, &first_at.at));
+                }
+                index_of.insert(v.clone(), raw.len());
                 let gres = f
                     .iter()
                     .find(|(k, _)| k == "Gres")
@@ -434,6 +507,20 @@ pub fn import_nodes(
             "neither",
         )
     })?;
+    // The site becomes a scenario id and reaches exports: refuse what is not an id.
+    if let Some(problem) = xpufleet_model::id_problem(&site) {
+        let (origin, at) = match (&opts.site, files.conf) {
+            (Some(_), _) => ("--site".to_string(), "the site id".to_string()),
+            (None, Some((cfile, _))) => (cfile.to_string(), "ClusterName".to_string()),
+            (None, None) => (file.to_string(), "site".to_string()),
+        };
+        return Err(Error::input(
+            &origin,
+            at,
+            format!("a site id: {}", xpufleet_model::ID_RULE),
+            format!("{site:?} ({problem})"),
+        ));
+    }
     let (mut recs, skipped) = records(file, raw, mapping, &site, opts.country.as_deref())?;
     for r in &mut recs {
         r.domain = block_of.get(&r.name).cloned();

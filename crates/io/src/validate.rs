@@ -708,6 +708,7 @@ impl<'a> Checker<'a> {
         for (i, j) in s.jobs.iter().enumerate() {
             self.job(i, j, &accels, &entities);
         }
+        self.id_charsets(s);
     }
 
     /// One licence: holder and accelerators known, countries well-formed, dates in order, an
@@ -978,6 +979,10 @@ impl<'a> Checker<'a> {
             "accelerator",
             catalog.accelerators.iter().map(|a| a.id.as_str()),
         );
+        self.id_charset(
+            "accelerator",
+            catalog.accelerators.iter().map(|a| a.id.as_str()),
+        );
         for (i, a) in catalog.accelerators.iter().enumerate() {
             let at = format!("accelerator[{i}]");
             self.country(format!("{at}.vendor_country"), &a.vendor_country);
@@ -1162,6 +1167,44 @@ fn fx_list(fx: &xpufleet_model::FxRates) -> String {
     let mut v: Vec<&str> = vec!["USD"];
     v.extend(fx.usd_per_unit.keys().map(Currency::as_str));
     v.join(", ")
+}
+
+/// Ids in the documented character set (`xpufleet_model::id`): every id of a scenario's lists
+/// can reach an export (a Slurm line, a Kubernetes label, a comment), so one that could change
+/// what the export means (a line break, `#`, `:`, a quote, ...) is refused here, at input.
+impl Checker<'_> {
+    /// Each id of `list` that is not in the character set, reported at the id. Empty ids are
+    /// reported by `unique_ids`.
+    fn id_charset<'s>(&mut self, list: &str, ids: impl IntoIterator<Item = &'s str>) {
+        for (i, id) in ids.into_iter().enumerate() {
+            if id.trim().is_empty() {
+                continue;
+            }
+            if let Some(problem) = xpufleet_model::id_problem(id) {
+                self.err(
+                    format!("{list}[{i}].id"),
+                    format!(
+                        "id {id:?} is not allowed: {problem}: expected {}",
+                        xpufleet_model::ID_RULE
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The ids of every list of a scenario (its own accelerators are checked with them in
+    /// `accelerators`).
+    fn id_charsets(&mut self, s: &Scenario) {
+        self.id_charset("entity", s.entities.iter().map(|e| e.id.as_str()));
+        self.id_charset("site", s.sites.iter().map(|x| x.id.as_str()));
+        self.id_charset("pool", s.pools.iter().map(|p| p.id.as_str()));
+        self.id_charset("envelope", s.envelopes.iter().map(|e| e.id.as_str()));
+        self.id_charset("supplier_mix", s.supplier_mix.iter().map(|m| m.id.as_str()));
+        self.id_charset("candidate", s.candidates.iter().map(|c| c.id.as_str()));
+        self.id_charset("supply_cap", s.supply_caps.iter().map(|c| c.id.as_str()));
+        self.id_charset("licence", s.licences.iter().map(|l| l.id.as_str()));
+        self.id_charset("job", s.jobs.iter().map(|j| j.id.as_str()));
+    }
 }
 
 #[cfg(test)]
@@ -1689,6 +1732,50 @@ mod tests {
             };
             for d in diagnose(&text).iter() {
                 prop_assert!(d.line.is_some(), "unlocated: {}", d);
+            }
+        }
+    }
+
+    /// Issue 23: an id that could change what an export means (a line break adds a Slurm
+    /// partition, `#` starts a comment, `:` and quotes mean something in YAML) is refused at
+    /// its place in the file, whatever list it is in.
+    #[test]
+    fn issue_23_hostile_ids_are_refused_where_they_are() {
+        // TOML escapes of hostile characters, and how the message names the character.
+        let hostile = [
+            (r"x\nPartitionName=open", "U+000A"),
+            (r"x\ry", "U+000D"),
+            ("x#y", "'#'"),
+            ("x: y", "':'"),
+            (r#"x\"y"#, "'\"'"),
+            ("x'y", "'''"),
+            (r"x\u2028y", "U+2028"),
+            (r"x\u0085y", "U+0085"),
+            ("x y", "a space"),
+            ("..", "does not start and end with a letter or digit"),
+        ];
+        for (line, field) in [
+            ("id = \"cn-a800\"", "pool[0].id"),
+            ("id = \"acme-ai\"", "entity[0].id"),
+            ("id = \"cn-ulanqab\"", "site[0].id"),
+        ] {
+            for (id, named) in hostile {
+                let text = EXAMPLE_SCENARIO.replacen(line, &format!("id = \"{id}\""), 1);
+                let ds = diagnose(&text);
+                let d = ds
+                    .iter()
+                    .find(|d| {
+                        d.field.as_deref() == Some(field) && d.message.contains("is not allowed")
+                    })
+                    .unwrap_or_else(|| panic!("{field} {id:?}: no charset error in:\n{ds}"));
+                assert!(d.message.contains(named), "{field} {id:?}: {d}");
+                assert!(text_at(&text, d).starts_with('"'), "{field} {id:?}: {d}");
+                // One line: the hostile character is named, never printed.
+                let shown = d.to_string();
+                assert!(
+                    !shown.contains(['\n', '\r', '\u{2028}', '\u{85}']),
+                    "{shown:?}"
+                );
             }
         }
     }

@@ -953,8 +953,9 @@ async fn check(
     ))
 }
 
+/// The build in every run's inputs, so a run id changes with the code (`xpufleet_app::build`).
 fn generator() -> String {
-    format!("xpufleet {}", env!("CARGO_PKG_VERSION"))
+    xpufleet_app::build::generator()
 }
 
 #[utoipa::path(post, path = "/api/v1/scenarios/{id}/plan", params(("id" = String, Path), CheckQuery),

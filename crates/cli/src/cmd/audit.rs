@@ -1,7 +1,6 @@
 //! `xpufleet audit`: check the server's hash-chained audit trail (in its database, or in an
 //! export), and export it as JSON Lines for a third party to check.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -124,11 +123,8 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
                 text.push_str(&serde_json::to_string(e)?);
                 text.push('\n');
             }
-            let mut f = std::fs::File::create(&out)
-                .with_context(|| format!("creating {}", out.display()))?;
-            f.write_all(text.as_bytes())
-                .and_then(|_| f.sync_all())
-                .with_context(|| format!("writing {}", out.display()))?;
+            // Whole or not at all: a failed write leaves no partial export behind.
+            crate::common::write_atomic(&out, &text)?;
             eprintln!("{} entries written to {}", chain.len(), out.display());
             Ok(())
         }

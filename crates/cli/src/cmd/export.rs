@@ -98,12 +98,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         Target::Volcano { .. } => export::volcano(&policy, &mapping, &loaded.catalog)?,
         Target::Slurm { .. } => export::slurm(&policy, &mapping)?,
     };
-    std::fs::create_dir_all(&common.out)
-        .with_context(|| format!("{}: cannot create", common.out.display()))?;
-    for f in &files {
-        let p = common.out.join(&f.name);
-        std::fs::write(&p, &f.text).with_context(|| format!("{}: cannot write", p.display()))?;
-        println!("wrote {}", p.display());
+    // All files or none: a failed write (a full disk) leaves the earlier export whole and no
+    // partial file, so what a scheduler reads is always one export.
+    let named: Vec<(String, String)> = files.into_iter().map(|f| (f.name, f.text)).collect();
+    crate::common::write_files_atomic(&common.out, &named)?;
+    for (name, _) in &named {
+        println!("wrote {}", common.out.join(name).display());
     }
     let excluded = policy.access.iter().filter(|a| !a.usable).count();
     crate::common::say!(

@@ -153,9 +153,8 @@ fn print_inventory(inv: &Inventory, source: &str, json: bool) -> Result<()> {
 fn write_jobs(q: &QueueImport, args: &QueueArgs) -> Result<()> {
     let text = xpufleet_io::trace::write_jobs_jsonl(&q.jobs);
     match &args.out {
-        Some(p) => {
-            std::fs::write(p, &text).with_context(|| format!("{}: cannot write", p.display()))?
-        }
+        // Whole or not at all: a failed write leaves no partial queue behind.
+        Some(p) => crate::common::write_atomic(p, &text)?,
         None => print!("{text}"),
     }
     let by = q.skipped_by_reason();

@@ -9,6 +9,7 @@ mod estimate_serving;
 mod fit;
 mod fleet;
 mod harden;
+mod issue23;
 mod plan;
 mod risk;
 mod run;

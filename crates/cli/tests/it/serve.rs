@@ -476,3 +476,53 @@ fn load_of_readers_and_writers_loses_nothing_on_postgres() {
     let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
     load(&format!("{base}/xpufleet_test_load"));
 }
+
+/// Issue 23: every stored run records the build that computed it, as `xpufleet --version`
+/// names it, so its id (a digest of its inputs) changes with the code and an upgraded server
+/// computes again rather than serving an older build's answer as current.
+#[test]
+fn issue_23_a_stored_run_records_the_build() {
+    let dir = scratch("serve-build");
+    let url = format!("sqlite://{}", dir.join("b.db").display());
+    let o = xpufleet(&[
+        "token",
+        "create",
+        "--role",
+        "admin",
+        "--name",
+        "b",
+        "--database",
+        &url,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tok = stdout(&o).lines().last().unwrap().trim().to_string();
+    let version = stdout(&xpufleet(&["--version"])).trim().to_string();
+    assert!(!version.ends_with("(unnamed build)"), "{version}");
+    let (mut child, base) = start(&url);
+    let a = agent();
+    let scenario =
+        std::fs::read_to_string(crate::support::repo().join("examples/capex-2025.toml")).unwrap();
+    let mut r = a
+        .post(format!("{base}/api/v1/scenarios"))
+        .header("Authorization", format!("Bearer {tok}"))
+        .header("Content-Type", "application/toml")
+        .send(scenario.as_bytes())
+        .unwrap();
+    let created: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let id = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"));
+    let r = a
+        .get(format!(
+            "{base}/api/v1/scenarios/{id}/check?as_of=2025-06-01"
+        ))
+        .header("Authorization", format!("Bearer {tok}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let run_id = r.headers()["x-run-id"].to_str().unwrap().to_string();
+    let run = get_json(&a, &tok, &format!("{base}/api/v1/runs/{run_id}"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(run["inputs"]["generator"], version.as_str(), "{run}");
+}

@@ -4,6 +4,7 @@
 //! and the round trip import → check → export.
 
 mod deploy;
+mod issue23;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
