@@ -30,7 +30,7 @@ pub struct AlertsQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Alert {
     /// verification-expiring, verification-expired, licence-expiring, licence-expired,
-    /// unverified, verdict-changes or scenario-unreadable.
+    /// review-expiring, review-expired, unverified, verdict-changes or scenario-unreadable.
     pub kind: String,
     /// What it is about: `verifications/<id>`, `licences/<id>`, `scenarios/<id>`, with the
     /// pool or candidate after a `#` when it is about one.
@@ -152,6 +152,25 @@ fn scenario_alerts(
             as_of,
             horizon,
         ));
+    }
+    // A cleared review that runs out puts its red flags back in the way: the officer must
+    // renew it (or the use stops). Denials and escalations that expire are worth a look too.
+    for r in &loaded.scenario.reviews {
+        if r.date > as_of {
+            continue;
+        }
+        if let Some(mut a) = expiry("review", subject(&r.target), r.valid_until, as_of, horizon) {
+            a.message = format!(
+                "review {} ({} by {}, rules {}) of {} {}",
+                r.id,
+                r.decision,
+                r.reviewer,
+                r.rules.join(", "),
+                r.target,
+                a.message
+            );
+            out.push(a);
+        }
     }
     let now = xpufleet_app::check(&loaded, &rules, Some(as_of))?.report;
     for u in &now.unverified {
