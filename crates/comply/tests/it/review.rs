@@ -145,3 +145,76 @@ fn a_cleared_review_never_lifts_a_prohibition() {
     assert!(!ev2.verdict.usable);
     assert!(ev2.verdict.review.is_none());
 }
+
+/// Issue 24: every verdict change listed over the example's horizon agrees with `check` on
+/// the listed date (the new verdict) and on the day before (the old one), for pools and
+/// candidates, and no use changes on a day that is not listed.
+#[test]
+fn verdict_changes_agree_with_check_on_each_listed_date() {
+    let e = example_with(vec![review(
+        "cn-910b",
+        Some("acme-ai"),
+        &GP10,
+        ReviewDecision::Cleared,
+    )]);
+    let start = d("2025-03-01");
+    let until = d("2026-03-01");
+    let mut uses: Vec<_> = e.intended_uses(start).into_iter().map(|(r, _)| r).collect();
+    for c in &e.scenario().candidates {
+        uses.push(xpufleet_comply::UseRequest {
+            user: e.scenario().company.clone(),
+            target: c.id.clone(),
+            kind: e.candidate_mode(&c.id).unwrap(),
+            workload_flops: None,
+            date: start,
+        });
+    }
+    let changes = xpufleet_comply::verdict_changes(&e, &uses, until);
+    assert!(changes
+        .iter()
+        .any(|c| c.target == "cn-910b" && c.date == d("2025-05-13") && !c.usable_to));
+    // The review starts on 2025-05-20 and makes the red flag usable again.
+    assert!(changes.iter().any(|c| c.target == "cn-910b"
+        && c.user == "acme-ai"
+        && c.date == d("2025-05-20")
+        && c.usable_to
+        && c.rules == ["review/rev-cn-910b"]));
+    let find = |r: &xpufleet_comply::CheckReport, c: &xpufleet_comply::VerdictChange| {
+        r.uses
+            .iter()
+            .chain(&r.candidates)
+            .find(|u| u.eval.target == c.target && u.eval.user == c.user)
+            .map(|u| (u.eval.verdict.outcome, u.eval.verdict.usable))
+    };
+    for c in &changes {
+        let then = e.check(c.date);
+        let before = e.check(c.date.plus_days(-1));
+        assert_eq!(find(&then, c), Some((c.to, c.usable_to)), "{c:?}");
+        assert_eq!(find(&before, c), Some((c.from, c.usable_from)), "{c:?}");
+    }
+    // Between listed dates nothing moves: spot-check the first day of each month.
+    let mut day = start;
+    while day < until {
+        let next = day.plus_days(30);
+        let listed = changes.iter().any(|c| c.date > day && c.date <= next);
+        if !listed {
+            let (a, b) = (e.check(day), e.check(next));
+            let key = |r: &xpufleet_comply::CheckReport| -> Vec<_> {
+                r.uses
+                    .iter()
+                    .chain(&r.candidates)
+                    .map(|u| {
+                        (
+                            u.eval.target.clone(),
+                            u.eval.user.clone(),
+                            u.eval.verdict.outcome,
+                            u.eval.verdict.usable,
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(key(&a), key(&b), "{day} .. {next}");
+        }
+        day = next;
+    }
+}
