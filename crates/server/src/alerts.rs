@@ -104,18 +104,16 @@ fn expiry(kind: &str, subject: String, until: Date, as_of: Date, horizon: Date) 
     })
 }
 
-/// Verdicts by (target kind, target, user, use) with whether the target is verified.
-fn verdicts(r: &CheckReport) -> BTreeMap<(String, String, String, String), String> {
+/// Verdicts by (target kind, target, user, use): the outcome and whether engines may use it.
+fn verdicts(
+    r: &CheckReport,
+) -> BTreeMap<(String, String, String, String), (xpufleet_comply::Outcome, bool)> {
     r.uses
         .iter()
         .chain(&r.candidates)
         .map(|u| {
             let e = &u.eval;
             let mode = serde_json::to_value(e.mode)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            let outcome = serde_json::to_value(e.verdict.outcome)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
@@ -126,7 +124,7 @@ fn verdicts(r: &CheckReport) -> BTreeMap<(String, String, String, String), Strin
                     e.user.clone(),
                     mode,
                 ),
-                outcome,
+                (e.verdict.outcome, e.verdict.usable),
             )
         })
         .collect()
@@ -200,14 +198,24 @@ fn scenario_alerts(
                 continue;
             }
             let (kind, target, user, mode) = key;
+            let ((was, was_usable), (after, usable)) = (*was, after);
+            // Stricter when the use stops being usable, or its outcome tightens.
+            let direction = if (was_usable && !usable) || (was_usable == usable && after > was) {
+                "stricter"
+            } else {
+                "looser"
+            };
+            let usable_word = |u: bool| if u { "usable" } else { "not usable" };
             out.push(Alert {
                 kind: "verdict-changes".into(),
                 subject: subject(&target),
                 date: Some(date.to_string()),
                 days: Some(days_between(as_of, date)),
                 message: format!(
-                    "{kind} {target}, {user} ({mode}): {was} until {date}, then {after} \
-                     (rules {})",
+                    "{kind} {target}, {user} ({mode}): {was} until {date}, then {after}, \
+                     {direction}: {} -> {} (rules {})",
+                    usable_word(was_usable),
+                    usable_word(usable),
                     rule_ids.join(", ")
                 ),
             });
