@@ -19,6 +19,7 @@ use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
 
 pub mod build;
 pub mod defaults;
+pub mod horizon;
 pub mod records;
 pub mod risk;
 pub mod run;
@@ -223,6 +224,12 @@ pub struct PlanOutput {
     /// robust plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<risk::RiskOutput>,
+    /// How each line's verdict moves on the rule changes inside the plan's horizon.
+    pub verdict_changes: Vec<horizon::PlanVerdictChange>,
+    /// The last day of the horizon those changes were looked for up to.
+    pub horizon_end: Date,
+    /// "as-of" or "strict" (`--horizon-rules`).
+    pub horizon_rules: &'static str,
 }
 
 /// The procurement plan of a checked scenario under `opts`, and with a what-if, the plan
@@ -246,14 +253,49 @@ pub fn plan_with_risk(
     what_if: Option<&WhatIfInput>,
     risk_opts: Option<&risk::RiskOptions>,
 ) -> Result<PlanOutput, Error> {
+    plan_horizon(
+        loaded,
+        extra_rules,
+        opts,
+        what_if,
+        risk_opts,
+        horizon::HorizonRules::AsOf,
+    )
+}
+
+/// `plan_with_risk`, judging candidates by `horizon_rules` (`plan --horizon-rules`).
+pub fn plan_horizon(
+    loaded: &LoadedScenario,
+    extra_rules: &[RuleText],
+    opts: &PlanOptions,
+    what_if: Option<&WhatIfInput>,
+    risk_opts: Option<&risk::RiskOptions>,
+    horizon_rules: horizon::HorizonRules,
+) -> Result<PlanOutput, Error> {
     let rules = rule_set(loaded, extra_rules)?;
     let engine = RuleEngine::new(rules, &loaded.scenario, &loaded.catalog);
     let perf = PerfModel::default();
-    let base = xpufleet_plan::plan(&loaded.scenario, &loaded.catalog, &engine, &perf, opts)
-        .map_err(|source| Error::Plan {
+    let date = opts.date.unwrap_or(loaded.scenario.date);
+    let until = horizon::horizon_end(&loaded.scenario, date);
+    let strict = horizon::StrictGate {
+        engine: &engine,
+        until,
+    };
+    let gate: &dyn xpufleet_comply::Gate = match horizon_rules {
+        horizon::HorizonRules::AsOf => &engine,
+        horizon::HorizonRules::Strict => &strict,
+    };
+    let base = xpufleet_plan::plan(&loaded.scenario, &loaded.catalog, gate, &perf, opts).map_err(
+        |source| Error::Plan {
             context: format!("planning {}", loaded.origin),
             source,
-        })?;
+        },
+    )?;
+    let verdict_changes = horizon::plan_verdict_changes(&engine, &base, until);
+    let horizon_rules = match horizon_rules {
+        horizon::HorizonRules::AsOf => "as-of",
+        horizon::HorizonRules::Strict => "strict",
+    };
     let risk = match risk_opts {
         Some(r) => Some(risk::risk(loaded, extra_rules, opts, &base, r)?),
         None => None,
@@ -263,6 +305,9 @@ pub fn plan_with_risk(
             plan: base,
             what_if: None,
             risk,
+            verdict_changes,
+            horizon_end: until,
+            horizon_rules,
         });
     };
     let (alt_scenario, alt_catalog) = w.what_if.apply(&loaded.scenario, &loaded.catalog)?;
@@ -309,6 +354,9 @@ pub fn plan_with_risk(
             diff,
         }),
         risk,
+        verdict_changes,
+        horizon_end: until,
+        horizon_rules,
     })
 }
 

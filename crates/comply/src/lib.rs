@@ -38,4 +38,5 @@ pub use rules::{
     PackProblem, Party, Reaches, Rule, RuleOutcome, RulePack, RuleScope, RuleSet,
 };
 pub use screening::{Screening, ScreeningEntry, ScreeningHit, ScreeningList, ScreeningReport};
+pub use timeline::{rule_changes, verdict_changes, VerdictChange};
 pub use verdict::{AllowAll, Gate, Outcome, UseKind, UseRequest, Verdict};

@@ -2,7 +2,7 @@
 //! candidate) for this workload on this date?"
 
 use serde::{Deserialize, Serialize};
-use xpufleet_model::Date;
+use xpufleet_model::{Date, Review, ReviewDecision};
 
 /// The outcome of evaluating the rules for one use, strictest last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -85,6 +85,14 @@ pub struct Verdict {
     /// False when owner/operator verification is missing or expired: then no engine may use the
     /// target, whatever the outcome.
     pub verified: bool,
+    /// The one answer planners and schedulers use: `Verdict::usable()` when the verdict was
+    /// made, written out so that JSON readers need not repeat the reasoning.
+    #[serde(default)]
+    pub usable: bool,
+    /// The compliance review applied to this use, if any (`[[review]]`): a cleared review that
+    /// covers every deciding red flag, a denial, or an escalation of a red flag.
+    #[serde(default)]
+    pub review: Option<Review>,
 }
 
 impl Verdict {
@@ -95,18 +103,112 @@ impl Verdict {
             reasons: vec![],
             would_change: None,
             verified: true,
+            usable: true,
+            review: None,
         }
     }
 
-    /// May an engine plan or place onto this?
+    /// May an engine plan or place onto this? Verified, and either allowed or within a licence
+    /// exception, or a red flag that a cleared review covers; never when a review denied it.
+    /// A review never lifts a licence requirement or a prohibition.
     pub fn usable(&self) -> bool {
-        self.verified && self.outcome.usable()
+        let reviewed = match &self.review {
+            Some(r) if r.decision == ReviewDecision::Denied => return false,
+            Some(r) => r.decision == ReviewDecision::Cleared && self.outcome == Outcome::RedFlag,
+            None => false,
+        };
+        self.verified && (self.outcome.usable() || reviewed)
+    }
+
+    /// Sets the `usable` field from the others; call after changing them.
+    pub fn sealed(mut self) -> Verdict {
+        self.usable = self.usable();
+        self
+    }
+
+    /// Applies the officer's decision among `reviews` to this verdict for `user`'s use of
+    /// `target` on `date`: the latest review in force (on a tie the strictest: denied, then
+    /// escalated, then cleared). A cleared review applies only to a red flag whose every
+    /// deciding rule it lists; one that misses a rule is named in the reasons instead. The
+    /// outcome itself never changes: a review decides whether the use goes ahead, not what the
+    /// rules say.
+    pub fn review_with(
+        mut self,
+        reviews: &[Review],
+        target: &str,
+        user: &str,
+        date: Date,
+    ) -> Verdict {
+        let rank = |d: ReviewDecision| match d {
+            ReviewDecision::Denied => 2,
+            ReviewDecision::Escalated => 1,
+            ReviewDecision::Cleared => 0,
+        };
+        let latest = reviews
+            .iter()
+            .filter(|r| r.applies(target, user, date))
+            .max_by(|a, b| (a.date, rank(a.decision)).cmp(&(b.date, rank(b.decision))));
+        if let Some(r) = latest {
+            match r.decision {
+                ReviewDecision::Denied => {
+                    self.reasons.insert(
+                        0,
+                        format!(
+                            "review {} by {} on {}: denied ({})",
+                            r.id, r.reviewer, r.date, r.evidence
+                        ),
+                    );
+                    self.review = Some(r.clone());
+                }
+                ReviewDecision::Escalated if self.outcome == Outcome::RedFlag => {
+                    self.review = Some(r.clone());
+                }
+                ReviewDecision::Escalated => {}
+                ReviewDecision::Cleared if self.outcome == Outcome::RedFlag => {
+                    let uncovered: Vec<&str> = self
+                        .rules
+                        .iter()
+                        .filter(|rule| !r.rules.contains(rule))
+                        .map(String::as_str)
+                        .collect();
+                    if uncovered.is_empty() {
+                        self.review = Some(r.clone());
+                    } else {
+                        self.reasons.push(format!(
+                            "review {} clears {} but not {}: the red flag stands",
+                            r.id,
+                            r.rules.join(", "),
+                            uncovered.join(", ")
+                        ));
+                    }
+                }
+                ReviewDecision::Cleared => {}
+            }
+        }
+        self.sealed()
     }
 
     /// One line for "why not": the outcome, the deciding rule and the first reason, the rule
     /// named once (a rule's reason starts with its own id, which the line already gives).
     pub fn summary(&self) -> String {
         let why = self.reasons.first().map(String::as_str).unwrap_or("");
+        if let Some(r) = &self.review {
+            let how = match r.decision {
+                ReviewDecision::Cleared => "cleared",
+                ReviewDecision::Denied => "denied",
+                ReviewDecision::Escalated => "escalated, waiting",
+            };
+            if self.verified || r.decision == ReviewDecision::Denied {
+                let rule = self
+                    .rules
+                    .first()
+                    .map_or(String::new(), |r| format!(" by {r}"));
+                return format!(
+                    "{}{rule}, {how} by review {} until {}",
+                    self.outcome, r.id, r.valid_until
+                );
+            }
+        }
         match (self.verified, self.rules.first()) {
             (false, _) => format!("unverified: {why}"),
             (true, Some(r)) => {
@@ -148,6 +250,8 @@ mod tests {
             reasons: vec![reason.into()],
             would_change: None,
             verified: true,
+            usable: false,
+            review: None,
         }
     }
 

@@ -105,6 +105,7 @@ const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
     ("candidate", check_item::<Candidate>),
     ("supply_cap", check_item::<SupplyCap>),
     ("licence", check_item::<Licence>),
+    ("review", check_item::<xpufleet_model::Review>),
     ("job", check_item::<TrainingJob>),
     ("risk", check_item::<xpufleet_model::Risk>),
 ];
@@ -297,6 +298,7 @@ fn partial_scenario(text: &str) -> Option<(Scenario, KeptEntries, FailedIds)> {
     s.candidates = typed_entries(&doc, "candidate", &mut kept, &mut failed);
     s.supply_caps = typed_entries(&doc, "supply_cap", &mut kept, &mut failed);
     s.licences = typed_entries(&doc, "licence", &mut kept, &mut failed);
+    s.reviews = typed_entries(&doc, "review", &mut kept, &mut failed);
     s.jobs = typed_entries(&doc, "job", &mut kept, &mut failed);
     s.risks = typed_entries(&doc, "risk", &mut kept, &mut failed);
     Some((s, kept, failed))

@@ -703,6 +703,24 @@ impl<'a> Checker<'a> {
             self.licence(&format!("licence[{i}]"), l, &entities, &accels);
         }
 
+        // Reviews.
+        let targets = self.known(
+            "pool or candidate",
+            "pool",
+            s.pools
+                .iter()
+                .map(|p| p.id.as_str())
+                .chain(s.candidates.iter().map(|c| c.id.as_str())),
+        );
+        let mut targets = targets;
+        if let Some(extra) = self.extra_ids.get("candidate") {
+            targets.ids.extend(extra.iter().cloned());
+        }
+        self.unique_ids("review", s.reviews.iter().map(|r| r.id.as_str()));
+        for (i, r) in s.reviews.iter().enumerate() {
+            self.review(&format!("review[{i}]"), r, &entities, &targets);
+        }
+
         // Jobs.
         self.unique_ids("job", s.jobs.iter().map(|j| j.id.as_str()));
         for (i, j) in s.jobs.iter().enumerate() {
@@ -737,6 +755,47 @@ impl<'a> Checker<'a> {
             self.err(
                 format!("{at}.authority"),
                 "empty authority: expected the issuing authority (\"US-BIS\")".into(),
+            );
+        }
+    }
+
+    fn review(&mut self, at: &str, r: &xpufleet_model::Review, entities: &Known, targets: &Known) {
+        self.reference(format!("{at}.target"), &r.target, targets);
+        if let Some(u) = &r.user {
+            self.reference(format!("{at}.user"), u, entities);
+        }
+        if r.rules.is_empty() {
+            self.err(
+                format!("{at}.rules"),
+                "no rules: expected the ids of the rules whose red flags the review covers \
+                 (\"us-guidance-2025-05/gp10-prc-chips\")"
+                    .into(),
+            );
+        }
+        for (j, rule) in r.rules.iter().enumerate() {
+            if !rule.contains('/') {
+                self.err(
+                    format!("{at}.rules[{j}]"),
+                    format!(
+                        "rule {rule:?} is not a full rule id: expected PACK/RULE as `check` \
+                         prints it (\"us-guidance-2025-05/gp10-prc-chips\")"
+                    ),
+                );
+            }
+        }
+        if r.reviewer.trim().is_empty() {
+            self.err(
+                format!("{at}.reviewer"),
+                "empty reviewer: expected who decided (a person or role)".into(),
+            );
+        }
+        if r.valid_until < r.date {
+            self.err(
+                format!("{at}.valid_until"),
+                format!(
+                    "valid_until {} is before the review's date {}: expected a date on or after it",
+                    r.valid_until, r.date
+                ),
             );
         }
     }
@@ -1261,6 +1320,33 @@ mod tests {
         assert!(d.0.iter().all(|x| x.line.is_some()), "{s}");
         // And the entry is optional: the example itself validates.
         assert!(diagnose(EXAMPLE_SCENARIO).is_empty());
+    }
+
+    #[test]
+    fn issue_24_review_errors_are_located() {
+        let ok = "\n[[review]]\nid = \"rev-1\"\ntarget = \"cn-910b\"\nuser = \"acme-ai\"\nrules = [\"us-guidance-2025-05/ascend-gp10\"]\ndecision = \"cleared\"\nreviewer = \"officer\"\ndate = 2025-05-20\nevidence = \"memo 7\"\nvalid_until = 2025-11-20\n";
+        let text = format!("{EXAMPLE_SCENARIO}{ok}");
+        assert!(diagnose(&text).is_empty(), "{}", diagnose(&text));
+        let bad = "\n[[review]]\nid = \"rev-1\"\ntarget = \"nowhere\"\nuser = \"nobody\"\nrules = [\"gp10\"]\ndecision = \"cleared\"\nreviewer = \" \"\ndate = 2025-05-20\nvalid_until = 2025-05-01\n";
+        let d = diagnose(&format!("{text}{bad}"));
+        let s = d.to_string();
+        for want in [
+            "review[1].id: duplicate id \"rev-1\"",
+            "review[1].target: unknown pool or candidate \"nowhere\"",
+            "review[1].user: unknown entity \"nobody\"",
+            "review[1].rules[0]: rule \"gp10\" is not a full rule id",
+            "review[1].reviewer: empty reviewer",
+            "review[1].valid_until: valid_until 2025-05-01 is before the review's date",
+        ] {
+            assert!(s.contains(want), "missing {want:?} in:\n{s}");
+        }
+        assert!(d.0.iter().all(|x| x.line.is_some()), "{s}");
+        // A decision outside the three is a type error at the entry.
+        let d = diagnose(&format!(
+            "{EXAMPLE_SCENARIO}{}",
+            ok.replace("cleared", "ok")
+        ));
+        assert!(d.to_string().contains("unknown variant `ok`"), "{d}");
     }
 
     /// One malformed variant of the example: replace the first `from` with `to` (or append

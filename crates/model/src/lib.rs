@@ -30,8 +30,8 @@ pub use money::{Currency, FxRates, Money, MoneyError};
 pub use pool::{Acquisition, Pool, Transfer, TransferKind};
 pub use risk::{Dist, Risk, RiskKind};
 pub use scenario::{
-    Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Scenario,
-    SupplierMix, SupplyCap,
+    Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Review,
+    ReviewDecision, Scenario, SupplierMix, SupplyCap,
 };
 pub use site::{Role, Site, Tenure, Verification};
 pub use throughput::ThroughputTable;

@@ -136,6 +136,71 @@ pub struct Licence {
     pub reference: String,
 }
 
+/// What a person decided about a red-flagged use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewDecision {
+    /// The covered red flags were resolved: the use may go ahead until the review expires.
+    Cleared,
+    /// The use must not go ahead, whatever the rules say, while the review is valid.
+    Denied,
+    /// Passed up for a decision; the use waits, as it would without a review.
+    Escalated,
+}
+
+impl ReviewDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewDecision::Cleared => "cleared",
+            ReviewDecision::Denied => "denied",
+            ReviewDecision::Escalated => "escalated",
+        }
+    }
+}
+
+impl std::fmt::Display for ReviewDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A compliance officer's review of a red-flagged use (`[[review]]`): due diligence on the
+/// red flags of `rules` for `target` (a pool or candidate id), for one end user or for all.
+/// A cleared review makes those red flags usable from `date` to `valid_until`; it never lifts
+/// a licence requirement or a prohibition (only a licence or the rules can).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    pub id: String,
+    /// Pool id or candidate id.
+    pub target: String,
+    /// The end user (entity id) the review is about; absent means every user of the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Full ids of the rules whose red flags it covers ("us-guidance-2025-05/gp10-prc-chips").
+    pub rules: Vec<String>,
+    pub decision: ReviewDecision,
+    /// Who decided (a person or role, free text).
+    pub reviewer: String,
+    /// The day of the decision; the review applies from it.
+    pub date: Date,
+    /// What the decision rests on (a file reference, a memo id).
+    #[serde(default)]
+    pub evidence: String,
+    /// The last day the review applies.
+    pub valid_until: Date,
+}
+
+impl Review {
+    /// Does this review speak to `user`'s use of `target` on `date`?
+    pub fn applies(&self, target: &str, user: &str, date: Date) -> bool {
+        self.target == target
+            && self.user.as_deref().is_none_or(|u| u == user)
+            && self.date <= date
+            && date <= self.valid_until
+    }
+}
+
 /// Settings of the procurement plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,6 +274,9 @@ pub struct Scenario {
     pub supply_caps: Vec<SupplyCap>,
     #[serde(default, rename = "licence")]
     pub licences: Vec<Licence>,
+    /// Compliance reviews of red-flagged uses.
+    #[serde(default, rename = "review", skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<Review>,
     #[serde(default, rename = "job")]
     pub jobs: Vec<TrainingJob>,
     /// Jobs generated for the planned fleet (`[workload]`), added to `jobs` by `run`.

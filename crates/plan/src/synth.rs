@@ -208,6 +208,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         candidates,
         supply_caps,
         licences: vec![],
+        reviews: vec![],
         jobs: vec![],
         workload: None,
         plan: PlanSettings::default(),

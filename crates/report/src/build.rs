@@ -289,12 +289,9 @@ impl Compliance {
     }
 
     /// Uses no engine may plan or place onto (every standing but allowed and licence
-    /// exception).
+    /// exception, less red flags a compliance review cleared: the row's `usable`).
     pub fn blocked(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| !Standing::of(r).usable())
-            .count()
+        self.rows.iter().filter(|r| !r.usable).count()
     }
 
     /// Rows per outcome, strictest last, only outcomes that occur.

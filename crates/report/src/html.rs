@@ -349,11 +349,7 @@ impl Page<'_> {
                             .join(" ")
                     ));
                 }
-                let mut worst: Vec<&ComplianceRow> = c
-                    .rows
-                    .iter()
-                    .filter(|r| !Standing::of(r).usable())
-                    .collect();
+                let mut worst: Vec<&ComplianceRow> = c.rows.iter().filter(|r| !r.usable).collect();
                 worst.sort_by_key(|r| std::cmp::Reverse(Standing::of(r)));
                 for r in worst.iter().take(3) {
                     items.push(format!(

@@ -30,7 +30,7 @@ pub struct AlertsQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Alert {
     /// verification-expiring, verification-expired, licence-expiring, licence-expired,
-    /// unverified, verdict-changes or scenario-unreadable.
+    /// review-expiring, review-expired, unverified, verdict-changes or scenario-unreadable.
     pub kind: String,
     /// What it is about: `verifications/<id>`, `licences/<id>`, `scenarios/<id>`, with the
     /// pool or candidate after a `#` when it is about one.
@@ -104,18 +104,16 @@ fn expiry(kind: &str, subject: String, until: Date, as_of: Date, horizon: Date) 
     })
 }
 
-/// Verdicts by (target kind, target, user, use) with whether the target is verified.
-fn verdicts(r: &CheckReport) -> BTreeMap<(String, String, String, String), String> {
+/// Verdicts by (target kind, target, user, use): the outcome and whether engines may use it.
+fn verdicts(
+    r: &CheckReport,
+) -> BTreeMap<(String, String, String, String), (xpufleet_comply::Outcome, bool)> {
     r.uses
         .iter()
         .chain(&r.candidates)
         .map(|u| {
             let e = &u.eval;
             let mode = serde_json::to_value(e.mode)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            let outcome = serde_json::to_value(e.verdict.outcome)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
@@ -126,7 +124,7 @@ fn verdicts(r: &CheckReport) -> BTreeMap<(String, String, String, String), Strin
                     e.user.clone(),
                     mode,
                 ),
-                outcome,
+                (e.verdict.outcome, e.verdict.usable),
             )
         })
         .collect()
@@ -152,6 +150,25 @@ fn scenario_alerts(
             as_of,
             horizon,
         ));
+    }
+    // A cleared review that runs out puts its red flags back in the way: the officer must
+    // renew it (or the use stops). Denials and escalations that expire are worth a look too.
+    for r in &loaded.scenario.reviews {
+        if r.date > as_of {
+            continue;
+        }
+        if let Some(mut a) = expiry("review", subject(&r.target), r.valid_until, as_of, horizon) {
+            a.message = format!(
+                "review {} ({} by {}, rules {}) of {} {}",
+                r.id,
+                r.decision,
+                r.reviewer,
+                r.rules.join(", "),
+                r.target,
+                a.message
+            );
+            out.push(a);
+        }
     }
     let now = xpufleet_app::check(&loaded, &rules, Some(as_of))?.report;
     for u in &now.unverified {
@@ -181,14 +198,24 @@ fn scenario_alerts(
                 continue;
             }
             let (kind, target, user, mode) = key;
+            let ((was, was_usable), (after, usable)) = (*was, after);
+            // Stricter when the use stops being usable, or its outcome tightens.
+            let direction = if (was_usable && !usable) || (was_usable == usable && after > was) {
+                "stricter"
+            } else {
+                "looser"
+            };
+            let usable_word = |u: bool| if u { "usable" } else { "not usable" };
             out.push(Alert {
                 kind: "verdict-changes".into(),
                 subject: subject(&target),
                 date: Some(date.to_string()),
                 days: Some(days_between(as_of, date)),
                 message: format!(
-                    "{kind} {target}, {user} ({mode}): {was} until {date}, then {after} \
-                     (rules {})",
+                    "{kind} {target}, {user} ({mode}): {was} until {date}, then {after}, \
+                     {direction}: {} -> {} (rules {})",
+                    usable_word(was_usable),
+                    usable_word(usable),
                     rule_ids.join(", ")
                 ),
             });

@@ -376,6 +376,8 @@ data_countries = ["CN"]
                     reasons: vec!["denied in the test".into()],
                     would_change: None,
                     verified: true,
+                    usable: false,
+                    review: None,
                 }
             } else {
                 Verdict::allowed()

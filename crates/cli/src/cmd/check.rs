@@ -86,6 +86,9 @@ fn verdict_cell(u: &CheckedUse) -> String {
     if !v.verified {
         s.push_str(", unverified");
     }
+    if let Some(r) = &v.review {
+        s.push_str(&format!(", {} ({})", r.decision, r.id));
+    }
     s
 }
 
@@ -127,7 +130,7 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         let e = &u.eval;
         let restricted = e.verdict.outcome > Outcome::Allowed;
         let lifted = e.findings.iter().any(|f| f.lifted_by.is_some());
-        if !restricted && !lifted {
+        if !restricted && !lifted && e.verdict.review.is_none() {
             continue;
         }
         let who = if candidates {
@@ -148,11 +151,25 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
                 }
             }
         }
+        if let Some(r) = &e.verdict.review {
+            crate::common::say!(
+                "    review {}: {} by {} on {}, valid until {}; usable: {}",
+                r.id,
+                r.decision,
+                r.reviewer,
+                r.date,
+                r.valid_until,
+                if e.verdict.usable { "yes" } else { "no" }
+            );
+            if !r.evidence.is_empty() {
+                crate::common::say!("      evidence: {}", r.evidence);
+            }
+        }
         let extra: Vec<&String> = e
             .verdict
             .reasons
             .iter()
-            .filter(|r| r.starts_with("licence "))
+            .filter(|r| r.starts_with("licence ") || r.starts_with("review "))
             .collect();
         for r in extra {
             crate::common::say!("      note: {r}");

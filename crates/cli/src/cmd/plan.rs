@@ -63,6 +63,10 @@ pub struct Args {
         requires = "samples"
     )]
     risk_measure: xpufleet_plan::risk::Measure,
+    /// as-of: plan by the rules in force on the plan's date and list what changes within the
+    /// horizon; strict: plan only what stays usable on every rule change inside the horizon.
+    #[arg(long, value_name = "MODE", default_value = "as-of")]
+    horizon_rules: xpufleet_app::horizon::HorizonRules,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -116,12 +120,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         seed: args.seed,
         measure: args.risk_measure,
     });
-    let out =
-        xpufleet_app::plan_with_risk(&loaded, &rules, &opts, what_if.as_ref(), risk.as_ref())?;
+    let out = xpufleet_app::plan_horizon(
+        &loaded,
+        &rules,
+        &opts,
+        what_if.as_ref(),
+        risk.as_ref(),
+        args.horizon_rules,
+    )?;
     if args.json {
         return print_json(&out);
     }
     print_plan(&out.plan, &loaded);
+    print_changes(&out);
     if let (Some(w), Some(o)) = (&what_if, &out.what_if) {
         println!();
         print_what_if(&w.what_if, &o.plan, &o.diff);
@@ -131,6 +142,71 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         super::risk::print_risk(r);
     }
     Ok(())
+}
+
+/// "What changes within the horizon": each plan line whose verdict moves on a rule change
+/// before the horizon ends, with the direction and what the line holds.
+fn print_changes(out: &xpufleet_app::PlanOutput) {
+    let title = format!(
+        "What changes within the horizon (to {}; rules: {})",
+        out.horizon_end, out.horizon_rules
+    );
+    if out.verdict_changes.is_empty() {
+        crate::common::say!("\n{title}: nothing for the planned lines");
+        return;
+    }
+    let mut t = table();
+    t.set_header(vec![
+        "date",
+        "candidate",
+        "verdict",
+        "usable",
+        "chips",
+        "spend USD",
+        "eff. PFLOPS",
+    ]);
+    for c in &out.verdict_changes {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        t.add_row(vec![
+            c.change.date.to_string(),
+            c.change.target.clone(),
+            format!("{} -> {}", c.change.from, c.change.to),
+            format!(
+                "{} -> {} ({})",
+                yes(c.change.usable_from),
+                yes(c.change.usable_to),
+                c.direction
+            ),
+            c.accelerators.to_string(),
+            usd(c.spend_usd),
+            format!("{:.1}", c.effective_pflops),
+        ]);
+    }
+    crate::common::say!("\n{title}\n{t}");
+    for c in &out.verdict_changes {
+        crate::common::say!(
+            "  {} {}: {}",
+            c.change.date,
+            c.change.target,
+            c.change.rules.join(", ")
+        );
+    }
+    // A line that stops being usable more than once is counted once.
+    let mut lost_lines: Vec<(&str, f64)> = out
+        .verdict_changes
+        .iter()
+        .filter(|c| c.change.usable_from && !c.change.usable_to)
+        .map(|c| (c.change.target.as_str(), c.effective_pflops))
+        .collect();
+    lost_lines.sort_by(|a, b| a.0.cmp(b.0));
+    lost_lines.dedup_by(|a, b| a.0 == b.0);
+    let lost: f64 = lost_lines.iter().map(|l| l.1).sum();
+    if lost > 0.0 {
+        crate::common::say!(
+            "  {lost:.1} effective PFLOPS of this plan stop being usable before the horizon ends; \
+             --horizon-rules strict plans without them"
+        );
+    }
 }
 
 /// The what-if named on the command line, or the scenario's own (`FILE` empty).

@@ -226,3 +226,136 @@ fn a_bad_gap_or_solver_is_a_clear_error() {
         assert!(stderr(&o).contains("--features highs"), "{}", stderr(&o));
     }
 }
+
+/// Issue 24: the example (as of 2025-03-01, horizon 365 days) warns about the 2025-05-13
+/// guidance before it happens, naming the lines, the direction and the value at stake, and
+/// `--horizon-rules strict` plans only what stays usable for the whole horizon.
+#[test]
+fn issue_24_the_example_plan_warns_about_2025_05_13_before_it_happens() {
+    let v = json(&["plan", "--json", "--no-sensitivity"]);
+    assert_eq!(v["horizon_end"], "2026-03-01");
+    assert_eq!(v["horizon_rules"], "as-of");
+    let changes = v["verdict_changes"].as_array().unwrap();
+    let on = |target: &str| {
+        changes
+            .iter()
+            .find(|c| c["target"] == target && c["date"] == "2025-05-13")
+            .unwrap_or_else(|| panic!("no change of {target} on 2025-05-13: {changes:?}"))
+    };
+    for target in ["cn-910b-buy", "my-h200-lease"] {
+        let c = on(target);
+        for key in ["target", "user", "date", "from", "to", "rules"] {
+            assert!(!c[key].is_null(), "verdict_changes[].{key}");
+        }
+        assert_eq!(c["from"], "allowed");
+        assert_eq!(c["to"], "red-flag");
+        assert_eq!(c["direction"], "stricter");
+        assert!(c["spend_usd"].as_f64().unwrap() > 0.0);
+        assert!(c["effective_pflops"].as_f64().unwrap() > 0.0);
+    }
+    assert!(on("cn-910b-buy")["rules"]
+        .as_array()
+        .unwrap()
+        .contains(&"us-guidance-2025-05/ascend-gp10".into()));
+    // The table says so too.
+    let o = xpufleet(&["plan", "--no-sensitivity"]);
+    let text = stdout(&o);
+    assert!(text.contains("What changes within the horizon"), "{text}");
+    assert!(text.contains("2025-05-13 cn-910b-buy: us-guidance-2025-05/ascend-gp10"));
+
+    // Strict plans as the rules will be: what planning as of 2025-05-13 gives.
+    let strict = json(&[
+        "plan",
+        "--json",
+        "--no-sensitivity",
+        "--horizon-rules",
+        "strict",
+    ]);
+    let later = json(&[
+        "plan",
+        "--json",
+        "--no-sensitivity",
+        "--as-of",
+        "2025-05-13",
+    ]);
+    let pf = |v: &serde_json::Value| v["effective_pflops"].as_f64().unwrap();
+    assert!(pf(&strict) < 0.1 * pf(&v), "{} vs {}", pf(&strict), pf(&v));
+    assert!((pf(&strict) - pf(&later)).abs() < 1e-6 * pf(&later).max(1.0));
+    let why = strict["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["candidate"] == "cn-910b-buy")
+        .expect("the 910B is excluded under strict")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("from 2025-05-13"), "{why}");
+    let o = xpufleet(&["plan", "--horizon-rules", "later"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// Issue 24: an officer records a cleared review of the GP10 red flags on the Ascend 910B
+/// purchase and the plan as of 2025-06-01 buys it again; the same review for the rules it
+/// does not cover changes nothing.
+#[test]
+fn issue_24_a_recorded_review_changes_the_plan() {
+    let example = std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap();
+    let review = |rules: &str| {
+        format!(
+            "{example}\n[[review]]\nid = \"rev-910b\"\ntarget = \"cn-910b-buy\"\nrules = [{rules}]\ndecision = \"cleared\"\nreviewer = \"chief compliance officer\"\ndate = 2025-05-20\nevidence = \"memo CO-2025-17\"\nvalid_until = 2026-05-20\n"
+        )
+    };
+    let dir = scratch("issue24-review");
+    let covered = dir.join("covered.toml");
+    std::fs::write(
+        &covered,
+        review("\"us-guidance-2025-05/ascend-gp10\", \"us-guidance-2025-05/prc-3a090-gp10\""),
+    )
+    .unwrap();
+    let partial = dir.join("partial.toml");
+    std::fs::write(&partial, review("\"us-guidance-2025-05/ascend-gp10\"")).unwrap();
+    let bought = |path: &std::path::Path| {
+        let v = json(&[
+            "plan",
+            path.to_str().unwrap(),
+            "--json",
+            "--no-sensitivity",
+            "--as-of",
+            "2025-06-01",
+        ]);
+        v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["candidate"] == "cn-910b-buy")
+    };
+    assert!(bought(&covered));
+    assert!(!bought(&partial));
+    // check shows the review and `usable`.
+    let o = xpufleet(&[
+        "check",
+        covered.to_str().unwrap(),
+        "--json",
+        "--as-of",
+        "2025-06-01",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let c = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"] == "cn-910b-buy")
+        .unwrap();
+    assert_eq!(c["verdict"]["outcome"], "red-flag");
+    assert_eq!(c["verdict"]["usable"], true);
+    assert_eq!(c["verdict"]["review"]["id"], "rev-910b");
+    let other = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["target"] == "cn-h100-buy")
+        .unwrap();
+    assert_eq!(other["verdict"]["usable"], false);
+    assert!(other["verdict"]["review"].is_null());
+}

@@ -6,5 +6,6 @@ mod engine;
 mod fixture;
 mod licence;
 mod props;
+mod review;
 mod rules;
 mod screening;

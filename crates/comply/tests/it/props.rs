@@ -139,6 +139,40 @@ proptest! {
             "with {:?} without {:?}", with.verdict, without.verdict);
     }
 
+    /// Issue 24: a cleared review that names every rule that found anything leaves the
+    /// outcome and findings alone, makes a red flag usable when verified, and never makes a
+    /// licence requirement or a prohibition usable; a denial makes nothing usable.
+    #[test]
+    fn a_review_never_clears_a_licence_requirement_or_a_prohibition(
+        c in case(),
+        denied in any::<bool>(),
+    ) {
+        let date = day(last_day(&c) + c.ask_after);
+        let base = text(&c, false);
+        let without = outcome(&engine(&base), &date);
+        let mut rules: Vec<String> = without
+            .findings
+            .iter()
+            .map(|f| format!("\"{}\"", f.rule))
+            .collect();
+        rules.push("\"x/other\"".into());
+        let with = format!(
+            "{base}\n[[review]]\nid = \"r\"\ntarget = \"p\"\nrules = [{}]\ndecision = \"{}\"\nreviewer = \"o\"\ndate = 2022-01-01\nvalid_until = 2035-01-01\n",
+            rules.join(", "),
+            if denied { "denied" } else { "cleared" },
+        );
+        let with = outcome(&engine(&with), &date);
+        prop_assert_eq!(with.verdict.outcome, without.verdict.outcome);
+        prop_assert_eq!(&with.findings, &without.findings);
+        prop_assert_eq!(with.verdict.usable, with.verdict.usable());
+        let o = with.verdict.outcome;
+        if denied || o >= Outcome::LicenceRequired {
+            prop_assert!(!with.verdict.usable, "{:?}", with.verdict);
+        } else {
+            prop_assert_eq!(with.verdict.usable, without.verdict.verified, "{:?}", with.verdict);
+        }
+    }
+
     #[test]
     fn a_later_as_of_date_never_clears_a_taint(c in case()) {
         let e = engine(&text(&c, false));

@@ -43,6 +43,8 @@ impl Gate for TableGate {
                 reasons: vec![format!("{} is on the test's deny list", req.target)],
                 would_change: None,
                 verified: true,
+                usable: o.usable(),
+                review: None,
             },
         }
     }

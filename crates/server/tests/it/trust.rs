@@ -502,6 +502,8 @@ fn suite(url: &str) {
         msg.contains("allowed until 2025-04-09, then licence-required"),
         "{msg}"
     );
+    // Issue 24: the alert says which way the verdict moves.
+    assert!(msg.contains("stricter: usable -> not usable"), "{msg}");
     assert_problem(
         &viewer.get("/api/v1/alerts?within_days=-1"),
         400,

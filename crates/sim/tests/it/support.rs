@@ -21,6 +21,8 @@ impl Gate for TableGate {
                 reasons: vec!["listed in the test table".into()],
                 would_change: None,
                 verified: true,
+                usable: false,
+                review: None,
             }
         } else {
             Verdict::allowed()
