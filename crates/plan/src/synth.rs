@@ -424,6 +424,7 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
         candidates: cands,
         supply_caps,
         licences: vec![],
+        reviews: vec![],
         jobs: vec![],
         workload: None,
         plan: PlanSettings::default(),
@@ -483,6 +484,8 @@ impl xpufleet_comply::Gate for HardGate {
                 ],
                 would_change: None,
                 verified: true,
+                usable: false,
+                review: None,
             }
         } else {
             xpufleet_comply::Verdict::allowed()
