@@ -314,6 +314,7 @@ pub fn merge(shards: &[(String, ShardOutput)]) -> Result<SweepResult, Error> {
             .clone();
         let p = &pflops[i * n..(i + 1) * n];
         let m = &spend[i * n..(i + 1) * n];
+        check_values(shards, point, &lines, i * n, p, m)?;
         out.push(PointResult {
             id: point.id.clone(),
             what_if: point.what_if.clone(),
@@ -334,6 +335,56 @@ pub fn merge(shards: &[(String, ShardOutput)]) -> Result<SweepResult, Error> {
         seed: spec.seed,
         points: out,
     })
+}
+
+/// Refuses values no evaluation can produce, so that an edited shard file cannot pass for a
+/// computed one: every figure finite and non-negative, and no sample above its plan's nominal
+/// effective PFLOPS (risks only take compute away: rules remove lines, deliveries are fractions
+/// of at most one, prices and exchange rates move spend alone).
+fn check_values(
+    shards: &[(String, ShardOutput)],
+    point: &Point,
+    lines: &[LineRef],
+    first: usize,
+    pflops: &[f64],
+    spend: &[f64],
+) -> Result<(), Error> {
+    let origin_of = |k: usize| {
+        shards
+            .iter()
+            .find(|(_, s)| slice(s.total, s.shard, s.of).contains(&(k as u64)))
+            .map_or("sweep merge", |(o, _)| o.as_str())
+    };
+    let bad = |x: f64| !x.is_finite() || x < 0.0;
+    if let Some(l) = lines
+        .iter()
+        .find(|l| bad(l.effective_pflops) || bad(l.spend_usd))
+    {
+        return Err(input(
+            origin_of(first),
+            format!(
+                "point {}: line {} has effective PFLOPS {} and spend USD {}: expected finite, \
+                 non-negative figures",
+                point.id, l.candidate, l.effective_pflops, l.spend_usd
+            ),
+        ));
+    }
+    let nominal: f64 = lines.iter().map(|l| l.effective_pflops).sum();
+    let ceiling = nominal * (1.0 + 1e-9) + 1e-9;
+    for (j, (&p, &m)) in pflops.iter().zip(spend).enumerate() {
+        let k = first + j;
+        if bad(p) || bad(m) || p > ceiling {
+            return Err(input(
+                origin_of(k),
+                format!(
+                    "work item {k} (point {}): effective PFLOPS {p} and spend USD {m}: expected \
+                     finite, non-negative figures, PFLOPS at most the plan's nominal {nominal:.1}",
+                    point.id
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

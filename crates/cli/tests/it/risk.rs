@@ -136,6 +136,31 @@ fn three_shards_merge_into_the_unsharded_result_byte_for_byte() {
         "{}",
         stderr(&o)
     );
+    // An edited value is refused, naming the shard file that holds it (issue 27: `sweep merge`
+    // of tampered values): above the plan's nominal compute, and negative.
+    let shard_file = std::fs::read_dir(&dirs[1])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a shard file");
+    let original = std::fs::read_to_string(&shard_file).unwrap();
+    for (value, tamper) in [("1e30", 1), ("-5.0", 2)] {
+        let mut shard: serde_json::Value = serde_json::from_str(&original).unwrap();
+        shard["values"][0][tamper] = serde_json::from_str(value).unwrap();
+        std::fs::write(&shard_file, serde_json::to_string(&shard).unwrap()).unwrap();
+        let mut args = vec!["sweep", "merge"];
+        args.extend(dirs.iter().map(String::as_str));
+        args.extend(["--out", merged.to_str().unwrap()]);
+        let o = xpufleet(&args);
+        assert_eq!(o.status.code(), Some(2), "{value}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(shard_file.file_name().unwrap().to_str().unwrap())
+                && err.contains("expected finite, non-negative"),
+            "{value}: {err}"
+        );
+    }
+    std::fs::write(&shard_file, original).unwrap();
     // A bad spec is located.
     std::fs::write(&spec, "name = \"t\"\nsamples = -1\n").unwrap();
     let o = xpufleet(&["sweep", s, "--out", one.to_str().unwrap()]);
