@@ -315,12 +315,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 // ---- bodies --------------------------------------------------------------------------------
 
-/// A TOML document from a request: the body itself with `Content-Type: application/toml` (or
-/// text/plain), or the JSON object `{"toml": "..."}`, or any other JSON object, which is
-/// converted to TOML. Anything else is `415`.
-fn toml_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
-    let body = body_bytes(body)?;
-    let ct = headers
+/// The request's media type, lower-cased and without parameters (`""` when absent).
+fn media_type(headers: &HeaderMap) -> String {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
@@ -328,7 +325,15 @@ fn toml_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// A TOML document from a request: the body itself with `Content-Type: application/toml` (or
+/// text/plain), or the JSON object `{"toml": "..."}`, or any other JSON object, which is
+/// converted to TOML. Anything else is `415`.
+fn toml_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
+    let body = body_bytes(body)?;
+    let ct = media_type(headers);
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError::field("body", "expected UTF-8 text"))?;
     match ct.as_str() {
@@ -1343,15 +1348,7 @@ fn validate_record(
         }
         return Ok(text);
     }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let ct = media_type(headers);
     if ct != "application/json" {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
