@@ -205,3 +205,4 @@ fn defaults_are_the_fit() {
         }
     }
 }
+

@@ -85,7 +85,7 @@ fn a_layout_that_cannot_fit_is_refused_with_the_shortfall() {
         tp: Some(8),
         pp: Some(1),
         zero: Some(0),
-        full_recompute: None,
+        ..LayoutRequest::default()
     });
     let a = accel("h100-sxm");
     let fx = FxRates::default();
@@ -124,7 +124,7 @@ fn requested_pipeline_depth_costs_its_bubble() {
         tp: Some(8),
         pp: Some(16),
         zero: None,
-        full_recompute: None,
+        ..LayoutRequest::default()
     });
     let r_deep = deep.rate(&w, &a, Precision::Bf16, 1024, &p).unwrap();
     assert!(r_deep < r_auto, "{r_deep} vs {r_auto}");
