@@ -660,7 +660,8 @@ fn print_one(out: &Out) {
         row(
             "layout",
             format!(
-                "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches, {}, NIC {:.3}",
+                "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches of {} ({:.3e} tokens), {}, \
+                 NIC {:.3}",
                 l.tp,
                 l.pp,
                 l.dp,
@@ -671,6 +672,8 @@ fn print_one(out: &Out) {
                     ", selective recompute"
                 },
                 p.micro_batches,
+                p.micro_batch_size,
+                p.batch_tokens,
                 // One stage has no pipeline and so no bubble; `1.000` would read as a full one.
                 if l.pp == 1 {
                     "no pipeline".to_string()

@@ -119,7 +119,7 @@ fn pangu_ultra_135b_on_8192_ascend() {
 #[test]
 fn pangu_ultra_moe_718b_on_6000_ascend() {
     // In the fit of the MoE factor (with DeepSeek V2 and V3): 30.0% on ~6,000 Ascend NPUs
-    // (arXiv 2505.04519). The model gives 28.5% (-5%); ±8%: "~6,000" chips and the shared base.
+    // (arXiv 2505.04519). The model gives 28.4% (-5%); ±8%: "~6,000" chips and the shared base.
     assert_within(
         "Pangu Ultra MoE MFU",
         mfu("ascend-910b", 6_000, 8, true),
