@@ -219,7 +219,10 @@ pub fn point(
     let w = work_flops(&work)?;
     let shape = Shape::of(&work)?;
     let placement = Placement::compact(run.count, run.scaleup_domain);
-    let mut model = model.clone().with_stack(run.stack).with_layout(run.layout());
+    let mut model = model
+        .clone()
+        .with_stack(run.stack)
+        .with_layout(run.layout());
     if let Some(g) = run.nic_gbps {
         if !(g.is_finite() && g > 0.0) {
             return Err(PerfError::Invalid(format!(

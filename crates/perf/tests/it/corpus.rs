@@ -205,4 +205,3 @@ fn defaults_are_the_fit() {
         }
     }
 }
-

@@ -225,7 +225,12 @@ fn issue_25_micro_batches_set_the_bubble_exactly() {
     // The batch follows: m · b · dp · seq tokens.
     assert_eq!(few.batch_tokens, 8.0 * 16.0 * 4096.0);
     // Fewer micro-batches: more bubble, lower factor on the MFU.
-    assert!(few.factor < many.factor, "{} vs {}", few.factor, many.factor);
+    assert!(
+        few.factor < many.factor,
+        "{} vs {}",
+        few.factor,
+        many.factor
+    );
 }
 
 #[test]
@@ -322,7 +327,12 @@ fn issue_25_zero3_gathers_cost_on_a_slow_network() {
     };
     for nic in [10.0, 25.0, 50.0, 200.0] {
         let (z1, z3) = (with(1, nic), with(3, nic));
-        assert!(z3.nic <= z1.nic + 1e-12, "{nic} Gb/s: {} vs {}", z3.nic, z1.nic);
+        assert!(
+            z3.nic <= z1.nic + 1e-12,
+            "{nic} Gb/s: {} vs {}",
+            z3.nic,
+            z1.nic
+        );
     }
     assert!(with(3, 10.0).nic < 0.9, "{}", with(3, 10.0).nic);
     assert!(with(3, 10.0).nic < with(1, 10.0).nic);
