@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use xpufleet_model::{Accelerator, Figure, Precision, Work};
 
-use crate::{work_flops, PerfError, PerfModel, Placement, Shape, Stack};
+use crate::{work_flops, LayoutRequest, PerfError, PerfModel, Placement, Shape, Stack};
 
 /// The corpus file: `[[run]]` tables.
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +95,17 @@ pub struct CalibrationRun {
     pub d_model: u32,
     pub seq_len: u32,
     pub stack: Stack,
+    /// The parallel layout the source states (issue 25): each part given is charged in
+    /// absolute terms, the rest chosen as for any job. Tensor and pipeline degree, ZeRO stage,
+    /// `"full"` or `"selective"` activation recompute, sequences per micro-batch, global batch
+    /// in tokens, and scale-out bandwidth per chip in Gb/s.
+    pub tp: Option<u32>,
+    pub pp: Option<u32>,
+    pub zero: Option<u8>,
+    pub recompute: Option<Recompute>,
+    pub micro_batch_size: Option<u32>,
+    pub global_batch_tokens: Option<u64>,
+    pub nic_gbps: Option<f64>,
     pub outcome: OutcomeKind,
     pub value: f64,
     /// A TFLOP/s figure that counts activation recompute (Megatron's 8·T·P): model FLOPs are 3/4.
@@ -111,6 +122,14 @@ fn eight() -> u32 {
     8
 }
 
+/// Activation recompute a source states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recompute {
+    Full,
+    Selective,
+}
+
 impl CalibrationRun {
     /// The run's work, attention term included.
     pub fn work(&self) -> Work {
@@ -119,6 +138,19 @@ impl CalibrationRun {
             active_params: self.active_params.unwrap_or(self.params),
             tokens: self.tokens,
             attention: Some((self.n_layers, self.seq_len, self.d_model)),
+        }
+    }
+
+    /// The layout the source states, as a request (unstated parts are chosen).
+    pub fn layout(&self) -> LayoutRequest {
+        LayoutRequest {
+            tp: self.tp,
+            pp: self.pp,
+            zero: self.zero,
+            full_recompute: self.recompute.map(|r| r == Recompute::Full),
+            micro_batches: None,
+            micro_batch_size: self.micro_batch_size,
+            global_batch_tokens: self.global_batch_tokens,
         }
     }
 
@@ -187,7 +219,21 @@ pub fn point(
     let w = work_flops(&work)?;
     let shape = Shape::of(&work)?;
     let placement = Placement::compact(run.count, run.scaleup_domain);
-    let model = model.clone().with_stack(run.stack);
+    let mut model = model
+        .clone()
+        .with_stack(run.stack)
+        .with_layout(run.layout());
+    if let Some(g) = run.nic_gbps {
+        if !(g.is_finite() && g > 0.0) {
+            return Err(PerfError::Invalid(format!(
+                "run {}: nic_gbps must be a number > 0; found {g}",
+                run.id
+            )));
+        }
+        for f in &mut model.families {
+            f.nic_gbps = g;
+        }
+    }
     let d = model.mfu_detail(&a, run.precision, run.count, &placement, &shape)?;
     let peak = model.peak_flops(&a, run.precision)?;
     if !(run.value.is_finite() && run.value > 0.0) {

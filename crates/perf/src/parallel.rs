@@ -25,10 +25,22 @@ pub struct LayoutRequest {
     /// ZeRO stage 0-3 (default 1: the distributed optimizer every current stack uses).
     pub zero: Option<u8>,
     /// Full (`Some(true)`) or selective (`Some(false)`) activation recompute; `None`: selective
-    /// when it fits, else full. Full recompute costs a quarter of the throughput against the
-    /// reference layout's (issue 25).
+    /// when it fits, else full. Full recompute costs a quarter of the throughput (8/6 the
+    /// FLOPs; issue 25).
     #[serde(default)]
     pub full_recompute: Option<bool>,
+    /// Micro-batches per pipeline per step (`m`, `--micro-batches`); `None`: from the global
+    /// batch. The 1F1B bubble is `(pp − 1) / (m + pp − 1)` of the step.
+    #[serde(default)]
+    pub micro_batches: Option<u32>,
+    /// Sequences per accelerator per micro-batch (`--micro-batch-size`, default 1): scales the
+    /// activation memory and, with the global batch, sets `m`.
+    #[serde(default)]
+    pub micro_batch_size: Option<u32>,
+    /// Global batch, tokens per step (`--global-batch-tokens`); `None`: at least 4M tokens and
+    /// `4·pp` micro-batches per pipeline. Rounded up to whole micro-batches.
+    #[serde(default)]
+    pub global_batch_tokens: Option<u64>,
 }
 
 /// One parallel layout of a job: `tp · pp · dp` chips.
@@ -69,9 +81,14 @@ pub struct ParallelPlan {
     pub memory: MemoryUse,
     /// Micro-batches per pipeline per step.
     pub micro_batches: u64,
+    /// Sequences per accelerator per micro-batch.
+    pub micro_batch_size: u64,
+    /// Global batch of the step, tokens (`micro_batches · micro_batch_size · dp · seq_len`).
+    pub batch_tokens: f64,
     /// Share of time the pipeline is busy, `m / (m + pp − 1)` (1F1B).
     pub bubble: f64,
-    /// Throughput kept after exposed data-parallel traffic on the NICs.
+    /// Throughput kept after exposed data-parallel traffic on the NICs (gradient all-reduce,
+    /// and under ZeRO-3 the weight gathers and gradient reduce-scatter).
     pub nic: f64,
     /// Throughput kept under full recompute (0.75) or selective (1).
     pub recompute: f64,
@@ -127,7 +144,7 @@ impl PerfModel {
         let Some(d) = dims(shape) else {
             return Ok(None);
         };
-        Ok(Some(memory(self, accel, &d, layout)?))
+        Ok(Some(memory(self, &self.layout, accel, &d, layout)?))
     }
 
     /// The layout of `shape` on `count` chips of `accel` in `placement`: the one requested
@@ -157,12 +174,20 @@ impl PerfModel {
                 )));
             }
         }
-        for (name, v) in [("tensor-parallel", req.tp), ("pipeline-parallel", req.pp)] {
+        for (name, v) in [
+            ("tensor-parallel degree", req.tp),
+            ("pipeline-parallel degree", req.pp),
+            ("micro-batch count", req.micro_batches),
+            ("micro-batch size", req.micro_batch_size),
+        ] {
             if v == Some(0) {
-                return Err(PerfError::Invalid(format!(
-                    "{name} degree must be at least 1"
-                )));
+                return Err(PerfError::Invalid(format!("{name} must be at least 1")));
             }
+        }
+        if req.global_batch_tokens == Some(0) {
+            return Err(PerfError::Invalid(
+                "global batch must be at least one token".into(),
+            ));
         }
         let tp_max = placement.scaleup_domain.clamp(1, 64);
         if let Some(tp) = req.tp {
@@ -175,12 +200,14 @@ impl PerfModel {
         }
         // The calibrated MFU already contains the bubbles and recompute of the layouts the
         // published runs chose, which the memory-driven choice (least model parallelism that
-        // fits) stands for: a layout is charged only for what its bubble and recompute lose
-        // against that one, so deeper pipelines that dodge NIC traffic are not free. The NIC
-        // term is absolute (the corpus's runs were not NIC-bound). The reference is the
-        // memory-driven choice in the reference scale-up domain (where the corpus's runs were),
-        // whatever the job's own domain: were it the choice in the job's domain, a bigger domain
-        // could move the reference to a better layout and charge the same chips more.
+        // fits, default batch) stands for; runs whose source states its layout are fitted with
+        // that layout's own costs (issue 25). A layout is charged what its bubble and recompute
+        // lose against that reference, in full (micro-batches, global batch and recompute as
+        // given), and never credited above it. The NIC term (gradients, and ZeRO-3's gathers) is
+        // absolute. The reference is the memory-driven choice in the reference scale-up domain
+        // (where the corpus's runs were), whatever the job's own domain: were it the choice in
+        // the job's domain, a bigger domain could move the reference to a better layout and
+        // charge the same chips more.
         let auto = LayoutRequest {
             zero: req.zero,
             ..LayoutRequest::default()
@@ -188,12 +215,13 @@ impl PerfModel {
         let ref_tp_max = (self.throughput.ref_scaleup_domain.round() as u32).clamp(1, 64);
         let mut reference = None;
         for layout in candidates(count, ref_tp_max, d.n_layers as u32, &auto) {
-            if memory(self, accel, &d, &layout)?.fits() {
-                reference = Some(layout);
+            if memory(self, &auto, accel, &d, &layout)?.fits() {
+                let (m, _, _) = micro_batches(self, &auto, &d, &layout);
+                let bubble = m / (m + f64::from(layout.pp) - 1.0);
+                reference = Some(bubble * if layout.full_recompute { 0.75 } else { 1.0 });
                 break;
             }
         }
-        let reference = reference.map(|l| pipeline_share(self, &d, &l));
         let factor = |p: &ParallelPlan| {
             let reference = reference.unwrap_or(p.bubble * p.recompute);
             p.used * p.idle_gain * (p.nic * p.bubble * p.recompute / reference).min(p.nic)
@@ -209,7 +237,7 @@ impl PerfModel {
         let mut best: Option<ParallelPlan> = None;
         let mut last = None;
         for layout in candidates(count, tp_max, d.n_layers as u32, &req) {
-            let mem = memory(self, accel, &d, &layout)?;
+            let mem = memory(self, &req, accel, &d, &layout)?;
             let mut plan = costs(
                 self, accel, precision, count, placement, &d, layout, mem, mfu_before,
             )?;
@@ -248,12 +276,13 @@ impl PerfModel {
         };
         let free = LayoutRequest {
             zero: self.layout.zero,
+            micro_batch_size: self.layout.micro_batch_size,
             ..LayoutRequest::default()
         };
         let tp_max = scaleup_domain.clamp(1, 64);
         let fits = |n: u64| -> Result<bool, PerfError> {
             for l in candidates(n, tp_max, d.n_layers as u32, &free) {
-                if memory(self, accel, &d, &l)?.fits() {
+                if memory(self, &free, accel, &d, &l)?.fits() {
                     return Ok(true);
                 }
             }
@@ -339,8 +368,10 @@ fn candidates(count: u64, tp_max: u32, n_layers: u32, req: &LayoutRequest) -> Ve
     out
 }
 
+/// Memory per chip of layout `l` with `req`'s micro-batch size.
 fn memory(
     model: &PerfModel,
+    req: &LayoutRequest,
     accel: &Accelerator,
     d: &Dims,
     l: &Layout,
@@ -352,7 +383,8 @@ fn memory(
     let weights = WEIGHT_BYTES * shard / by(3);
     let grads = GRAD_BYTES * shard / by(2);
     let optimizer = OPTIMIZER_BYTES * shard / by(1);
-    let per_layer = d.seq_len * d.d_model / f64::from(l.tp);
+    let mbs = f64::from(req.micro_batch_size.unwrap_or(1));
+    let per_layer = mbs * d.seq_len * d.d_model / f64::from(l.tp);
     let activations = if l.full_recompute {
         2.0 * per_layer * d.n_layers + 34.0 * per_layer
     } else {
@@ -370,25 +402,34 @@ fn memory(
     })
 }
 
-/// `bubble · recompute` of `layout` (the share of time it computes useful work).
-fn pipeline_share(model: &PerfModel, d: &Dims, layout: &Layout) -> f64 {
-    let (m, _) = micro_batches(model, d, layout);
-    let bubble = m / (m + f64::from(layout.pp) - 1.0);
-    bubble * if layout.full_recompute { 0.75 } else { 1.0 }
-}
-
-/// Micro-batches per pipeline per step and the global batch in tokens.
-fn micro_batches(model: &PerfModel, d: &Dims, layout: &Layout) -> (f64, f64) {
+/// Micro-batches per pipeline per step, sequences per micro-batch and the global batch in
+/// tokens: as requested (`micro_batches`, else from `global_batch_tokens` rounded up to whole
+/// micro-batches), else the default batch.
+fn micro_batches(
+    model: &PerfModel,
+    req: &LayoutRequest,
+    d: &Dims,
+    layout: &Layout,
+) -> (f64, f64, f64) {
     let t = &model.throughput;
-    // The global batch is at least `min_batch_tokens` and at least `micro_batches_per_stage · pp`
-    // micro-batches (of one sequence) per pipeline, as runs at scale grow it (Llama 3: 4M to 16M
-    // tokens; Narayanan et al.: m ≥ 4·pp keeps the 1F1B bubble under 20%).
-    let seqs = (t.min_batch_tokens / d.seq_len).max(1.0);
-    let m = (seqs / layout.dp as f64)
-        .ceil()
-        .max(t.micro_batches_per_stage * f64::from(layout.pp))
-        .max(1.0);
-    (m, m * layout.dp as f64 * d.seq_len)
+    let b = f64::from(req.micro_batch_size.unwrap_or(1));
+    let dp = layout.dp as f64;
+    let m = match (req.micro_batches, req.global_batch_tokens) {
+        (Some(m), _) => f64::from(m),
+        (None, Some(g)) => (g as f64 / (d.seq_len * b * dp)).ceil().max(1.0),
+        // The global batch is at least `min_batch_tokens` and at least
+        // `micro_batches_per_stage · pp` micro-batches per pipeline, as runs at scale grow it
+        // (Llama 3: 4M to 16M tokens; Narayanan et al.: m ≥ 4·pp keeps the 1F1B bubble under
+        // 20%).
+        (None, None) => {
+            let seqs = (t.min_batch_tokens / d.seq_len).max(1.0);
+            (seqs / (dp * b))
+                .ceil()
+                .max(t.micro_batches_per_stage * f64::from(layout.pp))
+                .max(1.0)
+        }
+    };
+    (m, b, m * b * dp * d.seq_len)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -404,7 +445,7 @@ fn costs(
     mfu_before: f64,
 ) -> Result<ParallelPlan, PerfError> {
     let t = &model.throughput;
-    let (m, batch_tokens) = micro_batches(model, d, &layout);
+    let (m, mbs, batch_tokens) = micro_batches(model, &model.layout, d, &layout);
     let bubble = m / (m + f64::from(layout.pp) - 1.0);
     let recompute = if layout.full_recompute { 0.75 } else { 1.0 };
     // Data-parallel gradient traffic crosses the NICs once the job spans more than one scale-up
@@ -441,7 +482,16 @@ fn costs(
         let shard = d.params / (f64::from(layout.tp) * f64::from(layout.pp));
         let in_domain = (per_domain / f64::from(layout.tp)).max(1.0);
         let r = (layout.dp as f64 / in_domain).max(1.0);
-        let comm_s = 2.0 * (r - 1.0) / r * GRAD_BYTES * shard / in_domain / nic_bps;
+        // An all-reduce is a reduce-scatter and an all-gather: two passes of the chip's part.
+        // ZeRO-3 gathers the weights before the forward and again before the backward pass and
+        // reduce-scatters the gradients: three passes (Rajbhandari et al.: 1.5× data parallel's
+        // traffic), which prefetching overlaps with the whole step, not the backward pass only.
+        let (passes, overlap) = if layout.zero >= 3 {
+            (3.0, 1.0)
+        } else {
+            (2.0, t.dp_overlap)
+        };
+        let comm_s = passes * (r - 1.0) / r * GRAD_BYTES * shard / in_domain / nic_bps;
         let step_flops = 6.0 * d.active * batch_tokens;
         let rate = in_use
             * model.peak_flops(accel, precision)?
@@ -450,17 +500,20 @@ fn costs(
             * bubble
             * recompute;
         let compute_s = step_flops / rate.max(f64::MIN_POSITIVE);
-        let exposed = (comm_s - t.dp_overlap * compute_s).max(0.0);
+        let exposed = (comm_s - overlap * compute_s).max(0.0);
         compute_s / (compute_s + exposed)
     };
+    let used = in_use / count as f64;
     Ok(ParallelPlan {
         layout,
         memory,
         micro_batches: m as u64,
+        micro_batch_size: mbs as u64,
+        batch_tokens,
         bubble,
         nic,
         recompute,
-        used: in_use / count as f64,
+        used,
         idle_gain,
         factor: nic,
     })

@@ -219,22 +219,22 @@ impl Default for CalibrationParams {
 /// The best stack's MFU on an H100-balanced chip at small scale, every corpus family alike.
 pub const FIT_BASE: f64 = 0.55;
 /// See [`FIT_BASE`].
-pub const FIT_STACK_TYPICAL: f64 = 0.9196;
+pub const FIT_STACK_TYPICAL: f64 = 0.9119;
 /// See [`FIT_BASE`].
-pub const FIT_STACK_LEGACY: f64 = 0.6540;
+pub const FIT_STACK_LEGACY: f64 = 0.8494;
 /// See [`FIT_BASE`].
-pub const FIT_STACK_UNKNOWN: f64 = 0.9459;
+pub const FIT_STACK_UNKNOWN: f64 = 0.9440;
 /// See [`FIT_BASE`].
-pub const FIT_SIZE_D_HALF: f64 = 608.87;
+pub const FIT_SIZE_D_HALF: f64 = 512.0;
 /// See [`FIT_BASE`].
-pub const FIT_MOE: f64 = 0.5926;
+pub const FIT_MOE: f64 = 0.5896;
 /// 80% intervals on ln(published / modelled), `[lo, hi]`: rate with the stack known, total
 /// with the stack known, rate unknown, total unknown. See [`FIT_BASE`].
 pub const FIT_INTERVAL: [[f64; 2]; 4] = [
-    [-0.7113, 0.3612],
-    [-0.9479, 0.2805],
-    [-0.7471, 0.3135],
-    [-0.8089, 0.1078],
+    [-0.4243, 0.2711],
+    [-0.9612, -0.0312],
+    [-0.4603, 0.2500],
+    [-0.8429, 0.0871],
 ];
 
 /// Failure and checkpoint parameters.

@@ -148,6 +148,16 @@ struct TrainingArgs {
     /// Scale-out (NIC) bandwidth per accelerator, Gb/s (default: the family's, 400 for Hopper).
     #[arg(long, value_name = "GBPS")]
     nic_gbps: Option<f64>,
+    /// Micro-batches per pipeline per step; the pipeline bubble is (pp-1)/(m+pp-1) (default:
+    /// from the global batch).
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..))]
+    micro_batches: Option<u32>,
+    /// Sequences per accelerator per micro-batch (default 1).
+    #[arg(long, value_name = "B", value_parser = clap::value_parser!(u32).range(1..))]
+    micro_batch_size: Option<u32>,
+    /// Global batch, tokens per step (default: at least 4M and 4 micro-batches per stage).
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
+    global_batch_tokens: Option<u64>,
 }
 
 /// An estimate as printed: the model's answer plus where the price came from.
@@ -194,6 +204,9 @@ pub fn run(ctx: &Ctx, mut args: Args) -> Result<()> {
             pp: t.pp,
             zero: t.zero,
             full_recompute: t.recompute.as_deref().map(|r| r == "full"),
+            micro_batches: t.micro_batches,
+            micro_batch_size: t.micro_batch_size,
+            global_batch_tokens: t.global_batch_tokens,
         });
     if let Some(v) = t.nic_gbps {
         if !(v.is_finite() && v > 0.0) {
@@ -647,7 +660,8 @@ fn print_one(out: &Out) {
         row(
             "layout",
             format!(
-                "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches, {}, NIC {:.3}",
+                "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches of {} ({:.3e} tokens), {}, \
+                 NIC {:.3}",
                 l.tp,
                 l.pp,
                 l.dp,
@@ -658,6 +672,8 @@ fn print_one(out: &Out) {
                     ", selective recompute"
                 },
                 p.micro_batches,
+                p.micro_batch_size,
+                p.batch_tokens,
                 // One stage has no pipeline and so no bubble; `1.000` would read as a full one.
                 if l.pp == 1 {
                     "no pipeline".to_string()

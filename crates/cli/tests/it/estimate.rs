@@ -557,3 +557,45 @@ fn issue_25_recompute_flag_and_unknown_stack() {
     let m = |v: &serde_json::Value| f(v, "mfu");
     assert!(m(&legacy) < m(&auto) && m(&auto) < m(&best));
 }
+
+/// Issue #25 item 4: the pipeline's micro-batches, the per-accelerator batch and the global
+/// batch are flags; what the layout used comes back in the JSON, and zero is refused.
+#[test]
+fn issue_25_batch_flags() {
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+            "1024", "--tp", "8", "--pp", "8", "--json",
+        ];
+        a.extend_from_slice(extra);
+        json(&a)
+    };
+    let few = run(&["--micro-batches", "8"]);
+    let many = run(&["--micro-batches", "64"]);
+    assert_eq!(few["layout"]["micro_batches"].as_u64(), Some(8), "{few}");
+    assert!(
+        (f(&few["layout"], "bubble") - 8.0 / 15.0).abs() < 1e-9,
+        "{few}"
+    );
+    assert!(f(&few, "wall_hours") > f(&many, "wall_hours"));
+    let g = run(&[
+        "--global-batch-tokens",
+        "16777216",
+        "--micro-batch-size",
+        "2",
+    ]);
+    assert_eq!(g["layout"]["micro_batch_size"].as_u64(), Some(2), "{g}");
+    assert_eq!(f(&g["layout"], "batch_tokens"), 16777216.0, "{g}");
+    for flag in [
+        "--micro-batches",
+        "--micro-batch-size",
+        "--global-batch-tokens",
+    ] {
+        let o = xpufleet(&[
+            "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+            "1024", flag, "0",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
+    }
+}

@@ -141,11 +141,11 @@ fn held_out_sources_meet_the_goals() {
     golden("calibration.txt", &render(r));
     let o = &r.overall;
     // Issue #25 asks for ~10% median error with the stack known on sources the fit has not seen
-    // and ~80% coverage whether or not the stack is known. What the corpus gives today, held
-    // out by source: 18.2% / 74% known, 20.5% / 89% unknown. The bounds keep those from getting
-    // worse. FIXME(#25): the 10% goal is not met; the typical and legacy ratios rest on two or
-    // three rate sources each (docs/performance-model.md §6).
-    assert!(o.median_abs_error_known <= 0.19, "{o:?}");
+    // and ~80% coverage whether or not the stack is known. What the corpus gives, held out by
+    // source, with the layouts the sources state charged (item 4): 11.7% / 91% known, 17.7% /
+    // 89% unknown (18.2% / 74% and 20.5% / 89% before). The bounds keep those from getting
+    // worse.
+    assert!(o.median_abs_error_known <= 0.125, "{o:?}");
     assert!(
         o.median_abs_error_unknown >= o.median_abs_error_known,
         "knowing the stack should not hurt: {o:?}"

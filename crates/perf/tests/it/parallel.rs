@@ -85,7 +85,7 @@ fn a_layout_that_cannot_fit_is_refused_with_the_shortfall() {
         tp: Some(8),
         pp: Some(1),
         zero: Some(0),
-        full_recompute: None,
+        ..LayoutRequest::default()
     });
     let a = accel("h100-sxm");
     let fx = FxRates::default();
@@ -124,7 +124,7 @@ fn requested_pipeline_depth_costs_its_bubble() {
         tp: Some(8),
         pp: Some(16),
         zero: None,
-        full_recompute: None,
+        ..LayoutRequest::default()
     });
     let r_deep = deep.rate(&w, &a, Precision::Bf16, 1024, &p).unwrap();
     assert!(r_deep < r_auto, "{r_deep} vs {r_auto}");
@@ -183,6 +183,159 @@ fn slow_nics_cost_throughput() {
     // The chooser escapes to a deep pipeline (tp 8 × pp 8: 8× less gradient per chip), whose
     // bubble (0.90 against the memory-driven tp 1 × pp 1) is what the slow network costs.
     assert!(rs < 0.95 * rf, "{rs} vs {rf}");
+}
+
+/// The layout `m` gives `70B` on 1,024 H100 with the rest of `req`.
+fn plan_with(req: LayoutRequest) -> xpufleet_perf::ParallelPlan {
+    let a = accel("h100-sxm");
+    let w = model_work(70e9, 80, 4096, 8192);
+    PerfModel::default()
+        .with_layout(req)
+        .mfu_detail(
+            &a,
+            Precision::Bf16,
+            1024,
+            &Placement::compact(1024, 8),
+            &Shape::of(&w).unwrap(),
+        )
+        .unwrap()
+        .layout
+        .unwrap()
+}
+
+#[test]
+fn issue_25_micro_batches_set_the_bubble_exactly() {
+    // tp 8 × pp 8 × dp 16: with m micro-batches the 1F1B pipeline is busy m / (m + 7).
+    let fixed = LayoutRequest {
+        tp: Some(8),
+        pp: Some(8),
+        ..LayoutRequest::default()
+    };
+    let few = plan_with(LayoutRequest {
+        micro_batches: Some(8),
+        ..fixed
+    });
+    let many = plan_with(LayoutRequest {
+        micro_batches: Some(64),
+        ..fixed
+    });
+    assert_eq!(few.micro_batches, 8);
+    assert!((few.bubble - 8.0 / 15.0).abs() < 1e-12, "{}", few.bubble);
+    assert!((many.bubble - 64.0 / 71.0).abs() < 1e-12, "{}", many.bubble);
+    // The batch follows: m · b · dp · seq tokens.
+    assert_eq!(few.batch_tokens, 8.0 * 16.0 * 4096.0);
+    // Fewer micro-batches: more bubble, lower factor on the MFU.
+    assert!(
+        few.factor < many.factor,
+        "{} vs {}",
+        few.factor,
+        many.factor
+    );
+}
+
+#[test]
+fn issue_25_global_batch_and_micro_batch_size() {
+    // A 16M-token global batch on dp 16 at seq 4,096 with 2 sequences per micro-batch:
+    // 16M / (4,096 · 2 · 16) = 128 micro-batches per pipeline.
+    let fixed = LayoutRequest {
+        tp: Some(8),
+        pp: Some(8),
+        global_batch_tokens: Some(16 * 1024 * 1024),
+        micro_batch_size: Some(2),
+        ..LayoutRequest::default()
+    };
+    let p = plan_with(fixed);
+    assert_eq!(p.micro_batches, 128);
+    assert_eq!(p.micro_batch_size, 2);
+    assert_eq!(p.batch_tokens, 16.0 * 1024.0 * 1024.0);
+    // Two sequences per micro-batch hold twice the activations of one.
+    let one = plan_with(LayoutRequest {
+        micro_batch_size: Some(1),
+        ..fixed
+    });
+    let ratio = p.memory.activations_gb / one.memory.activations_gb;
+    assert!((ratio - 2.0).abs() < 1e-12, "{ratio}");
+    // A batch that does not fill one micro-batch per pipeline is rounded up, and says so.
+    let tiny = plan_with(LayoutRequest {
+        global_batch_tokens: Some(1),
+        ..fixed
+    });
+    assert_eq!(tiny.micro_batches, 1);
+    assert_eq!(tiny.batch_tokens, 2.0 * 16.0 * 4096.0);
+}
+
+#[test]
+fn issue_25_zero_values_are_refused() {
+    let a = accel("h100-sxm");
+    let w = model_work(70e9, 80, 4096, 8192);
+    for (req, what) in [
+        (
+            LayoutRequest {
+                micro_batches: Some(0),
+                ..LayoutRequest::default()
+            },
+            "micro-batch count",
+        ),
+        (
+            LayoutRequest {
+                micro_batch_size: Some(0),
+                ..LayoutRequest::default()
+            },
+            "micro-batch size",
+        ),
+        (
+            LayoutRequest {
+                global_batch_tokens: Some(0),
+                ..LayoutRequest::default()
+            },
+            "global batch",
+        ),
+    ] {
+        let e = PerfModel::default()
+            .with_layout(req)
+            .rate(&w, &a, Precision::Bf16, 1024, &Placement::compact(1024, 8))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "{e}");
+    }
+}
+
+#[test]
+fn issue_25_zero3_gathers_cost_on_a_slow_network() {
+    // BloombergGPT-like: 50B dense on 512 A100 (50 Gb/s per GPU), data parallel only. ZeRO-3
+    // moves three passes of the weights per step through the NICs where ZeRO-1 moves two; on a
+    // slow enough network that is exposed, and ZeRO-3 is never the faster of the two.
+    let a = accel("a100-sxm-80gb");
+    let w = model_work(50e9, 70, 2048, 7680);
+    let p = Placement::compact(512, 8);
+    let with = |zero: u8, nic: f64| {
+        let mut m = PerfModel::default().with_layout(LayoutRequest {
+            tp: Some(1),
+            pp: Some(1),
+            zero: Some(zero),
+            full_recompute: Some(true),
+            global_batch_tokens: Some(4 * 1024 * 1024),
+            ..LayoutRequest::default()
+        });
+        for f in &mut m.families {
+            f.nic_gbps = nic;
+        }
+        m.mfu_detail(&a, Precision::Bf16, 512, &p, &Shape::of(&w).unwrap())
+            .unwrap()
+            .layout
+            .unwrap()
+    };
+    for nic in [10.0, 25.0, 50.0, 200.0] {
+        let (z1, z3) = (with(1, nic), with(3, nic));
+        assert!(
+            z3.nic <= z1.nic + 1e-12,
+            "{nic} Gb/s: {} vs {}",
+            z3.nic,
+            z1.nic
+        );
+    }
+    assert!(with(3, 10.0).nic < 0.9, "{}", with(3, 10.0).nic);
+    assert!(with(3, 10.0).nic < with(1, 10.0).nic);
 }
 
 proptest! {

@@ -27,10 +27,26 @@ pub fn dense(params: f64, tokens: f64) -> Work {
 /// Estimates `work` on `count` chips of `id` packed in 8-chip domains with the `stack` software,
 /// no cost.
 pub fn estimate(stack: Stack, id: &str, count: u64, precision: Precision, work: Work) -> Estimate {
+    estimate_with(
+        PerfModel::default().with_stack(stack),
+        id,
+        count,
+        precision,
+        work,
+    )
+}
+
+/// [`estimate`] under `model` (its stack and layout request).
+pub fn estimate_with(
+    model: PerfModel,
+    id: &str,
+    count: u64,
+    precision: Precision,
+    work: Work,
+) -> Estimate {
     let a = accel(id);
     let fx = FxRates::default();
-    PerfModel::default()
-        .with_stack(stack)
+    model
         .estimate(&EstimateInput {
             work,
             precision,
