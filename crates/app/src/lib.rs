@@ -17,16 +17,18 @@ use xpufleet_model::{Catalog, Date};
 use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
 
+pub mod alerts;
 pub mod build;
 pub mod defaults;
 pub mod horizon;
 pub mod records;
 pub mod risk;
 pub mod run;
+pub mod service;
 pub mod simulate;
 pub mod sweep;
 
-pub use records::{load_effective, overlay, FleetRecords, VerificationRecord};
+pub use records::{load_effective, overlay, FleetRecords, RecordKind, VerificationRecord};
 pub use run::{report, Progress, RunOptions};
 pub use simulate::{simulate, SimulateOptions, SimulateOutput, Simulated, Source, TraceInput};
 

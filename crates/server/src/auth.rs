@@ -16,10 +16,12 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{AppState, RECORD_KINDS};
+use crate::api::AppState;
 use crate::db::DbError;
 use crate::error::ApiError;
 use crate::token;
+use xpufleet_app::records::Writer;
+use xpufleet_app::RecordKind;
 
 /// A token's role. Each includes the rights of the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,11 +68,10 @@ impl FromStr for Role {
 
 /// Who may change records of `kind`: the fleet's inventory is the planners', everything an
 /// export-control verdict rests on is compliance's.
-fn record_writer(kind: &str) -> Option<Role> {
-    match kind {
-        "sites" | "pools" | "acquisitions" => Some(Role::Planner),
-        "verifications" | "licences" | "rule-packs" | "catalog-overrides" => Some(Role::Compliance),
-        _ => None,
+fn record_writer(kind: RecordKind) -> Role {
+    match kind.writer() {
+        Writer::Planner => Role::Planner,
+        Writer::Compliance => Role::Compliance,
     }
 }
 
@@ -126,12 +127,10 @@ pub fn rule(method: &Method, route: &str) -> Option<Role> {
         Some((k, "{id}")) => (k, true),
         Some(_) => return None,
     };
-    if !RECORD_KINDS.contains(&kind) {
-        return None;
-    }
+    let kind: RecordKind = kind.parse().ok()?;
     match (m, one) {
         ("GET", _) => Some(Viewer),
-        ("PUT" | "DELETE", true) => record_writer(kind),
+        ("PUT" | "DELETE", true) => Some(record_writer(kind)),
         _ => None,
     }
 }

@@ -230,7 +230,7 @@ pub(crate) mod change {
     pub async fn put_record(
         s: &UiState,
         who: &Signed,
-        kind: &str,
+        kind: xpufleet_app::RecordKind,
         id: &str,
         body: &str,
     ) -> Result<i64, DbError> {
@@ -241,7 +241,7 @@ pub(crate) mod change {
             body.as_bytes(),
         );
         let mut c = s.store.begin_change(e).await?;
-        let v = c.put_record(kind, id, body).await?;
+        let v = c.put_record(kind.as_str(), id, body).await?;
         c.commit().await?;
         Ok(v)
     }
