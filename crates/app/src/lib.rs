@@ -56,6 +56,10 @@ pub enum Error {
     /// The simulation could not be set up or did not finish (it ran out of its event budget).
     #[error("{0}")]
     Simulation(String),
+    /// A request the rules refuse whatever its input (a purge of records still within their
+    /// retention period); the message cites the rule.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<Diagnostics> for Error {

@@ -258,6 +258,81 @@ fn check_review(r: &Review) -> Result<(), RecordProblem> {
     Ok(())
 }
 
+/// The rule that keeps export records: five years after their last event.
+pub const RETENTION_RULE: &str = "15 CFR 762.6";
+
+/// Years a retained record's versions are kept after its last event.
+pub const RETENTION_YEARS: i32 = 5;
+
+/// The latest date a retained record's body names: a licence's or review's `valid_until`, a
+/// verification's `valid_to`, a lease's `until` or a purchase's `date` (and a review's or
+/// verification's start when it has no end). `None` for a body that names none.
+pub fn record_end(kind: RecordKind, body: &str) -> Option<Date> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let fields: &[&str] = match kind {
+        RecordKind::Licences => &["valid_until", "valid_from"],
+        RecordKind::Reviews => &["valid_until", "date"],
+        RecordKind::Verifications => &["valid_to", "valid_from"],
+        RecordKind::Acquisitions => &["until", "date"],
+        _ => &[],
+    };
+    fields
+        .iter()
+        .filter_map(|f| v.get(*f)?.as_str()?.parse::<Date>().ok())
+        .max()
+}
+
+/// The date `years` years after `d` (29 February becomes 28 February in a common year).
+fn plus_years(d: Date, years: i32) -> Date {
+    let text = d.to_string();
+    let mut parts = text.splitn(3, '-').map(|p| p.parse::<u32>().unwrap_or(1));
+    let (_, m, day) = (
+        parts.next(),
+        parts.next().unwrap_or(1),
+        parts.next().unwrap_or(1),
+    );
+    let y = d.year() + years;
+    Date::from_ymd(y, m, day)
+        .or_else(|| Date::from_ymd(y, m, 28))
+        .unwrap_or(d)
+}
+
+/// Until when a retained record's versions are kept: five years after its last event, the
+/// latest of the days its versions were written or deleted (`written`) and the dates its
+/// bodies name (`record_end`).
+pub fn retained_until<'a>(
+    kind: RecordKind,
+    versions: impl IntoIterator<Item = (&'a str, Date)>,
+) -> Option<Date> {
+    versions
+        .into_iter()
+        .flat_map(|(body, written)| [Some(written), record_end(kind, body)])
+        .flatten()
+        .max()
+        .map(|last| plus_years(last, RETENTION_YEARS))
+}
+
+/// Whether the kept versions of a deleted record may be purged on `today`: refused, citing
+/// the rule, while `today` is on or before `retained_until`.
+pub fn may_purge<'a>(
+    kind: RecordKind,
+    versions: impl IntoIterator<Item = (&'a str, Date)>,
+    today: Date,
+) -> Result<(), crate::Error> {
+    if !kind.retained() {
+        return Err(crate::Error::Refused(format!(
+            "{kind} keep no versions: there is nothing to purge"
+        )));
+    }
+    match retained_until(kind, versions) {
+        Some(until) if today <= until => Err(crate::Error::Refused(format!(
+            "kept until {until}: export records are kept for {RETENTION_YEARS} years after \
+             their last event ({RETENTION_RULE}); purge refused"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The records to overlay: (id, record), in the order they apply.
 #[derive(Debug, Clone, Default)]
 pub struct FleetRecords {
@@ -524,6 +599,31 @@ mod tests {
             "decision": "cleared", "reviewer": "officer", "date": "2025-05-20",
             "valid_until": "2025-11-20"});
         assert_eq!(bad("reviews", "r1", review).field.as_deref(), Some("rules"));
+    }
+
+    /// A purge inside five years of the last event (a write, a deletion, or a date the
+    /// record names, whichever is latest) is refused citing 15 CFR 762.6; after it, allowed.
+    #[test]
+    fn purges_wait_five_years_after_the_last_event() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let licence = r#"{"id": "l", "valid_from": "2025-01-01", "valid_until": "2027-06-30"}"#;
+        let versions = [(licence, d("2025-01-02")), (licence, d("2026-03-01"))];
+        assert_eq!(
+            retained_until(RecordKind::Licences, versions),
+            Some(d("2032-06-30"))
+        );
+        let e = may_purge(RecordKind::Licences, versions, d("2032-06-30")).unwrap_err();
+        assert!(e.to_string().contains("15 CFR 762.6"), "{e}");
+        assert!(e.to_string().contains("2032-06-30"), "{e}");
+        may_purge(RecordKind::Licences, versions, d("2032-07-01")).unwrap();
+        // A deletion after the end date is the last event.
+        let late = [(licence, d("2030-01-01"))];
+        assert_eq!(
+            retained_until(RecordKind::Licences, late),
+            Some(d("2035-01-01"))
+        );
+        assert_eq!(plus_years(d("2024-02-29"), 5), d("2029-02-28"));
+        assert!(may_purge(RecordKind::Sites, versions, d("2040-01-01")).is_err());
     }
 
     #[test]

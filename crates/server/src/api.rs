@@ -203,6 +203,13 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
                 .put(move |s, p, h, Extension(c), b| put_record(kind, s, p, h, b, c))
                 .delete(move |s, p, Extension(c)| delete_record(kind, s, p, c)),
         ));
+        if kind.retained() {
+            r.push((
+                format!("/api/v1/{kind}/{{id}}/versions"),
+                get(move |s, p| record_versions(kind, s, p))
+                    .delete(move |s, p, Extension(c)| purge_record(kind, s, p, c)),
+            ));
+        }
     }
     r
 }
@@ -1334,6 +1341,123 @@ async fn delete_record(
     crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await
 }
 
+/// One kept version of a retained record.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeptVersion {
+    pub version: i64,
+    /// The record as written; for the tombstone, the last version's body.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    /// This version is the tombstone: the record was deleted.
+    pub deleted: bool,
+    /// When it was written or deleted (UTC, RFC 3339).
+    pub at: String,
+}
+
+/// The kept versions of an export record and how long they are kept (15 CFR 762.6).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordHistory {
+    pub id: String,
+    /// The record is deleted (its last version is a tombstone).
+    pub deleted: bool,
+    /// The last day of the retention period: five years after the record's last event (the
+    /// latest write, deletion, or date the record names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retained_until: Option<String>,
+    /// Oldest first.
+    pub versions: Vec<KeptVersion>,
+}
+
+/// The day of an RFC 3339 time.
+fn day_of(at: &str) -> Option<Date> {
+    at.get(..10)?.parse().ok()
+}
+
+#[utoipa::path(get, path = "/api/v1/{kind}/{id}/versions", params(("kind" = String, Path, description = "acquisitions, verifications, licences or reviews"), ("id" = String, Path)),
+    responses((status = 200, body = RecordHistory), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn record_versions(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RecordHistory>, ApiError> {
+    let kept = s.store.record_versions(kind.as_str(), &id).await?;
+    if kept.is_empty() {
+        // A record written before versions were kept has its current version only.
+        let (body, version) = s
+            .store
+            .record(kind.as_str(), &id)
+            .await
+            .map_err(not_found("record"))?;
+        return Ok(Json(RecordHistory {
+            id,
+            deleted: false,
+            retained_until: None,
+            versions: vec![KeptVersion {
+                version,
+                body: serde_json::from_str(&body).map_err(ApiError::internal)?,
+                deleted: false,
+                at: String::new(),
+            }],
+        }));
+    }
+    let deleted = kept.last().is_some_and(|v| v.deleted);
+    let until = xpufleet_app::records::retained_until(
+        kind,
+        kept.iter()
+            .filter_map(|v| Some((v.body.as_str(), day_of(&v.at)?))),
+    );
+    let versions = kept
+        .into_iter()
+        .map(|v| {
+            Ok(KeptVersion {
+                version: v.version,
+                body: serde_json::from_str(&v.body).map_err(ApiError::internal)?,
+                deleted: v.deleted,
+                at: v.at,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(RecordHistory {
+        id,
+        deleted,
+        retained_until: until.map(|d| d.to_string()),
+        versions,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/{kind}/{id}/versions", params(("kind" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the record is not deleted, or is within its retention period (15 CFR 762.6)")),
+    security(("bearer" = [])))]
+async fn purge_record(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ctx: ChangeCtx,
+) -> Result<Response, ApiError> {
+    let kept = s.store.record_versions(kind.as_str(), &id).await?;
+    if kept.is_empty() {
+        return Err(ApiError::not_found("record versions"));
+    }
+    if !kept.last().is_some_and(|v| v.deleted) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("{kind}/{id} is not deleted: delete it first, then purge its versions"),
+        ));
+    }
+    xpufleet_app::records::may_purge(
+        kind,
+        kept.iter()
+            .filter_map(|v| Some((v.body.as_str(), day_of(&v.at)?))),
+        crate::alerts::today(),
+    )?;
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    c.purge_versions(kind.as_str(), &id)
+        .await
+        .map_err(not_found("record versions"))?;
+    crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await
+}
+
 // ---- OpenAPI ------------------------------------------------------------------------------
 
 #[derive(OpenApi)]
@@ -1342,9 +1466,10 @@ async fn delete_record(
     paths(healthz, readyz, metrics, openapi_json, create_scenario, list_scenarios, get_scenario,
         update_scenario, list_revisions, get_revision, check, plan, simulate, effective, create_run, get_run,
         get_run_result, get_run_html, replay_run, list_records, get_record, put_record, delete_record,
+        record_versions, purge_record,
         crate::approvals::approve, crate::approvals::list_approvals, crate::audit::list_audit,
         crate::alerts::alerts, crate::tokens::create_token, crate::tokens::list_tokens, crate::tokens::revoke_token),
-    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification,
+    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification, RecordHistory, KeptVersion,
         crate::audit::AuditEntry, crate::alerts::Alerts, crate::alerts::Alert, crate::approvals::Approval, crate::approvals::ApproveRequest,
         crate::tokens::NewToken, crate::tokens::CreatedToken, crate::tokens::TokenInfo)),
     modifiers(&Bearer)
@@ -1372,8 +1497,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let paths = &mut api.paths.paths;
     let list = paths.remove("/api/v1/{kind}");
     let one = paths.remove("/api/v1/{kind}/{id}");
-    for kind in RecordKind::ALL.map(RecordKind::as_str) {
-        for (template, item) in [("/api/v1/{kind}", &list), ("/api/v1/{kind}/{id}", &one)] {
+    let versions = paths.remove("/api/v1/{kind}/{id}/versions");
+    for k in RecordKind::ALL {
+        let kind = k.as_str();
+        let kept = if k.retained() { &versions } else { &None };
+        for (template, item) in [
+            ("/api/v1/{kind}", &list),
+            ("/api/v1/{kind}/{id}", &one),
+            ("/api/v1/{kind}/{id}/versions", kept),
+        ] {
             if let Some(item) = item {
                 let mut item = item.clone();
                 strip_kind_param(&mut item);

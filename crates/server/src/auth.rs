@@ -122,15 +122,20 @@ pub fn rule(method: &Method, route: &str) -> Option<Role> {
     }
     // The record routes, one pair per kind.
     let rest = route.strip_prefix("/api/v1/")?;
-    let (kind, one) = match rest.split_once('/') {
-        None => (rest, false),
-        Some((k, "{id}")) => (k, true),
+    let (kind, one, versions) = match rest.split_once('/') {
+        None => (rest, false, false),
+        Some((k, "{id}")) => (k, true, false),
+        Some((k, "{id}/versions")) => (k, true, true),
         Some(_) => return None,
     };
     let kind: RecordKind = kind.parse().ok()?;
+    if versions && !kind.retained() {
+        return None;
+    }
     match (m, one) {
         ("GET", _) => Some(Viewer),
-        ("PUT" | "DELETE", true) => Some(record_writer(kind)),
+        // A purge of kept versions is the record writer's, as the deletion was.
+        ("PUT" | "DELETE", true) if !versions || m == "DELETE" => Some(record_writer(kind)),
         _ => None,
     }
 }

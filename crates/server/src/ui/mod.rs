@@ -317,6 +317,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: crate::api::AppState) -> Ro
         .route("/records", get(pages::records))
         .route("/records/verifications", post(pages::save_verification))
         .route("/records/licences", post(pages::save_licence))
+        .route("/records/reviews", post(pages::save_review))
         .route("/plan", get(pages::plan).post(pages::what_if))
         .route("/plan/approve", post(pages::approve))
         .route(

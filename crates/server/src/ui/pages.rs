@@ -828,7 +828,7 @@ async fn records_page(
     status: StatusCode,
 ) -> Page {
     let mut b = String::from(
-        "<h1>Records</h1><p class=\"explain\">Owner and operator verifications and licences on file. \
+        "<h1>Records</h1><p class=\"explain\">Owner and operator verifications, licences and compliance reviews on file. \
          They are laid over every scenario's own; a change shows at once on the Compliance page.</p>",
     );
     if let Some((_, _, msg)) = &problem {
@@ -846,6 +846,11 @@ async fn records_page(
     let lic = s
         .store
         .records(RecordKind::Licences.as_str(), -1, 0)
+        .await
+        .map_err(internal)?;
+    let rev = s
+        .store
+        .records(RecordKind::Reviews.as_str(), -1, 0)
         .await
         .map_err(internal)?;
     let may_edit = super::may(&who.0.role, Action::EditRecords);
@@ -1009,7 +1014,116 @@ async fn records_page(
         );
     }
     b.push_str("</section>");
+    // Reviews: a compliance officer's decisions on red flags (issue 24).
+    let rows: Vec<Vec<String>> = rev
+        .iter()
+        .map(|(rid, body, v)| {
+            let r: Option<xpufleet_model::Review> = serde_json::from_str(body).ok();
+            match r {
+                Some(r) => vec![
+                    format!("<code>{}</code>", esc(rid)),
+                    esc(&r.target),
+                    esc(r.user.as_deref().unwrap_or("every user")),
+                    esc(&r.rules.join(", ")),
+                    esc(r.decision.as_str()),
+                    esc(&r.reviewer),
+                    r.date.to_string(),
+                    r.valid_until.to_string(),
+                    v.to_string(),
+                ],
+                None => vec![
+                    format!("<code>{}</code>", esc(rid)),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    v.to_string(),
+                ],
+            }
+        })
+        .collect();
+    b.push_str("<section class=\"part\" aria-labelledby=\"h-rev\"><h2 id=\"h-rev\">Reviews</h2>");
+    b.push_str(&table(
+        "review-records",
+        "Review records",
+        &[
+            "Id", "Target", "User", "Rules", "Decision", "Reviewer", "Date", "Until", "Version",
+        ],
+        &[8],
+        &rows,
+    ));
+    if may_edit {
+        let _ = write!(
+            b,
+            "<form method=\"post\" action=\"/records/reviews\" id=\"review-form\" class=\"card form\">\
+             <h3>Record or replace a review</h3>{}{}{}{}{}{}{}{}{}{}<button type=\"submit\">Save review</button></form>",
+            who.csrf_field(),
+            input("r-review_id", "Review id", "text", &g("review_id"), "", pr("r", "id")),
+            input("r-review_target", "Pool or candidate", "text", &g("review_target"), "the id the red flags are on", pr("r", "target")),
+            input("r-review_user", "User", "text", &g("review_user"), "an entity id; empty: every user", pr("r", "user")),
+            input("r-review_rules", "Rules", "text", &g("review_rules"), "full rule ids (pack/rule), comma-separated", pr("r", "rules")),
+            input("r-review_decision", "Decision", "text", &g("review_decision"), "cleared, denied or escalated", pr("r", "decision")),
+            input("r-reviewer", "Reviewer", "text", &g("reviewer"), "who decided", pr("r", "reviewer")),
+            input("r-review_date", "Date", "date", &g("review_date"), "", pr("r", "date")),
+            input("r-review_evidence", "Evidence", "text", &g("review_evidence"), "a memo or file reference", pr("r", "evidence")),
+            input("r-review_until", "Valid until", "date", &g("review_until"), "", pr("r", "valid_until")),
+        );
+    }
+    b.push_str("</section>");
     Ok((status, html(html_doc("Records", Some(who), "", &b))).into_response())
+}
+
+/// Saves a review record from the Records page, checked by the application service as the API
+/// checks `PUT /api/v1/reviews/{id}`.
+pub async fn save_review(
+    State(s): State<UiState>,
+    who: Signed,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    who.check_csrf(&form)?;
+    who.require(Action::EditRecords)?;
+    let g = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let id = g("review_id");
+    let mut j = serde_json::json!({
+        "id": id,
+        "target": g("review_target"),
+        "rules": list(&g("review_rules")),
+        "decision": g("review_decision"),
+        "reviewer": g("reviewer"),
+        "date": g("review_date"),
+        "evidence": g("review_evidence"),
+        "valid_until": g("review_until"),
+    });
+    if !g("review_user").is_empty() {
+        j["user"] = g("review_user").into();
+    }
+    match app_check(RecordKind::Reviews, &id, &j) {
+        Ok(()) => {
+            super::change::put_record(&s, &who, RecordKind::Reviews, &id, &j.to_string())
+                .await
+                .map_err(internal)?;
+            Ok(Redirect::to("/records").into_response())
+        }
+        Err((field, msg)) => {
+            let m = format!("{field}: {msg}");
+            records_page(
+                &s,
+                &who,
+                &PageQuery::default(),
+                form.clone(),
+                Some(("r".into(), field, m)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    }
 }
 
 /// Checks a verification form as the API checks a `verifications` record: (field, message).
