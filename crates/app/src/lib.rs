@@ -24,6 +24,7 @@ pub mod horizon;
 pub mod records;
 pub mod risk;
 pub mod run;
+pub mod screening;
 pub mod service;
 pub mod simulate;
 pub mod sweep;

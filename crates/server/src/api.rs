@@ -184,6 +184,14 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         ("/api/v1/audit".into(), get(crate::audit::list_audit)),
         ("/api/v1/alerts".into(), get(crate::alerts::alerts)),
         (
+            "/api/v1/screening-lists".into(),
+            post(crate::screening::store_list).get(crate::screening::list_lists),
+        ),
+        (
+            "/api/v1/screening-lists/{sha256}".into(),
+            get(crate::screening::get_list),
+        ),
+        (
             "/api/v1/tokens".into(),
             post(crate::tokens::create_token).get(crate::tokens::list_tokens),
         ),
@@ -313,7 +321,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 // ---- bodies --------------------------------------------------------------------------------
 
 /// The request's media type, lower-cased and without parameters (`""` when absent).
-fn media_type(headers: &HeaderMap) -> String {
+pub(crate) fn media_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -1468,9 +1476,11 @@ async fn purge_record(
         get_run_result, get_run_html, replay_run, list_records, get_record, put_record, delete_record,
         record_versions, purge_record,
         crate::approvals::approve, crate::approvals::list_approvals, crate::audit::list_audit,
-        crate::alerts::alerts, crate::tokens::create_token, crate::tokens::list_tokens, crate::tokens::revoke_token),
+        crate::alerts::alerts, crate::screening::store_list, crate::screening::list_lists,
+        crate::screening::get_list, crate::tokens::create_token, crate::tokens::list_tokens, crate::tokens::revoke_token),
     components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification, RecordHistory, KeptVersion,
-        crate::audit::AuditEntry, crate::alerts::Alerts, crate::alerts::Alert, crate::approvals::Approval, crate::approvals::ApproveRequest,
+        crate::audit::AuditEntry, crate::alerts::Alerts, crate::alerts::Alert,
+        xpufleet_app::screening::Rescreen, xpufleet_app::screening::PartyHit, crate::screening::ScreeningListInfo, crate::approvals::Approval, crate::approvals::ApproveRequest,
         crate::tokens::NewToken, crate::tokens::CreatedToken, crate::tokens::TokenInfo)),
     modifiers(&Bearer)
 )]

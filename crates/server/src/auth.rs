@@ -113,7 +113,14 @@ pub fn rule(method: &Method, route: &str) -> Option<Role> {
         ) => Some(Viewer),
         ("POST", "/api/v1/runs/{id}/replay") => Some(Planner),
         ("POST", "/api/v1/runs/{id}/approve") => Some(Compliance),
-        ("GET", "/api/v1/audit" | "/api/v1/alerts") => Some(Viewer),
+        (
+            "GET",
+            "/api/v1/audit"
+            | "/api/v1/alerts"
+            | "/api/v1/screening-lists"
+            | "/api/v1/screening-lists/{sha256}",
+        ) => Some(Viewer),
+        ("POST", "/api/v1/screening-lists") => Some(Compliance),
         ("GET" | "POST", "/api/v1/tokens") | ("DELETE", "/api/v1/tokens/{name}") => Some(Admin),
         _ => None,
     };

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "record versions",
         include_str!("../migrations/0005_record_versions.sql"),
     ),
+    (
+        6,
+        "screening lists",
+        include_str!("../migrations/0006_screening_lists.sql"),
+    ),
 ];
 
 /// How long `/readyz` waits for the database before it says not ready.
@@ -490,6 +495,37 @@ impl Store {
             .collect()
     }
 
+    /// The stored screening list versions, oldest first: (seq, sha256, stored_at, rescreen
+    /// JSON).
+    pub async fn screening_lists(&self) -> Result<Vec<(i64, String, String, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT seq, sha256, stored_at, rescreen FROM screening_lists ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
+    /// A stored screening list version's (body, rescreen JSON).
+    pub async fn screening_list(&self, sha256: &str) -> Result<(String, String), DbError> {
+        let row = sqlx::query("SELECT body, rescreen FROM screening_lists WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(DbError::NotFound)?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// The newest stored screening list: (sha256, body).
+    pub async fn latest_screening_list(&self) -> Result<Option<(String, String)>, DbError> {
+        let row = sqlx::query("SELECT sha256, body FROM screening_lists ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
     /// Records of a kind as (id, body, version), by id; `limit` < 0 means all.
     pub async fn records(
         &self,
@@ -881,6 +917,39 @@ impl Change {
 }
 
 impl Change {
+    /// Stores a new screening list version with the re-screening made against it; its `seq`.
+    /// The caller answers a version already stored (same SHA-256) from the store instead.
+    pub async fn store_screening_list(
+        &mut self,
+        sha256: &str,
+        body: &str,
+        rescreen: &str,
+    ) -> Result<i64, DbError> {
+        let last: Option<i64> = sqlx::query("SELECT MAX(seq) FROM screening_lists")
+            .fetch_one(self.conn())
+            .await?
+            .try_get(0)?;
+        let seq = last.unwrap_or(0) + 1;
+        sqlx::query(
+            "INSERT INTO screening_lists (seq, sha256, body, stored_at, rescreen) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(sha256)
+        .bind(body)
+        .bind(crate::audit::now_rfc3339())
+        .bind(rescreen)
+        .execute(self.conn())
+        .await?;
+        self.changed(
+            Some(format!("/api/v1/screening-lists/{sha256}")),
+            Some(seq),
+            "",
+            &digest(body),
+        );
+        Ok(seq)
+    }
+
     /// Purges the kept versions of a deleted retained record (the caller has checked that the
     /// retention period is over); `NotFound` when none are kept.
     pub async fn purge_versions(&mut self, kind: &str, id: &str) -> Result<(), DbError> {

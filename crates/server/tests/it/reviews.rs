@@ -1,7 +1,8 @@
 //! Issue 24 items 1 and 5 over the API: reviews are records that only the compliance role
 //! writes, each change audited, and a cleared one makes the red flags it covers usable in the
 //! server's check; deleting an export record leaves a tombstone and its versions readable, and
-//! a purge inside the retention period is refused citing 15 CFR 762.6. On SQLite, and on
+//! a purge inside the retention period is refused citing 15 CFR 762.6; storing a new screening
+//! list version re-screens every party and reports new and cleared hits. On SQLite, and on
 //! PostgreSQL when `XPUFLEET_TEST_POSTGRES` is set.
 
 use serde_json::Value;
@@ -143,6 +144,70 @@ fn suite(url: &str) {
     assert_eq!(a.json()["version"], 3, "{}", a.body);
     // Kinds that are not export records keep no versions.
     assert_eq!(admin.get("/api/v1/sites/x/versions").status, 404);
+
+    screening_section(&planner, &compliance);
+}
+
+/// Issue 24 item 4: a list naming the example's tenant is a new hit when stored; the next
+/// version without it clears it; each version is kept by its SHA-256 and audited.
+fn screening_section(planner: &Client, compliance: &Client) {
+    let lists = "/api/v1/screening-lists?as_of=2026-01-01";
+    let listed = "_id,name,source\ne1,Acme AI Ltd (example),Entity List (EL) - Bureau of Industry and Security\n";
+    let post = |c: &Client, ct: &str, body: &str| c.send("POST", lists, ct, body.as_bytes(), &[]);
+    assert_problem(
+        &post(planner, "text/csv", listed),
+        403,
+        "a planner storing a list",
+    );
+    assert_problem(
+        &post(compliance, "text/plain", listed),
+        415,
+        "a list as text/plain",
+    );
+    assert_problem(
+        &post(compliance, "text/csv", "name\nx\n"),
+        400,
+        "a list without sources",
+    );
+    let first = post(compliance, "text/csv", listed);
+    assert_eq!(first.status, 201, "{}", first.body);
+    let first = first.json();
+    let new_hits = first["new_hits"].as_array().unwrap();
+    assert!(
+        new_hits
+            .iter()
+            .any(|h| h["entity"] == "acme-ai" && h["entry_id"] == "e1"),
+        "{first}"
+    );
+    assert_eq!(first["cleared_hits"], serde_json::json!([]));
+    assert_eq!(first["previous_sha256"], Value::Null);
+    // The same version again: its stored answer, nothing stored.
+    let again = post(compliance, "text/csv", listed);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json(), first);
+    // The next version delists the entry: the hit is cleared.
+    let second = post(compliance, "application/json", "[]");
+    assert_eq!(second.status, 201, "{}", second.body);
+    let second = second.json();
+    assert_eq!(second["previous_sha256"], first["list_sha256"]);
+    assert_eq!(second["new_hits"], serde_json::json!([]));
+    assert_eq!(second["cleared_hits"], first["hits"], "{second}");
+    let all = planner.get("/api/v1/screening-lists").json();
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all[1]["cleared_hits"], new_hits.len());
+    let sha = first["list_sha256"].as_str().unwrap();
+    assert_eq!(
+        planner
+            .get(&format!("/api/v1/screening-lists/{sha}"))
+            .json(),
+        first
+    );
+    let trail = planner
+        .get(&format!(
+            "/api/v1/audit?resource=/api/v1/screening-lists/{sha}"
+        ))
+        .json();
+    assert_eq!(trail["items"].as_array().unwrap().len(), 1, "{trail}");
 }
 
 #[test]
