@@ -17,16 +17,19 @@ use xpufleet_model::{Catalog, Date};
 use xpufleet_perf::PerfModel;
 use xpufleet_plan::{Plan, PlanDiff, PlanError, PlanOptions};
 
+pub mod alerts;
 pub mod build;
 pub mod defaults;
 pub mod horizon;
 pub mod records;
 pub mod risk;
 pub mod run;
+pub mod screening;
+pub mod service;
 pub mod simulate;
 pub mod sweep;
 
-pub use records::{load_effective, overlay, FleetRecords, VerificationRecord};
+pub use records::{load_effective, overlay, FleetRecords, RecordKind, VerificationRecord};
 pub use run::{report, Progress, RunOptions};
 pub use simulate::{simulate, SimulateOptions, SimulateOutput, Simulated, Source, TraceInput};
 
@@ -54,6 +57,10 @@ pub enum Error {
     /// The simulation could not be set up or did not finish (it ran out of its event budget).
     #[error("{0}")]
     Simulation(String),
+    /// A request the rules refuse whatever its input (a purge of records still within their
+    /// retention period); the message cites the rule.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<Diagnostics> for Error {

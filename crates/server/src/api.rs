@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 use utoipa::openapi::schema::{ObjectBuilder, Schema};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, OpenApi, PartialSchema, ToSchema};
-use xpufleet_io::{Diagnostic, LoadedScenario};
+use xpufleet_app::service::{self, Computation, Computed, Context};
+use xpufleet_app::RecordKind;
 use xpufleet_model::Date;
 
 use crate::audit::{ChangeCtx, NewEntry};
@@ -143,17 +144,6 @@ impl ToSchema for AnyObject {}
 
 // ---- the routes ---------------------------------------------------------------------------
 
-/// The record kinds served under `/api/v1/<kind>`.
-pub const RECORD_KINDS: [&str; 7] = [
-    "sites",
-    "pools",
-    "acquisitions",
-    "verifications",
-    "licences",
-    "rule-packs",
-    "catalog-overrides",
-];
-
 fn routes() -> Vec<(String, MethodRouter<AppState>)> {
     let mut r: Vec<(String, MethodRouter<AppState>)> = vec![
         ("/api/v1/openapi.json".into(), get(openapi_json)),
@@ -194,6 +184,14 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
         ("/api/v1/audit".into(), get(crate::audit::list_audit)),
         ("/api/v1/alerts".into(), get(crate::alerts::alerts)),
         (
+            "/api/v1/screening-lists".into(),
+            post(crate::screening::store_list).get(crate::screening::list_lists),
+        ),
+        (
+            "/api/v1/screening-lists/{sha256}".into(),
+            get(crate::screening::get_list),
+        ),
+        (
             "/api/v1/tokens".into(),
             post(crate::tokens::create_token).get(crate::tokens::list_tokens),
         ),
@@ -202,7 +200,7 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
             axum::routing::delete(crate::tokens::revoke_token),
         ),
     ];
-    for kind in RECORD_KINDS {
+    for kind in RecordKind::ALL {
         r.push((
             format!("/api/v1/{kind}"),
             get(move |s, q| list_records(kind, s, q)),
@@ -213,6 +211,13 @@ fn routes() -> Vec<(String, MethodRouter<AppState>)> {
                 .put(move |s, p, h, Extension(c), b| put_record(kind, s, p, h, b, c))
                 .delete(move |s, p, Extension(c)| delete_record(kind, s, p, c)),
         ));
+        if kind.retained() {
+            r.push((
+                format!("/api/v1/{kind}/{{id}}/versions"),
+                get(move |s, p| record_versions(kind, s, p))
+                    .delete(move |s, p, Extension(c)| purge_record(kind, s, p, c)),
+            ));
+        }
     }
     r
 }
@@ -316,7 +321,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 // ---- bodies --------------------------------------------------------------------------------
 
 /// The request's media type, lower-cased and without parameters (`""` when absent).
-fn media_type(headers: &HeaderMap) -> String {
+pub(crate) fn media_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -477,72 +482,10 @@ fn page<T>(mut items: Vec<T>, limit: i64, offset: i64) -> Page<T> {
     }
 }
 
-/// The catalog, rule packs and fleet records a computation reads, as stored now: (id,
-/// version, text), and for the records overlaid onto the scenario (kind, id, version, JSON).
-/// Without records the field is left out, so runs stored before records were overlaid keep
-/// their ids.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Context {
-    catalog_overrides: Vec<(String, i64, String)>,
-    rule_packs: Vec<(String, i64, String)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    records: Vec<(String, String, i64, String)>,
-}
-
-impl Context {
-    pub(crate) async fn current(store: &Store) -> Result<Context, ApiError> {
-        let mut c = Context::default();
-        for (kind, id, body, version) in store.context_records().await? {
-            match kind.as_str() {
-                "rule-packs" => c.rule_packs.push((id, version, body)),
-                "catalog-overrides" => c.catalog_overrides.push((id, version, body)),
-                _ => c.records.push((kind, id, version, body)),
-            }
-        }
-        Ok(c)
-    }
-
-    fn fleet_records(&self) -> Result<xpufleet_app::FleetRecords, ApiError> {
-        xpufleet_app::FleetRecords::from_stored(
-            self.records
-                .iter()
-                .map(|(k, i, _, b)| (k.as_str(), i.as_str(), b.as_str())),
-        )
-        .map_err(|(name, p)| record_problem(&name, p))
-    }
-
-    /// The effective scenario of a revision's text: the text overlaid with the fleet
-    /// records (`xpufleet_app::records` has the rules), and its TOML.
-    fn load_effective(&self, body: &str) -> Result<(LoadedScenario, String), ApiError> {
-        Ok(xpufleet_app::load_effective(
-            "scenario",
-            body,
-            &self.catalog()?,
-            &self.fleet_records()?,
-        )?)
-    }
-
-    fn catalog(&self) -> Result<xpufleet_model::Catalog, ApiError> {
-        let mut c = xpufleet_io::builtin_catalog();
-        for (id, _, text) in &self.catalog_overrides {
-            c.merge(xpufleet_io::validate::check_catalog(
-                text,
-                &format!("catalog-overrides/{id}"),
-            )?);
-        }
-        Ok(c)
-    }
-
-    pub(crate) fn rules(&self) -> Vec<xpufleet_app::RuleText> {
-        self.rule_packs
-            .iter()
-            .map(|(id, _, text)| (format!("rule-packs/{id}"), text.clone()))
-            .collect()
-    }
-
-    pub(crate) fn load(&self, body: &str) -> Result<LoadedScenario, ApiError> {
-        Ok(xpufleet_app::load_text("scenario", body, self.catalog()?)?)
-    }
+/// The rule packs, catalog overrides and fleet records stored now: what a computation reads
+/// besides the scenario (`xpufleet_app::service::Context`).
+pub(crate) async fn context(store: &Store) -> Result<Context, ApiError> {
+    Ok(Context::from_stored(store.context_records().await?)?)
 }
 
 #[utoipa::path(post, path = "/api/v1/scenarios",
@@ -557,7 +500,7 @@ async fn create_scenario(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let text = toml_body(&headers, body)?;
-    let loaded = Context::current(&s.store).await?.load(&text)?;
+    let loaded = context(&s.store).await?.load(&text)?;
     let id = token::hex(&token::random_bytes::<8>().map_err(ApiError::internal)?);
     let mut c = s.store.begin_change(ctx.entry.clone()).await?;
     c.create_scenario(&id, &loaded.scenario.name, &text, &caller.name)
@@ -653,7 +596,7 @@ async fn update_scenario(
     let text = toml_body(&headers, body)?;
     // Unknown scenarios are 404 before the body is judged.
     s.store.latest_revision(&id).await.map_err(scenario_404)?;
-    let loaded = Context::current(&s.store).await?.load(&text)?;
+    let loaded = context(&s.store).await?.load(&text)?;
     let mut c = s.store.begin_change(ctx.entry.clone()).await?;
     let revision = c
         .revise_scenario(&id, expected, &loaded.scenario.name, &text, &caller.name)
@@ -769,7 +712,7 @@ pub(crate) async fn stored_plan(
         what_if,
         run: None,
         simulate: None,
-        context: Context::current(&s.store).await?,
+        context: context(&s.store).await?,
         generator: generator(),
     };
     let (answered, computed) = answer(s, inputs, &r.body, who).await?;
@@ -830,32 +773,16 @@ async fn answer(
     Ok((Answered { id: run.id, result }, true))
 }
 
-/// Computes a check, plan or run from its inputs and the scenario revision's text: the
-/// answer's JSON (and for a run, the HTML report). Blocking.
+/// Computes a check, plan, run or simulation from its inputs and the scenario revision's text
+/// with the application service: the answer's JSON (and for a run, the HTML report). Blocking.
 fn compute(inputs: &Inputs, scenario: &str) -> Result<(String, Option<String>), ApiError> {
-    let (loaded, _) = inputs.context.load_effective(scenario)?;
-    let rules = inputs.context.rules();
     let as_of = parse_date("as_of", &inputs.as_of)?;
-    match inputs.kind.as_str() {
-        "check" => Ok((
-            cli_json(&xpufleet_app::check(&loaded, &rules, as_of)?)?,
-            None,
-        )),
-        "plan" => {
-            let what_if = match &inputs.what_if {
-                None => None,
-                Some(text) => Some(xpufleet_app::WhatIfInput {
-                    what_if: xpufleet_io::whatif::parse_what_if(text, "what-if")?,
-                    rule_packs: vec![],
-                }),
-            };
-            let opts = xpufleet_plan::PlanOptions {
-                date: as_of,
-                ..xpufleet_plan::PlanOptions::default()
-            };
-            let out = xpufleet_app::plan(&loaded, &rules, &opts, what_if.as_ref())?;
-            Ok((cli_json(&out)?, None))
-        }
+    let what = match inputs.kind.as_str() {
+        "check" => Computation::Check { as_of },
+        "plan" => Computation::Plan {
+            as_of,
+            what_if: inputs.what_if.clone(),
+        },
         "run" => {
             let req = inputs.run.clone().unwrap_or_default();
             let mut opts = xpufleet_app::RunOptions {
@@ -869,24 +796,22 @@ fn compute(inputs: &Inputs, scenario: &str) -> Result<(String, Option<String>), 
                     .parse()
                     .map_err(|e: String| ApiError::field("policy", e))?;
             }
-            let data = xpufleet_app::report(&loaded, &rules, &opts, &mut |_| {})?;
-            Ok((
+            Computation::Run(opts)
+        }
+        "simulate" => Computation::Simulate(inputs.simulate.clone().unwrap_or_default().options()?),
+        other => return Err(ApiError::internal(format!("unknown run kind {other:?}"))),
+    };
+    Ok(
+        match service::compute(&inputs.context, scenario, &what, &mut |_| {})? {
+            Computed::Check(out) => (cli_json(&out)?, None),
+            Computed::Plan(out) => (cli_json(&out)?, None),
+            Computed::Simulate(out) => (cli_json(&out)?, None),
+            Computed::Run(data) => (
                 xpufleet_report::to_json(&data),
                 Some(xpufleet_report::render_html(&data)),
-            ))
-        }
-        "simulate" => {
-            let opts = inputs.simulate.clone().unwrap_or_default().options()?;
-            let out = xpufleet_app::simulate(
-                xpufleet_app::Source::Scenario(&loaded, &rules),
-                &loaded.catalog,
-                &opts,
-                &mut |_, _| {},
-            )?;
-            Ok((cli_json(&out.output)?, None))
-        }
-        other => Err(ApiError::internal(format!("unknown run kind {other:?}"))),
-    }
+            ),
+        },
+    )
 }
 
 async fn scenario_revision(
@@ -944,7 +869,7 @@ async fn check(
         what_if: None,
         run: None,
         simulate: None,
-        context: Context::current(&s.store).await?,
+        context: context(&s.store).await?,
         generator: generator(),
     };
     let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
@@ -984,16 +909,7 @@ async fn plan(
     } else {
         let text = toml_body(&headers, Ok(raw))?;
         // Bad what-ifs are 400 before anything is looked up or stored.
-        let w = xpufleet_io::whatif::parse_what_if(&text, "what-if")?;
-        // A what-if's rule packs are files beside it on the CLI; the API has no such files,
-        // and would otherwise plan without them while the answer claims the what-if.
-        if !w.what_if.rule_packs.is_empty() {
-            return Err(ApiError::field(
-                "rule_packs",
-                "a what-if's rule packs are not read over the API; store each as a \
-                 rule-packs record (PUT /api/v1/rule-packs/{id}) and leave rule_packs out",
-            ));
-        }
+        service::what_if(&text)?;
         Some(text)
     };
     let r = scenario_revision(&s, &id, q.revision).await?;
@@ -1005,7 +921,7 @@ async fn plan(
         what_if,
         run: None,
         simulate: None,
-        context: Context::current(&s.store).await?,
+        context: context(&s.store).await?,
         generator: generator(),
     };
     let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
@@ -1045,7 +961,7 @@ async fn create_run(
         what_if: None,
         run: Some(req),
         simulate: None,
-        context: Context::current(&s.store).await?,
+        context: context(&s.store).await?,
         generator: generator(),
     };
     let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
@@ -1159,7 +1075,7 @@ async fn simulate(
         what_if: None,
         run: None,
         simulate: Some(req),
-        context: Context::current(&s.store).await?,
+        context: context(&s.store).await?,
         generator: generator(),
     };
     let (run, computed) = answer(&s, inputs, &r.body, &ctx.entry).await?;
@@ -1184,7 +1100,7 @@ async fn effective(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let r = scenario_revision(&s, &id, q.revision).await?;
-    let context = Context::current(&s.store).await?;
+    let context = context(&s.store).await?;
     let (_, text) = tokio::task::spawn_blocking(move || context.load_effective(&r.body))
         .await
         .map_err(ApiError::internal)??;
@@ -1311,14 +1227,6 @@ pub struct Verification {
     pub document_sha256: String,
 }
 
-/// A refused record, located at its field when one is at fault.
-fn record_problem(name: &str, p: xpufleet_app::records::RecordProblem) -> ApiError {
-    match p.field {
-        Some(f) => ApiError::field(&f, p.message),
-        None => xpufleet_io::Diagnostics::from(Diagnostic::new(name, p.message)).into(),
-    }
-}
-
 /// A stored record.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Record {
@@ -1331,22 +1239,17 @@ pub struct Record {
     pub body: serde_json::Value,
 }
 
-/// Checks a record's body against its kind; returns the text to store.
+/// Reads a record's body as its kind is sent (TOML or JSON) and has the application service
+/// check it; returns the text to store.
 fn validate_record(
-    kind: &str,
+    kind: RecordKind,
     id: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<String, ApiError> {
-    if kind == "rule-packs" || kind == "catalog-overrides" {
+    if kind.is_toml() {
         let text = toml_body(headers, body)?;
-        let origin = format!("{kind}/{id}");
-        if kind == "rule-packs" {
-            xpufleet_io::rules::parse_rule_pack(&text, &origin)?;
-        } else {
-            xpufleet_io::validate::check_catalog(&text, &origin)?;
-        }
-        return Ok(text);
+        return Ok(service::check_record(kind, id, &text)?);
     }
     let ct = media_type(headers);
     if ct != "application/json" {
@@ -1356,19 +1259,23 @@ fn validate_record(
         ));
     }
     let raw = body_bytes(body)?;
+    // A syntax error is located here by line and column, before the service reads the body.
     let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
         let mut err = ApiError::field("body", e.to_string());
         err.body.problems[0].line = Some(e.line());
         err.body.problems[0].col = Some(e.column());
         err
     })?;
-    xpufleet_app::records::parse(kind, id, &v)
-        .map_err(|p| record_problem(&format!("{kind}/{id}"), p))?;
-    Ok(v.to_string())
+    Ok(service::check_record(kind, id, &v.to_string())?)
 }
 
-fn record_json(kind: &str, id: String, body: String, version: i64) -> Result<Record, ApiError> {
-    let body = if kind == "rule-packs" || kind == "catalog-overrides" {
+fn record_json(
+    kind: RecordKind,
+    id: String,
+    body: String,
+    version: i64,
+) -> Result<Record, ApiError> {
+    let body = if kind.is_toml() {
         serde_json::json!({ "toml": body })
     } else {
         serde_json::from_str(&body).map_err(ApiError::internal)?
@@ -1379,12 +1286,12 @@ fn record_json(kind: &str, id: String, body: String, version: i64) -> Result<Rec
 #[utoipa::path(get, path = "/api/v1/{kind}", params(("kind" = String, Path, description = "sites, pools, acquisitions, verifications, licences, rule-packs or catalog-overrides"), PageQuery),
     responses((status = 200, body = Page<Record>)), security(("bearer" = [])))]
 async fn list_records(
-    kind: &'static str,
+    kind: RecordKind,
     State(s): State<AppState>,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Page<Record>>, ApiError> {
     let (limit, offset) = query(q)?.bounds()?;
-    let rows = s.store.records(kind, limit + 1, offset).await?;
+    let rows = s.store.records(kind.as_str(), limit + 1, offset).await?;
     let items = rows
         .into_iter()
         .map(|(id, body, v)| record_json(kind, id, body, v))
@@ -1395,13 +1302,13 @@ async fn list_records(
 #[utoipa::path(get, path = "/api/v1/{kind}/{id}", params(("kind" = String, Path), ("id" = String, Path)),
     responses((status = 200, body = Record), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn get_record(
-    kind: &'static str,
+    kind: RecordKind,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Record>, ApiError> {
     let (body, v) = s
         .store
-        .record(kind, &id)
+        .record(kind.as_str(), &id)
         .await
         .map_err(not_found("record"))?;
     Ok(Json(record_json(kind, id, body, v)?))
@@ -1412,29 +1319,17 @@ async fn get_record(
     responses((status = 200, body = Record), (status = 400, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn put_record(
-    kind: &'static str,
+    kind: RecordKind,
     State(s): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
     ctx: ChangeCtx,
 ) -> Result<Response, ApiError> {
-    if id.is_empty()
-        || id.len() > 200
-        || id.chars().any(|c| c.is_control() || c == '/')
-        || id.trim() != id
-        || id == "."
-        || id == ".."
-    {
-        return Err(ApiError::field(
-            "id",
-            "expected 1 to 200 characters, no '/', no control characters, no leading or \
-             trailing space, and not \".\" or \"..\"",
-        ));
-    }
+    service::check_record_id(&id)?;
     let text = validate_record(kind, &id, &headers, body)?;
     let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    let version = c.put_record(kind, &id, &text).await?;
+    let version = c.put_record(kind.as_str(), &id, &text).await?;
     let resp = Json(record_json(kind, id, text, version)?).into_response();
     crate::audit::commit(c, &ctx, resp).await
 }
@@ -1442,15 +1337,132 @@ async fn put_record(
 #[utoipa::path(delete, path = "/api/v1/{kind}/{id}", params(("kind" = String, Path), ("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn delete_record(
-    kind: &'static str,
+    kind: RecordKind,
     State(s): State<AppState>,
     Path(id): Path<String>,
     ctx: ChangeCtx,
 ) -> Result<Response, ApiError> {
     let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.delete_record(kind, &id)
+    c.delete_record(kind.as_str(), &id)
         .await
         .map_err(not_found("record"))?;
+    crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await
+}
+
+/// One kept version of a retained record.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeptVersion {
+    pub version: i64,
+    /// The record as written; for the tombstone, the last version's body.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    /// This version is the tombstone: the record was deleted.
+    pub deleted: bool,
+    /// When it was written or deleted (UTC, RFC 3339).
+    pub at: String,
+}
+
+/// The kept versions of an export record and how long they are kept (15 CFR 762.6).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordHistory {
+    pub id: String,
+    /// The record is deleted (its last version is a tombstone).
+    pub deleted: bool,
+    /// The last day of the retention period: five years after the record's last event (the
+    /// latest write, deletion, or date the record names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retained_until: Option<String>,
+    /// Oldest first.
+    pub versions: Vec<KeptVersion>,
+}
+
+/// The day of an RFC 3339 time.
+fn day_of(at: &str) -> Option<Date> {
+    at.get(..10)?.parse().ok()
+}
+
+#[utoipa::path(get, path = "/api/v1/{kind}/{id}/versions", params(("kind" = String, Path, description = "acquisitions, verifications, licences or reviews"), ("id" = String, Path)),
+    responses((status = 200, body = RecordHistory), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn record_versions(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RecordHistory>, ApiError> {
+    let kept = s.store.record_versions(kind.as_str(), &id).await?;
+    if kept.is_empty() {
+        // A record written before versions were kept has its current version only.
+        let (body, version) = s
+            .store
+            .record(kind.as_str(), &id)
+            .await
+            .map_err(not_found("record"))?;
+        return Ok(Json(RecordHistory {
+            id,
+            deleted: false,
+            retained_until: None,
+            versions: vec![KeptVersion {
+                version,
+                body: serde_json::from_str(&body).map_err(ApiError::internal)?,
+                deleted: false,
+                at: String::new(),
+            }],
+        }));
+    }
+    let deleted = kept.last().is_some_and(|v| v.deleted);
+    let until = xpufleet_app::records::retained_until(
+        kind,
+        kept.iter()
+            .filter_map(|v| Some((v.body.as_str(), day_of(&v.at)?))),
+    );
+    let versions = kept
+        .into_iter()
+        .map(|v| {
+            Ok(KeptVersion {
+                version: v.version,
+                body: serde_json::from_str(&v.body).map_err(ApiError::internal)?,
+                deleted: v.deleted,
+                at: v.at,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(RecordHistory {
+        id,
+        deleted,
+        retained_until: until.map(|d| d.to_string()),
+        versions,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/{kind}/{id}/versions", params(("kind" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the record is not deleted, or is within its retention period (15 CFR 762.6)")),
+    security(("bearer" = [])))]
+async fn purge_record(
+    kind: RecordKind,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ctx: ChangeCtx,
+) -> Result<Response, ApiError> {
+    let kept = s.store.record_versions(kind.as_str(), &id).await?;
+    if kept.is_empty() {
+        return Err(ApiError::not_found("record versions"));
+    }
+    if !kept.last().is_some_and(|v| v.deleted) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("{kind}/{id} is not deleted: delete it first, then purge its versions"),
+        ));
+    }
+    xpufleet_app::records::may_purge(
+        kind,
+        kept.iter()
+            .filter_map(|v| Some((v.body.as_str(), day_of(&v.at)?))),
+        crate::alerts::today(),
+    )?;
+    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
+    c.purge_versions(kind.as_str(), &id)
+        .await
+        .map_err(not_found("record versions"))?;
     crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await
 }
 
@@ -1462,10 +1474,13 @@ async fn delete_record(
     paths(healthz, readyz, metrics, openapi_json, create_scenario, list_scenarios, get_scenario,
         update_scenario, list_revisions, get_revision, check, plan, simulate, effective, create_run, get_run,
         get_run_result, get_run_html, replay_run, list_records, get_record, put_record, delete_record,
+        record_versions, purge_record,
         crate::approvals::approve, crate::approvals::list_approvals, crate::audit::list_audit,
-        crate::alerts::alerts, crate::tokens::create_token, crate::tokens::list_tokens, crate::tokens::revoke_token),
-    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification,
-        crate::audit::AuditEntry, crate::alerts::Alerts, crate::alerts::Alert, crate::approvals::Approval, crate::approvals::ApproveRequest,
+        crate::alerts::alerts, crate::screening::store_list, crate::screening::list_lists,
+        crate::screening::get_list, crate::tokens::create_token, crate::tokens::list_tokens, crate::tokens::revoke_token),
+    components(schemas(ErrorBody, ScenarioRef, ScenarioInfo, RunRequest, SimulateRequest, RunInfo, Record, Verification, RecordHistory, KeptVersion,
+        crate::audit::AuditEntry, crate::alerts::Alerts, crate::alerts::Alert,
+        xpufleet_app::screening::Rescreen, xpufleet_app::screening::PartyHit, crate::screening::ScreeningListInfo, crate::approvals::Approval, crate::approvals::ApproveRequest,
         crate::tokens::NewToken, crate::tokens::CreatedToken, crate::tokens::TokenInfo)),
     modifiers(&Bearer)
 )]
@@ -1492,8 +1507,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let paths = &mut api.paths.paths;
     let list = paths.remove("/api/v1/{kind}");
     let one = paths.remove("/api/v1/{kind}/{id}");
-    for kind in RECORD_KINDS {
-        for (template, item) in [("/api/v1/{kind}", &list), ("/api/v1/{kind}/{id}", &one)] {
+    let versions = paths.remove("/api/v1/{kind}/{id}/versions");
+    for k in RecordKind::ALL {
+        let kind = k.as_str();
+        let kept = if k.retained() { &versions } else { &None };
+        for (template, item) in [
+            ("/api/v1/{kind}", &list),
+            ("/api/v1/{kind}/{id}", &one),
+            ("/api/v1/{kind}/{id}/versions", kept),
+        ] {
             if let Some(item) = item {
                 let mut item = item.clone();
                 strip_kind_param(&mut item);

@@ -437,7 +437,7 @@ impl Store {
         let checked = |r: &str| {
             r.starts_with("/api/v1/runs/") && r.matches('/').count() == 4
                 || r.starts_with("/api/v1/scenarios/") && r.matches('/').count() == 4
-                || crate::api::RECORD_KINDS
+                || xpufleet_app::RecordKind::ALL
                     .iter()
                     .any(|k| r.starts_with(&format!("/api/v1/{k}/")))
         };

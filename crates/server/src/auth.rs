@@ -16,10 +16,12 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{AppState, RECORD_KINDS};
+use crate::api::AppState;
 use crate::db::DbError;
 use crate::error::ApiError;
 use crate::token;
+use xpufleet_app::records::Writer;
+use xpufleet_app::RecordKind;
 
 /// A token's role. Each includes the rights of the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,11 +68,10 @@ impl FromStr for Role {
 
 /// Who may change records of `kind`: the fleet's inventory is the planners', everything an
 /// export-control verdict rests on is compliance's.
-fn record_writer(kind: &str) -> Option<Role> {
-    match kind {
-        "sites" | "pools" | "acquisitions" => Some(Role::Planner),
-        "verifications" | "licences" | "rule-packs" | "catalog-overrides" => Some(Role::Compliance),
-        _ => None,
+fn record_writer(kind: RecordKind) -> Role {
+    match kind.writer() {
+        Writer::Planner => Role::Planner,
+        Writer::Compliance => Role::Compliance,
     }
 }
 
@@ -112,7 +113,14 @@ pub fn rule(method: &Method, route: &str) -> Option<Role> {
         ) => Some(Viewer),
         ("POST", "/api/v1/runs/{id}/replay") => Some(Planner),
         ("POST", "/api/v1/runs/{id}/approve") => Some(Compliance),
-        ("GET", "/api/v1/audit" | "/api/v1/alerts") => Some(Viewer),
+        (
+            "GET",
+            "/api/v1/audit"
+            | "/api/v1/alerts"
+            | "/api/v1/screening-lists"
+            | "/api/v1/screening-lists/{sha256}",
+        ) => Some(Viewer),
+        ("POST", "/api/v1/screening-lists") => Some(Compliance),
         ("GET" | "POST", "/api/v1/tokens") | ("DELETE", "/api/v1/tokens/{name}") => Some(Admin),
         _ => None,
     };
@@ -121,17 +129,20 @@ pub fn rule(method: &Method, route: &str) -> Option<Role> {
     }
     // The record routes, one pair per kind.
     let rest = route.strip_prefix("/api/v1/")?;
-    let (kind, one) = match rest.split_once('/') {
-        None => (rest, false),
-        Some((k, "{id}")) => (k, true),
+    let (kind, one, versions) = match rest.split_once('/') {
+        None => (rest, false, false),
+        Some((k, "{id}")) => (k, true, false),
+        Some((k, "{id}/versions")) => (k, true, true),
         Some(_) => return None,
     };
-    if !RECORD_KINDS.contains(&kind) {
+    let kind: RecordKind = kind.parse().ok()?;
+    if versions && !kind.retained() {
         return None;
     }
     match (m, one) {
         ("GET", _) => Some(Viewer),
-        ("PUT" | "DELETE", true) => record_writer(kind),
+        // A purge of kept versions is the record writer's, as the deletion was.
+        ("PUT" | "DELETE", true) if !versions || m == "DELETE" => Some(record_writer(kind)),
         _ => None,
     }
 }

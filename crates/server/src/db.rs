@@ -44,6 +44,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sessions",
         include_str!("../migrations/0004_sessions.sql"),
     ),
+    (
+        5,
+        "record versions",
+        include_str!("../migrations/0005_record_versions.sql"),
+    ),
+    (
+        6,
+        "screening lists",
+        include_str!("../migrations/0006_screening_lists.sql"),
+    ),
 ];
 
 /// How long `/readyz` waits for the database before it says not ready.
@@ -459,6 +469,63 @@ impl Store {
         Ok((row.get(0), row.get(1)))
     }
 
+    /// The kept versions of a retained record, oldest first (`RecordKind::retained`).
+    pub async fn record_versions(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Vec<RecordVersion>, DbError> {
+        let rows = sqlx::query(
+            "SELECT version, body, deleted, at FROM record_versions \
+             WHERE kind = $1 AND id = $2 ORDER BY version",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecordVersion {
+                    version: r.try_get(0)?,
+                    body: r.try_get(1)?,
+                    deleted: r.try_get::<i64, _>(2)? != 0,
+                    at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored screening list versions, oldest first: (seq, sha256, stored_at, rescreen
+    /// JSON).
+    pub async fn screening_lists(&self) -> Result<Vec<(i64, String, String, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT seq, sha256, stored_at, rescreen FROM screening_lists ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
+    /// A stored screening list version's (body, rescreen JSON).
+    pub async fn screening_list(&self, sha256: &str) -> Result<(String, String), DbError> {
+        let row = sqlx::query("SELECT body, rescreen FROM screening_lists WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(DbError::NotFound)?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// The newest stored screening list: (sha256, body).
+    pub async fn latest_screening_list(&self) -> Result<Option<(String, String)>, DbError> {
+        let row = sqlx::query("SELECT sha256, body FROM screening_lists ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
     /// Records of a kind as (id, body, version), by id; `limit` < 0 means all.
     pub async fn records(
         &self,
@@ -500,6 +567,24 @@ impl Store {
 /// SHA-256 of stored text, as audit entries name it.
 pub fn digest(text: &str) -> String {
     crate::token::hex(&sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// One kept version of a retained record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordVersion {
+    pub version: i64,
+    /// The record as written; for the tombstone, the last version's body.
+    pub body: String,
+    /// The tombstone: the record was deleted at `at`.
+    pub deleted: bool,
+    /// When it was written, UTC, RFC 3339.
+    pub at: String,
+}
+
+/// Whether records of `kind` keep their versions (`RecordKind::retained`).
+fn retained(kind: &str) -> bool {
+    kind.parse::<xpufleet_app::RecordKind>()
+        .is_ok_and(|k| k.retained())
 }
 
 /// One change in progress: a write transaction with the audit entry that will record it.
@@ -703,6 +788,9 @@ impl Change {
             Some(row) => {
                 let v: i64 = row.try_get(0)?;
                 let old: String = row.try_get(1)?;
+                if retained(kind) {
+                    self.keep_unkept(kind, id, v, &old).await?;
+                }
                 sqlx::query(
                     "UPDATE records SET body = $1, version = $2 WHERE kind = $3 AND id = $4",
                 )
@@ -715,15 +803,31 @@ impl Change {
                 (v + 1, digest(&old))
             }
             None => {
-                sqlx::query("INSERT INTO records (kind, id, body, version) VALUES ($1, $2, $3, 1)")
-                    .bind(kind)
-                    .bind(id)
-                    .bind(body)
-                    .execute(self.conn())
-                    .await?;
-                (1, String::new())
+                // A retained record written again after its deletion continues its versions.
+                let last: Option<i64> = sqlx::query(
+                    "SELECT MAX(version) FROM record_versions WHERE kind = $1 AND id = $2",
+                )
+                .bind(kind)
+                .bind(id)
+                .fetch_one(self.conn())
+                .await?
+                .try_get(0)?;
+                let v = last.unwrap_or(0) + 1;
+                sqlx::query(
+                    "INSERT INTO records (kind, id, body, version) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(kind)
+                .bind(id)
+                .bind(body)
+                .bind(v)
+                .execute(self.conn())
+                .await?;
+                (v, String::new())
             }
         };
+        if retained(kind) {
+            self.keep_version(kind, id, version, body, false).await?;
+        }
         self.changed(
             Some(format!("/api/v1/{kind}/{id}")),
             Some(version),
@@ -733,15 +837,70 @@ impl Change {
         Ok(version)
     }
 
-    /// Deletes a record; `NotFound` when there is none.
+    /// Keeps version `version` of a retained record; a version written before versions were
+    /// kept is kept when the record next changes, dated then.
+    async fn keep_version(
+        &mut self,
+        kind: &str,
+        id: &str,
+        version: i64,
+        body: &str,
+        deleted: bool,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO record_versions (kind, id, version, body, deleted, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(version)
+        .bind(body)
+        .bind(i64::from(deleted))
+        .bind(crate::audit::now_rfc3339())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps the stored version of a retained record when it is not kept yet (it was written
+    /// before versions were kept).
+    async fn keep_unkept(
+        &mut self,
+        kind: &str,
+        id: &str,
+        version: i64,
+        body: &str,
+    ) -> Result<(), DbError> {
+        let kept = sqlx::query(
+            "SELECT 1 FROM record_versions WHERE kind = $1 AND id = $2 AND version = $3",
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(version)
+        .fetch_optional(self.conn())
+        .await?;
+        if kept.is_none() {
+            self.keep_version(kind, id, version, body, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a record; `NotFound` when there is none. A retained record leaves a tombstone
+    /// (the next version, marked deleted, with the last body) and its versions readable.
     pub async fn delete_record(&mut self, kind: &str, id: &str) -> Result<(), DbError> {
-        let old = sqlx::query("SELECT body FROM records WHERE kind = $1 AND id = $2")
+        let old = sqlx::query("SELECT body, version FROM records WHERE kind = $1 AND id = $2")
             .bind(kind)
             .bind(id)
             .fetch_optional(self.conn())
             .await?
             .ok_or(DbError::NotFound)?;
+        let old_version: i64 = old.try_get(1)?;
         let old: String = old.try_get(0)?;
+        if retained(kind) {
+            self.keep_unkept(kind, id, old_version, &old).await?;
+            self.keep_version(kind, id, old_version + 1, &old, true)
+                .await?;
+        }
         sqlx::query("DELETE FROM records WHERE kind = $1 AND id = $2")
             .bind(kind)
             .bind(id)
@@ -751,6 +910,69 @@ impl Change {
             Some(format!("/api/v1/{kind}/{id}")),
             None,
             &digest(&old),
+            "",
+        );
+        Ok(())
+    }
+}
+
+impl Change {
+    /// Stores a new screening list version with the re-screening made against it; its `seq`.
+    /// The caller answers a version already stored (same SHA-256) from the store instead.
+    pub async fn store_screening_list(
+        &mut self,
+        sha256: &str,
+        body: &str,
+        rescreen: &str,
+    ) -> Result<i64, DbError> {
+        let last: Option<i64> = sqlx::query("SELECT MAX(seq) FROM screening_lists")
+            .fetch_one(self.conn())
+            .await?
+            .try_get(0)?;
+        let seq = last.unwrap_or(0) + 1;
+        sqlx::query(
+            "INSERT INTO screening_lists (seq, sha256, body, stored_at, rescreen) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(sha256)
+        .bind(body)
+        .bind(crate::audit::now_rfc3339())
+        .bind(rescreen)
+        .execute(self.conn())
+        .await?;
+        self.changed(
+            Some(format!("/api/v1/screening-lists/{sha256}")),
+            Some(seq),
+            "",
+            &digest(body),
+        );
+        Ok(seq)
+    }
+
+    /// Purges the kept versions of a deleted retained record (the caller has checked that the
+    /// retention period is over); `NotFound` when none are kept.
+    pub async fn purge_versions(&mut self, kind: &str, id: &str) -> Result<(), DbError> {
+        let rows = sqlx::query(
+            "SELECT body FROM record_versions WHERE kind = $1 AND id = $2 ORDER BY version",
+        )
+        .bind(kind)
+        .bind(id)
+        .fetch_all(self.conn())
+        .await?;
+        let Some(last) = rows.last() else {
+            return Err(DbError::NotFound);
+        };
+        let last: String = last.try_get(0)?;
+        sqlx::query("DELETE FROM record_versions WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        self.changed(
+            Some(format!("/api/v1/{kind}/{id}/versions")),
+            None,
+            &digest(&last),
             "",
         );
         Ok(())

@@ -127,6 +127,7 @@ impl From<xpufleet_app::Error> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
             xpufleet_app::Error::Option { field, message } => ApiError::field(&field, message),
+            xpufleet_app::Error::Refused(message) => ApiError::new(StatusCode::CONFLICT, message),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod idempotency;
 pub mod limits;
 pub mod ops;
+pub mod screening;
 pub mod token;
 pub mod tokens;
 pub mod ui;

@@ -2,9 +2,10 @@
 //! it reads, run once on a blocking task and kept while the server runs. A page asking for an
 //! answer that is not ready gets the job's progress instead, and asks again.
 //!
-//! The stored fleet records (verifications, licences, sites, pools, acquisitions) are laid over
-//! the scenario before anything is computed, by the same rules as the API
-//! (`xpufleet_app::records`), so editing one on the Records page changes the verdicts shown.
+//! What a job computes is the application service's (`xpufleet_app::service::compute`), on the
+//! same context as the API's (`crate::api::context`): the stored fleet records are laid over
+//! the scenario by `xpufleet_app::records`' rules, so editing one on the Records page changes
+//! the verdicts shown. This module only keeps jobs and their progress.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use xpufleet_io::LoadedScenario;
 use xpufleet_model::Date;
 use xpufleet_report::ReportData;
 
@@ -22,68 +22,12 @@ use crate::token;
 /// Finished jobs kept at most; the oldest finished ones go first.
 const MAX_JOBS: usize = 64;
 
-/// The records a computation reads besides the scenario, as stored now: catalog overrides and
-/// rule packs as (id, text), and the fleet records overlaid onto the scenario as (kind, id,
-/// JSON).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Records {
-    pub catalog_overrides: Vec<(String, String)>,
-    pub rule_packs: Vec<(String, String)>,
-    pub overlay: Vec<(String, String, String)>,
-}
+/// The records a computation reads besides the scenario: the application service's context.
+pub type Records = xpufleet_app::service::Context;
 
-impl Records {
-    pub async fn current(store: &Store) -> Result<Records, String> {
-        let mut r = Records::default();
-        for (kind, id, body, _) in store.context_records().await.map_err(|e| e.to_string())? {
-            match kind.as_str() {
-                "rule-packs" => r.rule_packs.push((id, body)),
-                "catalog-overrides" => r.catalog_overrides.push((id, body)),
-                k if xpufleet_app::records::OVERLAY_KINDS.contains(&k) => {
-                    r.overlay.push((kind, id, body))
-                }
-                // Other kinds (plan approvals) are not inputs of a computation.
-                _ => {}
-            }
-        }
-        Ok(r)
-    }
-
-    pub fn rules(&self) -> Vec<xpufleet_app::RuleText> {
-        self.rule_packs
-            .iter()
-            .map(|(id, text)| (format!("rule-packs/{id}"), text.clone()))
-            .collect()
-    }
-
-    /// The built-in catalog with the stored overrides merged over it.
-    pub fn catalog(&self) -> Result<xpufleet_model::Catalog, String> {
-        let mut catalog = xpufleet_io::builtin_catalog();
-        for (id, t) in &self.catalog_overrides {
-            catalog.merge(
-                xpufleet_io::validate::check_catalog(t, &format!("catalog-overrides/{id}"))
-                    .map_err(|d| d.to_string())?,
-            );
-        }
-        Ok(catalog)
-    }
-
-    /// The effective scenario: the text read against `catalog()`, with the stored fleet
-    /// records laid over it by `xpufleet_app::records`' rules (as the API computes).
-    pub fn load(&self, text: &str) -> Result<LoadedScenario, String> {
-        let records = xpufleet_app::FleetRecords::from_stored(
-            self.overlay
-                .iter()
-                .map(|(k, i, b)| (k.as_str(), i.as_str(), b.as_str())),
-        )
-        .map_err(|(name, p)| match p.field {
-            Some(f) => format!("{name}: {f}: {}", p.message),
-            None => format!("{name}: {}", p.message),
-        })?;
-        xpufleet_app::load_effective("scenario", text, &self.catalog()?, &records)
-            .map(|(loaded, _)| loaded)
-            .map_err(|d| d.to_string())
-    }
+/// The context stored now, as the API reads it.
+pub async fn current(store: &Store) -> Result<Records, String> {
+    crate::api::context(store).await.map_err(|e| e.body.error)
 }
 
 /// What a job computes.
@@ -243,34 +187,19 @@ impl Jobs {
 }
 
 fn run(job: &Job, text: &str, records: &Records) -> Result<Output, String> {
-    let loaded = records.load(text)?;
-    let rules = records.rules();
-    match &job.task {
+    use xpufleet_app::service::{compute, Computation, Computed};
+    let what = match &job.task {
         Task::Report {
             as_of,
             policy,
             seed,
             failures,
-        } => {
-            let opts = xpufleet_app::RunOptions {
-                as_of: *as_of,
-                policy: policy.parse()?,
-                seed: *seed,
-                failures: *failures,
-            };
-            let mut done = 0;
-            let data = xpufleet_app::report(&loaded, &rules, &opts, &mut |p| {
-                if let xpufleet_app::Progress::Step(s) = p {
-                    job.set(JobState::Running {
-                        step: s.to_string(),
-                        steps_done: done,
-                    });
-                    done += 1;
-                }
-            })
-            .map_err(|e| e.to_string())?;
-            Ok(Output::Report(Arc::new(data)))
-        }
+        } => Computation::Run(xpufleet_app::RunOptions {
+            as_of: *as_of,
+            policy: policy.parse()?,
+            seed: *seed,
+            failures: *failures,
+        }),
         Task::Plan { as_of, what_if } => {
             job.set(JobState::Running {
                 step: if what_if.is_some() {
@@ -280,21 +209,28 @@ fn run(job: &Job, text: &str, records: &Records) -> Result<Output, String> {
                 },
                 steps_done: 1,
             });
-            let what_if = match what_if {
-                None => None,
-                Some(t) => Some(xpufleet_app::WhatIfInput {
-                    what_if: xpufleet_io::whatif::parse_what_if(t, "what-if")
-                        .map_err(|d| d.to_string())?,
-                    rule_packs: vec![],
-                }),
-            };
-            let opts = xpufleet_plan::PlanOptions {
-                date: *as_of,
-                ..xpufleet_plan::PlanOptions::default()
-            };
-            let out = xpufleet_app::plan(&loaded, &rules, &opts, what_if.as_ref())
-                .map_err(|e| e.to_string())?;
-            Ok(Output::Plan(Arc::new(out)))
+            Computation::Plan {
+                as_of: *as_of,
+                what_if: what_if.clone(),
+            }
+        }
+    };
+    let mut done = 0;
+    let out = compute(records, text, &what, &mut |p| {
+        if let xpufleet_app::Progress::Step(s) = p {
+            job.set(JobState::Running {
+                step: s.to_string(),
+                steps_done: done,
+            });
+            done += 1;
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    match out {
+        Computed::Run(data) => Ok(Output::Report(Arc::from(data))),
+        Computed::Plan(plan) => Ok(Output::Plan(Arc::from(plan))),
+        Computed::Check(_) | Computed::Simulate(_) => {
+            Err("the service answered with the wrong kind of result".into())
         }
     }
 }

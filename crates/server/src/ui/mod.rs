@@ -230,7 +230,7 @@ pub(crate) mod change {
     pub async fn put_record(
         s: &UiState,
         who: &Signed,
-        kind: &str,
+        kind: xpufleet_app::RecordKind,
         id: &str,
         body: &str,
     ) -> Result<i64, DbError> {
@@ -241,7 +241,7 @@ pub(crate) mod change {
             body.as_bytes(),
         );
         let mut c = s.store.begin_change(e).await?;
-        let v = c.put_record(kind, id, body).await?;
+        let v = c.put_record(kind.as_str(), id, body).await?;
         c.commit().await?;
         Ok(v)
     }
@@ -317,6 +317,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: crate::api::AppState) -> Ro
         .route("/records", get(pages::records))
         .route("/records/verifications", post(pages::save_verification))
         .route("/records/licences", post(pages::save_licence))
+        .route("/records/reviews", post(pages::save_review))
         .route("/plan", get(pages::plan).post(pages::what_if))
         .route("/plan/approve", post(pages::approve))
         .route(

@@ -14,9 +14,10 @@ use xpufleet_report::chart::{self, BarSeries, Bars, LineSeries, Lines, Span, Tim
 use xpufleet_report::format::{esc, int, sig3, usd};
 use xpufleet_report::ReportData;
 
-use super::compute::{JobState, Output, Records, Task};
+use super::compute::{JobState, Output, Task};
 use super::{error_page, html, html_doc, urlencode, Action, Signed, UiState};
 use crate::db::{DbError, Revision};
+use xpufleet_app::RecordKind;
 use xpufleet_app::VerificationRecord as Verification;
 
 type Page = Result<Response, Response>;
@@ -183,7 +184,7 @@ async fn report_for(
     (id, rev): (&str, &Revision),
     task: Task,
 ) -> Result<std::sync::Arc<ReportData>, Response> {
-    let records = Records::current(&s.store).await.map_err(internal)?;
+    let records = super::compute::current(&s.store).await.map_err(internal)?;
     let job = s.jobs.start(id, rev.revision, &rev.body, records, task);
     match job.state() {
         JobState::Done(Ok(Output::Report(r))) => Ok(r),
@@ -301,11 +302,12 @@ pub async fn fleet(State(s): State<UiState>, who: Signed, Query(q): Query<PageQu
         default_report(as_of),
     )
     .await?;
-    let sc = Records::current(&s.store)
+    let sc = super::compute::current(&s.store)
         .await
         .map_err(internal)?
-        .load(&rev.body)
-        .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e))?
+        .load_effective(&rev.body)
+        .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))?
+        .0
         .scenario;
     let mut b = format!(
         "<h1>Fleet</h1><p class=\"explain\">{} (revision {}), as of {}: the pools today and the ones the plan buys or leases.</p>",
@@ -517,63 +519,6 @@ pub async fn fleet(State(s): State<UiState>, who: Signed, Query(q): Query<PageQu
 
 // ---- compliance ----------------------------------------------------------------------------
 
-/// One alert: something that changes within the window.
-struct Alert {
-    date: Date,
-    kind: &'static str,
-    what: String,
-}
-
-fn alerts(
-    records: &Records,
-    text: &str,
-    as_of: Date,
-    within_days: i64,
-) -> Result<Vec<Alert>, String> {
-    let loaded = records.load(text)?;
-    let until = as_of.plus_days(within_days);
-    let mut out = Vec::new();
-    for site in &loaded.scenario.sites {
-        for v in &site.verifications {
-            if v.valid_until >= as_of && v.valid_until <= until {
-                out.push(Alert {
-                    date: v.valid_until,
-                    kind: "verification expires",
-                    what: format!(
-                        "{:?} verification of {} at {} ({})",
-                        v.role, v.entity, site.id, v.evidence
-                    )
-                    .to_lowercase(),
-                });
-            }
-        }
-    }
-    for l in &loaded.scenario.licences {
-        if l.valid_until >= as_of && l.valid_until <= until {
-            out.push(Alert {
-                date: l.valid_until,
-                kind: "licence expires",
-                what: format!("licence {} ({}, held by {})", l.id, l.authority, l.holder),
-            });
-        }
-    }
-    let rules = xpufleet_app::rule_set(&loaded, &records.rules()).map_err(|d| d.to_string())?;
-    let mut d = as_of;
-    while let Some((next, ids)) = xpufleet_comply::timeline::next_rule_change(&rules, d) {
-        if next > until {
-            break;
-        }
-        out.push(Alert {
-            date: next,
-            kind: "rule change",
-            what: format!("rules change: {}", ids.join(", ")),
-        });
-        d = next;
-    }
-    out.sort_by(|a, b| a.date.cmp(&b.date).then(a.kind.cmp(b.kind)));
-    Ok(out)
-}
-
 fn select(id: &str, label: &str, values: &[String], current: Option<&str>) -> String {
     let mut s = format!(
         "<span class=\"ctl\"><label for=\"{id}\">{label}</label><select id=\"{id}\" name=\"{id}\"><option value=\"\">any</option>"
@@ -597,12 +542,12 @@ fn select(id: &str, label: &str, values: &[String], current: Option<&str>) -> St
 pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<PageQuery>) -> Page {
     let as_of = parse_date("as_of", &q.as_of)?;
     let within: i64 = match q.within_days.as_deref().map(str::trim) {
-        None | Some("") => 90,
+        None | Some("") => xpufleet_app::alerts::DEFAULT_WITHIN_DAYS,
         Some(v) => match v.parse() {
-            Ok(n) if (1..=3650).contains(&n) => n,
+            Ok(n) if (0..=xpufleet_app::alerts::MAX_WITHIN_DAYS).contains(&n) => n,
             _ => {
                 return Err(bad(
-                    "within_days: expected a whole number of days from 1 to 3650",
+                    "within_days: expected a whole number of days from 0 to 3650",
                 ))
             }
         },
@@ -630,13 +575,17 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
         default_report(as_of),
     )
     .await?;
-    let records = Records::current(&s.store).await.map_err(internal)?;
+    let records = super::compute::current(&s.store).await.map_err(internal)?;
     let date = r.meta.as_of;
     let body = rev.body.clone();
-    let al = tokio::task::spawn_blocking(move || alerts(&records, &body, date, within))
-        .await
-        .map_err(internal)?
-        .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e))?;
+    let scenarios = [(id.clone(), body)];
+    let al = tokio::task::spawn_blocking(move || {
+        xpufleet_app::alerts::alerts(&records, &scenarios, date, within)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))?
+    .alerts;
     let Some(c) = r.compliance.get() else {
         return Err(error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -655,7 +604,7 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
     let tenants = uniq(&|r| r.user.clone());
     let filters = format!(
         "{}{}{}{}<span class=\"ctl\"><label for=\"within_days\">Alerts within (days)</label>\
-         <input id=\"within_days\" name=\"within_days\" type=\"number\" min=\"1\" max=\"3650\" value=\"{within}\"></span>",
+         <input id=\"within_days\" name=\"within_days\" type=\"number\" min=\"0\" max=\"3650\" value=\"{within}\"></span>",
         select("outcome", "Outcome", &outcomes, q.outcome.as_deref()),
         select("site", "Site", &sites, q.site.as_deref()),
         select("country", "Country", &countries, q.country.as_deref()),
@@ -807,12 +756,18 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
     b.push_str("</section>");
     let rows: Vec<Vec<String>> = al
         .iter()
-        .map(|a| vec![a.date.to_string(), esc(a.kind), esc(&a.what)])
+        .map(|a| {
+            vec![
+                esc(a.date.as_deref().unwrap_or("")),
+                esc(&a.kind),
+                esc(&format!("{}: {}", a.subject, a.message)),
+            ]
+        })
         .collect();
     let _ = write!(
         b,
         "<section class=\"part\" aria-labelledby=\"h-alerts\"><h2 id=\"h-alerts\">What expires or changes next</h2>\
-         <p class=\"explain\">Verifications and licences that expire, and rules that change, within {within} days after {date}.</p>{}</section>",
+         <p class=\"explain\">Verifications, licences and reviews that expire within {within} days after {date} or have expired, unverified pools, and verdicts that change at the next rule change.</p>{}</section>",
         table("alerts", "Alerts", &["Date", "Kind", "What"], &[], &rows)
     );
     Ok(html(html_doc("Compliance", Some(&who), "", &b)))
@@ -873,7 +828,7 @@ async fn records_page(
     status: StatusCode,
 ) -> Page {
     let mut b = String::from(
-        "<h1>Records</h1><p class=\"explain\">Owner and operator verifications and licences on file. \
+        "<h1>Records</h1><p class=\"explain\">Owner and operator verifications, licences and compliance reviews on file. \
          They are laid over every scenario's own; a change shows at once on the Compliance page.</p>",
     );
     if let Some((_, _, msg)) = &problem {
@@ -885,10 +840,19 @@ async fn records_page(
     }
     let ver = s
         .store
-        .records("verifications", -1, 0)
+        .records(RecordKind::Verifications.as_str(), -1, 0)
         .await
         .map_err(internal)?;
-    let lic = s.store.records("licences", -1, 0).await.map_err(internal)?;
+    let lic = s
+        .store
+        .records(RecordKind::Licences.as_str(), -1, 0)
+        .await
+        .map_err(internal)?;
+    let rev = s
+        .store
+        .records(RecordKind::Reviews.as_str(), -1, 0)
+        .await
+        .map_err(internal)?;
     let may_edit = super::may(&who.0.role, Action::EditRecords);
     let rows: Vec<Vec<String>> = ver
         .iter()
@@ -1050,7 +1014,116 @@ async fn records_page(
         );
     }
     b.push_str("</section>");
+    // Reviews: a compliance officer's decisions on red flags (issue 24).
+    let rows: Vec<Vec<String>> = rev
+        .iter()
+        .map(|(rid, body, v)| {
+            let r: Option<xpufleet_model::Review> = serde_json::from_str(body).ok();
+            match r {
+                Some(r) => vec![
+                    format!("<code>{}</code>", esc(rid)),
+                    esc(&r.target),
+                    esc(r.user.as_deref().unwrap_or("every user")),
+                    esc(&r.rules.join(", ")),
+                    esc(r.decision.as_str()),
+                    esc(&r.reviewer),
+                    r.date.to_string(),
+                    r.valid_until.to_string(),
+                    v.to_string(),
+                ],
+                None => vec![
+                    format!("<code>{}</code>", esc(rid)),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    v.to_string(),
+                ],
+            }
+        })
+        .collect();
+    b.push_str("<section class=\"part\" aria-labelledby=\"h-rev\"><h2 id=\"h-rev\">Reviews</h2>");
+    b.push_str(&table(
+        "review-records",
+        "Review records",
+        &[
+            "Id", "Target", "User", "Rules", "Decision", "Reviewer", "Date", "Until", "Version",
+        ],
+        &[8],
+        &rows,
+    ));
+    if may_edit {
+        let _ = write!(
+            b,
+            "<form method=\"post\" action=\"/records/reviews\" id=\"review-form\" class=\"card form\">\
+             <h3>Record or replace a review</h3>{}{}{}{}{}{}{}{}{}{}<button type=\"submit\">Save review</button></form>",
+            who.csrf_field(),
+            input("r-review_id", "Review id", "text", &g("review_id"), "", pr("r", "id")),
+            input("r-review_target", "Pool or candidate", "text", &g("review_target"), "the id the red flags are on", pr("r", "target")),
+            input("r-review_user", "User", "text", &g("review_user"), "an entity id; empty: every user", pr("r", "user")),
+            input("r-review_rules", "Rules", "text", &g("review_rules"), "full rule ids (pack/rule), comma-separated", pr("r", "rules")),
+            input("r-review_decision", "Decision", "text", &g("review_decision"), "cleared, denied or escalated", pr("r", "decision")),
+            input("r-reviewer", "Reviewer", "text", &g("reviewer"), "who decided", pr("r", "reviewer")),
+            input("r-review_date", "Date", "date", &g("review_date"), "", pr("r", "date")),
+            input("r-review_evidence", "Evidence", "text", &g("review_evidence"), "a memo or file reference", pr("r", "evidence")),
+            input("r-review_until", "Valid until", "date", &g("review_until"), "", pr("r", "valid_until")),
+        );
+    }
+    b.push_str("</section>");
     Ok((status, html(html_doc("Records", Some(who), "", &b))).into_response())
+}
+
+/// Saves a review record from the Records page, checked by the application service as the API
+/// checks `PUT /api/v1/reviews/{id}`.
+pub async fn save_review(
+    State(s): State<UiState>,
+    who: Signed,
+    Form(form): Form<HashMap<String, String>>,
+) -> Page {
+    who.check_csrf(&form)?;
+    who.require(Action::EditRecords)?;
+    let g = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let id = g("review_id");
+    let mut j = serde_json::json!({
+        "id": id,
+        "target": g("review_target"),
+        "rules": list(&g("review_rules")),
+        "decision": g("review_decision"),
+        "reviewer": g("reviewer"),
+        "date": g("review_date"),
+        "evidence": g("review_evidence"),
+        "valid_until": g("review_until"),
+    });
+    if !g("review_user").is_empty() {
+        j["user"] = g("review_user").into();
+    }
+    match app_check(RecordKind::Reviews, &id, &j) {
+        Ok(()) => {
+            super::change::put_record(&s, &who, RecordKind::Reviews, &id, &j.to_string())
+                .await
+                .map_err(internal)?;
+            Ok(Redirect::to("/records").into_response())
+        }
+        Err((field, msg)) => {
+            let m = format!("{field}: {msg}");
+            records_page(
+                &s,
+                &who,
+                &PageQuery::default(),
+                form.clone(),
+                Some(("r".into(), field, m)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    }
 }
 
 /// Checks a verification form as the API checks a `verifications` record: (field, message).
@@ -1104,15 +1177,19 @@ fn verification_from_form(
     };
     // The API's own check has the last word, so the UI never stores what the API would refuse.
     let body = serde_json::to_value(&v).map_err(|e| ("record".to_string(), e.to_string()))?;
-    app_check("verifications", &id, &body)?;
+    app_check(RecordKind::Verifications, &id, &body)?;
     Ok((id, v))
 }
 
-/// `xpufleet_app::records::parse`'s verdict on a record, as (field, message).
-fn app_check(kind: &str, id: &str, body: &serde_json::Value) -> Result<(), (String, String)> {
-    xpufleet_app::records::parse(kind, id, body)
+/// The application service's verdict on a record, as (field, message): the UI never stores
+/// what the API would refuse.
+fn app_check(kind: RecordKind, id: &str, body: &serde_json::Value) -> Result<(), (String, String)> {
+    xpufleet_app::service::check_record(kind, id, &body.to_string())
         .map(|_| ())
-        .map_err(|p| (p.field.unwrap_or_else(|| "record".into()), p.message))
+        .map_err(|e| match e {
+            xpufleet_app::Error::Option { field, message } => (field, message),
+            e => ("record".into(), e.to_string()),
+        })
 }
 
 pub async fn save_verification(
@@ -1138,7 +1215,7 @@ pub async fn save_verification(
         }
     };
     let body = serde_json::to_string(&v).map_err(internal)?;
-    super::change::put_record(&s, &who, "verifications", &id, &body)
+    super::change::put_record(&s, &who, RecordKind::Verifications, &id, &body)
         .await
         .map_err(internal)?;
     Ok(Redirect::to("/records").into_response())
@@ -1194,7 +1271,7 @@ pub async fn save_licence(
                 .map_err(|_| refuse("max_accels", "expected a whole number".into()))?;
             j["max_accels"] = n.into();
         }
-        app_check("licences", &id, &j)?;
+        app_check(RecordKind::Licences, &id, &j)?;
         let l: xpufleet_model::Licence =
             serde_json::from_value(j.clone()).map_err(|e| refuse("licence", e.to_string()))?;
         if l.valid_until < l.valid_from {
@@ -1208,7 +1285,7 @@ pub async fn save_licence(
     match checked {
         Ok(_) => {
             let body = j.to_string();
-            super::change::put_record(&s, &who, "licences", &id, &body)
+            super::change::put_record(&s, &who, RecordKind::Licences, &id, &body)
                 .await
                 .map_err(internal)?;
             Ok(Redirect::to("/records").into_response())
@@ -1238,7 +1315,7 @@ pub async fn plan(State(s): State<UiState>, who: Signed, Query(q): Query<PageQue
     let Some((id, _, rev)) = pick(&s, &q).await? else {
         return Ok(no_scenario("Plan", &who));
     };
-    let records = Records::current(&s.store).await.map_err(internal)?;
+    let records = super::compute::current(&s.store).await.map_err(internal)?;
     let job = s.jobs.start(
         &id,
         rev.revision,
@@ -1362,7 +1439,7 @@ pub async fn what_if(
     if let Err(d) = xpufleet_io::whatif::parse_what_if(&text, "what-if") {
         return Err(bad(&d.to_string()));
     }
-    let records = Records::current(&s.store).await.map_err(internal)?;
+    let records = super::compute::current(&s.store).await.map_err(internal)?;
     let job = s.jobs.start(
         &id,
         rev.revision,
@@ -1790,7 +1867,7 @@ async fn validate(
     s: &UiState,
     text: &str,
 ) -> Result<Result<String, Vec<(Option<usize>, String)>>, Response> {
-    let records = Records::current(&s.store).await.map_err(internal)?;
+    let records = super::compute::current(&s.store).await.map_err(internal)?;
     let catalog = records.catalog().map_err(internal)?;
     let text = text.to_string();
     tokio::task::spawn_blocking(
@@ -2199,7 +2276,7 @@ pub async fn start_simulation(
             .map_err(|_| bad("seed: expected a whole number, 0 or more"))?,
     };
     let as_of = parse_date("as_of", &form.get("as_of").cloned())?;
-    let records = Records::current(&s.store).await.map_err(internal)?;
+    let records = super::compute::current(&s.store).await.map_err(internal)?;
     let job = s.jobs.start(
         &id,
         rev.revision,

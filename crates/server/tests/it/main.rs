@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 use xpufleet_server::{token, DatabaseUrl, Store};
 
+mod reviews;
 mod trust;
 mod ui;
 
@@ -824,7 +825,7 @@ fn api_suite_on_postgres() {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&url).await.expect("the test PostgreSQL answers");
         sqlx::query(
-            "DROP TABLE IF EXISTS approvals, audit_log, idempotency, runs, scenario_revisions, scenarios, records, tokens, sessions, login_failures, schema_migrations CASCADE",
+            "DROP TABLE IF EXISTS approvals, audit_log, idempotency, runs, scenario_revisions, scenarios, records, record_versions, tokens, sessions, login_failures, schema_migrations CASCADE",
         )
         .execute(&pool)
         .await

@@ -748,7 +748,7 @@ fn ui_end_to_end_in_a_browser() {
     b.wait_for("#verdict-summary");
     let before = verdict_row(&b, "my-h200-overflow", "acme-ai");
     assert!(before.contains("not usable: unverified"), "{before}");
-    assert!(b.text("#alerts").contains("rule change"));
+    assert!(b.text("#alerts").contains("verdict-changes"));
     // The filters narrow the table.
     let all_rows = b.run(
         "return document.querySelectorAll('#verdicts tbody tr').length",
