@@ -57,6 +57,22 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    // Replicas share each token's request budget: this process's spending goes into the
+    // database every `SYNC_EVERY` (limits.rs).
+    let sync = {
+        let (auth, store) = (state.auth.clone(), state.store.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::limits::SYNC_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // A database that is down is reported by `/readyz`; spending is kept and
+                // written at the next sync that succeeds.
+                let _ = auth.limiter.sync(&store).await;
+            }
+        })
+    };
+    let _stop_sync = AbortOnDrop(sync);
     let app = router(state);
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -83,6 +99,15 @@ pub async fn serve_state(
         }
     }
     Ok(())
+}
+
+/// Ends a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.
