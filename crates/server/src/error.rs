@@ -100,7 +100,12 @@ impl ApiError {
         let id = crate::token::random_bytes::<6>()
             .map(|b| crate::token::hex(&b))
             .unwrap_or_else(|_| "unavailable".into());
-        eprintln!("xpufleet serve: error {id} ({}): {detail}", status.as_u16());
+        tracing::error!(
+            error_id = id.as_str(),
+            status = status.as_u16(),
+            detail = %detail,
+            "internal error"
+        );
         ApiError::new(status, format!("{public} (logged as error {id})"))
     }
 }

@@ -91,10 +91,9 @@ pub async fn serve_state(
             store.close().await;
         }
         _ = deadline => {
-            eprintln!(
-                "xpufleet serve: requests still running {} s after the stop signal were \
-                 abandoned",
-                SHUTDOWN_GRACE.as_secs()
+            tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "requests still running after the stop signal were abandoned"
             );
         }
     }

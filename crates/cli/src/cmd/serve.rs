@@ -56,6 +56,7 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         per_second: args.rate_limit,
         burst: 2.0 * args.rate_limit,
     };
+    xpufleet_server::ops::init_logging(log_format);
     let rt = runtime()?;
     let served = rt.block_on(async {
         let store = Store::open(&url)
