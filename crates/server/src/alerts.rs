@@ -274,24 +274,25 @@ pub async fn alerts(
         let r = s.store.latest_revision(&id).await?;
         scenarios.push((id, r.body));
     }
-    let from_scenarios = tokio::task::spawn_blocking(move || {
-        let mut out = vec![];
-        for (id, body) in scenarios {
-            match scenario_alerts(&id, &body, &ctx, as_of, horizon) {
-                Ok(a) => out.extend(a),
-                Err(e) => out.push(Alert {
-                    kind: "scenario-unreadable".into(),
-                    subject: format!("scenarios/{id}"),
-                    date: None,
-                    days: None,
-                    message: e.body.error,
-                }),
+    let from_scenarios = s
+        .computations
+        .run(move || {
+            let mut out = vec![];
+            for (id, body) in scenarios {
+                match scenario_alerts(&id, &body, &ctx, as_of, horizon) {
+                    Ok(a) => out.extend(a),
+                    Err(e) => out.push(Alert {
+                        kind: "scenario-unreadable".into(),
+                        subject: format!("scenarios/{id}"),
+                        date: None,
+                        days: None,
+                        message: e.body.error,
+                    }),
+                }
             }
-        }
-        out
-    })
-    .await
-    .map_err(ApiError::internal)?;
+            out
+        })
+        .await?;
     out.extend(from_scenarios);
     out.sort_by(|a, b| {
         (a.date.is_none(), &a.date, &a.kind, &a.subject, &a.message).cmp(&(

@@ -51,6 +51,16 @@ pub struct ApiError {
     pub body: ErrorBody,
 }
 
+/// A computation the pool would not or could not finish (`pool.rs`).
+impl From<crate::pool::Refused> for ApiError {
+    fn from(r: crate::pool::Refused) -> ApiError {
+        match r {
+            crate::pool::Refused::Panicked(detail) => ApiError::internal(detail),
+            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+        }
+    }
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
         ApiError {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod idempotency;
 pub mod limits;
 pub mod ops;
+pub mod pool;
 pub mod token;
 pub mod tokens;
 pub mod ui;
@@ -57,6 +58,7 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    let computations = state.computations.clone();
     // Replicas share each token's request budget: this process's spending goes into the
     // database every `SYNC_EVERY` (limits.rs).
     let sync = {
@@ -77,6 +79,8 @@ pub async fn serve_state(
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
+        // Running computations are asked to stop, and no new one starts.
+        computations.stop_all();
         let _ = stopping_tx.send(true);
     });
     // Requests in flight get `SHUTDOWN_GRACE` to finish; a long computation is not waited

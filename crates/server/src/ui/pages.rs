@@ -633,7 +633,10 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
     let records = Records::current(&s.store).await.map_err(internal)?;
     let date = r.meta.as_of;
     let body = rev.body.clone();
-    let al = tokio::task::spawn_blocking(move || alerts(&records, &body, date, within))
+    let al = s
+        .app
+        .computations
+        .run(move || alerts(&records, &body, date, within))
         .await
         .map_err(internal)?
         .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e))?;
@@ -1793,24 +1796,26 @@ async fn validate(
     let records = Records::current(&s.store).await.map_err(internal)?;
     let catalog = records.catalog().map_err(internal)?;
     let text = text.to_string();
-    tokio::task::spawn_blocking(
-        move || match xpufleet_app::load_text("scenario", &text, catalog) {
-            Ok(l) => Ok(l.scenario.name),
-            Err(d) => Err(d
-                .iter()
-                .map(|d| {
-                    let field = d
-                        .field
-                        .as_deref()
-                        .map(|f| format!("{f}: "))
-                        .unwrap_or_default();
-                    (d.line, format!("{field}{}", d.message))
-                })
-                .collect()),
-        },
-    )
-    .await
-    .map_err(internal)
+    s.app
+        .computations
+        .run(
+            move || match xpufleet_app::load_text("scenario", &text, catalog) {
+                Ok(l) => Ok(l.scenario.name),
+                Err(d) => Err(d
+                    .iter()
+                    .map(|d| {
+                        let field = d
+                            .field
+                            .as_deref()
+                            .map(|f| format!("{f}: "))
+                            .unwrap_or_default();
+                        (d.line, format!("{field}{}", d.message))
+                    })
+                    .collect()),
+            },
+        )
+        .await
+        .map_err(internal)
 }
 
 #[derive(Debug, Deserialize)]
