@@ -45,9 +45,9 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_sessions.sql"),
     ),
     (
-        5,
+        7,
         "rate buckets",
-        include_str!("../migrations/0005_rate_buckets.sql"),
+        include_str!("../migrations/0007_rate_buckets.sql"),
     ),
 ];
 
