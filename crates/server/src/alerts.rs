@@ -48,11 +48,10 @@ pub async fn alerts(
         let r = s.store.latest_revision(&id).await?;
         scenarios.push((id, r.body));
     }
-    let answer = tokio::task::spawn_blocking(move || {
-        xpufleet_app::alerts::alerts(&ctx, &scenarios, as_of, within_days)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let answer = s
+        .computations
+        .run(move || xpufleet_app::alerts::alerts(&ctx, &scenarios, as_of, within_days))
+        .await??;
     Ok(Json(answer))
 }
 

@@ -42,6 +42,8 @@ pub struct AppState {
     /// Whether clients reach this server through TLS: cookies are then `Secure`.
     pub(crate) behind_tls: bool,
     pub(crate) log_format: crate::ops::LogFormat,
+    /// The bounded pool every computation runs in (`pool.rs`).
+    pub(crate) computations: Arc<crate::pool::Computations>,
 }
 
 impl AppState {
@@ -54,7 +56,14 @@ impl AppState {
             in_flight: Arc::default(),
             behind_tls: false,
             log_format: crate::ops::LogFormat::Off,
+            computations: Arc::default(),
         }
+    }
+
+    /// With a computation pool of `slots` at a time, each stopped after `time_limit`.
+    pub fn with_computations(mut self, slots: usize, time_limit: std::time::Duration) -> AppState {
+        self.computations = Arc::new(crate::pool::Computations::new(slots, time_limit));
+        self
     }
 
     /// Marks cookies `Secure`: clients reach this server through a TLS proxy.
@@ -749,9 +758,10 @@ async fn answer(
     }
     let body = body.to_string();
     let inputs2 = inputs.clone();
-    let (result, html) = tokio::task::spawn_blocking(move || compute(&inputs2, &body))
-        .await
-        .map_err(ApiError::internal)??;
+    let (result, html) = s
+        .computations
+        .run(move || compute(&inputs2, &body))
+        .await??;
     let run = StoredRun {
         id,
         kind: inputs.kind.clone(),
@@ -1101,9 +1111,10 @@ async fn effective(
     let q = query(q)?;
     let r = scenario_revision(&s, &id, q.revision).await?;
     let context = context(&s.store).await?;
-    let (_, text) = tokio::task::spawn_blocking(move || context.load_effective(&r.body))
-        .await
-        .map_err(ApiError::internal)??;
+    let (_, text) = s
+        .computations
+        .run(move || context.load_effective(&r.body))
+        .await??;
     Ok(([(header::CONTENT_TYPE, "application/toml")], text).into_response())
 }
 
@@ -1193,9 +1204,10 @@ async fn replay_run(
     let r = stored_run(&s, &id).await?;
     let inputs: Inputs = serde_json::from_str(&r.inputs).map_err(ApiError::internal)?;
     let rev = s.store.revision(&r.scenario_id, r.revision).await?;
-    let (result, _) = tokio::task::spawn_blocking(move || compute(&inputs, &rev.body))
-        .await
-        .map_err(ApiError::internal)??;
+    let (result, _) = s
+        .computations
+        .run(move || compute(&inputs, &rev.body))
+        .await??;
     let same = if result == r.result { "true" } else { "false" };
     Ok(json_text(
         StatusCode::OK,

@@ -243,7 +243,7 @@ pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) 
         Err(e) => return e.into_response(),
     };
     // Refused requests count against the budget too: a flood of 403s is still a flood.
-    if let Err(wait) = s.auth.limiter.take(&caller.name) {
+    if let Err(wait) = s.auth.limiter.take(&caller.name, &s.store).await {
         return crate::limits::too_many(wait);
     }
     let route = req

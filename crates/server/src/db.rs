@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "screening lists",
         include_str!("../migrations/0006_screening_lists.sql"),
     ),
+    (
+        7,
+        "rate buckets",
+        include_str!("../migrations/0007_rate_buckets.sql"),
+    ),
 ];
 
 /// How long `/readyz` waits for the database before it says not ready.
@@ -298,6 +303,66 @@ impl Store {
             Ok::<(), sqlx::Error>(())
         };
         matches!(tokio::time::timeout(READY_WITHIN, check).await, Ok(Ok(())))
+    }
+
+    /// `who`'s shared request bucket now (full when it has none), without spending from it.
+    pub async fn rate_bucket(
+        &self,
+        who: &str,
+        limit: crate::limits::RateLimit,
+        now_ms: i64,
+    ) -> Result<f64, DbError> {
+        let row = sqlx::query("SELECT tokens, updated_ms FROM rate_buckets WHERE who = $1")
+            .bind(who)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => crate::limits::shared_level(
+                limit,
+                r.try_get::<f64, _>(0)?,
+                now_ms - r.try_get::<i64, _>(1)?,
+                0.0,
+            ),
+            None => limit.burst,
+        })
+    }
+
+    /// Spends `spent` requests from `who`'s shared bucket (refilled up to `now_ms` first) and
+    /// returns what is left, in one transaction: replicas syncing at once queue on the row.
+    pub async fn spend_rate_bucket(
+        &self,
+        who: &str,
+        spent: f64,
+        limit: crate::limits::RateLimit,
+        now_ms: i64,
+    ) -> Result<f64, DbError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO rate_buckets (who, tokens, updated_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (who) DO NOTHING",
+        )
+        .bind(who)
+        .bind(limit.burst)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        let lock = if self.sqlite { "" } else { " FOR UPDATE" };
+        let row = sqlx::query(&format!(
+            "SELECT tokens, updated_ms FROM rate_buckets WHERE who = $1{lock}"
+        ))
+        .bind(who)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (tokens, updated_ms): (f64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        let left = crate::limits::shared_level(limit, tokens, now_ms - updated_ms, spent);
+        sqlx::query("UPDATE rate_buckets SET tokens = $1, updated_ms = $2 WHERE who = $3")
+            .bind(left)
+            .bind(now_ms.max(updated_ms))
+            .bind(who)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(left)
     }
 
     /// The migrations applied, in order.

@@ -51,6 +51,16 @@ pub struct ApiError {
     pub body: ErrorBody,
 }
 
+/// A computation the pool would not or could not finish (`pool.rs`).
+impl From<crate::pool::Refused> for ApiError {
+    fn from(r: crate::pool::Refused) -> ApiError {
+        match r {
+            crate::pool::Refused::Panicked(detail) => ApiError::internal(detail),
+            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+        }
+    }
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
         ApiError {
@@ -100,7 +110,12 @@ impl ApiError {
         let id = crate::token::random_bytes::<6>()
             .map(|b| crate::token::hex(&b))
             .unwrap_or_else(|_| "unavailable".into());
-        eprintln!("xpufleet serve: error {id} ({}): {detail}", status.as_u16());
+        tracing::error!(
+            error_id = id.as_str(),
+            status = status.as_u16(),
+            detail = %detail,
+            "internal error"
+        );
         ApiError::new(status, format!("{public} (logged as error {id})"))
     }
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod idempotency;
 pub mod limits;
 pub mod ops;
+pub mod pool;
 pub mod screening;
 pub mod token;
 pub mod tokens;
@@ -58,10 +59,29 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    let computations = state.computations.clone();
+    // Replicas share each token's request budget: this process's spending goes into the
+    // database every `SYNC_EVERY` (limits.rs).
+    let sync = {
+        let (auth, store) = (state.auth.clone(), state.store.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::limits::SYNC_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // A database that is down is reported by `/readyz`; spending is kept and
+                // written at the next sync that succeeds.
+                let _ = auth.limiter.sync(&store).await;
+            }
+        })
+    };
+    let _stop_sync = AbortOnDrop(sync);
     let app = router(state);
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
+        // Running computations are asked to stop, and no new one starts.
+        computations.stop_all();
         let _ = stopping_tx.send(true);
     });
     // Requests in flight get `SHUTDOWN_GRACE` to finish; a long computation is not waited
@@ -76,14 +96,22 @@ pub async fn serve_state(
             store.close().await;
         }
         _ = deadline => {
-            eprintln!(
-                "xpufleet serve: requests still running {} s after the stop signal were \
-                 abandoned",
-                SHUTDOWN_GRACE.as_secs()
+            tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "requests still running after the stop signal were abandoned"
             );
         }
     }
     Ok(())
+}
+
+/// Ends a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -1,6 +1,13 @@
 //! Abuse limits: a request-rate budget per token (a token bucket, `429` with `Retry-After`
 //! when spent), and the rule that the server binds only loopback unless told otherwise. The
 //! body-size limit is `MAX_BODY_BYTES` (`413`).
+//!
+//! Replicas share each token's bucket through the database (`rate_buckets`): a process takes
+//! from its own copy of the bucket without a round trip, and every `SYNC_EVERY` it writes what
+//! it spent and reads what the others left. A bucket a process has not seen yet is read from
+//! the database first. So N replicas together admit what one would, give or take what they
+//! spend between two syncs; what they overspend there is owed (the shared bucket goes
+//! negative, down to `-burst`) and paid back before the next request passes.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,7 +17,14 @@ use std::time::{Duration, Instant};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::db::{DbError, Store};
 use crate::error::ApiError;
+
+/// How often a process reconciles its buckets with the database.
+pub const SYNC_EVERY: Duration = Duration::from_millis(250);
+
+/// A bucket untouched this long is no longer synced (its state stays in the database).
+const IDLE_AFTER: Duration = Duration::from_secs(60);
 
 /// A token's request budget: `burst` requests at once, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,11 +43,27 @@ impl Default for RateLimit {
     }
 }
 
+impl RateLimit {
+    /// `tokens` refilled over `elapsed_s` seconds, capped at `burst`.
+    fn refill(&self, tokens: f64, elapsed_s: f64) -> f64 {
+        (tokens + elapsed_s.max(0.0) * self.per_second).min(self.burst)
+    }
+}
+
+/// This process's copy of one token's bucket.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+    /// Requests taken here since the last sync.
+    unsynced: f64,
+}
+
 /// One bucket per token name.
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: RateLimit,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl RateLimiter {
@@ -44,27 +74,119 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one request from `who`'s bucket; `Err(wait)` when it is empty.
-    pub fn take(&self, who: &str) -> Result<(), Duration> {
+    /// Takes one request from `who`'s bucket; `Err(wait)` when it is empty. A bucket this
+    /// process has not seen is first read from `store` (where other replicas spend it too).
+    pub async fn take(&self, who: &str, store: &Store) -> Result<(), Duration> {
+        if !self.knows(who) {
+            // The database unreachable is not a reason to refuse: the request itself will
+            // fail or succeed on its own; the bucket starts full here then.
+            let shared = store
+                .rate_bucket(who, self.limit, wall_ms())
+                .await
+                .unwrap_or(self.limit.burst);
+            if let Ok(mut b) = self.buckets.lock() {
+                b.entry(who.to_string()).or_insert(Bucket {
+                    tokens: shared,
+                    last: Instant::now(),
+                    unsynced: 0.0,
+                });
+            }
+        }
         self.take_at(who, Instant::now())
     }
 
+    fn knows(&self, who: &str) -> bool {
+        self.buckets
+            .lock()
+            .map(|b| b.contains_key(who))
+            .unwrap_or(true)
+    }
+
     fn take_at(&self, who: &str, now: Instant) -> Result<(), Duration> {
-        let RateLimit { per_second, burst } = self.limit;
+        let limit = self.limit;
         let Ok(mut b) = self.buckets.lock() else {
             return Ok(());
         };
-        let (tokens, last) = b.entry(who.to_string()).or_insert((burst, now));
-        let elapsed = now.saturating_duration_since(*last).as_secs_f64();
-        *tokens = (*tokens + elapsed * per_second).min(burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        let bucket = b.entry(who.to_string()).or_insert(Bucket {
+            tokens: limit.burst,
+            last: now,
+            unsynced: 0.0,
+        });
+        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        bucket.tokens = limit.refill(bucket.tokens, elapsed);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            bucket.unsynced += 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / limit.per_second,
+            ))
         }
     }
+
+    /// Writes what this process spent since the last sync into the shared buckets and takes
+    /// back what is left there (after every replica's spending). Buckets idle for a minute
+    /// are dropped from memory.
+    pub async fn sync(&self, store: &Store) -> Result<(), DbError> {
+        let now = Instant::now();
+        let due: Vec<(String, f64)> = match self.buckets.lock() {
+            Ok(mut b) => {
+                b.retain(|_, k| k.unsynced > 0.0 || now.duration_since(k.last) < IDLE_AFTER);
+                b.iter_mut()
+                    .map(|(who, k)| {
+                        let spent = std::mem::take(&mut k.unsynced);
+                        (who.clone(), spent)
+                    })
+                    .collect()
+            }
+            Err(_) => return Ok(()),
+        };
+        for (who, spent) in due {
+            let shared = if spent > 0.0 {
+                store
+                    .spend_rate_bucket(&who, spent, self.limit, wall_ms())
+                    .await
+            } else {
+                store.rate_bucket(&who, self.limit, wall_ms()).await
+            };
+            let shared = match shared {
+                Ok(t) => t,
+                Err(e) => {
+                    // Keep what was spent for the next sync.
+                    if let Ok(mut b) = self.buckets.lock() {
+                        if let Some(k) = b.get_mut(&who) {
+                            k.unsynced += spent;
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            if let Ok(mut b) = self.buckets.lock() {
+                if let Some(k) = b.get_mut(&who) {
+                    // Requests taken here while the database answered are not in `shared` yet.
+                    k.tokens = shared - k.unsynced;
+                    k.last = Instant::now();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch: the clock replicas share.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The shared bucket's level after `elapsed_ms` of refill and `spent` requests: never above
+/// `burst`, never below `-burst` (a debt of at most one burst).
+pub(crate) fn shared_level(limit: RateLimit, tokens: f64, elapsed_ms: i64, spent: f64) -> f64 {
+    (limit.refill(tokens, elapsed_ms as f64 / 1e3) - spent).max(-limit.burst)
 }
 
 /// `429` with the whole seconds to wait in `Retry-After`.
@@ -116,6 +238,22 @@ mod tests {
         let t1 = t0 + Duration::from_millis(100);
         assert!(l.take_at("a", t1).is_ok());
         assert!(l.take_at("a", t1).is_err());
+    }
+
+    #[test]
+    fn the_shared_level_refills_spends_and_owes_at_most_one_burst() {
+        let l = RateLimit {
+            per_second: 10.0,
+            burst: 5.0,
+        };
+        assert_eq!(shared_level(l, 2.0, 100, 0.0), 3.0);
+        assert_eq!(shared_level(l, 2.0, 10_000, 1.0), 4.0);
+        assert_eq!(
+            shared_level(l, 2.0, -500, 0.0),
+            2.0,
+            "a clock behind refills nothing"
+        );
+        assert_eq!(shared_level(l, 0.0, 0, 100.0), -5.0);
     }
 
     #[test]

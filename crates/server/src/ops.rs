@@ -2,6 +2,7 @@
 //! and `X-Content-Type-Options: nosniff`; each request is logged as one line on stderr
 //! (method, path, status, duration, request id; text or JSON Lines, `--log-format`); session
 //! cookies are marked `Secure` when the server is told it sits behind TLS (`--behind-tls`).
+//! Logging goes through `tracing`, written by `init_logging`'s subscriber.
 
 use std::time::Instant;
 
@@ -34,6 +35,30 @@ impl std::str::FromStr for LogFormat {
             other => Err(format!("expected text, json or off, found {other:?}")),
         }
     }
+}
+
+/// Installs the process's log writer (`tracing` events on stderr) in `format`: `Text`, one
+/// line of `key=value` fields after the time and level; `Json`, one JSON object per line with
+/// the fields at the top level (`method`, `path`, `status`, `duration_ms`, `request_id` for a
+/// request; `error_id`, `status`, `detail` for an internal error). `Off` drops the request log
+/// but still writes warnings and internal errors, as text.
+/// Events below INFO (sqlx's statements) are left out; sqlx's slow-statement warnings stay.
+/// Once per process: a second call changes nothing.
+pub fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Off => builder.with_max_level(tracing::Level::WARN).try_init(),
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// The request id of this request: the caller's `x-request-id` when it is 1 to 64 of
@@ -89,20 +114,15 @@ pub async fn observe(State(s): State<AppState>, mut req: Request, next: Next) ->
         }
     }
     let ms = t0.elapsed().as_secs_f64() * 1e3;
-    let status = resp.status().as_u16();
-    match s.log_format {
-        LogFormat::Off => {}
-        LogFormat::Text => eprintln!("{method} {path} {status} {ms:.1}ms {id}"),
-        LogFormat::Json => eprintln!(
-            "{}",
-            serde_json::json!({
-                "method": method.as_str(),
-                "path": path,
-                "status": status,
-                "duration_ms": (ms * 10.0).round() / 10.0,
-                "request_id": id,
-            })
-        ),
+    if s.log_format != LogFormat::Off {
+        tracing::info!(
+            method = method.as_str(),
+            path = path.as_str(),
+            status = resp.status().as_u16(),
+            duration_ms = (ms * 10.0).round() / 10.0,
+            request_id = id.as_str(),
+            "request"
+        );
     }
     resp
 }

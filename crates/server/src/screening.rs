@@ -98,18 +98,19 @@ pub async fn store_list(
         scenarios.push((id.clone(), s.store.latest_revision(&id).await?.body));
     }
     let (sha2, text2) = (sha.clone(), text.clone());
-    let rescreen = tokio::task::spawn_blocking(move || {
-        xpufleet_app::screening::rescreen(
-            &context,
-            &scenarios,
-            (&sha2, &text2),
-            previous.as_ref().map(|(s, t)| (s.as_str(), t.as_str())),
-            threshold,
-            as_of,
-        )
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let rescreen = s
+        .computations
+        .run(move || {
+            xpufleet_app::screening::rescreen(
+                &context,
+                &scenarios,
+                (&sha2, &text2),
+                previous.as_ref().map(|(s, t)| (s.as_str(), t.as_str())),
+                threshold,
+                as_of,
+            )
+        })
+        .await??;
     let json = serde_json::to_string(&rescreen).map_err(ApiError::internal)?;
     let mut c = s.store.begin_change(ctx.entry.clone()).await?;
     c.store_screening_list(&sha, &text, &json).await?;

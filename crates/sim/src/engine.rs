@@ -105,6 +105,9 @@ pub enum Stopped {
     Events { max_events: u64, at_s: u64 },
     /// The event log held `max_log_slots` placements.
     LogSlots { max_log_slots: u64, at_s: u64 },
+    /// The caller asked it to stop ([`crate::cancel`]): its request was abandoned or ran past
+    /// its time limit, or the server is stopping.
+    Cancelled { at_s: u64 },
 }
 
 impl std::fmt::Display for Stopped {
@@ -123,6 +126,9 @@ impl std::fmt::Display for Stopped {
                 f,
                 "stopped when the event log reached its limit of {max_log_slots} placements, at t = {at_s} s"
             ),
+            Stopped::Cancelled { at_s } => {
+                write!(f, "stopped on request (cancelled), at t = {at_s} s")
+            }
         }
     }
 }
@@ -309,6 +315,7 @@ fn run(
     let total = n as u64;
     let t_limit = first.unwrap_or_default() + limits.max_sim_s;
     let mut stopped = None;
+    let mut next_cancel_check = 0u64;
     progress(0, total);
     loop {
         let t_arr = order
@@ -353,6 +360,13 @@ fn run(
                 at_s: now.secs(),
             });
             break;
+        }
+        if sim.events >= next_cancel_check {
+            next_cancel_check = sim.events + crate::cancel::CHECK_EVERY;
+            if crate::cancel::requested() {
+                stopped = Some(Stopped::Cancelled { at_s: now.secs() });
+                break;
+            }
         }
         sim.now = now;
         let mut dirty = false;

@@ -9,6 +9,7 @@
 //! comes from `xpufleet_sched::schedule` and is re-checked as it is applied; [`check::replay`]
 //! re-verifies a finished run from its event log alone, by separate code.
 
+pub mod cancel;
 pub mod check;
 pub mod engine;
 pub mod gen;

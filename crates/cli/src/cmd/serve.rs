@@ -28,6 +28,13 @@ pub struct Args {
     /// Clients reach the server through a TLS proxy: session cookies are marked Secure.
     #[arg(long)]
     behind_tls: bool,
+    /// Computations (check, plan, simulate, run) run at once; others wait up to 5 s, then 503.
+    /// Default: one per core.
+    #[arg(long, value_name = "N")]
+    compute_slots: Option<usize>,
+    /// Seconds one computation may run before it is stopped and answered 503.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    compute_timeout: u64,
     /// The request log on stderr, one line per request: text, json or off.
     #[arg(long, default_value = "text", value_name = "FORMAT")]
     log_format: String,
@@ -52,10 +59,20 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         .log_format
         .parse()
         .map_err(|e| anyhow::anyhow!("--log-format: {e}"))?;
+    if args.compute_slots == Some(0) || args.compute_slots.is_some_and(|n| n > 1024) {
+        anyhow::bail!("--compute-slots: expected 1 to 1024 computations at once");
+    }
+    if !(1..=86_400).contains(&args.compute_timeout) {
+        anyhow::bail!("--compute-timeout: expected 1 to 86400 seconds");
+    }
+    let slots = args
+        .compute_slots
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let limit = xpufleet_server::limits::RateLimit {
         per_second: args.rate_limit,
         burst: 2.0 * args.rate_limit,
     };
+    xpufleet_server::ops::init_logging(log_format);
     let rt = runtime()?;
     let served = rt.block_on(async {
         let store = Store::open(&url)
@@ -71,7 +88,8 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         let state = xpufleet_server::AppState::new(store)
             .with_rate_limit(limit)
             .behind_tls(args.behind_tls)
-            .with_log_format(log_format);
+            .with_log_format(log_format)
+            .with_computations(slots, std::time::Duration::from_secs(args.compute_timeout));
         xpufleet_server::serve_state(listener, state, xpufleet_server::shutdown_signal()).await?;
         eprintln!("xpufleet serve: stopped");
         anyhow::Ok(())

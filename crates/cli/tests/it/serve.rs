@@ -526,3 +526,54 @@ fn issue_23_a_stored_run_records_the_build() {
     let _ = child.wait();
     assert_eq!(run["inputs"]["generator"], version.as_str(), "{run}");
 }
+
+/// `serve --log-format json` writes one JSON object per request on stderr, with the request's
+/// method, path, status, duration and the `x-request-id` the answer carried (issue 23 item 6).
+#[test]
+fn the_json_request_log_has_one_line_per_request_with_its_id() {
+    let dir = scratch("serve-log");
+    let url = format!("sqlite://{}", dir.join("l.db").display());
+    let port = free_port();
+    let mut child = server()
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            &url,
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xpufleet serve starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let a = agent();
+    let t0 = Instant::now();
+    while a.get(format!("{base}/healthz")).call().is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "serve did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = a
+        .get(format!("{base}/api/v1/scenarios"))
+        .header("x-request-id", "test-req-1")
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["request_id"] == "test-req-1")
+        .unwrap_or_else(|| panic!("no JSON line for the request in:\n{log}"));
+    assert_eq!(line["method"], "GET", "{line}");
+    assert_eq!(line["path"], "/api/v1/scenarios", "{line}");
+    assert_eq!(line["status"], 401, "{line}");
+    assert!(line["duration_ms"].as_f64().unwrap() >= 0.0, "{line}");
+}

@@ -103,9 +103,19 @@ impl Job {
 #[derive(Debug, Default)]
 pub struct Jobs {
     map: Mutex<HashMap<String, Arc<Job>>>,
+    /// The server's computation pool, which the jobs share with the API.
+    computations: Arc<crate::pool::Computations>,
 }
 
 impl Jobs {
+    /// No jobs yet; they will run in `computations`.
+    pub fn new(computations: Arc<crate::pool::Computations>) -> Jobs {
+        Jobs {
+            map: Mutex::default(),
+            computations,
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
         self.map.lock().ok()?.get(id).cloned()
     }
@@ -178,8 +188,12 @@ impl Jobs {
         drop(map);
         let j = job.clone();
         let text = text.to_string();
-        tokio::task::spawn_blocking(move || {
-            let out = run(&j, &text, &records);
+        let pool = self.computations.clone();
+        tokio::spawn(async move {
+            let j2 = j.clone();
+            let out = pool.run(move || run(&j2, &text, &records)).await;
+            // A job nobody waits on is still bounded: the pool's slots and time limit apply.
+            let out = out.unwrap_or_else(|r| Err(crate::error::ApiError::from(r).body.error));
             j.set(JobState::Done(out));
         });
         job

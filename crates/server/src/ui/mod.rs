@@ -299,10 +299,11 @@ pub(crate) mod change {
 
 /// The UI's routes, ready to merge into the service's router.
 pub fn router<S: Clone + Send + Sync + 'static>(app: crate::api::AppState) -> Router<S> {
+    let jobs = Arc::new(compute::Jobs::new(app.computations.clone()));
     let state = UiState {
         store: app.store.clone(),
         app,
-        jobs: Arc::default(),
+        jobs,
     };
     Router::new()
         .route("/", get(|| async { Redirect::to("/fleet") }))

@@ -579,13 +579,14 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
     let date = r.meta.as_of;
     let body = rev.body.clone();
     let scenarios = [(id.clone(), body)];
-    let al = tokio::task::spawn_blocking(move || {
-        xpufleet_app::alerts::alerts(&records, &scenarios, date, within)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))?
-    .alerts;
+    let al = s
+        .app
+        .computations
+        .run(move || xpufleet_app::alerts::alerts(&records, &scenarios, date, within))
+        .await
+        .map_err(internal)?
+        .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))?
+        .alerts;
     let Some(c) = r.compliance.get() else {
         return Err(error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1870,24 +1871,26 @@ async fn validate(
     let records = super::compute::current(&s.store).await.map_err(internal)?;
     let catalog = records.catalog().map_err(internal)?;
     let text = text.to_string();
-    tokio::task::spawn_blocking(
-        move || match xpufleet_app::load_text("scenario", &text, catalog) {
-            Ok(l) => Ok(l.scenario.name),
-            Err(d) => Err(d
-                .iter()
-                .map(|d| {
-                    let field = d
-                        .field
-                        .as_deref()
-                        .map(|f| format!("{f}: "))
-                        .unwrap_or_default();
-                    (d.line, format!("{field}{}", d.message))
-                })
-                .collect()),
-        },
-    )
-    .await
-    .map_err(internal)
+    s.app
+        .computations
+        .run(
+            move || match xpufleet_app::load_text("scenario", &text, catalog) {
+                Ok(l) => Ok(l.scenario.name),
+                Err(d) => Err(d
+                    .iter()
+                    .map(|d| {
+                        let field = d
+                            .field
+                            .as_deref()
+                            .map(|f| format!("{f}: "))
+                            .unwrap_or_default();
+                        (d.line, format!("{field}{}", d.message))
+                    })
+                    .collect()),
+            },
+        )
+        .await
+        .map_err(internal)
 }
 
 #[derive(Debug, Deserialize)]

@@ -695,10 +695,10 @@ fn start_limited(url: &str, tok: &str, limit: xpufleet_server::limits::RateLimit
             .unwrap();
         rt.block_on(async move {
             let store = xpufleet_server::Store::open(&url).await.unwrap();
-            store
+            // Another replica on the same database may have stored it already.
+            let _ = store
                 .insert_token(&xpufleet_server::token::hash(&tok), "tester", "admin")
-                .await
-                .unwrap();
+                .await;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             port_tx.send(listener.local_addr().unwrap().port()).unwrap();
             let stop = async move {
@@ -980,6 +980,47 @@ fn replicas(url: &str) {
     assert_eq!(sign_in(&mut h, &tok).status, 429, "throttled on A too");
     a.stop();
     b.stop();
+}
+
+/// Two servers on one database share each token's request budget (issue 23, item 4): what
+/// one spent is gone on the other after a sync (`limits::SYNC_EVERY`, 250 ms).
+fn shared_rate_budget(url: &str) {
+    let tok = xpufleet_server::token::generate().unwrap();
+    let limit = xpufleet_server::limits::RateLimit {
+        per_second: 0.01,
+        burst: 6.0,
+    };
+    let a = start_limited(url, &tok, limit);
+    let b = start_limited(url, &tok, limit);
+    let (ca, cb) = (Client::new(&a.base, &tok), Client::new(&b.base, &tok));
+    for i in 0..4 {
+        assert_eq!(ca.get("/api/v1/scenarios").status, 200, "request {i} on A");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // A spent 4 of 6: B, which never served this token, has 2 left, not 6.
+    let codes: Vec<u16> = (0..3).map(|_| cb.get("/api/v1/scenarios").status).collect();
+    assert_eq!(codes, [200, 200, 429], "{codes:?}");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // And B's spending reaches A.
+    assert_eq!(ca.get("/api/v1/scenarios").status, 429);
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn two_replicas_share_the_rate_budget_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("xpufleet-shared-rate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    shared_rate_budget(&format!("sqlite://{}", dir.join("r.db").display()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_replicas_share_the_rate_budget_on_postgres() {
+    if let Some(url) = fresh_postgres("xpufleet_test_shared_rate") {
+        shared_rate_budget(&url);
+    }
 }
 
 #[test]

@@ -140,3 +140,40 @@ fn issue_17_a_failure_after_months_restarts_the_job() {
         assert!(u > 0.0 && u <= 1.0, "{policy:?}: utilisation {u}");
     }
 }
+
+/// Issue 23 item 6: a computation the server abandons stops within `cancel::CHECK_EVERY`
+/// events of its flag being set, says so, and leaves its jobs unfinished.
+#[test]
+fn issue_23_a_cancelled_run_stops_and_says_so() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut cfg = Config::new(Policy::Las);
+    cfg.round_s = Some(1);
+    let seen = flag.clone();
+    let out = xpufleet_sim::cancel::scope(flag.clone(), || {
+        simulate_with_limits(
+            one_pool(),
+            vec![job(8, 0, 1e30, &[1.0], 0)],
+            &cfg,
+            small_limits(),
+            // Asked to stop from outside once the run is under way (here: at its first progress
+            // report after the start).
+            &mut |_, _| seen.store(true, Ordering::Relaxed),
+        )
+    });
+    assert!(
+        matches!(out.stopped, Some(Stopped::Cancelled { .. })),
+        "{:?}",
+        out.stopped
+    );
+    assert!(
+        out.metrics.events <= xpufleet_sim::cancel::CHECK_EVERY + 1,
+        "{:?}",
+        out.metrics
+    );
+    assert_eq!(out.metrics.completed, 0);
+    // Without a flag the same run goes on to the event limit.
+    let out = run(vec![job(8, 0, 1e30, &[1.0], 0)], &cfg, small_limits());
+    assert!(matches!(out.stopped, Some(Stopped::Events { .. })));
+}
