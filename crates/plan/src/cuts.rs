@@ -92,17 +92,13 @@ fn one(row: &Row, delta: f64, x: &[f64], ub: &[f64]) -> Option<(f64, Row)> {
     let lhs: f64 = coefs.iter().map(|&(i, c)| c * x[i]).sum();
     let norm = coefs.iter().map(|(_, c)| c * c).sum::<f64>().sqrt();
     let eff = (lhs - rhs) / norm;
-    (eff > MIN_EFFICACY).then(|| {
-        (
-            eff,
-            Row {
-                group: None,
-                coefs,
-                rhs,
-                negated: false,
-            },
-        )
-    })
+    let cut = Row {
+        group: None,
+        coefs,
+        rhs,
+        negated: false,
+    };
+    (eff > MIN_EFFICACY).then_some((eff, cut))
 }
 
 #[cfg(test)]

@@ -539,7 +539,7 @@ impl Problem {
             return None;
         }
         let mut p = self.clone();
-        p.items.extend(p.latent.drain(..));
+        p.items.append(&mut p.latent);
         let mut l = lim.clone();
         l.max_nodes
             .extend(self.latent.iter().map(|it| it.max_nodes.map(|n| n as f64)));
