@@ -413,6 +413,9 @@ pub(crate) struct SolverOpts {
 /// that keeps a hard program from growing its tree without end.
 const NODE_LIMIT: u64 = 200_000;
 
+/// Rounds of MIR cuts before microlp's branch-and-bound (each one LP re-solve).
+const CUT_ROUNDS: usize = 8;
+
 /// Item visits the local search of one MILP may make (a few tens of milliseconds).
 const POLISH_WORK: u64 = 20_000_000;
 
@@ -763,9 +766,20 @@ impl Part<'_> {
                 return Ok(Some((x.clone(), proof, lp)));
             }
         }
-        let milp = match self.opts.solver {
-            Solver::Microlp => self.microlp(best.as_ref().map(|(x, _)| x.as_slice()))?,
-            Solver::Highs => self.highs(best.as_ref().map(|(x, _)| x.as_slice()))?,
+        let start = best.as_ref().map(|(x, _)| x.as_slice());
+        let (milp, lp) = match self.opts.solver {
+            Solver::Microlp => {
+                // microlp has no cuts of its own: rounds of MIR cuts tighten the relaxation its
+                // branch-and-bound starts from, and the cut relaxation is a bound too.
+                let (cuts, cut_lp) = self.cut_rounds(&lp_x, lp)?;
+                let all: Vec<Row> = self.rows.iter().cloned().chain(cuts).collect();
+                let with_cuts = Part {
+                    rows: &all,
+                    ..*self
+                };
+                (with_cuts.microlp(start)?, cut_lp)
+            }
+            Solver::Highs => (self.highs(start)?, lp),
         };
         let Some(m) = milp else {
             // Proven infeasible by the solver: trust our own feasible plan over it, if any
@@ -813,6 +827,49 @@ impl Part<'_> {
             Proof::TimeLimit
         };
         Ok(Some((x, proof, bound)))
+    }
+
+    /// Up to [`CUT_ROUNDS`] rounds of MIR cuts ([`crate::cuts::mir`]) on the part's rows, each
+    /// at the LP point of the rows and the cuts so far: the cuts and the last relaxation's value
+    /// (a bound on the part's optimum, never looser than `lp`).
+    fn cut_rounds(&self, lp_x: &[f64], lp: f64) -> Result<(Vec<Row>, f64), PlanError> {
+        let mut cuts: Vec<Row> = Vec::new();
+        let mut x = lp_x.to_vec();
+        let mut value = lp;
+        for _ in 0..CUT_ROUNDS {
+            let mut xg = vec![0.0; self.p.items.len()];
+            for (k, &i) in self.items.iter().enumerate() {
+                xg[i] = x[k];
+            }
+            let new = crate::cuts::mir(self.rows, &xg, self.ubs);
+            if new.is_empty() {
+                break;
+            }
+            let mut all: Vec<Row> = self.rows.to_vec();
+            all.extend(cuts.iter().cloned());
+            all.extend(new.iter().cloned());
+            let part = Part {
+                rows: &all,
+                ..*self
+            };
+            let Some((nx, nv)) = part.relaxation()? else {
+                // Valid cuts keep every integer point: an infeasible cut relaxation is
+                // floating-point trouble, so the cuts are dropped rather than trusted.
+                return Ok((Vec::new(), lp));
+            };
+            cuts.extend(new);
+            let moved = (nv - value).abs() > 1e-9 * value.abs().max(1.0);
+            value = if minimise(self.goal) {
+                nv.max(value)
+            } else {
+                nv.min(value)
+            };
+            x = nx;
+            if !moved {
+                break;
+            }
+        }
+        Ok((cuts, value))
     }
 
     /// The LP relaxation: its solution and value; `None` when even it is infeasible.

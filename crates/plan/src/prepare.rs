@@ -123,6 +123,10 @@ impl SiteRow {
 pub(crate) struct Problem {
     pub items: Vec<Item>,
     pub excluded: Vec<Excluded>,
+    /// Candidates excluded only because a budget, supply cap or site's power headroom is too
+    /// small for one node (they are in `excluded` too), as the items they would be: a
+    /// sensitivity re-solve that relaxes the limit may admit them (`Problem::with_latent`).
+    pub latent: Vec<Item>,
     pub envelopes: Vec<EnvelopeRow>,
     pub mixes: Vec<MixRow>,
     pub caps: Vec<CapRow>,
@@ -224,6 +228,7 @@ pub(crate) fn prepare(
 
     let mut items = Vec::new();
     let mut excluded = Vec::new();
+    let mut latent = Vec::new();
     for c in &scenario.candidates {
         let mut reasons: Vec<Reason> = Vec::new();
         macro_rules! why {
@@ -414,10 +419,27 @@ pub(crate) fn prepare(
                 ub = ub.min(by_power);
             }
         }
-        if !reasons.is_empty() {
+        // Left out only by a limit too small for one node, with every figure known: kept as a
+        // latent item, which relaxing the limit can admit.
+        let single_node_limit = |k: ExclusionKind| {
+            matches!(
+                k,
+                ExclusionKind::Budget | ExclusionKind::Supply | ExclusionKind::Power
+            )
+        };
+        let latent_item = !reasons.is_empty()
+            && reasons.iter().all(|r| single_node_limit(r.kind))
+            && node_cost.is_finite()
+            && node_cost > 0.0
+            && node_cost_usd.is_finite()
+            && node_power_w.is_finite()
+            && node_power_w > 0.0
+            && sites[si].headroom_w().is_some_and(f64::is_finite);
+        if !reasons.is_empty() && !latent_item {
             excluded.push(excluded_of(c, reasons));
             continue;
         }
+        let limit_reasons = reasons.len();
         // MFU falls with scale in any sensible model, so it is taken at the largest build-out
         // the limits allow: the plan never values a candidate above what it could deliver.
         let n_accels = (ub.max(1.0) * accels as f64).min(u64::MAX as f64 / 2.0) as u64;
@@ -443,11 +465,18 @@ pub(crate) fn prepare(
                 format!("its effective PFLOPS a node ({pflops_per_node}) is not a finite positive number"),
             );
         }
-        if !reasons.is_empty() {
+        if latent_item && reasons.len() > limit_reasons {
+            // A figure is missing too: excluded for the limit alone, as before, and never
+            // admitted.
+            reasons.truncate(limit_reasons);
             excluded.push(excluded_of(c, reasons));
             continue;
         }
-        items.push(Item {
+        if !reasons.is_empty() && !latent_item {
+            excluded.push(excluded_of(c, reasons));
+            continue;
+        }
+        let item = Item {
             id: c.id.clone(),
             accelerator: accel.id.clone(),
             vendor: accel.vendor.clone(),
@@ -464,7 +493,13 @@ pub(crate) fn prepare(
             mfu,
             max_nodes: c.max_nodes.map(u64::from),
             caps: member_caps,
-        });
+        };
+        if latent_item {
+            excluded.push(excluded_of(c, reasons));
+            latent.push(item);
+        } else {
+            items.push(item);
+        }
     }
     let mut warnings = Vec::new();
     for m in &mixes {
@@ -482,12 +517,34 @@ pub(crate) fn prepare(
     Ok(Problem {
         items,
         excluded,
+        latent,
         envelopes,
         mixes,
         caps,
         sites,
         warnings,
     })
+}
+
+impl Problem {
+    /// The problem with its latent items appended as items (after the others, so the first
+    /// `items.len()` indices keep their meaning), and `lim` extended to match; `None` when there
+    /// are none. Under the base limits a latent item's row-implied bound is zero, so it only
+    /// enters a program whose limits were relaxed.
+    pub fn with_latent(
+        &self,
+        lim: &crate::model::Limits,
+    ) -> Option<(Problem, crate::model::Limits)> {
+        if self.latent.is_empty() {
+            return None;
+        }
+        let mut p = self.clone();
+        p.items.append(&mut p.latent);
+        let mut l = lim.clone();
+        l.max_nodes
+            .extend(self.latent.iter().map(|it| it.max_nodes.map(|n| n as f64)));
+        Some((p, l))
+    }
 }
 
 fn scenario_site_index(s: &Scenario, id: &str) -> usize {

@@ -575,6 +575,24 @@ fn resensitise(
     base: &Outcome,
     opts: &PlanOptions,
 ) -> Result<Option<Outcome>, PlanError> {
+    // Candidates left out because the base limits were too small for one node may fit under
+    // the relaxed ones: they join the re-solve (with no node in the base plan).
+    let extended = p.with_latent(relaxed);
+    let start: Vec<u64>;
+    let (p, relaxed, start) = match &extended {
+        Some((q, l)) => {
+            start = base
+                .sol
+                .nodes
+                .iter()
+                .copied()
+                .chain(std::iter::repeat(0))
+                .take(q.items.len())
+                .collect();
+            (q, l, start.as_slice())
+        }
+        None => (p, relaxed, base.sol.nodes.as_slice()),
+    };
     let goal = match objective {
         Objective::MaxCompute => Some((Goal::MaxCompute, 1.0, false)),
         Objective::MinCost => Some((Goal::MinCost, USD_SCALE, true)),
@@ -588,7 +606,7 @@ fn resensitise(
                 (lp * scale).max(base.value)
             };
             let kept = Solved {
-                nodes: base.sol.nodes.clone(),
+                nodes: start.to_vec(),
                 proof: Proof::WithinGap,
                 bound: lp,
             };
@@ -598,7 +616,7 @@ fn resensitise(
             }
         }
     }
-    optimise(p, relaxed, objective, sopts, Some(&base.sol.nodes))
+    optimise(p, relaxed, objective, sopts, Some(start))
 }
 
 /// Solves for `objective` under `lim`; `None` when no plan satisfies the constraints. `start`,

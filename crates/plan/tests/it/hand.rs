@@ -137,3 +137,53 @@ fn the_gate_is_asked_about_each_candidate_on_the_plan_date() {
     assert!(nodes(&p, "fgn-grey") > 0);
     assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
 }
+
+/// A candidate too dear for its whole envelope is excluded, but relaxing that budget can admit
+/// it: the sensitivity re-solve sees it. A 64-accelerator dom lease at my1 costs 64 × 2,400 h ×
+/// 0.68 USD = 104,448 USD a node (12.8 effective PFLOPS) against the 100,000 USD abroad budget;
+/// at +10% (110,000 USD) one such node beats the two fgn leases (8.0 PFLOPS): +4.8 PFLOPS.
+#[test]
+fn relaxing_a_budget_readmits_a_candidate_too_dear_for_it() {
+    let mut s = load("hand.toml");
+    let mut big = s
+        .scenario
+        .candidates
+        .iter()
+        .find(|c| c.id == "fgn-lease")
+        .unwrap()
+        .clone();
+    big.id = "dom-lease-big".into();
+    big.accelerator = "dom".into();
+    big.accels_per_node = 64;
+    big.scaleup_domain = Some(64);
+    big.price = xpufleet_model::Money::new(0.68, big.price.currency.clone());
+    s.scenario.candidates.push(big);
+    let gate = TableGate::deny(&["fgn-grey"]);
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &gate,
+        &FixedMfu(0.5),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    // The base plan is the hand solution: the big lease is excluded for its budget.
+    assert!(approx(p.objective.value, 29.6), "{}", p.objective.value);
+    let ex = p
+        .excluded
+        .iter()
+        .find(|e| e.candidate == "dom-lease-big")
+        .expect("excluded");
+    assert_eq!(
+        ex.reasons.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        [ExclusionKind::Budget]
+    );
+    let budget = p
+        .constraints
+        .iter()
+        .find(|c| c.id == "budget:abroad")
+        .unwrap();
+    let r = budget.relaxation.as_ref().unwrap();
+    assert!(approx(r.objective_delta.unwrap(), 4.8), "{r:?}");
+    assert!(r.proven, "{r:?}");
+}
