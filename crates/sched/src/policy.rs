@@ -119,6 +119,11 @@ pub struct Options {
     /// allocation each round in arrival order, so a running job moves to a faster type when one
     /// frees, as Gavel's `fifo_perf` does.
     pub rounds: bool,
+    /// Seconds a round plan keeps a job on the accelerators it was (re)started on, whatever its
+    /// rank (0: none, as in Gavel): a job within its hold is neither preempted nor moved.
+    /// A simulator sets it to the restore delay plus one checkpoint interval, so that every
+    /// preemption falls after a checkpoint the job paid its restore for (docs/scheduling.md).
+    pub hold_s: u64,
 }
 
 /// One scheduling pass: the fleet and queue as they are at `now` in, decisions out.
@@ -130,7 +135,7 @@ pub fn schedule(
     opts: Options,
 ) -> Plan {
     if plans_rounds(policy, opts) {
-        schedule_rounds(policy, fleet, queue, opts)
+        schedule_rounds(policy, fleet, queue, now, opts)
     } else {
         schedule_queue(policy, fleet, queue, now, opts)
     }

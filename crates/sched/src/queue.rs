@@ -53,6 +53,13 @@ pub struct Running {
     pub expected_end: SimTime,
 }
 
+impl Running {
+    /// Is the job still within its hold at `now` (see [`crate::Options::hold_s`])?
+    pub fn held(&self, now: SimTime, hold_s: u64) -> bool {
+        now < self.started + hold_s
+    }
+}
+
 /// A job's progress.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobState {

@@ -42,6 +42,12 @@ pub struct Config {
     /// again (0 for Gavel parity).
     pub restart_delay_s: u64,
     pub failures: Option<Failures>,
+    /// Seconds a round policy keeps a (re)started job on its accelerators before a round may
+    /// preempt or move it (`xpufleet_sched::Options::hold_s`). `None`: the restore delay plus,
+    /// with failures, one checkpoint interval, so that a preemption never throws away a
+    /// restore that bought no checkpointed progress (0 without either, as in Gavel).
+    #[serde(default)]
+    pub hold_s: Option<u64>,
     /// Keep the event log.
     pub log: bool,
 }
@@ -54,8 +60,17 @@ impl Config {
             round_s: None,
             restart_delay_s: 0,
             failures: None,
+            hold_s: None,
             log: false,
         }
+    }
+
+    /// The hold in force (see [`Config::hold_s`]).
+    pub fn effective_hold_s(&self) -> u64 {
+        self.hold_s.unwrap_or_else(|| {
+            self.restart_delay_s
+                .saturating_add(self.failures.map_or(0, |f| f.checkpoint_interval_s))
+        })
     }
 
     /// The round length in force: the given one, or 360 s for preemptive policies.
@@ -244,6 +259,7 @@ fn run(
     let opts = Options {
         explain: false,
         rounds: cfg.effective_round_s().is_some(),
+        hold_s: cfg.effective_hold_s(),
     };
     let mut sim = Sim {
         cfg,

@@ -140,3 +140,49 @@ fn issue_17_a_failure_after_months_restarts_the_job() {
         assert!(u > 0.0 && u <= 1.0, "{policy:?}: utilisation {u}");
     }
 }
+
+/// Issue 27 item 7: two gangs that each need the whole pool under `las`, with 360 s rounds, a
+/// 600 s restore and 1,800 s between checkpoints. Without a hold every round hands the pool to
+/// the other gang before its restore ends, so neither ever progresses and only the work limit
+/// ends the run; with the default hold (restore plus one checkpoint interval) each gang keeps
+/// the pool until it has checkpointed 1,800 s of progress, and both finish after a few dozen
+/// restarts.
+#[test]
+fn issue_27_las_keeps_a_gang_placed_until_its_next_checkpoint() {
+    let jobs = || {
+        vec![
+            job(16, 0, 86_400.0, &[1.0], 0),
+            job(16, 0, 86_400.0, &[1.0], 0),
+        ]
+    };
+    let mut cfg = Config::new(Policy::Las);
+    cfg.log = true;
+    cfg.restart_delay_s = 600;
+    cfg.failures = Some(Failures {
+        rate_per_chip_hour: 0.0,
+        repair_s: 3600,
+        checkpoint_interval_s: 1800,
+    });
+    assert_eq!(cfg.effective_hold_s(), 2400);
+
+    let held = run(jobs(), &cfg, small_limits());
+    assert_eq!(held.stopped, None);
+    assert_eq!(held.metrics.completed, 2);
+    let starts = held
+        .log
+        .iter()
+        .filter(|e| matches!(e, xpufleet_sim::LogEvent::Start { .. }))
+        .count();
+    // Two days of work in turns of at least 1,800 s of progress: at most 96 turns.
+    assert!(starts <= 2 * 86_400 / 1800 + 2, "{starts} starts");
+    assert!(held.metrics.preemptions > 0, "the gangs still take turns");
+
+    cfg.hold_s = Some(0);
+    let churned = run(jobs(), &cfg, small_limits());
+    assert!(
+        matches!(churned.stopped, Some(Stopped::Events { .. })),
+        "{:?}",
+        churned.stopped
+    );
+    assert_eq!(churned.metrics.completed, 0);
+}
