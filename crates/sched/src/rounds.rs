@@ -665,6 +665,7 @@ mod tests {
                     may_span_sites: false,
                     work: 1.0,
                     rates: vec![1.0].into(),
+                    smaller: Box::default(),
                 })
                 .collect(),
         );
@@ -739,6 +740,7 @@ mod tests {
                         may_span_sites: false,
                         work: 1.0,
                         rates: rates.clone().into(),
+                        smaller: Box::default(),
                     })
                     .collect(),
             );

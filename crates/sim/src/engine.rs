@@ -171,6 +171,8 @@ struct Run {
     /// Remaining work at `progress_from`.
     rem_at_start: f64,
     settled_at: SimTime,
+    /// Accelerators the gang holds (a moldable job's size at this start).
+    gang: u32,
 }
 
 /// Simulated seconds with nothing running and nothing arriving after which a run stops.
@@ -476,6 +478,7 @@ impl Sim<'_> {
                 accels: job.accels,
                 tenant: job.tenant,
                 may_span_sites: job.may_span_sites,
+                min_accels: (job.min_accels() < job.accels).then(|| job.min_accels()),
             });
         }
         if let Some(r) = never_runnable(&self.fleet, job) {
@@ -498,9 +501,8 @@ impl Sim<'_> {
         let Some(run) = self.runs[id as usize].as_mut() else {
             return;
         };
-        let job = &self.q.jobs[id as usize];
         let st = &mut self.q.state[id as usize];
-        let accels = f64::from(job.accels);
+        let accels = f64::from(run.gang);
         let dt = now.saturating_sub(run.settled_at) as f64;
         let p0 = run.settled_at.max(run.progress_from);
         let p1 = now.max(run.progress_from);
@@ -600,7 +602,11 @@ impl Sim<'_> {
     fn start(&mut self, id: JobId, accel_type: u16, slots: Vec<Slot>) {
         let job = &self.q.jobs[id as usize];
         let total: u64 = slots.iter().map(|s| u64::from(s.count)).sum();
+        // A moldable job starts at any of its sizes, with that size's rates.
+        let rates = u32::try_from(total).ok().and_then(|k| job.rates_at(k));
+        let rate = rates.map_or(0.0, |r| r.get(accel_type as usize).copied().unwrap_or(0.0));
         let type_ok = job.may_use(accel_type)
+            && rate > 0.0
             && slots.iter().all(|s| {
                 self.fleet
                     .pools
@@ -609,7 +615,6 @@ impl Sim<'_> {
                     == Some(accel_type)
             });
         if !self.q.waiting.contains(&self.q.wait_key(id))
-            || total != u64::from(job.accels)
             || !type_ok
             || self
                 .fleet
@@ -619,7 +624,6 @@ impl Sim<'_> {
             self.rejected_decisions += 1;
             return;
         }
-        let rate = job.rates[accel_type as usize];
         self.planner.state_changed();
         self.q.dequeue(id);
         self.decisions += 1;
@@ -638,6 +642,7 @@ impl Sim<'_> {
             progress_from,
             rem_at_start: rem,
             settled_at: now,
+            gang: total as u32,
         });
         self.first_start[id as usize].get_or_insert(now);
         if self.cfg.failures.is_some() {

@@ -186,3 +186,37 @@ fn issue_27_las_keeps_a_gang_placed_until_its_next_checkpoint() {
     );
     assert_eq!(churned.metrics.completed, 0);
 }
+
+/// Issue 27 item 4: a moldable job (min 32 / max 128) arriving when 64 of 128 accelerators are
+/// free starts at 64 with the rates of 64, its `arrive` line says its smallest gang, and the
+/// independent checker accepts the smaller gang.
+#[test]
+fn issue_27_a_moldable_job_starts_at_the_size_that_fits() {
+    let fleet = fleet_with_denials(fleet_spec(1, 1, &[(0, 0, 16, 8, 1)]), 1, &[]);
+    let mut moldable = job(128, 10, 6400.0, &[128.0], 0);
+    moldable.smaller = vec![(64, vec![64.0].into()), (32, vec![32.0].into())].into();
+    let jobs = vec![job(64, 0, 64_000.0, &[64.0], 0), moldable];
+    let mut cfg = Config::new(Policy::Fifo);
+    cfg.log = true;
+    let out = simulate_with_limits(fleet, jobs, &cfg, small_limits(), &mut |_, _| {});
+    let start = out
+        .log
+        .iter()
+        .find_map(|e| match e {
+            xpufleet_sim::LogEvent::Start {
+                t, job: 1, slots, ..
+            } => Some((*t, slots.iter().map(|s| s[2]).sum::<u32>())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(start, (xpufleet_model::SimTime(10), 64));
+    // 6,400 units at 64 a second: done 100 s after its start.
+    let end = out.log.iter().find_map(|e| match e {
+        xpufleet_sim::LogEvent::Finish { t, job: 1 } => Some(*t),
+        _ => None,
+    });
+    assert_eq!(end, Some(xpufleet_model::SimTime(110)));
+    let jsonl = xpufleet_sim::to_jsonl(&out.log);
+    assert!(jsonl.contains("\"min_accels\":32"), "{jsonl}");
+    xpufleet_sim::check::replay(&jsonl).unwrap();
+}
