@@ -644,18 +644,6 @@ struct SimSections {
     notes: Vec<String>,
 }
 
-/// The report's simulation keeps every event in its log, so its work is bounded more tightly
-/// than `simulate`'s: two million events (the whole Philly trace takes about 200 thousand) and
-/// twenty million logged placements keep the log to a few hundred megabytes, and ten simulated
-/// years are more than any plan's horizon.
-/// A policy that cannot finish the workload (e.g. rounds shorter than the checkpoint interval
-/// under failures) stops there with a note instead of exhausting memory.
-const REPORT_LIMITS: Limits = Limits {
-    max_sim_s: 10 * 365 * 86_400,
-    max_events: 2_000_000,
-    max_log_slots: 20_000_000,
-};
-
 /// Simulates the scenario's jobs on its pools (the planned fleet) and reads the event log back
 /// into job rows, utilisation over time and cost and energy per accelerator type.
 #[allow(clippy::too_many_arguments)]
@@ -680,23 +668,29 @@ fn simulate_fleet(
     let gate = RuleEngine::new(rules.clone(), sc, catalog);
     let Prepared { fleet, jobs, .. } =
         prepare(sc, catalog, &gate, perf, as_of).map_err(|e| e.to_string())?;
+    let restart_delay_s = if failures {
+        perf.reliability.restart_s.max(0.0) as u64
+    } else {
+        0
+    };
     let cfg = Config {
         policy,
         seed,
         round_s: None,
-        restart_delay_s: if failures {
-            perf.reliability.restart_s.max(0.0) as u64
-        } else {
-            0
-        },
+        restart_delay_s,
         failures: failures.then_some(Failures {
             rate_per_chip_hour: perf.reliability.failure_rate_per_chip_hour,
             repair_s: crate::defaults::REPAIR_S,
             checkpoint_interval_s: crate::defaults::CHECKPOINT_S,
         }),
+        // The jobs checkpoint whether or not failures are simulated: a round policy keeps a
+        // (re)started gang placed until it has restored and reached its next checkpoint, so
+        // that a 65,536-accelerator gang is not restarted every 360 s round (which grew the
+        // event log past 24 GB before; docs/scheduling.md).
+        hold_s: Some(restart_delay_s + crate::defaults::CHECKPOINT_S),
         log: true,
     };
-    let out = simulate_with_limits(fleet, jobs, &cfg, REPORT_LIMITS, &mut |done, total| {
+    let out = simulate_with_limits(fleet, jobs, &cfg, Limits::default(), &mut |done, total| {
         progress(Progress::Message(&format!(
             "simulating the workload: {done}/{total} jobs done"
         )));
@@ -704,8 +698,7 @@ fn simulate_fleet(
     let mut notes = Vec::new();
     if let Some(stop) = &out.stopped {
         notes.push(format!(
-            "simulation: {stop}; the workload figures cover the simulation until then \
-             (the report's work limit keeps its event log in bounded memory)"
+            "simulation: {stop}; the workload figures cover the simulation until then"
         ));
     }
     for (reason, n) in &out.metrics.rejected {

@@ -192,6 +192,7 @@ pub fn simulate(
         round_s: opts.round_s,
         restart_delay_s: opts.restart_delay_s,
         failures: failures(opts, &perf)?,
+        hold_s: None,
         log: opts.events,
     };
     let accelerators = prep.fleet.total_accels();

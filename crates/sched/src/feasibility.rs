@@ -30,7 +30,18 @@ pub(crate) struct Miss {
 
 /// Why `job` can never run on this fleet (no allowed type, every allowed pool denied, or a gang
 /// larger than any group it may use), or `None` if some empty fleet state would hold it.
+///
+/// A moldable job can run when any of its sizes can; when none can, the reason is its largest
+/// gang's.
 pub fn never_runnable(fleet: &FleetState, job: &Job) -> Option<Reason> {
+    let reason = never_runnable_rigid(fleet, job)?;
+    if (0..job.smaller.len()).any(|i| never_runnable_rigid(fleet, &job.at_smaller(i)).is_none()) {
+        return None;
+    }
+    Some(reason)
+}
+
+fn never_runnable_rigid(fleet: &FleetState, job: &Job) -> Option<Reason> {
     let mut any_type = false;
     let mut first_denial = None;
     let mut largest = 0u64;

@@ -119,6 +119,11 @@ pub struct Options {
     /// allocation each round in arrival order, so a running job moves to a faster type when one
     /// frees, as Gavel's `fifo_perf` does.
     pub rounds: bool,
+    /// Seconds a round plan keeps a job on the accelerators it was (re)started on, whatever its
+    /// rank (0: none, as in Gavel): a job within its hold is neither preempted nor moved.
+    /// A simulator sets it to the restore delay plus one checkpoint interval, so that every
+    /// preemption falls after a checkpoint the job paid its restore for (docs/scheduling.md).
+    pub hold_s: u64,
 }
 
 /// One scheduling pass: the fleet and queue as they are at `now` in, decisions out.
@@ -130,7 +135,7 @@ pub fn schedule(
     opts: Options,
 ) -> Plan {
     if plans_rounds(policy, opts) {
-        schedule_rounds(policy, fleet, queue, opts)
+        schedule_rounds(policy, fleet, queue, now, opts)
     } else {
         schedule_queue(policy, fleet, queue, now, opts)
     }
@@ -172,8 +177,9 @@ fn schedule_queue(
             }
             // The plan only takes capacity, so a job like one that already found no room
             // (same types, tenant and spread, at least as large) finds none either.
-            let hopeless = total_free < u64::from(job.accels)
-                || failed.iter().any(|&(c, k)| c == class && k <= job.accels);
+            let need = job.min_accels();
+            let hopeless = total_free < u64::from(need)
+                || failed.iter().any(|&(c, k)| c == class && k <= need);
             if hopeless {
                 if policy == Policy::Fifo {
                     break;
@@ -186,10 +192,30 @@ fn schedule_queue(
         }
         let mut miss = Miss::default();
         candidates(&s, job, &mut cands, &mut miss);
+        // A moldable job that does not fit whole starts at the largest of its smaller sizes
+        // that fits now (Sia and Pollux start such jobs at what is free); its rates are the
+        // performance model's at that size.
+        let smaller;
+        let mut job = job;
         if cands.is_empty() {
+            for i in 0..job.smaller.len() {
+                let view = job.at_smaller(i);
+                if total_free < u64::from(view.accels) {
+                    continue;
+                }
+                candidates(&s, &view, &mut cands, &mut Miss::default());
+                if !cands.is_empty() {
+                    smaller = view;
+                    job = &smaller;
+                    break;
+                }
+            }
+        }
+        if cands.is_empty() {
+            let need = job.min_accels();
             match failed.iter_mut().find(|(c, _)| *c == class) {
-                Some((_, k)) => *k = (*k).min(job.accels),
-                None => failed.push((class, job.accels)),
+                Some((_, k)) => *k = (*k).min(need),
+                None => failed.push((class, need)),
             }
             if head.is_none() && matches!(policy, Policy::Fifo | Policy::EasyBackfill) {
                 head = Some(id);
@@ -260,4 +286,128 @@ fn schedule_queue(
         });
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{AccelType, PoolSpec};
+    use crate::queue::{Job, Queue, Running};
+
+    /// One pool of `nodes` nodes of 8 accelerators.
+    fn fleet(nodes: u32) -> FleetState {
+        FleetState::new(
+            vec![AccelType { id: "t0".into() }],
+            vec!["s".into()],
+            vec![PoolSpec {
+                id: "p0".into(),
+                site: 0,
+                accel_type: 0,
+                nodes,
+                accels_per_node: 8,
+                scaleup_domain: 8,
+                leased: false,
+                price_usd_per_hour: 1.0,
+            }],
+            crate::access::Access::allow_all(1, 1),
+        )
+    }
+
+    fn job(accels: u32, smaller: &[u32]) -> Job {
+        Job {
+            accels,
+            tenant: 0,
+            allowed: 1,
+            priority: 0,
+            submit: SimTime(0),
+            deadline: Some(SimTime(1_000_000)),
+            may_span_sites: false,
+            work: 1e6,
+            // Throughput grows with the gang, a little less than linearly.
+            rates: vec![f64::from(accels) * 0.9].into(),
+            smaller: smaller
+                .iter()
+                .map(|&k| (k, vec![f64::from(k)].into()))
+                .collect(),
+        }
+    }
+
+    /// A fleet of 128 accelerators with a rigid 64-accelerator job running on half of it, and
+    /// `waiting` queued behind it.
+    fn half_busy(waiting: Job) -> (FleetState, Queue) {
+        let mut f = fleet(16);
+        let mut q = Queue::new(vec![job(64, &[]), waiting]);
+        let slots: Vec<_> = (0..8)
+            .map(|node| crate::fleet::Slot {
+                pool: 0,
+                node,
+                count: 8,
+            })
+            .collect();
+        f.allocate(0, false, &slots).unwrap();
+        q.set_running(
+            0,
+            Running {
+                slots,
+                accel_type: 0,
+                started: SimTime(0),
+                expected_end: SimTime(100_000),
+            },
+        );
+        q.enqueue(1);
+        (f, q)
+    }
+
+    fn started(plan: &Plan) -> Option<u64> {
+        plan.decisions.iter().find_map(|d| match d {
+            Decision::Start { slots, .. } => Some(slots.iter().map(|s| u64::from(s.count)).sum()),
+            Decision::Preempt { .. } => None,
+        })
+    }
+
+    /// Issue 27 item 4: a job of min 32 / max 128 on 64 free accelerators starts at 64 under
+    /// every queue policy (the largest of its sizes that fits); rigid, it waits; the round
+    /// policies start gangs at their largest size only.
+    #[test]
+    fn a_moldable_job_starts_at_the_largest_size_that_fits() {
+        let opts = Options::default();
+        for policy in [
+            Policy::Fifo,
+            Policy::EasyBackfill,
+            Policy::FifoHet,
+            Policy::FinishTime,
+            Policy::Cost,
+        ] {
+            let (f, q) = half_busy(job(128, &[64, 32]));
+            let plan = schedule(policy, &f, &q, SimTime(0), opts);
+            assert_eq!(started(&plan), Some(64), "{policy}");
+
+            let (f, q) = half_busy(job(128, &[]));
+            let plan = schedule(policy, &f, &q, SimTime(0), opts);
+            assert_eq!(started(&plan), None, "{policy}: a rigid 128 does not fit");
+        }
+        // With 32 free, the smallest size.
+        let (mut f, q) = half_busy(job(128, &[64, 32]));
+        let more: Vec<_> = (8..12)
+            .map(|node| crate::fleet::Slot {
+                pool: 0,
+                node,
+                count: 8,
+            })
+            .collect();
+        f.allocate(0, false, &more).unwrap();
+        let plan = schedule(Policy::Fifo, &f, &q, SimTime(0), opts);
+        assert_eq!(started(&plan), Some(32));
+    }
+
+    /// A moldable job whose largest gang exceeds the fleet can still run at a smaller size; a
+    /// job none of whose sizes fit is rejected with its largest gang's reason.
+    #[test]
+    fn a_moldable_job_is_runnable_when_any_size_is() {
+        let f = fleet(8);
+        assert!(crate::never_runnable(&f, &job(128, &[64, 32])).is_none());
+        assert!(crate::never_runnable(&f, &job(128, &[])).is_some());
+        let r = crate::never_runnable(&fleet(2), &job(128, &[64, 32])).unwrap();
+        assert!(r.to_string().contains("128"), "{r}");
+    }
 }

@@ -28,9 +28,40 @@ pub struct Job {
     pub work: f64,
     /// Work per second of the whole gang on each type; 0 where it cannot run.
     pub rates: Box<[f64]>,
+    /// A moldable job's smaller gangs, largest first, each with its own rates per type (the
+    /// performance model's scaling at that size): the queue policies may start the job at one
+    /// of them when `accels` does not fit (docs/scheduling.md). Empty for a rigid job.
+    pub smaller: Box<[(u32, Box<[f64]>)]>,
 }
 
 impl Job {
+    /// The smallest gang the job may start with (`accels` for a rigid job).
+    pub fn min_accels(&self) -> u32 {
+        self.smaller.last().map_or(self.accels, |s| s.0)
+    }
+
+    /// The rates of a gang of `accels` accelerators, if the job may start with that many.
+    pub fn rates_at(&self, accels: u32) -> Option<&[f64]> {
+        if accels == self.accels {
+            return Some(&self.rates);
+        }
+        self.smaller
+            .iter()
+            .find(|s| s.0 == accels)
+            .map(|s| &s.1[..])
+    }
+
+    /// The job as a rigid gang of its `i`-th smaller size (what a placement search is asked).
+    pub fn at_smaller(&self, i: usize) -> Job {
+        let (accels, rates) = &self.smaller[i];
+        Job {
+            accels: *accels,
+            rates: rates.clone(),
+            smaller: Box::default(),
+            ..self.clone()
+        }
+    }
+
     pub fn may_use(&self, t: TypeIdx) -> bool {
         self.allowed & (1u64 << t) != 0 && self.rates[t as usize] > 0.0
     }
@@ -51,6 +82,13 @@ pub struct Running {
     pub started: SimTime,
     /// When it will finish if left alone.
     pub expected_end: SimTime,
+}
+
+impl Running {
+    /// Is the job still within its hold at `now` (see [`crate::Options::hold_s`])?
+    pub fn held(&self, now: SimTime, hold_s: u64) -> bool {
+        now < self.started + hold_s
+    }
 }
 
 /// A job's progress.

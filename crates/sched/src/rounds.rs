@@ -18,11 +18,35 @@ pub(crate) fn schedule_rounds(
     policy: Policy,
     fleet: &FleetState,
     queue: &Queue,
+    now: SimTime,
     opts: Options,
 ) -> Plan {
     let mut order = Vec::new();
     round_order(policy, queue, &mut order);
-    plan_round(policy, fleet, queue, &order, opts)
+    plan_round(policy, fleet, queue, &order, now, opts)
+}
+
+/// Is `id` running and within its hold at `now`? A round plan keeps such a job where it is.
+fn held(queue: &Queue, id: JobId, now: SimTime, hold_s: u64) -> bool {
+    hold_s > 0
+        && queue.state[id as usize]
+            .running
+            .as_ref()
+            .is_some_and(|r| r.held(now, hold_s))
+}
+
+/// The first moment after `now` at which a running job's hold ends, if any job is held.
+fn next_hold_end(queue: &Queue, now: SimTime, hold_s: u64) -> Option<SimTime> {
+    if hold_s == 0 {
+        return None;
+    }
+    queue
+        .running
+        .iter()
+        .filter_map(|&id| queue.state[id as usize].running.as_ref())
+        .map(|r| r.started + hold_s)
+        .filter(|&end| end > now)
+        .min()
 }
 
 /// Plans every scheduling pass of a driver that calls it again and again (the simulator):
@@ -40,6 +64,9 @@ pub(crate) fn schedule_rounds(
 /// - the proof at `empty_round` holds: with per-type free counts alone, walking the
 ///   placement sequence, every running job keeps its slots and no waiting job has the room.
 ///
+/// With a hold ([`Options::hold_s`]) a plan also depends on the time: an empty plan stands
+/// only until the first hold of a running job ends.
+///
 /// Every other round is planned in full, in memory kept from the last one; the plan is the one
 /// [`schedule`] makes (the simulator's reference run holds it to that, event for event).
 #[derive(Debug)]
@@ -52,6 +79,9 @@ pub struct RoundPlanner {
     order: Vec<JobId>,
     /// The last plan was empty and nothing changed since.
     clean: bool,
+    /// When `clean` lapses by itself: the first end of a running job's hold after the last
+    /// plan.
+    clean_until: Option<SimTime>,
     /// `order` holds exactly the running and waiting jobs (false after an arrival or a
     /// completion).
     members: bool,
@@ -69,6 +99,7 @@ impl RoundPlanner {
             shortcuts: true,
             order: Vec::new(),
             clean: false,
+            clean_until: None,
             members: false,
             best_rate: Vec::new(),
             bufs: RoundBuffers::default(),
@@ -112,9 +143,12 @@ impl RoundPlanner {
         if !(self.shortcuts && rounds) {
             return Some(schedule(self.policy, fleet, queue, now, self.opts));
         }
-        // The round plan depends on the fleet, the running and waiting sets and the job order
-        // alone; with the first three unchanged since an empty plan, an unchanged order plans
-        // nothing again.
+        // The round plan depends on the fleet, the running and waiting sets, the job order and
+        // which jobs are held alone; with the first three unchanged since an empty plan and no
+        // hold ended, an unchanged order plans nothing again.
+        if self.clean_until.is_some_and(|t| now >= t) {
+            self.clean = false;
+        }
         if self.clean && !resort_round_order(self.policy, queue, &mut self.order) {
             return None;
         }
@@ -138,10 +172,12 @@ impl RoundPlanner {
             fleet,
             queue,
             &self.order,
+            now,
             self.opts,
         );
         // Decisions change the state (a refused one may not, but is planned again).
         self.clean = plan.as_ref().is_none_or(|p| p.decisions.is_empty());
+        self.clean_until = next_hold_end(queue, now, self.opts.hold_s);
         plan
     }
 
@@ -266,6 +302,7 @@ pub(crate) fn plan_round(
     fleet: &FleetState,
     queue: &Queue,
     order: &[JobId],
+    now: SimTime,
     opts: Options,
 ) -> Plan {
     plan_round_from(
@@ -274,6 +311,7 @@ pub(crate) fn plan_round(
         fleet,
         queue,
         order,
+        now,
         opts,
         false,
     )
@@ -282,12 +320,16 @@ pub(crate) fn plan_round(
 /// The order in which phase 2 of a round plan places jobs: phase 1 picks, in `order`, the jobs
 /// that get this round while the free accelerators (`free_all`, with every running job's slots
 /// given back) last; speed-aware policies then place those that gain most from a fast type
-/// first. `chosen` then `rest` is the sequence.
+/// first. `chosen` then `rest` is the sequence. Jobs within their hold are in neither: they
+/// keep their slots, which `free_all` does not count.
+#[allow(clippy::too_many_arguments)]
 fn round_sequence(
     policy: Policy,
     queue: &Queue,
     order: &[JobId],
     free_all: &[u64],
+    now: SimTime,
+    hold_s: u64,
     chosen: &mut Vec<JobId>,
     rest: &mut Vec<JobId>,
     keyed: &mut Vec<(f64, JobId)>,
@@ -296,6 +338,9 @@ fn round_sequence(
     chosen.clear();
     rest.clear();
     for &id in order {
+        if held(queue, id, now, hold_s) {
+            continue;
+        }
         let job = &queue.jobs[id as usize];
         let k = u64::from(job.accels);
         let usable: u64 = (0..free_all.len())
@@ -345,13 +390,16 @@ fn round_sequence(
 /// on its own type (a pool search succeeds whenever the pool has the room, and its slots are
 /// a placement the planner once made), and keeps its slots when no type it prefers (faster,
 /// or as fast and earlier) has the room. By induction nothing starts and nothing is
-/// preempted.
+/// preempted. A job within its hold keeps its slots before any of this and never gives them
+/// back, so it is left out of the counts and of the walk.
 fn empty_round(
     bufs: &mut RoundBuffers,
     policy: Policy,
     fleet: &FleetState,
     queue: &Queue,
     order: &[JobId],
+    now: SimTime,
+    hold_s: u64,
 ) -> Option<bool> {
     let het = matches!(policy, Policy::LasHet | Policy::FifoHet);
     let n_types = fleet.types.len();
@@ -361,10 +409,15 @@ fn empty_round(
     }
     // Slots of running jobs not yet placed, per type.
     let mut pending = [0u64; MAX_TYPES];
+    let mut held_n = 0usize;
     for &id in &queue.running {
         let Some(r) = &queue.state[id as usize].running else {
             return None;
         };
+        if hold_s > 0 && r.held(now, hold_s) {
+            held_n += 1;
+            continue;
+        }
         for sl in &r.slots {
             let ty = fleet.pools[sl.pool as usize].spec.accel_type;
             pending[ty as usize] += u64::from(sl.count);
@@ -381,11 +434,13 @@ fn empty_round(
         queue,
         order,
         &free_all[..n_types],
+        now,
+        hold_s,
         &mut chosen,
         &mut rest,
         &mut bufs.keyed,
     );
-    let mut running_seen = 0usize;
+    let mut running_seen = held_n;
     let mut empty = true;
     for &id in chosen.iter().chain(rest.iter()) {
         let job = &queue.jobs[id as usize];
@@ -447,33 +502,44 @@ pub(crate) fn plan_round_unless_empty(
     fleet: &FleetState,
     queue: &Queue,
     order: &[JobId],
+    now: SimTime,
     opts: Options,
 ) -> Option<Plan> {
-    let sequenced = match empty_round(bufs, policy, fleet, queue, order) {
+    let sequenced = match empty_round(bufs, policy, fleet, queue, order, now, opts.hold_s) {
         Some(true) => return None,
         Some(false) => true,
         None => false,
     };
     Some(plan_round_from(
-        bufs, policy, fleet, queue, order, opts, sequenced,
+        bufs, policy, fleet, queue, order, now, opts, sequenced,
     ))
 }
 
 /// The round plan; `sequenced`: `bufs.chosen` and `bufs.rest` already hold
 /// [`round_sequence`]'s result for these arguments.
+#[allow(clippy::too_many_arguments)]
 fn plan_round_from(
     bufs: &mut RoundBuffers,
     policy: Policy,
     fleet: &FleetState,
     queue: &Queue,
     order: &[JobId],
+    now: SimTime,
     opts: Options,
     sequenced: bool,
 ) -> Plan {
     let mut s = Scratch::owned(fleet, std::mem::take(&mut bufs.pools));
+    // (job, type, slots to start on; `None`: it keeps the slots it runs on).
+    let mut placed = std::mem::take(&mut bufs.placed);
+    placed.clear();
+    // Jobs within their hold keep their slots (never given back); the rest compete for all.
     for &id in &queue.running {
         if let Some(r) = &queue.state[id as usize].running {
-            s.give(&r.slots);
+            if opts.hold_s > 0 && r.held(now, opts.hold_s) {
+                placed.push((id, r.accel_type, None));
+            } else {
+                s.give(&r.slots);
+            }
         }
     }
 
@@ -485,6 +551,8 @@ fn plan_round_from(
             queue,
             order,
             &s.free_by_type,
+            now,
+            opts.hold_s,
             &mut chosen,
             &mut rest,
             &mut bufs.keyed,
@@ -494,9 +562,6 @@ fn plan_round_from(
     // room. Speed-blind: the type with most room. A job keeps its slots when they are still
     // free on the type it would get.
     let het = matches!(policy, Policy::LasHet | Policy::FifoHet);
-    // (job, type, slots to start on; `None`: it keeps the slots it runs on).
-    let mut placed = std::mem::take(&mut bufs.placed);
-    placed.clear();
     let mut cands = Vec::new();
     let mut unplaced = Vec::new();
     for &id in chosen.iter().chain(rest.iter()) {
@@ -600,6 +665,7 @@ mod tests {
                     may_span_sites: false,
                     work: 1.0,
                     rates: vec![1.0].into(),
+                    smaller: Box::default(),
                 })
                 .collect(),
         );
@@ -629,9 +695,11 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
         /// A round claimed empty plans nothing, the plan that reuses the test's sequence is the
-        /// plan from scratch, and so is the kept planner's, round after round.
+        /// plan from scratch, and so is the kept planner's, round after round; no plan
+        /// preempts or moves a job within its hold.
         #[test]
         fn an_empty_round_plan_is_only_claimed_when_true(
+            hold_s in prop_oneof![Just(0u64), 1u64..2000],
             pools in prop::collection::vec((0u16..3, 1u32..=3, 1u32..=4), 1..5),
             jobs in prop::collection::vec(
                 (1u32..=8, 1u64..8, prop::collection::vec(0.0f64..4.0, 3), 0u64..4),
@@ -672,6 +740,7 @@ mod tests {
                         may_span_sites: false,
                         work: 1.0,
                         rates: rates.clone().into(),
+                        smaller: Box::default(),
                     })
                     .collect(),
             );
@@ -680,22 +749,36 @@ mod tests {
                     q.enqueue(i as JobId);
                 }
             }
-            let opts = Options { explain: false, rounds: true };
-            for policy in [Policy::Las, Policy::LasHet, Policy::FifoHet] {
+            let opts = Options { explain: false, rounds: true, hold_s };
+            for (pi, policy) in [Policy::Las, Policy::LasHet, Policy::FifoHet].into_iter().enumerate() {
                 // Kept across rounds, told of every change, as the simulator keeps it.
                 let mut planner = RoundPlanner::new(policy, opts);
-                for step in 0..8 {
+                for step in 0..8u64 {
+                    // Rounds of 360 s (the queue carries over between policies, so time goes on):
+                    // holds end between some of them.
+                    let now = SimTime((pi as u64 * 8 + step) * 360);
                     let mut order = Vec::new();
                     round_order(policy, &q, &mut order);
-                    let empty = empty_round(&mut RoundBuffers::default(), policy, &fleet, &q, &order)
-                        == Some(true);
-                    let plan = plan_round(policy, &fleet, &q, &order, opts);
+                    let empty = empty_round(
+                        &mut RoundBuffers::default(), policy, &fleet, &q, &order, now, hold_s,
+                    ) == Some(true);
+                    let plan = plan_round(policy, &fleet, &q, &order, now, opts);
                     // The planner's plan is the plan from scratch, or `None` for an empty one.
-                    match planner.plan(&fleet, &q, SimTime(0)) {
+                    match planner.plan(&fleet, &q, now) {
                         None => prop_assert!(plan.decisions.is_empty(), "{policy} step {step}"),
                         Some(p) => prop_assert_eq!(&p, &plan),
                     }
-                    prop_assert_eq!(&schedule(policy, &fleet, &q, SimTime(0), opts), &plan);
+                    prop_assert_eq!(&schedule(policy, &fleet, &q, now, opts), &plan);
+                    // A job within its hold is never preempted (nor so moved).
+                    for d in &plan.decisions {
+                        if let Decision::Preempt { job } = d {
+                            let r = q.state[*job as usize].running.as_ref().unwrap();
+                            prop_assert!(
+                                now >= r.started + hold_s,
+                                "{policy} step {step}: job {job} preempted within its hold"
+                            );
+                        }
+                    }
                     if !plan.decisions.is_empty() {
                         planner.state_changed();
                     }
@@ -704,7 +787,7 @@ mod tests {
                     }
                     // The plan that reuses the test's placement sequence is the same plan.
                     let mut bufs = RoundBuffers::default();
-                    match plan_round_unless_empty(&mut bufs, policy, &fleet, &q, &order, opts) {
+                    match plan_round_unless_empty(&mut bufs, policy, &fleet, &q, &order, now, opts) {
                         None => prop_assert!(empty),
                         Some(p) => prop_assert_eq!(&p, &plan),
                     }
@@ -724,15 +807,15 @@ mod tests {
                                     crate::queue::Running {
                                         slots,
                                         accel_type,
-                                        started: SimTime(0),
-                                        expected_end: SimTime(0),
+                                        started: now,
+                                        expected_end: now,
                                     },
                                 );
                             }
                         }
                     }
                     // Running jobs gain service; some rounds move nothing.
-                    for &(i, by) in bumps.iter().skip(step * 7).take(7) {
+                    for &(i, by) in bumps.iter().skip(step as usize * 7).take(7) {
                         if i < q.jobs.len() && q.state[i].running.is_some() {
                             q.state[i].attained_accel_s += by;
                             q.state[i].attained_norm_s += by / 3.0;

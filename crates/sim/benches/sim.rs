@@ -68,6 +68,7 @@ fn decisions(c: &mut Criterion) {
                 may_span_sites: false,
                 work: 1000.0,
                 rates,
+                smaller: Box::default(),
             }
         })
         .collect();

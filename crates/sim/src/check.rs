@@ -76,8 +76,8 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
         })
         .collect();
     let denied: BTreeSet<(u32, u32)> = denied.into_iter().collect();
-    // job -> (accels, tenant, may span sites)
-    let mut jobs: BTreeMap<u32, (u32, u32, bool)> = BTreeMap::new();
+    // job -> (smallest gang, largest gang, tenant, may span sites)
+    let mut jobs: BTreeMap<u32, (u32, u32, u32, bool)> = BTreeMap::new();
     let mut running: BTreeMap<u32, Vec<[u32; 3]>> = BTreeMap::new();
     let mut finished: BTreeSet<u32> = BTreeSet::new();
     let mut out = Replayed::default();
@@ -107,9 +107,14 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                 accels,
                 tenant,
                 may_span_sites,
+                min_accels,
                 ..
             } => {
-                if jobs.insert(job, (accels, tenant, may_span_sites)).is_some() {
+                let min = min_accels.unwrap_or(accels).min(accels);
+                if jobs
+                    .insert(job, (min, accels, tenant, may_span_sites))
+                    .is_some()
+                {
                     return Err(bad(line, format!("job {job} arrives twice")));
                 }
                 out.arrivals += 1;
@@ -126,17 +131,22 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                 slots,
                 ..
             } => {
-                let &(accels, tenant, may_span_sites) = jobs
+                let &(min, accels, tenant, may_span_sites) = jobs
                     .get(&job)
                     .ok_or_else(|| bad(line, format!("job {job} starts before it arrives")))?;
                 if running.contains_key(&job) || finished.contains(&job) {
                     return Err(bad(line, format!("job {job} starts while running or done")));
                 }
                 let total: u64 = slots.iter().map(|s| u64::from(s[2])).sum();
-                if total != u64::from(accels) {
+                if total < u64::from(min) || total > u64::from(accels) {
+                    let gang = if min == accels {
+                        format!("{accels}")
+                    } else {
+                        format!("{min} to {accels}")
+                    };
                     return Err(bad(
                         line,
-                        format!("gang of job {job} is {accels} but {total} were placed"),
+                        format!("gang of job {job} is {gang} but {total} were placed"),
                     ));
                 }
                 let mut seen = BTreeSet::new();

@@ -42,6 +42,12 @@ pub struct Config {
     /// again (0 for Gavel parity).
     pub restart_delay_s: u64,
     pub failures: Option<Failures>,
+    /// Seconds a round policy keeps a (re)started job on its accelerators before a round may
+    /// preempt or move it (`xpufleet_sched::Options::hold_s`). `None`: the restore delay plus,
+    /// with failures, one checkpoint interval, so that a preemption never throws away a
+    /// restore that bought no checkpointed progress (0 without either, as in Gavel).
+    #[serde(default)]
+    pub hold_s: Option<u64>,
     /// Keep the event log.
     pub log: bool,
 }
@@ -54,8 +60,17 @@ impl Config {
             round_s: None,
             restart_delay_s: 0,
             failures: None,
+            hold_s: None,
             log: false,
         }
+    }
+
+    /// The hold in force (see [`Config::hold_s`]).
+    pub fn effective_hold_s(&self) -> u64 {
+        self.hold_s.unwrap_or_else(|| {
+            self.restart_delay_s
+                .saturating_add(self.failures.map_or(0, |f| f.checkpoint_interval_s))
+        })
     }
 
     /// The round length in force: the given one, or 360 s for preemptive policies.
@@ -162,6 +177,8 @@ struct Run {
     /// Remaining work at `progress_from`.
     rem_at_start: f64,
     settled_at: SimTime,
+    /// Accelerators the gang holds (a moldable job's size at this start).
+    gang: u32,
 }
 
 /// Simulated seconds with nothing running and nothing arriving after which a run stops.
@@ -250,6 +267,7 @@ fn run(
     let opts = Options {
         explain: false,
         rounds: cfg.effective_round_s().is_some(),
+        hold_s: cfg.effective_hold_s(),
     };
     let mut sim = Sim {
         cfg,
@@ -474,6 +492,7 @@ impl Sim<'_> {
                 accels: job.accels,
                 tenant: job.tenant,
                 may_span_sites: job.may_span_sites,
+                min_accels: (job.min_accels() < job.accels).then(|| job.min_accels()),
             });
         }
         if let Some(r) = never_runnable(&self.fleet, job) {
@@ -496,9 +515,8 @@ impl Sim<'_> {
         let Some(run) = self.runs[id as usize].as_mut() else {
             return;
         };
-        let job = &self.q.jobs[id as usize];
         let st = &mut self.q.state[id as usize];
-        let accels = f64::from(job.accels);
+        let accels = f64::from(run.gang);
         let dt = now.saturating_sub(run.settled_at) as f64;
         let p0 = run.settled_at.max(run.progress_from);
         let p1 = now.max(run.progress_from);
@@ -598,7 +616,11 @@ impl Sim<'_> {
     fn start(&mut self, id: JobId, accel_type: u16, slots: Vec<Slot>) {
         let job = &self.q.jobs[id as usize];
         let total: u64 = slots.iter().map(|s| u64::from(s.count)).sum();
+        // A moldable job starts at any of its sizes, with that size's rates.
+        let rates = u32::try_from(total).ok().and_then(|k| job.rates_at(k));
+        let rate = rates.map_or(0.0, |r| r.get(accel_type as usize).copied().unwrap_or(0.0));
         let type_ok = job.may_use(accel_type)
+            && rate > 0.0
             && slots.iter().all(|s| {
                 self.fleet
                     .pools
@@ -607,7 +629,6 @@ impl Sim<'_> {
                     == Some(accel_type)
             });
         if !self.q.waiting.contains(&self.q.wait_key(id))
-            || total != u64::from(job.accels)
             || !type_ok
             || self
                 .fleet
@@ -617,7 +638,6 @@ impl Sim<'_> {
             self.rejected_decisions += 1;
             return;
         }
-        let rate = job.rates[accel_type as usize];
         self.planner.state_changed();
         self.q.dequeue(id);
         self.decisions += 1;
@@ -636,6 +656,7 @@ impl Sim<'_> {
             progress_from,
             rem_at_start: rem,
             settled_at: now,
+            gang: total as u32,
         });
         self.first_start[id as usize].get_or_insert(now);
         if self.cfg.failures.is_some() {

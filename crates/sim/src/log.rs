@@ -36,6 +36,10 @@ pub enum LogEvent {
         /// may not are unchanged).
         #[serde(default, skip_serializing_if = "is_false")]
         may_span_sites: bool,
+        /// A moldable job's smallest gang (written only for moldable jobs, so rigid jobs' logs
+        /// are unchanged): it may start with any of its sizes from this to `accels`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_accels: Option<u32>,
     },
     /// A job can never run on this fleet; it leaves the queue.
     Reject {

@@ -15,7 +15,7 @@ use xpufleet_model::{Acquisition, Catalog, Date, Scenario, SimTime, TraceJob};
 use xpufleet_perf::PerfModel;
 use xpufleet_sched::{FleetState, Job, PoolSpec, TypeIdx};
 
-use crate::rate::FlopsRates;
+use crate::rate::{FlopsRates, RateModel};
 use crate::setup::{build_jobs, tenants, FleetSpec, SetupError};
 
 /// A type id no pool has: a job whose allowed list holds only this can run nowhere (an empty
@@ -193,8 +193,22 @@ pub fn prepare(
     };
     let (tenant_names, tenant_idx) = tenants(&trace);
     let mut jobs = build_jobs(&trace, &fspec.types, &tenant_idx, &rates);
-    for (j, tj) in jobs.iter_mut().zip(&sc.jobs) {
+    for ((j, tj), tr) in jobs.iter_mut().zip(&sc.jobs).zip(&trace) {
         j.may_span_sites = tj.may_span_sites;
+        j.smaller = moldable_sizes(tj.min_accels, j.accels)
+            .map(|k| {
+                let at_k = TraceJob {
+                    accels: k,
+                    ..tr.clone()
+                };
+                let r: Box<[f64]> = fspec
+                    .types
+                    .iter()
+                    .map(|t| rates.rate(&at_k, &t.id))
+                    .collect();
+                (k, r)
+            })
+            .collect();
     }
     // Each tenant is asked about with its largest workload: the strictest verdict it could meet.
     let mut flops_by_tenant: Vec<Option<f64>> = vec![None; tenant_names.len()];
@@ -237,8 +251,29 @@ pub fn utilisation_by_accelerator(
         .collect()
 }
 
+/// The smaller gangs a job of `min_accels` to `max_accels` may start with, largest first: its
+/// largest gang halved while the half is whole and at least `min_accels` (data parallelism
+/// halves: half the replicas, each node group keeping its layout). A rigid job has none.
+pub fn moldable_sizes(min_accels: u32, max_accels: u32) -> impl Iterator<Item = u32> {
+    std::iter::successors(Some(max_accels), move |&k| {
+        (k % 2 == 0 && k / 2 >= min_accels.max(1)).then_some(k / 2)
+    })
+    .skip(1)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn moldable_sizes_halve_down_to_the_minimum() {
+        let v = |min, max| moldable_sizes(min, max).collect::<Vec<_>>();
+        assert_eq!(v(32, 128), [64, 32]);
+        assert_eq!(v(1024, 4096), [2048, 1024]);
+        assert_eq!(v(100, 128), Vec::<u32>::new());
+        assert_eq!(v(64, 64), Vec::<u32>::new());
+        assert_eq!(v(0, 6), [3]);
+        assert_eq!(v(200, 100), Vec::<u32>::new());
+    }
+
     use super::*;
     use xpufleet_comply::{AllowAll, Outcome, UseRequest, Verdict};
 

@@ -183,6 +183,7 @@ pub fn build_jobs(
                 may_span_sites: false,
                 work: tj.work.max(0.0),
                 rates: r,
+                smaller: Box::default(),
             }
         })
         .collect()

@@ -385,6 +385,9 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 format!("{:.1}%", 100.0 * v)
             } else if c.unit.len() == 3 && c.unit.chars().all(|ch| ch.is_ascii_uppercase()) {
                 money(v, &c.unit)
+            } else if c.unit == "accelerators" && (v - v.round()).abs() < 1e-6 {
+                // Counts of accelerators are whole: `60000 accelerators`, not `60000.0`.
+                format!("{:.0} {}", v.round(), c.unit)
             } else {
                 format!("{v:.1} {}", c.unit)
             }

@@ -359,3 +359,13 @@ fn issue_24_a_recorded_review_changes_the_plan() {
     assert_eq!(other["verdict"]["usable"], false);
     assert!(other["verdict"]["review"].is_null());
 }
+
+/// Issue 27 (wording): accelerator counts in the binding-constraints table are whole numbers.
+#[test]
+fn issue_27_binding_supply_caps_count_whole_accelerators() {
+    let o = xpufleet(&["--wide", "plan"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("60000 accelerators"), "{out}");
+    assert!(!out.contains(".0 accelerators"), "{out}");
+}

@@ -175,6 +175,7 @@ fn waiting_jobs_carry_named_reasons() {
     let explain = Options {
         explain: true,
         rounds: false,
+        hold_s: 0,
     };
     let names = |policy| {
         let p = schedule(policy, &fleet, &q, SimTime(5), explain);

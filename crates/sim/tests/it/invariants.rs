@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use xpufleet_sched::Policy;
-use xpufleet_sim::{check, simulate, simulate_reference, to_jsonl, Config, Failures};
+use xpufleet_sim::{check, simulate, simulate_reference, to_jsonl, Config, Failures, LogEvent};
 
 use crate::support::*;
 
@@ -19,6 +19,7 @@ struct Case {
     round_s: Option<u64>,
     failures: bool,
     restart_delay_s: u64,
+    hold_s: Option<u64>,
     seed: u64,
 }
 
@@ -54,10 +55,21 @@ fn case() -> impl Strategy<Value = Case> {
             prop_oneof![Just(None), Just(Some(60u64)), Just(Some(360))],
             any::<bool>(),
             prop_oneof![Just(0u64), Just(30)],
+            prop_oneof![Just(None), Just(Some(0u64)), Just(Some(900))],
             any::<u64>(),
         )
             .prop_map(
-                move |(pools, denied, jobs, policy, round_s, failures, restart_delay_s, seed)| {
+                move |(
+                    pools,
+                    denied,
+                    jobs,
+                    policy,
+                    round_s,
+                    failures,
+                    restart_delay_s,
+                    hold_s,
+                    seed,
+                )| {
                     let n_pools = pools.len();
                     Case {
                         n_types,
@@ -69,6 +81,7 @@ fn case() -> impl Strategy<Value = Case> {
                         round_s,
                         failures,
                         restart_delay_s,
+                        hold_s,
                         seed,
                     }
                 },
@@ -88,6 +101,11 @@ type Engine = fn(
 ) -> xpufleet_sim::Outcome;
 
 fn run_with(c: &Case, engine: Engine) -> (String, xpufleet_sim::Metrics) {
+    let out = outcome(c, engine);
+    (to_jsonl(&out.log), out.metrics)
+}
+
+fn outcome(c: &Case, engine: Engine) -> xpufleet_sim::Outcome {
     let sites = c.pools.iter().map(|p| p.1).max().unwrap_or(0) as usize + 1;
     let fleet = fleet_with_denials(
         fleet_spec(c.n_types, sites, &c.pools),
@@ -110,10 +128,10 @@ fn run_with(c: &Case, engine: Engine) -> (String, xpufleet_sim::Metrics) {
             repair_s: 600,
             checkpoint_interval_s: 300,
         }),
+        hold_s: c.hold_s,
         log: true,
     };
-    let out = engine(fleet, jobs, &cfg, &mut |_, _| {});
-    (to_jsonl(&out.log), out.metrics)
+    engine(fleet, jobs, &cfg, &mut |_, _| {})
 }
 
 proptest! {
@@ -135,6 +153,32 @@ proptest! {
         }
         let (again, _) = run(&c);
         prop_assert!(log == again, "same seed, different log");
+    }
+
+    /// A round plan never preempts (nor so moves) a job within its hold: every preemption
+    /// comes at least the hold after the job's last start.
+    #[test]
+    fn no_job_is_preempted_within_its_hold(c in case()) {
+        let cfg_hold = c.hold_s.unwrap_or_else(|| {
+            c.restart_delay_s + if c.failures { 300 } else { 0 }
+        });
+        let out = outcome(&c, simulate);
+        let mut last_start = std::collections::HashMap::new();
+        for ev in &out.log {
+            match ev {
+                LogEvent::Start { t, job, .. } => {
+                    last_start.insert(*job, *t);
+                }
+                LogEvent::Preempt { t, job } => {
+                    let started = last_start[job];
+                    prop_assert!(
+                        *t >= started + cfg_hold,
+                        "job {job} started at {started:?}, preempted at {t:?}, hold {cfg_hold} s"
+                    );
+                }
+                _ => {}
+            }
+        }
     }
 
     #[test]

@@ -177,3 +177,83 @@ fn issue_23_a_cancelled_run_stops_and_says_so() {
     let out = run(vec![job(8, 0, 1e30, &[1.0], 0)], &cfg, small_limits());
     assert!(matches!(out.stopped, Some(Stopped::Events { .. })));
 }
+
+/// Issue 27 item 7: two gangs that each need the whole pool under `las`, with 360 s rounds, a
+/// 600 s restore and 1,800 s between checkpoints. Without a hold every round hands the pool to
+/// the other gang before its restore ends, so neither ever progresses and only the work limit
+/// ends the run; with the default hold (restore plus one checkpoint interval) each gang keeps
+/// the pool until it has checkpointed 1,800 s of progress, and both finish after a few dozen
+/// restarts.
+#[test]
+fn issue_27_las_keeps_a_gang_placed_until_its_next_checkpoint() {
+    let jobs = || {
+        vec![
+            job(16, 0, 86_400.0, &[1.0], 0),
+            job(16, 0, 86_400.0, &[1.0], 0),
+        ]
+    };
+    let mut cfg = Config::new(Policy::Las);
+    cfg.log = true;
+    cfg.restart_delay_s = 600;
+    cfg.failures = Some(Failures {
+        rate_per_chip_hour: 0.0,
+        repair_s: 3600,
+        checkpoint_interval_s: 1800,
+    });
+    assert_eq!(cfg.effective_hold_s(), 2400);
+
+    let held = run(jobs(), &cfg, small_limits());
+    assert_eq!(held.stopped, None);
+    assert_eq!(held.metrics.completed, 2);
+    let starts = held
+        .log
+        .iter()
+        .filter(|e| matches!(e, xpufleet_sim::LogEvent::Start { .. }))
+        .count();
+    // Two days of work in turns of at least 1,800 s of progress: at most 96 turns.
+    assert!(starts <= 2 * 86_400 / 1800 + 2, "{starts} starts");
+    assert!(held.metrics.preemptions > 0, "the gangs still take turns");
+
+    cfg.hold_s = Some(0);
+    let churned = run(jobs(), &cfg, small_limits());
+    assert!(
+        matches!(churned.stopped, Some(Stopped::Events { .. })),
+        "{:?}",
+        churned.stopped
+    );
+    assert_eq!(churned.metrics.completed, 0);
+}
+
+/// Issue 27 item 4: a moldable job (min 32 / max 128) arriving when 64 of 128 accelerators are
+/// free starts at 64 with the rates of 64, its `arrive` line says its smallest gang, and the
+/// independent checker accepts the smaller gang.
+#[test]
+fn issue_27_a_moldable_job_starts_at_the_size_that_fits() {
+    let fleet = fleet_with_denials(fleet_spec(1, 1, &[(0, 0, 16, 8, 1)]), 1, &[]);
+    let mut moldable = job(128, 10, 6400.0, &[128.0], 0);
+    moldable.smaller = vec![(64, vec![64.0].into()), (32, vec![32.0].into())].into();
+    let jobs = vec![job(64, 0, 64_000.0, &[64.0], 0), moldable];
+    let mut cfg = Config::new(Policy::Fifo);
+    cfg.log = true;
+    let out = simulate_with_limits(fleet, jobs, &cfg, small_limits(), &mut |_, _| {});
+    let start = out
+        .log
+        .iter()
+        .find_map(|e| match e {
+            xpufleet_sim::LogEvent::Start {
+                t, job: 1, slots, ..
+            } => Some((*t, slots.iter().map(|s| s[2]).sum::<u32>())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(start, (xpufleet_model::SimTime(10), 64));
+    // 6,400 units at 64 a second: done 100 s after its start.
+    let end = out.log.iter().find_map(|e| match e {
+        xpufleet_sim::LogEvent::Finish { t, job: 1 } => Some(*t),
+        _ => None,
+    });
+    assert_eq!(end, Some(xpufleet_model::SimTime(110)));
+    let jsonl = xpufleet_sim::to_jsonl(&out.log);
+    assert!(jsonl.contains("\"min_accels\":32"), "{jsonl}");
+    xpufleet_sim::check::replay(&jsonl).unwrap();
+}

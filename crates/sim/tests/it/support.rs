@@ -99,5 +99,6 @@ pub fn job(accels: u32, submit: u64, work: f64, rates: &[f64], tenant: u32) -> J
         may_span_sites: false,
         work,
         rates: rates.into(),
+        smaller: Box::default(),
     }
 }
