@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use xpufleet_model::{
-    Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Role, Scenario,
-    Site, Work,
+    Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Purpose, Role,
+    Scenario, Site, Transfer, TransferKind, Work,
 };
 
 use crate::classify::{classify, Classification, Status, Tri};
@@ -92,6 +92,10 @@ pub struct Evaluation {
     pub target_kind: &'static str,
     pub user: String,
     pub mode: UseKind,
+    /// Training or serving, when the question said (or the pool or candidate declares it);
+    /// absent, the use may be either and rules that name one use apply.
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
     pub date: Date,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workload_flops: Option<f64>,
@@ -135,6 +139,11 @@ struct Target<'a> {
     pool_idx: Option<usize>,
     /// The country the chips are in (the site's; a history entry's destination).
     country: Option<String>,
+    /// What the pool or candidate declares it is for.
+    purpose: Option<Purpose>,
+    /// For a purchase (a buy candidate, or a bought pool with a purchase date and no recorded
+    /// history): the country the chips ship from, which makes the acquisition an export.
+    ships_from: Option<String>,
 }
 
 /// The facts one rule's conditions are tested against.
@@ -145,6 +154,8 @@ struct Facts<'a> {
     country: Option<&'a str>,
     parties: Vec<(Party, Option<&'a str>)>,
     mode: UseKind,
+    /// Training or serving; `None` when the use may be either.
+    purpose: Option<Purpose>,
     workload: Option<f64>,
     /// The day group membership is read on.
     date: Date,
@@ -186,6 +197,17 @@ pub struct CheckedUse {
     pub jobs: Vec<String>,
     #[serde(flatten)]
     pub eval: Evaluation,
+    /// The verdict for training and for serving, only when they differ (a rule names one use).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_use: Vec<UseVerdict>,
+}
+
+/// The verdict of one use judged as training or as serving.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UseVerdict {
+    #[serde(rename = "use")]
+    pub purpose: Purpose,
+    pub verdict: Verdict,
 }
 
 /// A target no engine may use until verification is complete.
@@ -464,6 +486,16 @@ impl RuleEngine {
                 acquired,
                 pool_idx: Some(idx),
                 country: site.map(|x| x.country.clone()),
+                purpose: p.purpose,
+                // Without a recorded history, a dated purchase is the export that brought the
+                // chips here, from the vendor's country of export.
+                ships_from: match (&p.acquisition, p.history.is_empty()) {
+                    (Acquisition::Bought { date: Some(_), .. }, true) => self
+                        .catalog
+                        .get(&p.accelerator)
+                        .map(|a| a.vendor_country.clone()),
+                    _ => None,
+                },
             });
         }
         let c = s.candidates.iter().find(|c| c.id == id)?;
@@ -489,6 +521,17 @@ impl RuleEngine {
             },
             pool_idx: None,
             country: site.map(|x| x.country.clone()),
+            purpose: c.purpose,
+            // A purchase ships from where the candidate says, by default from the vendor's
+            // country of export; a lease moves nothing.
+            ships_from: match c.mode {
+                CandidateMode::Buy => c.ships_from.clone().or_else(|| {
+                    self.catalog
+                        .get(&c.accelerator)
+                        .map(|a| a.vendor_country.clone())
+                }),
+                CandidateMode::Lease => None,
+            },
         })
     }
 
@@ -714,6 +757,40 @@ impl RuleEngine {
                 None,
             );
         }
+        if !w.uses.is_empty() {
+            let names: Vec<&str> = w.uses.iter().map(|u| u.as_str()).collect();
+            let tri = match f.purpose {
+                // A pool that may be used for anything may be used for this.
+                None => {
+                    t.matched
+                        .push(format!("the use may be {} (none given)", names.join("/")));
+                    Tri::Yes
+                }
+                Some(p) => {
+                    let hit = w.uses.contains(&p);
+                    if hit {
+                        t.matched.push(format!("the use is {p}"));
+                    }
+                    Tri::from_bool(hit)
+                }
+            };
+            let others: Vec<&str> = Purpose::ALL
+                .iter()
+                .filter(|p| !w.uses.contains(p))
+                .map(|p| p.as_str())
+                .collect();
+            t.and(
+                tri,
+                || {
+                    if others.is_empty() {
+                        format!("a use other than {}", names.join("/"))
+                    } else {
+                        format!("{} rather than {}", others.join("/"), names.join("/"))
+                    }
+                },
+                None,
+            );
+        }
         if let Some(min) = w.min_workload_flops {
             let tri = match f.workload {
                 None => Tri::Unknown,
@@ -860,7 +937,11 @@ impl RuleEngine {
             class,
             country: target.country.as_deref(),
             date,
-            from_country: None,
+            // A purchase is an export from where the chips ship; any other use moves nothing.
+            from_country: (mode == UseKind::Own)
+                .then_some(target.ships_from.as_deref())
+                .filter(Option::is_some),
+            purpose: None,
             parties: vec![
                 (Party::Owner, target.owner.as_deref()),
                 (Party::Operator, target.operator.as_deref()),
@@ -1117,8 +1198,19 @@ impl RuleEngine {
         }
     }
 
-    /// Evaluates one use in full.
+    /// Evaluates one use in full, as the use the pool or candidate declares (`use`), or as
+    /// either use when it declares none.
     pub fn evaluate(&self, req: &UseRequest) -> Evaluation {
+        self.evaluate_as(req, None)
+    }
+
+    /// Evaluates one use in full as training or as serving: a rule that names one use (`use`
+    /// in a rule pack) applies to that use only.
+    pub fn evaluate_for(&self, req: &UseRequest, purpose: Purpose) -> Evaluation {
+        self.evaluate_as(req, Some(purpose))
+    }
+
+    fn evaluate_as(&self, req: &UseRequest, asked: Option<Purpose>) -> Evaluation {
         let date = req.date;
         let Some(target) = self.target(&req.target, date) else {
             let reason = format!(
@@ -1130,6 +1222,7 @@ impl RuleEngine {
                 target_kind: "unknown",
                 user: req.user.clone(),
                 mode: req.kind,
+                purpose: asked,
                 date,
                 workload_flops: req.workload_flops,
                 accelerator: String::new(),
@@ -1162,7 +1255,8 @@ impl RuleEngine {
             .catalog
             .get(&target.accelerator)
             .map(|a| classify(a, date));
-        let facts = self.facts(
+        let purpose = asked.or(target.purpose);
+        let mut facts = self.facts(
             &target,
             class.as_ref(),
             &req.user,
@@ -1170,6 +1264,7 @@ impl RuleEngine {
             req.workload_flops,
             date,
         );
+        facts.purpose = purpose;
         let mut findings = vec![];
         let mut notices = vec![];
         let mut limits = vec![];
@@ -1294,22 +1389,41 @@ impl RuleEngine {
         self.supersede(&mut findings, &mut notices);
         findings.extend(self.screening_findings(&facts.parties, date));
         if let Some(p) = pool.filter(|_| has_history) {
-            let (f, n) = self.history(p, &target, date);
+            let (f, n) = self.history(p, &target, date, false);
             findings.extend(f);
             notices.extend(n);
-        } else if history_matters && target.kind == "pool" {
+        } else if let Some((p, ev)) =
+            pool.and_then(|p| Some((p, self.purchase_as_export(p, &target)?)))
+        {
+            // The purchase, judged as the export it was under the rules then in force: a rule
+            // that caught it taints the chips even once that rule is superseded or gone, just
+            // as a recorded history would. Rules still in force on this date were judged above.
+            let mut p = p.clone();
+            p.history = vec![ev];
+            let (f, _) = self.history(&p, &target, date, true);
+            for x in f.into_iter().filter(|x| x.certain) {
+                if !findings.iter().any(|y| y.rule == x.rule) {
+                    findings.push(x);
+                }
+            }
+        }
+        if !has_history && history_matters && target.kind == "pool" {
             notices.push(Finding {
                 rule: "xpufleet/no-history".into(),
                 outcome: Outcome::Allowed,
                 rule_outcome: RuleOutcome::Notice,
                 certain: true,
-                reason: format!(
-                    "no acquisition history recorded for this pool: export rules are judged as if the chips were exported to {} {}; record its [[pool.history]] to have each export, re-export and transfer judged on its own date",
-                    target.site_id,
-                    target
-                        .acquired
-                        .map_or("on the date asked about".to_string(), |a| format!("on {a}"))
-                ),
+                reason: match (target.acquired, target.ships_from.as_deref()) {
+                    (Some(a), Some(from)) => format!(
+                        "no acquisition history recorded for this pool: its purchase on {a} is judged as one export from {from} (the vendor's country of export) to {}, under the rules in force then (a rule that caught it taints the chips for good) and now; record its [[pool.history]] to have each export, re-export and transfer judged on its own date",
+                        target.site_id
+                    ),
+                    (a, _) => format!(
+                        "no acquisition history recorded for this pool: export rules are judged as if the chips were exported to {} {}; record its [[pool.history]] to have each export, re-export and transfer judged on its own date",
+                        target.site_id,
+                        a.map_or("on the date asked about".to_string(), |a| format!("on {a}"))
+                    ),
+                },
                 citation: Citation {
                     document: "xpufleet: the scenario records no acquisition history".into(),
                     date,
@@ -1360,6 +1474,7 @@ impl RuleEngine {
             target_kind: target.kind,
             user: req.user.clone(),
             mode: req.kind,
+            purpose,
             date,
             workload_flops: req.workload_flops,
             accelerator: target.accelerator.clone(),
@@ -1421,11 +1536,15 @@ impl RuleEngine {
     /// on the move's own date. An unlicensed move that needed a licence taints the pool for
     /// good: the finding stays on every later date (at least a red flag, the rule's own outcome
     /// while it is in force), even after the rule that caught it is superseded.
+    ///
+    /// `implicit`: the history is the purchase itself (no `[[pool.history]]`), so the pool's
+    /// own licences are the ones that could have covered it.
     fn history(
         &self,
         pool: &xpufleet_model::Pool,
         target: &Target<'_>,
         date: Date,
+        implicit: bool,
     ) -> (Vec<Finding>, Vec<Finding>) {
         let s = &self.scenario;
         let mut findings = vec![];
@@ -1464,7 +1583,9 @@ impl RuleEngine {
                 .exporter
                 .clone()
                 .or_else(|| to_site.map(|x| x.operator.clone()));
-            et.licences = ev.licence.iter().cloned().collect();
+            if !implicit {
+                et.licences = ev.licence.iter().cloned().collect();
+            }
             et.acquired = Some(ev.date);
             let class = self
                 .catalog
@@ -1473,17 +1594,27 @@ impl RuleEngine {
             let user = consignee.clone().unwrap_or_default();
             let mut facts = self.facts(&et, class.as_ref(), &user, UseKind::Own, None, ev.date);
             facts.from_country = Some(from.as_deref());
-            let what = format!(
-                "history[{i}]: the {} of {} from {} to {} ({}){}",
-                kind_str(ev.kind),
-                ev.date,
-                from.as_deref().unwrap_or("an unrecorded country"),
-                to.as_deref().unwrap_or("?"),
-                consignee.as_deref().unwrap_or("an unknown consignee"),
-                ev.exporter
-                    .as_deref()
-                    .map_or(String::new(), |x| format!(", exported by {x}"))
-            );
+            let what = if implicit {
+                format!(
+                    "the purchase of {} (an export from {} to {}, {})",
+                    ev.date,
+                    from.as_deref().unwrap_or("an unrecorded country"),
+                    to.as_deref().unwrap_or("?"),
+                    consignee.as_deref().unwrap_or("an unknown consignee"),
+                )
+            } else {
+                format!(
+                    "history[{i}]: the {} of {} from {} to {} ({}){}",
+                    kind_str(ev.kind),
+                    ev.date,
+                    from.as_deref().unwrap_or("an unrecorded country"),
+                    to.as_deref().unwrap_or("?"),
+                    consignee.as_deref().unwrap_or("an unknown consignee"),
+                    ev.exporter
+                        .as_deref()
+                        .map_or(String::new(), |x| format!(", exported by {x}"))
+                )
+            };
             let mut ev_findings = vec![];
             let mut ev_notices = vec![];
             for r in self.rules.rules.iter().filter(|r| r.in_force(ev.date)) {
@@ -1592,6 +1723,32 @@ impl RuleEngine {
         (findings, notices)
     }
 
+    /// A bought pool's dated purchase with no recorded history, as the export it was: from the
+    /// vendor's country of export to the pool's site, to its owner.
+    fn purchase_as_export(
+        &self,
+        pool: &xpufleet_model::Pool,
+        target: &Target<'_>,
+    ) -> Option<Transfer> {
+        let date = target.acquired?;
+        if !pool.history.is_empty() || !matches!(pool.acquisition, Acquisition::Bought { .. }) {
+            return None;
+        }
+        Some(Transfer {
+            date,
+            kind: TransferKind::Export,
+            from: target.ships_from.clone(),
+            from_site: None,
+            to: target.country.clone(),
+            to_site: None,
+            exporter: None,
+            consignee: target.owner.clone(),
+            licence: None,
+            exception: None,
+            note: String::new(),
+        })
+    }
+
     /// The intended uses of the scenario's pools on `date`: each pool with each tenant whose
     /// jobs could run on it (accelerator and data-country allowed), and the company itself;
     /// the workload is the largest of that tenant's jobs there. Returns (request, job ids).
@@ -1632,30 +1789,65 @@ impl RuleEngine {
         out
     }
 
+    /// The verdicts of `req` as training and as serving, when they differ (outcome, rules,
+    /// or usable); empty when they agree.
+    pub fn by_use(&self, req: &UseRequest) -> Vec<UseVerdict> {
+        let all: Vec<UseVerdict> = Purpose::ALL
+            .iter()
+            .map(|&p| UseVerdict {
+                purpose: p,
+                verdict: self.evaluate_for(req, p).verdict,
+            })
+            .collect();
+        let differ = all.windows(2).any(|w| {
+            let (a, b) = (&w[0].verdict, &w[1].verdict);
+            (a.outcome, &a.rules, a.usable) != (b.outcome, &b.rules, b.usable)
+        });
+        if differ {
+            all
+        } else {
+            vec![]
+        }
+    }
+
     /// Every intended use and every candidate, evaluated on `date`, with the unverified
-    /// targets listed once each.
+    /// targets listed once each. A tenant's use of a pool is judged as training when the
+    /// tenant has training jobs that could run there and the pool declares no use; otherwise
+    /// as the pool or candidate declares.
     pub fn check(&self, date: Date) -> CheckReport {
         let uses: Vec<CheckedUse> = self
             .intended_uses(date)
             .into_iter()
-            .map(|(req, jobs)| CheckedUse {
-                jobs,
-                eval: self.evaluate(&req),
+            .map(|(req, jobs)| {
+                let declared = self.scenario.pool(&req.target).and_then(|p| p.purpose);
+                let eval = match declared {
+                    None if !jobs.is_empty() => self.evaluate_for(&req, Purpose::Training),
+                    _ => self.evaluate(&req),
+                };
+                CheckedUse {
+                    by_use: self.by_use(&req),
+                    jobs,
+                    eval,
+                }
             })
             .collect();
         let s = &self.scenario;
         let candidates: Vec<CheckedUse> = s
             .candidates
             .iter()
-            .map(|c| CheckedUse {
-                jobs: vec![],
-                eval: self.evaluate(&UseRequest {
+            .map(|c| {
+                let req = UseRequest {
                     user: s.company.clone(),
                     target: c.id.clone(),
                     kind: self.candidate_mode(&c.id).unwrap_or(UseKind::Own),
                     workload_flops: None,
                     date,
-                }),
+                };
+                CheckedUse {
+                    jobs: vec![],
+                    eval: self.evaluate(&req),
+                    by_use: self.by_use(&req),
+                }
             })
             .collect();
         let mut unverified: Vec<Unverified> = vec![];
@@ -1711,6 +1903,10 @@ fn mode_str(m: UseKind) -> &'static str {
 impl Gate for RuleEngine {
     fn verdict(&self, req: &UseRequest) -> Verdict {
         self.evaluate(req).verdict
+    }
+
+    fn verdict_for(&self, req: &UseRequest, purpose: Purpose) -> Verdict {
+        self.evaluate_for(req, purpose).verdict
     }
 }
 

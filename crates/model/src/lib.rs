@@ -27,7 +27,7 @@ pub use figure::{Confidence, Figure};
 pub use id::{id_problem, is_id, ID_RULE};
 pub use job::{TraceJob, TrainingJob, Work, WorkloadGen};
 pub use money::{Currency, FxRates, Money, MoneyError};
-pub use pool::{Acquisition, Pool, Transfer, TransferKind};
+pub use pool::{Acquisition, Pool, Purpose, Transfer, TransferKind};
 pub use risk::{Dist, Risk, RiskKind};
 pub use scenario::{
     Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Review,

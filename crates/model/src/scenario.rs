@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Accelerator, CountryCode, Date, Entity, FxRates, Money, Pool, Site, TrainingJob};
+use crate::{
+    Accelerator, CountryCode, Date, Entity, FxRates, Money, Pool, Purpose, Site, TrainingJob,
+};
 
 /// Buy outright or lease by the accelerator-hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -98,6 +100,14 @@ pub struct Candidate {
     /// Licence ids the company holds that cover this candidate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licences: Vec<String>,
+    /// What the capacity would be for; `None` (the default) means either (see `Pool::purpose`).
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+    /// The country a purchase ships from (the export), when it is not the vendor's country of
+    /// export (`Accelerator::vendor_country`). Rules that depend on the exporting country (the
+    /// 2026-01-15 case-by-case review of exports from the US) read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ships_from: Option<CountryCode>,
 }
 
 /// A cap on how many accelerators can be had, by vendor or by part.

@@ -130,7 +130,7 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         let e = &u.eval;
         let restricted = e.verdict.outcome > Outcome::Allowed;
         let lifted = e.findings.iter().any(|f| f.lifted_by.is_some());
-        if !restricted && !lifted && e.verdict.review.is_none() {
+        if !restricted && !lifted && e.verdict.review.is_none() && u.by_use.is_empty() {
             continue;
         }
         let who = if candidates {
@@ -138,7 +138,25 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         } else {
             format!("{} for {}", e.target, e.user)
         };
-        crate::common::say!("  {who}: {}", e.verdict.outcome);
+        let judged = e
+            .purpose
+            .map_or(String::new(), |p| format!(" (judged as {p})"));
+        crate::common::say!("  {who}: {}{judged}", e.verdict.outcome);
+        for b in &u.by_use {
+            let v = &b.verdict;
+            let by = if v.rules.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", v.rules.join(", "))
+            };
+            crate::common::say!(
+                "    for {}: {}{by}{}; usable: {}",
+                b.purpose,
+                v.outcome,
+                if v.verified { "" } else { ", unverified" },
+                if v.usable { "yes" } else { "no" }
+            );
+        }
         for f in &e.findings {
             crate::common::say!("    {} {}: {}", f.outcome, f.rule, f.reason);
             crate::common::say!("      citation: {}", f.citation);

@@ -9,3 +9,4 @@ mod props;
 mod review;
 mod rules;
 mod screening;
+mod uses;
