@@ -187,7 +187,7 @@ fn a_catalog_file_is_checked_as_a_catalog() {
     assert!(d["message"]
         .as_str()
         .unwrap()
-        .starts_with("duplicate id \"h100-sxm\" (first defined on line 21)"));
+        .starts_with("duplicate id \"h100-sxm\" (first defined on line 23)"));
 }
 
 #[test]
