@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use xpufleet_model::{
-    Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Purpose, Role,
-    Scenario, Site, Transfer, TransferKind, Work,
+    Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Money, Pool,
+    Purpose, Role, Scenario, Site, Transfer, TransferKind, Work,
 };
 
 use crate::classify::{classify, Classification, Status, Tri};
@@ -219,6 +219,34 @@ pub struct Unverified {
     pub missing: Vec<String>,
 }
 
+/// How much of one licence the pools under it draw down (`check --json`'s `licences`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LicenceUse {
+    pub id: String,
+    /// Most accelerators the licence allows in all, if limited.
+    pub quantity: Option<u64>,
+    /// Accelerators of the pools under it (those that list it, or whose history names it).
+    pub used: u64,
+    /// `quantity - used`, never below zero; `None` when the quantity is not limited.
+    pub remaining: Option<u64>,
+    /// Most value the licence allows in all, if limited.
+    pub value: Option<Money>,
+    /// The purchase value of the bought pools under it, in the licence's currency (leased
+    /// pools have no purchase value); `None` when the licence has no value or a price cannot
+    /// be converted.
+    pub value_used: Option<Money>,
+    /// The larger of the shares of quantity and value used (0 when neither is limited).
+    pub share_used: f64,
+    /// Set from 80% used: what to do before the licence runs out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    /// The pools that draw it down, in file order.
+    pub pools: Vec<String>,
+}
+
+/// The share of a licence's quantity or value at which `check` alerts.
+pub const LICENCE_ALERT_SHARE: f64 = 0.8;
+
 /// The whole answer of `check` for a scenario on a date.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
@@ -227,6 +255,8 @@ pub struct CheckReport {
     pub uses: Vec<CheckedUse>,
     pub candidates: Vec<CheckedUse>,
     pub unverified: Vec<Unverified>,
+    /// Each licence's drawdown.
+    pub licences: Vec<LicenceUse>,
     /// Party screening, when a list was given (`check --screening FILE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub screening: Option<ScreeningReport>,
@@ -1061,6 +1091,7 @@ impl RuleEngine {
                     problems.push(format!("it covers {max} accelerators, not {q}"));
                 }
             }
+            problems.extend(self.drawdown_problem(l, target));
             if problems.is_empty() {
                 return Some(l.id.clone());
             }
@@ -1076,6 +1107,143 @@ impl RuleEngine {
             }
         }
         None
+    }
+
+    /// Whether the licence has enough left for `target`: a pool under it fits in what the pools
+    /// before it (file order) leave; a candidate needs some quantity and value left after all
+    /// the pools (how many it may then have is the planner's to keep within what is left).
+    fn drawdown_problem(&self, l: &Licence, target: &Target<'_>) -> Option<String> {
+        let upto = target.pool_idx.unwrap_or(self.scenario.pools.len());
+        let before = self.drawdown(l, upto);
+        let (this_q, this_v) = match target.pool_idx {
+            Some(i) if draws_on(&self.scenario.pools[i], &l.id) => (
+                target.quantity.unwrap_or(0),
+                l.value
+                    .as_ref()
+                    .and_then(|v| self.pool_value(&self.scenario.pools[i], v)),
+            ),
+            // A pool that does not list the licence draws nothing (it is covered as a holder's),
+            // and a candidate's line is the planner's to keep within what is left.
+            _ => (0, Some(0.0)),
+        };
+        if let Some(q) = l.quantity {
+            let fits = match target.pool_idx {
+                Some(_) => before.0 + this_q <= q,
+                None => before.0 < q,
+            };
+            if !fits {
+                return Some(format!(
+                    "it allows {q} accelerators and {} are drawn before this{}",
+                    before.0,
+                    if this_q > 0 {
+                        format!(" ({this_q} more here)")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+        if let (Some(v), Some(used)) = (&l.value, before.1) {
+            let this = this_v.unwrap_or(0.0);
+            let fits = match target.pool_idx {
+                Some(_) => used + this <= v.amount,
+                None => used < v.amount,
+            };
+            if !fits {
+                return Some(format!(
+                    "its value of {v} is drawn down to {:.0} {} before this",
+                    (v.amount - used).max(0.0),
+                    v.currency
+                ));
+            }
+        }
+        None
+    }
+
+    /// The purchase value of a bought pool in `like`'s currency; `None` for a lease or a price
+    /// that cannot be converted.
+    fn pool_value(&self, p: &Pool, like: &Money) -> Option<f64> {
+        match &p.acquisition {
+            Acquisition::Bought { price, .. } => self
+                .scenario
+                .fx
+                .convert(price, &like.currency)
+                .ok()
+                .map(|m| m.amount * p.accelerators() as f64),
+            Acquisition::Leased { .. } => Some(0.0),
+        }
+    }
+
+    /// Accelerators and value (in the licence's currency; `None` when it has no value or a
+    /// price cannot be converted) drawn from `l` by the pools before index `upto`.
+    fn drawdown(&self, l: &Licence, upto: usize) -> (u64, Option<f64>) {
+        let mut q = 0u64;
+        let mut v = l.value.as_ref().map(|_| 0.0);
+        for p in self.scenario.pools[..upto.min(self.scenario.pools.len())]
+            .iter()
+            .filter(|p| draws_on(p, &l.id))
+        {
+            q = q.saturating_add(p.accelerators());
+            v = match (v, l.value.as_ref()) {
+                (Some(acc), Some(like)) => self.pool_value(p, like).map(|x| acc + x),
+                _ => None,
+            };
+        }
+        (q, v)
+    }
+
+    /// Every licence's drawdown by the scenario's pools, with an alert from 80% used.
+    pub fn licence_use(&self) -> Vec<LicenceUse> {
+        let s = &self.scenario;
+        s.licences
+            .iter()
+            .map(|l| {
+                let (used, v_used) = self.drawdown(l, s.pools.len());
+                let mut share: f64 = 0.0;
+                if let Some(q) = l.quantity.filter(|&q| q > 0) {
+                    share = share.max(used as f64 / q as f64);
+                }
+                if let (Some(v), Some(u)) = (&l.value, v_used) {
+                    if v.amount > 0.0 {
+                        share = share.max(u / v.amount);
+                    }
+                }
+                let alert = (share >= LICENCE_ALERT_SHARE).then(|| {
+                    if share > 1.0 {
+                        format!(
+                            "licence {} is over-drawn ({:.0}% used): the pools beyond it are not covered by it",
+                            l.id,
+                            share * 100.0
+                        )
+                    } else {
+                        format!(
+                            "licence {} is {:.0}% used: apply for more before planning beyond it",
+                            l.id,
+                            share * 100.0
+                        )
+                    }
+                });
+                LicenceUse {
+                    id: l.id.clone(),
+                    quantity: l.quantity,
+                    used,
+                    remaining: l.quantity.map(|q| q.saturating_sub(used)),
+                    value: l.value.clone(),
+                    value_used: l
+                        .value
+                        .as_ref()
+                        .and_then(|v| v_used.map(|u| Money::new(u, v.currency.clone()))),
+                    share_used: share,
+                    alert,
+                    pools: s
+                        .pools
+                        .iter()
+                        .filter(|p| draws_on(p, &l.id))
+                        .map(|p| p.id.clone())
+                        .collect(),
+                }
+            })
+            .collect()
     }
 
     fn would_change(&self, r: &BoundRule, t: &Test, licensable: bool) -> String {
@@ -1868,9 +2036,19 @@ impl RuleEngine {
             uses,
             candidates,
             unverified,
+            licences: self.licence_use(),
             screening: self.screening_report(date),
         }
     }
+}
+
+/// Is `pool` under licence `id`: does it list it, or does its history name it?
+fn draws_on(pool: &Pool, id: &str) -> bool {
+    pool.licences.iter().any(|l| l == id)
+        || pool
+            .history
+            .iter()
+            .any(|h| h.licence.as_deref() == Some(id))
 }
 
 /// Could an accelerator whose classification is indeterminate be one of these?

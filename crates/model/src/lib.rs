@@ -61,3 +61,12 @@ where
     }
     d.deserialize_map(TableOnly(std::marker::PhantomData))
 }
+
+/// `table_only` for an optional field (used with `#[serde(default)]`).
+pub fn table_only_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    table_only(d).map(Some)
+}

@@ -142,6 +142,17 @@ pub struct Licence {
     /// Most accelerators covered, if limited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_accels: Option<u64>,
+    /// Most accelerators the licence allows in all: the pools and plan lines under it (those
+    /// that list it) draw it down, in file order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+    /// Most value the licence allows in all (the purchase price of the accelerators under it).
+    #[serde(
+        default,
+        deserialize_with = "crate::table_only_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub value: Option<Money>,
     #[serde(default)]
     pub reference: String,
 }

@@ -216,6 +216,24 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
             crate::common::say!("    - {m}");
         }
     }
+    if !r.licences.is_empty() {
+        crate::common::say!("\nLicences (drawn down by the pools that list them)");
+    }
+    for l in &r.licences {
+        let qty = match (l.quantity, l.remaining) {
+            (Some(q), Some(left)) => format!("{} of {q} accelerators used, {left} left", l.used),
+            _ => format!("{} accelerators used, no quantity limit", l.used),
+        };
+        let value = match (&l.value, &l.value_used) {
+            (Some(v), Some(u)) => format!("; value {:.0} of {v} used", u.amount),
+            (Some(v), None) => format!("; value {v}, use unknown (a price could not be converted)"),
+            _ => String::new(),
+        };
+        crate::common::say!("  {}: {qty}{value}", l.id);
+        if let Some(a) = &l.alert {
+            crate::common::say!("    alert: {a}");
+        }
+    }
     if let Some(sc) = &r.screening {
         crate::common::say!(
             "\nScreening against {} ({} entries, threshold {:.2}): {} parties screened",
