@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use xpufleet_model::{
     Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Money, Pool,
-    Purpose, Role, Scenario, Site, Transfer, TransferKind, Work,
+    Purpose, Role, Scenario, Site, Transfer, TransferKind, VerificationPolicy, Work,
 };
 
 use crate::classify::{classify, Classification, Status, Tri};
@@ -77,8 +77,12 @@ pub struct LimitUse {
 /// Owner and operator verification of one target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerificationStatus {
-    /// Required for controlled chips and for chips whose classification is indeterminate.
+    /// Required for controlled chips (and chips whose classification is indeterminate) where a
+    /// rule in force asks for it, or everywhere under `verification = "strict"`.
     pub required: bool,
+    /// The rules that ask for it ("xpufleet/strict-verification" under the strict policy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
     pub verified: bool,
     /// What is missing or wrong, one line each.
     pub missing: Vec<String>,
@@ -1278,11 +1282,39 @@ impl RuleEngine {
         format!("{text} would lift it")
     }
 
-    fn verification(&self, target: &Target<'_>, required: bool, date: Date) -> VerificationStatus {
+    /// The rules that ask for owner and operator verification of this use: none for chips
+    /// that are not controlled; every controlled (or indeterminate) one under the strict
+    /// policy; else the rules in force with `verification = true` that apply or may apply.
+    fn verification_rules(&self, class: Option<&Classification>, facts: &Facts<'_>) -> Vec<String> {
+        if matches!(class, Some(c) if c.status == Status::NotControlled) {
+            return vec![];
+        }
+        if self.scenario.verification == VerificationPolicy::Strict {
+            return vec!["xpufleet/strict-verification".into()];
+        }
+        self.rules
+            .rules
+            .iter()
+            .filter(|r| r.rule.verification && r.in_force(facts.date))
+            .filter(|r| self.test(r, facts).tri != Tri::No)
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
+    /// `required`: the rules that ask for verification (none: not required).
+    fn verification(
+        &self,
+        target: &Target<'_>,
+        required: Vec<String>,
+        date: Date,
+    ) -> VerificationStatus {
         let mut missing = vec![];
+        let rules = required;
+        let required = !rules.is_empty();
         if !required {
             return VerificationStatus {
                 required,
+                rules,
                 verified: true,
                 missing,
             };
@@ -1291,6 +1323,7 @@ impl RuleEngine {
             missing.push(format!("site {:?} is not in the scenario", target.site_id));
             return VerificationStatus {
                 required,
+                rules,
                 verified: false,
                 missing,
             };
@@ -1361,6 +1394,7 @@ impl RuleEngine {
         }
         VerificationStatus {
             required,
+            rules,
             verified: missing.is_empty(),
             missing,
         }
@@ -1414,6 +1448,7 @@ impl RuleEngine {
                 limits: vec![],
                 verification: VerificationStatus {
                     required: true,
+                    rules: vec![],
                     verified: false,
                     missing: vec![reason],
                 },
@@ -1440,7 +1475,12 @@ impl RuleEngine {
         let pool = target.pool_idx.map(|i| &self.scenario.pools[i]);
         let has_history = pool.is_some_and(|p| !p.history.is_empty());
         let mut history_matters = false;
-        for r in self.rules.rules.iter().filter(|r| r.in_force(date)) {
+        for r in self
+            .rules
+            .rules
+            .iter()
+            .filter(|r| r.in_force(date) && !r.rule.verification)
+        {
             let t = self.test(r, &facts);
             if t.tri == Tri::No {
                 continue;
@@ -1612,7 +1652,7 @@ impl RuleEngine {
                 f.outcome == outcome && (outcome > Outcome::Allowed || f.lifted_by.is_some())
             })
             .collect();
-        let required = !matches!(&class, Some(c) if c.status == Status::NotControlled);
+        let required = self.verification_rules(class.as_ref(), &facts);
         let verification = self.verification(&target, required, date);
         // Missing verification comes first: it alone keeps every engine off the target, and
         // `Verdict::summary` shows the first reason.
@@ -1785,7 +1825,12 @@ impl RuleEngine {
             };
             let mut ev_findings = vec![];
             let mut ev_notices = vec![];
-            for r in self.rules.rules.iter().filter(|r| r.in_force(ev.date)) {
+            for r in self
+                .rules
+                .rules
+                .iter()
+                .filter(|r| r.in_force(ev.date) && !r.rule.verification)
+            {
                 if r.rule.scope != RuleScope::Acquisition && r.rule.when.from_country.is_empty() {
                     continue;
                 }
@@ -2095,7 +2140,7 @@ pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) ->
     let label = class.eccn.map_or("none", |e| e.as_str());
     set.rules
         .iter()
-        .filter(|r| r.in_force(class.date))
+        .filter(|r| r.in_force(class.date) && !r.rule.verification)
         .filter(|r| {
             let w = &r.rule.when;
             let origin = &accel.vendor_country;

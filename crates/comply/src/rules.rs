@@ -294,6 +294,10 @@ pub struct Rule {
     /// Defaults to the pack's citation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citation: Option<Citation>,
+    /// Where this rule applies, owner and operator verification records are required (the
+    /// rule gives no finding of its own). The shipped `us-kyc-verification` pack says where.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verification: bool,
 }
 
 /// The pack header.
@@ -767,6 +771,7 @@ mod tests {
             licensable: None,
             would_change: None,
             citation: None,
+            verification: false,
         };
         r.when.site_group = vec!["D:9".into()];
         r.when.eccn = vec!["4A090".into()];

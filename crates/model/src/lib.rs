@@ -31,7 +31,7 @@ pub use pool::{Acquisition, Pool, Purpose, Transfer, TransferKind};
 pub use risk::{Dist, Risk, RiskKind};
 pub use scenario::{
     Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Review,
-    ReviewDecision, Scenario, SupplierMix, SupplyCap,
+    ReviewDecision, Scenario, SupplierMix, SupplyCap, VerificationPolicy,
 };
 pub use site::{Role, Site, Tenure, Verification};
 pub use throughput::ThroughputTable;

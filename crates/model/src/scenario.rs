@@ -122,6 +122,24 @@ pub struct SupplyCap {
     pub max_accels: u64,
 }
 
+/// Where owner and operator verification records are required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerificationPolicy {
+    /// Where a rule in force asks for them (`verification = true` in a rule pack): chips
+    /// abroad, or a party headquartered in a country group of concern.
+    #[default]
+    ByRule,
+    /// For every pool and candidate of controlled (or indeterminate) chips.
+    Strict,
+}
+
+impl VerificationPolicy {
+    pub fn is_by_rule(&self) -> bool {
+        *self == VerificationPolicy::ByRule
+    }
+}
+
 /// An export licence (or authorisation) the company holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -305,6 +323,10 @@ pub struct Scenario {
     pub workload: Option<crate::WorkloadGen>,
     #[serde(default)]
     pub plan: PlanSettings,
+    /// Where owner and operator verification is required: where a rule asks (the default) or
+    /// for every controlled chip (`"strict"`).
+    #[serde(default, skip_serializing_if = "VerificationPolicy::is_by_rule")]
+    pub verification: VerificationPolicy,
     /// Uncertainty the plan is tested against (`plan --samples`, `sweep`); none by default.
     #[serde(default, rename = "risk", skip_serializing_if = "Vec::is_empty")]
     pub risks: Vec<crate::Risk>,

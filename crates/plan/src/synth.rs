@@ -217,6 +217,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         workload: None,
         plan: PlanSettings::default(),
         risks: vec![],
+        verification: Default::default(),
     };
     (scenario, catalog)
 }
@@ -435,6 +436,7 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
         workload: None,
         plan: PlanSettings::default(),
         risks: vec![],
+        verification: Default::default(),
     };
     (scenario, catalog)
 }

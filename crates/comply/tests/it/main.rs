@@ -11,3 +11,4 @@ mod review;
 mod rules;
 mod screening;
 mod uses;
+mod verify;
