@@ -43,7 +43,7 @@ fn the_example_file_and_the_builtin_catalog_file_are_valid() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains(": 12 accelerators, 9 sources"),
+        stdout(&o).contains(": 12 accelerators, 11 sources"),
         "{}",
         stdout(&o)
     );
