@@ -539,6 +539,7 @@ fn planned_scenario(sc: &Scenario, plan: Option<&Plan>, as_of: Date) -> Scenario
             owner,
             licences: c.licences.clone(),
             history: vec![],
+            purpose: c.purpose,
         });
     }
     out

@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use xpufleet_model::{
-    Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Role, Scenario,
-    Site, Work,
+    Accelerator, Acquisition, CandidateMode, Catalog, Date, Entities, Licence, Money, Pool,
+    Purpose, Role, Scenario, Site, Transfer, TransferKind, VerificationPolicy, Work,
 };
 
 use crate::classify::{classify, Classification, Status, Tri};
@@ -77,8 +77,12 @@ pub struct LimitUse {
 /// Owner and operator verification of one target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerificationStatus {
-    /// Required for controlled chips and for chips whose classification is indeterminate.
+    /// Required for controlled chips (and chips whose classification is indeterminate) where a
+    /// rule in force asks for it, or everywhere under `verification = "strict"`.
     pub required: bool,
+    /// The rules that ask for it ("xpufleet/strict-verification" under the strict policy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
     pub verified: bool,
     /// What is missing or wrong, one line each.
     pub missing: Vec<String>,
@@ -92,6 +96,10 @@ pub struct Evaluation {
     pub target_kind: &'static str,
     pub user: String,
     pub mode: UseKind,
+    /// Training or serving, when the question said (or the pool or candidate declares it);
+    /// absent, the use may be either and rules that name one use apply.
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
     pub date: Date,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workload_flops: Option<f64>,
@@ -135,6 +143,11 @@ struct Target<'a> {
     pool_idx: Option<usize>,
     /// The country the chips are in (the site's; a history entry's destination).
     country: Option<String>,
+    /// What the pool or candidate declares it is for.
+    purpose: Option<Purpose>,
+    /// For a purchase (a buy candidate, or a bought pool with a purchase date and no recorded
+    /// history): the country the chips ship from, which makes the acquisition an export.
+    ships_from: Option<String>,
 }
 
 /// The facts one rule's conditions are tested against.
@@ -145,6 +158,8 @@ struct Facts<'a> {
     country: Option<&'a str>,
     parties: Vec<(Party, Option<&'a str>)>,
     mode: UseKind,
+    /// Training or serving; `None` when the use may be either.
+    purpose: Option<Purpose>,
     workload: Option<f64>,
     /// The day group membership is read on.
     date: Date,
@@ -186,6 +201,17 @@ pub struct CheckedUse {
     pub jobs: Vec<String>,
     #[serde(flatten)]
     pub eval: Evaluation,
+    /// The verdict for training and for serving, only when they differ (a rule names one use).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_use: Vec<UseVerdict>,
+}
+
+/// The verdict of one use judged as training or as serving.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UseVerdict {
+    #[serde(rename = "use")]
+    pub purpose: Purpose,
+    pub verdict: Verdict,
 }
 
 /// A target no engine may use until verification is complete.
@@ -197,6 +223,34 @@ pub struct Unverified {
     pub missing: Vec<String>,
 }
 
+/// How much of one licence the pools under it draw down (`check --json`'s `licences`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LicenceUse {
+    pub id: String,
+    /// Most accelerators the licence allows in all, if limited.
+    pub quantity: Option<u64>,
+    /// Accelerators of the pools under it (those that list it, or whose history names it).
+    pub used: u64,
+    /// `quantity - used`, never below zero; `None` when the quantity is not limited.
+    pub remaining: Option<u64>,
+    /// Most value the licence allows in all, if limited.
+    pub value: Option<Money>,
+    /// The purchase value of the bought pools under it, in the licence's currency (leased
+    /// pools have no purchase value); `None` when the licence has no value or a price cannot
+    /// be converted.
+    pub value_used: Option<Money>,
+    /// The larger of the shares of quantity and value used (0 when neither is limited).
+    pub share_used: f64,
+    /// Set from 80% used: what to do before the licence runs out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    /// The pools that draw it down, in file order.
+    pub pools: Vec<String>,
+}
+
+/// The share of a licence's quantity or value at which `check` alerts.
+pub const LICENCE_ALERT_SHARE: f64 = 0.8;
+
 /// The whole answer of `check` for a scenario on a date.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
@@ -205,6 +259,8 @@ pub struct CheckReport {
     pub uses: Vec<CheckedUse>,
     pub candidates: Vec<CheckedUse>,
     pub unverified: Vec<Unverified>,
+    /// Each licence's drawdown.
+    pub licences: Vec<LicenceUse>,
     /// Party screening, when a list was given (`check --screening FILE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub screening: Option<ScreeningReport>,
@@ -464,6 +520,16 @@ impl RuleEngine {
                 acquired,
                 pool_idx: Some(idx),
                 country: site.map(|x| x.country.clone()),
+                purpose: p.purpose,
+                // Without a recorded history, a dated purchase is the export that brought the
+                // chips here, from the vendor's country of export.
+                ships_from: match (&p.acquisition, p.history.is_empty()) {
+                    (Acquisition::Bought { date: Some(_), .. }, true) => self
+                        .catalog
+                        .get(&p.accelerator)
+                        .map(|a| a.vendor_country.clone()),
+                    _ => None,
+                },
             });
         }
         let c = s.candidates.iter().find(|c| c.id == id)?;
@@ -489,6 +555,17 @@ impl RuleEngine {
             },
             pool_idx: None,
             country: site.map(|x| x.country.clone()),
+            purpose: c.purpose,
+            // A purchase ships from where the candidate says, by default from the vendor's
+            // country of export; a lease moves nothing.
+            ships_from: match c.mode {
+                CandidateMode::Buy => c.ships_from.clone().or_else(|| {
+                    self.catalog
+                        .get(&c.accelerator)
+                        .map(|a| a.vendor_country.clone())
+                }),
+                CandidateMode::Lease => None,
+            },
         })
     }
 
@@ -714,6 +791,40 @@ impl RuleEngine {
                 None,
             );
         }
+        if !w.uses.is_empty() {
+            let names: Vec<&str> = w.uses.iter().map(|u| u.as_str()).collect();
+            let tri = match f.purpose {
+                // A pool that may be used for anything may be used for this.
+                None => {
+                    t.matched
+                        .push(format!("the use may be {} (none given)", names.join("/")));
+                    Tri::Yes
+                }
+                Some(p) => {
+                    let hit = w.uses.contains(&p);
+                    if hit {
+                        t.matched.push(format!("the use is {p}"));
+                    }
+                    Tri::from_bool(hit)
+                }
+            };
+            let others: Vec<&str> = Purpose::ALL
+                .iter()
+                .filter(|p| !w.uses.contains(p))
+                .map(|p| p.as_str())
+                .collect();
+            t.and(
+                tri,
+                || {
+                    if others.is_empty() {
+                        format!("a use other than {}", names.join("/"))
+                    } else {
+                        format!("{} rather than {}", others.join("/"), names.join("/"))
+                    }
+                },
+                None,
+            );
+        }
         if let Some(min) = w.min_workload_flops {
             let tri = match f.workload {
                 None => Tri::Unknown,
@@ -860,7 +971,11 @@ impl RuleEngine {
             class,
             country: target.country.as_deref(),
             date,
-            from_country: None,
+            // A purchase is an export from where the chips ship; any other use moves nothing.
+            from_country: (mode == UseKind::Own)
+                .then_some(target.ships_from.as_deref())
+                .filter(Option::is_some),
+            purpose: None,
             parties: vec![
                 (Party::Owner, target.owner.as_deref()),
                 (Party::Operator, target.operator.as_deref()),
@@ -980,6 +1095,7 @@ impl RuleEngine {
                     problems.push(format!("it covers {max} accelerators, not {q}"));
                 }
             }
+            problems.extend(self.drawdown_problem(l, target));
             if problems.is_empty() {
                 return Some(l.id.clone());
             }
@@ -995,6 +1111,143 @@ impl RuleEngine {
             }
         }
         None
+    }
+
+    /// Whether the licence has enough left for `target`: a pool under it fits in what the pools
+    /// before it (file order) leave; a candidate needs some quantity and value left after all
+    /// the pools (how many it may then have is the planner's to keep within what is left).
+    fn drawdown_problem(&self, l: &Licence, target: &Target<'_>) -> Option<String> {
+        let upto = target.pool_idx.unwrap_or(self.scenario.pools.len());
+        let before = self.drawdown(l, upto);
+        let (this_q, this_v) = match target.pool_idx {
+            Some(i) if draws_on(&self.scenario.pools[i], &l.id) => (
+                target.quantity.unwrap_or(0),
+                l.value
+                    .as_ref()
+                    .and_then(|v| self.pool_value(&self.scenario.pools[i], v)),
+            ),
+            // A pool that does not list the licence draws nothing (it is covered as a holder's),
+            // and a candidate's line is the planner's to keep within what is left.
+            _ => (0, Some(0.0)),
+        };
+        if let Some(q) = l.quantity {
+            let fits = match target.pool_idx {
+                Some(_) => before.0 + this_q <= q,
+                None => before.0 < q,
+            };
+            if !fits {
+                return Some(format!(
+                    "it allows {q} accelerators and {} are drawn before this{}",
+                    before.0,
+                    if this_q > 0 {
+                        format!(" ({this_q} more here)")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+        if let (Some(v), Some(used)) = (&l.value, before.1) {
+            let this = this_v.unwrap_or(0.0);
+            let fits = match target.pool_idx {
+                Some(_) => used + this <= v.amount,
+                None => used < v.amount,
+            };
+            if !fits {
+                return Some(format!(
+                    "its value of {v} is drawn down to {:.0} {} before this",
+                    (v.amount - used).max(0.0),
+                    v.currency
+                ));
+            }
+        }
+        None
+    }
+
+    /// The purchase value of a bought pool in `like`'s currency; `None` for a lease or a price
+    /// that cannot be converted.
+    fn pool_value(&self, p: &Pool, like: &Money) -> Option<f64> {
+        match &p.acquisition {
+            Acquisition::Bought { price, .. } => self
+                .scenario
+                .fx
+                .convert(price, &like.currency)
+                .ok()
+                .map(|m| m.amount * p.accelerators() as f64),
+            Acquisition::Leased { .. } => Some(0.0),
+        }
+    }
+
+    /// Accelerators and value (in the licence's currency; `None` when it has no value or a
+    /// price cannot be converted) drawn from `l` by the pools before index `upto`.
+    fn drawdown(&self, l: &Licence, upto: usize) -> (u64, Option<f64>) {
+        let mut q = 0u64;
+        let mut v = l.value.as_ref().map(|_| 0.0);
+        for p in self.scenario.pools[..upto.min(self.scenario.pools.len())]
+            .iter()
+            .filter(|p| draws_on(p, &l.id))
+        {
+            q = q.saturating_add(p.accelerators());
+            v = match (v, l.value.as_ref()) {
+                (Some(acc), Some(like)) => self.pool_value(p, like).map(|x| acc + x),
+                _ => None,
+            };
+        }
+        (q, v)
+    }
+
+    /// Every licence's drawdown by the scenario's pools, with an alert from 80% used.
+    pub fn licence_use(&self) -> Vec<LicenceUse> {
+        let s = &self.scenario;
+        s.licences
+            .iter()
+            .map(|l| {
+                let (used, v_used) = self.drawdown(l, s.pools.len());
+                let mut share: f64 = 0.0;
+                if let Some(q) = l.quantity.filter(|&q| q > 0) {
+                    share = share.max(used as f64 / q as f64);
+                }
+                if let (Some(v), Some(u)) = (&l.value, v_used) {
+                    if v.amount > 0.0 {
+                        share = share.max(u / v.amount);
+                    }
+                }
+                let alert = (share >= LICENCE_ALERT_SHARE).then(|| {
+                    if share > 1.0 {
+                        format!(
+                            "licence {} is over-drawn ({:.0}% used): the pools beyond it are not covered by it",
+                            l.id,
+                            share * 100.0
+                        )
+                    } else {
+                        format!(
+                            "licence {} is {:.0}% used: apply for more before planning beyond it",
+                            l.id,
+                            share * 100.0
+                        )
+                    }
+                });
+                LicenceUse {
+                    id: l.id.clone(),
+                    quantity: l.quantity,
+                    used,
+                    remaining: l.quantity.map(|q| q.saturating_sub(used)),
+                    value: l.value.clone(),
+                    value_used: l
+                        .value
+                        .as_ref()
+                        .and_then(|v| v_used.map(|u| Money::new(u, v.currency.clone()))),
+                    share_used: share,
+                    alert,
+                    pools: s
+                        .pools
+                        .iter()
+                        .filter(|p| draws_on(p, &l.id))
+                        .map(|p| p.id.clone())
+                        .collect(),
+                }
+            })
+            .collect()
     }
 
     fn would_change(&self, r: &BoundRule, t: &Test, licensable: bool) -> String {
@@ -1029,11 +1282,39 @@ impl RuleEngine {
         format!("{text} would lift it")
     }
 
-    fn verification(&self, target: &Target<'_>, required: bool, date: Date) -> VerificationStatus {
+    /// The rules that ask for owner and operator verification of this use: none for chips
+    /// that are not controlled; every controlled (or indeterminate) one under the strict
+    /// policy; else the rules in force with `verification = true` that apply or may apply.
+    fn verification_rules(&self, class: Option<&Classification>, facts: &Facts<'_>) -> Vec<String> {
+        if matches!(class, Some(c) if c.status == Status::NotControlled) {
+            return vec![];
+        }
+        if self.scenario.verification == VerificationPolicy::Strict {
+            return vec!["xpufleet/strict-verification".into()];
+        }
+        self.rules
+            .rules
+            .iter()
+            .filter(|r| r.rule.verification && r.in_force(facts.date))
+            .filter(|r| self.test(r, facts).tri != Tri::No)
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
+    /// `required`: the rules that ask for verification (none: not required).
+    fn verification(
+        &self,
+        target: &Target<'_>,
+        required: Vec<String>,
+        date: Date,
+    ) -> VerificationStatus {
         let mut missing = vec![];
+        let rules = required;
+        let required = !rules.is_empty();
         if !required {
             return VerificationStatus {
                 required,
+                rules,
                 verified: true,
                 missing,
             };
@@ -1042,6 +1323,7 @@ impl RuleEngine {
             missing.push(format!("site {:?} is not in the scenario", target.site_id));
             return VerificationStatus {
                 required,
+                rules,
                 verified: false,
                 missing,
             };
@@ -1112,13 +1394,25 @@ impl RuleEngine {
         }
         VerificationStatus {
             required,
+            rules,
             verified: missing.is_empty(),
             missing,
         }
     }
 
-    /// Evaluates one use in full.
+    /// Evaluates one use in full, as the use the pool or candidate declares (`use`), or as
+    /// either use when it declares none.
     pub fn evaluate(&self, req: &UseRequest) -> Evaluation {
+        self.evaluate_as(req, None)
+    }
+
+    /// Evaluates one use in full as training or as serving: a rule that names one use (`use`
+    /// in a rule pack) applies to that use only.
+    pub fn evaluate_for(&self, req: &UseRequest, purpose: Purpose) -> Evaluation {
+        self.evaluate_as(req, Some(purpose))
+    }
+
+    fn evaluate_as(&self, req: &UseRequest, asked: Option<Purpose>) -> Evaluation {
         let date = req.date;
         let Some(target) = self.target(&req.target, date) else {
             let reason = format!(
@@ -1130,6 +1424,7 @@ impl RuleEngine {
                 target_kind: "unknown",
                 user: req.user.clone(),
                 mode: req.kind,
+                purpose: asked,
                 date,
                 workload_flops: req.workload_flops,
                 accelerator: String::new(),
@@ -1153,6 +1448,7 @@ impl RuleEngine {
                 limits: vec![],
                 verification: VerificationStatus {
                     required: true,
+                    rules: vec![],
                     verified: false,
                     missing: vec![reason],
                 },
@@ -1162,7 +1458,8 @@ impl RuleEngine {
             .catalog
             .get(&target.accelerator)
             .map(|a| classify(a, date));
-        let facts = self.facts(
+        let purpose = asked.or(target.purpose);
+        let mut facts = self.facts(
             &target,
             class.as_ref(),
             &req.user,
@@ -1170,6 +1467,7 @@ impl RuleEngine {
             req.workload_flops,
             date,
         );
+        facts.purpose = purpose;
         let mut findings = vec![];
         let mut notices = vec![];
         let mut limits = vec![];
@@ -1177,7 +1475,12 @@ impl RuleEngine {
         let pool = target.pool_idx.map(|i| &self.scenario.pools[i]);
         let has_history = pool.is_some_and(|p| !p.history.is_empty());
         let mut history_matters = false;
-        for r in self.rules.rules.iter().filter(|r| r.in_force(date)) {
+        for r in self
+            .rules
+            .rules
+            .iter()
+            .filter(|r| r.in_force(date) && !r.rule.verification)
+        {
             let t = self.test(r, &facts);
             if t.tri == Tri::No {
                 continue;
@@ -1294,22 +1597,41 @@ impl RuleEngine {
         self.supersede(&mut findings, &mut notices);
         findings.extend(self.screening_findings(&facts.parties, date));
         if let Some(p) = pool.filter(|_| has_history) {
-            let (f, n) = self.history(p, &target, date);
+            let (f, n) = self.history(p, &target, date, false);
             findings.extend(f);
             notices.extend(n);
-        } else if history_matters && target.kind == "pool" {
+        } else if let Some((p, ev)) =
+            pool.and_then(|p| Some((p, self.purchase_as_export(p, &target)?)))
+        {
+            // The purchase, judged as the export it was under the rules then in force: a rule
+            // that caught it taints the chips even once that rule is superseded or gone, just
+            // as a recorded history would. Rules still in force on this date were judged above.
+            let mut p = p.clone();
+            p.history = vec![ev];
+            let (f, _) = self.history(&p, &target, date, true);
+            for x in f.into_iter().filter(|x| x.certain) {
+                if !findings.iter().any(|y| y.rule == x.rule) {
+                    findings.push(x);
+                }
+            }
+        }
+        if !has_history && history_matters && target.kind == "pool" {
             notices.push(Finding {
                 rule: "xpufleet/no-history".into(),
                 outcome: Outcome::Allowed,
                 rule_outcome: RuleOutcome::Notice,
                 certain: true,
-                reason: format!(
-                    "no acquisition history recorded for this pool: export rules are judged as if the chips were exported to {} {}; record its [[pool.history]] to have each export, re-export and transfer judged on its own date",
-                    target.site_id,
-                    target
-                        .acquired
-                        .map_or("on the date asked about".to_string(), |a| format!("on {a}"))
-                ),
+                reason: match (target.acquired, target.ships_from.as_deref()) {
+                    (Some(a), Some(from)) => format!(
+                        "no acquisition history recorded for this pool: its purchase on {a} is judged as one export from {from} (the vendor's country of export) to {}, under the rules in force then (a rule that caught it taints the chips for good) and now; record its [[pool.history]] to have each export, re-export and transfer judged on its own date",
+                        target.site_id
+                    ),
+                    (a, _) => format!(
+                        "no acquisition history recorded for this pool: export rules are judged as if the chips were exported to {} {}; record its [[pool.history]] to have each export, re-export and transfer judged on its own date",
+                        target.site_id,
+                        a.map_or("on the date asked about".to_string(), |a| format!("on {a}"))
+                    ),
+                },
                 citation: Citation {
                     document: "xpufleet: the scenario records no acquisition history".into(),
                     date,
@@ -1330,7 +1652,7 @@ impl RuleEngine {
                 f.outcome == outcome && (outcome > Outcome::Allowed || f.lifted_by.is_some())
             })
             .collect();
-        let required = !matches!(&class, Some(c) if c.status == Status::NotControlled);
+        let required = self.verification_rules(class.as_ref(), &facts);
         let verification = self.verification(&target, required, date);
         // Missing verification comes first: it alone keeps every engine off the target, and
         // `Verdict::summary` shows the first reason.
@@ -1360,6 +1682,7 @@ impl RuleEngine {
             target_kind: target.kind,
             user: req.user.clone(),
             mode: req.kind,
+            purpose,
             date,
             workload_flops: req.workload_flops,
             accelerator: target.accelerator.clone(),
@@ -1421,11 +1744,15 @@ impl RuleEngine {
     /// on the move's own date. An unlicensed move that needed a licence taints the pool for
     /// good: the finding stays on every later date (at least a red flag, the rule's own outcome
     /// while it is in force), even after the rule that caught it is superseded.
+    ///
+    /// `implicit`: the history is the purchase itself (no `[[pool.history]]`), so the pool's
+    /// own licences are the ones that could have covered it.
     fn history(
         &self,
         pool: &xpufleet_model::Pool,
         target: &Target<'_>,
         date: Date,
+        implicit: bool,
     ) -> (Vec<Finding>, Vec<Finding>) {
         let s = &self.scenario;
         let mut findings = vec![];
@@ -1464,7 +1791,9 @@ impl RuleEngine {
                 .exporter
                 .clone()
                 .or_else(|| to_site.map(|x| x.operator.clone()));
-            et.licences = ev.licence.iter().cloned().collect();
+            if !implicit {
+                et.licences = ev.licence.iter().cloned().collect();
+            }
             et.acquired = Some(ev.date);
             let class = self
                 .catalog
@@ -1473,20 +1802,35 @@ impl RuleEngine {
             let user = consignee.clone().unwrap_or_default();
             let mut facts = self.facts(&et, class.as_ref(), &user, UseKind::Own, None, ev.date);
             facts.from_country = Some(from.as_deref());
-            let what = format!(
-                "history[{i}]: the {} of {} from {} to {} ({}){}",
-                kind_str(ev.kind),
-                ev.date,
-                from.as_deref().unwrap_or("an unrecorded country"),
-                to.as_deref().unwrap_or("?"),
-                consignee.as_deref().unwrap_or("an unknown consignee"),
-                ev.exporter
-                    .as_deref()
-                    .map_or(String::new(), |x| format!(", exported by {x}"))
-            );
+            let what = if implicit {
+                format!(
+                    "the purchase of {} (an export from {} to {}, {})",
+                    ev.date,
+                    from.as_deref().unwrap_or("an unrecorded country"),
+                    to.as_deref().unwrap_or("?"),
+                    consignee.as_deref().unwrap_or("an unknown consignee"),
+                )
+            } else {
+                format!(
+                    "history[{i}]: the {} of {} from {} to {} ({}){}",
+                    kind_str(ev.kind),
+                    ev.date,
+                    from.as_deref().unwrap_or("an unrecorded country"),
+                    to.as_deref().unwrap_or("?"),
+                    consignee.as_deref().unwrap_or("an unknown consignee"),
+                    ev.exporter
+                        .as_deref()
+                        .map_or(String::new(), |x| format!(", exported by {x}"))
+                )
+            };
             let mut ev_findings = vec![];
             let mut ev_notices = vec![];
-            for r in self.rules.rules.iter().filter(|r| r.in_force(ev.date)) {
+            for r in self
+                .rules
+                .rules
+                .iter()
+                .filter(|r| r.in_force(ev.date) && !r.rule.verification)
+            {
                 if r.rule.scope != RuleScope::Acquisition && r.rule.when.from_country.is_empty() {
                     continue;
                 }
@@ -1592,6 +1936,32 @@ impl RuleEngine {
         (findings, notices)
     }
 
+    /// A bought pool's dated purchase with no recorded history, as the export it was: from the
+    /// vendor's country of export to the pool's site, to its owner.
+    fn purchase_as_export(
+        &self,
+        pool: &xpufleet_model::Pool,
+        target: &Target<'_>,
+    ) -> Option<Transfer> {
+        let date = target.acquired?;
+        if !pool.history.is_empty() || !matches!(pool.acquisition, Acquisition::Bought { .. }) {
+            return None;
+        }
+        Some(Transfer {
+            date,
+            kind: TransferKind::Export,
+            from: target.ships_from.clone(),
+            from_site: None,
+            to: target.country.clone(),
+            to_site: None,
+            exporter: None,
+            consignee: target.owner.clone(),
+            licence: None,
+            exception: None,
+            note: String::new(),
+        })
+    }
+
     /// The intended uses of the scenario's pools on `date`: each pool with each tenant whose
     /// jobs could run on it (accelerator and data-country allowed), and the company itself;
     /// the workload is the largest of that tenant's jobs there. Returns (request, job ids).
@@ -1632,30 +2002,65 @@ impl RuleEngine {
         out
     }
 
+    /// The verdicts of `req` as training and as serving, when they differ (outcome, rules,
+    /// or usable); empty when they agree.
+    pub fn by_use(&self, req: &UseRequest) -> Vec<UseVerdict> {
+        let all: Vec<UseVerdict> = Purpose::ALL
+            .iter()
+            .map(|&p| UseVerdict {
+                purpose: p,
+                verdict: self.evaluate_for(req, p).verdict,
+            })
+            .collect();
+        let differ = all.windows(2).any(|w| {
+            let (a, b) = (&w[0].verdict, &w[1].verdict);
+            (a.outcome, &a.rules, a.usable) != (b.outcome, &b.rules, b.usable)
+        });
+        if differ {
+            all
+        } else {
+            vec![]
+        }
+    }
+
     /// Every intended use and every candidate, evaluated on `date`, with the unverified
-    /// targets listed once each.
+    /// targets listed once each. A tenant's use of a pool is judged as training when the
+    /// tenant has training jobs that could run there and the pool declares no use; otherwise
+    /// as the pool or candidate declares.
     pub fn check(&self, date: Date) -> CheckReport {
         let uses: Vec<CheckedUse> = self
             .intended_uses(date)
             .into_iter()
-            .map(|(req, jobs)| CheckedUse {
-                jobs,
-                eval: self.evaluate(&req),
+            .map(|(req, jobs)| {
+                let declared = self.scenario.pool(&req.target).and_then(|p| p.purpose);
+                let eval = match declared {
+                    None if !jobs.is_empty() => self.evaluate_for(&req, Purpose::Training),
+                    _ => self.evaluate(&req),
+                };
+                CheckedUse {
+                    by_use: self.by_use(&req),
+                    jobs,
+                    eval,
+                }
             })
             .collect();
         let s = &self.scenario;
         let candidates: Vec<CheckedUse> = s
             .candidates
             .iter()
-            .map(|c| CheckedUse {
-                jobs: vec![],
-                eval: self.evaluate(&UseRequest {
+            .map(|c| {
+                let req = UseRequest {
                     user: s.company.clone(),
                     target: c.id.clone(),
                     kind: self.candidate_mode(&c.id).unwrap_or(UseKind::Own),
                     workload_flops: None,
                     date,
-                }),
+                };
+                CheckedUse {
+                    jobs: vec![],
+                    eval: self.evaluate(&req),
+                    by_use: self.by_use(&req),
+                }
             })
             .collect();
         let mut unverified: Vec<Unverified> = vec![];
@@ -1676,9 +2081,19 @@ impl RuleEngine {
             uses,
             candidates,
             unverified,
+            licences: self.licence_use(),
             screening: self.screening_report(date),
         }
     }
+}
+
+/// Is `pool` under licence `id`: does it list it, or does its history name it?
+fn draws_on(pool: &Pool, id: &str) -> bool {
+    pool.licences.iter().any(|l| l == id)
+        || pool
+            .history
+            .iter()
+            .any(|h| h.licence.as_deref() == Some(id))
 }
 
 /// Could an accelerator whose classification is indeterminate be one of these?
@@ -1712,6 +2127,10 @@ impl Gate for RuleEngine {
     fn verdict(&self, req: &UseRequest) -> Verdict {
         self.evaluate(req).verdict
     }
+
+    fn verdict_for(&self, req: &UseRequest, purpose: Purpose) -> Verdict {
+        self.evaluate_for(req, purpose).verdict
+    }
 }
 
 /// Ids of the rules in force on `date` whose conditions on the chip alone (classification,
@@ -1721,7 +2140,7 @@ pub fn chip_rules(set: &RuleSet, accel: &Accelerator, class: &Classification) ->
     let label = class.eccn.map_or("none", |e| e.as_str());
     set.rules
         .iter()
-        .filter(|r| r.in_force(class.date))
+        .filter(|r| r.in_force(class.date) && !r.rule.verification)
         .filter(|r| {
             let w = &r.rule.when;
             let origin = &accel.vendor_country;

@@ -30,8 +30,8 @@ pub mod verdict;
 
 pub use classify::{classify, tpp, Classification, Eccn, Status, Tpp, Tri};
 pub use engine::{
-    chip_rules, job_flops, CheckReport, CheckedUse, Evaluation, Finding, LimitUse, RuleEngine,
-    Unverified, VerificationStatus,
+    chip_rules, job_flops, CheckReport, CheckedUse, Evaluation, Finding, LicenceUse, LimitUse,
+    RuleEngine, Unverified, UseVerdict, VerificationStatus, LICENCE_ALERT_SHARE,
 };
 pub use rules::{
     BoundRule, Citation, Conditions, CountryGroup, DatedMember, Limit, LimitScope, PackInfo,
@@ -40,3 +40,4 @@ pub use rules::{
 pub use screening::{Screening, ScreeningEntry, ScreeningHit, ScreeningList, ScreeningReport};
 pub use timeline::{rule_changes, verdict_changes, VerdictChange};
 pub use verdict::{AllowAll, Gate, Outcome, UseKind, UseRequest, Verdict};
+pub use xpufleet_model::Purpose;

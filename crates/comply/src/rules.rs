@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use xpufleet_model::{CountryCode, Date};
+use xpufleet_model::{CountryCode, Date, Purpose};
 
 use crate::classify::Eccn;
 use crate::verdict::{Outcome, UseKind};
@@ -171,6 +171,10 @@ pub struct Conditions {
     /// Own, operate, remote.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mode: Vec<UseKind>,
+    /// Training, serving: only where the rule's text names the use (the 2025-05-13 guidance
+    /// speaks of IaaS *training*). A use that states none may be either, so the rule applies.
+    #[serde(default, rename = "use", skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<Purpose>,
     /// The workload's training operations exceed this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_workload_flops: Option<f64>,
@@ -290,6 +294,10 @@ pub struct Rule {
     /// Defaults to the pack's citation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub citation: Option<Citation>,
+    /// Where this rule applies, owner and operator verification records are required (the
+    /// rule gives no finding of its own). The shipped `us-kyc-verification` pack says where.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verification: bool,
 }
 
 /// The pack header.
@@ -763,6 +771,7 @@ mod tests {
             licensable: None,
             would_change: None,
             citation: None,
+            verification: false,
         };
         r.when.site_group = vec!["D:9".into()];
         r.when.eccn = vec!["4A090".into()];

@@ -2,7 +2,7 @@
 //! candidate) for this workload on this date?"
 
 use serde::{Deserialize, Serialize};
-use xpufleet_model::{Date, Review, ReviewDecision};
+use xpufleet_model::{Date, Purpose, Review, ReviewDecision};
 
 /// The outcome of evaluating the rules for one use, strictest last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -226,7 +226,17 @@ impl Verdict {
 /// The gate the planner and the scheduler ask before they use anything. The rule engine
 /// implements it; tests may implement it with a table.
 pub trait Gate {
+    /// The verdict for the use the target declares (`use` on the pool or candidate), or for
+    /// either use when it declares none (then a rule that names one use applies).
     fn verdict(&self, req: &UseRequest) -> Verdict;
+
+    /// The verdict for this use judged as training or as serving: a rule that names one use
+    /// applies to that use only (the planner asks `Purpose::Serving` for services). A gate
+    /// that knows no uses answers as `verdict`.
+    fn verdict_for(&self, req: &UseRequest, purpose: Purpose) -> Verdict {
+        let _ = purpose;
+        self.verdict(req)
+    }
 }
 
 /// A gate that allows everything: for tests and for traces with no rules.

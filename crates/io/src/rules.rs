@@ -28,6 +28,10 @@ pub const BUILTIN_RULE_PACKS: &[(&str, &str)] = &[
         include_str!("../../../data/rules/us-ear-2023-10.toml"),
     ),
     (
+        "data/rules/us-kyc-verification.toml",
+        include_str!("../../../data/rules/us-kyc-verification.toml"),
+    ),
+    (
         "data/rules/us-ear-2024-12-hbm.toml",
         include_str!("../../../data/rules/us-ear-2024-12-hbm.toml"),
     ),

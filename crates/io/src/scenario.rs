@@ -430,10 +430,12 @@ mod tests {
         ("h20",           [V(148.0), V(296.0),  V(296.0),  V(96.0),  V(4.0),   V(900.0),  V(400.0),  V(814.0)],   2024, Some((12000.0, 13000.0, "SA"))),
         ("a100-sxm-80gb", [V(312.0), V(624.0),  N,         V(80.0),  V(2.039), V(600.0),  V(400.0),  V(826.0)],   2020, None),
         ("a800-sxm",      [V(312.0), V(624.0),  N,         V(80.0),  V(2.0),   V(400.0),  V(400.0),  V(826.0)],   2022, None),
-        ("l20",           [V(119.5), V(239.0),  V(239.0),  V(48.0),  V(0.864), V(64.0),   V(275.0),  U],          2024, None),
+        // Die areas beyond the reference digest, each with its own source (issue 24 item 7):
+        // the L20's AD102 (NVIDIA's Ada whitepaper), the 910C's two 910B dies (an estimate).
+        ("l20",           [V(119.5), V(239.0),  V(239.0),  V(48.0),  V(0.864), V(64.0),   V(275.0),  V(608.5)],   2024, None),
         ("b200",          [V(2250.0),V(4500.0), V(4500.0), V(192.0), V(8.0),   V(1800.0), V(1000.0), E(1600.0)],  2024, Some((30000.0, 40000.0, "CN"))),
         ("ascend-910b",   [V(320.0), V(640.0),  N,         V(64.0),  V(1.6),   V(392.0),  V(400.0),  V(665.6)],   2023, None),
-        ("ascend-910c",   [E(780.0), U,         U,         E(128.0), E(3.2),   E(784.0),  U,         U],          2025, Some((28600.0, 28600.0, "TH2"))),
+        ("ascend-910c",   [E(780.0), U,         U,         E(128.0), E(3.2),   E(784.0),  U,         E(1331.2)],  2025, Some((28600.0, 28600.0, "TH2"))),
         ("mlu370-x8",     [V(96.0),  V(256.0),  N,         V(48.0),  V(0.614), V(200.0),  V(250.0),  U],          2022, None),
         ("mlu590",        [U,        U,         U,         U,        U,        U,         U,         U],          2023, None),
     ];
@@ -449,6 +451,8 @@ mod tests {
         ("CN", "B200 price reported Oct 2024"),
         ("DT", "digitimes 2025-12-23 (H200 order)"),
         ("TH2", "tomshardware (Huawei 910C volume/revenue)"),
+        ("ADA", "NVIDIA Ada GPU Architecture whitepaper (AD102: 608.5 mm2, 76.3B transistors; reported by VideoCardz/TechSpot 2022-09)"),
+        ("TI", "TechInsights / tomshardware teardown reports (Ascend 910C: two 910B-class dies in one package)"),
     ];
 
     #[test]

@@ -700,7 +700,7 @@ impl<'a> Checker<'a> {
         // Licences.
         self.unique_ids("licence", s.licences.iter().map(|l| l.id.as_str()));
         for (i, l) in s.licences.iter().enumerate() {
-            self.licence(&format!("licence[{i}]"), l, &entities, &accels);
+            self.licence(&format!("licence[{i}]"), l, &entities, &accels, fx);
         }
 
         // Reviews.
@@ -731,7 +731,14 @@ impl<'a> Checker<'a> {
 
     /// One licence: holder and accelerators known, countries well-formed, dates in order, an
     /// issuing authority. Shared by scenarios and what-if files.
-    fn licence(&mut self, at: &str, l: &Licence, entities: &Known, accels: &Known) {
+    fn licence(
+        &mut self,
+        at: &str,
+        l: &Licence,
+        entities: &Known,
+        accels: &Known,
+        fx: &xpufleet_model::FxRates,
+    ) {
         self.reference(format!("{at}.holder"), &l.holder, entities);
         for (j, a) in l.accelerators.iter().enumerate() {
             self.reference(format!("{at}.accelerators[{j}]"), a, accels);
@@ -750,6 +757,12 @@ impl<'a> Checker<'a> {
         }
         if let Some(n) = l.max_accels {
             self.nonzero(format!("{at}.max_accels"), n, "max_accels");
+        }
+        if let Some(n) = l.quantity {
+            self.nonzero(format!("{at}.quantity"), n, "quantity");
+        }
+        if let Some(v) = &l.value {
+            self.money(&format!("{at}.value"), v, fx, "value");
         }
         if l.authority.trim().is_empty() {
             self.err(
@@ -827,7 +840,7 @@ impl<'a> Checker<'a> {
         }
         self.unique_ids("licence", w.licences.iter().map(|l| l.id.as_str()));
         for (i, l) in w.licences.iter().enumerate() {
-            self.licence(&format!("licence[{i}]"), l, &entities, &accels);
+            self.licence(&format!("licence[{i}]"), l, &entities, &accels, &s.fx);
         }
         let own = Catalog {
             sources: catalog.sources.clone(),

@@ -27,11 +27,11 @@ pub use figure::{Confidence, Figure};
 pub use id::{id_problem, is_id, ID_RULE};
 pub use job::{TraceJob, TrainingJob, Work, WorkloadGen};
 pub use money::{Currency, FxRates, Money, MoneyError};
-pub use pool::{Acquisition, Pool, Transfer, TransferKind};
+pub use pool::{Acquisition, Pool, Purpose, Transfer, TransferKind};
 pub use risk::{Dist, Risk, RiskKind};
 pub use scenario::{
     Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Review,
-    ReviewDecision, Scenario, SupplierMix, SupplyCap,
+    ReviewDecision, Scenario, SupplierMix, SupplyCap, VerificationPolicy,
 };
 pub use site::{Role, Site, Tenure, Verification};
 pub use throughput::ThroughputTable;
@@ -60,4 +60,13 @@ where
         }
     }
     d.deserialize_map(TableOnly(std::marker::PhantomData))
+}
+
+/// `table_only` for an optional field (used with `#[serde(default)]`).
+pub fn table_only_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    table_only(d).map(Some)
 }

@@ -35,6 +35,35 @@ fn default_life() -> f64 {
     4.0
 }
 
+/// What a pool or candidate is used for (the scenario's `use`). Some rules name one use: the
+/// 2025-05-13 BIS guidance red-flags IaaS *training* for entities headquartered in D:5, not
+/// serving. Left out, a pool may be used for either, and a rule that names either applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// Training models (pre-training, fine-tuning).
+    Training,
+    /// Serving models: inference for products and users.
+    Serving,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 2] = [Purpose::Training, Purpose::Serving];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Training => "training",
+            Purpose::Serving => "serving",
+        }
+    }
+}
+
+impl std::fmt::Display for Purpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A pool of identical nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +90,10 @@ pub struct Pool {
     /// Optional: without it, export rules are judged from the purchase date as before.
     #[serde(default, rename = "history", skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Transfer>,
+    /// What the pool is for; `None` (the default) means either, so rules that name one use
+    /// apply to it.
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
 }
 
 /// What kind of move a history entry records.

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Accelerator, CountryCode, Date, Entity, FxRates, Money, Pool, Site, TrainingJob};
+use crate::{
+    Accelerator, CountryCode, Date, Entity, FxRates, Money, Pool, Purpose, Site, TrainingJob,
+};
 
 /// Buy outright or lease by the accelerator-hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -98,6 +100,14 @@ pub struct Candidate {
     /// Licence ids the company holds that cover this candidate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licences: Vec<String>,
+    /// What the capacity would be for; `None` (the default) means either (see `Pool::purpose`).
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+    /// The country a purchase ships from (the export), when it is not the vendor's country of
+    /// export (`Accelerator::vendor_country`). Rules that depend on the exporting country (the
+    /// 2026-01-15 case-by-case review of exports from the US) read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ships_from: Option<CountryCode>,
 }
 
 /// A cap on how many accelerators can be had, by vendor or by part.
@@ -110,6 +120,24 @@ pub struct SupplyCap {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accelerator: Option<String>,
     pub max_accels: u64,
+}
+
+/// Where owner and operator verification records are required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerificationPolicy {
+    /// Where a rule in force asks for them (`verification = true` in a rule pack): chips
+    /// abroad, or a party headquartered in a country group of concern.
+    #[default]
+    ByRule,
+    /// For every pool and candidate of controlled (or indeterminate) chips.
+    Strict,
+}
+
+impl VerificationPolicy {
+    pub fn is_by_rule(&self) -> bool {
+        *self == VerificationPolicy::ByRule
+    }
 }
 
 /// An export licence (or authorisation) the company holds.
@@ -132,6 +160,17 @@ pub struct Licence {
     /// Most accelerators covered, if limited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_accels: Option<u64>,
+    /// Most accelerators the licence allows in all: the pools and plan lines under it (those
+    /// that list it) draw it down, in file order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+    /// Most value the licence allows in all (the purchase price of the accelerators under it).
+    #[serde(
+        default,
+        deserialize_with = "crate::table_only_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub value: Option<Money>,
     #[serde(default)]
     pub reference: String,
 }
@@ -284,6 +323,10 @@ pub struct Scenario {
     pub workload: Option<crate::WorkloadGen>,
     #[serde(default)]
     pub plan: PlanSettings,
+    /// Where owner and operator verification is required: where a rule asks (the default) or
+    /// for every controlled chip (`"strict"`).
+    #[serde(default, skip_serializing_if = "VerificationPolicy::is_by_rule")]
+    pub verification: VerificationPolicy,
     /// Uncertainty the plan is tested against (`plan --samples`, `sweep`); none by default.
     #[serde(default, rename = "risk", skip_serializing_if = "Vec::is_empty")]
     pub risks: Vec<crate::Risk>,

@@ -129,6 +129,8 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
                 max_nodes: None,
                 lessor: None,
                 licences: vec![],
+                purpose: None,
+                ships_from: None,
             });
             // Leases only abroad; a lease at home is outside the home envelope's scope and is
             // excluded, which is part of what the generator exercises.
@@ -144,6 +146,8 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
                 max_nodes: (i % 7 == 0).then_some(50),
                 lessor: None,
                 licences: vec![],
+                purpose: None,
+                ships_from: None,
             });
         }
     }
@@ -213,6 +217,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         workload: None,
         plan: PlanSettings::default(),
         risks: vec![],
+        verification: Default::default(),
     };
     (scenario, catalog)
 }
@@ -316,6 +321,8 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
                 max_nodes: (i == 7).then_some(rng.range(5.0, 40.0).round() as u32),
                 lessor: None,
                 licences: vec![],
+                purpose: None,
+                ships_from: None,
             });
         }
     }
@@ -429,6 +436,7 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
         workload: None,
         plan: PlanSettings::default(),
         risks: vec![],
+        verification: Default::default(),
     };
     (scenario, catalog)
 }

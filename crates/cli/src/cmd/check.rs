@@ -130,7 +130,7 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         let e = &u.eval;
         let restricted = e.verdict.outcome > Outcome::Allowed;
         let lifted = e.findings.iter().any(|f| f.lifted_by.is_some());
-        if !restricted && !lifted && e.verdict.review.is_none() {
+        if !restricted && !lifted && e.verdict.review.is_none() && u.by_use.is_empty() {
             continue;
         }
         let who = if candidates {
@@ -138,7 +138,25 @@ fn section(title: &str, uses: &[CheckedUse], candidates: bool) {
         } else {
             format!("{} for {}", e.target, e.user)
         };
-        crate::common::say!("  {who}: {}", e.verdict.outcome);
+        let judged = e
+            .purpose
+            .map_or(String::new(), |p| format!(" (judged as {p})"));
+        crate::common::say!("  {who}: {}{judged}", e.verdict.outcome);
+        for b in &u.by_use {
+            let v = &b.verdict;
+            let by = if v.rules.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", v.rules.join(", "))
+            };
+            crate::common::say!(
+                "    for {}: {}{by}{}; usable: {}",
+                b.purpose,
+                v.outcome,
+                if v.verified { "" } else { ", unverified" },
+                if v.usable { "yes" } else { "no" }
+            );
+        }
         for f in &e.findings {
             crate::common::say!("    {} {}: {}", f.outcome, f.rule, f.reason);
             crate::common::say!("      citation: {}", f.citation);
@@ -196,6 +214,24 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
         crate::common::say!("  {} ({} at {}):", u.target, u.target_kind, u.site);
         for m in &u.missing {
             crate::common::say!("    - {m}");
+        }
+    }
+    if !r.licences.is_empty() {
+        crate::common::say!("\nLicences (drawn down by the pools that list them)");
+    }
+    for l in &r.licences {
+        let qty = match (l.quantity, l.remaining) {
+            (Some(q), Some(left)) => format!("{} of {q} accelerators used, {left} left", l.used),
+            _ => format!("{} accelerators used, no quantity limit", l.used),
+        };
+        let value = match (&l.value, &l.value_used) {
+            (Some(v), Some(u)) => format!("; value {:.0} of {v} used", u.amount),
+            (Some(v), None) => format!("; value {v}, use unknown (a price could not be converted)"),
+            _ => String::new(),
+        };
+        crate::common::say!("  {}: {qty}{value}", l.id);
+        if let Some(a) = &l.alert {
+            crate::common::say!("    alert: {a}");
         }
     }
     if let Some(sc) = &r.screening {

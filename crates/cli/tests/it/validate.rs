@@ -43,7 +43,7 @@ fn the_example_file_and_the_builtin_catalog_file_are_valid() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains(": 12 accelerators, 9 sources"),
+        stdout(&o).contains(": 12 accelerators, 11 sources"),
         "{}",
         stdout(&o)
     );
@@ -187,7 +187,7 @@ fn a_catalog_file_is_checked_as_a_catalog() {
     assert!(d["message"]
         .as_str()
         .unwrap()
-        .starts_with("duplicate id \"h100-sxm\" (first defined on line 21)"));
+        .starts_with("duplicate id \"h100-sxm\" (first defined on line 23)"));
 }
 
 #[test]

@@ -236,6 +236,8 @@ fn a_licence_lifts_the_hq_rule_for_the_candidate_it_names() {
         valid_from: d("2024-01-01"),
         valid_until: d("2026-12-31"),
         max_accels: None,
+        quantity: None,
+        value: None,
         reference: String::new(),
     });
     let e = RuleEngine::new(builtin_rule_set(), &s.scenario, &s.catalog);

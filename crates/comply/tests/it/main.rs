@@ -2,6 +2,7 @@
 //! named and documented with the primary text it follows, plus property tests of the engine's
 //! invariants. One test binary (see `/work/shared/style.md`: link time on 2 cores).
 
+mod drawdown;
 mod engine;
 mod fixture;
 mod licence;
@@ -9,3 +10,5 @@ mod props;
 mod review;
 mod rules;
 mod screening;
+mod uses;
+mod verify;

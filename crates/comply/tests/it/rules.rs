@@ -372,8 +372,7 @@ fn h20_notice_2025_04_09_scope_and_headquarters_prong() {
         (Outcome::LicenceRequired, vec!["us-ear-2025-04-h20/h20-hq"])
     );
     assert_eq!(ask(&e, "h20-my-sg", date).verdict.outcome, Outcome::Allowed);
-    // The L20 reaches neither 4.0 TB/s nor 900 GB/s (its unknown die keeps its 3A090 status
-    // open, which other rules flag).
+    // The L20 reaches neither 4.0 TB/s nor 900 GB/s.
     let ev = ask(&e, "l20-cn", date);
     assert!(
         !ev.findings
