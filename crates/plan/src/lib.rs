@@ -31,6 +31,7 @@ mod prepare;
 mod report;
 pub mod risk;
 mod search;
+mod services;
 pub mod synth;
 
 pub use check::verify;
@@ -45,6 +46,7 @@ pub use report::{
     plan, CandidateCoefs, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, MixShare,
     ObjectiveReport, Plan, PlanLine, PlanOptions, Relaxation, SolveStatus, DEFAULT_GAP,
 };
+pub use services::{ServiceAllocation, ServiceReport, ServiceShortfall, Use};
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

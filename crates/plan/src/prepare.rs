@@ -77,6 +77,9 @@ pub(crate) struct Item {
     pub max_nodes: Option<u64>,
     /// Supply caps (indices into `Problem::caps`) this item counts toward.
     pub caps: Vec<usize>,
+    /// For a serving copy of a candidate (`services`): the row it covers; `None` for the
+    /// candidate itself, whose nodes train.
+    pub serve: Option<crate::services::Serve>,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +130,8 @@ pub(crate) struct Problem {
     pub mixes: Vec<MixRow>,
     pub caps: Vec<CapRow>,
     pub sites: Vec<SiteRow>,
+    /// Serving demand rows (`services`), empty without `[[service]]`.
+    pub service_rows: Vec<crate::services::ServiceRow>,
     pub warnings: Vec<String>,
 }
 
@@ -464,6 +469,7 @@ pub(crate) fn prepare(
             mfu,
             max_nodes: c.max_nodes.map(u64::from),
             caps: member_caps,
+            serve: None,
         });
     }
     let mut warnings = Vec::new();
@@ -486,6 +492,7 @@ pub(crate) fn prepare(
         mixes,
         caps,
         sites,
+        service_rows: Vec::new(),
         warnings,
     })
 }
