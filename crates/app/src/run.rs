@@ -87,7 +87,7 @@ pub fn report(
     progress(Progress::Step(STEPS[1]));
     let plan_opts = PlanOptions {
         date: Some(as_of),
-        ..PlanOptions::default()
+        ..crate::plan_options()
     };
     let base = xpufleet_plan::plan(sc, catalog, &engine, &perf, &plan_opts);
     let plan_section = match &base {
@@ -399,7 +399,7 @@ fn what_if_section(
             let opts = PlanOptions {
                 date: Some(date),
                 sensitivity: false,
-                ..PlanOptions::default()
+                ..crate::plan_options()
             };
             let alt = xpufleet_plan::plan(&alt_sc, &alt_cat, &alt_engine, perf, &opts);
             let name = if w.what_if.name.is_empty() {
@@ -423,7 +423,7 @@ fn what_if_section(
             let opts = PlanOptions {
                 date: Some(date),
                 sensitivity: false,
-                ..PlanOptions::default()
+                ..crate::plan_options()
             };
             let alt = xpufleet_plan::plan(sc, catalog, engine, perf, &opts);
             let shown: Vec<&str> = ids.iter().take(4).map(String::as_str).collect();
