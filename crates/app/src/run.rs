@@ -165,7 +165,56 @@ pub fn report(
         workload,
         cost_energy,
         risk,
+        serving: serving_section(sc, &base),
         notes,
+    })
+}
+
+/// The report's Serving section from the plan's services; none without `[[service]]`.
+fn serving_section(
+    sc: &Scenario,
+    base: &Result<Plan, xpufleet_plan::PlanError>,
+) -> Option<Section<report::serving::Serving>> {
+    if sc.services.is_empty() {
+        return None;
+    }
+    Some(match base {
+        Ok(p) => Section::available(report::serving::Serving {
+            services: p
+                .services
+                .iter()
+                .map(|v| report::serving::ServiceRow {
+                    id: v.id.clone(),
+                    input_tokens_per_day: v.input_tokens_per_day,
+                    output_tokens_per_day: v.output_tokens_per_day,
+                    covered_output_tokens_per_day: v.covered_output_tokens_per_day,
+                    cost_usd_per_day: v.cost_usd_per_day,
+                    chips: v
+                        .by_accelerator
+                        .iter()
+                        .map(|b| report::serving::ServiceChips {
+                            accelerator: b.accelerator.clone(),
+                            from: match (&b.pool, &b.candidate) {
+                                (Some(pl), _) => format!("pool {pl}"),
+                                (_, Some(c)) => format!("candidate {c}"),
+                                _ => String::new(),
+                            },
+                            accelerators: b.accelerators,
+                            output_tokens_per_day: b.output_tokens_per_day,
+                            usd_per_million_output_tokens: b.usd_per_million_output_tokens,
+                            source: b.source.clone(),
+                        })
+                        .collect(),
+                    shortfall: v.shortfall.as_ref().map(|s| {
+                        format!(
+                            "{:.3e} output tokens/day short: {}",
+                            s.output_tokens_per_day, s.reason
+                        )
+                    }),
+                })
+                .collect(),
+        }),
+        Err(e) => Section::unavailable(format!("no procurement plan: {e}")),
     })
 }
 
