@@ -126,7 +126,7 @@ fn hard(c: &mut Criterion) {
     }
 }
 
-/// 20 services over 30 part types at one site (issue 22): each service is a covering row over
+/// 20 services over 30 part types at two sites (issue 22): each service is a covering row over
 /// 30 serving copies, in the same program as the training compute. Under `cargo test` it
 /// shrinks to 3 services over 3 parts.
 fn services(c: &mut Criterion) {
@@ -134,14 +134,15 @@ fn services(c: &mut Criterion) {
     let (mut scenario, catalog) = synth::scenario(
         synth::Size {
             accelerators: parts,
-            sites: 1,
+            sites: 2,
         },
         7,
     );
     for k in 0..n_services {
-        // Models from 7B to 140B dense and volumes from 1 to 20 B output tokens a day.
-        let params = 7e9 * (1 + k % 20) as f64;
-        let output = 1e9 * (1 + (k * 7) % 20) as f64;
+        // Models from 7B to 70B dense and volumes from 20M to 400M output tokens a day, which
+        // the generated budgets cover: the usual case, not the conflict analysis.
+        let params = 7e9 * (1 + k % 10) as f64;
+        let output = 2e7 * (1 + (k * 7) % 20) as f64;
         scenario.services.push(xpufleet_model::Service {
             id: format!("svc-{k}"),
             description: String::new(),
