@@ -546,6 +546,9 @@ pub(crate) fn reports(
         .collect()
 }
 
+/// Rows lowered to fit, each with the constraint ids that bind it.
+pub(crate) type Shortfalls = Vec<(usize, Vec<String>)>;
+
 /// Solves with every service row, and when no plan covers them all, lowers the rows the
 /// conflict names to the largest share of their demand that fits (to 1/64 of it), naming what
 /// binds. `solve` optimises under the limits (`None`: infeasible); `conflict` names an
@@ -556,8 +559,8 @@ pub(crate) fn solve_covering<T>(
     mut solve: impl FnMut(&crate::model::Limits) -> Result<Option<T>, crate::PlanError>,
     mut conflict: impl FnMut(&crate::model::Limits) -> crate::PlanError,
     mut feasible: impl FnMut(&crate::model::Limits) -> bool,
-) -> Result<(T, Vec<(usize, Vec<String>)>), crate::PlanError> {
-    let mut shortfalls: Vec<(usize, Vec<String>)> = Vec::new();
+) -> Result<(T, Shortfalls), crate::PlanError> {
+    let mut shortfalls: Shortfalls = Vec::new();
     // Each round lowers at least one row to a level that fits with the rest, so one round per
     // row (and one to finish) is enough; the bound only guards against a solver that disagrees
     // with itself.
