@@ -626,7 +626,26 @@ pub(crate) fn serves_at_least(a: &Item, b: &Item) -> bool {
 pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<crate::model::Row>) {
     use crate::model::{Group, Row};
     for (r, need) in lim.service_per_s.iter().enumerate() {
-        let Some(need) = *need else { continue };
+        let Some(need) = *need else {
+            // A row the pools cover (or that was dropped) needs no new nodes: its copies stay
+            // at zero, so the solver never spends on serving nothing.
+            let copies: Vec<(usize, f64)> = p
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| it.serve.is_some_and(|s| s.row == r))
+                .map(|(i, _)| (i, 1.0))
+                .collect();
+            if !copies.is_empty() {
+                out.push(Row {
+                    group: None,
+                    coefs: copies,
+                    rhs: 0.0,
+                    negated: false,
+                });
+            }
+            continue;
+        };
         let coefs: Vec<(usize, f64)> = p
             .items
             .iter()

@@ -75,3 +75,28 @@ fn issue_22_the_example_covers_its_services() {
     }
     assert_eq!(verify(&p, &s.scenario, &s.catalog), Vec::<String>::new());
 }
+
+#[test]
+fn issue_22_services_the_pools_cover_buy_nothing() {
+    let s = xpufleet_io::load_scenario(None, None).unwrap();
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &xpufleet_comply::AllowAll,
+        &PerfModel::default(),
+        &PlanOptions {
+            sensitivity: false,
+            ..PlanOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(p
+        .services
+        .iter()
+        .all(|v| v.by_accelerator.iter().all(|b| b.pool.is_some())));
+    assert!(
+        p.lines.iter().all(|l| l.serving_nodes == 0),
+        "{:#?}",
+        p.lines
+    );
+}
