@@ -270,6 +270,15 @@ pub fn plan_with_risk(
     )
 }
 
+/// The planner's default options with the built-in measured serving profiles, so that every
+/// plan the application makes sizes services the way `estimate serving` does.
+pub fn plan_options() -> PlanOptions {
+    PlanOptions {
+        serving_profiles: xpufleet_io::serving::builtin_serving_profiles().profiles,
+        ..PlanOptions::default()
+    }
+}
+
 /// `plan_with_risk`, judging candidates by `horizon_rules` (`plan --horizon-rules`).
 pub fn plan_horizon(
     loaded: &LoadedScenario,
@@ -282,6 +291,17 @@ pub fn plan_horizon(
     let rules = rule_set(loaded, extra_rules)?;
     let engine = RuleEngine::new(rules, &loaded.scenario, &loaded.catalog);
     let perf = PerfModel::default();
+    // Callers that do not bring serving profiles get the built-in ones.
+    let filled;
+    let opts = if opts.serving_profiles.is_empty() && !loaded.scenario.services.is_empty() {
+        filled = PlanOptions {
+            serving_profiles: plan_options().serving_profiles,
+            ..opts.clone()
+        };
+        &filled
+    } else {
+        opts
+    };
     let date = opts.date.unwrap_or(loaded.scenario.date);
     let until = horizon::horizon_end(&loaded.scenario, date);
     let strict = horizon::StrictGate {

@@ -87,7 +87,7 @@ pub fn report(
     progress(Progress::Step(STEPS[1]));
     let plan_opts = PlanOptions {
         date: Some(as_of),
-        ..PlanOptions::default()
+        ..crate::plan_options()
     };
     let base = xpufleet_plan::plan(sc, catalog, &engine, &perf, &plan_opts);
     let plan_section = match &base {
@@ -165,7 +165,56 @@ pub fn report(
         workload,
         cost_energy,
         risk,
+        serving: serving_section(sc, &base),
         notes,
+    })
+}
+
+/// The report's Serving section from the plan's services; none without `[[service]]`.
+fn serving_section(
+    sc: &Scenario,
+    base: &Result<Plan, xpufleet_plan::PlanError>,
+) -> Option<Section<report::serving::Serving>> {
+    if sc.services.is_empty() {
+        return None;
+    }
+    Some(match base {
+        Ok(p) => Section::available(report::serving::Serving {
+            services: p
+                .services
+                .iter()
+                .map(|v| report::serving::ServiceRow {
+                    id: v.id.clone(),
+                    input_tokens_per_day: v.input_tokens_per_day,
+                    output_tokens_per_day: v.output_tokens_per_day,
+                    covered_output_tokens_per_day: v.covered_output_tokens_per_day,
+                    cost_usd_per_day: v.cost_usd_per_day,
+                    chips: v
+                        .by_accelerator
+                        .iter()
+                        .map(|b| report::serving::ServiceChips {
+                            accelerator: b.accelerator.clone(),
+                            from: match (&b.pool, &b.candidate) {
+                                (Some(pl), _) => format!("pool {pl}"),
+                                (_, Some(c)) => format!("candidate {c}"),
+                                _ => String::new(),
+                            },
+                            accelerators: b.accelerators,
+                            output_tokens_per_day: b.output_tokens_per_day,
+                            usd_per_million_output_tokens: b.usd_per_million_output_tokens,
+                            source: b.source.clone(),
+                        })
+                        .collect(),
+                    shortfall: v.shortfall.as_ref().map(|s| {
+                        format!(
+                            "{:.3e} output tokens/day short: {}",
+                            s.output_tokens_per_day, s.reason
+                        )
+                    }),
+                })
+                .collect(),
+        }),
+        Err(e) => Section::unavailable(format!("no procurement plan: {e}")),
     })
 }
 
@@ -399,7 +448,7 @@ fn what_if_section(
             let opts = PlanOptions {
                 date: Some(date),
                 sensitivity: false,
-                ..PlanOptions::default()
+                ..crate::plan_options()
             };
             let alt = xpufleet_plan::plan(&alt_sc, &alt_cat, &alt_engine, perf, &opts);
             let name = if w.what_if.name.is_empty() {
@@ -423,7 +472,7 @@ fn what_if_section(
             let opts = PlanOptions {
                 date: Some(date),
                 sensitivity: false,
-                ..PlanOptions::default()
+                ..crate::plan_options()
             };
             let alt = xpufleet_plan::plan(sc, catalog, engine, perf, &opts);
             let shown: Vec<&str> = ids.iter().take(4).map(String::as_str).collect();

@@ -195,7 +195,7 @@ fn plan_point(
     let opts = PlanOptions {
         objective,
         sensitivity: false,
-        ..PlanOptions::default()
+        ..crate::plan_options()
     };
     let plan = xpufleet_plan::plan(
         &alt.scenario,

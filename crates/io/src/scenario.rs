@@ -107,6 +107,7 @@ const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
     ("licence", check_item::<Licence>),
     ("review", check_item::<xpufleet_model::Review>),
     ("job", check_item::<TrainingJob>),
+    ("service", check_item::<xpufleet_model::Service>),
     ("risk", check_item::<xpufleet_model::Risk>),
 ];
 
@@ -300,6 +301,7 @@ fn partial_scenario(text: &str) -> Option<(Scenario, KeptEntries, FailedIds)> {
     s.licences = typed_entries(&doc, "licence", &mut kept, &mut failed);
     s.reviews = typed_entries(&doc, "review", &mut kept, &mut failed);
     s.jobs = typed_entries(&doc, "job", &mut kept, &mut failed);
+    s.services = typed_entries(&doc, "service", &mut kept, &mut failed);
     s.risks = typed_entries(&doc, "risk", &mut kept, &mut failed);
     Some((s, kept, failed))
 }

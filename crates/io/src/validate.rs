@@ -726,6 +726,12 @@ impl<'a> Checker<'a> {
         for (i, j) in s.jobs.iter().enumerate() {
             self.job(i, j, &accels, &entities);
         }
+
+        // Services.
+        self.unique_ids("service", s.services.iter().map(|v| v.id.as_str()));
+        for (i, v) in s.services.iter().enumerate() {
+            self.service(&format!("service[{i}]"), v, &accels, &entities);
+        }
         self.id_charsets(s);
     }
 
@@ -769,6 +775,135 @@ impl<'a> Checker<'a> {
                 format!("{at}.authority"),
                 "empty authority: expected the issuing authority (\"US-BIS\")".into(),
             );
+        }
+    }
+
+    /// One `[[service]]`: a model shape the serving model accepts, token volumes in range,
+    /// request buckets whose shares add up to one, latency targets above zero, and tenant,
+    /// accelerators and countries that exist.
+    fn service(&mut self, at: &str, v: &xpufleet_model::Service, accels: &Known, entities: &Known) {
+        const PARAMS: Range = Range::from(1e6, 1e14, "parameters");
+        const TOKENS: Range = Range::from(
+            0.0,
+            xpufleet_perf::serving::MAX_TOKENS_PER_DAY,
+            "tokens a day",
+        );
+        const LENGTH: Range = Range::above(0.0, 1e7, "tokens");
+        const SHARE: Range = Range::above(0.0, 1.0, "");
+        const PEAK: Range = Range::from(1.0, 100.0, "");
+        const MS: Range = Range::above(0.0, 3.6e6, "ms");
+        const KV: Range = Range::above(0.0, 1e9, "bytes");
+        self.within(format!("{at}.params"), v.params, PARAMS, "params");
+        if let Some(a) = v.active_params {
+            if !(a.is_finite() && a > 0.0 && a <= v.params) {
+                self.err(
+                    format!("{at}.active_params"),
+                    format!(
+                        "active_params is {}: expected a number above 0 and at most params ({})",
+                        show(a),
+                        show(v.params)
+                    ),
+                );
+            }
+        }
+        if let Some(k) = v.kv_bytes_per_token {
+            self.within(
+                format!("{at}.kv_bytes_per_token"),
+                k,
+                KV,
+                "kv_bytes_per_token",
+            );
+        }
+        for (field, n) in [
+            ("n_layers", v.n_layers),
+            ("d_model", v.d_model),
+            ("kv_heads", v.kv_heads),
+            ("head_dim", v.head_dim),
+        ] {
+            if let Some(n) = n {
+                self.nonzero(format!("{at}.{field}"), u64::from(n), field);
+            }
+        }
+        if (v.kv_heads.is_some() || v.head_dim.is_some())
+            && !(v.kv_heads.is_some() && v.head_dim.is_some() && v.n_layers.is_some())
+            && v.kv_bytes_per_token.is_none()
+        {
+            let field = if v.kv_heads.is_some() {
+                "kv_heads"
+            } else {
+                "head_dim"
+            };
+            self.err(
+                format!("{at}.{field}"),
+                "an incomplete attention shape: expected n_layers, kv_heads and head_dim \
+                 together (or kv_bytes_per_token)"
+                    .into(),
+            );
+        }
+        self.within(
+            format!("{at}.input_tokens_per_day"),
+            v.input_tokens_per_day,
+            TOKENS,
+            "input_tokens_per_day",
+        );
+        if v.output_tokens_per_day == 0.0 {
+            self.err(
+                format!("{at}.output_tokens_per_day"),
+                "output_tokens_per_day is 0: expected some output (a service answers)".into(),
+            );
+        } else {
+            self.within(
+                format!("{at}.output_tokens_per_day"),
+                v.output_tokens_per_day,
+                TOKENS,
+                "output_tokens_per_day",
+            );
+        }
+        for (j, b) in v.buckets.iter().enumerate() {
+            let bat = format!("{at}.bucket[{j}]");
+            self.within(
+                format!("{bat}.input_tokens"),
+                b.input_tokens,
+                LENGTH,
+                "input_tokens",
+            );
+            self.within(
+                format!("{bat}.output_tokens"),
+                b.output_tokens,
+                LENGTH,
+                "output_tokens",
+            );
+            self.within(format!("{bat}.share"), b.share, SHARE, "share");
+        }
+        let total: f64 = v.buckets.iter().map(|b| b.share).sum();
+        if !v.buckets.is_empty() && total.is_finite() && (total - 1.0).abs() > 1e-6 {
+            self.err(
+                format!("{at}.bucket"),
+                format!(
+                    "the bucket shares add up to {}: expected shares of the requests that add up to 1",
+                    show(total)
+                ),
+            );
+        }
+        self.within(
+            format!("{at}.peak_to_average"),
+            v.peak_to_average,
+            PEAK,
+            "peak_to_average",
+        );
+        for (field, t) in [("ttft_ms", v.ttft_ms), ("tpot_ms", v.tpot_ms)] {
+            if let Some(t) = t {
+                self.within(format!("{at}.{field}"), t, MS, field);
+            }
+        }
+        if let Some(t) = &v.tenant {
+            self.reference(format!("{at}.tenant"), t, entities);
+        }
+        for (j, a) in v.allowed_accels.iter().enumerate() {
+            self.reference(format!("{at}.allowed_accels[{j}]"), a, accels);
+        }
+        for (j, c) in v.data_countries.iter().enumerate() {
+            self.country(format!("{at}.data_countries[{j}]"), c);
         }
     }
 
@@ -1276,6 +1411,7 @@ impl Checker<'_> {
         self.id_charset("supply_cap", s.supply_caps.iter().map(|c| c.id.as_str()));
         self.id_charset("licence", s.licences.iter().map(|l| l.id.as_str()));
         self.id_charset("job", s.jobs.iter().map(|j| j.id.as_str()));
+        self.id_charset("service", s.services.iter().map(|v| v.id.as_str()));
     }
 }
 
@@ -1333,6 +1469,43 @@ mod tests {
         assert!(d.0.iter().all(|x| x.line.is_some()), "{s}");
         // And the entry is optional: the example itself validates.
         assert!(diagnose(EXAMPLE_SCENARIO).is_empty());
+    }
+
+    #[test]
+    fn issue_22_service_errors_are_located() {
+        let n = crate::parse_scenario(EXAMPLE_SCENARIO, "example")
+            .unwrap()
+            .services
+            .len();
+        let ok = "\n[[service]]\nid = \"chat-t\"\nparams = 70e9\ninput_tokens_per_day = 1e9\noutput_tokens_per_day = 2e8\ntpot_ms = 50\ndata_countries = [\"CN\"]\n[[service.bucket]]\ninput_tokens = 500\noutput_tokens = 200\nshare = 0.5\n[[service.bucket]]\ninput_tokens = 4000\noutput_tokens = 400\nshare = 0.5\n";
+        let text = format!("{EXAMPLE_SCENARIO}{ok}");
+        assert!(diagnose(&text).is_empty(), "{}", diagnose(&text));
+        let bad = "\n[[service]]\nid = \"chat t\"\nparams = 70e9\nactive_params = 80e9\nkv_heads = 8\ninput_tokens_per_day = -1\noutput_tokens_per_day = 0\npeak_to_average = 0.5\nttft_ms = 0\ntenant = \"nobody\"\nallowed_accels = [\"h999\"]\ndata_countries = [\"china\"]\n[[service.bucket]]\ninput_tokens = 500\noutput_tokens = 200\nshare = 0.7\n";
+        let d = diagnose(&format!("{text}{bad}"));
+        let s = d.to_string();
+        let at = format!("service[{}]", n + 1);
+        for want in [
+            format!("{at}.id: id \"chat t\" is not allowed"),
+            format!("{at}.active_params: active_params is 8e10: expected"),
+            format!("{at}.kv_heads: an incomplete attention shape"),
+            format!("{at}.input_tokens_per_day: input_tokens_per_day is -1: expected"),
+            format!("{at}.output_tokens_per_day: output_tokens_per_day is 0"),
+            format!("{at}.bucket: the bucket shares add up to 0.7"),
+            format!("{at}.peak_to_average: peak_to_average is 0.5"),
+            format!("{at}.ttft_ms: ttft_ms is 0"),
+            format!("{at}.tenant: unknown entity \"nobody\""),
+            format!("{at}.allowed_accels[0]: unknown accelerator \"h999\""),
+            format!("{at}.data_countries[0]: malformed country code \"china\""),
+        ] {
+            assert!(s.contains(&want), "missing {want:?} in:\n{s}");
+        }
+        assert!(d.0.iter().all(|x| x.line.is_some()), "{s}");
+        // A field the service does not have is a type error at the entry, not ignored.
+        let d = diagnose(&format!(
+            "{EXAMPLE_SCENARIO}{}",
+            ok.replace("tpot_ms", "tpot_msec")
+        ));
+        assert!(d.to_string().contains("unknown field `tpot_msec`"), "{d}");
     }
 
     #[test]

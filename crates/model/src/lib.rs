@@ -15,6 +15,7 @@ pub mod money;
 pub mod pool;
 pub mod risk;
 pub mod scenario;
+pub mod service;
 pub mod site;
 pub mod throughput;
 pub mod time;
@@ -33,6 +34,7 @@ pub use scenario::{
     Candidate, CandidateMode, Envelope, EnvelopeScope, Licence, MixBasis, PlanSettings, Review,
     ReviewDecision, Scenario, SupplierMix, SupplyCap, VerificationPolicy,
 };
+pub use service::{RequestBucket, Service};
 pub use site::{Role, Site, Tenure, Verification};
 pub use throughput::ThroughputTable;
 pub use time::SimTime;

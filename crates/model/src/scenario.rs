@@ -318,6 +318,9 @@ pub struct Scenario {
     pub reviews: Vec<Review>,
     #[serde(default, rename = "job")]
     pub jobs: Vec<TrainingJob>,
+    /// Models served to users: inference demand the plan covers (`[[service]]`).
+    #[serde(default, rename = "service", skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<crate::Service>,
     /// Jobs generated for the planned fleet (`[workload]`), added to `jobs` by `run`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<crate::WorkloadGen>,
@@ -347,6 +350,9 @@ impl Scenario {
     }
     pub fn licence(&self, id: &str) -> Option<&Licence> {
         self.licences.iter().find(|l| l.id == id)
+    }
+    pub fn service(&self, id: &str) -> Option<&crate::Service> {
+        self.services.iter().find(|s| s.id == id)
     }
     pub fn entities(&self) -> crate::Entities {
         crate::Entities::new(&self.entities)

@@ -126,5 +126,69 @@ fn hard(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, example, mid, large, hard);
+/// 20 services over 30 part types at two sites (issue 22): each service is a covering row over
+/// 30 serving copies, in the same program as the training compute. Under `cargo test` it
+/// shrinks to 3 services over 3 parts.
+fn services(c: &mut Criterion) {
+    let (parts, n_services) = if benching() { (30, 20) } else { (3, 3) };
+    let (mut scenario, catalog) = synth::scenario(
+        synth::Size {
+            accelerators: parts,
+            sites: 2,
+        },
+        7,
+    );
+    for k in 0..n_services {
+        // Models from 7B to 70B dense and volumes from 20M to 400M output tokens a day, which
+        // the generated budgets cover: the usual case, not the conflict analysis.
+        let params = 7e9 * (1 + k % 10) as f64;
+        let output = 2e7 * (1 + (k * 7) % 20) as f64;
+        scenario.services.push(xpufleet_model::Service {
+            id: format!("svc-{k}"),
+            description: String::new(),
+            params,
+            active_params: None,
+            n_layers: None,
+            d_model: None,
+            kv_bytes_per_token: None,
+            kv_heads: None,
+            head_dim: None,
+            precision: None,
+            input_tokens_per_day: output * 4.0,
+            output_tokens_per_day: output,
+            buckets: Vec::new(),
+            peak_to_average: 1.5,
+            ttft_ms: None,
+            tpot_ms: None,
+            tenant: None,
+            allowed_accels: Vec::new(),
+            data_countries: Vec::new(),
+        });
+    }
+    let perf = PerfModel::default();
+    let opts = PlanOptions {
+        sensitivity: false,
+        ..PlanOptions::default()
+    };
+    let p = plan(&scenario, &catalog, &AllowAll, &perf, &opts).unwrap();
+    if benching() {
+        println!(
+            "plan/services: {} candidates, {} services: status {}, gap {:.2e}, {} short",
+            scenario.candidates.len(),
+            p.services.len(),
+            p.status.as_str(),
+            p.gap,
+            p.services.iter().filter(|s| s.shortfall.is_some()).count()
+        );
+    }
+    assert_eq!(p.services.len(), n_services);
+    let mut g = c.benchmark_group(format!("plan/{n_services}-services-{parts}-parts"));
+    g.sample_size(10);
+    g.bench_function("microlp", |b| {
+        b.iter(|| plan(&scenario, &catalog, &AllowAll, &perf, &opts).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, example, mid, large, hard, services);
 criterion_main!(benches);

@@ -33,6 +33,7 @@ mod prepare;
 mod report;
 pub mod risk;
 mod search;
+mod services;
 pub mod synth;
 
 pub use check::verify;
@@ -47,6 +48,7 @@ pub use report::{
     plan, CandidateCoefs, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, MixShare,
     ObjectiveReport, Plan, PlanLine, PlanOptions, Relaxation, SolveStatus, DEFAULT_GAP,
 };
+pub use services::{ServiceAllocation, ServiceReport, ServiceShortfall, Use};
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -24,6 +24,8 @@ pub(crate) struct Limits {
     pub max_nodes: Vec<Option<f64>>,
     /// Effective PFLOPS to reach.
     pub target_pflops: Option<f64>,
+    /// Per service row, output tokens a second new capacity must carry.
+    pub service_per_s: Vec<Option<f64>>,
 }
 
 impl Limits {
@@ -39,6 +41,7 @@ impl Limits {
                 .map(|it| it.max_nodes.map(|n| n as f64))
                 .collect(),
             target_pflops,
+            service_per_s: p.service_rows.iter().map(|r| r.need()).collect(),
         }
     }
 }
@@ -52,6 +55,8 @@ pub(crate) enum Group {
     Power(usize),
     MaxNodes(usize),
     Target,
+    /// A service (or request bucket) row: `Σ tokens/s per node · nodes ≥ demand`.
+    Service(usize),
 }
 
 /// What one solve optimises.
@@ -226,6 +231,7 @@ pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
             negated: true,
         });
     }
+    crate::services::push_rows(p, lim, &mut out);
     match goal {
         Goal::Parametric { .. } => out.push(at_least_one_node(p)),
         Goal::RatioFloor { lambda } => {
@@ -322,10 +328,18 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                 if i == j || out[i] || lim.max_nodes[i].is_some() {
                     continue;
                 }
+                // A serving copy shares its candidate's `max_nodes` through a row of its own.
+                if p.items[i]
+                    .serve
+                    .is_some_and(|s| lim.max_nodes[s.parent].is_some())
+                {
+                    continue;
+                }
                 let (a, b) = (&p.items[i], &p.items[j]);
                 let same = a.caps == b.caps
                     && a.vendor_country == b.vendor_country
-                    && a.accels_per_node == b.accels_per_node;
+                    && a.accels_per_node == b.accels_per_node
+                    && crate::services::serves_at_least(a, b);
                 let cost_ok = if spend_mix(j) {
                     a.node_cost == b.node_cost
                 } else {

@@ -77,6 +77,9 @@ pub(crate) struct Item {
     pub max_nodes: Option<u64>,
     /// Supply caps (indices into `Problem::caps`) this item counts toward.
     pub caps: Vec<usize>,
+    /// For a serving copy of a candidate (`services`): the row it covers; `None` for the
+    /// candidate itself, whose nodes train.
+    pub serve: Option<crate::services::Serve>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +134,8 @@ pub(crate) struct Problem {
     pub mixes: Vec<MixRow>,
     pub caps: Vec<CapRow>,
     pub sites: Vec<SiteRow>,
+    /// Serving demand rows (`services`), empty without `[[service]]`.
+    pub service_rows: Vec<crate::services::ServiceRow>,
     pub warnings: Vec<String>,
 }
 
@@ -493,6 +498,7 @@ pub(crate) fn prepare(
             mfu,
             max_nodes: c.max_nodes.map(u64::from),
             caps: member_caps,
+            serve: None,
         };
         if latent_item {
             excluded.push(excluded_of(c, reasons));
@@ -522,6 +528,7 @@ pub(crate) fn prepare(
         mixes,
         caps,
         sites,
+        service_rows: Vec::new(),
         warnings,
     })
 }

@@ -35,6 +35,9 @@ pub struct PlanOptions {
     pub time_limit_s: Option<f64>,
     /// Which MILP solver runs branch-and-bound.
     pub solver: Solver,
+    /// Measured serving profiles the services are sized with (the built-in ones in the app);
+    /// empty leaves every service to the roofline.
+    pub serving_profiles: Vec<xpufleet_perf::serving::ServingProfile>,
 }
 
 /// The default relative gap: 0.01%.
@@ -52,6 +55,7 @@ impl Default for PlanOptions {
             mip_gap: DEFAULT_GAP,
             time_limit_s: Some(10.0),
             solver: Solver::Microlp,
+            serving_profiles: Vec::new(),
         }
     }
 }
@@ -127,7 +131,15 @@ pub struct PlanLine {
     pub power_mw: f64,
     /// Expected MFU used to value it.
     pub mfu: f64,
+    /// Training compute only: nodes that serve count none.
     pub effective_pflops: f64,
+    /// Nodes of `nodes` bought to serve services (`services` says which).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub serving_nodes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What an envelope spends.
@@ -164,6 +176,8 @@ pub enum ConstraintKind {
     Power,
     MaxNodes,
     Target,
+    /// A service's (or request bucket's) demand, in output tokens a second at its peak.
+    Service,
 }
 
 /// What relaxing one binding constraint by a stated step does to the objective. The re-solve
@@ -249,6 +263,9 @@ pub struct Plan {
     pub spend_usd: f64,
     pub power_mw: f64,
     pub warnings: Vec<String>,
+    /// Each `[[service]]`: demand, what covers it and at what cost (absent without services).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<crate::ServiceReport>,
 }
 
 /// Plans `scenario` against `catalog`, asking `gate` about every candidate on the plan date and
@@ -270,6 +287,11 @@ pub fn plan(
             .map_err(|e| PlanError::Invalid(format!("plan.objective: {e}")))?,
     };
     let target = opts.target_pflops.or(scenario.plan.target_pflops);
+    // With services, min-cost is the cost of serving them (and of any target) alone.
+    let target = match target {
+        None if objective == Objective::MinCost && !scenario.services.is_empty() => Some(0.0),
+        t => t,
+    };
     if objective == Objective::MinCost && target.is_none() {
         return Err(PlanError::Invalid(
             "the min-cost objective needs a target: set plan.target_pflops (effective PFLOPS)"
@@ -301,16 +323,36 @@ pub fn plan(
             opts.mip_gap
         )));
     }
-    let p = prepare(scenario, catalog, gate, perf, date)?;
+    let mut p = prepare(scenario, catalog, gate, perf, date)?;
+    let serving_params = xpufleet_perf::serving::ServingParams::default();
+    let attached = crate::services::attach(
+        &mut p,
+        scenario,
+        catalog,
+        gate,
+        date,
+        &opts.serving_profiles,
+        &serving_params,
+    );
     let sopts = SolverOpts {
         gap: opts.mip_gap,
         time_limit_s: opts.time_limit_s,
         solver: opts.solver,
     };
-    let lim = Limits::of(&p, target);
-    let Some(base) = optimise(&p, &lim, objective, sopts, None)? else {
-        return Err(infeasible(&p, &lim, objective, sopts));
-    };
+    let mut lim = Limits::of(&p, target);
+    let (base, shortfalls) = crate::services::solve_covering(
+        &p,
+        &mut lim,
+        |l| optimise(&p, l, objective, sopts, None),
+        |l| infeasible(&p, l, objective, sopts),
+        |l| {
+            matches!(
+                model::solve(&p, l, Goal::Feasibility, sopts, None),
+                Ok(Some(_))
+            )
+        },
+    )?;
+    let lim = lim;
     let sol = &base.sol;
     let value = base.value;
     let status = base.status(opts.mip_gap);
@@ -498,6 +540,14 @@ pub fn plan(
         spend_usd,
         power_mw,
         warnings,
+        services: crate::services::reports(
+            scenario,
+            &p,
+            &attached,
+            &sol.nodes,
+            &shortfalls,
+            &serving_params,
+        ),
     })
 }
 
@@ -819,6 +869,14 @@ fn infeasible(p: &Problem, full: &Limits, objective: Objective, opts: SolverOpts
     groups.retain(|g| matches!(g, Group::MaxNodes(_)) || present.contains(&Some(*g)));
     // Compute-per-dollar without a target is infeasible only when nothing at all can be
     // bought; its "at least one node" row is then the conflict with the exclusions.
+    // Services go first, so the conflict names as few of them as it can, with what they
+    // conflict with.
+    let mut groups: Vec<Group> = (0..p.service_rows.len())
+        .filter(|&r| lim.service_per_s[r].is_some())
+        .map(Group::Service)
+        .chain(groups)
+        .collect();
+    groups.dedup();
     let goal = Goal::Feasibility;
     let mut conflict = Vec::new();
     for g in groups {
@@ -858,6 +916,7 @@ fn dropped(lim: &Limits, g: Group) -> Limits {
         Group::Power(s) => l.power_w[s] = None,
         Group::MaxNodes(i) => l.max_nodes[i] = None,
         Group::Target => l.target_pflops = None,
+        Group::Service(r) => l.service_per_s[r] = None,
     }
     l
 }
@@ -870,6 +929,7 @@ fn group_id(p: &Problem, g: Group) -> String {
         Group::Power(s) => format!("power:{}", p.sites[s].id),
         Group::MaxNodes(i) => format!("max_nodes:{}", p.items[i].id),
         Group::Target => "target".into(),
+        Group::Service(r) => format!("service:{}", p.service_rows[r].id),
     }
 }
 
@@ -947,6 +1007,13 @@ fn constraint_reports(
                 "≥",
                 "effective PFLOPS".to_string(),
             ),
+            Group::Service(_) => (
+                ConstraintKind::Service,
+                r.lhs(nodes),
+                r.limit(),
+                "≥",
+                "output tokens/s".to_string(),
+            ),
             Group::MaxNodes(_) => unreachable!("max_nodes are bounds, not rows"),
         };
         out.push(ConstraintReport {
@@ -962,11 +1029,20 @@ fn constraint_reports(
     }
     for (i, it) in p.items.iter().enumerate() {
         if let Some(m) = it.max_nodes {
+            // The candidate's nodes with those of its serving copies.
+            let n: u64 = p
+                .items
+                .iter()
+                .zip(nodes)
+                .filter(|(c, _)| c.serve.is_some_and(|s| s.parent == i))
+                .map(|(_, &n)| n)
+                .sum::<u64>()
+                + nodes[i];
             out.push(ConstraintReport {
                 id: group_id(p, Group::MaxNodes(i)),
                 kind: ConstraintKind::MaxNodes,
-                binding: nodes[i] >= m,
-                value: nodes[i] as f64,
+                binding: n >= m,
+                value: n as f64,
                 limit: m as f64,
                 sense: "≤".into(),
                 unit: "nodes".into(),
@@ -1025,6 +1101,18 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
         l.max_nodes[i] = Some(m + add);
         return (Some(l), format!("max_nodes +{pct:.0}% (+{add} nodes)"));
     }
+    if let Some(r) = p
+        .service_rows
+        .iter()
+        .position(|r| format!("service:{}", r.id) == id)
+    {
+        let need = lim.service_per_s[r].unwrap_or(0.0);
+        l.service_per_s[r] = Some(need * (1.0 - step));
+        return (
+            Some(l),
+            format!("demand -{pct:.0}% (-{:.0} output tokens/s)", need * step),
+        );
+    }
     if id == "target" {
         let t = lim.target_pflops.unwrap_or(0.0);
         l.target_pflops = Some(t * (1.0 - step));
@@ -1037,11 +1125,21 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
 }
 
 pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
+    // A candidate's serving copies are nodes of the same line.
+    let mut serving = vec![0u64; p.items.len()];
+    for (it, &n) in p.items.iter().zip(nodes) {
+        if let Some(s) = it.serve {
+            serving[s.parent] += n;
+        }
+    }
     p.items
         .iter()
         .zip(nodes)
-        .filter(|(_, &n)| n > 0)
-        .map(|(it, &n)| {
+        .enumerate()
+        .filter(|(_, (it, _))| it.serve.is_none())
+        .map(|(i, (it, &n))| (it, n + serving[i], n, serving[i]))
+        .filter(|&(_, n, _, _)| n > 0)
+        .map(|(it, n, training, serving_nodes)| {
             let env = &p.envelopes[it.envelope];
             let site = &p.sites[it.site];
             PlanLine {
@@ -1061,7 +1159,8 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
                 envelope: env.id.clone(),
                 power_mw: it.node_power_w * n as f64 / 1e6,
                 mfu: it.mfu,
-                effective_pflops: it.pflops_per_node * n as f64,
+                effective_pflops: it.pflops_per_node * training as f64,
+                serving_nodes,
             }
         })
         .collect()

@@ -63,6 +63,9 @@ pub struct ReportData {
     /// Monte Carlo over the scenario's `[[risk]]` entries (`risk.rs`); absent without risks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<Section<crate::risk::Risk>>,
+    /// Each `[[service]]`'s demand and what covers it (`serving.rs`); absent without services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<Section<crate::serving::Serving>>,
     /// Things the reader should know: inputs skipped and why, engines that could not answer.
     #[serde(default)]
     pub notes: Vec<String>,

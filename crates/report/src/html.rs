@@ -105,6 +105,7 @@ pub fn render_html(r: &ReportData) -> String {
     p.toc();
     p.out.push_str("<main>");
     p.plan();
+    p.out.push_str(&crate::serving::html(r.serving.as_ref()));
     p.compute();
     p.compliance();
     p.what_if();

@@ -11,6 +11,7 @@ pub mod data;
 pub mod format;
 pub mod html;
 pub mod risk;
+pub mod serving;
 pub mod tables;
 
 pub use build::{mean_utilisation, percentile, spend_by, Standing};

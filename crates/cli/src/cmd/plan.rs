@@ -429,8 +429,63 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
         }
         println!("\nExcluded before solving\n{}", crate::common::fit(&mut t));
     }
+    print_services(p);
     for w in &p.warnings {
         crate::common::say!("warning: {w}");
+    }
+}
+
+/// The services section: demand, what covers it (pools first, then bought or leased nodes) and
+/// any shortfall with what binds. Nothing without `[[service]]`.
+fn print_services(p: &Plan) {
+    if p.services.is_empty() {
+        return;
+    }
+    let mut t = table();
+    t.set_header(vec![
+        "service",
+        "output tokens/day",
+        "covered",
+        "served by",
+        "USD/day",
+    ]);
+    for s in &p.services {
+        let by: Vec<String> = s
+            .by_accelerator
+            .iter()
+            .map(|b| {
+                let from = b.pool.as_deref().or(b.candidate.as_deref()).unwrap_or("");
+                format!("{} x {} ({from})", b.accelerators, b.accelerator)
+            })
+            .collect();
+        t.add_row(vec![
+            s.id.clone(),
+            format!("{:.3e}", s.output_tokens_per_day),
+            format!(
+                "{:.1}%",
+                100.0 * s.covered_output_tokens_per_day / s.output_tokens_per_day
+            ),
+            if by.is_empty() {
+                "nothing".into()
+            } else {
+                by.join(", ")
+            },
+            format!("{:.0}", s.cost_usd_per_day),
+        ]);
+    }
+    println!(
+        "\nServices (existing pools serve first; serving nodes earn no training PFLOPS)\n{}",
+        crate::common::fit(&mut t)
+    );
+    for s in &p.services {
+        if let Some(short) = &s.shortfall {
+            crate::common::say!(
+                "service {} is short by {:.3e} output tokens/day: {}",
+                s.id,
+                short.output_tokens_per_day,
+                short.reason
+            );
+        }
     }
 }
 

@@ -145,6 +145,8 @@ fn xpufleet_report_chart_ids() -> Vec<String> {
     assert!(ids.len() >= 10, "{ids:?}");
     // The example has [[risk]] entries, so its page also draws the risk section's charts.
     ids.extend(["chart-risk-fan", "chart-risk-drivers"].map(String::from));
+    // And it has [[service]] entries (issue 22): the Serving section's chart.
+    ids.push(xpufleet_report::serving::CHART_ID.to_string());
     ids
 }
 

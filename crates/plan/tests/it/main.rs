@@ -9,5 +9,6 @@ mod infeasible;
 mod props;
 mod risk;
 mod robust;
+mod serving;
 mod solvers;
 mod support;

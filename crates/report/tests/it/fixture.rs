@@ -714,6 +714,7 @@ pub fn report() -> ReportData {
         workload: Section::available(workload),
         cost_energy: Section::available(cost),
         risk: None,
+        serving: None,
         notes: vec!["1 candidate skipped: mlu590 has no BF16 figure".into()],
     }
 }

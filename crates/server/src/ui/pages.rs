@@ -1627,6 +1627,62 @@ fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
         &[],
         &rows,
     ));
+    services_table(p, b);
+}
+
+/// The plan's services in one compact table: demand, share covered, what serves each (pools
+/// first) and cost a day; nothing without `[[service]]`.
+fn services_table(p: &xpufleet_plan::Plan, b: &mut String) {
+    if p.services.is_empty() {
+        return;
+    }
+    let rows: Vec<Vec<String>> = p
+        .services
+        .iter()
+        .map(|v| {
+            let by: Vec<String> = v
+                .by_accelerator
+                .iter()
+                .map(|a| {
+                    let from = a.pool.as_deref().or(a.candidate.as_deref()).unwrap_or("");
+                    format!(
+                        "{} × {} (<code>{}</code>)",
+                        int(a.accelerators),
+                        esc(&a.accelerator),
+                        esc(from)
+                    )
+                })
+                .collect();
+            vec![
+                format!("<code>{}</code>", esc(&v.id)),
+                sig3(v.output_tokens_per_day),
+                format!(
+                    "{}%",
+                    sig3(100.0 * v.covered_output_tokens_per_day / v.output_tokens_per_day)
+                ),
+                by.join(", "),
+                usd(v.cost_usd_per_day),
+                v.shortfall
+                    .as_ref()
+                    .map(|s| esc(&s.reason))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    b.push_str(&table(
+        "services",
+        "Services: demand and what serves it",
+        &[
+            "Service",
+            "Output tokens/day",
+            "Covered",
+            "Served by",
+            "USD/day",
+            "Short because",
+        ],
+        &[1, 2, 4],
+        &rows,
+    ));
 }
 
 async fn plan_page(

@@ -1,0 +1,689 @@
+//! Serving demand in the procurement program: each `[[service]]` (split by its request
+//! buckets) becomes a covering row `Σ tokens/s per node · nodes ≥ demand` over serving copies of
+//! the candidates it may use, in the same MILP as the training compute.
+//!
+//! The formulation, in the order the code builds it:
+//! 1. *rows*: one per (service, bucket), in output tokens a second at the service's peak
+//!    (`output_tokens_per_day / 86 400 × peak_to_average`, split by the bucket's share);
+//! 2. *existing pools serve first*: each pool the service may use (accelerator allowed, site in
+//!    `data_countries`, the gate's verdict usable for serving) gives its accelerators to the
+//!    rows in scenario order until the row is covered or the pool is spent; what is left is the
+//!    row's right-hand side;
+//! 3. *serving copies*: every candidate item the service may use gets a copy (an integer
+//!    variable of its own, same envelope, site, caps and power, so every budget, supply and
+//!    power row counts it) whose objective value is zero PFLOPS and whose coefficient in the
+//!    row is what one node serves there, from the perf crate's serving model (a measured
+//!    profile, or the roofline). A candidate's `max_nodes` holds for it and its copies together.
+//!    The choice among copies is Mélange's (request buckets × part types at minimum cost), made
+//!    by the solver against the training compute the same money would buy;
+//! 4. *never fail*: when no plan covers every service, the conflict analysis names the services
+//!    and the constraints they conflict with; those rows are lowered to the largest share of
+//!    their demand that still fits, and the plan reports the shortfall and what binds.
+
+use serde::{Deserialize, Serialize};
+use xpufleet_comply::{Gate, UseKind, UseRequest, Verdict};
+use xpufleet_model::{Acquisition, CandidateMode, Catalog, Date, Scenario, Service};
+use xpufleet_perf::serving::{
+    estimate_serving, ServedModel, ServingDemand, ServingError, ServingParams, ServingProfile,
+};
+
+use crate::prepare::{Item, Problem};
+
+/// Seconds in a day.
+const DAY_S: f64 = 86_400.0;
+
+/// What an accelerator is asked to do: the compliance gate's verdict may differ between the two
+/// (a rule that names one use applies to that use only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Use {
+    Training,
+    Serving,
+}
+
+/// The gate's verdict on `req` for `use_`. The rule engine on this branch does not yet tell
+/// training from serving, so both uses get the one verdict it gives; this function is the single
+/// place that passes the use on once the gate's request carries it, and every serving decision
+/// of the planner goes through it.
+pub(crate) fn verdict_for(gate: &dyn Gate, req: &UseRequest, use_: Use) -> Verdict {
+    let _ = use_;
+    gate.verdict(req)
+}
+
+/// One covering row: a service, or one request bucket of it.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceRow {
+    /// Index into the scenario's services.
+    pub service: usize,
+    /// "chat" or "chat#2" (its third bucket).
+    pub id: String,
+    /// Output tokens a second the row must carry (peak-sized).
+    pub demand_per_s: f64,
+    /// What the existing pools carry of it.
+    pub pools_per_s: f64,
+    /// Whether any candidate has a serving copy for it.
+    pub has_copies: bool,
+}
+
+impl ServiceRow {
+    /// What new capacity must carry.
+    pub fn rhs(&self) -> f64 {
+        (self.demand_per_s - self.pools_per_s).max(0.0)
+    }
+
+    /// The row's right-hand side in the program: `None` when the pools carry it, or when no
+    /// candidate may serve it (the report then says so rather than the solver failing).
+    pub fn need(&self) -> Option<f64> {
+        (self.has_copies && self.rhs() > 0.0).then(|| self.rhs())
+    }
+}
+
+/// A serving copy's place in the program.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Serve {
+    /// Index into `Problem::service_rows`.
+    pub row: usize,
+    /// Output tokens a second one node carries for the row (its input tokens included).
+    pub per_node_per_s: f64,
+    /// The training item it copies.
+    pub parent: usize,
+}
+
+/// Existing pool capacity given to one row.
+#[derive(Debug, Clone)]
+pub(crate) struct PoolUse {
+    pub row: usize,
+    pub pool: String,
+    pub accelerator: String,
+    pub accels: u64,
+    pub per_accel_per_s: f64,
+    pub usd_per_accel_hour: Option<f64>,
+    pub source: String,
+}
+
+/// What attaching the services found, for the report.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Attached {
+    pub pool_uses: Vec<PoolUse>,
+    /// Per service: why parts could not serve it ("h20 at cn-ulanqab: ...").
+    pub unusable: Vec<Vec<String>>,
+    /// Per serving item (index into `Problem::items`): the serving model's source.
+    pub sources: Vec<(usize, String)>,
+    /// Per service: its tenant.
+    pub tenants: Vec<String>,
+}
+
+/// One part's share of a service in the plan. Field names are the `plan --json` contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAllocation {
+    pub accelerator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<String>,
+    pub accelerators: u64,
+    /// `both`: one pool time-shares prefill and decode (the planner does not split them).
+    pub role: String,
+    /// Output tokens a day this share carries at the service's peak-to-average.
+    pub output_tokens_per_day: f64,
+    /// Its cost per million output tokens at full use, where the price is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_million_output_tokens: Option<f64>,
+    /// The serving profile id, or `roofline`.
+    pub source: String,
+}
+
+/// A service the plan does not cover in full: by how much, and what binds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceShortfall {
+    pub output_tokens_per_day: f64,
+    /// The constraints that together leave it short ("budget:cn-chips"), or empty when no part
+    /// may serve it at all.
+    pub binds: Vec<String>,
+    pub reason: String,
+}
+
+/// One service in the plan. Field names are the `plan --json` contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceReport {
+    pub id: String,
+    pub input_tokens_per_day: f64,
+    pub output_tokens_per_day: f64,
+    pub covered_output_tokens_per_day: f64,
+    pub by_accelerator: Vec<ServiceAllocation>,
+    /// Pools at their hourly cost (bought: price over its life; leased: the rate), candidates
+    /// likewise (bought: price over the serving model's amortisation life).
+    pub cost_usd_per_day: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<ServiceShortfall>,
+    /// Parts that cannot serve it, with the reason (memory, latency, verdict, residency).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unusable: Vec<String>,
+}
+
+/// The serving model's view of a service: its model and its per-bucket demands.
+fn served_model(v: &Service) -> ServedModel {
+    ServedModel {
+        params: v.params,
+        active_params: v.active(),
+        precision: v.precision,
+        kv_bytes_per_token: v.kv_bytes(),
+    }
+}
+
+/// The (row id, demand) pairs of a service: one per bucket, the volumes split by each bucket's
+/// share of requests times its lengths, or the whole service when it has no buckets.
+fn bucket_demands(v: &Service) -> Vec<(String, ServingDemand)> {
+    let whole = |input: f64, output: f64, mean_input: Option<f64>| ServingDemand {
+        input_tokens_per_day: input,
+        output_tokens_per_day: output,
+        mean_input_tokens: mean_input,
+        ttft_ms: v.ttft_ms,
+        tpot_ms: v.tpot_ms,
+        peak_to_average: v.peak_to_average,
+    };
+    if v.buckets.is_empty() {
+        return vec![(
+            v.id.clone(),
+            whole(v.input_tokens_per_day, v.output_tokens_per_day, None),
+        )];
+    }
+    let in_w: f64 = v.buckets.iter().map(|b| b.share * b.input_tokens).sum();
+    let out_w: f64 = v.buckets.iter().map(|b| b.share * b.output_tokens).sum();
+    v.buckets
+        .iter()
+        .enumerate()
+        .map(|(j, b)| {
+            let input = v.input_tokens_per_day * b.share * b.input_tokens / in_w.max(1e-300);
+            let output = v.output_tokens_per_day * b.share * b.output_tokens / out_w.max(1e-300);
+            (
+                format!("{}#{j}", v.id),
+                whole(input, output, Some(b.input_tokens)),
+            )
+        })
+        .collect()
+}
+
+/// Output tokens a second one accelerator carries for `d` (its input tokens included, one pool
+/// doing both), and the serving model's source; or why it cannot serve.
+fn per_accel(
+    model: &ServedModel,
+    d: &ServingDemand,
+    a: &xpufleet_model::Accelerator,
+    profiles: &[ServingProfile],
+    params: &ServingParams,
+) -> Result<(f64, String), ServingError> {
+    let e = estimate_serving(model, d, a, profiles, false, None, params)?;
+    let r = e.tokens_per_s_per_accel;
+    let ratio = d.input_tokens_per_day / d.output_tokens_per_day;
+    let input_term = if ratio > 0.0 { ratio / r.input } else { 0.0 };
+    let per = 1.0 / (input_term + 1.0 / r.output);
+    if per.is_finite() && per > 0.0 {
+        Ok((per, e.source))
+    } else {
+        Err(ServingError::Invalid {
+            field: "tokens_per_s_per_accel".into(),
+            message: format!("the serving model gives no positive rate for {}", a.id),
+        })
+    }
+}
+
+fn kind_of(leased: bool) -> UseKind {
+    if leased {
+        UseKind::Remote
+    } else {
+        UseKind::Own
+    }
+}
+
+/// Adds the service rows, gives existing pools to them, and appends a serving copy of every
+/// candidate item each row may use to `p.items`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attach(
+    p: &mut Problem,
+    scenario: &Scenario,
+    catalog: &Catalog,
+    gate: &dyn Gate,
+    date: Date,
+    profiles: &[ServingProfile],
+    params: &ServingParams,
+) -> Attached {
+    let mut out = Attached::default();
+    if scenario.services.is_empty() {
+        return out;
+    }
+    let accel_of = |id: &str| {
+        scenario
+            .accelerators
+            .iter()
+            .find(|a| a.id == id)
+            .or_else(|| catalog.get(id))
+    };
+    let country_of = |site: &str| scenario.site(site).map(|s| s.country.clone());
+    // Accelerators left in each pool as services take them, in scenario order.
+    let mut pool_left: Vec<u64> = scenario
+        .pools
+        .iter()
+        .map(|pl| u64::from(pl.nodes) * u64::from(pl.accels_per_node))
+        .collect();
+    let n_training = p.items.len();
+    for (s, v) in scenario.services.iter().enumerate() {
+        let tenant = v.tenant.clone().unwrap_or_else(|| scenario.company.clone());
+        out.tenants.push(tenant.clone());
+        let mut unusable: Vec<String> = Vec::new();
+        let model = served_model(v);
+        let usable = |target: &str, leased: bool| {
+            let verdict = verdict_for(
+                gate,
+                &UseRequest {
+                    user: tenant.clone(),
+                    target: target.to_string(),
+                    kind: kind_of(leased),
+                    workload_flops: None,
+                    date,
+                },
+                Use::Serving,
+            );
+            if verdict.usable() {
+                Ok(())
+            } else {
+                Err(verdict.summary())
+            }
+        };
+        for (id, demand) in bucket_demands(v) {
+            let row = p.service_rows.len();
+            let demand_per_s = demand.output_tokens_per_day / DAY_S * demand.peak_to_average;
+            let mut covered = 0.0;
+            // Existing pools first.
+            for (k, pool) in scenario.pools.iter().enumerate() {
+                if covered >= demand_per_s || pool_left[k] == 0 {
+                    continue;
+                }
+                let Some(country) = country_of(&pool.site) else {
+                    continue;
+                };
+                if !v.allows(&pool.accelerator, &country) {
+                    continue;
+                }
+                let leased = matches!(pool.acquisition, Acquisition::Leased { .. });
+                if let Err(why) = usable(&pool.id, leased) {
+                    note(&mut unusable, format!("pool {}: {why}", pool.id));
+                    continue;
+                }
+                let Some(a) = accel_of(&pool.accelerator) else {
+                    continue;
+                };
+                let (per, source) = match per_accel(&model, &demand, a, profiles, params) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        note(&mut unusable, format!("pool {}: {e}", pool.id));
+                        continue;
+                    }
+                };
+                let want = ((demand_per_s - covered) / per - 1e-9).ceil().max(0.0) as u64;
+                let take = want.min(pool_left[k]);
+                if take == 0 {
+                    continue;
+                }
+                pool_left[k] -= take;
+                covered += take as f64 * per;
+                out.pool_uses.push(PoolUse {
+                    row,
+                    pool: pool.id.clone(),
+                    accelerator: pool.accelerator.clone(),
+                    accels: take,
+                    per_accel_per_s: per,
+                    usd_per_accel_hour: pool_hourly_usd(scenario, pool),
+                    source,
+                });
+            }
+            p.service_rows.push(ServiceRow {
+                service: s,
+                id,
+                demand_per_s,
+                pools_per_s: covered.min(demand_per_s),
+                has_copies: false,
+            });
+            // Serving copies of the candidate items the row may use.
+            for i in 0..n_training {
+                let it = &p.items[i];
+                let country = &p.sites[it.site].country;
+                if !v.allows(&it.accelerator, country) {
+                    continue;
+                }
+                if let Err(why) = usable(&it.id, it.mode == CandidateMode::Lease) {
+                    note(&mut unusable, format!("candidate {}: {why}", it.id));
+                    continue;
+                }
+                let Some(a) = accel_of(&it.accelerator) else {
+                    continue;
+                };
+                match per_accel(&model, &demand, a, profiles, params) {
+                    Ok((per, source)) => {
+                        let copy = Item {
+                            pflops_per_node: 0.0,
+                            max_nodes: None,
+                            serve: Some(Serve {
+                                row,
+                                per_node_per_s: per * it.accels_per_node as f64,
+                                parent: i,
+                            }),
+                            ..it.clone()
+                        };
+                        out.sources.push((p.items.len(), source));
+                        p.items.push(copy);
+                        p.service_rows[row].has_copies = true;
+                    }
+                    Err(e) => note(&mut unusable, format!("candidate {}: {e}", it.id)),
+                }
+            }
+        }
+        out.unusable.push(unusable);
+    }
+    out
+}
+
+/// Keeps one line per reason (a bucketed service would repeat each).
+fn note(list: &mut Vec<String>, line: String) {
+    if !list.contains(&line) {
+        list.push(line);
+    }
+}
+
+/// A pool's cost an accelerator-hour in USD: a bought pool's price over its amortisation life,
+/// a leased pool's rate.
+fn pool_hourly_usd(scenario: &Scenario, pool: &xpufleet_model::Pool) -> Option<f64> {
+    match &pool.acquisition {
+        Acquisition::Bought {
+            price, life_years, ..
+        } => scenario
+            .fx
+            .to_usd(price)
+            .ok()
+            .map(|usd| usd / (life_years.max(1e-9) * 365.0 * 24.0)),
+        Acquisition::Leased { rate, .. } => scenario.fx.to_usd(rate).ok(),
+    }
+}
+
+/// A candidate item's cost an accelerator-hour in USD: a lease's rate, a purchase's price over
+/// the serving model's amortisation life.
+fn item_hourly_usd(it: &Item, horizon_days: f64, params: &ServingParams) -> f64 {
+    let per_accel = it.node_cost_usd / it.accels_per_node.max(1) as f64;
+    match it.mode {
+        CandidateMode::Lease => per_accel / (horizon_days.max(1e-9) * 24.0),
+        CandidateMode::Buy => per_accel / (params.price_life_years * 365.0 * 24.0),
+    }
+}
+
+/// The per-service answer for the plan at `nodes`, with the shortfalls found while solving.
+pub(crate) fn reports(
+    scenario: &Scenario,
+    p: &Problem,
+    att: &Attached,
+    nodes: &[u64],
+    shortfalls: &[(usize, Vec<String>)],
+    params: &ServingParams,
+) -> Vec<ServiceReport> {
+    let horizon = scenario.plan.horizon_days;
+    let source_of = |i: usize| {
+        att.sources
+            .iter()
+            .find(|(k, _)| *k == i)
+            .map_or("roofline".to_string(), |(_, s)| s.clone())
+    };
+    scenario
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, v)| {
+            let rows: Vec<usize> = (0..p.service_rows.len())
+                .filter(|&r| p.service_rows[r].service == s)
+                .collect();
+            let mut by: Vec<ServiceAllocation> = Vec::new();
+            let mut cost_per_day = 0.0;
+            let mut carried_per_s = 0.0;
+            let per_m = |usd_h: Option<f64>, per_accel: f64| {
+                usd_h.map(|h| h / (per_accel * 3600.0 / v.peak_to_average) * 1e6)
+            };
+            let mut add = |a: ServiceAllocation, usd_day: f64| {
+                cost_per_day += usd_day;
+                match by.iter_mut().find(|b| {
+                    b.accelerator == a.accelerator && b.pool == a.pool && b.candidate == a.candidate
+                }) {
+                    Some(b) => {
+                        b.accelerators += a.accelerators;
+                        b.output_tokens_per_day += a.output_tokens_per_day;
+                    }
+                    None => by.push(a),
+                }
+            };
+            for u in att.pool_uses.iter().filter(|u| rows.contains(&u.row)) {
+                let per_s = u.accels as f64 * u.per_accel_per_s;
+                carried_per_s += per_s;
+                add(
+                    ServiceAllocation {
+                        accelerator: u.accelerator.clone(),
+                        pool: Some(u.pool.clone()),
+                        candidate: None,
+                        accelerators: u.accels,
+                        role: "both".into(),
+                        output_tokens_per_day: per_s * DAY_S / v.peak_to_average,
+                        usd_per_million_output_tokens: per_m(
+                            u.usd_per_accel_hour,
+                            u.per_accel_per_s,
+                        ),
+                        source: u.source.clone(),
+                    },
+                    u.usd_per_accel_hour.unwrap_or(0.0) * 24.0 * u.accels as f64,
+                );
+            }
+            for (i, it) in p.items.iter().enumerate() {
+                let Some(sv) = it.serve else { continue };
+                if !rows.contains(&sv.row) || nodes[i] == 0 {
+                    continue;
+                }
+                let accels = nodes[i] * it.accels_per_node;
+                let per_s = nodes[i] as f64 * sv.per_node_per_s;
+                carried_per_s += per_s;
+                let usd_h = item_hourly_usd(it, horizon, params);
+                let per_accel = sv.per_node_per_s / it.accels_per_node.max(1) as f64;
+                add(
+                    ServiceAllocation {
+                        accelerator: it.accelerator.clone(),
+                        pool: None,
+                        candidate: Some(it.id.clone()),
+                        accelerators: accels,
+                        role: "both".into(),
+                        output_tokens_per_day: per_s * DAY_S / v.peak_to_average,
+                        usd_per_million_output_tokens: per_m(Some(usd_h), per_accel),
+                        source: source_of(i),
+                    },
+                    usd_h * 24.0 * accels as f64,
+                );
+            }
+            let covered = (carried_per_s * DAY_S / v.peak_to_average).min(v.output_tokens_per_day);
+            let short = v.output_tokens_per_day - covered;
+            let unusable = att.unusable.get(s).cloned().unwrap_or_default();
+            let shortfall = (short > 1e-6 * v.output_tokens_per_day).then(|| {
+                let binds: Vec<String> = shortfalls
+                    .iter()
+                    .filter(|(r, _)| rows.contains(r))
+                    .flat_map(|(_, b)| b.iter().cloned())
+                    .fold(Vec::new(), |mut acc, b| {
+                        if !acc.contains(&b) {
+                            acc.push(b);
+                        }
+                        acc
+                    });
+                let any_part = p
+                    .items
+                    .iter()
+                    .any(|it| it.serve.is_some_and(|sv| rows.contains(&sv.row)));
+                let reason = if !any_part && binds.is_empty() {
+                    "no pool capacity is left and no candidate may serve it (see unusable)".into()
+                } else if binds.is_empty() {
+                    "the solver's plan leaves it short".into()
+                } else {
+                    format!("covering it in full conflicts with {}", binds.join(", "))
+                };
+                ServiceShortfall {
+                    output_tokens_per_day: short,
+                    binds,
+                    reason,
+                }
+            });
+            ServiceReport {
+                id: v.id.clone(),
+                input_tokens_per_day: v.input_tokens_per_day,
+                output_tokens_per_day: v.output_tokens_per_day,
+                covered_output_tokens_per_day: covered,
+                by_accelerator: by,
+                cost_usd_per_day: cost_per_day,
+                shortfall,
+                unusable,
+            }
+        })
+        .collect()
+}
+
+/// Rows lowered to fit, each with the constraint ids that bind it.
+pub(crate) type Shortfalls = Vec<(usize, Vec<String>)>;
+
+/// Solves with every service row, and when no plan covers them all, lowers the rows the
+/// conflict names to the largest share of their demand that fits (to 1/64 of it), naming what
+/// binds. `solve` optimises under the limits (`None`: infeasible); `conflict` names an
+/// irreducible conflict of constraint ids.
+pub(crate) fn solve_covering<T>(
+    p: &Problem,
+    lim: &mut crate::model::Limits,
+    mut solve: impl FnMut(&crate::model::Limits) -> Result<Option<T>, crate::PlanError>,
+    mut conflict: impl FnMut(&crate::model::Limits) -> crate::PlanError,
+    mut feasible: impl FnMut(&crate::model::Limits) -> bool,
+) -> Result<(T, Shortfalls), crate::PlanError> {
+    let mut shortfalls: Shortfalls = Vec::new();
+    // Each round lowers at least one row to a level that fits with the rest, so one round per
+    // row (and one to finish) is enough; the bound only guards against a solver that disagrees
+    // with itself.
+    for _ in 0..=p.service_rows.len() + 1 {
+        if let Some(t) = solve(lim)? {
+            return Ok((t, shortfalls));
+        }
+        let err = conflict(lim);
+        let crate::PlanError::Infeasible { conflict: ids, .. } = &err else {
+            return Err(err);
+        };
+        let svc: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| {
+                id.strip_prefix("service:")
+                    .and_then(|r| p.service_rows.iter().position(|row| row.id == r))
+            })
+            .filter(|&r| lim.service_per_s[r].is_some())
+            .collect();
+        if svc.is_empty() {
+            return Err(err);
+        }
+        let binds: Vec<String> = ids
+            .iter()
+            .filter(|id| !id.starts_with("service:"))
+            .cloned()
+            .collect();
+        for &r in &svc {
+            let full = lim.service_per_s[r].unwrap_or(0.0);
+            // The largest share of the row that fits with the others as they stand.
+            let (mut lo, mut hi) = (0.0f64, 1.0f64);
+            for _ in 0..6 {
+                let mid = (lo + hi) / 2.0;
+                let mut trial = lim.clone();
+                trial.service_per_s[r] = Some(full * mid);
+                if feasible(&trial) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            lim.service_per_s[r] = (lo > 0.0).then_some(full * lo);
+            shortfalls.push((r, binds.clone()));
+        }
+    }
+    Err(crate::PlanError::Solver(
+        "the services could not be fitted to the other constraints".into(),
+    ))
+}
+
+/// Whether item `a` covers the same service row as `b` at least as well (both training items
+/// count as equal): the domination test's extra condition.
+pub(crate) fn serves_at_least(a: &Item, b: &Item) -> bool {
+    match (a.serve, b.serve) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.row == y.row && x.per_node_per_s >= y.per_node_per_s,
+        _ => false,
+    }
+}
+
+/// The service rows under `lim`, and one row per candidate with `max_nodes` and serving copies
+/// that holds the candidate and its copies to it together.
+pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<crate::model::Row>) {
+    use crate::model::{Group, Row};
+    for (r, need) in lim.service_per_s.iter().enumerate() {
+        let Some(need) = *need else {
+            // A row the pools cover (or that was dropped) needs no new nodes: its copies stay
+            // at zero, so the solver never spends on serving nothing.
+            let copies: Vec<(usize, f64)> = p
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| it.serve.is_some_and(|s| s.row == r))
+                .map(|(i, _)| (i, 1.0))
+                .collect();
+            if !copies.is_empty() {
+                out.push(Row {
+                    group: None,
+                    coefs: copies,
+                    rhs: 0.0,
+                    negated: false,
+                });
+            }
+            continue;
+        };
+        let coefs: Vec<(usize, f64)> = p
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, it)| {
+                it.serve
+                    .filter(|s| s.row == r)
+                    .map(|s| (i, -s.per_node_per_s))
+            })
+            .collect();
+        out.push(Row {
+            group: Some(Group::Service(r)),
+            coefs,
+            rhs: -need,
+            negated: true,
+        });
+    }
+    for (i, it) in p.items.iter().enumerate() {
+        if it.serve.is_some() {
+            continue;
+        }
+        let Some(m) = lim.max_nodes[i] else { continue };
+        let copies: Vec<(usize, f64)> = p
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.serve.is_some_and(|s| s.parent == i))
+            .map(|(k, _)| (k, 1.0))
+            .collect();
+        if !copies.is_empty() {
+            let mut coefs = vec![(i, 1.0)];
+            coefs.extend(copies);
+            out.push(Row {
+                group: None,
+                coefs,
+                rhs: m,
+                negated: false,
+            });
+        }
+    }
+}
