@@ -108,6 +108,7 @@ const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
     ("review", check_item::<xpufleet_model::Review>),
     ("job", check_item::<TrainingJob>),
     ("risk", check_item::<xpufleet_model::Risk>),
+    ("period", check_item::<xpufleet_model::Period>),
 ];
 
 /// Parses `text` as a `T`. Serde stops at the first type error, so on failure each entry of each
@@ -301,6 +302,7 @@ fn partial_scenario(text: &str) -> Option<(Scenario, KeptEntries, FailedIds)> {
     s.reviews = typed_entries(&doc, "review", &mut kept, &mut failed);
     s.jobs = typed_entries(&doc, "job", &mut kept, &mut failed);
     s.risks = typed_entries(&doc, "risk", &mut kept, &mut failed);
+    s.periods = typed_entries(&doc, "period", &mut kept, &mut failed);
     Some((s, kept, failed))
 }
 

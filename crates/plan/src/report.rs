@@ -7,6 +7,7 @@ use xpufleet_model::{CandidateMode, Catalog, Date, MixBasis, Scenario};
 
 use crate::model::{self, Goal, Group, Limits, Proof, Row, Solved, Solver, SolverOpts, USD_SCALE};
 pub use crate::prepare::Excluded;
+use crate::periods::ExtraKind;
 use crate::prepare::{prepare, Problem};
 use crate::{Objective, PlanError};
 
@@ -128,6 +129,9 @@ pub struct PlanLine {
     /// Expected MFU used to value it.
     pub mfu: f64,
     pub effective_pflops: f64,
+    /// In a plan over periods, the period the line is ordered in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
 }
 
 /// What an envelope spends.
@@ -249,6 +253,11 @@ pub struct Plan {
     pub spend_usd: f64,
     pub power_mw: f64,
     pub warnings: Vec<String>,
+    /// A plan over periods (`[[period]]`): each period's orders, spend and capacity. Then
+    /// `lines` holds every period's lines, `effective_pflops` is the periods' average weighted
+    /// by days and `power_mw` the most the plan draws in any period.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<crate::periods::PeriodPlan>,
 }
 
 /// Plans `scenario` against `catalog`, asking `gate` about every candidate on the plan date and
@@ -270,7 +279,9 @@ pub fn plan(
             .map_err(|e| PlanError::Invalid(format!("plan.objective: {e}")))?,
     };
     let target = opts.target_pflops.or(scenario.plan.target_pflops);
-    if objective == Objective::MinCost && target.is_none() {
+    let over_periods = !scenario.periods.is_empty();
+    let period_target = scenario.periods.iter().any(|p| p.target_pflops.is_some());
+    if objective == Objective::MinCost && target.is_none() && !period_target {
         return Err(PlanError::Invalid(
             "the min-cost objective needs a target: set plan.target_pflops (effective PFLOPS)"
                 .into(),
@@ -301,14 +312,35 @@ pub fn plan(
             opts.mip_gap
         )));
     }
-    let p = prepare(scenario, catalog, gate, perf, date)?;
     let sopts = SolverOpts {
         gap: opts.mip_gap,
         time_limit_s: opts.time_limit_s,
         solver: opts.solver,
     };
-    let lim = Limits::of(&p, target);
-    let Some(base) = optimise(&p, &lim, objective, sopts, None)? else {
+    // Over periods, the demand is a row per period (the period's own target, else the plan's),
+    // and a first plan that meets them all is built before the MILP runs.
+    let (p, lim, start) = if over_periods {
+        let targets: Vec<Option<f64>> = scenario
+            .periods
+            .iter()
+            .map(|per| match objective {
+                Objective::MaxCompute => None,
+                _ => per.target_pflops.or(target),
+            })
+            .collect();
+        let p = crate::periods::prepare_periods(scenario, catalog, gate, perf, &targets)?;
+        let lim = Limits::of(&p, None);
+        let start = match objective {
+            Objective::MaxCompute => None,
+            _ => crate::periods::greedy(&p, &lim),
+        };
+        (p, lim, start)
+    } else {
+        let p = prepare(scenario, catalog, gate, perf, date)?;
+        let lim = Limits::of(&p, target);
+        (p, lim, None)
+    };
+    let Some(base) = optimise(&p, &lim, objective, sopts, start.as_deref())? else {
         return Err(infeasible(&p, &lim, objective, sopts));
     };
     let sol = &base.sol;
@@ -471,9 +503,16 @@ pub fn plan(
             }
         })
         .collect();
-    let effective_pflops = lines.iter().map(|l| l.effective_pflops).sum();
+    let mut effective_pflops = lines.iter().map(|l| l.effective_pflops).sum();
     let spend_usd = lines.iter().map(|l| l.spend_usd).sum();
-    let power_mw = lines.iter().map(|l| l.power_mw).sum();
+    let mut power_mw = lines.iter().map(|l| l.power_mw).sum();
+    let periods = crate::periods::report(&p, &sol.nodes);
+    let mut lines = lines;
+    if p.timeline.is_some() {
+        lines = crate::periods::lines(&p, &sol.nodes);
+        effective_pflops = crate::periods::average_pflops(&periods);
+        power_mw = crate::periods::peak_power_mw(&p, &sol.nodes);
+    }
     Ok(Plan {
         scenario: scenario.name.clone(),
         date,
@@ -498,6 +537,7 @@ pub fn plan(
         spend_usd,
         power_mw,
         warnings,
+        periods,
     })
 }
 
@@ -794,6 +834,7 @@ fn infeasible(p: &Problem, full: &Limits, objective: Objective, opts: SolverOpts
     groups.extend((0..p.caps.len()).map(Group::Cap));
     groups.extend((0..p.mixes.len()).map(Group::Mix));
     groups.extend((0..p.envelopes.len()).map(Group::Budget));
+    groups.extend((0..p.extra.len()).map(Group::Extra));
     let present: Vec<Option<Group>> = model::rows(p, &lim, Goal::Feasibility)
         .iter()
         .map(|r| r.group)
@@ -840,6 +881,7 @@ fn dropped(lim: &Limits, g: Group) -> Limits {
         Group::Power(s) => l.power_w[s] = None,
         Group::MaxNodes(i) => l.max_nodes[i] = None,
         Group::Target => l.target_pflops = None,
+        Group::Extra(k) => l.extra[k] = None,
     }
     l
 }
@@ -852,6 +894,7 @@ fn group_id(p: &Problem, g: Group) -> String {
         Group::Power(s) => format!("power:{}", p.sites[s].id),
         Group::MaxNodes(i) => format!("max_nodes:{}", p.items[i].id),
         Group::Target => "target".into(),
+        Group::Extra(k) => p.extra[k].id.clone(),
     }
 }
 
@@ -929,6 +972,32 @@ fn constraint_reports(
                 "≥",
                 "effective PFLOPS".to_string(),
             ),
+            Group::Extra(k) => {
+                let x = &p.extra[k];
+                match x.kind {
+                    ExtraKind::Budget => (
+                        ConstraintKind::Budget,
+                        r.lhs(nodes),
+                        r.limit(),
+                        "≤",
+                        x.unit.clone(),
+                    ),
+                    ExtraKind::Power => (
+                        ConstraintKind::Power,
+                        (x.offset + r.lhs(nodes)) / 1e6,
+                        (x.offset + r.limit()) / 1e6,
+                        "≤",
+                        x.unit.clone(),
+                    ),
+                    ExtraKind::Target => (
+                        ConstraintKind::Target,
+                        r.lhs(nodes),
+                        r.limit(),
+                        "≥",
+                        x.unit.clone(),
+                    ),
+                }
+            }
             Group::MaxNodes(_) => unreachable!("max_nodes are bounds, not rows"),
         };
         out.push(ConstraintReport {
@@ -964,6 +1033,34 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
     let mut l = lim.clone();
     let step = opts.relax_step;
     let pct = step * 100.0;
+    // The rows of a plan over periods come first: a period's power row shares its id with the
+    // site's arrival bound.
+    if let Some(k) = p.extra.iter().position(|x| x.id == id) {
+        let x = &p.extra[k];
+        let v = lim.extra[k].unwrap_or(x.limit);
+        return match x.kind {
+            ExtraKind::Budget => {
+                l.extra[k] = Some(v * (1.0 + step));
+                let added = crate::periods::money(v * step, &x.unit);
+                (Some(l), format!("budget +{pct:.0}% (+{added})"))
+            }
+            ExtraKind::Power => {
+                let add_w = x.scale * step;
+                l.extra[k] = Some(v + add_w);
+                (
+                    Some(l),
+                    format!("site power +{pct:.0}% (+{:.1} MW)", add_w / 1e6),
+                )
+            }
+            ExtraKind::Target => {
+                l.extra[k] = Some(v * (1.0 - step));
+                (
+                    Some(l),
+                    format!("target -{pct:.0}% (-{:.1} PFLOPS)", v * step),
+                )
+            }
+        };
+    }
     if let Some(e) = p
         .envelopes
         .iter()
@@ -1044,6 +1141,7 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
                 power_mw: it.node_power_w * n as f64 / 1e6,
                 mfu: it.mfu,
                 effective_pflops: it.pflops_per_node * n as f64,
+                period: None,
             }
         })
         .collect()

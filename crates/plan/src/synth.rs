@@ -129,6 +129,9 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
                 max_nodes: None,
                 lessor: None,
                 licences: vec![],
+                lead_time_days: None,
+                from: None,
+                until: None,
             });
             // Leases only abroad; a lease at home is outside the home envelope's scope and is
             // excluded, which is part of what the generator exercises.
@@ -144,6 +147,9 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
                 max_nodes: (i % 7 == 0).then_some(50),
                 lessor: None,
                 licences: vec![],
+                lead_time_days: None,
+                from: None,
+                until: None,
             });
         }
     }
@@ -213,6 +219,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         workload: None,
         plan: PlanSettings::default(),
         risks: vec![],
+        periods: vec![],
     };
     (scenario, catalog)
 }
@@ -316,6 +323,9 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
                 max_nodes: (i == 7).then_some(rng.range(5.0, 40.0).round() as u32),
                 lessor: None,
                 licences: vec![],
+                lead_time_days: None,
+                from: None,
+                until: None,
             });
         }
     }
@@ -429,6 +439,7 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
         workload: None,
         plan: PlanSettings::default(),
         risks: vec![],
+        periods: vec![],
     };
     (scenario, catalog)
 }

@@ -7,6 +7,7 @@ mod hand;
 mod hard;
 mod infeasible;
 mod props;
+mod periods;
 mod risk;
 mod robust;
 mod solvers;

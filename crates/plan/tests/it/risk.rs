@@ -114,6 +114,7 @@ fn line(id: &str, nodes: u64, pflops_per_node: f64) -> PlanLine {
         power_mw: 0.0,
         mfu: 0.5,
         effective_pflops: nodes as f64 * pflops_per_node,
+        period: None,
     }
 }
 
