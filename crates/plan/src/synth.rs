@@ -503,3 +503,44 @@ impl xpufleet_comply::Gate for HardGate {
         }
     }
 }
+
+/// `scenario` spread over `n` quarters from its date: each quarter may spend a quarter of each
+/// envelope's budget (the envelope's own budget stays the total), every third purchase takes 84
+/// days to arrive (so it counts from the next quarter), and leases run from the second quarter
+/// to the one before last, so capacity both arrives late and drops away. The benches' plan over
+/// time (`plan/quarters-*`).
+pub fn quarters(scenario: &mut Scenario, n: usize) {
+    let mut start = scenario.date;
+    let mut periods = Vec::with_capacity(n);
+    for q in 0..n {
+        let end = start.plus_days(90);
+        periods.push(xpufleet_model::Period {
+            id: format!("q{:02}", q + 1),
+            start,
+            end,
+            budgets: scenario
+                .envelopes
+                .iter()
+                .map(|e| (e.id.clone(), e.budget.scale(0.25)))
+                .collect(),
+            target_pflops: None,
+            service_demand: Default::default(),
+        });
+        start = end.plus_days(1);
+    }
+    let (second, before_last) = (
+        periods.get(1).map(|p| p.start),
+        periods.len().checked_sub(2).map(|k| periods[k].end),
+    );
+    for (k, c) in scenario.candidates.iter_mut().enumerate() {
+        match c.mode {
+            CandidateMode::Buy if k % 3 == 0 => c.lead_time_days = Some(84),
+            CandidateMode::Lease => {
+                c.from = second;
+                c.until = before_last;
+            }
+            _ => {}
+        }
+    }
+    scenario.periods = periods;
+}
