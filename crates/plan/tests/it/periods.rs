@@ -329,3 +329,72 @@ fn the_three_year_example_buys_only_what_each_quarter_allows() {
         last = q.effective_pflops - leased;
     }
 }
+
+/// Bad periods, lead times and lease windows are located errors: the field's path and its line.
+#[test]
+fn bad_periods_and_times_are_located() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/periods.toml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let cases: [(&str, &str, &str, &str); 6] = [
+        (
+            "start = 2025-04-01",
+            "start = 2025-03-15",
+            "period[1].start",
+            "overlaps period 2025Q1",
+        ),
+        (
+            "end = 2025-03-31",
+            "end = 2024-12-31",
+            "period[0].end",
+            "before it starts",
+        ),
+        (
+            "lead_time_days = 60",
+            "lead_time_days = -5",
+            "candidate[1].lead_time_days",
+            "expected whole days from 0",
+        ),
+        (
+            "max_nodes = 1\n",
+            "max_nodes = 1\nuntil = 2025-06-30\n",
+            "candidate[0].until",
+            "is a lease's window",
+        ),
+        (
+            "until = 2025-03-31",
+            "until = 2025-03-31\nfrom = 2025-04-01",
+            "candidate[2].until",
+            "before it starts",
+        ),
+        (
+            "budgets = { capex = { amount = 320000, currency = \"USD\" } }\n\n[[period]]",
+            "budgets = { capex = { amount = 320000, currency = \"EUR\" } }\n\n[[period]]",
+            "period[0].budgets.capex",
+            "currency",
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("xpufleet-periods-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (k, (from, to, field, words)) in cases.iter().enumerate() {
+        assert!(good.contains(from), "case {k}: {from:?} is not in the file");
+        let text = good.replacen(from, to, 1);
+        let file = dir.join(format!("case{k}.toml"));
+        std::fs::write(&file, &text).unwrap();
+        let d = match xpufleet_io::load_scenario(Some(&file), None) {
+            Err(d) => d,
+            Ok(ls) => xpufleet_io::validate::validate(&ls),
+        };
+        assert!(!d.is_empty(), "case {k}: {to:?} was accepted");
+        let shown = d.to_string();
+        let hit = d
+            .0
+            .iter()
+            .find(|x| {
+                x.field.as_deref().is_some_and(|f| f.starts_with(field))
+                    && x.message.contains(words)
+            })
+            .unwrap_or_else(|| panic!("case {k}: no error at {field} saying {words:?}: {shown}"));
+        assert!(hit.line.is_some(), "case {k}: not located: {shown}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
