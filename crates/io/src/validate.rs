@@ -782,7 +782,11 @@ impl<'a> Checker<'a> {
             }
             if let Some(q) = prev {
                 if p.start <= q.end {
-                    let what = if p.start < q.start { "out of order" } else { "overlaps" };
+                    let what = if p.start < q.start {
+                        "out of order"
+                    } else {
+                        "overlaps"
+                    };
                     self.err(
                         format!("{at}.start"),
                         format!(
@@ -810,7 +814,12 @@ impl<'a> Checker<'a> {
                 }
             }
             if let Some(t) = p.target_pflops {
-                self.within(format!("{at}.target_pflops"), t, TARGET_PFLOPS, "target_pflops");
+                self.within(
+                    format!("{at}.target_pflops"),
+                    t,
+                    TARGET_PFLOPS,
+                    "target_pflops",
+                );
             }
             for (svc, d) in &p.service_demand {
                 if !(d.is_finite() && *d >= 0.0) {

@@ -15,7 +15,7 @@ use xpufleet_comply::{Gate, UseKind, UseRequest};
 use xpufleet_model::{CandidateMode, Catalog, Date, Money, Scenario};
 
 use crate::model::{self, Goal, Limits};
-use crate::prepare::{prepare, ExclusionKind, Excluded, Problem, Reason};
+use crate::prepare::{prepare, Excluded, ExclusionKind, Problem, Reason};
 use crate::{PlanError, PlanLine};
 
 /// What an extra row limits.
@@ -235,7 +235,8 @@ pub(crate) fn prepare_periods(
                 .iter()
                 .find(|c| c.id == it.id)
                 .expect("an item is a candidate");
-            // A rule enacted inside the period: the order must be usable on its last day too.
+            // A rule enacted inside the period: the order must be usable on its last day too
+            // (the reason then reads as from the period on, since the order falls in it).
             let verdict = gate.verdict(&UseRequest {
                 user: scenario.company.clone(),
                 target: it.id.clone(),
@@ -251,7 +252,9 @@ pub(crate) fn prepare_periods(
                     t,
                     Reason {
                         kind: ExclusionKind::Verdict,
-                        detail: format!("on {}: {}", per.end, verdict.summary()),
+                        // The period's runs name when; the same words as a verdict on the start
+                        // date let the two merge into one reason.
+                        detail: verdict.summary(),
                     },
                 ));
                 continue;
@@ -308,7 +311,7 @@ pub(crate) fn prepare_periods(
             ));
         }
     }
-    out.excluded = excluded(scenario, &periods, &times, left_out);
+    out.excluded = excluded(scenario, &periods, left_out);
     // Each envelope's own budget caps its spend over all periods.
     for (e, env) in scenario.envelopes.iter().enumerate() {
         let coefs: Vec<(usize, f64)> = times
@@ -392,10 +395,8 @@ pub(crate) fn prepare_periods(
 fn excluded(
     scenario: &Scenario,
     periods: &[PeriodInfo],
-    times: &[ItemTime],
     mut left_out: BTreeMap<String, Vec<(usize, Reason)>>,
 ) -> Vec<Excluded> {
-    let _ = times;
     let mut out = Vec::new();
     for c in &scenario.candidates {
         let Some(entries) = left_out.remove(&c.id) else {
@@ -609,7 +610,10 @@ pub(crate) fn report(p: &Problem, nodes: &[u64]) -> Vec<PeriodPlan> {
 
 /// The average of the periods' effective PFLOPS, weighted by their days.
 pub(crate) fn average_pflops(periods: &[PeriodPlan]) -> f64 {
-    let days: f64 = periods.iter().map(|p| p.start.days_until(p.end) as f64 + 1.0).sum();
+    let days: f64 = periods
+        .iter()
+        .map(|p| p.start.days_until(p.end) as f64 + 1.0)
+        .sum();
     if days <= 0.0 {
         return 0.0;
     }

@@ -6,8 +6,8 @@ use xpufleet_comply::Gate;
 use xpufleet_model::{CandidateMode, Catalog, Date, MixBasis, Scenario};
 
 use crate::model::{self, Goal, Group, Limits, Proof, Row, Solved, Solver, SolverOpts, USD_SCALE};
-pub use crate::prepare::Excluded;
 use crate::periods::ExtraKind;
+pub use crate::prepare::Excluded;
 use crate::prepare::{prepare, Problem};
 use crate::{Objective, PlanError};
 

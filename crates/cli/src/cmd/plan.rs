@@ -283,7 +283,11 @@ fn print_timeline(p: &Plan) {
         } else {
             0
         };
-        let n = if q.effective_pflops > 0.0 { n.max(1) } else { 0 };
+        let n = if q.effective_pflops > 0.0 {
+            n.max(1)
+        } else {
+            0
+        };
         let pflops = match q.target_pflops {
             Some(tg) => format!("{} (need {})", fixed(q.effective_pflops, 1), fixed(tg, 1)),
             None => fixed(q.effective_pflops, 1),
@@ -333,50 +337,71 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
     } else {
         let over_periods = !p.periods.is_empty();
         let mut t = table();
-        let mut header = vec![
-            "accelerator",
-            "vendor",
-            "site",
-            "country",
-            "mode",
-            "nodes",
-            "units",
-            "chips",
-            "spend",
-            "spend USD",
-            "envelope",
-            "power MW",
-            "eff. PFLOPS",
-        ];
+        // Over periods, fewer columns so that the period fits beside what is ordered.
         if over_periods {
-            header.insert(0, "period");
-        }
-        t.set_header(header);
-        for l in &p.lines {
-            let mut row = vec![
-                l.accelerator.clone(),
-                l.vendor.clone(),
-                l.site.clone(),
-                l.country.clone(),
-                l.mode.to_string(),
-                l.nodes.to_string(),
-                l.units.to_string(),
-                l.chips.to_string(),
-                money(l.spend, &l.currency),
-                usd(l.spend_usd),
-                l.envelope.clone(),
-                format!("{:.2}", l.power_mw),
-                format!("{:.1}", l.effective_pflops),
-            ];
-            if over_periods {
-                row.insert(0, l.period.clone().unwrap_or_default());
+            t.set_header(vec![
+                "period",
+                "accelerator",
+                "site",
+                "mode",
+                "nodes",
+                "units",
+                "spend USD",
+                "envelope",
+                "eff. PFLOPS",
+            ]);
+            for l in &p.lines {
+                t.add_row(vec![
+                    l.period.clone().unwrap_or_default(),
+                    l.accelerator.clone(),
+                    l.site.clone(),
+                    l.mode.to_string(),
+                    l.nodes.to_string(),
+                    l.units.to_string(),
+                    usd(l.spend_usd),
+                    l.envelope.clone(),
+                    format!("{:.1}", l.effective_pflops),
+                ]);
             }
-            t.add_row(row);
+            println!("\n{}", crate::common::fit(&mut t));
+            print_timeline(p);
+        } else {
+            let header = vec![
+                "accelerator",
+                "vendor",
+                "site",
+                "country",
+                "mode",
+                "nodes",
+                "units",
+                "chips",
+                "spend",
+                "spend USD",
+                "envelope",
+                "power MW",
+                "eff. PFLOPS",
+            ];
+            t.set_header(header);
+            for l in &p.lines {
+                let row = vec![
+                    l.accelerator.clone(),
+                    l.vendor.clone(),
+                    l.site.clone(),
+                    l.country.clone(),
+                    l.mode.to_string(),
+                    l.nodes.to_string(),
+                    l.units.to_string(),
+                    l.chips.to_string(),
+                    money(l.spend, &l.currency),
+                    usd(l.spend_usd),
+                    l.envelope.clone(),
+                    format!("{:.2}", l.power_mw),
+                    format!("{:.1}", l.effective_pflops),
+                ];
+                t.add_row(row);
+            }
+            println!("\n{}", crate::common::fit(&mut t));
         }
-        println!("\n{}", crate::common::fit(&mut t));
-    }
-    if !p.periods.is_empty() {
-        print_timeline(p);
     }
     let mut t = table();
     t.set_header(vec!["envelope", "budget", "spent", "spent USD", "used"]);

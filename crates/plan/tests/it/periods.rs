@@ -77,12 +77,18 @@ fn two_quarters_match_the_hand_solution() {
     assert!(approx(p.objective.value, avg), "{}", p.objective.value);
     assert!(approx(p.effective_pflops, avg));
     // Q2 cannot take a slow order: it would arrive after the last quarter starts.
-    let slow = p.excluded.iter().find(|e| e.candidate == "buy-slow").unwrap();
+    let slow = p
+        .excluded
+        .iter()
+        .find(|e| e.candidate == "buy-slow")
+        .unwrap();
     assert_eq!(slow.reasons[0].kind, ExclusionKind::Period);
     assert!(slow.reason.starts_with("2025Q2: "), "{}", slow.reason);
     let lease = p.excluded.iter().find(|e| e.candidate == "lease").unwrap();
     assert!(
-        lease.reason.contains("2025Q2: the lease is on offer until 2025-03-31"),
+        lease
+            .reason
+            .contains("2025Q2: the lease is on offer until 2025-03-31"),
         "{}",
         lease.reason
     );
@@ -96,7 +102,14 @@ fn two_quarters_match_the_hand_solution() {
     // The JSON carries the periods with the names the issue gives.
     let json = serde_json::to_value(&p).unwrap();
     let q = &json["periods"][1];
-    for k in ["id", "start", "end", "lines", "spend_usd", "effective_pflops"] {
+    for k in [
+        "id",
+        "start",
+        "end",
+        "lines",
+        "spend_usd",
+        "effective_pflops",
+    ] {
         assert!(q.get(k).is_some(), "periods[1] has no {k}: {q}");
     }
     assert_eq!(q["start"], "2025-04-01");
@@ -111,7 +124,11 @@ fn a_rule_from_q2_excludes_the_part_in_q2_only() {
     };
     let p = plan(&s.scenario, &s.catalog, &gate, &FixedMfu(0.5), &opts()).unwrap();
     assert_eq!(nodes(&p, "2025Q2", "buy-fast"), 0);
-    let fast = p.excluded.iter().find(|e| e.candidate == "buy-fast").unwrap();
+    let fast = p
+        .excluded
+        .iter()
+        .find(|e| e.candidate == "buy-fast")
+        .unwrap();
     assert_eq!(fast.reasons.len(), 1, "{:#?}", fast.reasons);
     assert_eq!(fast.reasons[0].kind, ExclusionKind::Verdict);
     assert!(fast.reason.starts_with("2025Q2: "), "{}", fast.reason);
@@ -128,7 +145,11 @@ fn a_rule_from_q2_excludes_the_part_in_q2_only() {
         from: "2025-03-15".parse().unwrap(),
     };
     let p = plan(&s.scenario, &s.catalog, &gate, &FixedMfu(0.5), &opts()).unwrap();
-    let fast = p.excluded.iter().find(|e| e.candidate == "buy-fast").unwrap();
+    let fast = p
+        .excluded
+        .iter()
+        .find(|e| e.candidate == "buy-fast")
+        .unwrap();
     assert!(
         fast.reason.starts_with("every period: ") || fast.reason.contains("2025Q1"),
         "{}",
@@ -146,22 +167,43 @@ fn min_cost_meets_each_quarters_demand() {
         objective: Some(Objective::MinCost),
         ..opts()
     };
-    let p = plan(&s.scenario, &s.catalog, &TableGate::default(), &FixedMfu(0.5), &o).unwrap();
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &TableGate::default(),
+        &FixedMfu(0.5),
+        &o,
+    )
+    .unwrap();
     // Q1 needs 8: two lease nodes (69,120) are the only thing there in time that is cheaper
     // than a fast node; Q2 needs 12: the slow nodes ordered in Q1 (80,000 each) beat fast ones.
     assert_eq!(nodes(&p, "2025Q1", "lease"), 2, "{:#?}", p.lines);
     assert_eq!(nodes(&p, "2025Q1", "buy-slow"), 3);
-    assert!(approx(p.objective.value, 69_120.0 + 240_000.0), "{}", p.objective.value);
+    assert!(
+        approx(p.objective.value, 69_120.0 + 240_000.0),
+        "{}",
+        p.objective.value
+    );
     assert!(p.periods[0].effective_pflops >= 8.0 - 1e-9);
     assert!(p.periods[1].effective_pflops >= 12.0 - 1e-9);
 
     // Demand nothing can meet in Q1 is named by its period.
     s.scenario.periods[0].target_pflops = Some(100.0);
-    let e = plan(&s.scenario, &s.catalog, &TableGate::default(), &FixedMfu(0.5), &o).unwrap_err();
+    let e = plan(
+        &s.scenario,
+        &s.catalog,
+        &TableGate::default(),
+        &FixedMfu(0.5),
+        &o,
+    )
+    .unwrap_err();
     let PlanError::Infeasible { conflict, .. } = &e else {
         panic!("{e}");
     };
-    assert!(conflict.iter().any(|c| c == "target@2025Q1"), "{conflict:?}");
+    assert!(
+        conflict.iter().any(|c| c == "target@2025Q1"),
+        "{conflict:?}"
+    );
 }
 
 #[test]
@@ -218,7 +260,10 @@ fn check(p: &Plan, s: &xpufleet_model::Scenario) -> Result<(), String> {
             .sum();
         let bought = q.effective_pflops - leased;
         if bought < last - 1e-9 {
-            return Err(format!("{}: bought capacity falls to {bought} from {last}", q.id));
+            return Err(format!(
+                "{}: bought capacity falls to {bought} from {last}",
+                q.id
+            ));
         }
         last = bought;
     }
@@ -308,7 +353,11 @@ fn the_three_year_example_buys_only_what_each_quarter_allows() {
         .iter()
         .filter(|l| l.accelerator == "h20")
         .all(|l| l.period.as_deref() == Some("2025Q1")));
-    let h20 = p.excluded.iter().find(|e| e.candidate == "cn-h20-buy").unwrap();
+    let h20 = p
+        .excluded
+        .iter()
+        .find(|e| e.candidate == "cn-h20-buy")
+        .unwrap();
     assert!(
         h20.reasons
             .iter()

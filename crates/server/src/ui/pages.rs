@@ -1518,9 +1518,8 @@ fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
                 target_pflops: q.target_pflops,
             })
             .collect();
-        let svg = xpufleet_report::periods::capacity_chart(&periods, &|_, k| {
-            chart::color(k).to_string()
-        });
+        let svg =
+            xpufleet_report::periods::capacity_chart(&periods, &|_, k| chart::color(k).to_string());
         b.push_str(&figure(
             "chart-capacity-periods",
             "Capacity by part over the plan's periods",
