@@ -645,3 +645,16 @@ pub(crate) fn peak_power_mw(p: &Problem, nodes: &[u64]) -> f64 {
         })
         .fold(0.0, f64::max)
 }
+
+/// Over periods, a candidate's coefficients are those of its first period's variable, with the
+/// effective PFLOPS of a node while present rather than weighted by the days it is present.
+pub(crate) fn present_coefs(p: &Problem, coefs: &mut [crate::CandidateCoefs]) {
+    let Some(tl) = p.timeline.as_ref() else {
+        return;
+    };
+    for c in coefs.iter_mut() {
+        if let Some(i) = p.items.iter().position(|it| it.id == c.id) {
+            c.effective_pflops_per_node = Some(tl.items[i].pflops_per_node);
+        }
+    }
+}

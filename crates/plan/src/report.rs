@@ -454,7 +454,8 @@ pub fn plan(
             opts.mip_gap * 100.0
         ));
     }
-    let candidates = candidate_coefs(scenario, &p, &lim);
+    let mut candidates = candidate_coefs(scenario, &p, &lim);
+    crate::periods::present_coefs(&p, &mut candidates);
     let solves = base.solves;
     let lines = lines(&p, &sol.nodes);
     let envelopes = p
