@@ -380,6 +380,22 @@ fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
         .collect();
     report::Plan {
         as_of: p.date,
+        periods: p
+            .periods
+            .iter()
+            .map(|q| report::periods::PeriodCapacity {
+                id: q.id.clone(),
+                start: q.start,
+                end: q.end,
+                spend_usd: q.spend_usd,
+                parts: q
+                    .capacity
+                    .iter()
+                    .map(|c| (c.accelerator.clone(), c.effective_pflops))
+                    .collect(),
+                target_pflops: q.target_pflops,
+            })
+            .collect(),
         objective: p.objective.kind.as_str().to_string(),
         objective_value: p.objective.value,
         effective_pflops: p.effective_pflops,

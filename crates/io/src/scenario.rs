@@ -109,6 +109,7 @@ const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
     ("job", check_item::<TrainingJob>),
     ("service", check_item::<xpufleet_model::Service>),
     ("risk", check_item::<xpufleet_model::Risk>),
+    ("period", check_item::<xpufleet_model::Period>),
 ];
 
 /// Parses `text` as a `T`. Serde stops at the first type error, so on failure each entry of each
@@ -303,6 +304,7 @@ fn partial_scenario(text: &str) -> Option<(Scenario, KeptEntries, FailedIds)> {
     s.jobs = typed_entries(&doc, "job", &mut kept, &mut failed);
     s.services = typed_entries(&doc, "service", &mut kept, &mut failed);
     s.risks = typed_entries(&doc, "risk", &mut kept, &mut failed);
+    s.periods = typed_entries(&doc, "period", &mut kept, &mut failed);
     Some((s, kept, failed))
 }
 

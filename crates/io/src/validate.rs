@@ -663,6 +663,8 @@ impl<'a> Checker<'a> {
                 self.reference(format!("{at}.licences[{j}]"), l, &licences);
             }
         }
+        self.candidate_times(s);
+        self.periods(s, &envelopes);
 
         // Supply caps.
         self.unique_ids("supply_cap", s.supply_caps.iter().map(|c| c.id.as_str()));
@@ -737,6 +739,105 @@ impl<'a> Checker<'a> {
 
     /// One licence: holder and accelerators known, countries well-formed, dates in order, an
     /// issuing authority. Shared by scenarios and what-if files.
+    /// A candidate's lead time and lease window: a lead time is a whole number of days from 0 to
+    /// ten years; `from` and `until` belong to leases and run forward.
+    fn candidate_times(&mut self, s: &Scenario) {
+        for (i, c) in s.candidates.iter().enumerate() {
+            let at = format!("candidate[{i}]");
+            if let Some(d) = c.lead_time_days {
+                if !(0..=LEAD_TIME_DAYS_MAX).contains(&d) {
+                    self.err(
+                        format!("{at}.lead_time_days"),
+                        format!("lead_time_days is {d}: expected whole days from 0 to {LEAD_TIME_DAYS_MAX}"),
+                    );
+                }
+            }
+            if c.mode != xpufleet_model::CandidateMode::Lease {
+                for (k, d) in [("from", c.from), ("until", c.until)] {
+                    if d.is_some() {
+                        self.err(
+                            format!("{at}.{k}"),
+                            format!("`{k}` is a lease's window; candidate {} is bought: expected mode = \"lease\" or no `{k}`", c.id),
+                        );
+                    }
+                }
+            }
+            if let (Some(f), Some(u)) = (c.from, c.until) {
+                if u < f {
+                    self.err(
+                        format!("{at}.until"),
+                        format!("the lease ends ({u}) before it starts ({f}): expected until on or after from"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `[[period]]` entries: unique ids, each ending on or after its start, in order without
+    /// overlap, budgets naming known envelopes in their own currency, targets in range.
+    fn periods(&mut self, s: &Scenario, envelopes: &Known) {
+        self.unique_ids("period", s.periods.iter().map(|p| p.id.as_str()));
+        let mut prev: Option<&xpufleet_model::Period> = None;
+        for (i, p) in s.periods.iter().enumerate() {
+            let at = format!("period[{i}]");
+            if p.end < p.start {
+                self.err(
+                    format!("{at}.end"),
+                    format!("the period ends ({}) before it starts ({}): expected end on or after start (end is the last day, inclusive)", p.end, p.start),
+                );
+            }
+            if let Some(q) = prev {
+                if p.start <= q.end {
+                    let what = if p.start < q.start {
+                        "out of order"
+                    } else {
+                        "overlaps"
+                    };
+                    self.err(
+                        format!("{at}.start"),
+                        format!(
+                            "period {} {what} period {} ({} to {}): expected periods in order, each starting after the previous one's last day",
+                            p.id, q.id, q.start, q.end
+                        ),
+                    );
+                }
+            }
+            prev = Some(p);
+            for (env, m) in &p.budgets {
+                let bp = format!("{at}.budgets.{env}");
+                self.reference(bp.clone(), env, envelopes);
+                self.money(&bp, m, &s.fx, "budget");
+                if let Some(e) = s.envelope(env) {
+                    if e.budget.currency != m.currency {
+                        self.err(
+                            format!("{bp}.currency"),
+                            format!(
+                                "envelope {env} is in {}; found {}: expected the envelope's own currency",
+                                e.budget.currency, m.currency
+                            ),
+                        );
+                    }
+                }
+            }
+            if let Some(t) = p.target_pflops {
+                self.within(
+                    format!("{at}.target_pflops"),
+                    t,
+                    TARGET_PFLOPS,
+                    "target_pflops",
+                );
+            }
+            for (svc, d) in &p.service_demand {
+                if !(d.is_finite() && *d >= 0.0) {
+                    self.err(
+                        format!("{at}.service_demand.{svc}"),
+                        format!("service demand is {d}: expected a non-negative number"),
+                    );
+                }
+            }
+        }
+    }
+
     fn licence(
         &mut self,
         at: &str,
@@ -1331,6 +1432,8 @@ pub const MONEY: Range = Range::from(0.0, 1e15, "");
 pub const LIFE_YEARS: Range = Range::above(0.0, 50.0, "years");
 /// Ten years, leap days included.
 pub const HORIZON_DAYS: Range = Range::above(0.0, 3653.0, "days");
+/// The longest lead time a candidate may give, in days (ten years).
+pub const LEAD_TIME_DAYS_MAX: i64 = 3653;
 /// 1e7 PFLOPS is 10 ZFLOPS, ~30x the example's 300k-accelerator fleet.
 pub const TARGET_PFLOPS: Range = Range::above(0.0, 1e7, "PFLOPS");
 /// Generated jobs: enough to fill a fleet with large gangs, few enough that `run` stays quick.

@@ -12,6 +12,7 @@ pub mod figure;
 pub mod id;
 pub mod job;
 pub mod money;
+pub mod period;
 pub mod pool;
 pub mod risk;
 pub mod scenario;
@@ -28,6 +29,7 @@ pub use figure::{Confidence, Figure};
 pub use id::{id_problem, is_id, ID_RULE};
 pub use job::{TraceJob, TrainingJob, Work, WorkloadGen};
 pub use money::{Currency, FxRates, Money, MoneyError};
+pub use period::Period;
 pub use pool::{Acquisition, Pool, Purpose, Transfer, TransferKind};
 pub use risk::{Dist, Risk, RiskKind};
 pub use scenario::{

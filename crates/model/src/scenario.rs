@@ -108,6 +108,17 @@ pub struct Candidate {
     /// 2026-01-15 case-by-case review of exports from the US) read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ships_from: Option<CountryCode>,
+    /// Days from an order to delivery: a node bought in a period counts from the first period
+    /// that starts on or after the period's start plus this many days (plans with `[[period]]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_time_days: Option<i64>,
+    /// A lease's first day on offer (plans with `[[period]]`): it may run only in periods that
+    /// start on or after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Date>,
+    /// A lease's last day on offer: it may run only in periods that end on or before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
 }
 
 /// A cap on how many accelerators can be had, by vendor or by part.
@@ -333,6 +344,9 @@ pub struct Scenario {
     /// Uncertainty the plan is tested against (`plan --samples`, `sweep`); none by default.
     #[serde(default, rename = "risk", skip_serializing_if = "Vec::is_empty")]
     pub risks: Vec<crate::Risk>,
+    /// The plan's periods, in order (`[[period]]`); none plans one decision on `date`.
+    #[serde(default, rename = "period", skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<crate::Period>,
 }
 
 impl Scenario {

@@ -4,7 +4,8 @@
 //! shrink to 3 parts × 4 sites, so the benches run as quick tests. The hard programs
 //! (`synth::hard` at 130, 400 and 2,000 candidates, planned under `synth::HardGate`) run with
 //! the default options (10-s limit per MILP, sensitivities on) and print each solver's status
-//! and proven gap once before timing; under `cargo test` they shrink to 40 candidates.
+//! and proven gap once before timing; under `cargo test` they shrink to 40 candidates. The plan
+//! over time (`plan/quarters-12x130`) spreads the hard 130-candidate program over 12 quarters.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use xpufleet_comply::AllowAll;
@@ -13,6 +14,16 @@ use xpufleet_plan::{plan, synth, PlanOptions, SolveStatus, Solver};
 
 fn benching() -> bool {
     std::env::args().any(|a| a == "--bench")
+}
+
+/// Whether criterion's name filter (the first argument that is not a flag) can match a bench
+/// of `group`: the status lines printed before timing are solves of their own, skipped for the
+/// groups a filtered run leaves out.
+fn wanted(group: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_none_or(|f| group.contains(&f) || f.contains(group))
 }
 
 fn example(c: &mut Criterion) {
@@ -88,6 +99,9 @@ fn hard(c: &mut Criterion) {
     };
     let perf = PerfModel::default();
     for &n in sizes {
+        if !wanted(&format!("plan/hard-{n}")) {
+            continue;
+        }
         let (scenario, catalog) = synth::hard(n, 7);
         let gate = synth::HardGate::new(&scenario, &catalog);
         let mut g = c.benchmark_group(format!("plan/hard-{n}"));
@@ -190,5 +204,42 @@ fn services(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, example, mid, large, hard, services);
+/// A plan over time: the hard 130-candidate program over 12 quarters (`synth::quarters`), with
+/// and without sensitivities; under `cargo test`, 40 candidates over 4 quarters.
+fn over_time(c: &mut Criterion) {
+    let (n, q) = if benching() { (130, 12) } else { (40, 4) };
+    let (mut scenario, catalog) = synth::hard(n, 7);
+    synth::quarters(&mut scenario, q);
+    let gate = synth::HardGate::new(&scenario, &catalog);
+    let perf = PerfModel::default();
+    let mut g = c.benchmark_group(format!("plan/quarters-{q}x{n}"));
+    g.sample_size(10);
+    for sensitivity in [false, true] {
+        let opts = PlanOptions {
+            sensitivity,
+            ..PlanOptions::default()
+        };
+        let name = if sensitivity {
+            "microlp+sensitivity"
+        } else {
+            "microlp"
+        };
+        let p = plan(&scenario, &catalog, &gate, &perf, &opts).unwrap();
+        eprintln!(
+            "plan/quarters-{q}x{n}/{name}: {} periods, {} lines, status {}, proven gap {:.2e}, value {:.3}, bound {:.3}",
+            p.periods.len(),
+            p.lines.len(),
+            p.status.as_str(),
+            p.gap,
+            p.objective.value,
+            p.bound
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| plan(&scenario, &catalog, &gate, &perf, &opts).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, example, mid, large, hard, services, over_time);
 criterion_main!(benches);

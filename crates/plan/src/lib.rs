@@ -29,6 +29,7 @@ mod diff;
 mod mfu;
 mod model;
 mod objective;
+mod periods;
 mod prepare;
 mod report;
 pub mod risk;
@@ -43,6 +44,7 @@ pub use mfu::{FixedMfu, Mfu};
 pub use model::program_text;
 pub use model::Solver;
 pub use objective::Objective;
+pub use periods::{PartCapacity, PeriodPlan};
 pub use prepare::{ExclusionKind, Reason};
 pub use report::{
     plan, CandidateCoefs, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, MixShare,

@@ -26,6 +26,8 @@ pub(crate) struct Limits {
     pub target_pflops: Option<f64>,
     /// Per service row, output tokens a second new capacity must carry.
     pub service_per_s: Vec<Option<f64>>,
+    /// Per row of `Problem::extra` (a plan over periods), its bound in the row's own sense.
+    pub extra: Vec<Option<f64>>,
 }
 
 impl Limits {
@@ -42,6 +44,7 @@ impl Limits {
                 .collect(),
             target_pflops,
             service_per_s: p.service_rows.iter().map(|r| r.need()).collect(),
+            extra: p.extra.iter().map(|r| Some(r.limit)).collect(),
         }
     }
 }
@@ -57,6 +60,8 @@ pub(crate) enum Group {
     Target,
     /// A service (or request bucket) row: `Σ tokens/s per node · nodes ≥ demand`.
     Service(usize),
+    /// A row of `Problem::extra`.
+    Extra(usize),
 }
 
 /// What one solve optimises.
@@ -205,6 +210,11 @@ pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
     }
     for (s, power) in lim.power_w.iter().enumerate() {
         let Some(power) = *power else { continue };
+        // Over periods, a site's power row counts everything present in the period and is one
+        // of `p.extra`; the site's headroom here only bounds the items arriving then.
+        if p.sites[s].bound_only {
+            continue;
+        }
         let coefs: Vec<(usize, f64)> = p
             .items
             .iter()
@@ -220,6 +230,16 @@ pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
                 negated: false,
             });
         }
+    }
+    for (k, (x, limit)) in p.extra.iter().zip(&lim.extra).enumerate() {
+        let Some(limit) = *limit else { continue };
+        let sign = if x.at_least { -1.0 } else { 1.0 };
+        out.push(Row {
+            group: Some(Group::Extra(k)),
+            coefs: x.coefs.iter().map(|&(i, a)| (i, sign * a)).collect(),
+            rhs: sign * limit,
+            negated: x.at_least,
+        });
     }
     if let Some(t) = lim.target_pflops {
         out.push(Row {
@@ -304,6 +324,11 @@ pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
 pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
     let n = p.items.len();
     let mut out = vec![false; n];
+    // Over periods, two items that look alike here differ in when they arrive and which period
+    // rows they count in, so none is dropped.
+    if !p.extra.is_empty() {
+        return out;
+    }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (p.items[i].envelope, p.items[i].site));
     let spend_mix = |i: usize| {

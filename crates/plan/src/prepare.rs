@@ -31,6 +31,9 @@ pub enum ExclusionKind {
     Budget,
     /// `max_nodes = 0`, a zero price or zero accelerators per node.
     Invalid,
+    /// In a plan over periods: a lease outside its `from`/`until` window, or a purchase that
+    /// would arrive after the last period starts.
+    Period,
 }
 
 /// One reason a candidate was excluded.
@@ -113,6 +116,9 @@ pub(crate) struct SiteRow {
     pub limit_w: f64,
     /// Draw of the existing pools at the site, or why it is unknown.
     pub existing_w: Result<f64, String>,
+    /// True for a plan over periods, whose power rows are in `Problem::extra`: the headroom then
+    /// only bounds each item's nodes.
+    pub bound_only: bool,
 }
 
 impl SiteRow {
@@ -137,6 +143,11 @@ pub(crate) struct Problem {
     /// Serving demand rows (`services`), empty without `[[service]]`.
     pub service_rows: Vec<crate::services::ServiceRow>,
     pub warnings: Vec<String>,
+    /// Rows beyond the groups above: a plan over periods writes its per-period power, target
+    /// and total-budget rows here (`periods.rs`).
+    pub extra: Vec<crate::periods::ExtraRow>,
+    /// For a plan over periods, which period each item is ordered in and when it is present.
+    pub timeline: Option<crate::periods::Timeline>,
 }
 
 fn node_money(price: &Money, accels: u64, mode: CandidateMode, horizon_hours: f64) -> Money {
@@ -228,6 +239,7 @@ pub(crate) fn prepare(
             country: s.country.clone(),
             limit_w: s.power_mw * 1e6,
             existing_w: existing_draw_w(scenario, catalog, &s.id, s.pue, date),
+            bound_only: false,
         })
         .collect();
 
@@ -530,6 +542,8 @@ pub(crate) fn prepare(
         sites,
         service_rows: Vec::new(),
         warnings,
+        extra: Vec::new(),
+        timeline: None,
     })
 }
 

@@ -6,6 +6,7 @@ use xpufleet_comply::Gate;
 use xpufleet_model::{CandidateMode, Catalog, Date, MixBasis, Scenario};
 
 use crate::model::{self, Goal, Group, Limits, Proof, Row, Solved, Solver, SolverOpts, USD_SCALE};
+use crate::periods::ExtraKind;
 pub use crate::prepare::Excluded;
 use crate::prepare::{prepare, Problem};
 use crate::{Objective, PlanError};
@@ -136,6 +137,9 @@ pub struct PlanLine {
     /// Nodes of `nodes` bought to serve services (`services` says which).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub serving_nodes: u64,
+    /// In a plan over periods, the period the line is ordered in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -266,6 +270,11 @@ pub struct Plan {
     /// Each `[[service]]`: demand, what covers it and at what cost (absent without services).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<crate::ServiceReport>,
+    /// A plan over periods (`[[period]]`): each period's orders, spend and capacity. Then
+    /// `lines` holds every period's lines, `effective_pflops` is the periods' average weighted
+    /// by days and `power_mw` the most the plan draws in any period.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<crate::periods::PeriodPlan>,
 }
 
 /// Plans `scenario` against `catalog`, asking `gate` about every candidate on the plan date and
@@ -292,7 +301,9 @@ pub fn plan(
         None if objective == Objective::MinCost && !scenario.services.is_empty() => Some(0.0),
         t => t,
     };
-    if objective == Objective::MinCost && target.is_none() {
+    let over_periods = !scenario.periods.is_empty();
+    let period_target = scenario.periods.iter().any(|p| p.target_pflops.is_some());
+    if objective == Objective::MinCost && target.is_none() && !period_target {
         return Err(PlanError::Invalid(
             "the min-cost objective needs a target: set plan.target_pflops (effective PFLOPS)"
                 .into(),
@@ -323,40 +334,77 @@ pub fn plan(
             opts.mip_gap
         )));
     }
-    let mut p = prepare(scenario, catalog, gate, perf, date)?;
     let serving_params = xpufleet_perf::serving::ServingParams::default();
-    let attached = crate::services::attach(
-        &mut p,
-        scenario,
-        catalog,
-        gate,
-        date,
-        &opts.serving_profiles,
-        &serving_params,
-    );
     let sopts = SolverOpts {
         gap: opts.mip_gap,
         time_limit_s: opts.time_limit_s,
         solver: opts.solver,
     };
-    let mut lim = Limits::of(&p, target);
-    let (base, shortfalls) = crate::services::solve_covering(
-        &p,
-        &mut lim,
-        |l| optimise(&p, l, objective, sopts, None),
-        |l| infeasible(&p, l, objective, sopts),
-        |l| {
-            matches!(
-                model::solve(&p, l, Goal::Feasibility, sopts, None),
-                Ok(Some(_))
-            )
-        },
-    )?;
-    let lim = lim;
+    // Over periods, the demand is a row per period (the period's own target, else the plan's),
+    // and a first plan that meets them all is built before the MILP runs. Services are planned
+    // on one date only (a plan over periods says so in its warnings).
+    let (p, lim, base, attached, shortfalls) = if over_periods {
+        let targets: Vec<Option<f64>> = scenario
+            .periods
+            .iter()
+            .map(|per| match objective {
+                Objective::MaxCompute => None,
+                _ => per.target_pflops.or(target),
+            })
+            .collect();
+        let p = crate::periods::prepare_periods(scenario, catalog, gate, perf, &targets)?;
+        let lim = Limits::of(&p, None);
+        let start = match objective {
+            Objective::MaxCompute => None,
+            _ => crate::periods::greedy(&p, &lim),
+        };
+        let Some(base) = optimise(&p, &lim, objective, sopts, start.as_deref())? else {
+            return Err(infeasible(&p, &lim, objective, sopts));
+        };
+        (
+            p,
+            lim,
+            base,
+            crate::services::Attached::default(),
+            crate::services::Shortfalls::default(),
+        )
+    } else {
+        let mut p = prepare(scenario, catalog, gate, perf, date)?;
+        let attached = crate::services::attach(
+            &mut p,
+            scenario,
+            catalog,
+            gate,
+            date,
+            &opts.serving_profiles,
+            &serving_params,
+        );
+        let mut lim = Limits::of(&p, target);
+        let (base, shortfalls) = crate::services::solve_covering(
+            &p,
+            &mut lim,
+            |l| optimise(&p, l, objective, sopts, None),
+            |l| infeasible(&p, l, objective, sopts),
+            |l| {
+                matches!(
+                    model::solve(&p, l, Goal::Feasibility, sopts, None),
+                    Ok(Some(_))
+                )
+            },
+        )?;
+        (p, lim, base, attached, shortfalls)
+    };
     let sol = &base.sol;
     let value = base.value;
     let status = base.status(opts.mip_gap);
     let mut warnings = p.warnings.clone();
+    if over_periods && !scenario.services.is_empty() {
+        warnings.push(
+            "the services are not planned in a plan over periods yet: [[service]] demand is \
+             planned on one date (plan without [[period]] to size it)"
+                .into(),
+        );
+    }
     let rows = model::rows(&p, &lim, Goal::Feasibility);
     let mut constraints = constraint_reports(&p, &lim, &rows, &sol.nodes);
     if opts.sensitivity {
@@ -464,7 +512,8 @@ pub fn plan(
             opts.mip_gap * 100.0
         ));
     }
-    let candidates = candidate_coefs(scenario, &p, &lim);
+    let mut candidates = candidate_coefs(scenario, &p, &lim);
+    crate::periods::present_coefs(&p, &mut candidates);
     let solves = base.solves;
     let lines = lines(&p, &sol.nodes);
     let envelopes = p
@@ -513,9 +562,16 @@ pub fn plan(
             }
         })
         .collect();
-    let effective_pflops = lines.iter().map(|l| l.effective_pflops).sum();
+    let mut effective_pflops = lines.iter().map(|l| l.effective_pflops).sum();
     let spend_usd = lines.iter().map(|l| l.spend_usd).sum();
-    let power_mw = lines.iter().map(|l| l.power_mw).sum();
+    let mut power_mw = lines.iter().map(|l| l.power_mw).sum();
+    let periods = crate::periods::report(&p, &sol.nodes);
+    let mut lines = lines;
+    if p.timeline.is_some() {
+        lines = crate::periods::lines(&p, &sol.nodes);
+        effective_pflops = crate::periods::average_pflops(&periods);
+        power_mw = crate::periods::peak_power_mw(&p, &sol.nodes);
+    }
     Ok(Plan {
         scenario: scenario.name.clone(),
         date,
@@ -540,14 +596,19 @@ pub fn plan(
         spend_usd,
         power_mw,
         warnings,
-        services: crate::services::reports(
-            scenario,
-            &p,
-            &attached,
-            &sol.nodes,
-            &shortfalls,
-            &serving_params,
-        ),
+        services: if over_periods {
+            Vec::new()
+        } else {
+            crate::services::reports(
+                scenario,
+                &p,
+                &attached,
+                &sol.nodes,
+                &shortfalls,
+                &serving_params,
+            )
+        },
+        periods,
     })
 }
 
@@ -862,6 +923,7 @@ fn infeasible(p: &Problem, full: &Limits, objective: Objective, opts: SolverOpts
     groups.extend((0..p.caps.len()).map(Group::Cap));
     groups.extend((0..p.mixes.len()).map(Group::Mix));
     groups.extend((0..p.envelopes.len()).map(Group::Budget));
+    groups.extend((0..p.extra.len()).map(Group::Extra));
     let present: Vec<Option<Group>> = model::rows(p, &lim, Goal::Feasibility)
         .iter()
         .map(|r| r.group)
@@ -917,6 +979,7 @@ fn dropped(lim: &Limits, g: Group) -> Limits {
         Group::MaxNodes(i) => l.max_nodes[i] = None,
         Group::Target => l.target_pflops = None,
         Group::Service(r) => l.service_per_s[r] = None,
+        Group::Extra(k) => l.extra[k] = None,
     }
     l
 }
@@ -930,6 +993,7 @@ fn group_id(p: &Problem, g: Group) -> String {
         Group::MaxNodes(i) => format!("max_nodes:{}", p.items[i].id),
         Group::Target => "target".into(),
         Group::Service(r) => format!("service:{}", p.service_rows[r].id),
+        Group::Extra(k) => p.extra[k].id.clone(),
     }
 }
 
@@ -1014,6 +1078,32 @@ fn constraint_reports(
                 "≥",
                 "output tokens/s".to_string(),
             ),
+            Group::Extra(k) => {
+                let x = &p.extra[k];
+                match x.kind {
+                    ExtraKind::Budget => (
+                        ConstraintKind::Budget,
+                        r.lhs(nodes),
+                        r.limit(),
+                        "≤",
+                        x.unit.clone(),
+                    ),
+                    ExtraKind::Power => (
+                        ConstraintKind::Power,
+                        (x.offset + r.lhs(nodes)) / 1e6,
+                        (x.offset + r.limit()) / 1e6,
+                        "≤",
+                        x.unit.clone(),
+                    ),
+                    ExtraKind::Target => (
+                        ConstraintKind::Target,
+                        r.lhs(nodes),
+                        r.limit(),
+                        "≥",
+                        x.unit.clone(),
+                    ),
+                }
+            }
             Group::MaxNodes(_) => unreachable!("max_nodes are bounds, not rows"),
         };
         out.push(ConstraintReport {
@@ -1058,6 +1148,34 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
     let mut l = lim.clone();
     let step = opts.relax_step;
     let pct = step * 100.0;
+    // The rows of a plan over periods come first: a period's power row shares its id with the
+    // site's arrival bound.
+    if let Some(k) = p.extra.iter().position(|x| x.id == id) {
+        let x = &p.extra[k];
+        let v = lim.extra[k].unwrap_or(x.limit);
+        return match x.kind {
+            ExtraKind::Budget => {
+                l.extra[k] = Some(v * (1.0 + step));
+                let added = crate::periods::money(v * step, &x.unit);
+                (Some(l), format!("budget +{pct:.0}% (+{added})"))
+            }
+            ExtraKind::Power => {
+                let add_w = x.scale * step;
+                l.extra[k] = Some(v + add_w);
+                (
+                    Some(l),
+                    format!("site power +{pct:.0}% (+{:.1} MW)", add_w / 1e6),
+                )
+            }
+            ExtraKind::Target => {
+                l.extra[k] = Some(v * (1.0 - step));
+                (
+                    Some(l),
+                    format!("target -{pct:.0}% (-{:.1} PFLOPS)", v * step),
+                )
+            }
+        };
+    }
     if let Some(e) = p
         .envelopes
         .iter()
@@ -1161,6 +1279,7 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
                 mfu: it.mfu,
                 effective_pflops: it.pflops_per_node * training as f64,
                 serving_nodes,
+                period: None,
             }
         })
         .collect()

@@ -131,6 +131,9 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
                 licences: vec![],
                 purpose: None,
                 ships_from: None,
+                lead_time_days: None,
+                from: None,
+                until: None,
             });
             // Leases only abroad; a lease at home is outside the home envelope's scope and is
             // excluded, which is part of what the generator exercises.
@@ -148,6 +151,9 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
                 licences: vec![],
                 purpose: None,
                 ships_from: None,
+                lead_time_days: None,
+                from: None,
+                until: None,
             });
         }
     }
@@ -219,6 +225,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         plan: PlanSettings::default(),
         risks: vec![],
         verification: Default::default(),
+        periods: vec![],
     };
     (scenario, catalog)
 }
@@ -324,6 +331,9 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
                 licences: vec![],
                 purpose: None,
                 ships_from: None,
+                lead_time_days: None,
+                from: None,
+                until: None,
             });
         }
     }
@@ -439,6 +449,7 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
         plan: PlanSettings::default(),
         risks: vec![],
         verification: Default::default(),
+        periods: vec![],
     };
     (scenario, catalog)
 }
@@ -501,4 +512,45 @@ impl xpufleet_comply::Gate for HardGate {
             xpufleet_comply::Verdict::allowed()
         }
     }
+}
+
+/// `scenario` spread over `n` quarters from its date: each quarter may spend a quarter of each
+/// envelope's budget (the envelope's own budget stays the total), every third purchase takes 84
+/// days to arrive (so it counts from the next quarter), and leases run from the second quarter
+/// to the one before last, so capacity both arrives late and drops away. The benches' plan over
+/// time (`plan/quarters-*`).
+pub fn quarters(scenario: &mut Scenario, n: usize) {
+    let mut start = scenario.date;
+    let mut periods = Vec::with_capacity(n);
+    for q in 0..n {
+        let end = start.plus_days(90);
+        periods.push(xpufleet_model::Period {
+            id: format!("q{:02}", q + 1),
+            start,
+            end,
+            budgets: scenario
+                .envelopes
+                .iter()
+                .map(|e| (e.id.clone(), e.budget.scale(0.25)))
+                .collect(),
+            target_pflops: None,
+            service_demand: Default::default(),
+        });
+        start = end.plus_days(1);
+    }
+    let (second, before_last) = (
+        periods.get(1).map(|p| p.start),
+        periods.len().checked_sub(2).map(|k| periods[k].end),
+    );
+    for (k, c) in scenario.candidates.iter_mut().enumerate() {
+        match c.mode {
+            CandidateMode::Buy if k % 3 == 0 => c.lead_time_days = Some(84),
+            CandidateMode::Lease => {
+                c.from = second;
+                c.until = before_last;
+            }
+            _ => {}
+        }
+    }
+    scenario.periods = periods;
 }

@@ -282,6 +282,9 @@ pub struct Plan {
     pub supplier_shares: Vec<SupplierShare>,
     pub constraints: Vec<ConstraintRow>,
     pub excluded: Vec<ExcludedRow>,
+    /// A plan over periods: the capacity present in each (absent for a one-date plan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<crate::periods::PeriodCapacity>,
 }
 
 // ----------------------------------------------------------------------------------- what-if

@@ -680,6 +680,19 @@ impl Page<'_> {
             &[4, 5, 6, 7, 9, 10],
             &rows,
         ));
+        // A plan over periods: its timeline, capacity by part in each period.
+        if !p.periods.is_empty() {
+            let colors = &self.colors;
+            let svg = crate::periods::capacity_chart(&p.periods, &|a: &str, _| {
+                colors.accel(a).to_string()
+            });
+            self.out.push_str(&figure(
+                "chart-capacity-periods",
+                "Capacity by part over the plan's periods",
+                "effective PFLOPS",
+                &svg,
+            ));
+        }
 
         self.out.push_str("<div class=\"grid2\">");
         // Envelopes: budget against spend, in USD so envelopes in different currencies compare.

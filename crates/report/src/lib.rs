@@ -10,6 +10,7 @@ pub mod chart;
 pub mod data;
 pub mod format;
 pub mod html;
+pub mod periods;
 pub mod risk;
 pub mod serving;
 pub mod tables;

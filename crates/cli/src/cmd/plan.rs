@@ -257,6 +257,62 @@ fn status_line(p: &Plan) -> String {
     }
 }
 
+/// A plan over periods as a timeline: each period's orders and spend, the capacity present in
+/// it as a bar scaled to the largest period, and that capacity by part.
+fn print_timeline(p: &Plan) {
+    let max = p
+        .periods
+        .iter()
+        .map(|q| q.effective_pflops)
+        .fold(0.0, f64::max);
+    let mut t = table();
+    t.set_header(vec![
+        "period",
+        "from",
+        "to",
+        "orders",
+        "spend USD",
+        "eff. PFLOPS",
+        "capacity",
+        "by part",
+    ]);
+    for q in &p.periods {
+        // Twenty characters for the largest period; a period with any capacity shows one.
+        let n = if max > 0.0 {
+            ((q.effective_pflops / max) * 20.0).round() as usize
+        } else {
+            0
+        };
+        let n = if q.effective_pflops > 0.0 {
+            n.max(1)
+        } else {
+            0
+        };
+        let pflops = match q.target_pflops {
+            Some(tg) => format!("{} (need {})", fixed(q.effective_pflops, 1), fixed(tg, 1)),
+            None => fixed(q.effective_pflops, 1),
+        };
+        t.add_row(vec![
+            q.id.clone(),
+            q.start.to_string(),
+            q.end.to_string(),
+            q.lines.len().to_string(),
+            usd(q.spend_usd),
+            pflops,
+            "#".repeat(n),
+            q.capacity
+                .iter()
+                .map(|c| format!("{} {}", c.accelerator, fixed(c.effective_pflops, 1)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ]);
+    }
+    println!(
+        "\nTimeline (effective PFLOPS present in each period)\n{}",
+        crate::common::fit(&mut t)
+    );
+}
+
 fn print_plan(p: &Plan, loaded: &LoadedScenario) {
     crate::common::say!(
         "Plan for {} ({}) as of {}: objective {}",
@@ -279,40 +335,73 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
     if p.lines.is_empty() {
         crate::common::say!("\nNothing to buy or lease.");
     } else {
+        let over_periods = !p.periods.is_empty();
         let mut t = table();
-        t.set_header(vec![
-            "accelerator",
-            "vendor",
-            "site",
-            "country",
-            "mode",
-            "nodes",
-            "units",
-            "chips",
-            "spend",
-            "spend USD",
-            "envelope",
-            "power MW",
-            "eff. PFLOPS",
-        ]);
-        for l in &p.lines {
-            t.add_row(vec![
-                l.accelerator.clone(),
-                l.vendor.clone(),
-                l.site.clone(),
-                l.country.clone(),
-                l.mode.to_string(),
-                l.nodes.to_string(),
-                l.units.to_string(),
-                l.chips.to_string(),
-                money(l.spend, &l.currency),
-                usd(l.spend_usd),
-                l.envelope.clone(),
-                format!("{:.2}", l.power_mw),
-                format!("{:.1}", l.effective_pflops),
+        // Over periods, fewer columns so that the period fits beside what is ordered.
+        if over_periods {
+            t.set_header(vec![
+                "period",
+                "accelerator",
+                "site",
+                "mode",
+                "nodes",
+                "units",
+                "spend USD",
+                "envelope",
+                "eff. PFLOPS",
             ]);
+            for l in &p.lines {
+                t.add_row(vec![
+                    l.period.clone().unwrap_or_default(),
+                    l.accelerator.clone(),
+                    l.site.clone(),
+                    l.mode.to_string(),
+                    l.nodes.to_string(),
+                    l.units.to_string(),
+                    usd(l.spend_usd),
+                    l.envelope.clone(),
+                    format!("{:.1}", l.effective_pflops),
+                ]);
+            }
+            println!("\n{}", crate::common::fit(&mut t));
+            print_timeline(p);
+        } else {
+            let header = vec![
+                "accelerator",
+                "vendor",
+                "site",
+                "country",
+                "mode",
+                "nodes",
+                "units",
+                "chips",
+                "spend",
+                "spend USD",
+                "envelope",
+                "power MW",
+                "eff. PFLOPS",
+            ];
+            t.set_header(header);
+            for l in &p.lines {
+                let row = vec![
+                    l.accelerator.clone(),
+                    l.vendor.clone(),
+                    l.site.clone(),
+                    l.country.clone(),
+                    l.mode.to_string(),
+                    l.nodes.to_string(),
+                    l.units.to_string(),
+                    l.chips.to_string(),
+                    money(l.spend, &l.currency),
+                    usd(l.spend_usd),
+                    l.envelope.clone(),
+                    format!("{:.2}", l.power_mw),
+                    format!("{:.1}", l.effective_pflops),
+                ];
+                t.add_row(row);
+            }
+            println!("\n{}", crate::common::fit(&mut t));
         }
-        println!("\n{}", crate::common::fit(&mut t));
     }
     let mut t = table();
     t.set_header(vec!["envelope", "budget", "spent", "spent USD", "used"]);

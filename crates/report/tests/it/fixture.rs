@@ -217,6 +217,7 @@ pub fn report() -> ReportData {
     ];
     let plan = Plan {
         as_of,
+        periods: vec![],
         objective: "max-compute".into(),
         objective_value: lines.iter().filter_map(|l| l.effective_pflops).sum(),
         effective_pflops: lines.iter().filter_map(|l| l.effective_pflops).sum(),

@@ -1578,6 +1578,32 @@ fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
         &[4, 5, 6, 7],
         &rows,
     ));
+    // A plan over periods: the same capacity-by-part chart as the report.
+    if !p.periods.is_empty() {
+        let periods: Vec<xpufleet_report::periods::PeriodCapacity> = p
+            .periods
+            .iter()
+            .map(|q| xpufleet_report::periods::PeriodCapacity {
+                id: q.id.clone(),
+                start: q.start,
+                end: q.end,
+                spend_usd: q.spend_usd,
+                parts: q
+                    .capacity
+                    .iter()
+                    .map(|c| (c.accelerator.clone(), c.effective_pflops))
+                    .collect(),
+                target_pflops: q.target_pflops,
+            })
+            .collect();
+        let svg =
+            xpufleet_report::periods::capacity_chart(&periods, &|_, k| chart::color(k).to_string());
+        b.push_str(&figure(
+            "chart-capacity-periods",
+            "Capacity by part over the plan's periods",
+            &svg,
+        ));
+    }
     let rows: Vec<Vec<String>> = p
         .constraints
         .iter()

@@ -1,0 +1,665 @@
+//! Plans over time (`[[period]]`): one MILP over every period. Each candidate becomes one integer
+//! variable per period it can be ordered in (its nodes ordered then); what is bought stays from
+//! its delivery on, a lease counts only in the period it runs, budgets and supply caps bind per
+//! period, and each period's orders are judged by the gate on the period's first and last day.
+//!
+//! The program reuses the one-date machinery: `prepare` runs once per period (on its start date,
+//! with the period's budgets and length), its items, envelopes, mixes, caps and sites are renamed
+//! `id@period` and stacked, and the rows that span periods (power and demand by period, each
+//! envelope's total budget) are [`ExtraRow`]s. `docs/planning.md` writes the formulation out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use xpufleet_comply::{Gate, UseKind, UseRequest};
+use xpufleet_model::{CandidateMode, Catalog, Date, Money, Scenario};
+
+use crate::model::{self, Goal, Limits};
+use crate::prepare::{prepare, Excluded, ExclusionKind, Problem, Reason};
+use crate::{PlanError, PlanLine};
+
+/// What an extra row limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExtraKind {
+    /// An envelope's spend over all periods, in its currency.
+    Budget,
+    /// A site's draw in one period, W over the existing pools.
+    Power,
+    /// Effective PFLOPS present in one period (a `≥` row).
+    Target,
+}
+
+/// A row that spans periods: `Σ coef · x ≤ limit` (or `≥` when `at_least`), with positive
+/// coefficients in the row's own units.
+#[derive(Debug, Clone)]
+pub(crate) struct ExtraRow {
+    /// The constraint id the report shows: `budget:capex`, `power:site@2025Q3`, `target@2025Q3`.
+    pub id: String,
+    pub kind: ExtraKind,
+    pub coefs: Vec<(usize, f64)>,
+    pub limit: f64,
+    pub at_least: bool,
+    /// Added to the row's value and limit when reported (the existing pools' draw, W).
+    pub offset: f64,
+    /// The unit the report shows (a currency for a budget).
+    pub unit: String,
+    /// What one relaxation step is a fraction of (the site's whole limit for power, W).
+    pub scale: f64,
+}
+
+/// One period as the program sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct PeriodInfo {
+    pub id: String,
+    pub start: Date,
+    pub end: Date,
+    pub days: f64,
+    pub target_pflops: Option<f64>,
+}
+
+/// When one item is ordered and when its nodes are there.
+#[derive(Debug, Clone)]
+pub(crate) struct ItemTime {
+    /// The period it is ordered (and paid) in.
+    pub period: usize,
+    /// The periods its nodes count in: from delivery to the end for a purchase, its own period
+    /// for a lease.
+    pub present: std::ops::Range<usize>,
+    pub site: String,
+    pub envelope: String,
+    /// Effective PFLOPS of one node while present (the item's `pflops_per_node` is this
+    /// weighted by the share of the plan's days it is present).
+    pub pflops_per_node: f64,
+}
+
+/// The periods of a plan over time and each item's place in them.
+#[derive(Debug, Clone)]
+pub(crate) struct Timeline {
+    pub periods: Vec<PeriodInfo>,
+    pub items: Vec<ItemTime>,
+}
+
+/// One period of a plan: what is ordered in it and the capacity there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodPlan {
+    pub id: String,
+    pub start: Date,
+    /// The period's last day.
+    pub end: Date,
+    /// What is ordered (bought, or leased for the period) in it.
+    pub lines: Vec<PlanLine>,
+    /// Spent in the period, USD.
+    pub spend_usd: f64,
+    /// Effective PFLOPS present in the period: purchases delivered by its start and the leases
+    /// that run in it (the existing pools not counted, as in a one-date plan).
+    pub effective_pflops: f64,
+    /// The demand the period had to meet, when the objective has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_pflops: Option<f64>,
+    /// The capacity present, by part, in catalog order of first appearance.
+    pub capacity: Vec<PartCapacity>,
+}
+
+/// How much of one part is present in a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartCapacity {
+    pub accelerator: String,
+    pub units: u64,
+    pub effective_pflops: f64,
+}
+
+/// Builds the program over `scenario.periods`. `targets[u]` is period `u`'s demand floor, when
+/// the objective has one.
+pub(crate) fn prepare_periods(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    gate: &dyn Gate,
+    perf: &dyn crate::Mfu,
+    targets: &[Option<f64>],
+) -> Result<Problem, PlanError> {
+    let periods: Vec<PeriodInfo> = scenario
+        .periods
+        .iter()
+        .enumerate()
+        .map(|(u, p)| PeriodInfo {
+            id: p.id.clone(),
+            start: p.start,
+            end: p.end,
+            days: p.days() as f64,
+            target_pflops: targets.get(u).copied().flatten(),
+        })
+        .collect();
+    for (u, p) in periods.iter().enumerate() {
+        if p.days < 1.0 {
+            return Err(PlanError::Invalid(format!(
+                "period {}: ends ({}) before it starts ({})",
+                p.id, p.end, p.start
+            )));
+        }
+        if u > 0 && p.start <= periods[u - 1].end {
+            return Err(PlanError::Invalid(format!(
+                "period {}: starts on {}, inside period {} (to {}); periods must be in order without overlap",
+                p.id,
+                p.start,
+                periods[u - 1].id,
+                periods[u - 1].end
+            )));
+        }
+    }
+    let total_days: f64 = periods.iter().map(|p| p.days).sum();
+    let (n_s, n_k) = (scenario.sites.len(), scenario.supply_caps.len());
+    let mut out = Problem {
+        items: Vec::new(),
+        excluded: Vec::new(),
+        envelopes: Vec::new(),
+        mixes: Vec::new(),
+        caps: Vec::new(),
+        sites: Vec::new(),
+        warnings: Vec::new(),
+        extra: Vec::new(),
+        timeline: None,
+        // Candidates a limit excludes are not re-admitted by sensitivities over periods, and
+        // services are planned on one date only.
+        latent: Vec::new(),
+        service_rows: Vec::new(),
+    };
+    let mut times: Vec<ItemTime> = Vec::new();
+    // Per candidate id, the reasons it was left out, with the period each applies in.
+    let mut left_out: BTreeMap<String, Vec<(usize, Reason)>> = BTreeMap::new();
+    for (t, per) in scenario.periods.iter().enumerate() {
+        let mut sc = scenario.clone();
+        sc.plan.horizon_days = periods[t].days;
+        for e in &mut sc.envelopes {
+            if let Some(m) = per.budgets.get(&e.id) {
+                e.budget = m.clone();
+            }
+        }
+        sc.candidates.retain(|c| {
+            if c.mode != CandidateMode::Lease {
+                return true;
+            }
+            let why = match (c.from, c.until) {
+                (Some(f), _) if per.start < f => Some(format!("the lease is on offer from {f}")),
+                (_, Some(u)) if per.end > u => Some(format!("the lease is on offer until {u}")),
+                _ => None,
+            };
+            let keep = why.is_none();
+            if let Some(detail) = why {
+                left_out.entry(c.id.clone()).or_default().push((
+                    t,
+                    Reason {
+                        kind: ExclusionKind::Period,
+                        detail,
+                    },
+                ));
+            }
+            keep
+        });
+        let p = prepare(&sc, catalog, gate, perf, per.start)?;
+        let eo = out.envelopes.len();
+        let mo = out.mixes.len();
+        for e in p.envelopes {
+            out.envelopes.push(crate::prepare::EnvelopeRow {
+                id: format!("{}@{}", e.id, per.id),
+                ..e
+            });
+        }
+        for m in p.mixes {
+            out.mixes.push(crate::prepare::MixRow {
+                id: format!("{}@{}", m.id, per.id),
+                envelope: m.envelope + eo,
+                ..m
+            });
+        }
+        debug_assert_eq!(out.mixes.len(), mo + scenario.supplier_mix.len());
+        for c in p.caps {
+            out.caps.push(crate::prepare::CapRow {
+                id: format!("{}@{}", c.id, per.id),
+                ..c
+            });
+        }
+        for s in p.sites {
+            out.sites.push(crate::prepare::SiteRow {
+                id: format!("{}@{}", s.id, per.id),
+                bound_only: true,
+                ..s
+            });
+        }
+        for w in p.warnings {
+            let w = format!("{}: {w}", per.id);
+            out.warnings.push(w);
+        }
+        for x in p.excluded {
+            let entry = left_out.entry(x.candidate.clone()).or_default();
+            entry.extend(x.reasons.into_iter().map(|r| (t, r)));
+        }
+        for it in p.items {
+            let c = scenario
+                .candidates
+                .iter()
+                .find(|c| c.id == it.id)
+                .expect("an item is a candidate");
+            // A rule enacted inside the period: the order must be usable on its last day too
+            // (the reason then reads as from the period on, since the order falls in it).
+            let verdict = gate.verdict(&UseRequest {
+                user: scenario.company.clone(),
+                target: it.id.clone(),
+                kind: match it.mode {
+                    CandidateMode::Buy => UseKind::Own,
+                    CandidateMode::Lease => UseKind::Remote,
+                },
+                workload_flops: None,
+                date: per.end,
+            });
+            if !verdict.usable() {
+                left_out.entry(it.id.clone()).or_default().push((
+                    t,
+                    Reason {
+                        kind: ExclusionKind::Verdict,
+                        // The period's runs name when; the same words as a verdict on the start
+                        // date let the two merge into one reason.
+                        detail: verdict.summary(),
+                    },
+                ));
+                continue;
+            }
+            let present = match it.mode {
+                CandidateMode::Lease => t..t + 1,
+                CandidateMode::Buy => {
+                    let lead = c.lead_time_days.unwrap_or(0);
+                    let arrives = per.start.plus_days(lead);
+                    match (t..periods.len()).find(|&u| periods[u].start >= arrives) {
+                        Some(u) => u..periods.len(),
+                        None => {
+                            left_out.entry(it.id.clone()).or_default().push((
+                                t,
+                                Reason {
+                                    kind: ExclusionKind::Period,
+                                    detail: format!(
+                                        "ordered on {} with a lead time of {lead} days it arrives on {arrives}, after the last period starts",
+                                        per.start
+                                    ),
+                                },
+                            ));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let days: f64 = periods[present.clone()].iter().map(|p| p.days).sum();
+            let raw = it.pflops_per_node;
+            let site_index = it.site;
+            times.push(ItemTime {
+                period: t,
+                present: present.clone(),
+                site: scenario.sites[site_index].id.clone(),
+                envelope: scenario.envelopes[it.envelope].id.clone(),
+                pflops_per_node: raw,
+            });
+            let mut item = it;
+            item.envelope += eo;
+            item.site = present.start * n_s + site_index;
+            item.caps = item.caps.iter().map(|k| t * n_k + k).collect();
+            item.pflops_per_node = raw * days / total_days;
+            out.items.push(item);
+        }
+    }
+    out.warnings.sort();
+    out.warnings.dedup();
+    for p in &scenario.periods {
+        if !p.service_demand.is_empty() {
+            out.warnings.push(format!(
+                "period {}: service_demand ({}) is recorded but not yet planned for: only training compute is",
+                p.id,
+                p.service_demand.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    out.excluded = excluded(scenario, &periods, left_out);
+    // Each envelope's own budget caps its spend over all periods.
+    for (e, env) in scenario.envelopes.iter().enumerate() {
+        let coefs: Vec<(usize, f64)> = times
+            .iter()
+            .enumerate()
+            .filter(|(_, tm)| tm.envelope == env.id)
+            .map(|(i, _)| (i, out.items[i].node_cost))
+            .collect();
+        if !coefs.is_empty() {
+            out.extra.push(ExtraRow {
+                id: format!("budget:{}", env.id),
+                kind: ExtraKind::Budget,
+                coefs,
+                limit: scenario.envelopes[e].budget.amount,
+                at_least: false,
+                offset: 0.0,
+                unit: env.budget.currency.to_string(),
+                scale: 0.0,
+            });
+        }
+    }
+    // Each site's draw in each period: everything delivered by then and the period's leases.
+    for (u, per) in periods.iter().enumerate() {
+        for (s, site) in scenario.sites.iter().enumerate() {
+            let row = &out.sites[u * n_s + s];
+            let Some(headroom) = row.headroom_w() else {
+                continue;
+            };
+            let coefs: Vec<(usize, f64)> = times
+                .iter()
+                .enumerate()
+                .filter(|(_, tm)| tm.site == site.id && tm.present.contains(&u))
+                .map(|(i, _)| (i, out.items[i].node_power_w))
+                .collect();
+            if !coefs.is_empty() {
+                out.extra.push(ExtraRow {
+                    id: format!("power:{}@{}", site.id, per.id),
+                    kind: ExtraKind::Power,
+                    coefs,
+                    limit: headroom,
+                    at_least: false,
+                    offset: row.existing_w.clone().unwrap_or(0.0),
+                    unit: "MW".into(),
+                    scale: row.limit_w,
+                });
+            }
+        }
+    }
+    // Each period's demand.
+    for (u, per) in periods.iter().enumerate() {
+        let Some(target) = per.target_pflops else {
+            continue;
+        };
+        let coefs: Vec<(usize, f64)> = times
+            .iter()
+            .enumerate()
+            .filter(|(_, tm)| tm.present.contains(&u))
+            .map(|(i, tm)| (i, tm.pflops_per_node))
+            .collect();
+        out.extra.push(ExtraRow {
+            id: format!("target@{}", per.id),
+            kind: ExtraKind::Target,
+            coefs,
+            limit: target,
+            at_least: true,
+            offset: 0.0,
+            unit: "effective PFLOPS".into(),
+            scale: 0.0,
+        });
+    }
+    out.timeline = Some(Timeline {
+        periods,
+        items: times,
+    });
+    Ok(out)
+}
+
+/// Each left-out candidate once, in scenario order, its reasons prefixed with the periods they
+/// apply in (`2025Q1-2025Q4: ...`); a candidate planned in some periods and left out of others
+/// is listed for the others.
+fn excluded(
+    scenario: &Scenario,
+    periods: &[PeriodInfo],
+    mut left_out: BTreeMap<String, Vec<(usize, Reason)>>,
+) -> Vec<Excluded> {
+    let mut out = Vec::new();
+    for c in &scenario.candidates {
+        let Some(entries) = left_out.remove(&c.id) else {
+            continue;
+        };
+        // Distinct reasons in first-seen order, each with its periods.
+        let mut by_reason: Vec<(Reason, Vec<usize>)> = Vec::new();
+        for (t, r) in entries {
+            match by_reason.iter_mut().find(|(q, _)| *q == r) {
+                Some((_, ts)) => ts.push(t),
+                None => by_reason.push((r, vec![t])),
+            }
+        }
+        let reasons: Vec<Reason> = by_reason
+            .into_iter()
+            .map(|(r, ts)| Reason {
+                kind: r.kind,
+                detail: format!("{}: {}", period_runs(periods, &ts), r.detail),
+            })
+            .collect();
+        out.push(Excluded {
+            candidate: c.id.clone(),
+            accelerator: c.accelerator.clone(),
+            site: c.site.clone(),
+            mode: c.mode,
+            reason: reasons
+                .iter()
+                .map(|r| r.detail.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            reasons,
+        });
+    }
+    out
+}
+
+/// "2025Q1-2025Q4, 2026Q2": runs of consecutive periods.
+fn period_runs(periods: &[PeriodInfo], ts: &[usize]) -> String {
+    let mut ts = ts.to_vec();
+    ts.sort_unstable();
+    ts.dedup();
+    let mut parts = Vec::new();
+    let mut k = 0;
+    while k < ts.len() {
+        let mut j = k;
+        while j + 1 < ts.len() && ts[j + 1] == ts[j] + 1 {
+            j += 1;
+        }
+        if j == k {
+            parts.push(periods[ts[k]].id.clone());
+        } else {
+            parts.push(format!("{}-{}", periods[ts[k]].id, periods[ts[j]].id));
+        }
+        k = j + 1;
+    }
+    if ts.len() == periods.len() && periods.len() > 1 {
+        return "every period".into();
+    }
+    parts.join(", ")
+}
+
+/// A first plan that meets every period's demand, for min-cost and compute-per-dollar: period
+/// by period, the most PFLOPS per dollar first, as many nodes as the rows let in and the demand
+/// still needs. `None` when it cannot meet them (the MILP then decides).
+pub(crate) fn greedy(p: &Problem, lim: &Limits) -> Option<Vec<u64>> {
+    let tl = p.timeline.as_ref()?;
+    let rows = model::rows(p, lim, Goal::Feasibility);
+    let ubs = model::upper_bounds(p, lim);
+    let n = p.items.len();
+    let mut x = vec![0u64; n];
+    let mut by_item: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for (r, row) in rows.iter().enumerate() {
+        for &(i, a) in &row.coefs {
+            by_item[i].push((r, a));
+        }
+    }
+    let mut act = vec![0.0f64; rows.len()];
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        let r = |i: usize| tl.items[i].pflops_per_node / p.items[i].node_cost_usd;
+        r(b).total_cmp(&r(a))
+    });
+    for (u, per) in tl.periods.iter().enumerate() {
+        let Some(target) = per.target_pflops else {
+            continue;
+        };
+        let have = |x: &[u64]| -> f64 {
+            tl.items
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.present.contains(&u))
+                .map(|(i, t)| t.pflops_per_node * x[i] as f64)
+                .sum()
+        };
+        for &i in order.iter().filter(|&&i| tl.items[i].present.contains(&u)) {
+            let short = target - have(&x);
+            if short <= 1e-9 * target.max(1.0) {
+                break;
+            }
+            let mut room = (ubs[i] as u64).saturating_sub(x[i]) as f64;
+            for &(r, a) in &by_item[i] {
+                if a > 0.0 {
+                    let slack = rows[r].rhs - act[r];
+                    room = room.min((slack / a + 1e-9).floor().max(0.0));
+                }
+            }
+            let need = (short / tl.items[i].pflops_per_node).ceil();
+            let add = room.min(need) as u64;
+            if add > 0 {
+                x[i] += add;
+                for &(r, a) in &by_item[i] {
+                    act[r] += a * add as f64;
+                }
+            }
+        }
+    }
+    rows.iter().all(|r| model::holds(r, &x)).then_some(x)
+}
+
+/// The plan's lines, one per item with nodes, named by the real site and envelope and the
+/// period they are ordered in; `effective_pflops` is what the nodes give while present.
+pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
+    let Some(tl) = p.timeline.as_ref() else {
+        return crate::report::lines(p, nodes);
+    };
+    let mut out = Vec::new();
+    for (i, (it, &n)) in p.items.iter().zip(nodes).enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let tm = &tl.items[i];
+        let env = &p.envelopes[it.envelope];
+        let site = &p.sites[it.site];
+        out.push(PlanLine {
+            candidate: it.id.clone(),
+            accelerator: it.accelerator.clone(),
+            vendor: it.vendor.clone(),
+            vendor_country: it.vendor_country.clone(),
+            site: tm.site.clone(),
+            country: site.country.clone(),
+            mode: it.mode,
+            nodes: n,
+            units: n * it.accels_per_node,
+            chips: n * it.chips_per_node,
+            spend: it.node_cost * n as f64,
+            currency: env.currency.to_string(),
+            spend_usd: it.node_cost_usd * n as f64,
+            envelope: tm.envelope.clone(),
+            power_mw: it.node_power_w * n as f64 / 1e6,
+            mfu: it.mfu,
+            effective_pflops: tm.pflops_per_node * n as f64,
+            serving_nodes: 0,
+            period: Some(tl.periods[tm.period].id.clone()),
+        });
+    }
+    out
+}
+
+/// Each period's orders, spend and capacity by part.
+pub(crate) fn report(p: &Problem, nodes: &[u64]) -> Vec<PeriodPlan> {
+    let Some(tl) = p.timeline.as_ref() else {
+        return Vec::new();
+    };
+    let all = lines(p, nodes);
+    let mut line_of = Vec::new();
+    {
+        let mut k = 0;
+        for &n in nodes {
+            line_of.push((n > 0).then(|| {
+                k += 1;
+                k - 1
+            }));
+        }
+    }
+    tl.periods
+        .iter()
+        .enumerate()
+        .map(|(u, per)| {
+            let lines: Vec<PlanLine> = (0..p.items.len())
+                .filter(|&i| tl.items[i].period == u)
+                .filter_map(|i| line_of[i].map(|k| all[k].clone()))
+                .collect();
+            let mut capacity: Vec<PartCapacity> = Vec::new();
+            for i in (0..p.items.len()).filter(|&i| tl.items[i].present.contains(&u)) {
+                let Some(k) = line_of[i] else { continue };
+                let l = &all[k];
+                match capacity.iter_mut().find(|c| c.accelerator == l.accelerator) {
+                    Some(c) => {
+                        c.units += l.units;
+                        c.effective_pflops += l.effective_pflops;
+                    }
+                    None => capacity.push(PartCapacity {
+                        accelerator: l.accelerator.clone(),
+                        units: l.units,
+                        effective_pflops: l.effective_pflops,
+                    }),
+                }
+            }
+            PeriodPlan {
+                id: per.id.clone(),
+                start: per.start,
+                end: per.end,
+                spend_usd: lines.iter().map(|l| l.spend_usd).sum(),
+                effective_pflops: capacity.iter().map(|c| c.effective_pflops).sum(),
+                target_pflops: per.target_pflops,
+                capacity,
+                lines,
+            }
+        })
+        .collect()
+}
+
+/// The average of the periods' effective PFLOPS, weighted by their days.
+pub(crate) fn average_pflops(periods: &[PeriodPlan]) -> f64 {
+    let days: f64 = periods
+        .iter()
+        .map(|p| p.start.days_until(p.end) as f64 + 1.0)
+        .sum();
+    if days <= 0.0 {
+        return 0.0;
+    }
+    periods
+        .iter()
+        .map(|p| p.effective_pflops * (p.start.days_until(p.end) as f64 + 1.0))
+        .sum::<f64>()
+        / days
+}
+
+/// An amount in the currency `unit`, in words (a budget row's relaxation step).
+pub(crate) fn money(amount: f64, unit: &str) -> String {
+    Money::new(amount, unit).to_string()
+}
+
+/// The most the plan's nodes draw at once, MW: per period, everything delivered by then and
+/// the period's leases.
+pub(crate) fn peak_power_mw(p: &Problem, nodes: &[u64]) -> f64 {
+    let Some(tl) = p.timeline.as_ref() else {
+        return 0.0;
+    };
+    (0..tl.periods.len())
+        .map(|u| {
+            (0..p.items.len())
+                .filter(|&i| tl.items[i].present.contains(&u))
+                .map(|i| p.items[i].node_power_w * nodes[i] as f64)
+                .sum::<f64>()
+                / 1e6
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Over periods, a candidate's coefficients are those of its first period's variable, with the
+/// effective PFLOPS of a node while present rather than weighted by the days it is present.
+pub(crate) fn present_coefs(p: &Problem, coefs: &mut [crate::CandidateCoefs]) {
+    let Some(tl) = p.timeline.as_ref() else {
+        return;
+    };
+    for c in coefs.iter_mut() {
+        if let Some(i) = p.items.iter().position(|it| it.id == c.id) {
+            c.effective_pflops_per_node = Some(tl.items[i].pflops_per_node);
+        }
+    }
+}
