@@ -253,7 +253,9 @@ fn pflops_interval(point: f64) -> report::PflopsInterval {
     }
 }
 
-fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
+/// The report's view of a plan: its lines, envelopes, constraints (with what relaxing a
+/// binding one gains, as text) and exclusions. The web Plan page draws the same.
+pub fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
     let lines: Vec<report::PlanLine> = p
         .lines
         .iter()
@@ -618,7 +620,8 @@ fn fleet_data(sc: &Scenario, catalog: &Catalog) -> report::Fleet {
     report::Fleet::new(pools, &sites)
 }
 
-fn labels(sc: &Scenario, catalog: &Catalog) -> report::Labels {
+/// Display names of the scenario's accelerators and sites.
+pub fn labels(sc: &Scenario, catalog: &Catalog) -> report::Labels {
     let mut l = report::Labels::default();
     let ids = sc
         .pools
@@ -816,6 +819,7 @@ fn simulate_fleet(
             preemptions: out.metrics.preemptions,
             failures: out.metrics.failures,
             fleet_use: Some(fleet_use),
+            stopped: out.stopped.as_ref().map(|s| s.to_string()),
         },
         cost,
         notes,

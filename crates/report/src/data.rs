@@ -435,6 +435,11 @@ pub struct Workload {
     /// before it existed).
     #[serde(default)]
     pub fleet_use: Option<FleetUse>,
+    /// Why the simulation stopped before every job finished (a work or time limit), if it
+    /// did: jobs shown "running" or "waiting" are then unfinished when it stopped, not at the
+    /// end of their work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// Use of the whole planned fleet over the simulated horizon: idle capacity is shown as such,

@@ -627,6 +627,7 @@ pub fn report() -> ReportData {
         preemptions: 0,
         failures: 3,
         fleet_use: Some(FleetUse::new(306_328, horizon, busy_accel_s)),
+        stopped: None,
     };
     let mut cost = CostEnergy::new(vec![
         CostRow {
