@@ -45,6 +45,8 @@ pub struct PageQuery {
     pub tenant: Option<String>,
     pub within_days: Option<String>,
     pub edit: Option<String>,
+    /// Set by the redirect after a valid save: the record saved ("licences/ID").
+    pub saved: Option<String>,
 }
 
 fn parse_date(field: &str, v: &Option<String>) -> Result<Option<Date>, Response> {
@@ -838,6 +840,12 @@ async fn records_page(
             "<p class=\"problem\" role=\"alert\" id=\"form-problem\">Not saved: {}</p>",
             esc(msg)
         );
+    } else if let Some(saved) = q.saved.as_deref().filter(|v| !v.is_empty()) {
+        let _ = write!(
+            b,
+            "<p class=\"ok banner\" role=\"status\" id=\"saved\">Saved <code>{}</code>; the change is audited.</p>",
+            esc(saved)
+        );
     }
     let ver = s
         .store
@@ -1097,7 +1105,7 @@ pub async fn save_verification(
     super::change::put_record(&s, &who, "verifications", &id, &body)
         .await
         .map_err(internal)?;
-    Ok(Redirect::to("/records").into_response())
+    Ok(Redirect::to(&format!("/records?saved=verifications/{}", urlencode(&id))).into_response())
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -1167,7 +1175,7 @@ pub async fn save_licence(
             super::change::put_record(&s, &who, "licences", &id, &body)
                 .await
                 .map_err(internal)?;
-            Ok(Redirect::to("/records").into_response())
+            Ok(Redirect::to(&format!("/records?saved=licences/{}", urlencode(&id))).into_response())
         }
         Err((field, msg)) => {
             let mut f = form.clone();
@@ -1799,6 +1807,8 @@ async fn validate(
 #[derive(Debug, Deserialize)]
 pub struct RevQuery {
     rev: Option<i64>,
+    /// Set by the redirect after a valid save: the revision stored.
+    saved: Option<i64>,
 }
 
 pub async fn new_scenario(
@@ -1819,7 +1829,7 @@ pub async fn new_scenario(
             super::change::create_scenario(&s, &who, &id, &name, &text)
                 .await
                 .map_err(internal)?;
-            Ok(Redirect::to(&format!("/scenarios/{id}/edit")).into_response())
+            Ok(Redirect::to(&format!("/scenarios/{id}/edit?saved=1")).into_response())
         }
         Err(problems) => Ok((
             StatusCode::BAD_REQUEST,
@@ -1953,7 +1963,17 @@ pub async fn edit_scenario(
         .map_err(internal)?
         .revision;
     let revs = s.store.revisions(&id).await.map_err(internal)?;
-    let b = editor_body(&who, Some(&id), &rev.body, latest, &revs, &[]);
+    let mut b = editor_body(&who, Some(&id), &rev.body, latest, &revs, &[]);
+    if let Some(n) = q.saved {
+        // The confirmation goes right under the page's heading.
+        let note = format!(
+            "<p class=\"ok banner\" role=\"status\" id=\"saved\">Saved as revision {n}; the change is audited.</p>"
+        );
+        match b.find("</h1>") {
+            Some(i) => b.insert_str(i + 5, &note),
+            None => b.insert_str(0, &note),
+        }
+    }
     Ok(html(html_doc("Scenarios", Some(&who), "", &b)))
 }
 
@@ -1986,9 +2006,11 @@ pub async fn save_scenario(
         )
             .into_response()),
         Ok(name) => match super::change::revise_scenario(&s, &who, &id, base, &name, &text).await {
-            Ok(_) => {
-                Ok(Redirect::to(&format!("/scenarios/{}/edit", urlencode(&id))).into_response())
-            }
+            Ok(rev) => Ok(Redirect::to(&format!(
+                "/scenarios/{}/edit?saved={rev}",
+                urlencode(&id)
+            ))
+            .into_response()),
             Err(DbError::Conflict { latest: l }) => {
                 let problems = vec![(None, format!("someone saved revision {l} first; your text is kept below: compare with the latest and save again"))];
                 let latest = s
@@ -2068,6 +2090,63 @@ pub fn line_diff<'a>(a: &'a str, b: &'a str) -> Vec<(char, &'a str)> {
     out
 }
 
+/// Lines of context kept around each change in the diff page.
+const DIFF_CONTEXT: usize = 3;
+
+/// One run of a compact diff: changed lines with their context, and where they start in the
+/// old and the new text (1-based, as `diff -u` numbers them).
+#[derive(Debug, PartialEq)]
+pub struct Hunk<'a> {
+    pub old_start: usize,
+    pub new_start: usize,
+    pub lines: Vec<(char, &'a str)>,
+}
+
+/// The changed parts of a line diff with `context` unchanged lines on each side; runs of
+/// unchanged lines longer than that between changes are left out.
+pub fn hunks<'a>(d: &[(char, &'a str)], context: usize) -> Vec<Hunk<'a>> {
+    // Each line's number in the old and the new text.
+    let mut at = Vec::with_capacity(d.len());
+    let (mut old, mut new) = (1, 1);
+    for (c, _) in d {
+        at.push((old, new));
+        match c {
+            '-' => old += 1,
+            '+' => new += 1,
+            _ => {
+                old += 1;
+                new += 1;
+            }
+        }
+    }
+    let keep: Vec<bool> = (0..d.len())
+        .map(|i| {
+            let lo = i.saturating_sub(context);
+            let hi = (i + context + 1).min(d.len());
+            d[lo..hi].iter().any(|(c, _)| *c != ' ')
+        })
+        .collect();
+    let mut out: Vec<Hunk> = vec![];
+    let mut i = 0;
+    while i < d.len() {
+        if !keep[i] {
+            i += 1;
+            continue;
+        }
+        let mut h = Hunk {
+            old_start: at[i].0,
+            new_start: at[i].1,
+            lines: vec![],
+        };
+        while i < d.len() && keep[i] {
+            h.lines.push(d[i]);
+            i += 1;
+        }
+        out.push(h);
+    }
+    out
+}
+
 pub async fn diff_revisions(
     State(s): State<UiState>,
     who: Signed,
@@ -2091,19 +2170,32 @@ pub async fn diff_revisions(
     let d = line_diff(&a.body, &b2.body);
     let changed = d.iter().filter(|(c, _)| *c != ' ').count();
     let mut b = format!(
-        "<h1>Scenario diff</h1><p class=\"explain\"><code>{}</code>: revision {} → {}, {changed} line(s) changed. <a href=\"/scenarios/{}/edit\">Back to the editor</a></p><pre class=\"diff\" id=\"diff\">",
+        "<h1>Scenario diff</h1><p class=\"explain\"><code>{}</code>: revision {} → {}, {changed} line(s) changed, shown with {DIFF_CONTEXT} lines of context. <a href=\"/scenarios/{}/edit\">Back to the editor</a></p><pre class=\"diff\" id=\"diff\">",
         esc(&id),
         q.from,
         q.to,
         urlencode(&id)
     );
-    for (c, l) in d {
-        let class = match c {
-            '+' => "add",
-            '-' => "del",
-            _ => "same",
-        };
-        let _ = writeln!(b, "<span class=\"{class}\">{c} {}</span>", esc(l));
+    let hs = hunks(&d, DIFF_CONTEXT);
+    if hs.is_empty() {
+        b.push_str("<span class=\"same\">The two revisions hold the same text.</span>\n");
+    }
+    for h in hs {
+        let olds = h.lines.iter().filter(|(c, _)| *c != '+').count();
+        let news = h.lines.iter().filter(|(c, _)| *c != '-').count();
+        let _ = writeln!(
+            b,
+            "<span class=\"hunk\">@@ -{},{olds} +{},{news} @@</span>",
+            h.old_start, h.new_start
+        );
+        for (c, l) in h.lines {
+            let class = match c {
+                '+' => "add",
+                '-' => "del",
+                _ => "same",
+            };
+            let _ = writeln!(b, "<span class=\"{class}\">{c} {}</span>", esc(l));
+        }
     }
     b.push_str("</pre>");
     Ok(html(html_doc("Scenarios", Some(&who), "", &b)))
@@ -2472,6 +2564,31 @@ pub async fn audit_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hunks_keep_changes_with_their_context_only() {
+        let a: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let b = a.replace("line 10\n", "line ten\n");
+        let d = line_diff(&a, &b);
+        let h = hunks(&d, 2);
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].old_start, h[0].new_start), (8, 8));
+        assert_eq!(
+            h[0].lines,
+            vec![
+                (' ', "line 8"),
+                (' ', "line 9"),
+                ('-', "line 10"),
+                ('+', "line ten"),
+                (' ', "line 11"),
+                (' ', "line 12"),
+            ]
+        );
+        // Two changes far apart are two hunks; the same text is none.
+        let c = b.replace("line 19\n", "line nineteen\n");
+        assert_eq!(hunks(&line_diff(&a, &c), 2).len(), 2);
+        assert!(hunks(&line_diff(&a, &a), 2).is_empty());
+    }
 
     #[test]
     fn line_diff_keeps_common_lines_and_marks_changes() {
