@@ -60,6 +60,21 @@ pub fn ticks(max: f64, target: usize) -> Vec<f64> {
     (0..=n).map(|i| i as f64 * step).collect()
 }
 
+/// Ticks over `[lo, hi]` from the nice-step multiple at or below `lo` to the one at or above
+/// `hi`, for axes that need not start at 0 (a tornado chart's bars all sit far from it).
+pub fn range_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+        return ticks(hi.max(0.0), target);
+    }
+    let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) * 0.1 };
+    let step = nice_step(span, target);
+    let first = (lo / step + 1e-9).floor();
+    let last = (hi / step - 1e-9).ceil().max(first + 1.0);
+    (0..=(last - first) as usize)
+        .map(|i| (first + i as f64) * step)
+        .collect()
+}
+
 fn trunc(label: &str, max_chars: usize) -> String {
     if label.chars().count() <= max_chars {
         label.to_string()

@@ -10,6 +10,7 @@
 use std::fmt::Write;
 
 use xpufleet_comply::Outcome;
+use xpufleet_model::Date;
 
 use crate::build::Standing;
 use crate::chart::{self, BarSeries, Bars, LineSeries, Lines};
@@ -383,6 +384,105 @@ pub fn utilisation_chart(w: &Workload, labels: &Labels, pal: &Palette) -> String
             110.0,
         ));
     }
+    s.push_str("</div>");
+    s
+}
+
+/// An outcome as a pill coloured by its class (`o-red-flag`), which both stylesheets define;
+/// a class, not a `style`, for the web UI's content-security policy.
+pub fn outcome_class_pill(o: Outcome) -> String {
+    format!("<span class=\"pill o-{o}\">{o}</span>", o = o.as_str())
+}
+
+/// "What changes within the horizon": each plan line whose verdict moves on a rule change
+/// between the plan's date and the end of its horizon, with what the line holds, and a
+/// headline of the value that stops being usable.
+pub fn horizon_changes(
+    changes: &[VerdictChangeRow],
+    as_of: Date,
+    horizon_end: Option<Date>,
+) -> String {
+    let Some(end) = horizon_end else {
+        return "<p class=\"muted\" id=\"horizon-changes\">Verdicts over the horizon were not \
+                looked at for this plan.</p>"
+            .into();
+    };
+    if changes.is_empty() {
+        return format!(
+            "<p class=\"muted\" id=\"horizon-changes\">No line's verdict changes between {as_of} \
+             and the end of the horizon, {end}.</p>"
+        );
+    }
+    // A line counts once, at its first change to unusable.
+    let mut lost: Vec<&VerdictChangeRow> = vec![];
+    for c in changes {
+        if c.usable_from && !c.usable_to && !lost.iter().any(|l| l.target == c.target) {
+            lost.push(c);
+        }
+    }
+    let pflops_lost: f64 = lost.iter().map(|c| c.effective_pflops).sum();
+    let spend_lost: f64 = lost.iter().map(|c| c.spend_usd).sum();
+    let mut s = format!(
+        "<div id=\"horizon-changes\"><p class=\"headline\">Between {as_of} and {end}, {} \
+         verdict change(s) touch the plan's lines",
+        changes.len()
+    );
+    if lost.is_empty() {
+        s.push_str("; none makes a line unusable.</p>");
+    } else {
+        let _ = write!(
+            s,
+            ": <b>{} effective PFLOPS</b> on {} line(s), bought or leased for {}, stop being \
+             usable before the horizon ends.</p>",
+            format::sig3(pflops_lost),
+            lost.len(),
+            usd(spend_lost)
+        );
+    }
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| {
+            let usable = |u: bool| if u { "usable" } else { "not usable" };
+            vec![
+                c.date.to_string(),
+                format!(
+                    "<code>{}</code><div class=\"muted\">{}</div>",
+                    esc(&c.target),
+                    esc(&c.user)
+                ),
+                format!(
+                    "{} → {}<div class=\"muted\">{}: {} → {}</div>",
+                    outcome_class_pill(c.from),
+                    outcome_class_pill(c.to),
+                    esc(&c.direction),
+                    usable(c.usable_from),
+                    usable(c.usable_to)
+                ),
+                int(c.accelerators),
+                esc(&usd(c.spend_usd)),
+                format::sig3(c.effective_pflops),
+                c.rules
+                    .iter()
+                    .map(|r| format!("<code>{}</code>", esc(r)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ]
+        })
+        .collect();
+    s.push_str(&table(
+        "verdict-changes",
+        &[
+            "From",
+            "Line",
+            "Verdict",
+            "Accelerators",
+            "Spend (USD)",
+            "Eff. PFLOPS",
+            "Rules",
+        ],
+        &[3, 4, 5],
+        &rows,
+    ));
     s.push_str("</div>");
     s
 }

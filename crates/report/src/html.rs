@@ -575,6 +575,12 @@ impl Page<'_> {
             &self.r.labels,
             &self.colors,
         ));
+        self.out.push_str("<h3>What changes within the horizon</h3>");
+        self.out.push_str(&components::horizon_changes(
+            &p.verdict_changes,
+            p.as_of,
+            p.horizon_end,
+        ));
 
         self.out.push_str("<div class=\"grid2\">");
         // Envelopes: budget against spend, in USD so envelopes in different currencies compare.
@@ -1104,21 +1110,32 @@ impl Page<'_> {
             ),
             kpi("makespan", &format::duration(st.makespan_s as f64)),
             kpi(
-                "preemptions · failures",
-                &format!("{} · {}", int(w.preemptions), int(w.failures))
+                "preemptions · failures hitting jobs",
+                &format!("{} · {}", int(w.preemptions), int(w.job_failures))
             ),
         );
         let horizon = w.horizon_s.max(1) as f64;
         let (div, unit) = time_unit(horizon);
         let tfmt = |v: f64| format::sig3(v);
         let pc = |v: f64| format!("{}%", format::fixed(v, 0));
-        let svg = components::utilisation_chart(w, &self.r.labels, &self.colors);
-        self.out.push_str(&figure(
-            "chart-utilisation",
-            "Utilisation by accelerator type",
-            "% of each type's accelerators busy, one chart per type",
-            &svg,
-        ));
+        // With no job ever started there is no time axis worth drawing (it would read 0 0 0 0).
+        let ran = w.jobs.iter().any(|j| j.start_s.is_some());
+        const NO_RUN: &str = "no job ran in the simulation";
+        if ran {
+            let svg = components::utilisation_chart(w, &self.r.labels, &self.colors);
+            self.out.push_str(&figure(
+                "chart-utilisation",
+                "Utilisation by accelerator type",
+                "% of each type's accelerators busy, one chart per type",
+                &svg,
+            ));
+        } else {
+            self.out.push_str(&missing_figure(
+                "chart-utilisation",
+                "Utilisation by accelerator type",
+                NO_RUN,
+            ));
+        }
         // Timeline of jobs; too many rows would be unreadable, so large workloads show only the
         // distribution.
         const MAX_TIMELINE_ROWS: usize = 60;
@@ -1129,7 +1146,10 @@ impl Page<'_> {
             .collect();
         used.sort();
         used.dedup();
-        if w.jobs.len() <= MAX_TIMELINE_ROWS {
+        if !ran {
+            self.out
+                .push_str(&missing_figure("chart-timeline", "Jobs over time", NO_RUN));
+        } else if w.jobs.len() <= MAX_TIMELINE_ROWS {
             let rows: Vec<Span> = w
                 .jobs
                 .iter()

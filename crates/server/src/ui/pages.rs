@@ -1622,6 +1622,15 @@ async fn plan_page(
     );
     plan_tables(&p.plan, &view, &mut b);
     b.push_str("</section>");
+    b.push_str(
+        "<section class=\"part\" aria-labelledby=\"h-horizon\"><h2 id=\"h-horizon\">What changes within the horizon</h2>",
+    );
+    b.push_str(&components::horizon_changes(
+        &xpufleet_app::run::verdict_change_rows(&p.verdict_changes),
+        p.plan.date,
+        Some(p.horizon_end),
+    ));
+    b.push_str("</section>");
     if super::may(&who.0.role, Action::ApprovePlan) && !approved_by_me {
         let _ = write!(
             b,
@@ -2328,14 +2337,14 @@ async fn simulate_result(s: &UiState, who: &Signed, job: &super::Job, r: &Report
         "<section class=\"part\" aria-labelledby=\"h-sim\"><h2 id=\"h-sim\">Result</h2>\
          <dl class=\"kpis\" id=\"sim-stats\"><div><dt>Jobs completed</dt><dd>{} of {}</dd></div>\
          <div><dt>Mean JCT</dt><dd>{}</dd></div><div><dt>p99 JCT</dt><dd>{}</dd></div>\
-         <div><dt>Makespan</dt><dd>{}</dd></div><div><dt>Preemptions</dt><dd>{}</dd></div><div><dt>Failures</dt><dd>{}</dd></div></dl>",
+         <div><dt>Makespan</dt><dd>{}</dd></div><div><dt>Preemptions</dt><dd>{}</dd></div><div><dt>Failures hitting jobs</dt><dd>{}</dd></div></dl>",
         st.completed,
         st.jobs,
         st.jct_mean_s.map(hours).unwrap_or_else(|| "—".into()),
         st.jct_p99_s.map(hours).unwrap_or_else(|| "—".into()),
         hours(st.makespan_s as f64),
         w.preemptions,
-        w.failures
+        w.job_failures
     );
     let horizon_h = (w.horizon_s.max(1)) as f64 / 3600.0;
     let hf = |v: f64| sig3(v);
