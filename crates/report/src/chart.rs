@@ -66,7 +66,11 @@ pub fn range_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) || hi < lo {
         return ticks(hi.max(0.0), target);
     }
-    let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) * 0.1 };
+    let span = if hi > lo {
+        hi - lo
+    } else {
+        lo.abs().max(1.0) * 0.1
+    };
     let step = nice_step(span, target);
     let first = (lo / step + 1e-9).floor();
     let last = (hi / step - 1e-9).ceil().max(first + 1.0);

@@ -22,8 +22,7 @@ use crate::palette::{self, Palette};
 /// it); cells are HTML already escaped; columns listed in `num` are right-aligned numbers.
 /// `id` is the table's element id (the web UI's tests find tables by it), and its class.
 pub fn table(id: &str, head: &[&str], num: &[usize], rows: &[Vec<String>]) -> String {
-    let mut s =
-        format!("<div class=\"table-wrap\"><table class=\"{id}\" id=\"{id}\"><thead><tr>");
+    let mut s = format!("<div class=\"table-wrap\"><table class=\"{id}\" id=\"{id}\"><thead><tr>");
     for (i, h) in head.iter().enumerate() {
         let c = if num.contains(&i) {
             " class=\"num\""
@@ -142,8 +141,7 @@ pub fn plan_lines_table(lines: &[PlanLine], labels: &Labels, pal: &Palette) -> S
 /// what relaxing it by one step gains (as the CLI prints it).
 pub fn constraints_table(constraints: &[ConstraintRow]) -> String {
     if constraints.is_empty() {
-        return "<p class=\"muted\" id=\"binding\">The planner reported no constraints.</p>"
-            .into();
+        return "<p class=\"muted\" id=\"binding\">The planner reported no constraints.</p>".into();
     }
     let mut cons: Vec<&ConstraintRow> = constraints.iter().collect();
     cons.sort_by_key(|c| !c.binding);

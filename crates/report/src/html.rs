@@ -575,7 +575,8 @@ impl Page<'_> {
             &self.r.labels,
             &self.colors,
         ));
-        self.out.push_str("<h3>What changes within the horizon</h3>");
+        self.out
+            .push_str("<h3>What changes within the horizon</h3>");
         self.out.push_str(&components::horizon_changes(
             &p.verdict_changes,
             p.as_of,

@@ -650,7 +650,8 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
         shown.len()
     );
     // The report's verdict chart, over the rows shown.
-    let shown_rows: Vec<xpufleet_report::ComplianceRow> = shown.iter().map(|r| (*r).clone()).collect();
+    let shown_rows: Vec<xpufleet_report::ComplianceRow> =
+        shown.iter().map(|r| (*r).clone()).collect();
     b.push_str(&figure(
         "chart-verdicts",
         "Verdicts",
@@ -1175,7 +1176,10 @@ pub async fn save_licence(
             super::change::put_record(&s, &who, "licences", &id, &body)
                 .await
                 .map_err(internal)?;
-            Ok(Redirect::to(&format!("/records?saved=licences/{}", urlencode(&id))).into_response())
+            Ok(
+                Redirect::to(&format!("/records?saved=licences/{}", urlencode(&id)))
+                    .into_response(),
+            )
         }
         Err((field, msg)) => {
             let mut f = form.clone();
@@ -1476,7 +1480,9 @@ fn plan_tables(p: &xpufleet_plan::Plan, v: &PlanView, b: &mut String) {
     );
     let rp = xpufleet_app::run::plan_data(p, &v.sc);
     b.push_str("<h3>What to buy or lease</h3>");
-    b.push_str(&components::plan_lines_table(&rp.lines, &v.labels, &v.palette));
+    b.push_str(&components::plan_lines_table(
+        &rp.lines, &v.labels, &v.palette,
+    ));
     b.push_str("<h3>Constraints: what limits the plan, and what relaxing it gains</h3>");
     b.push_str(&components::constraints_table(&rp.constraints));
     b.push_str("<h3>Candidates the plan may not use, and why</h3>");
@@ -2015,11 +2021,10 @@ pub async fn save_scenario(
         )
             .into_response()),
         Ok(name) => match super::change::revise_scenario(&s, &who, &id, base, &name, &text).await {
-            Ok(rev) => Ok(Redirect::to(&format!(
-                "/scenarios/{}/edit?saved={rev}",
-                urlencode(&id)
-            ))
-            .into_response()),
+            Ok(rev) => Ok(
+                Redirect::to(&format!("/scenarios/{}/edit?saved={rev}", urlencode(&id)))
+                    .into_response(),
+            ),
             Err(DbError::Conflict { latest: l }) => {
                 let problems = vec![(None, format!("someone saved revision {l} first; your text is kept below: compare with the latest and save again"))];
                 let latest = s
