@@ -1342,6 +1342,14 @@ pub async fn what_if(
                     what_if: None,
                 },
             );
+            // The base plan is usually held already; else it is computed now (a plan takes
+            // seconds), so the refusal can be shown beside it.
+            let waited = std::time::Instant::now();
+            while matches!(base.state(), JobState::Running { .. })
+                && waited.elapsed() < std::time::Duration::from_secs(60)
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
             return match base.state() {
                 JobState::Done(Ok(Output::Plan(p))) => {
                     let problem = WhatIfProblem {
