@@ -1255,8 +1255,8 @@ impl Page<'_> {
                     esc(&j.tenant),
                     match &j.accelerator {
                         Some(a) => format!(
-                            "<span class=\"swatch\" style=\"background:{}\"></span>{} <span class=\"muted\">{}</span>",
-                            self.colors.accelerator(a),
+                            "{}{} <span class=\"muted\">{}</span>",
+                            components::swatch(self.colors.accelerator(a)),
                             esc(&self.accel_name(a)),
                             esc(j.pool.as_deref().unwrap_or(""))
                         ),
@@ -1266,6 +1266,7 @@ impl Page<'_> {
                     format::duration(j.submit_s as f64),
                     j.queue_s().map_or("–".into(), |s| format::duration(s as f64)),
                     j.jct_s().map_or("–".into(), |s| format::duration(s as f64)),
+                    int(u64::from(j.failures)),
                     format!(
                         "{}{}",
                         esc(&j.status),
@@ -1286,9 +1287,10 @@ impl Page<'_> {
                 "Submitted",
                 "Waited",
                 "JCT",
+                "Failures",
                 "Status",
             ],
-            &[3, 4, 5, 6],
+            &[3, 4, 5, 6, 7],
             &rows,
         ));
         if w.jobs.len() > MAX_JOB_ROWS {
