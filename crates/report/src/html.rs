@@ -33,13 +33,16 @@ pub const CHART_IDS: [&str; 14] = [
 
 const STYLE: &str = include_str!("report.css");
 
-/// Records script errors, failed loads and blocked fetches in the page itself, and counts the
-/// charts that laid out with a non-empty box, so a headless browser's DOM dump can be checked.
+/// Records script errors, failed loads and blocked fetches in the page itself, counts the
+/// charts that laid out with a non-empty box, and records the smallest chart text as drawn
+/// (`data-chart-text-px`, the charts' 12-unit text in CSS pixels) and how far the page
+/// overflows its window sideways (`data-overflow-px`), so a headless browser's DOM dump can be
+/// checked at any window size.
 const HOOK: &str = r#"(function(){var errs=[];function rec(m){errs.push(String(m));var h=document.documentElement;h.setAttribute('data-errors',String(errs.length));var d=document.getElementById('page-errors');if(d){d.textContent=errs.join('\n');d.hidden=false;}}
 window.addEventListener('error',function(e){rec('error: '+(e.message||(e.target&&e.target.outerHTML)||'unknown'));},true);
 window.addEventListener('unhandledrejection',function(e){rec('unhandled rejection: '+e.reason);});
 document.addEventListener('securitypolicyviolation',function(e){rec('blocked: '+e.violatedDirective+' '+e.blockedURI);});
-window.addEventListener('load',function(){var h=document.documentElement;if(!h.hasAttribute('data-errors'))h.setAttribute('data-errors','0');var figs=document.querySelectorAll('figure.chart'),n=0;for(var i=0;i<figs.length;i++){var s=figs[i].querySelector('svg');if(!s)continue;var r=s.getBoundingClientRect(),b=s.getBBox();if(r.width>0&&r.height>0&&b.width>0&&b.height>0){n++;figs[i].setAttribute('data-rendered','1');}}h.setAttribute('data-charts',String(figs.length));h.setAttribute('data-charts-rendered',String(n));});})();"#;
+window.addEventListener('load',function(){var h=document.documentElement;if(!h.hasAttribute('data-errors'))h.setAttribute('data-errors','0');var figs=document.querySelectorAll('figure.chart'),n=0;for(var i=0;i<figs.length;i++){var s=figs[i].querySelector('svg');if(!s)continue;var r=s.getBoundingClientRect(),b=s.getBBox();if(r.width>0&&r.height>0&&b.width>0&&b.height>0){n++;figs[i].setAttribute('data-rendered','1');}}h.setAttribute('data-charts',String(figs.length));h.setAttribute('data-charts-rendered',String(n));var px=1e9,svgs=document.querySelectorAll('figure.chart svg');for(var k=0;k<svgs.length;k++){var v=svgs[k].viewBox&&svgs[k].viewBox.baseVal;if(v&&v.width>0){px=Math.min(px,svgs[k].getBoundingClientRect().width/v.width*12);}}h.setAttribute('data-chart-text-px',String(Math.round(px*10)/10));h.setAttribute('data-overflow-px',String(h.scrollWidth-h.clientWidth));});})();"#;
 
 /// Colours of outcomes, from permissive to strict (kept for callers; see `palette`).
 pub fn outcome_color(o: Outcome) -> &'static str {
@@ -1264,15 +1267,17 @@ impl Page<'_> {
                     },
                     int(j.accels as u64),
                     format::duration(j.submit_s as f64),
-                    j.queue_s().map_or("–".into(), |s| format::duration(s as f64)),
+                    j.queue_s()
+                        .map_or("–".into(), |s| format::duration(s as f64)),
                     j.jct_s().map_or("–".into(), |s| format::duration(s as f64)),
                     int(u64::from(j.failures)),
                     format!(
                         "{}{}",
                         esc(&j.status),
-                        j.reason
-                            .as_deref()
-                            .map_or(String::new(), |r| format!("<div class=\"muted\">{}</div>", esc(r)))
+                        j.reason.as_deref().map_or(String::new(), |r| format!(
+                            "<div class=\"muted\">{}</div>",
+                            esc(r)
+                        ))
                     ),
                 ]
             })
