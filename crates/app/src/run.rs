@@ -95,7 +95,13 @@ pub fn report(
             for w in &p.warnings {
                 notes.push(format!("plan: {w}"));
             }
-            Section::available(plan_data(p, sc))
+            let mut data = plan_data(p, sc);
+            // What changes within the horizon, as `plan --json` lists it.
+            let until = crate::horizon::horizon_end(sc, p.date);
+            data.horizon_end = Some(until);
+            data.verdict_changes =
+                verdict_change_rows(&crate::horizon::plan_verdict_changes(&engine, p, until));
+            Section::available(data)
         }
         Err(e) => Section::unavailable(format!("no procurement plan: {e}")),
     };
@@ -302,7 +308,9 @@ fn pflops_interval(point: f64) -> report::PflopsInterval {
     }
 }
 
-fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
+/// The report's view of a plan: its lines, envelopes, constraints (with what relaxing a
+/// binding one gains, as text) and exclusions. The web Plan page draws the same.
+pub fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
     let lines: Vec<report::PlanLine> = p
         .lines
         .iter()
@@ -422,9 +430,34 @@ fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
                 reason: e.reason.clone(),
             })
             .collect(),
+        horizon_end: None,
+        verdict_changes: vec![],
         lines,
         envelopes,
     }
+}
+
+/// The report's rows of a plan's verdict changes inside its horizon.
+pub fn verdict_change_rows(
+    changes: &[crate::horizon::PlanVerdictChange],
+) -> Vec<report::VerdictChangeRow> {
+    changes
+        .iter()
+        .map(|c| report::VerdictChangeRow {
+            target: c.change.target.clone(),
+            user: c.change.user.clone(),
+            date: c.change.date,
+            from: c.change.from,
+            to: c.change.to,
+            usable_from: c.change.usable_from,
+            usable_to: c.change.usable_to,
+            direction: c.direction.to_string(),
+            rules: c.change.rules.clone(),
+            accelerators: c.accelerators,
+            spend_usd: c.spend_usd,
+            effective_pflops: c.effective_pflops,
+        })
+        .collect()
 }
 
 /// The alternative plan: the scenario's `plan.what_if` file applied to the scenario, or, when it
@@ -684,7 +717,8 @@ fn fleet_data(sc: &Scenario, catalog: &Catalog) -> report::Fleet {
     report::Fleet::new(pools, &sites)
 }
 
-fn labels(sc: &Scenario, catalog: &Catalog) -> report::Labels {
+/// Display names of the scenario's accelerators and sites.
+pub fn labels(sc: &Scenario, catalog: &Catalog) -> report::Labels {
     let mut l = report::Labels::default();
     let ids = sc
         .pools
@@ -780,6 +814,16 @@ fn simulate_fleet(
     }
     let pool_accel: Vec<String> = sc.pools.iter().map(|p| p.accelerator.clone()).collect();
     let replay = replay_log(&out.log, sc.jobs.len(), sc.pools.len());
+    // Failures that hit a running job, per job; the rest hit idle accelerators and cost no
+    // work, so the report's headline counts only these.
+    let mut job_failures = vec![0u32; sc.jobs.len()];
+    for e in &out.log {
+        if let xpufleet_sim::log::LogEvent::Fail { job: Some(j), .. } = e {
+            if let Some(n) = job_failures.get_mut(*j as usize) {
+                *n += 1;
+            }
+        }
+    }
     let unfinished: BTreeMap<usize, String> = out
         .unfinished
         .iter()
@@ -819,6 +863,7 @@ fn simulate_fleet(
                 end_s: r.end,
                 status: status.to_string(),
                 reason: r.rejected.clone().or_else(|| unfinished.get(&i).cloned()),
+                failures: job_failures[i],
             }
         })
         .collect();
@@ -874,7 +919,9 @@ fn simulate_fleet(
             utilisation,
             preemptions: out.metrics.preemptions,
             failures: out.metrics.failures,
+            job_failures: job_failures.iter().map(|&n| u64::from(n)).sum(),
             fleet_use: Some(fleet_use),
+            stopped: out.stopped.as_ref().map(|s| s.to_string()),
         },
         cost,
         notes,

@@ -375,6 +375,7 @@ mod tests {
             end_s: end,
             status: String::new(),
             reason: None,
+            failures: 0,
         };
         let s = JctStats::from_jobs(&[
             job(0, Some(10), Some(100)),

@@ -10,15 +10,13 @@ use std::fmt::Write;
 
 use crate::format::esc;
 
-/// Categorical colours (Tableau 10): distinct, colour-blind tolerable, print well.
-pub const PALETTE: [&str; 10] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
-];
+/// Categorical colours; kept for callers, `palette::CATEGORICAL` is the one list.
+pub const PALETTE: [&str; 10] = crate::palette::CATEGORICAL;
 
-/// The `i`-th palette colour, cycling.
+/// The `i`-th palette colour, cycling (`palette::categorical`). Accelerators take theirs from
+/// `palette::Palette`, never from a chart's own order.
 pub fn color(i: usize) -> &'static str {
-    PALETTE[i % PALETTE.len()]
+    crate::palette::categorical(i)
 }
 
 /// Width of a chart that shares a row with another, in SVG units (about its on-screen pixels in
@@ -60,6 +58,25 @@ pub fn ticks(max: f64, target: usize) -> Vec<f64> {
         1
     };
     (0..=n).map(|i| i as f64 * step).collect()
+}
+
+/// Ticks over `[lo, hi]` from the nice-step multiple at or below `lo` to the one at or above
+/// `hi`, for axes that need not start at 0 (a tornado chart's bars all sit far from it).
+pub fn range_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+        return ticks(hi.max(0.0), target);
+    }
+    let span = if hi > lo {
+        hi - lo
+    } else {
+        lo.abs().max(1.0) * 0.1
+    };
+    let step = nice_step(span, target);
+    let first = (lo / step + 1e-9).floor();
+    let last = (hi / step - 1e-9).ceil().max(first + 1.0);
+    (0..=(last - first) as usize)
+        .map(|i| (first + i as f64) * step)
+        .collect()
 }
 
 fn trunc(label: &str, max_chars: usize) -> String {
@@ -304,8 +321,14 @@ pub struct Lines<'a> {
     pub desc: String,
 }
 
-/// Renders a line (or step) chart.
+/// Renders a line (or step) chart with a 240-unit-high plot.
 pub fn lines(l: &Lines) -> String {
+    lines_sized(l, 240.0)
+}
+
+/// Renders a line (or step) chart whose plot area is `plot_h` units high (small multiples use
+/// a short one).
+pub fn lines_sized(l: &Lines, plot_h: f64) -> String {
     let width = l.width;
     let x0 = 64.0;
     let x1 = width - 20.0;
@@ -316,7 +339,7 @@ pub fn lines(l: &Lines) -> String {
         .collect();
     let (leg, leg_h) = legend(&items, x0, 16.0, width - 10.0);
     let y0 = leg_h + 14.0;
-    let y1 = y0 + 240.0;
+    let y1 = y0 + plot_h;
     let h = y1 + 50.0;
     let data_max = l
         .series
@@ -407,10 +430,10 @@ pub fn lines(l: &Lines) -> String {
     s
 }
 
-/// One job on a timeline: waiting from `submit` to `start`, running from `start` to `end`.
 /// Colour of a rejected job's mark.
-pub const REJECTED: &str = "#c62828";
+pub const REJECTED: &str = crate::palette::REJECTED;
 
+/// One job on a timeline: waiting from `submit` to `start`, running from `start` to `end`.
 #[derive(Debug, Clone)]
 pub struct Span {
     pub label: String,

@@ -285,6 +285,37 @@ pub struct Plan {
     /// A plan over periods: the capacity present in each (absent for a one-date plan).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub periods: Vec<crate::periods::PeriodCapacity>,
+    /// The last day of the plan's horizon that verdict changes were looked for up to (absent
+    /// in reports written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon_end: Option<Date>,
+    /// How each line's verdict moves on the rule changes inside the horizon, with what the
+    /// line holds: "what changes within the horizon".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verdict_changes: Vec<VerdictChangeRow>,
+}
+
+/// A plan line's verdict change inside the plan's horizon, and the value at stake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictChangeRow {
+    /// The candidate of the plan line.
+    pub target: String,
+    pub user: String,
+    /// The first day of the new verdict.
+    pub date: Date,
+    pub from: Outcome,
+    pub to: Outcome,
+    /// Whether engines may use the line before and from `date`.
+    pub usable_from: bool,
+    pub usable_to: bool,
+    /// "stricter" or "looser".
+    pub direction: String,
+    /// The rules (or `review/ID`) behind the move.
+    pub rules: Vec<String>,
+    /// What the line holds: accelerators (chips), spend (USD) and effective PFLOPS.
+    pub accelerators: u64,
+    pub spend_usd: f64,
+    pub effective_pflops: f64,
 }
 
 // ----------------------------------------------------------------------------------- what-if
@@ -383,6 +414,10 @@ pub struct JobRow {
     pub status: String,
     /// Why it is waiting or was never placed.
     pub reason: Option<String>,
+    /// Accelerator failures that hit this job while it ran (each sent it back to its last
+    /// checkpoint).
+    #[serde(default)]
+    pub failures: u32,
 }
 
 impl JobRow {
@@ -436,11 +471,21 @@ pub struct Workload {
     pub stats: JctStats,
     pub utilisation: Vec<UtilSeries>,
     pub preemptions: u64,
+    /// Accelerator failures drawn over the whole fleet, idle accelerators included.
     pub failures: u64,
+    /// The failures that hit a running job: the ones that cost work (the sum of the jobs'
+    /// `failures`).
+    #[serde(default)]
+    pub job_failures: u64,
     /// How busy the whole planned fleet was over the horizon (absent in reports written
     /// before it existed).
     #[serde(default)]
     pub fleet_use: Option<FleetUse>,
+    /// Why the simulation stopped before every job finished (a work or time limit), if it
+    /// did: jobs shown "running" or "waiting" are then unfinished when it stopped, not at the
+    /// end of their work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// Use of the whole planned fleet over the simulated horizon: idle capacity is shown as such,

@@ -1,15 +1,16 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, no fetches), readable from
 //! `file://`, with a summary band that answers the scenario's questions at a glance.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use xpufleet_comply::Outcome;
 
 use crate::build::Standing;
 use crate::chart::{self, BarSeries, Bars, LineSeries, Lines, Span, Timeline};
+use crate::components::{self, pill, time_unit};
 use crate::data::*;
 use crate::format::{self, esc, int, pct, usd};
+use crate::palette::{self, Palette, EXISTING, HEADROOM, PLANNED, UNVERIFIED};
 
 /// Ids of every chart the report draws, in page order. A chart whose data is missing is still
 /// there, as a `figure.chart.unavailable` that says why.
@@ -32,64 +33,25 @@ pub const CHART_IDS: [&str; 14] = [
 
 const STYLE: &str = include_str!("report.css");
 
-/// Records script errors, failed loads and blocked fetches in the page itself, and counts the
-/// charts that laid out with a non-empty box, so a headless browser's DOM dump can be checked.
+/// Records script errors, failed loads and blocked fetches in the page itself, counts the
+/// charts that laid out with a non-empty box, and records the smallest chart text as drawn
+/// (`data-chart-text-px`, the charts' 12-unit text in CSS pixels) and how far the page
+/// overflows its window sideways (`data-overflow-px`), so a headless browser's DOM dump can be
+/// checked at any window size.
 const HOOK: &str = r#"(function(){var errs=[];function rec(m){errs.push(String(m));var h=document.documentElement;h.setAttribute('data-errors',String(errs.length));var d=document.getElementById('page-errors');if(d){d.textContent=errs.join('\n');d.hidden=false;}}
 window.addEventListener('error',function(e){rec('error: '+(e.message||(e.target&&e.target.outerHTML)||'unknown'));},true);
 window.addEventListener('unhandledrejection',function(e){rec('unhandled rejection: '+e.reason);});
 document.addEventListener('securitypolicyviolation',function(e){rec('blocked: '+e.violatedDirective+' '+e.blockedURI);});
-window.addEventListener('load',function(){var h=document.documentElement;if(!h.hasAttribute('data-errors'))h.setAttribute('data-errors','0');var figs=document.querySelectorAll('figure.chart'),n=0;for(var i=0;i<figs.length;i++){var s=figs[i].querySelector('svg');if(!s)continue;var r=s.getBoundingClientRect(),b=s.getBBox();if(r.width>0&&r.height>0&&b.width>0&&b.height>0){n++;figs[i].setAttribute('data-rendered','1');}}h.setAttribute('data-charts',String(figs.length));h.setAttribute('data-charts-rendered',String(n));});})();"#;
+window.addEventListener('load',function(){var h=document.documentElement;if(!h.hasAttribute('data-errors'))h.setAttribute('data-errors','0');var figs=document.querySelectorAll('figure.chart'),n=0;for(var i=0;i<figs.length;i++){var s=figs[i].querySelector('svg');if(!s)continue;var r=s.getBoundingClientRect(),b=s.getBBox();if(r.width>0&&r.height>0&&b.width>0&&b.height>0){n++;figs[i].setAttribute('data-rendered','1');}}h.setAttribute('data-charts',String(figs.length));h.setAttribute('data-charts-rendered',String(n));var px=1e9,svgs=document.querySelectorAll('figure.chart svg');for(var k=0;k<svgs.length;k++){var v=svgs[k].viewBox&&svgs[k].viewBox.baseVal;if(v&&v.width>0){px=Math.min(px,svgs[k].getBoundingClientRect().width/v.width*12);}}h.setAttribute('data-chart-text-px',String(Math.round(px*10)/10));h.setAttribute('data-overflow-px',String(h.scrollWidth-h.clientWidth));});})();"#;
 
-/// Colours of outcomes, from permissive to strict.
+/// Colours of outcomes, from permissive to strict (kept for callers; see `palette`).
 pub fn outcome_color(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Allowed => "#2e7d32",
-        Outcome::LicenceException => "#00897b",
-        Outcome::RedFlag => "#e0a100",
-        Outcome::LicenceRequired => "#ef6c00",
-        Outcome::Prohibited => "#c62828",
-    }
-}
-
-const EXISTING: &str = "#9aa9c2";
-const UNVERIFIED: &str = "#6c757d";
-const PLANNED: &str = "#3b5bdb";
-const HEADROOM: &str = "#e6e9ef";
-
-/// Stable colours per accelerator type and vendor, shared by every chart.
-struct Colors {
-    accel: BTreeMap<String, &'static str>,
-}
-
-impl Colors {
-    fn new(r: &ReportData) -> Colors {
-        let mut ids: Vec<String> = r.labels.accelerators.keys().cloned().collect();
-        if let Some(f) = r.fleet.get() {
-            ids.extend(f.pools.iter().map(|p| p.accelerator.clone()));
-        }
-        if let Some(w) = r.workload.get() {
-            ids.extend(w.utilisation.iter().map(|u| u.accelerator.clone()));
-            ids.extend(w.jobs.iter().filter_map(|j| j.accelerator.clone()));
-        }
-        ids.sort();
-        ids.dedup();
-        Colors {
-            accel: ids
-                .into_iter()
-                .enumerate()
-                .map(|(i, id)| (id, chart::color(i)))
-                .collect(),
-        }
-    }
-
-    fn accel(&self, id: &str) -> &'static str {
-        self.accel.get(id).copied().unwrap_or("#888888")
-    }
+    palette::outcome(o)
 }
 
 struct Page<'a> {
     r: &'a ReportData,
-    colors: Colors,
+    colors: Palette,
     out: String,
 }
 
@@ -97,7 +59,7 @@ struct Page<'a> {
 pub fn render_html(r: &ReportData) -> String {
     let mut p = Page {
         r,
-        colors: Colors::new(r),
+        colors: Palette::of_report(r),
         out: String::with_capacity(256 * 1024),
     };
     p.head();
@@ -118,27 +80,13 @@ pub fn render_html(r: &ReportData) -> String {
     p.out
 }
 
-fn pill(text: &str, color: &str) -> String {
-    format!(
-        "<span class=\"pill\" style=\"background:{color}\">{}</span>",
-        esc(text)
-    )
-}
-
 fn outcome_pill(o: Outcome) -> String {
-    pill(o.as_str(), outcome_color(o))
+    components::outcome_pill(o)
 }
 
-/// Colours of standings: an outcome's colour, and grey for "unverified".
+/// Colours of standings (kept for callers; see `palette`).
 pub fn standing_color(st: Standing) -> &'static str {
-    match st {
-        Standing::Allowed => outcome_color(Outcome::Allowed),
-        Standing::LicenceException => outcome_color(Outcome::LicenceException),
-        Standing::Unverified => UNVERIFIED,
-        Standing::RedFlag => outcome_color(Outcome::RedFlag),
-        Standing::LicenceRequired => outcome_color(Outcome::LicenceRequired),
-        Standing::Prohibited => outcome_color(Outcome::Prohibited),
-    }
+    palette::standing(st)
 }
 
 fn standing_pill(st: Standing) -> String {
@@ -196,15 +144,6 @@ fn na(reason: &str) -> String {
 
 fn pflops(v: f64) -> String {
     format::sig3(v)
-}
-
-/// Time axis: hours for short runs, days for long ones. Returns (divisor, unit name).
-fn time_unit(horizon_s: f64) -> (f64, &'static str) {
-    if horizon_s <= 3.0 * 86400.0 {
-        (3600.0, "h")
-    } else {
-        (86400.0, "days")
-    }
 }
 
 impl Page<'_> {
@@ -635,56 +574,23 @@ impl Page<'_> {
             usd(p.spend_usd()),
             pflops(p.effective_pflops)
         );
-        let rows: Vec<Vec<String>> = p
-            .lines
-            .iter()
-            .map(|l| {
-                vec![
-                    format!(
-                        "<span class=\"swatch\" style=\"background:{}\"></span>{}",
-                        self.colors.accel(&l.accelerator),
-                        esc(&self.accel_name(&l.accelerator))
-                    ),
-                    esc(&l.vendor),
-                    format!(
-                        "{} <span class=\"muted\">{}</span>",
-                        esc(&self.site_name(&l.site)),
-                        esc(&l.country)
-                    ),
-                    esc(&l.mode),
-                    int(l.nodes),
-                    int(l.accels),
-                    esc(&format::money(l.spend, &l.currency)),
-                    esc(&usd(l.spend_usd)),
-                    esc(&l.envelope),
-                    l.effective_pflops.map_or("–".into(), pflops),
-                    l.power_mw.map_or("–".into(), format::sig3),
-                ]
-            })
-            .collect();
-        self.out.push_str(&table(
-            "plan-lines",
-            &[
-                "Accelerator",
-                "Vendor",
-                "Site",
-                "Mode",
-                "Nodes",
-                "Accels",
-                "Spend",
-                "Spend (USD)",
-                "Envelope",
-                "Eff. PFLOPS",
-                "Power (MW)",
-            ],
-            &[4, 5, 6, 7, 9, 10],
-            &rows,
+        self.out.push_str(&components::plan_lines_table(
+            &p.lines,
+            &self.r.labels,
+            &self.colors,
+        ));
+        self.out
+            .push_str("<h3>What changes within the horizon</h3>");
+        self.out.push_str(&components::horizon_changes(
+            &p.verdict_changes,
+            p.as_of,
+            p.horizon_end,
         ));
         // A plan over periods: its timeline, capacity by part in each period.
         if !p.periods.is_empty() {
             let colors = &self.colors;
             let svg = crate::periods::capacity_chart(&p.periods, &|a: &str, _| {
-                colors.accel(a).to_string()
+                colors.accelerator(a).to_string()
             });
             self.out.push_str(&figure(
                 "chart-capacity-periods",
@@ -854,43 +760,10 @@ impl Page<'_> {
             ));
         }
         self.out.push_str("</div><div><h3>Constraints</h3>");
-        let mut cons: Vec<&ConstraintRow> = p.constraints.iter().collect();
-        cons.sort_by_key(|c| !c.binding);
-        let rows: Vec<Vec<String>> = cons
-            .iter()
-            .map(|c| {
-                vec![
-                    format!("<code>{}</code>", esc(&c.id)),
-                    if c.binding {
-                        pill("binding", "#e8590c")
-                    } else {
-                        "<span class=\"muted\">slack</span>".into()
-                    },
-                    c.value.map_or("–".into(), format::sig3),
-                    esc(&c.detail),
-                ]
-            })
-            .collect();
-        if rows.is_empty() {
-            self.out
-                .push_str("<p class=\"muted\">The planner reported no constraints.</p>");
-        } else {
-            self.out.push_str(&table(
-                "constraints",
-                &["Constraint", "", "Value", "Detail"],
-                &[2],
-                &rows,
-            ));
-        }
+        self.out
+            .push_str(&components::constraints_table(&p.constraints));
         self.out.push_str("<h3>Excluded candidates</h3>");
-        let rows = excluded_rows(&p.excluded);
-        if rows.is_empty() {
-            self.out
-                .push_str("<p class=\"muted\">Every candidate was open to the plan.</p>");
-        } else {
-            self.out
-                .push_str(&table("excluded", &["Candidate", "Why"], &[], &rows));
-        }
+        self.out.push_str(&components::excluded_table(&p.excluded));
         self.out.push_str("</div></div></section>");
     }
 
@@ -931,64 +804,12 @@ impl Page<'_> {
             ("chart-compute-vendor", "PFLOPS by vendor", &f.by_vendor),
             ("chart-compute-country", "PFLOPS by country", &f.by_country),
         ] {
-            let svg = chart::hbar(&Bars {
-                width: chart::HALF,
-                categories: rows.iter().map(|r| r.key.clone()).collect(),
-                series: vec![
-                    BarSeries {
-                        name: "existing".into(),
-                        color: EXISTING.into(),
-                        values: rows.iter().map(|r| r.pflops_existing).collect(),
-                    },
-                    BarSeries {
-                        name: "planned".into(),
-                        color: PLANNED.into(),
-                        values: rows.iter().map(|r| r.pflops_planned).collect(),
-                    },
-                ],
-                stacked: true,
-                axis_label: "PFLOPS (dense BF16 peak)".into(),
-                fmt: &pflops,
-                desc: format!("{title}, existing and planned"),
-            });
+            let svg = components::compute_chart(rows, title, chart::HALF);
             self.out
                 .push_str(&figure(id, title, "dense BF16 peak", &svg));
         }
         self.out.push_str("</div>");
-        let mw = |v: f64| format!("{} MW", format::sig3(v));
-        let svg = chart::hbar(&Bars {
-            width: chart::FULL,
-            categories: f
-                .sites
-                .iter()
-                .map(|s| format!("{} ({})", self.site_name(&s.site), s.country))
-                .collect(),
-            series: vec![
-                BarSeries {
-                    name: "existing pools".into(),
-                    color: EXISTING.into(),
-                    values: f.sites.iter().map(|s| s.existing_mw).collect(),
-                },
-                BarSeries {
-                    name: "planned pools".into(),
-                    color: PLANNED.into(),
-                    values: f.sites.iter().map(|s| s.planned_mw).collect(),
-                },
-                BarSeries {
-                    name: "headroom".into(),
-                    color: HEADROOM.into(),
-                    values: f
-                        .sites
-                        .iter()
-                        .map(|s| (s.capacity_mw - s.existing_mw - s.planned_mw).max(0.0))
-                        .collect(),
-                },
-            ],
-            stacked: true,
-            axis_label: "Facility power (MW, board power × PUE)".into(),
-            fmt: &mw,
-            desc: "Power drawn by pools at each site against the site's capacity".into(),
-        });
+        let svg = components::power_chart(&f.sites, &self.r.labels, chart::FULL);
         self.out.push_str(&figure(
             "chart-power-site",
             "Power by site",
@@ -1048,34 +869,7 @@ impl Page<'_> {
             return;
         };
         // Verdict counts, pools and candidates, by the same standings as the summary's badges.
-        let kinds = ["pool", "candidate"];
-        let mut series: Vec<BarSeries> = Standing::ALL
-            .iter()
-            .map(|st| BarSeries {
-                name: st.as_str().into(),
-                color: standing_color(*st).into(),
-                values: kinds
-                    .iter()
-                    .map(|k| {
-                        c.rows
-                            .iter()
-                            .filter(|r| r.target_kind == *k && Standing::of(r) == *st)
-                            .count() as f64
-                    })
-                    .collect(),
-            })
-            .collect();
-        series.retain(|s| s.values.iter().any(|v| *v > 0.0));
-        let n = |v: f64| format::fixed(v, 0);
-        let svg = chart::hbar(&Bars {
-            width: chart::FULL,
-            categories: vec!["existing pools".into(), "candidates".into()],
-            series,
-            stacked: true,
-            axis_label: "Uses checked (count)".into(),
-            fmt: &n,
-            desc: "Verdicts by outcome for pools and candidates".into(),
-        });
+        let svg = components::verdict_chart(&c.rows, chart::FULL);
         self.out.push_str(&figure(
             "chart-verdicts",
             "Verdicts",
@@ -1334,58 +1128,32 @@ impl Page<'_> {
             ),
             kpi("makespan", &format::duration(st.makespan_s as f64)),
             kpi(
-                "preemptions · failures",
-                &format!("{} · {}", int(w.preemptions), int(w.failures))
+                "preemptions · failures hitting jobs",
+                &format!("{} · {}", int(w.preemptions), int(w.job_failures))
             ),
         );
         let horizon = w.horizon_s.max(1) as f64;
         let (div, unit) = time_unit(horizon);
         let tfmt = |v: f64| format::sig3(v);
         let pc = |v: f64| format!("{}%", format::fixed(v, 0));
-        let series: Vec<LineSeries> = w
-            .utilisation
-            .iter()
-            .map(|u| LineSeries {
-                name: format!(
-                    "{} ({} accels, mean {})",
-                    self.accel_name(&u.accelerator),
-                    int(u.capacity),
-                    pct(u.mean)
-                ),
-                color: self.colors.accel(&u.accelerator).into(),
-                points: chart_points(&u.points, w.horizon_s)
-                    .into_iter()
-                    .map(|(t, busy)| {
-                        (
-                            t / div,
-                            if u.capacity > 0 {
-                                100.0 * busy / u.capacity as f64
-                            } else {
-                                0.0
-                            },
-                        )
-                    })
-                    .collect(),
-                step: true,
-            })
-            .collect();
-        let svg = chart::lines(&Lines {
-            width: chart::FULL,
-            series,
-            x_label: format!("Time since the first submission ({unit})"),
-            y_label: "Busy accelerators (%)".into(),
-            x_max: horizon / div,
-            y_max: Some(100.0),
-            x_fmt: &tfmt,
-            y_fmt: &pc,
-            desc: "Share of each accelerator type's accelerators that are busy over time".into(),
-        });
-        self.out.push_str(&figure(
-            "chart-utilisation",
-            "Utilisation by accelerator type",
-            "% of the type's accelerators busy",
-            &svg,
-        ));
+        // With no job ever started there is no time axis worth drawing (it would read 0 0 0 0).
+        let ran = w.jobs.iter().any(|j| j.start_s.is_some());
+        const NO_RUN: &str = "no job ran in the simulation";
+        if ran {
+            let svg = components::utilisation_chart(w, &self.r.labels, &self.colors);
+            self.out.push_str(&figure(
+                "chart-utilisation",
+                "Utilisation by accelerator type",
+                "% of each type's accelerators busy, one chart per type",
+                &svg,
+            ));
+        } else {
+            self.out.push_str(&missing_figure(
+                "chart-utilisation",
+                "Utilisation by accelerator type",
+                NO_RUN,
+            ));
+        }
         // Timeline of jobs; too many rows would be unreadable, so large workloads show only the
         // distribution.
         const MAX_TIMELINE_ROWS: usize = 60;
@@ -1396,7 +1164,10 @@ impl Page<'_> {
             .collect();
         used.sort();
         used.dedup();
-        if w.jobs.len() <= MAX_TIMELINE_ROWS {
+        if !ran {
+            self.out
+                .push_str(&missing_figure("chart-timeline", "Jobs over time", NO_RUN));
+        } else if w.jobs.len() <= MAX_TIMELINE_ROWS {
             let rows: Vec<Span> = w
                 .jobs
                 .iter()
@@ -1408,7 +1179,7 @@ impl Page<'_> {
                     color: j
                         .accelerator
                         .as_deref()
-                        .map_or("#888888", |a| self.colors.accel(a))
+                        .map_or("#888888", |a| self.colors.accelerator(a))
                         .into(),
                     rejected: j.status == "rejected",
                     title: job_title(j, &self.accel_name(j.accelerator.as_deref().unwrap_or(""))),
@@ -1422,7 +1193,7 @@ impl Page<'_> {
                 x_fmt: &tfmt,
                 legend: used
                     .iter()
-                    .map(|a| (self.accel_name(a), self.colors.accel(a).to_string()))
+                    .map(|a| (self.accel_name(a), self.colors.accelerator(a).to_string()))
                     .collect(),
                 desc: "Each job's wait and run time, coloured by the accelerator type it ran on"
                     .into(),
@@ -1501,8 +1272,8 @@ impl Page<'_> {
                     esc(&j.tenant),
                     match &j.accelerator {
                         Some(a) => format!(
-                            "<span class=\"swatch\" style=\"background:{}\"></span>{} <span class=\"muted\">{}</span>",
-                            self.colors.accel(a),
+                            "{}{} <span class=\"muted\">{}</span>",
+                            components::swatch(self.colors.accelerator(a)),
                             esc(&self.accel_name(a)),
                             esc(j.pool.as_deref().unwrap_or(""))
                         ),
@@ -1510,14 +1281,17 @@ impl Page<'_> {
                     },
                     int(j.accels as u64),
                     format::duration(j.submit_s as f64),
-                    j.queue_s().map_or("–".into(), |s| format::duration(s as f64)),
+                    j.queue_s()
+                        .map_or("–".into(), |s| format::duration(s as f64)),
                     j.jct_s().map_or("–".into(), |s| format::duration(s as f64)),
+                    int(u64::from(j.failures)),
                     format!(
                         "{}{}",
                         esc(&j.status),
-                        j.reason
-                            .as_deref()
-                            .map_or(String::new(), |r| format!("<div class=\"muted\">{}</div>", esc(r)))
+                        j.reason.as_deref().map_or(String::new(), |r| format!(
+                            "<div class=\"muted\">{}</div>",
+                            esc(r)
+                        ))
                     ),
                 ]
             })
@@ -1532,9 +1306,10 @@ impl Page<'_> {
                 "Submitted",
                 "Waited",
                 "JCT",
+                "Failures",
                 "Status",
             ],
-            &[3, 4, 5, 6],
+            &[3, 4, 5, 6, 7],
             &rows,
         ));
         if w.jobs.len() > MAX_JOB_ROWS {
@@ -1749,47 +1524,6 @@ fn spend_chart(rows: &[SpendRow], desc: &str, label: impl Fn(&str) -> String) ->
 /// Rows of the jobs table in the page; the CSV and JSON hold every job.
 const MAX_JOB_ROWS: usize = 200;
 
-/// Most points of a utilisation line in the chart; the CSV and JSON hold every point.
-const MAX_CHART_POINTS: usize = 1200;
-
-/// A step function of busy accelerators as chart points (time s, busy). Long series are
-/// resampled to `MAX_CHART_POINTS` bins holding the time-weighted mean, so a month of events
-/// neither bloats the page nor draws thousands of sub-pixel steps.
-fn chart_points(points: &[UtilPoint], horizon_s: u64) -> Vec<(f64, f64)> {
-    if points.len() <= MAX_CHART_POINTS || horizon_s == 0 {
-        return points
-            .iter()
-            .map(|p| (p.t_s as f64, p.busy as f64))
-            .collect();
-    }
-    let bins = MAX_CHART_POINTS;
-    let width = horizon_s as f64 / bins as f64;
-    let mut busy_s = vec![0.0; bins];
-    for (i, p) in points.iter().enumerate() {
-        let (mut a, end) = (
-            p.t_s as f64,
-            points
-                .get(i + 1)
-                .map_or(horizon_s, |n| n.t_s)
-                .min(horizon_s) as f64,
-        );
-        while a < end {
-            let b = ((a / width).floor() as usize).min(bins - 1);
-            let bin_end = ((b + 1) as f64 * width).min(end);
-            busy_s[b] += p.busy as f64 * (bin_end - a).max(0.0);
-            if bin_end <= a {
-                break;
-            }
-            a = bin_end;
-        }
-    }
-    busy_s
-        .iter()
-        .enumerate()
-        .map(|(b, s)| (b as f64 * width, s / width))
-        .collect()
-}
-
 fn kpi(label: &str, value: &str) -> String {
     format!(
         "<div class=\"kpi\"><div class=\"v\">{}</div><div class=\"l\">{}</div></div>",
@@ -1849,6 +1583,7 @@ fn excluded_rows(excluded: &[ExcludedRow]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::components::{chart_points, MAX_CHART_POINTS};
 
     #[test]
     fn long_utilisation_series_are_resampled_by_time_weighted_mean() {

@@ -7,9 +7,11 @@
 
 pub mod build;
 pub mod chart;
+pub mod components;
 pub mod data;
 pub mod format;
 pub mod html;
+pub mod palette;
 pub mod periods;
 pub mod risk;
 pub mod serving;
@@ -18,6 +20,7 @@ pub mod tables;
 pub use build::{mean_utilisation, percentile, spend_by, Standing};
 pub use data::*;
 pub use html::{render_html, CHART_IDS};
+pub use palette::Palette;
 pub use tables::{csv_files, CSV_NAMES};
 
 /// The report as pretty JSON, ending with a newline.

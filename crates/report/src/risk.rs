@@ -395,13 +395,19 @@ fn tornado_svg(r: &Risk) -> String {
         .iter()
         .map(|d| d.pflops_high)
         .fold(nominal, f64::max);
-    let x_ticks = chart::ticks(top, 5);
-    let x_top = x_ticks
-        .last()
-        .copied()
-        .unwrap_or(1.0)
-        .max(f64::MIN_POSITIVE);
-    let sx = |v: f64| x0 + (x1 - x0) * (v / x_top);
+    // The axis spans the bars and the nominal line, not 0 to the top: risks move the plan by
+    // a few percent, which an axis from 0 would draw as slivers.
+    let bottom = r
+        .drivers
+        .iter()
+        .map(|d| d.pflops_low)
+        .fold(nominal, f64::min)
+        .max(0.0);
+    let x_ticks = chart::range_ticks(bottom, top, 5);
+    let x_lo = x_ticks.first().copied().unwrap_or(0.0);
+    let x_top = x_ticks.last().copied().unwrap_or(1.0);
+    let x_span = (x_top - x_lo).max(f64::MIN_POSITIVE);
+    let sx = |v: f64| x0 + (x1 - x0) * ((v - x_lo) / x_span);
     let desc = format!(
         "How far each risk alone moves the base plan's effective PFLOPS from {} (nominal), \
          widest first: {}",

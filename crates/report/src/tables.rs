@@ -350,6 +350,7 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
             "jct_s",
             "status",
             "reason",
+            "failures",
         ]);
         for j in &w.jobs {
             c.row([
@@ -366,6 +367,7 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
                 opt(&j.jct_s()),
                 j.status.clone(),
                 opt(&j.reason),
+                j.failures.to_string(),
             ]);
         }
         add("jobs.csv", c.finish());

@@ -476,6 +476,31 @@ fn the_report_renders_in_a_headless_browser_without_errors() {
         Some(ids.len().to_string())
     );
 
+    // At 1400 px and in a 420-pixel window (issue 27 item 3): chart text stays legible (12-unit
+    // text drawn at 10 px or more; narrow, charts scroll inside their figure) and the page
+    // itself never scrolls sideways (tables scroll inside their frame).
+    for (width, profile) in [(1400, "profile-wide"), (420, "profile-narrow")] {
+        let (dom, err) = headless(
+            &browser,
+            &work.join(profile),
+            &page,
+            &["--dump-dom", &format!("--window-size={width},3000")],
+        );
+        let px: f64 = html_attr(&dom, "data-chart-text-px")
+            .unwrap_or_else(|| panic!("no chart text size at {width} px; stderr:\n{err}"))
+            .parse()
+            .unwrap();
+        assert!(px >= 9.5, "chart text is {px} px at {width} px");
+        let overflow: i64 = html_attr(&dom, "data-overflow-px")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            overflow <= 0,
+            "the page overflows by {overflow} px at {width} px"
+        );
+    }
+
     // A screenshot, kept as the test's artefact.
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xpufleet-report.png");
     let _ = std::fs::remove_file(&shot);

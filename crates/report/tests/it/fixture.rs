@@ -137,6 +137,7 @@ fn job(
             _ => "waiting",
         }
         .into(),
+        failures: 0,
         reason: if start.is_none() {
             Some("no capacity of an allowed type".into())
         } else {
@@ -268,6 +269,22 @@ pub fn report() -> ReportData {
                 reason: "mlu590: `tflops_bf16` is unknown".into(),
             },
         ],
+        horizon_end: Some(as_of.plus_days(365)),
+        // Guidance enacted inside the horizon red-flags the first line's accelerators.
+        verdict_changes: vec![VerdictChangeRow {
+            target: lines[0].candidate.clone(),
+            user: "acme-ai".into(),
+            date: "2025-05-13".parse().expect("a date"),
+            from: xpufleet_comply::Outcome::Allowed,
+            to: xpufleet_comply::Outcome::RedFlag,
+            usable_from: true,
+            usable_to: false,
+            direction: "stricter".into(),
+            rules: vec!["us-bis-2025-05/ascend-guidance".into()],
+            accelerators: lines[0].chips,
+            spend_usd: lines[0].spend_usd,
+            effective_pflops: lines[0].effective_pflops.unwrap_or(0.0),
+        }],
         lines: lines.clone(),
         envelopes,
     };
@@ -554,15 +571,19 @@ pub fn report() -> ReportData {
             Some(1800),
             Some(1800 + 20500),
         ),
-        job(
-            "vision-13b",
-            "acme-ai",
-            1024,
-            Some(("ascend-910c", "plan:cn-910c-buy")),
-            3600,
-            Some(3600),
-            Some(3 * 86400),
-        ),
+        // Two failures hit this job; the workload's third failure hit an idle accelerator.
+        JobRow {
+            failures: 2,
+            ..job(
+                "vision-13b",
+                "acme-ai",
+                1024,
+                Some(("ascend-910c", "plan:cn-910c-buy")),
+                3600,
+                Some(3600),
+                Some(3 * 86400),
+            )
+        },
         job(
             "code-7b",
             "acme-ai",
@@ -627,7 +648,9 @@ pub fn report() -> ReportData {
         utilisation,
         preemptions: 0,
         failures: 3,
+        job_failures: 2,
         fleet_use: Some(FleetUse::new(306_328, horizon, busy_accel_s)),
+        stopped: None,
     };
     let mut cost = CostEnergy::new(vec![
         CostRow {

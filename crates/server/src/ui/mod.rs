@@ -671,33 +671,40 @@ pub const NAV: [(&str, &str); 7] = [
     ("/audit", "Audit"),
 ];
 
+/// The navigation bar's links, the current page marked.
+fn nav_links(title: &str) -> String {
+    let links: String = NAV
+        .iter()
+        .map(|(href, label)| {
+            let current = if title.starts_with(label) {
+                " aria-current=\"page\""
+            } else {
+                ""
+            };
+            format!("<li><a href=\"{href}\"{current}>{label}</a></li>")
+        })
+        .collect();
+    format!("<nav aria-label=\"Pages\"><ul>{links}</ul></nav>")
+}
+
 /// A whole page: the skip link, the banner with navigation and sign-out, the main landmark.
 pub fn html_doc(title: &str, who: Option<&Signed>, head_extra: &str, body: &str) -> String {
     let nav = match who {
         None => String::new(),
-        Some(w) => {
-            let links: String = NAV
-                .iter()
-                .map(|(href, label)| {
-                    let current = if title.starts_with(label) {
-                        " aria-current=\"page\""
-                    } else {
-                        ""
-                    };
-                    format!("<li><a href=\"{href}\"{current}>{label}</a></li>")
-                })
-                .collect();
-            format!(
-                "<nav aria-label=\"Pages\"><ul>{links}</ul></nav>\
-                 <form method=\"post\" action=\"/logout\" class=\"signout\">{}\
-                 <span class=\"who\">{} <small>({})</small></span>\
-                 <button type=\"submit\">Sign out</button></form>",
-                w.csrf_field(),
-                esc(&w.0.name),
-                esc(&w.0.role)
-            )
-        }
+        Some(w) => format!(
+            "{}<form method=\"post\" action=\"/logout\" class=\"signout\">{}\
+             <span class=\"who\">{} <small>({})</small></span>\
+             <button type=\"submit\">Sign out</button></form>",
+            nav_links(title),
+            w.csrf_field(),
+            esc(&w.0.name),
+            esc(&w.0.role)
+        ),
     };
+    layout(title, &nav, head_extra, body)
+}
+
+fn layout(title: &str, nav: &str, head_extra: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -710,14 +717,27 @@ pub fn html_doc(title: &str, who: Option<&Signed>, head_extra: &str, body: &str)
     )
 }
 
-/// A page that explains what went wrong, with the status it deserves.
+/// A page that explains what went wrong, with the status it deserves, inside the site's
+/// layout (its navigation too: a page that does not know who is signed in still leads on).
 pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let heading = match status.as_u16() {
+        400 | 422 => "That input was refused",
+        401 => "Sign in first",
+        403 => "Your role may not do that",
+        404 => "Not found",
+        409 => "That conflicts with what is stored",
+        429 => "Too many requests",
+        s if s >= 500 => "Something went wrong on the server",
+        _ => "That could not be done",
+    };
     let body = format!(
-        "<h1>{}</h1><p class=\"problem\" role=\"alert\">{}</p><p><a href=\"javascript:history.back()\">Back</a> · <a href=\"/fleet\">Fleet</a></p>",
-        status.canonical_reason().unwrap_or("Error"),
-        esc(message)
+        "<h1>{heading}</h1><p class=\"problem\" role=\"alert\">{}</p>\
+         <p class=\"muted\">HTTP {} {}. Go back to correct it, or choose a page above.</p>",
+        esc(message),
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
     );
-    (status, html(html_doc("Error", None, "", &body))).into_response()
+    (status, html(layout("Error", &nav_links(""), "", &body))).into_response()
 }
 
 /// HTML with its content type and a policy that allows only this site's own script and style.

@@ -10,8 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use xpufleet_model::{Acquisition, Date};
-use xpufleet_report::chart::{self, BarSeries, Bars, LineSeries, Lines, Span, Timeline};
-use xpufleet_report::format::{esc, int, sig3, usd};
+use xpufleet_report::chart::{self, LineSeries, Lines, Span, Timeline};
+use xpufleet_report::components;
+use xpufleet_report::format::{esc, fixed, int, sig3, usd};
+use xpufleet_report::Palette;
 use xpufleet_report::ReportData;
 
 use super::compute::{JobState, Output, Task};
@@ -22,8 +24,7 @@ use xpufleet_app::VerificationRecord as Verification;
 
 type Page = Result<Response, Response>;
 
-const EXISTING: &str = "#9aa9c2";
-const PLANNED: &str = "#3b5bdb";
+use xpufleet_report::palette::PLANNED;
 
 fn internal(e: impl std::fmt::Display) -> Response {
     error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
@@ -45,6 +46,8 @@ pub struct PageQuery {
     pub tenant: Option<String>,
     pub within_days: Option<String>,
     pub edit: Option<String>,
+    /// Set by the redirect after a valid save: the record saved ("licences/ID").
+    pub saved: Option<String>,
 }
 
 fn parse_date(field: &str, v: &Option<String>) -> Result<Option<Date>, Response> {
@@ -340,63 +343,11 @@ pub async fn fleet(State(s): State<UiState>, who: Signed, Query(q): Query<PageQu
         ("chart-compute-vendor", "PFLOPS by vendor", &f.by_vendor),
         ("chart-compute-country", "PFLOPS by country", &f.by_country),
     ] {
-        let svg = chart::hbar(&Bars {
-            width: chart::HALF,
-            categories: rows.iter().map(|r| r.key.clone()).collect(),
-            series: vec![
-                BarSeries {
-                    name: "existing".into(),
-                    color: EXISTING.into(),
-                    values: rows.iter().map(|r| r.pflops_existing).collect(),
-                },
-                BarSeries {
-                    name: "planned".into(),
-                    color: PLANNED.into(),
-                    values: rows.iter().map(|r| r.pflops_planned).collect(),
-                },
-            ],
-            stacked: true,
-            axis_label: "PFLOPS (dense BF16 peak)".into(),
-            fmt: &sig3,
-            desc: format!("{title}, existing and planned"),
-        });
+        let svg = components::compute_chart(rows, title, chart::HALF);
         b.push_str(&figure(cid, title, &svg));
     }
     b.push_str("</div>");
-    let mwf = |v: f64| format!("{} MW", sig3(v));
-    let svg = chart::hbar(&Bars {
-        width: chart::FULL,
-        categories: f
-            .sites
-            .iter()
-            .map(|s| format!("{} ({})", s.site, s.country))
-            .collect(),
-        series: vec![
-            BarSeries {
-                name: "existing pools".into(),
-                color: EXISTING.into(),
-                values: f.sites.iter().map(|s| s.existing_mw).collect(),
-            },
-            BarSeries {
-                name: "planned pools".into(),
-                color: PLANNED.into(),
-                values: f.sites.iter().map(|s| s.planned_mw).collect(),
-            },
-            BarSeries {
-                name: "headroom".into(),
-                color: "#e6e9ef".into(),
-                values: f
-                    .sites
-                    .iter()
-                    .map(|s| (s.capacity_mw - s.existing_mw - s.planned_mw).max(0.0))
-                    .collect(),
-            },
-        ],
-        stacked: true,
-        axis_label: "Facility power (MW, board power × PUE)".into(),
-        fmt: &mwf,
-        desc: "Power drawn by pools at each site against its capacity".into(),
-    });
+    let svg = components::power_chart(&f.sites, &r.labels, chart::FULL);
     b.push_str(&figure("chart-power-site", "Power by site", &svg));
     b.push_str("</section>");
     // By vendor, country and site, as tables too (the numbers behind the charts).
@@ -648,6 +599,14 @@ pub async fn compliance(State(s): State<UiState>, who: Signed, Query(q): Query<P
          <p class=\"headline\" id=\"verdict-summary\">{usable} of {} uses shown are usable.</p>",
         shown.len()
     );
+    // The report's verdict chart, over the rows shown.
+    let shown_rows: Vec<xpufleet_report::ComplianceRow> =
+        shown.iter().map(|r| (*r).clone()).collect();
+    b.push_str(&figure(
+        "chart-verdicts",
+        "Verdicts",
+        &components::verdict_chart(&shown_rows, chart::FULL),
+    ));
     // The first row of each target carries its anchor (ids are unique on a page).
     let mut anchored = std::collections::HashSet::new();
     let rows: Vec<Vec<String>> = shown
@@ -837,6 +796,12 @@ async fn records_page(
             b,
             "<p class=\"problem\" role=\"alert\" id=\"form-problem\">Not saved: {}</p>",
             esc(msg)
+        );
+    } else if let Some(saved) = q.saved.as_deref().filter(|v| !v.is_empty()) {
+        let _ = write!(
+            b,
+            "<p class=\"ok banner\" role=\"status\" id=\"saved\">Saved <code>{}</code>; the change is audited.</p>",
+            esc(saved)
         );
     }
     let ver = s
@@ -1219,7 +1184,7 @@ pub async fn save_verification(
     super::change::put_record(&s, &who, RecordKind::Verifications, &id, &body)
         .await
         .map_err(internal)?;
-    Ok(Redirect::to("/records").into_response())
+    Ok(Redirect::to(&format!("/records?saved=verifications/{}", urlencode(&id))).into_response())
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -1289,7 +1254,10 @@ pub async fn save_licence(
             super::change::put_record(&s, &who, RecordKind::Licences, &id, &body)
                 .await
                 .map_err(internal)?;
-            Ok(Redirect::to("/records").into_response())
+            Ok(
+                Redirect::to(&format!("/records?saved=licences/{}", urlencode(&id)))
+                    .into_response(),
+            )
         }
         Err((field, msg)) => {
             let mut f = form.clone();
@@ -1428,18 +1396,53 @@ pub async fn what_if(
     };
     let as_of = parse_date("as_of", &form.get("as_of").cloned())?;
     let text = match what_if_toml(&form) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return Err(bad(
-                "The what-if changes nothing: fill in at least one change.",
-            ))
-        }
-        Err(e) => return Err(bad(&e)),
+        Ok(Some(t)) => match xpufleet_io::whatif::parse_what_if(&t, "what-if") {
+            // A bad what-if (an unknown candidate, a negative cap) is refused before anything
+            // runs.
+            Err(d) => Err(d.to_string()),
+            Ok(_) => Ok(t),
+        },
+        Ok(None) => Err("it changes nothing: fill in at least one change.".to_string()),
+        Err(e) => Err(e),
     };
-    // A bad what-if (an unknown candidate, a negative cap) is refused before anything runs.
-    if let Err(d) = xpufleet_io::whatif::parse_what_if(&text, "what-if") {
-        return Err(bad(&d.to_string()));
-    }
+    let text = match text {
+        Ok(t) => t,
+        Err(message) => {
+            // Shown on the plan page, inside the layout, with the form as it was filled in.
+            let records = super::compute::current(&s.store).await.map_err(internal)?;
+            let base = s.jobs.start(
+                &id,
+                rev.revision,
+                &rev.body,
+                records,
+                Task::Plan {
+                    as_of,
+                    what_if: None,
+                },
+            );
+            // The base plan is usually held already; else it is computed now (a plan takes
+            // seconds), so the refusal can be shown beside it.
+            let waited = std::time::Instant::now();
+            while matches!(base.state(), JobState::Running { .. })
+                && waited.elapsed() < std::time::Duration::from_secs(60)
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            return match base.state() {
+                JobState::Done(Ok(Output::Plan(p))) => {
+                    let problem = WhatIfProblem {
+                        message,
+                        form: &form,
+                    };
+                    plan_page(&s, &who, &base, &p, Some(problem)).await
+                }
+                _ => Err(error_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("The what-if was not run: {message}"),
+                )),
+            };
+        }
+    };
     let records = super::compute::current(&s.store).await.map_err(internal)?;
     let job = s.jobs.start(
         &id,
@@ -1530,12 +1533,27 @@ async fn render_job(s: &UiState, who: &Signed, job: &super::Job, again: &str) ->
         JobState::Done(Ok(o)) => o,
     };
     match out {
-        Output::Plan(p) => plan_page(s, who, job, &p).await,
+        Output::Plan(p) => plan_page(s, who, job, &p, None).await,
         Output::Report(r) => simulate_result(s, who, job, &r).await,
     }
 }
 
-fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
+/// What the plan tables need besides the plan: the scenario (for envelopes and FX), display
+/// names and the scenario's accelerator colours, the same as the report's.
+struct PlanView {
+    sc: xpufleet_model::Scenario,
+    labels: xpufleet_report::Labels,
+    palette: Palette,
+}
+
+/// A solver gap as the CLI prints it: a percentage with four decimals ("0.0027%").
+fn gap_pct(gap: f64) -> String {
+    format!("{}%", fixed(gap * 100.0, 4))
+}
+
+/// The plan as the report shows it: the same components (lines, constraints with what
+/// relaxing them gains, exclusions).
+fn plan_tables(p: &xpufleet_plan::Plan, v: &PlanView, b: &mut String) {
     let _ = write!(
         b,
         "<p class=\"headline\" id=\"plan-headline\">As of {}: <b>{} PFLOPS</b> effective for {} ({} objective, status {}, gap {}).</p>",
@@ -1544,41 +1562,18 @@ fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
         usd(p.spend_usd),
         esc(&name(&p.objective.kind)),
         esc(&name(&p.status)),
-        sig3(p.gap)
+        gap_pct(p.gap)
     );
-    let rows: Vec<Vec<String>> = p
-        .lines
-        .iter()
-        .map(|l| {
-            vec![
-                format!("<code>{}</code>", esc(&l.candidate)),
-                esc(&l.accelerator),
-                format!("{} ({})", esc(&l.site), esc(&l.country)),
-                esc(&name(&l.mode)),
-                int(l.units),
-                format!("{} {}", sig3(l.spend), esc(&l.currency)),
-                usd(l.spend_usd),
-                sig3(l.effective_pflops),
-            ]
-        })
-        .collect();
-    b.push_str(&table(
-        "plan-lines",
-        "What to buy or lease",
-        &[
-            "Candidate",
-            "Accelerator",
-            "Site",
-            "Mode",
-            "Accelerators",
-            "Spend",
-            "Spend (USD)",
-            "Effective PFLOPS",
-        ],
-        &[4, 5, 6, 7],
-        &rows,
+    let rp = xpufleet_app::run::plan_data(p, &v.sc);
+    b.push_str("<h3>What to buy or lease</h3>");
+    b.push_str(&components::plan_lines_table(
+        &rp.lines, &v.labels, &v.palette,
     ));
-    // A plan over periods: the same capacity-by-part chart as the report.
+    b.push_str("<h3>Constraints: what limits the plan, and what relaxing it gains</h3>");
+    b.push_str(&components::constraints_table(&rp.constraints));
+    b.push_str("<h3>Candidates the plan may not use, and why</h3>");
+    b.push_str(&components::excluded_table(&rp.excluded));
+    // A plan over periods: the same capacity-by-part chart as the report, in its colours.
     if !p.periods.is_empty() {
         let periods: Vec<xpufleet_report::periods::PeriodCapacity> = p
             .periods
@@ -1596,64 +1591,23 @@ fn plan_tables(p: &xpufleet_plan::Plan, b: &mut String) {
                 target_pflops: q.target_pflops,
             })
             .collect();
-        let svg =
-            xpufleet_report::periods::capacity_chart(&periods, &|_, k| chart::color(k).to_string());
+        let palette = &v.palette;
+        let svg = xpufleet_report::periods::capacity_chart(&periods, &|a: &str, _| {
+            palette.accelerator(a).to_string()
+        });
         b.push_str(&figure(
             "chart-capacity-periods",
             "Capacity by part over the plan's periods",
             &svg,
         ));
     }
-    let rows: Vec<Vec<String>> = p
-        .constraints
-        .iter()
-        .filter(|c| c.binding)
-        .map(|c| {
-            vec![
-                format!("<code>{}</code>", esc(&c.id)),
-                esc(&name(&c.kind)),
-                format!(
-                    "{} {} {} {}",
-                    sig3(c.value),
-                    esc(&c.sense),
-                    sig3(c.limit),
-                    esc(&c.unit)
-                ),
-                c.relaxation
-                    .as_ref()
-                    .and_then(|r| serde_json::to_value(r).ok())
-                    .map(|v| esc(&v.to_string()))
-                    .unwrap_or_default(),
-            ]
-        })
-        .collect();
-    b.push_str(&table(
-        "binding",
-        "Binding constraints: what limits the plan",
-        &["Constraint", "Kind", "Value", "Relaxing it"],
-        &[],
-        &rows,
-    ));
-    let rows: Vec<Vec<String>> = p
-        .excluded
-        .iter()
-        .map(|e| {
-            vec![
-                format!("<code>{}</code>", esc(&e.candidate)),
-                esc(&e.accelerator),
-                esc(&e.site),
-                esc(&e.reason),
-            ]
-        })
-        .collect();
-    b.push_str(&table(
-        "excluded",
-        "Candidates the plan may not use, and why",
-        &["Candidate", "Accelerator", "Site", "Why"],
-        &[],
-        &rows,
-    ));
     services_table(p, b);
+}
+
+/// A bad what-if shown on the plan page: the message, and the form's input to fill it in again.
+struct WhatIfProblem<'a> {
+    message: String,
+    form: &'a HashMap<String, String>,
 }
 
 /// The plan's services in one compact table: demand, share covered, what serves each (pools
@@ -1716,15 +1670,30 @@ async fn plan_page(
     who: &Signed,
     job: &super::Job,
     p: &xpufleet_app::PlanOutput,
+    problem: Option<WhatIfProblem<'_>>,
 ) -> Page {
     let sc = s
         .store
         .revision(&job.scenario_id, job.revision)
         .await
         .map_err(internal)?;
-    let parsed = xpufleet_io::scenario::parse_scenario(&sc.body, "scenario").ok();
+    let loaded = super::compute::current(&s.store)
+        .await
+        .map_err(internal)?
+        .load(&sc.body)
+        .map_err(|e| error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))?;
+    let view = PlanView {
+        labels: xpufleet_app::run::labels(&loaded.scenario, &loaded.catalog),
+        palette: Palette::of_scenario(&loaded.scenario),
+        sc: loaded.scenario,
+    };
     let mut b = format!(
-        "<h1>Plan</h1><p class=\"explain\">Scenario <code>{}</code>, revision {}.</p>",
+        "<h1>Plan</h1><p class=\"explain\">Scenario {} (<code>{}</code>), revision {}.</p>",
+        esc(if view.sc.name.is_empty() {
+            &job.scenario_id
+        } else {
+            &view.sc.name
+        }),
         esc(&job.scenario_id),
         job.revision
     );
@@ -1821,13 +1790,22 @@ async fn plan_page(
             &rows,
         ));
         b.push_str("<h3>The what-if plan</h3>");
-        plan_tables(&w.plan, &mut b);
+        plan_tables(&w.plan, &view, &mut b);
         b.push_str("</section>");
     }
     b.push_str(
         "<section class=\"part\" aria-labelledby=\"h-base\"><h2 id=\"h-base\">Base plan</h2>",
     );
-    plan_tables(&p.plan, &mut b);
+    plan_tables(&p.plan, &view, &mut b);
+    b.push_str("</section>");
+    b.push_str(
+        "<section class=\"part\" aria-labelledby=\"h-horizon\"><h2 id=\"h-horizon\">What changes within the horizon</h2>",
+    );
+    b.push_str(&components::horizon_changes(
+        &xpufleet_app::run::verdict_change_rows(&p.verdict_changes),
+        p.plan.date,
+        Some(p.horizon_end),
+    ));
     b.push_str("</section>");
     if super::may(&who.0.role, Action::ApprovePlan) && !approved_by_me {
         let _ = write!(
@@ -1839,69 +1817,107 @@ async fn plan_page(
         );
     }
     if super::may(&who.0.role, Action::Compute) {
-        let sc = parsed.as_ref();
-        let cands: String = sc
-            .map(|s| {
-                s.candidates
-                    .iter()
-                    .map(|c| format!("<option>{}</option>", esc(&c.id)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let caps: String = sc
-            .map(|s| {
-                s.supply_caps
-                    .iter()
-                    .map(|c| format!("<option>{}</option>", esc(&c.id)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let envs: String = sc
-            .map(|s| {
-                s.envelopes
-                    .iter()
-                    .map(|c| format!("<option>{}</option>", esc(&c.id)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let lics: String = sc
-            .map(|s| {
-                s.licences
-                    .iter()
-                    .map(|c| format!("<option>{}</option>", esc(&c.id)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let sc = &view.sc;
+        // A refused what-if comes back with what was typed, so it can be corrected.
+        let given = |k: &str| -> String {
+            problem
+                .as_ref()
+                .and_then(|p| p.form.get(k))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let val = |k: &str| format!(" value=\"{}\"", esc(&given(k)));
+        let options = |ids: Vec<String>, k: &str| -> String {
+            let chosen = given(k);
+            ids.iter()
+                .map(|id| {
+                    format!(
+                        "<option{}>{}</option>",
+                        if *id == chosen { " selected" } else { "" },
+                        esc(id)
+                    )
+                })
+                .collect()
+        };
+        let cands = options(
+            sc.candidates.iter().map(|c| c.id.clone()).collect(),
+            "price_candidate",
+        );
+        let caps = options(
+            sc.supply_caps.iter().map(|c| c.id.clone()).collect(),
+            "cap_id",
+        );
+        let envs = options(
+            sc.envelopes.iter().map(|c| c.id.clone()).collect(),
+            "budget_envelope",
+        );
+        let lics = options(
+            sc.licences.iter().map(|c| c.id.clone()).collect(),
+            "remove_licence",
+        );
+        // The currencies a price may be in: USD and those the scenario's `[fx]` converts.
+        let mut currencies = vec!["USD".to_string()];
+        currencies.extend(
+            sc.fx
+                .usd_per_unit
+                .keys()
+                .map(|c| c.as_str().to_string())
+                .filter(|c| c != "USD"),
+        );
+        let currencies = options(currencies, "price_currency");
+        if let Some(pr) = &problem {
+            let _ = write!(
+                b,
+                "<p class=\"problem\" role=\"alert\" id=\"what-if-problem\">The what-if was not run: {}</p>",
+                esc(&pr.message)
+            );
+        }
         let _ = write!(
             b,
             "<section class=\"part\" aria-labelledby=\"h-wi\"><h2 id=\"h-wi\">What if…</h2>\
              <form method=\"post\" action=\"/plan\" id=\"what-if-form\" class=\"form\">{}\
              <input type=\"hidden\" name=\"scenario\" value=\"{}\"><input type=\"hidden\" name=\"revision\" value=\"{}\">\
              <input type=\"hidden\" name=\"as_of\" value=\"{}\">\
-             <fieldset><legend>Date</legend><div class=\"field\"><label for=\"wi_as_of\">Re-plan as of</label><input id=\"wi_as_of\" name=\"wi_as_of\" type=\"date\"></div></fieldset>\
+             <fieldset><legend>Date</legend><div class=\"field\"><label for=\"wi_as_of\">Re-plan as of</label><input id=\"wi_as_of\" name=\"wi_as_of\" type=\"date\"{}></div></fieldset>\
              <fieldset><legend>Price</legend><div class=\"field\"><label for=\"price_candidate\">Candidate</label><select id=\"price_candidate\" name=\"price_candidate\"><option value=\"\">no change</option>{cands}</select></div>\
-             <div class=\"field\"><label for=\"price_amount\">Price per accelerator</label><input id=\"price_amount\" name=\"price_amount\" type=\"number\" step=\"any\" min=\"0\"></div>\
-             <div class=\"field\"><label for=\"price_currency\">Currency</label><input id=\"price_currency\" name=\"price_currency\" value=\"USD\" size=\"4\"></div></fieldset>\
+             <div class=\"field\"><label for=\"price_amount\">Price per accelerator</label><input id=\"price_amount\" name=\"price_amount\" type=\"number\" step=\"any\" min=\"0\"{}></div>\
+             <div class=\"field\"><label for=\"price_currency\">Currency</label><select id=\"price_currency\" name=\"price_currency\">{currencies}</select></div></fieldset>\
              <fieldset><legend>Supply cap</legend><div class=\"field\"><label for=\"cap_id\">Cap</label><select id=\"cap_id\" name=\"cap_id\"><option value=\"\">no change</option>{caps}</select></div>\
-             <div class=\"field\"><label for=\"cap_max\">Most accelerators</label><input id=\"cap_max\" name=\"cap_max\" type=\"number\" min=\"0\"></div></fieldset>\
+             <div class=\"field\"><label for=\"cap_max\">Most accelerators</label><input id=\"cap_max\" name=\"cap_max\" type=\"number\" min=\"0\"{}></div></fieldset>\
              <fieldset><legend>Budget</legend><div class=\"field\"><label for=\"budget_envelope\">Envelope</label><select id=\"budget_envelope\" name=\"budget_envelope\"><option value=\"\">no change</option>{envs}</select></div>\
-             <div class=\"field\"><label for=\"budget_amount\">Budget (envelope currency)</label><input id=\"budget_amount\" name=\"budget_amount\" type=\"number\" step=\"any\" min=\"0\"></div></fieldset>\
+             <div class=\"field\"><label for=\"budget_amount\">Budget (envelope currency)</label><input id=\"budget_amount\" name=\"budget_amount\" type=\"number\" step=\"any\" min=\"0\"{}></div></fieldset>\
              <fieldset><legend>Licence</legend><div class=\"field\"><label for=\"remove_licence\">Remove licence</label><select id=\"remove_licence\" name=\"remove_licence\"><option value=\"\">none</option>{lics}</select></div>\
-             <div class=\"field\"><label for=\"licence_id\">Add licence id</label><input id=\"licence_id\" name=\"licence_id\"></div>\
-             <div class=\"field\"><label for=\"licence_authority\">Authority</label><input id=\"licence_authority\" name=\"licence_authority\"></div>\
-             <div class=\"field\"><label for=\"licence_holder\">Holder</label><input id=\"licence_holder\" name=\"licence_holder\"></div>\
-             <div class=\"field\"><label for=\"licence_accelerators\">Accelerators (comma-separated)</label><input id=\"licence_accelerators\" name=\"licence_accelerators\"></div>\
-             <div class=\"field\"><label for=\"licence_countries\">Countries (comma-separated)</label><input id=\"licence_countries\" name=\"licence_countries\"></div>\
-             <div class=\"field\"><label for=\"licence_valid_from\">Valid from</label><input id=\"licence_valid_from\" name=\"licence_valid_from\" type=\"date\"></div>\
-             <div class=\"field\"><label for=\"licence_valid_until\">Valid until</label><input id=\"licence_valid_until\" name=\"licence_valid_until\" type=\"date\"></div></fieldset>\
+             <div class=\"field\"><label for=\"licence_id\">Add licence id</label><input id=\"licence_id\" name=\"licence_id\"{}></div>\
+             <div class=\"field\"><label for=\"licence_authority\">Authority</label><input id=\"licence_authority\" name=\"licence_authority\"{}></div>\
+             <div class=\"field\"><label for=\"licence_holder\">Holder</label><input id=\"licence_holder\" name=\"licence_holder\"{}></div>\
+             <div class=\"field\"><label for=\"licence_accelerators\">Accelerators (comma-separated)</label><input id=\"licence_accelerators\" name=\"licence_accelerators\"{}></div>\
+             <div class=\"field\"><label for=\"licence_countries\">Countries (comma-separated)</label><input id=\"licence_countries\" name=\"licence_countries\"{}></div>\
+             <div class=\"field\"><label for=\"licence_valid_from\">Valid from</label><input id=\"licence_valid_from\" name=\"licence_valid_from\" type=\"date\"{}></div>\
+             <div class=\"field\"><label for=\"licence_valid_until\">Valid until</label><input id=\"licence_valid_until\" name=\"licence_valid_until\" type=\"date\"{}></div></fieldset>\
              <button type=\"submit\">Re-plan and compare</button></form></section>",
             who.csrf_field(),
             esc(&job.scenario_id),
             job.revision,
             p.plan.date,
+            val("wi_as_of"),
+            val("price_amount"),
+            val("cap_max"),
+            val("budget_amount"),
+            val("licence_id"),
+            val("licence_authority"),
+            val("licence_holder"),
+            val("licence_accelerators"),
+            val("licence_countries"),
+            val("licence_valid_from"),
+            val("licence_valid_until"),
         );
     }
-    Ok(html(html_doc("Plan", Some(who), "", &b)))
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, html(html_doc("Plan", Some(who), "", &b))).into_response())
 }
 
 // ---- scenarios -----------------------------------------------------------------------------
@@ -1978,6 +1994,8 @@ async fn validate(
 #[derive(Debug, Deserialize)]
 pub struct RevQuery {
     rev: Option<i64>,
+    /// Set by the redirect after a valid save: the revision stored.
+    saved: Option<i64>,
 }
 
 pub async fn new_scenario(
@@ -1998,7 +2016,7 @@ pub async fn new_scenario(
             super::change::create_scenario(&s, &who, &id, &name, &text)
                 .await
                 .map_err(internal)?;
-            Ok(Redirect::to(&format!("/scenarios/{id}/edit")).into_response())
+            Ok(Redirect::to(&format!("/scenarios/{id}/edit?saved=1")).into_response())
         }
         Err(problems) => Ok((
             StatusCode::BAD_REQUEST,
@@ -2132,7 +2150,17 @@ pub async fn edit_scenario(
         .map_err(internal)?
         .revision;
     let revs = s.store.revisions(&id).await.map_err(internal)?;
-    let b = editor_body(&who, Some(&id), &rev.body, latest, &revs, &[]);
+    let mut b = editor_body(&who, Some(&id), &rev.body, latest, &revs, &[]);
+    if let Some(n) = q.saved {
+        // The confirmation goes right under the page's heading.
+        let note = format!(
+            "<p class=\"ok banner\" role=\"status\" id=\"saved\">Saved as revision {n}; the change is audited.</p>"
+        );
+        match b.find("</h1>") {
+            Some(i) => b.insert_str(i + 5, &note),
+            None => b.insert_str(0, &note),
+        }
+    }
     Ok(html(html_doc("Scenarios", Some(&who), "", &b)))
 }
 
@@ -2165,9 +2193,10 @@ pub async fn save_scenario(
         )
             .into_response()),
         Ok(name) => match super::change::revise_scenario(&s, &who, &id, base, &name, &text).await {
-            Ok(_) => {
-                Ok(Redirect::to(&format!("/scenarios/{}/edit", urlencode(&id))).into_response())
-            }
+            Ok(rev) => Ok(
+                Redirect::to(&format!("/scenarios/{}/edit?saved={rev}", urlencode(&id)))
+                    .into_response(),
+            ),
             Err(DbError::Conflict { latest: l }) => {
                 let problems = vec![(None, format!("someone saved revision {l} first; your text is kept below: compare with the latest and save again"))];
                 let latest = s
@@ -2247,6 +2276,63 @@ pub fn line_diff<'a>(a: &'a str, b: &'a str) -> Vec<(char, &'a str)> {
     out
 }
 
+/// Lines of context kept around each change in the diff page.
+const DIFF_CONTEXT: usize = 3;
+
+/// One run of a compact diff: changed lines with their context, and where they start in the
+/// old and the new text (1-based, as `diff -u` numbers them).
+#[derive(Debug, PartialEq)]
+pub struct Hunk<'a> {
+    pub old_start: usize,
+    pub new_start: usize,
+    pub lines: Vec<(char, &'a str)>,
+}
+
+/// The changed parts of a line diff with `context` unchanged lines on each side; runs of
+/// unchanged lines longer than that between changes are left out.
+pub fn hunks<'a>(d: &[(char, &'a str)], context: usize) -> Vec<Hunk<'a>> {
+    // Each line's number in the old and the new text.
+    let mut at = Vec::with_capacity(d.len());
+    let (mut old, mut new) = (1, 1);
+    for (c, _) in d {
+        at.push((old, new));
+        match c {
+            '-' => old += 1,
+            '+' => new += 1,
+            _ => {
+                old += 1;
+                new += 1;
+            }
+        }
+    }
+    let keep: Vec<bool> = (0..d.len())
+        .map(|i| {
+            let lo = i.saturating_sub(context);
+            let hi = (i + context + 1).min(d.len());
+            d[lo..hi].iter().any(|(c, _)| *c != ' ')
+        })
+        .collect();
+    let mut out: Vec<Hunk> = vec![];
+    let mut i = 0;
+    while i < d.len() {
+        if !keep[i] {
+            i += 1;
+            continue;
+        }
+        let mut h = Hunk {
+            old_start: at[i].0,
+            new_start: at[i].1,
+            lines: vec![],
+        };
+        while i < d.len() && keep[i] {
+            h.lines.push(d[i]);
+            i += 1;
+        }
+        out.push(h);
+    }
+    out
+}
+
 pub async fn diff_revisions(
     State(s): State<UiState>,
     who: Signed,
@@ -2270,19 +2356,32 @@ pub async fn diff_revisions(
     let d = line_diff(&a.body, &b2.body);
     let changed = d.iter().filter(|(c, _)| *c != ' ').count();
     let mut b = format!(
-        "<h1>Scenario diff</h1><p class=\"explain\"><code>{}</code>: revision {} → {}, {changed} line(s) changed. <a href=\"/scenarios/{}/edit\">Back to the editor</a></p><pre class=\"diff\" id=\"diff\">",
+        "<h1>Scenario diff</h1><p class=\"explain\"><code>{}</code>: revision {} → {}, {changed} line(s) changed, shown with {DIFF_CONTEXT} lines of context. <a href=\"/scenarios/{}/edit\">Back to the editor</a></p><pre class=\"diff\" id=\"diff\">",
         esc(&id),
         q.from,
         q.to,
         urlencode(&id)
     );
-    for (c, l) in d {
-        let class = match c {
-            '+' => "add",
-            '-' => "del",
-            _ => "same",
-        };
-        let _ = writeln!(b, "<span class=\"{class}\">{c} {}</span>", esc(l));
+    let hs = hunks(&d, DIFF_CONTEXT);
+    if hs.is_empty() {
+        b.push_str("<span class=\"same\">The two revisions hold the same text.</span>\n");
+    }
+    for h in hs {
+        let olds = h.lines.iter().filter(|(c, _)| *c != '+').count();
+        let news = h.lines.iter().filter(|(c, _)| *c != '-').count();
+        let _ = writeln!(
+            b,
+            "<span class=\"hunk\">@@ -{},{olds} +{},{news} @@</span>",
+            h.old_start, h.new_start
+        );
+        for (c, l) in h.lines {
+            let class = match c {
+                '+' => "add",
+                '-' => "del",
+                _ => "same",
+            };
+            let _ = writeln!(b, "<span class=\"{class}\">{c} {}</span>", esc(l));
+        }
     }
     b.push_str("</pre>");
     Ok(html(html_doc("Scenarios", Some(&who), "", &b)))
@@ -2383,7 +2482,8 @@ fn hours(v: f64) -> String {
 
 async fn simulate_result(s: &UiState, who: &Signed, job: &super::Job, r: &ReportData) -> Page {
     let mut b = format!(
-        "<h1>Simulate</h1><p class=\"explain\">Scenario <code>{}</code> revision {}, policy <b>{}</b>, seed {}, as of {}.</p>",
+        "<h1>Simulate</h1><p class=\"explain\">Scenario {} (<code>{}</code>) revision {}, policy <b>{}</b>, seed {}, as of {}.</p>",
+        esc(&r.meta.scenario),
         esc(&job.scenario_id),
         job.revision,
         esc(&r.meta.policy),
@@ -2399,63 +2499,39 @@ async fn simulate_result(s: &UiState, who: &Signed, job: &super::Job, r: &Report
         );
         return Ok(html(html_doc("Simulate", Some(who), "", &b)));
     };
+    if let Some(why) = &w.stopped {
+        let _ = write!(
+            b,
+            "<p class=\"note\" role=\"status\" id=\"sim-stopped\">The simulation {}. \
+             Jobs shown running or waiting had not finished when it stopped; the figures \
+             cover the simulation until then.</p>",
+            esc(why)
+        );
+    }
     let st = &w.stats;
     let _ = write!(
         b,
         "<section class=\"part\" aria-labelledby=\"h-sim\"><h2 id=\"h-sim\">Result</h2>\
          <dl class=\"kpis\" id=\"sim-stats\"><div><dt>Jobs completed</dt><dd>{} of {}</dd></div>\
          <div><dt>Mean JCT</dt><dd>{}</dd></div><div><dt>p99 JCT</dt><dd>{}</dd></div>\
-         <div><dt>Makespan</dt><dd>{}</dd></div><div><dt>Preemptions</dt><dd>{}</dd></div><div><dt>Failures</dt><dd>{}</dd></div></dl>",
+         <div><dt>Makespan</dt><dd>{}</dd></div><div><dt>Preemptions</dt><dd>{}</dd></div><div><dt>Failures hitting jobs</dt><dd>{}</dd></div></dl>",
         st.completed,
         st.jobs,
         st.jct_mean_s.map(hours).unwrap_or_else(|| "—".into()),
         st.jct_p99_s.map(hours).unwrap_or_else(|| "—".into()),
         hours(st.makespan_s as f64),
         w.preemptions,
-        w.failures
+        w.job_failures
     );
     let horizon_h = (w.horizon_s.max(1)) as f64 / 3600.0;
     let hf = |v: f64| sig3(v);
     let pc = |v: f64| format!("{}%", sig3(v));
-    let series: Vec<LineSeries> = w
-        .utilisation
-        .iter()
-        .enumerate()
-        .map(|(i, u)| LineSeries {
-            name: u.accelerator.clone(),
-            color: chart::color(i).into(),
-            points: u
-                .points
-                .iter()
-                .map(|p| {
-                    (
-                        p.t_s as f64 / 3600.0,
-                        if u.capacity > 0 {
-                            100.0 * p.busy as f64 / u.capacity as f64
-                        } else {
-                            0.0
-                        },
-                    )
-                })
-                .collect(),
-            step: true,
-        })
-        .collect();
-    let svg = chart::lines(&Lines {
-        width: chart::FULL,
-        series,
-        x_label: "Hours since the first submission".into(),
-        y_label: "Busy accelerators (%)".into(),
-        x_max: horizon_h,
-        y_max: Some(100.0),
-        x_fmt: &hf,
-        y_fmt: &pc,
-        desc: "Share of each accelerator type busy over time".into(),
-    });
+    // The report's colours: one per accelerator of the scenario, the same on every page.
+    let pal = Palette::of_report(r);
     b.push_str(&figure(
         "chart-utilisation",
         "Utilisation by accelerator type",
-        &svg,
+        &components::utilisation_chart(w, &r.labels, &pal),
     ));
     const MAX_ROWS: usize = 60;
     if w.jobs.len() <= MAX_ROWS {
@@ -2466,11 +2542,7 @@ async fn simulate_result(s: &UiState, who: &Signed, job: &super::Job, r: &Report
             .collect();
         used.sort();
         used.dedup();
-        let color = |a: &str| {
-            used.iter()
-                .position(|x| x == a)
-                .map_or("#888888", chart::color)
-        };
+        let color = |a: &str| pal.accelerator(a);
         let svg = chart::timeline(&Timeline {
             width: chart::FULL,
             rows: w
@@ -2678,6 +2750,31 @@ pub async fn audit_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hunks_keep_changes_with_their_context_only() {
+        let a: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let b = a.replace("line 10\n", "line ten\n");
+        let d = line_diff(&a, &b);
+        let h = hunks(&d, 2);
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].old_start, h[0].new_start), (8, 8));
+        assert_eq!(
+            h[0].lines,
+            vec![
+                (' ', "line 8"),
+                (' ', "line 9"),
+                ('-', "line 10"),
+                ('+', "line ten"),
+                (' ', "line 11"),
+                (' ', "line 12"),
+            ]
+        );
+        // Two changes far apart are two hunks; the same text is none.
+        let c = b.replace("line 19\n", "line nineteen\n");
+        assert_eq!(hunks(&line_diff(&a, &c), 2).len(), 2);
+        assert!(hunks(&line_diff(&a, &a), 2).is_empty());
+    }
 
     #[test]
     fn line_diff_keeps_common_lines_and_marks_changes() {

@@ -767,6 +767,7 @@ fn ui_end_to_end_in_a_browser() {
     );
     assert!(!b.text("#verdicts").contains("my-cyberjaya"));
     b.shot("compliance");
+    b.find("#chart-verdicts svg");
     b.assert_clean("compliance");
 
     // Records: verify the overflow site's owner and operator, as a compliance officer would.
@@ -790,6 +791,8 @@ fn ui_end_to_end_in_a_browser() {
         b.click(&b.find("#verification-form button[type=submit]"));
         b.wait_for("#verification-records");
         assert!(b.text("#verification-records").contains(id));
+        // A valid save is confirmed (issue 27 item 2).
+        assert!(b.text("#saved").contains(id), "{}", b.text("#saved"));
     }
     b.shot("records");
     b.assert_clean("records");
@@ -810,6 +813,54 @@ fn ui_end_to_end_in_a_browser() {
     assert!(b.text("#plan-lines").contains("Candidate"));
     b.find("#binding");
     b.find("#excluded");
+    // The page says what the CLI says (issue 27 item 2): the gap as a percentage, the
+    // scenario by name, relaxations as text, and what changes within the horizon.
+    let headline = b.text("#plan-headline");
+    assert!(
+        headline.contains("gap ") && headline.contains('%'),
+        "{headline}"
+    );
+    assert!(
+        b.page_text().contains("Scenario capex-2025"),
+        "the scenario by name"
+    );
+    assert!(
+        !b.text("#binding").contains("{\""),
+        "raw JSON: {}",
+        b.text("#binding")
+    );
+    b.find("#horizon-changes");
+    // A refused what-if comes back inside the page, with what was typed.
+    b.run(
+        // A licence without its dates: the browser lets it through, the server refuses it.
+        "document.getElementById('licence_id').value='lic-without-dates';",
+        json!([]),
+    );
+    assert!(
+        b.text("#price_currency").contains("CNY"),
+        "currencies from [fx]: {}",
+        b.text("#price_currency")
+    );
+    b.click(&b.find("#what-if-form button[type=submit]"));
+    b.wait_for("#what-if-problem");
+    assert!(
+        b.text("#what-if-problem").contains("licence valid from"),
+        "{}",
+        b.text("#what-if-problem")
+    );
+    let kept = b.run(
+        "return document.getElementById('licence_id').value",
+        json!([]),
+    );
+    assert_eq!(
+        kept.as_str(),
+        Some("lic-without-dates"),
+        "the form keeps its input"
+    );
+    b.find("nav[aria-label=Pages]");
+    b.assert_clean_but("a refused what-if", Some("status of 422"));
+    b.goto(&format!("{base}/plan"));
+    b.wait_for("#plan-headline");
     b.shot("plan");
     b.assert_clean("plan");
     b.run(
@@ -880,6 +931,7 @@ fn ui_end_to_end_in_a_browser() {
     b.click(&b.find("form.editor button[type=submit]"));
     b.wait_for("#revisions");
     assert!(b.text("#revisions").contains("revision 2"));
+    assert!(b.text("#saved").contains("Saved as revision 2"));
     b.click(
         &b.find_opt("partial link text", "diff with 1")
             .expect("a diff link"),
@@ -888,6 +940,10 @@ fn ui_end_to_end_in_a_browser() {
     assert!(b
         .text("#diff")
         .contains("+ description = \"Edited in the browser."));
+    // A compact diff: the changed hunk with its context, not the whole file.
+    let diff = b.text("#diff");
+    assert!(diff.starts_with("@@ -"), "{diff}");
+    assert!(diff.lines().count() < 20, "{diff}");
     b.shot("diff");
     b.assert_clean("diff");
 
@@ -914,17 +970,32 @@ fn ui_end_to_end_in_a_browser() {
         "/window/rect",
         Some(json!({"width": 420, "height": 800})),
     );
-    b.goto(&format!("{base}/compliance"));
-    b.wait_for("#verdict-summary");
-    let overflow = b.run(
-        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
-        json!([]),
-    );
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "page overflows by {overflow}px"
-    );
-    b.shot("compliance-narrow");
+    for (page, ready) in [
+        ("compliance", "#verdict-summary"),
+        ("plan", "#plan-headline"),
+        ("fleet", "#fleet-headline"),
+    ] {
+        b.goto(&format!("{base}/{page}"));
+        b.wait_for(ready);
+        let overflow = b.run(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            json!([]),
+        );
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "{page} overflows by {overflow}px"
+        );
+        // Chart text stays legible: 12-unit text drawn at 10 px or more.
+        let smallest = b.run(
+            "var m=1e9;document.querySelectorAll('figure.chart svg').forEach(function(s){var v=s.viewBox.baseVal;if(v&&v.width>0){m=Math.min(m,s.getBoundingClientRect().width/v.width*12);}});return m;",
+            json!([]),
+        );
+        assert!(
+            smallest.as_f64().unwrap_or(0.0) >= 9.5,
+            "{page}: chart text {smallest} px at 420 px"
+        );
+        b.shot(&format!("{page}-narrow"));
+    }
 
     // Sign out.
     b.cmd(
