@@ -41,13 +41,15 @@ pub enum Use {
     Serving,
 }
 
-/// The gate's verdict on `req` for `use_`. The rule engine on this branch does not yet tell
-/// training from serving, so both uses get the one verdict it gives; this function is the single
-/// place that passes the use on once the gate's request carries it, and every serving decision
-/// of the planner goes through it.
+/// The gate's verdict on `req` for `use_`: a rule that names one use applies to that use only
+/// (the 2025-05-13 guidance on IaaS *training* red-flags training on leased chips abroad, not
+/// serving on them). Every serving decision of the planner goes through it.
 pub(crate) fn verdict_for(gate: &dyn Gate, req: &UseRequest, use_: Use) -> Verdict {
-    let _ = use_;
-    gate.verdict(req)
+    let purpose = match use_ {
+        Use::Training => xpufleet_model::Purpose::Training,
+        Use::Serving => xpufleet_model::Purpose::Serving,
+    };
+    gate.verdict_for(req, purpose)
 }
 
 /// One covering row: a service, or one request bucket of it.
