@@ -823,13 +823,13 @@ fn api_suite_on_postgres() {
         .unwrap();
     rt.block_on(async {
         sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&url).await.expect("the test PostgreSQL answers");
-        sqlx::query(
-            "DROP TABLE IF EXISTS approvals, audit_log, idempotency, runs, scenario_revisions, scenarios, records, record_versions, tokens, sessions, login_failures, schema_migrations CASCADE",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
+        let pool = sqlx::AnyPool::connect(&url)
+            .await
+            .expect("the test PostgreSQL answers");
+        // Every table, whatever the migrations have added since this line was written.
+        for sql in ["DROP SCHEMA public CASCADE", "CREATE SCHEMA public"] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
         pool.close().await;
     });
     suite(&url);
