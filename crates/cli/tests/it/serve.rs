@@ -46,6 +46,11 @@ fn server() -> std::process::Command {
 
 /// Starts `xpufleet serve` over `url` and waits for `/healthz`.
 fn start(url: &str) -> (Child, String) {
+    start_with(url, &["--rate-limit", "100000"], Stdio::null())
+}
+
+/// `start` with other flags after the address and database, and stderr sent to `stderr`.
+fn start_with(url: &str, flags: &[&str], stderr: Stdio) -> (Child, String) {
     let port = free_port();
     let child = server()
         .args([
@@ -54,11 +59,10 @@ fn start(url: &str) -> (Child, String) {
             &format!("127.0.0.1:{port}"),
             "--database",
             url,
-            "--rate-limit",
-            "100000",
         ])
+        .args(flags)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("xpufleet serve starts");
     let base = format!("http://127.0.0.1:{port}");
@@ -533,31 +537,8 @@ fn issue_23_a_stored_run_records_the_build() {
 fn the_json_request_log_has_one_line_per_request_with_its_id() {
     let dir = scratch("serve-log");
     let url = format!("sqlite://{}", dir.join("l.db").display());
-    let port = free_port();
-    let mut child = server()
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            &url,
-            "--log-format",
-            "json",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("xpufleet serve starts");
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut child, base) = start_with(&url, &["--log-format", "json"], Stdio::piped());
     let a = agent();
-    let t0 = Instant::now();
-    while a.get(format!("{base}/healthz")).call().is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "serve did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let r = a
         .get(format!("{base}/api/v1/scenarios"))
         .header("x-request-id", "test-req-1")
