@@ -7,15 +7,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::api::AppState;
 use crate::audit::ChangeCtx;
 use crate::auth::Caller;
-use crate::db::{Change, DbError, Store};
+use crate::db::DbError;
 use crate::error::{ApiError, ErrorBody};
+
+pub use xpufleet_store::approvals::Approval;
 
 /// What an approval may say.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -24,67 +25,6 @@ pub struct ApproveRequest {
     /// Why, or on what conditions.
     #[serde(default)]
     pub note: String,
-}
-
-/// One approval of a plan.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Approval {
-    pub run_id: String,
-    /// The token's name.
-    pub approved_by: String,
-    pub role: String,
-    /// UTC, RFC 3339.
-    pub at: String,
-    pub note: String,
-}
-
-impl Store {
-    /// The approvals of a run, oldest first.
-    pub async fn approvals(&self, run_id: &str) -> Result<Vec<Approval>, DbError> {
-        let rows = sqlx::query(
-            "SELECT run_id, approved_by, role, at, note FROM approvals WHERE run_id = $1 ORDER BY at, approved_by",
-        )
-        .bind(run_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Approval {
-                run_id: r.get(0),
-                approved_by: r.get(1),
-                role: r.get(2),
-                at: r.get(3),
-                note: r.get(4),
-            })
-            .collect())
-    }
-}
-
-impl Change {
-    /// Approves a stored plan; `Conflict` when this holder approved it before.
-    pub async fn approve(&mut self, a: &Approval) -> Result<(), DbError> {
-        let dup = sqlx::query("SELECT 1 FROM approvals WHERE run_id = $1 AND approved_by = $2")
-            .bind(&a.run_id)
-            .bind(&a.approved_by)
-            .fetch_optional(self.conn())
-            .await?;
-        if dup.is_some() {
-            return Err(DbError::Conflict { latest: 0 });
-        }
-        sqlx::query(
-            "INSERT INTO approvals (run_id, approved_by, role, at, note) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&a.run_id)
-        .bind(&a.approved_by)
-        .bind(&a.role)
-        .bind(&a.at)
-        .bind(&a.note)
-        .execute(self.conn())
-        .await?;
-        let json = serde_json::to_string(a).map_err(|e| DbError::Corrupt(e.to_string()))?;
-        self.changed(None, None, "", &crate::db::digest(&json));
-        Ok(())
-    }
 }
 
 #[utoipa::path(post, path = "/api/v1/runs/{id}/approve", params(("id" = String, Path)),

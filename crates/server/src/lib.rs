@@ -15,19 +15,19 @@ pub mod api;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
-pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod limits;
 pub mod ops;
 pub mod pool;
 pub mod screening;
-pub mod token;
 pub mod tokens;
 pub mod ui;
 
 pub use api::{openapi, routed_paths, router, AppState};
-pub use db::{DatabaseUrl, DbError, Store};
+// The store's modules under their old names, so that `xpufleet_server::db::Store` and the
+// like keep working.
+pub use xpufleet_store::{db, token, DatabaseUrl, DbError, Store};
 
 /// How long a stop signal waits for the requests in flight.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);

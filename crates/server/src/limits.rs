@@ -26,29 +26,7 @@ pub const SYNC_EVERY: Duration = Duration::from_millis(250);
 /// A bucket untouched this long is no longer synced (its state stays in the database).
 const IDLE_AFTER: Duration = Duration::from_secs(60);
 
-/// A token's request budget: `burst` requests at once, refilled at `per_second`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimit {
-    pub per_second: f64,
-    pub burst: f64,
-}
-
-impl Default for RateLimit {
-    /// Generous for people and scripts, a wall for a runaway loop.
-    fn default() -> RateLimit {
-        RateLimit {
-            per_second: 200.0,
-            burst: 400.0,
-        }
-    }
-}
-
-impl RateLimit {
-    /// `tokens` refilled over `elapsed_s` seconds, capped at `burst`.
-    fn refill(&self, tokens: f64, elapsed_s: f64) -> f64 {
-        (tokens + elapsed_s.max(0.0) * self.per_second).min(self.burst)
-    }
-}
+pub use xpufleet_store::limits::{shared_level, RateLimit};
 
 /// This process's copy of one token's bucket.
 #[derive(Debug, Clone, Copy)]
@@ -183,12 +161,6 @@ fn wall_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The shared bucket's level after `elapsed_ms` of refill and `spent` requests: never above
-/// `burst`, never below `-burst` (a debt of at most one burst).
-pub(crate) fn shared_level(limit: RateLimit, tokens: f64, elapsed_ms: i64, spent: f64) -> f64 {
-    (limit.refill(tokens, elapsed_ms as f64 / 1e3) - spent).max(-limit.burst)
-}
-
 /// `429` with the whole seconds to wait in `Retry-After`.
 pub fn too_many(wait: Duration) -> Response {
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
@@ -238,22 +210,6 @@ mod tests {
         let t1 = t0 + Duration::from_millis(100);
         assert!(l.take_at("a", t1).is_ok());
         assert!(l.take_at("a", t1).is_err());
-    }
-
-    #[test]
-    fn the_shared_level_refills_spends_and_owes_at_most_one_burst() {
-        let l = RateLimit {
-            per_second: 10.0,
-            burst: 5.0,
-        };
-        assert_eq!(shared_level(l, 2.0, 100, 0.0), 3.0);
-        assert_eq!(shared_level(l, 2.0, 10_000, 1.0), 4.0);
-        assert_eq!(
-            shared_level(l, 2.0, -500, 0.0),
-            2.0,
-            "a clock behind refills nothing"
-        );
-        assert_eq!(shared_level(l, 0.0, 0, 100.0), -5.0);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use xpufleet_server::audit::{self, AuditEntry};
-use xpufleet_server::{DatabaseUrl, Store};
+use xpufleet_store::audit::{self, AuditEntry};
+use xpufleet_store::{DatabaseUrl, Store};
 
 use crate::common::Ctx;
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
-use xpufleet_server::{DatabaseUrl, Store};
+use xpufleet_store::{DatabaseUrl, Store};
 
 use crate::common::Ctx;
 

@@ -2,7 +2,7 @@
 //! the last line; the database keeps only its SHA-256 digest.
 
 use anyhow::{anyhow, bail, Context, Result};
-use xpufleet_server::{token, DatabaseUrl, Store};
+use xpufleet_store::{token, DatabaseUrl, Store};
 
 use crate::common::Ctx;
 

@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -33,6 +32,9 @@ use xpufleet_report::format::esc;
 use crate::db::Store;
 use crate::token;
 
+use xpufleet_store::sessions::csrf_of;
+pub use xpufleet_store::sessions::Session;
+
 mod compute;
 mod pages;
 
@@ -42,10 +44,6 @@ pub use compute::{Job, JobState};
 pub const SESSION_COOKIE: &str = "xpf_session";
 /// The cookie that carries the sign-in form's CSRF token before there is a session.
 const LOGIN_COOKIE: &str = "xpf_login";
-/// A session ends this long after it was last used.
-const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
-/// A session's last use is written back at most this often (not on every page).
-const SESSION_TOUCH_S: i64 = 60;
 /// Failed sign-ins allowed per minute, over every server on the database; beyond, `429`.
 pub const LOGIN_FAILURES_PER_MINUTE: i64 = 20;
 
@@ -61,116 +59,6 @@ impl std::fmt::Debug for UiState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Session ids are secrets: never printed.
         f.debug_struct("UiState").finish_non_exhaustive()
-    }
-}
-
-/// A signed-in person.
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// The SHA-256 of the token signed in with: a revoked token ends its sessions.
-    token_hash: String,
-    pub name: String,
-    pub role: String,
-    pub csrf: String,
-}
-
-/// Seconds since 1970, for session ages and sign-in throttling.
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// The CSRF token of the session with id `id`: derived, so that every server computes the
-/// same one and none is stored. SHA-256 does not give back the id from it.
-fn csrf_of(id: &str) -> String {
-    token::hash(&format!("xpufleet csrf\n{id}"))
-}
-
-impl Store {
-    async fn create_session(&self, id: &str, s: &Session) -> Result<(), crate::DbError> {
-        let now = now_s();
-        sqlx::query("DELETE FROM sessions WHERE last_used < $1")
-            .bind(now - SESSION_IDLE.as_secs() as i64)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "INSERT INTO sessions (id_sha256, token_hash, name, role, last_used) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token::hash(id))
-        .bind(&s.token_hash)
-        .bind(&s.name)
-        .bind(&s.role)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The live session with id `id`, its last use brought up to date.
-    async fn session(&self, id: &str) -> Result<Option<Session>, crate::DbError> {
-        use sqlx::Row;
-        let now = now_s();
-        let key = token::hash(id);
-        let row = sqlx::query(
-            "SELECT token_hash, name, role, last_used FROM sessions WHERE id_sha256 = $1",
-        )
-        .bind(&key)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let last: i64 = row.try_get(3)?;
-        if now - last >= SESSION_IDLE.as_secs() as i64 {
-            self.end_session(id).await?;
-            return Ok(None);
-        }
-        if now - last >= SESSION_TOUCH_S {
-            sqlx::query("UPDATE sessions SET last_used = $1 WHERE id_sha256 = $2")
-                .bind(now)
-                .bind(&key)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Some(Session {
-            token_hash: row.try_get(0)?,
-            name: row.try_get(1)?,
-            role: row.try_get(2)?,
-            csrf: csrf_of(id),
-        }))
-    }
-
-    async fn end_session(&self, id: &str) -> Result<(), crate::DbError> {
-        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
-            .bind(token::hash(id))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Counts a failed sign-in; the failures of the last minute, this one included.
-    async fn login_failed(&self) -> Result<i64, crate::DbError> {
-        let now = now_s();
-        sqlx::query("DELETE FROM login_failures WHERE at < $1")
-            .bind(now - 60)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("INSERT INTO login_failures (at) VALUES ($1)")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        self.login_failures().await
-    }
-
-    /// The failed sign-ins of the last minute.
-    async fn login_failures(&self) -> Result<i64, crate::DbError> {
-        use sqlx::Row;
-        let row = sqlx::query("SELECT COUNT(*) FROM login_failures WHERE at >= $1")
-            .bind(now_s() - 60)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get(0)?)
     }
 }
 
