@@ -170,8 +170,21 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// The seconds a `503` asks the client to wait before it retries (`Retry-After`).
+pub const RETRY_AFTER_S: u64 = 2;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
+        let unavailable = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let mut resp = (self.status, axum::Json(self.body)).into_response();
+        // Unavailable is temporary (the database is down, the computation pool is full): the
+        // answer says when to try again. A change that got it was not applied.
+        if unavailable {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_S),
+            );
+        }
+        resp
     }
 }

@@ -61,6 +61,9 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The longest a pooled connection is used before it is replaced.
+pub const MAX_CONNECTION_LIFE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// How long `/readyz` waits for the database before it says not ready.
 pub const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
@@ -93,6 +96,19 @@ impl std::fmt::Debug for DatabaseUrl {
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.redacted())
+    }
+}
+
+/// Whether `e` says the connection is gone rather than the statement wrong: an I/O or protocol
+/// failure, or PostgreSQL's "terminating connection" (class 57P: an administrator, a shutdown,
+/// a crash) and connection-exception (class 08) codes.
+pub fn lost_connection(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
     }
 }
 
@@ -159,6 +175,13 @@ impl Store {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 8 })
+            // Recovery without a restart (issue 23 item 6): a connection is pinged before it
+            // is handed out, so one that a restarted or failed database left dead is dropped
+            // and replaced instead of failing a request; none lives longer than
+            // `MAX_CONNECTION_LIFE`, so the pool renews itself even when no ping fails.
+            .test_before_acquire(true)
+            .max_lifetime(Some(MAX_CONNECTION_LIFE))
+            .idle_timeout(Some(std::time::Duration::from_secs(60)))
             // With the database down, a request fails in seconds (503), not after sqlx's
             // default 30 s wait for a connection.
             .acquire_timeout(std::time::Duration::from_secs(3))
@@ -420,6 +443,24 @@ impl Store {
         Ok(())
     }
 
+    /// Runs a read, and once more when it failed because its connection was lost (a restarted
+    /// PostgreSQL, a terminated backend, a SQLite I/O error): the second try gets another
+    /// connection, tested before it is handed out. Only reads go through here; a write whose
+    /// connection is lost was rolled back with it and answers `503` (`DbError::Other`).
+    async fn read<T, F, Fut>(&self, f: F) -> Result<T, sqlx::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        match f().await {
+            Err(e) if lost_connection(&e) => {
+                tracing::warn!(error = %e, "a read lost its database connection; retrying once");
+                f().await
+            }
+            r => r,
+        }
+    }
+
     /// The (name, role) of the unrevoked token with this hash.
     pub async fn token(&self, hash: &str) -> Result<(String, String), DbError> {
         let (_, name, role) = self.token_row(hash).await?;
@@ -428,12 +469,15 @@ impl Store {
 
     /// The (hash, name, role) of the unrevoked token with this hash.
     pub async fn token_row(&self, hash: &str) -> Result<(String, String, String), DbError> {
-        let row =
-            sqlx::query("SELECT hash, name, role FROM tokens WHERE hash = $1 AND revoked = 0")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(DbError::NotFound)?;
+        // Every authenticated request reads it first: retried once on a lost connection.
+        let row = self
+            .read(|| {
+                sqlx::query("SELECT hash, name, role FROM tokens WHERE hash = $1 AND revoked = 0")
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+            })
+            .await?
+            .ok_or(DbError::NotFound)?;
         Ok((row.get(0), row.get(1), row.get(2)))
     }
 
@@ -456,15 +500,18 @@ impl Store {
     }
 
     pub async fn latest_revision(&self, id: &str) -> Result<Revision, DbError> {
-        let row = sqlx::query(
-            "SELECT r.scenario_id, r.revision, r.body FROM scenarios s \
-             JOIN scenario_revisions r ON r.scenario_id = s.id AND r.revision = s.latest \
-             WHERE s.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(DbError::NotFound)?;
+        let row = self
+            .read(|| {
+                sqlx::query(
+                    "SELECT r.scenario_id, r.revision, r.body FROM scenarios s \
+                     JOIN scenario_revisions r ON r.scenario_id = s.id AND r.revision = s.latest \
+                     WHERE s.id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+            })
+            .await?
+            .ok_or(DbError::NotFound)?;
         Ok(revision(&row))
     }
 
@@ -496,9 +543,12 @@ impl Store {
 
     /// A stored run's answer alone (not its inputs or report).
     pub async fn run_result(&self, id: &str) -> Result<String, DbError> {
-        let row = sqlx::query("SELECT result FROM runs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
+        let row = self
+            .read(|| {
+                sqlx::query("SELECT result FROM runs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+            })
             .await?
             .ok_or(DbError::NotFound)?;
         Ok(row.get(0))
@@ -525,10 +575,13 @@ impl Store {
 
     /// A record's (body, version).
     pub async fn record(&self, kind: &str, id: &str) -> Result<(String, i64), DbError> {
-        let row = sqlx::query("SELECT body, version FROM records WHERE kind = $1 AND id = $2")
-            .bind(kind)
-            .bind(id)
-            .fetch_optional(&self.pool)
+        let row = self
+            .read(|| {
+                sqlx::query("SELECT body, version FROM records WHERE kind = $1 AND id = $2")
+                    .bind(kind)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+            })
             .await?
             .ok_or(DbError::NotFound)?;
         Ok((row.get(0), row.get(1)))

@@ -1074,6 +1074,18 @@ fn readyz_answers_within_2_s_when_the_database_cannot_write() {
         "{:?}",
         t0.elapsed()
     );
+    // A write while the database cannot take it is `503` with `Retry-After`, and applies
+    // nothing (item 6: never half-applied).
+    let body = serde_json::json!({"name": "while-down", "role": "viewer"}).to_string();
+    let a = c.send(
+        "POST",
+        "/api/v1/tokens",
+        "application/json",
+        body.as_bytes(),
+        &[],
+    );
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert_eq!(a.header.get("retry-after").map(String::as_str), Some("2"));
     // The connection is given back inside the runtime that made it.
     let mut conn = conn;
     rt.block_on(async move {
@@ -1081,8 +1093,51 @@ fn readyz_answers_within_2_s_when_the_database_cannot_write() {
         drop(conn);
     });
     assert_eq!(c.get("/readyz").status, 200);
+    let names = c.get("/api/v1/tokens").body;
+    assert!(!names.contains("while-down"), "{names}");
+    // The same write succeeds once the database is back, without a restart.
+    let a = c.send(
+        "POST",
+        "/api/v1/tokens",
+        "application/json",
+        body.as_bytes(),
+        &[],
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Recovery without a restart (issue 23 item 6): PostgreSQL ending every connection of the
+/// server's pool (what a restart of PostgreSQL does to it) fails no later request. Reads,
+/// writes and `/readyz` answer as before, and the audit trail still verifies.
+#[test]
+fn postgres_connections_ended_behind_the_server_are_replaced() {
+    let Some(url) = fresh_postgres("xpufleet_test_recover") else {
+        return;
+    };
+    let tok = xpufleet_server::token::generate().unwrap();
+    let server = Server::start(&url, &tok);
+    let c = Client::new(&server.base, &tok);
+    new_token(&c, "before", "viewer");
+    assert_eq!(c.get("/api/v1/tokens").status, 200);
+    for round in 0..2 {
+        sql(
+            &url,
+            &["SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+               WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                .to_string()],
+        );
+        let ready = c.get("/readyz");
+        assert_eq!(ready.status, 200, "round {round}: {}", ready.body);
+        let list = c.get("/api/v1/tokens");
+        assert_eq!(list.status, 200, "round {round}: {}", list.body);
+        assert!(list.body.contains("\"before\""), "{}", list.body);
+        new_token(&c, &format!("after-{round}"), "viewer");
+    }
+    let entries = chain(&url);
+    assert_eq!(audit::verify(&entries), Ok(entries.len() as i64));
+    server.stop();
 }
 
 /// Migrations are checksummed (issue 23, item 6): a database made before checksums were
