@@ -1163,6 +1163,22 @@ mod tests {
     }
 
     #[test]
+    fn only_a_lost_connection_is_retried() {
+        let io = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset by peer",
+        ));
+        assert!(lost_connection(&io));
+        assert!(lost_connection(&sqlx::Error::Protocol(
+            "unexpected EOF".into()
+        )));
+        // A statement that is wrong, or a row that is missing, fails the same way twice.
+        assert!(!lost_connection(&sqlx::Error::RowNotFound));
+        assert!(!lost_connection(&sqlx::Error::PoolTimedOut));
+        assert!(!lost_connection(&sqlx::Error::ColumnNotFound("x".into())));
+    }
+
+    #[test]
     fn database_urls_hide_their_password() {
         let u = DatabaseUrl("postgres://alice:s3cret@127.0.0.1:5432/db".into());
         assert_eq!(format!("{u:?}"), "postgres://alice:***@127.0.0.1:5432/db");
