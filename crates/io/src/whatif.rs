@@ -27,14 +27,14 @@
 //! [[licence]]                        # a licence now held (same fields as in a scenario)
 //! # ...
 //!
-//! [[accelerator]]                    # catalog entries added or replaced (e.g. a known power_w)
+//! [[accelerator]]                    # catalog entries added, or overridden field by field
 //! # ...
 //! ```
 //!
 //! Parsing and applying report every problem located in the what-if file.
 
 use serde::{Deserialize, Serialize};
-use xpufleet_model::{Accelerator, Catalog, Date, Licence, Money, Scenario, SupplyCap};
+use xpufleet_model::{AcceleratorEntry, Catalog, Date, Licence, Money, Scenario, SupplyCap};
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
 use crate::scenario::toml_diag;
@@ -98,7 +98,7 @@ pub struct WhatIf {
     #[serde(default, rename = "licence", skip_serializing_if = "Vec::is_empty")]
     pub licences: Vec<Licence>,
     #[serde(default, rename = "accelerator", skip_serializing_if = "Vec::is_empty")]
-    pub accelerators: Vec<Accelerator>,
+    pub accelerators: Vec<AcceleratorEntry>,
 }
 
 /// A what-if with where it came from, for locating problems found when applying it.
@@ -281,13 +281,17 @@ impl LoadedWhatIf {
             }
         }
         if !w.accelerators.is_empty() {
-            c.merge(Catalog {
-                sources: Default::default(),
-                accelerators: w.accelerators.clone(),
-            });
+            // Entries naming a listed id override the fields they give, as in a scenario.
+            let incomplete = c.apply(&w.accelerators);
+            d.extend(crate::scenario::incomplete_entries(
+                &self.text,
+                &self.origin,
+                "accelerator",
+                &incomplete,
+            ));
             for a in &w.accelerators {
                 match s.accelerators.iter_mut().find(|x| x.id == a.id) {
-                    Some(x) => *x = a.clone(),
+                    Some(x) => x.overlay(a),
                     None => s.accelerators.push(a.clone()),
                 }
             }
