@@ -362,6 +362,47 @@ mod tests {
         assert_eq!(alt.date.to_string(), "2025-04-15");
     }
 
+    /// Issue 27 item 5: a what-if's entry for a listed part overrides the fields it gives, over
+    /// the scenario's own entry for it; one that adds a part lacking fields is located.
+    #[test]
+    fn issue_27_a_what_if_overrides_field_by_field() {
+        let text = "[[accelerator]]\nid = \"ascend-910c\"\npower_w = 600\n";
+        let w = parse_what_if(text, "w.toml").unwrap();
+        let mut s = crate::load_scenario(None, None).unwrap();
+        s.scenario
+            .accelerators
+            .push(xpufleet_model::AcceleratorEntry {
+                id: "ascend-910c".into(),
+                launch_year: Some(2026),
+                ..Default::default()
+            });
+        let (alt, c) = w.apply(&s.scenario, &s.catalog).unwrap();
+        let a = c.get("ascend-910c").unwrap();
+        assert_eq!(a.power_w.value, Some(600.0));
+        assert_eq!(a.tflops_bf16.value, Some(780.0));
+        assert_eq!(a.tflops_bf16.source.as_deref(), Some("TH2"));
+        assert_eq!(c.overridden["ascend-910c"], ["power_w"]);
+        // The scenario's entry and the what-if's are one entry, laid field by field.
+        let own: Vec<_> = alt
+            .accelerators
+            .iter()
+            .filter(|e| e.id == "ascend-910c")
+            .collect();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].launch_year, Some(2026));
+        assert_eq!(own[0].power_w.as_ref().and_then(|f| f.value), Some(600.0));
+
+        let text = "[[accelerator]]\nid = \"acme-x1\"\nname = \"X1\"\n";
+        let w = parse_what_if(text, "w.toml").unwrap();
+        let d = w.apply(&s.scenario, &s.catalog).unwrap_err();
+        assert!(
+            d.to_string().contains(
+                "w.toml:1:1: accelerator[0]: accelerator \"acme-x1\" is not in the catalog, so it adds a part, and lacks vendor, vendor_country, family"
+            ),
+            "{d}"
+        );
+    }
+
     #[test]
     fn unknown_names_are_located() {
         let text = "as_of = 2025-05-01\n\n[[price]]\ncandidate = \"nope\"\nprice = { amount = 1, currency = \"USD\" }\n\n[[budget]]\nenvelope = \"cn-chips\"\namount = -3\n";
