@@ -71,10 +71,12 @@ impl Context {
     pub fn catalog(&self) -> Result<Catalog, Error> {
         let mut c = xpufleet_io::builtin_catalog();
         for (id, _, text) in &self.catalog_overrides {
-            c.merge(xpufleet_io::validate::check_catalog(
+            // Each stored file is laid over the catalog so far, overriding field by field.
+            xpufleet_io::validate::check_catalog_over(
+                &mut c,
                 text,
                 &format!("catalog-overrides/{id}"),
-            )?);
+            )?;
         }
         Ok(c)
     }

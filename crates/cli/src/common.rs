@@ -19,7 +19,7 @@ impl Ctx {
     pub fn catalog(&self) -> Result<Catalog> {
         let mut c = xpufleet_io::builtin_catalog();
         if let Some(f) = &self.catalog {
-            c.merge(xpufleet_io::load_catalog_file(f).map_err(|d| anyhow!("{d}"))?);
+            xpufleet_io::overlay_catalog_file(&mut c, f).map_err(|d| anyhow!("{d}"))?;
         }
         Ok(c)
     }

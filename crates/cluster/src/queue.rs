@@ -566,7 +566,28 @@ pub fn import_squeue(
             .get("tres_req_str")
             .and_then(Value::as_str)
             .and_then(|s| tres_gpus(s, false));
+        // A node holds at most `MAX_DEVICES_PER_NODE` devices, as a Kubernetes node's count
+        // is bounded: 1e9 GPUs a node is a broken object, refused at its place.
+        let per_node_max = u64::from(crate::k8s::MAX_DEVICES_PER_NODE);
+        let absurd = |field: &str, n: u64, limit: u64| {
+            Error::input(
+                file,
+                format!("jobs[{i}] (job {id}).{field}"),
+                format!("at most {per_node_max} GPUs a node ({limit} on {nodes} node(s))"),
+                format!("{n} GPUs"),
+            )
+        };
         let (ty, accels) = match (per_node, total) {
+            (Some((_, n)), _) if n > per_node_max => {
+                return Err(absurd("tres_per_node", n, per_node_max))
+            }
+            (None, Some((_, n))) if n > per_node_max.saturating_mul(nodes) => {
+                return Err(absurd(
+                    "tres_req_str",
+                    n,
+                    per_node_max.saturating_mul(nodes),
+                ))
+            }
             (Some((t, n)), _) => (t, n.saturating_mul(nodes)),
             (None, Some((t, n))) => (t, n),
             (None, None) => {

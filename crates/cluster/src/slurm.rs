@@ -186,7 +186,12 @@ fn gpus(gres: &str) -> Result<Vec<(Option<String>, u32)>, String> {
             _ => return Err(item.to_string()),
         };
         let n: u32 = n.parse().map_err(|_| item.to_string())?;
-        *by_type.entry(ty).or_default() += n;
+        let sum = by_type.entry(ty).or_default();
+        // The same bound as a Kubernetes node's devices: 1e9 GPUs is a slip, not a node.
+        *sum = sum
+            .checked_add(n)
+            .filter(|&t| t <= crate::k8s::MAX_DEVICES_PER_NODE)
+            .ok_or_else(|| item.to_string())?;
     }
     Ok(by_type.into_iter().collect())
 }
@@ -222,7 +227,7 @@ fn records(
             Error::input(
                 file,
                 format!("{} Gres", n.at),
-                "gpu:TYPE:COUNT or gpu:COUNT",
+                "gpu:TYPE:COUNT or gpu:COUNT, at most 4096 GPUs a node",
                 item,
             )
         })?;
@@ -376,14 +381,17 @@ fn gres_conf(file: &str, text: &str) -> Result<BTreeMap<String, (String, u32)>> 
                     ty,
                 ));
             }
-            e.1 = e.1.checked_add(count).ok_or_else(|| {
-                Error::input(
-                    file,
-                    format!("{at}: Count"),
-                    "a total below 2^32",
-                    count.to_string(),
-                )
-            })?;
+            e.1 =
+                e.1.checked_add(count)
+                    .filter(|&t| t <= crate::k8s::MAX_DEVICES_PER_NODE)
+                    .ok_or_else(|| {
+                        Error::input(
+                            file,
+                            format!("{at}: Count"),
+                            "a node's total of at most 4096 devices",
+                            count.to_string(),
+                        )
+                    })?;
         }
     }
     Ok(out)
@@ -559,6 +567,13 @@ mod tests {
         assert_eq!(gpus("gpu:8").unwrap(), vec![(None, 8)]);
         assert_eq!(gpus("(null)").unwrap(), vec![]);
         assert!(gpus("gpu:h100:eight").is_err());
+        // Issue 27 item 6: a count no node has is refused, alone or summed.
+        assert_eq!(
+            gpus("gpu:h100:4096").unwrap(),
+            vec![(Some("h100".into()), 4096)]
+        );
+        assert!(gpus("gpu:h100:1000000000").is_err());
+        assert!(gpus("gpu:h100:4000,gpu:h100:4000").is_err());
     }
 
     #[test]

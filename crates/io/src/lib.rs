@@ -10,8 +10,9 @@ pub mod serving;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use scenario::{
-    builtin_catalog, load_catalog_file, load_scenario, parse_catalog, parse_scenario,
-    LoadedScenario, BUILTIN_CATALOG, EXAMPLE_NAME, EXAMPLE_SCENARIO, EXAMPLE_WHAT_IF,
+    builtin_catalog, load_scenario, overlay_catalog, overlay_catalog_file, parse_catalog,
+    parse_catalog_file, parse_scenario, LoadedScenario, BUILTIN_CATALOG, EXAMPLE_NAME,
+    EXAMPLE_SCENARIO, EXAMPLE_WHAT_IF,
 };
 pub mod risk;
 pub mod rules;

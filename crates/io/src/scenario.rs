@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 use xpufleet_model::{
-    Accelerator, Candidate, Catalog, Entity, Envelope, Licence, Pool, Scenario, Site, SupplierMix,
-    SupplyCap, TrainingJob,
+    AcceleratorEntry, Candidate, Catalog, CatalogFile, Entity, Envelope, Incomplete, Licence, Pool,
+    Scenario, Site, SupplierMix, SupplyCap, TrainingJob,
 };
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
@@ -29,17 +29,76 @@ pub fn builtin_catalog() -> Catalog {
         .expect("the built-in catalog parses (checked by tests)")
 }
 
-/// Parses a catalog file's text, reporting every syntax error, or every type error (one per
-/// accelerator entry at most).
+/// Parses a complete catalog's text (the built-in one): every entry must give the required
+/// fields, since there is nothing under it to override. Reports every syntax error, or every
+/// type error (one per accelerator entry at most), or every incomplete entry.
 pub fn parse_catalog(text: &str, origin: &str) -> Result<Catalog, Diagnostics> {
-    parse_toml(text, origin, &[("accelerator", check_item::<Accelerator>)])
+    let mut catalog = Catalog::default();
+    overlay_catalog(&mut catalog, text, origin)?;
+    Ok(catalog)
 }
 
-/// Reads a catalog file.
-pub fn load_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
+/// Parses a catalog file's text as written: its sources and entries (overrides or new parts),
+/// reporting every syntax error, or every type error (one per accelerator entry at most).
+pub fn parse_catalog_file(text: &str, origin: &str) -> Result<CatalogFile, Diagnostics> {
+    parse_toml(
+        text,
+        origin,
+        &[("accelerator", check_item::<AcceleratorEntry>)],
+    )
+}
+
+/// Lays a catalog file's text over `base` (see `Catalog::apply_file`): an entry naming a listed
+/// id replaces only the fields it gives; every entry with a new id that lacks required fields
+/// is reported, with all it lacks, at the entry.
+pub fn overlay_catalog(base: &mut Catalog, text: &str, origin: &str) -> Result<(), Diagnostics> {
+    let file = parse_catalog_file(text, origin)?;
+    let incomplete = base.apply_file(&file);
+    let d = incomplete_entries(text, origin, "accelerator", &incomplete);
+    if d.is_empty() {
+        Ok(())
+    } else {
+        Err(d)
+    }
+}
+
+/// Reads a catalog file and lays it over `base` (see `overlay_catalog`).
+pub fn overlay_catalog_file(base: &mut Catalog, path: &Path) -> Result<(), Diagnostics> {
     let origin = path.display().to_string();
     let text = crate::diag::read_text(path)?;
-    parse_catalog(&text, &origin)
+    overlay_catalog(base, &text, &origin)
+}
+
+/// One located diagnostic per entry of `list` that adds a part without every required field,
+/// naming all it lacks.
+pub(crate) fn incomplete_entries(
+    text: &str,
+    origin: &str,
+    list: &str,
+    incomplete: &[Incomplete],
+) -> Diagnostics {
+    let index = SpanIndex::new(text);
+    Diagnostics(
+        incomplete
+            .iter()
+            .map(|inc| {
+                Diagnostic::at_path(
+                    origin,
+                    text,
+                    &index,
+                    &format!("{list}[{}]", inc.index),
+                    format!(
+                        "accelerator {:?} is not in the catalog, so it adds a part, and lacks {}: \
+                         expected {} for a new part (an entry whose id is listed overrides only \
+                         the fields it gives)",
+                        inc.id,
+                        inc.missing.join(", "),
+                        AcceleratorEntry::REQUIRED.join(", "),
+                    ),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// A scenario with the catalog it is read against and where it came from.
@@ -96,7 +155,7 @@ pub(crate) fn check_item<T: DeserializeOwned>(
 
 /// The scenario's arrays of tables and the type of their entries.
 const SCENARIO_LISTS: &[(&str, ItemCheck)] = &[
-    ("accelerator", check_item::<Accelerator>),
+    ("accelerator", check_item::<AcceleratorEntry>),
     ("entity", check_item::<Entity>),
     ("site", check_item::<Site>),
     ("pool", check_item::<Pool>),
@@ -325,30 +384,59 @@ pub fn load_scenario_partial(
     };
     let mut catalog = builtin_catalog();
     if let Some(f) = catalog_file {
-        catalog.merge(load_catalog_file(f).map_err(|d| (d, None))?);
+        overlay_catalog_file(&mut catalog, f).map_err(|d| (d, None))?;
     }
     scenario_from_text(origin, text, dir, catalog)
 }
 
-/// A scenario from its text, read against `catalog` (which its own accelerators then extend);
-/// when it has type errors, also what parsed of it. `dir` is where its relative paths point.
+/// A scenario from its text, read against `catalog` (which its own accelerator entries then
+/// override or extend); when it has type errors, or entries that add a part without its
+/// required fields, also what parsed of it. `dir` is where its relative paths point.
 pub fn scenario_from_text(
     origin: String,
     text: String,
     dir: Option<PathBuf>,
     mut catalog: Catalog,
 ) -> Result<LoadedScenario, (Diagnostics, Option<Box<PartialScenario>>)> {
-    let (scenario, partial) = match parse_scenario(&text, &origin) {
+    let (scenario, mut partial) = match parse_scenario(&text, &origin) {
         Ok(s) => (s, None),
         Err(d) => match partial_scenario(&text) {
             Some((s, kept, failed_ids)) => (s, Some((d, kept, failed_ids))),
             None => return Err((d, None)),
         },
     };
-    catalog.merge(Catalog {
-        sources: Default::default(),
-        accelerators: scenario.accelerators.clone(),
-    });
+    let incomplete = catalog.apply(&scenario.accelerators);
+    if !incomplete.is_empty() {
+        // The entry indices are those of the entries that parsed; the file's are wanted.
+        let kept_accels = partial
+            .as_ref()
+            .and_then(|(_, kept, _)| kept.get("accelerator").cloned());
+        let located: Vec<Incomplete> = incomplete
+            .into_iter()
+            .map(|mut inc| {
+                if let Some(k) = &kept_accels {
+                    inc.index = k[inc.index];
+                }
+                inc
+            })
+            .collect();
+        let d = incomplete_entries(&text, &origin, "accelerator", &located);
+        // The incomplete entries exist, though broken: references to them are not reported
+        // again as unknown accelerators.
+        let ids = located.iter().map(|inc| inc.id.clone());
+        match &mut partial {
+            Some((diags, _, failed)) => {
+                diags.extend(d);
+                diags.sort();
+                failed.entry("accelerator").or_default().extend(ids);
+            }
+            None => {
+                let mut failed = FailedIds::new();
+                failed.insert("accelerator", ids.collect());
+                partial = Some((d, KeptEntries::new(), failed));
+            }
+        }
+    }
     let loaded = LoadedScenario {
         scenario,
         catalog,

@@ -12,11 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use xpufleet_model::{
-    Acquisition, Catalog, Confidence, Currency, Licence, Money, PlanSettings, Scenario, TrainingJob,
+    AcceleratorEntry, Acquisition, Catalog, CatalogFile, Confidence, Currency, Licence, Money,
+    PlanSettings, Scenario, TrainingJob,
 };
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
-use crate::scenario::{load_scenario_partial, parse_catalog, LoadedScenario, PartialScenario};
+use crate::scenario::{load_scenario_partial, LoadedScenario, PartialScenario};
 use crate::whatif::{LoadedWhatIf, WhatIf};
 
 /// The objectives the planner knows (see `PlanSettings::objective`).
@@ -110,20 +111,26 @@ pub fn validate_partial(p: &PartialScenario) -> Diagnostics {
     out
 }
 
-/// Every problem in a catalog (duplicate ids, unknown source keys, malformed countries, ...),
-/// located in its text. A figure may cite a key of the file's own `[sources]` or of the
-/// built-in catalog's, since a user file only ever adds to the built-in catalog.
-pub fn validate_catalog(catalog: &Catalog, text: &str, origin: &str) -> Diagnostics {
+/// Every problem in a catalog file's entries (duplicate ids, unknown source keys, malformed
+/// countries, figures outside their physical range, ...), located in its text: each field an
+/// entry gives is checked, so an override is checked on what it changes and keeps the rest of
+/// an entry that was valid. A figure may cite a key of the file's own `[sources]` or of
+/// `base_sources` (the catalog the file is laid over).
+pub fn validate_catalog(
+    file: &CatalogFile,
+    base_sources: &BTreeMap<String, String>,
+    text: &str,
+    origin: &str,
+) -> Diagnostics {
     let mut c = Checker::new(origin, text);
-    let builtin = crate::builtin_catalog();
-    let sources: BTreeSet<&str> = catalog
+    let sources: BTreeSet<&str> = file
         .sources
         .keys()
-        .chain(builtin.sources.keys())
+        .chain(base_sources.keys())
         .map(String::as_str)
         .collect();
-    c.accelerators(catalog, &sources);
-    for (key, citation) in &catalog.sources {
+    c.accelerators(&file.accelerators, &sources);
+    for (key, citation) in &file.sources {
         if citation.trim().is_empty() {
             c.err(
                 format!("sources.{key}"),
@@ -171,19 +178,42 @@ pub fn check_scenario(
     }
 }
 
-/// Parses and validates a catalog's text.
-pub fn check_catalog(text: &str, origin: &str) -> Result<Catalog, Diagnostics> {
-    let catalog = parse_catalog(text, origin)?;
-    let d = validate_catalog(&catalog, text, origin);
+/// Parses and validates a catalog file's text as laid over the built-in catalog; gives back the
+/// file as written.
+pub fn check_catalog(text: &str, origin: &str) -> Result<CatalogFile, Diagnostics> {
+    check_catalog_over(&mut crate::builtin_catalog(), text, origin)
+}
+
+/// Parses and validates a catalog file's text and lays it over `base` (an entry naming a listed
+/// id overrides the fields it gives; a new id must give the required fields). Every problem is
+/// reported in one run, the incomplete new parts with the rest; `base` is changed only when
+/// there is none.
+pub fn check_catalog_over(
+    base: &mut Catalog,
+    text: &str,
+    origin: &str,
+) -> Result<CatalogFile, Diagnostics> {
+    let file = crate::scenario::parse_catalog_file(text, origin)?;
+    let mut d = validate_catalog(&file, &base.sources, text, origin);
+    let mut merged = base.clone();
+    let incomplete = merged.apply_file(&file);
+    d.extend(crate::scenario::incomplete_entries(
+        text,
+        origin,
+        "accelerator",
+        &incomplete,
+    ));
     if d.is_empty() {
-        Ok(catalog)
+        *base = merged;
+        Ok(file)
     } else {
+        d.sort();
         Err(d)
     }
 }
 
-/// Reads, parses and validates a catalog file.
-pub fn check_catalog_file(path: &Path) -> Result<Catalog, Diagnostics> {
+/// Reads, parses and validates a catalog file, as laid over the built-in catalog.
+pub fn check_catalog_file(path: &Path) -> Result<CatalogFile, Diagnostics> {
     let origin = path.display().to_string();
     let text = crate::diag::read_text(path)?;
     check_catalog(&text, &origin)
@@ -459,13 +489,9 @@ impl<'a> Checker<'a> {
             self.workload(w, &entities);
         }
 
-        // The scenario's own accelerators (checked against the merged catalog's sources).
-        let own = Catalog {
-            sources: catalog.sources.clone(),
-            accelerators: s.accelerators.clone(),
-        };
+        // The scenario's own accelerator entries (checked against the merged catalog's sources).
         let sources: BTreeSet<&str> = catalog.sources.keys().map(String::as_str).collect();
-        self.accelerators(&own, &sources);
+        self.accelerators(&s.accelerators, &sources);
 
         // Entities.
         self.unique_ids("entity", s.entities.iter().map(|e| e.id.as_str()));
@@ -1078,12 +1104,8 @@ impl<'a> Checker<'a> {
         for (i, l) in w.licences.iter().enumerate() {
             self.licence(&format!("licence[{i}]"), l, &entities, &accels, &s.fx);
         }
-        let own = Catalog {
-            sources: catalog.sources.clone(),
-            accelerators: w.accelerators.clone(),
-        };
         let sources: BTreeSet<&str> = catalog.sources.keys().map(String::as_str).collect();
-        self.accelerators(&own, &sources);
+        self.accelerators(&w.accelerators, &sources);
     }
 
     fn plan(&mut self, p: &PlanSettings) {
@@ -1281,26 +1303,24 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Accelerator entries (a catalog's, or a scenario's own): ids, countries, source keys.
-    fn accelerators(&mut self, catalog: &Catalog, sources: &BTreeSet<&str>) {
-        self.unique_ids(
-            "accelerator",
-            catalog.accelerators.iter().map(|a| a.id.as_str()),
-        );
-        self.id_charset(
-            "accelerator",
-            catalog.accelerators.iter().map(|a| a.id.as_str()),
-        );
-        for (i, a) in catalog.accelerators.iter().enumerate() {
+    /// Accelerator entries (a catalog file's, a scenario's or a what-if's own): ids, and each
+    /// field an entry gives (countries, source keys, physical ranges). The fields an override
+    /// leaves out are the listed entry's, checked where that entry was read.
+    fn accelerators(&mut self, entries: &[AcceleratorEntry], sources: &BTreeSet<&str>) {
+        self.unique_ids("accelerator", entries.iter().map(|a| a.id.as_str()));
+        self.id_charset("accelerator", entries.iter().map(|a| a.id.as_str()));
+        for (i, a) in entries.iter().enumerate() {
             let at = format!("accelerator[{i}]");
-            self.country(format!("{at}.vendor_country"), &a.vendor_country);
-            if a.vendor.trim().is_empty() {
+            if let Some(country) = &a.vendor_country {
+                self.country(format!("{at}.vendor_country"), country);
+            }
+            if a.vendor.as_ref().is_some_and(|v| v.trim().is_empty()) {
                 self.err(
                     format!("{at}.vendor"),
                     "empty vendor: expected the maker's name".into(),
                 );
             }
-            if a.chips_per_unit == 0 {
+            if a.chips_per_unit == Some(0) {
                 self.err(
                     format!("{at}.chips_per_unit"),
                     "chips_per_unit is 0: expected 1 or more".into(),
@@ -1314,18 +1334,23 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            let unknown_key = |key: &str| {
+                let known: Vec<&str> = sources.iter().copied().collect();
+                format!(
+                    "unknown source key {key:?}: expected one listed under [sources] ({})",
+                    known.join(", ")
+                )
+            };
+            if let Some(key) = &a.source {
+                if !sources.contains(key.as_str()) {
+                    self.err(format!("{at}.source"), unknown_key(key));
+                }
+            }
             for field in xpufleet_model::Accelerator::FIGURE_FIELDS {
                 let Some(f) = a.figure(field) else { continue };
                 if let Some(key) = &f.source {
                     if !sources.contains(key.as_str()) {
-                        let known: Vec<&str> = sources.iter().copied().collect();
-                        self.err(
-                            format!("{at}.{field}.source"),
-                            format!(
-                                "unknown source key {key:?}: expected one listed under [sources] ({})",
-                                known.join(", ")
-                            ),
-                        );
+                        self.err(format!("{at}.{field}.source"), unknown_key(key));
                     }
                 }
                 if let (Some(v), Some(range)) = (f.value, figure_range(field)) {

@@ -27,14 +27,14 @@
 //! [[licence]]                        # a licence now held (same fields as in a scenario)
 //! # ...
 //!
-//! [[accelerator]]                    # catalog entries added or replaced (e.g. a known power_w)
+//! [[accelerator]]                    # catalog entries added, or overridden field by field
 //! # ...
 //! ```
 //!
 //! Parsing and applying report every problem located in the what-if file.
 
 use serde::{Deserialize, Serialize};
-use xpufleet_model::{Accelerator, Catalog, Date, Licence, Money, Scenario, SupplyCap};
+use xpufleet_model::{AcceleratorEntry, Catalog, Date, Licence, Money, Scenario, SupplyCap};
 
 use crate::diag::{Diagnostic, Diagnostics, SpanIndex};
 use crate::scenario::toml_diag;
@@ -98,7 +98,7 @@ pub struct WhatIf {
     #[serde(default, rename = "licence", skip_serializing_if = "Vec::is_empty")]
     pub licences: Vec<Licence>,
     #[serde(default, rename = "accelerator", skip_serializing_if = "Vec::is_empty")]
-    pub accelerators: Vec<Accelerator>,
+    pub accelerators: Vec<AcceleratorEntry>,
 }
 
 /// A what-if with where it came from, for locating problems found when applying it.
@@ -281,13 +281,17 @@ impl LoadedWhatIf {
             }
         }
         if !w.accelerators.is_empty() {
-            c.merge(Catalog {
-                sources: Default::default(),
-                accelerators: w.accelerators.clone(),
-            });
+            // Entries naming a listed id override the fields they give, as in a scenario.
+            let incomplete = c.apply(&w.accelerators);
+            d.extend(crate::scenario::incomplete_entries(
+                &self.text,
+                &self.origin,
+                "accelerator",
+                &incomplete,
+            ));
             for a in &w.accelerators {
                 match s.accelerators.iter_mut().find(|x| x.id == a.id) {
-                    Some(x) => *x = a.clone(),
+                    Some(x) => x.overlay(a),
                     None => s.accelerators.push(a.clone()),
                 }
             }
@@ -356,6 +360,47 @@ mod tests {
         let s = crate::load_scenario(None, None).unwrap();
         let (alt, _) = w.apply(&s.scenario, &s.catalog).unwrap();
         assert_eq!(alt.date.to_string(), "2025-04-15");
+    }
+
+    /// Issue 27 item 5: a what-if's entry for a listed part overrides the fields it gives, over
+    /// the scenario's own entry for it; one that adds a part lacking fields is located.
+    #[test]
+    fn issue_27_a_what_if_overrides_field_by_field() {
+        let text = "[[accelerator]]\nid = \"ascend-910c\"\npower_w = 600\n";
+        let w = parse_what_if(text, "w.toml").unwrap();
+        let mut s = crate::load_scenario(None, None).unwrap();
+        s.scenario
+            .accelerators
+            .push(xpufleet_model::AcceleratorEntry {
+                id: "ascend-910c".into(),
+                launch_year: Some(2026),
+                ..Default::default()
+            });
+        let (alt, c) = w.apply(&s.scenario, &s.catalog).unwrap();
+        let a = c.get("ascend-910c").unwrap();
+        assert_eq!(a.power_w.value, Some(600.0));
+        assert_eq!(a.tflops_bf16.value, Some(780.0));
+        assert_eq!(a.tflops_bf16.source.as_deref(), Some("TH2"));
+        assert_eq!(c.overridden["ascend-910c"], ["power_w"]);
+        // The scenario's entry and the what-if's are one entry, laid field by field.
+        let own: Vec<_> = alt
+            .accelerators
+            .iter()
+            .filter(|e| e.id == "ascend-910c")
+            .collect();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].launch_year, Some(2026));
+        assert_eq!(own[0].power_w.as_ref().and_then(|f| f.value), Some(600.0));
+
+        let text = "[[accelerator]]\nid = \"acme-x1\"\nname = \"X1\"\n";
+        let w = parse_what_if(text, "w.toml").unwrap();
+        let d = w.apply(&s.scenario, &s.catalog).unwrap_err();
+        assert!(
+            d.to_string().contains(
+                "w.toml:1:1: accelerator[0]: accelerator \"acme-x1\" is not in the catalog, so it adds a part, and lacks vendor, vendor_country, family"
+            ),
+            "{d}"
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub mod site;
 pub mod throughput;
 pub mod time;
 
-pub use accel::{Accelerator, Catalog, Precision};
+pub use accel::{
+    Accelerator, AcceleratorEntry, Catalog, CatalogFile, Incomplete, Precision, ENTRY_FIELDS,
+};
 pub use cluster::{ClusterSpec, NodeGroup};
 pub use date::Date;
 pub use entity::{Entities, Entity, EntityError};

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Accelerator, CountryCode, Date, Entity, FxRates, Money, Pool, Purpose, Site, TrainingJob,
+    AcceleratorEntry, CountryCode, Date, Entity, FxRates, Money, Pool, Purpose, Site, TrainingJob,
 };
 
 /// Buy outright or lease by the accelerator-hour.
@@ -302,9 +302,10 @@ pub struct Scenario {
     /// USD per unit of each currency used.
     #[serde(default)]
     pub fx: FxRates,
-    /// Accelerators added to, or overriding, the built-in catalog.
+    /// Accelerators added to the catalog, or overrides of the figures of listed ones (field by
+    /// field: see `AcceleratorEntry`).
     #[serde(default, rename = "accelerator", skip_serializing_if = "Vec::is_empty")]
-    pub accelerators: Vec<Accelerator>,
+    pub accelerators: Vec<AcceleratorEntry>,
     /// Extra rule-pack files, relative to the scenario file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rule_packs: Vec<String>,

@@ -254,13 +254,9 @@ pub(crate) fn attach(
     if scenario.services.is_empty() {
         return out;
     }
-    let accel_of = |id: &str| {
-        scenario
-            .accelerators
-            .iter()
-            .find(|a| a.id == id)
-            .or_else(|| catalog.get(id))
-    };
+    // The catalog has the scenario's own entries laid over it already (overrides merged field
+    // by field), so it is the one place to look a part up.
+    let accel_of = |id: &str| catalog.get(id);
     let country_of = |site: &str| scenario.site(site).map(|s| s.country.clone());
     // Accelerators left in each pool as services take them, in scenario order.
     let mut pool_left: Vec<u64> = scenario

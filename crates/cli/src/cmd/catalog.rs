@@ -50,8 +50,14 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         "TFLOPS/$1k",
     ]);
     for a in &catalog.accelerators {
+        // A `*` marks an entry whose figures a catalog file changed; the footnote says which.
+        let mark = if catalog.overridden.contains_key(&a.id) {
+            "*"
+        } else {
+            ""
+        };
         t.add_row(vec![
-            a.id.clone(),
+            format!("{}{mark}", a.id),
             a.vendor.clone(),
             a.name.clone(),
             cell(&a.tflops_bf16),
@@ -75,6 +81,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     crate::common::say!(
         "TFLOPS/kW = dense BF16 TFLOPS / board power; TFLOPS/$1k = dense BF16 TFLOPS per $1000 of reported price"
     );
+    if !catalog.overridden.is_empty() {
+        let list: Vec<String> = catalog
+            .overridden
+            .iter()
+            .map(|(id, fields)| format!("{id} ({})", fields.join(", ")))
+            .collect();
+        crate::common::say!(
+            "* overridden by the catalog file; the other figures are the built-in ones: {}",
+            list.join("; ")
+        );
+    }
     println!("sources:");
     for (k, v) in &catalog.sources {
         crate::common::say!("  [{k}] {v}");
@@ -174,6 +191,9 @@ struct Row {
     notes: BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// The fields a user's catalog file replaced (in catalog order); empty when the entry is
+    /// the built-in one or a part the file added.
+    overridden: Vec<String>,
 }
 
 impl Row {
@@ -228,6 +248,7 @@ impl Row {
             citations,
             notes,
             note: a.note.clone(),
+            overridden: catalog.overridden.get(&a.id).cloned().unwrap_or_default(),
         }
     }
 }

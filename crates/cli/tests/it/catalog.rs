@@ -129,6 +129,180 @@ fn a_catalog_file_overrides_and_extends() {
     assert_eq!(m["derived_estimate"]["tflops_bf16_per_kw"], true);
     assert!((m["tflops_bf16_per_kw"].as_f64().unwrap() - 314.0 / 0.35).abs() < 1e-9);
     assert!(by_id(&rows, "new-part")["tflops_bf16"].is_null());
+    // Every field the file gave is listed as overridden; a part it added is not an override.
+    assert_eq!(
+        m["overridden"],
+        serde_json::json!([
+            "vendor",
+            "vendor_country",
+            "name",
+            "family",
+            "tflops_bf16",
+            "power_w"
+        ])
+    );
+    assert_eq!(
+        by_id(&rows, "new-part")["overridden"],
+        serde_json::json!([])
+    );
+}
+
+/// Issue 27 item 5: an entry that names a listed id and one figure overrides that figure alone;
+/// the part's other figures keep their values and sources.
+#[test]
+fn issue_27_an_override_of_one_figure_keeps_the_others() {
+    let path = scratch("catalog-one-figure").join("mine.toml");
+    std::fs::write(
+        &path,
+        "[sources]\nME = \"our wall-socket measurements\"\n\n[[accelerator]]\nid = \"ascend-910c\"\npower_w = { value = 600, source = \"ME\", confidence = \"estimate\" }\n\n[[accelerator]]\nid = \"h20\"\nsource = \"ME\"\nmemory_gb = 96\ndie_mm2 = \"?\"\n",
+    )
+    .unwrap();
+    let rows = catalog_json(&["--catalog", path.to_str().unwrap(), "catalog", "--json"]);
+    assert_eq!(rows.len(), 12, "overrides add no part");
+    let c = by_id(&rows, "ascend-910c");
+    assert_eq!(c["power_w"], 600.0);
+    assert_eq!(c["sources"]["power_w"], "ME");
+    assert_eq!(c["confidence"]["power_w"], "estimate");
+    // What the file did not give is the built-in entry's, source and all.
+    assert_eq!(c["tflops_bf16"], 780.0);
+    assert_eq!(c["sources"]["tflops_bf16"], "TH2");
+    assert_eq!(c["confidence"]["tflops_bf16"], "estimate");
+    assert_eq!(c["memory_gb"], 128.0);
+    assert_eq!(c["price_usd"], 28600.0);
+    assert_eq!(c["vendor"], "Huawei");
+    assert_eq!(c["family"], "ascend");
+    assert_eq!(c["launch_year"], 2025);
+    assert!((c["tflops_bf16_per_kw"].as_f64().unwrap() - 780.0 / 0.6).abs() < 1e-9);
+    assert_eq!(c["overridden"], serde_json::json!(["power_w"]));
+    // The entry's `source` cites the figures it gives with a value, and no other.
+    let h20 = by_id(&rows, "h20");
+    assert_eq!(h20["sources"]["memory_gb"], "ME");
+    assert!(h20["die_mm2"].is_null());
+    assert!(h20["sources"].get("die_mm2").is_none(), "{h20}");
+    assert_eq!(h20["sources"]["tflops_bf16"], "K");
+    assert_eq!(
+        h20["overridden"],
+        serde_json::json!(["memory_gb", "die_mm2"])
+    );
+    // Untouched parts list nothing.
+    assert_eq!(
+        by_id(&rows, "h100-sxm")["overridden"],
+        serde_json::json!([])
+    );
+
+    // The table marks the overridden parts and names the fields in a footnote.
+    let o = xpufleet(&["--catalog", path.to_str().unwrap(), "catalog"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("ascend-910c*"), "{out}");
+    assert!(out.contains("h20*"), "{out}");
+    assert!(!out.contains("h100-sxm*"), "{out}");
+    // The footnote is prose, wrapped to the width: compare it with its line breaks undone.
+    let footnote = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        footnote.contains("ascend-910c (power_w); h20 (memory_gb, die_mm2)"),
+        "{out}"
+    );
+}
+
+/// Issue 27 item 5: a new id lacking several required fields is one error naming them all,
+/// located at the entry, with exit status 2.
+#[test]
+fn issue_27_a_new_part_lacking_fields_names_them_all_at_once() {
+    let path = scratch("catalog-missing").join("mine.toml");
+    std::fs::write(
+        &path,
+        "[[accelerator]]\nid = \"ascend-910c\"\npower_w = 600\n\n[[accelerator]]\nid = \"acme-x1\"\nvendor = \"Acme\"\ntflops_bf16 = 100\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["--catalog", path.to_str().unwrap(), "catalog"],
+        vec!["validate", path.to_str().unwrap()],
+        vec!["--catalog", path.to_str().unwrap(), "plan"],
+    ] {
+        let o = xpufleet(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(
+                "mine.toml:5:1: accelerator[1]: accelerator \"acme-x1\" is not in the catalog"
+            ) && e.contains(
+                "lacks vendor_country, name, family: expected vendor, vendor_country, name, family"
+            ),
+            "{args:?}: {e}"
+        );
+        assert_eq!(
+            e.matches("lacks").count(),
+            1,
+            "one error for the entry: {e}"
+        );
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}
+
+/// Issue 27 item 5: each field an override gives is range-checked where it is written.
+#[test]
+fn issue_27_an_override_out_of_range_is_located() {
+    let path = scratch("catalog-override-range").join("mine.toml");
+    std::fs::write(
+        &path,
+        "[[accelerator]]\nid = \"h100-sxm\"\ntflops_bf16 = 1e308\nsource = \"NOPE\"\n",
+    )
+    .unwrap();
+    let o = xpufleet(&["--catalog", path.to_str().unwrap(), "catalog", "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("mine.toml:3:15: accelerator[0].tflops_bf16: tflops_bf16 is 1e308"),
+        "{e}"
+    );
+    assert!(
+        e.contains("mine.toml:4:10: accelerator[0].source: unknown source key \"NOPE\""),
+        "{e}"
+    );
+}
+
+/// Issue 27 item 5: a scenario's own entry that gives one figure of a listed part overrides
+/// it: the example's 910C candidate, kept out for its unknown board power, is now valued with
+/// the catalog's BF16 TFLOPS instead of being reported as unknown.
+#[test]
+fn issue_27_a_scenario_overrides_one_figure() {
+    let path = scratch("scenario-override").join("s.toml");
+    let text = format!(
+        "{}\n[[accelerator]]\nid = \"ascend-910c\"\npower_w = 600\n",
+        xpufleet_io::EXAMPLE_SCENARIO
+    );
+    std::fs::write(&path, text).unwrap();
+    let o = xpufleet(&["plan", path.to_str().unwrap(), "--json", "--no-sensitivity"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let reasons: Vec<String> = v["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["candidate"] == "cn-910c-buy")
+        .map(|e| e["reason"].to_string())
+        .collect();
+    for r in &reasons {
+        assert!(
+            !r.contains("is unknown"),
+            "the 910C's figures are known now: {r}"
+        );
+    }
+    let c = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "cn-910c-buy")
+        .unwrap();
+    assert_eq!(c["excluded"], false, "{c}");
+    // 8 accelerators of 600 W, times the site's PUE (1 to 4).
+    let per_node_w = c["power_w_per_node"].as_f64().unwrap();
+    assert!((4800.0..=4.0 * 4800.0).contains(&per_node_w), "{c}");
+    assert!(
+        c["effective_pflops_per_node"].as_f64().unwrap() > 0.0,
+        "{c}"
+    );
 }
 
 #[test]

@@ -239,7 +239,36 @@ fn slurm_nodes_and_conf() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "nodes.txt: line 1 Gres: expected gpu:TYPE:COUNT or gpu:COUNT, found gpu:h100:x"
+        "nodes.txt: line 1 Gres: expected gpu:TYPE:COUNT or gpu:COUNT, at most 4096 GPUs a node, found gpu:h100:x"
+    );
+    // Issue 27 item 6: a GPU count no node has is refused at its line, as a Kubernetes one is.
+    let e = slurm::import_nodes(
+        "nodes.txt",
+        "NodeName=g1 Gres=gpu:h100:1000000000\n",
+        slurm::SlurmFiles::default(),
+        &Mapping::default(),
+        &opts,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "nodes.txt: line 1 Gres: expected gpu:TYPE:COUNT or gpu:COUNT, at most 4096 GPUs a node, found gpu:h100:1000000000"
+    );
+    let e = slurm::import_nodes(
+        "nodes.txt",
+        "NodeName=g1 Gres=gpu:8\n",
+        slurm::SlurmFiles {
+            gres: Some(("gres.conf", "Name=gpu Type=h100 Count=1000000000\n")),
+            ..Default::default()
+        },
+        &Mapping::default(),
+        &opts,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("gres.conf: line 1: Count: expected a node's total of at most 4096 devices"),
+        "{e}"
     );
     let e = slurm::import_nodes(
         "nodes.txt",
@@ -380,6 +409,18 @@ fn volcano_podgroups_and_squeue() {
         &QueueOptions::default(),
     )
     .unwrap();
+    // Issue 27 item 6: 1e9 GPUs a node is refused at the job's field, not imported.
+    let mut absurd: Value = serde_json::from_str(&fixture("squeue.json")).unwrap();
+    absurd["jobs"][0]["tres_per_node"] = json!("gres/gpu:nvidia_h100_80gb_hbm3:1000000000");
+    let e = import_squeue("sq.json", &absurd.to_string(), &m, &QueueOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "sq.json: jobs[0] (job 41873).tres_per_node: expected at most 4096 GPUs a node"
+        ),
+        "{e}"
+    );
     assert_eq!(
         q.jobs.len() + q.skipped.len(),
         n_items("squeue.json", "jobs")

@@ -105,7 +105,7 @@ pub fn engine_with(extra: &str, packs: &[&str]) -> RuleEngine {
     let text = scenario_text(extra);
     let scenario = parse_scenario(&text, "fixture.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     let mut catalog = catalog();
-    catalog.accelerators.extend(scenario.accelerators.clone());
+    assert!(catalog.apply(&scenario.accelerators).is_empty());
     let set: RuleSet = if packs.is_empty() {
         builtin_rule_set()
     } else {
