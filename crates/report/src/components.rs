@@ -422,18 +422,21 @@ pub fn horizon_changes(
     let spend_lost: f64 = lost.iter().map(|c| c.spend_usd).sum();
     let mut s = format!(
         "<div id=\"horizon-changes\"><p class=\"headline\">Between {as_of} and {end}, {} \
-         verdict change(s) touch the plan's lines",
-        changes.len()
+         the plan's lines",
+        match changes.len() {
+            1 => "1 verdict change touches".to_string(),
+            n => format!("{} touch", format::count(n, "verdict change", "verdict changes")),
+        }
     );
     if lost.is_empty() {
         s.push_str("; none makes a line unusable.</p>");
     } else {
         let _ = write!(
             s,
-            ": <b>{} effective PFLOPS</b> on {} line(s), bought or leased for {}, stop being \
+            ": <b>{} effective PFLOPS</b> on {}, bought or leased for {}, stop being \
              usable before the horizon ends.</p>",
             format::sig3(pflops_lost),
-            lost.len(),
+            format::count(lost.len(), "line", "lines"),
             usd(spend_lost)
         );
     }

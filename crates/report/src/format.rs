@@ -16,6 +16,11 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// `n` things in words, singular for one: `count(1, "pool", "pools")` → "1 pool".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", int(n as u64), if n == 1 { one } else { many })
+}
+
 /// An integer with thousands separators: 12288 → "12,288".
 pub fn int(n: u64) -> String {
     let digits: Vec<char> = n.to_string().chars().collect();

@@ -309,7 +309,8 @@ impl Page<'_> {
                 }
                 if !c.unverified.is_empty() {
                     items.push(format!(
-                        "pool(s) lacking owner or operator verification: {}",
+                        "{} lacking owner or operator verification: {}",
+                        if c.unverified.len() == 1 { "pool" } else { "pools" },
                         esc(&c
                             .unverified
                             .iter()
@@ -391,12 +392,16 @@ impl Page<'_> {
                 let rejected = w.jobs.iter().filter(|j| j.status == "rejected").count() as u64;
                 let unfinished = st.jobs.saturating_sub(st.completed + rejected);
                 if unfinished > 0 {
-                    items.push(format!("{} job(s) not finished", int(unfinished)));
+                    items.push(format!(
+                        "{} not finished",
+                        format::count(unfinished as usize, "job", "jobs")
+                    ));
                 }
                 if rejected > 0 {
                     items.push(format!(
-                        "{} job(s) rejected: they can never run on the planned fleet",
-                        int(rejected)
+                        "{} rejected: {} never run on the planned fleet",
+                        format::count(rejected as usize, "job", "jobs"),
+                        if rejected == 1 { "it can" } else { "they can" }
                     ));
                 }
                 self.card(

@@ -126,7 +126,10 @@ impl From<Diagnostics> for ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             body: ErrorBody {
-                error: format!("{} problem(s) in the input", problems.len()),
+                error: format!(
+                    "{} in the input",
+                    xpufleet_report::format::count(problems.len(), "problem", "problems")
+                ),
                 problems,
             },
         }

@@ -599,8 +599,12 @@ fn print_one(out: &Out) {
     row(
         "run",
         format!(
-            "{} × {} at {}, {} domain(s) of {}",
-            e.count, e.accel, e.precision, e.domains, e.scaleup_domain
+            "{} × {} at {}, {} of {}",
+            e.count,
+            e.accel,
+            e.precision,
+            xpufleet_report::format::count(e.domains as usize, "domain", "domains"),
+            e.scaleup_domain
         ),
     );
     let split = if e.flops_attention > 0.0 {

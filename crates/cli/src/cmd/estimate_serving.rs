@@ -215,10 +215,10 @@ fn print_one(e: &ServingEstimate, d: &ServingDemand) {
     row(
         "accelerators",
         format!(
-            "{} × {} in {} node(s): {} prefill + {} decode{}",
+            "{} × {} in {}: {} prefill + {} decode{}",
             e.accelerators,
             e.accelerator,
-            e.nodes,
+            xpufleet_report::format::count(e.nodes as usize, "node", "nodes"),
             e.prefill_accels,
             e.decode_accels,
             if e.disaggregated {

@@ -107,9 +107,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let excluded = policy.access.iter().filter(|a| !a.usable).count();
     crate::common::say!(
-        "{kind}: {} pool(s), {} tenant(s), {excluded} of {} (pool, tenant) pairs excluded by the verdicts as of {date}",
-        policy.pools.len(),
-        policy.tenants.len(),
+        "{kind}: {}, {}, {excluded} of {} (pool, tenant) pairs excluded by the verdicts as of {date}",
+        xpufleet_report::format::count(policy.pools.len(), "pool", "pools"),
+        xpufleet_report::format::count(policy.tenants.len(), "tenant", "tenants"),
         policy.access.len()
     );
     Ok(())

@@ -26,8 +26,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let ls = xpufleet_io::validate::check_scenario(args.file.as_deref(), ctx.catalog.as_deref())
         .map_err(|d| {
             anyhow!(
-                "{d}\n{} problem(s): run `xpufleet validate` for details",
-                d.len()
+                "{d}\n{}: run `xpufleet validate` for details",
+                xpufleet_report::format::count(d.len(), "problem", "problems")
             )
         })?;
     let f = summarise(&ls);

@@ -139,8 +139,8 @@ fn print_inventory(inv: &Inventory, source: &str, json: bool) -> Result<()> {
     if !by.is_empty() {
         let parts: Vec<String> = by.iter().map(|(r, n)| format!("{r} {n}")).collect();
         eprintln!(
-            "skipped {} node(s): {}",
-            inv.skipped.len(),
+            "skipped {}: {}",
+            xpufleet_report::format::count(inv.skipped.len(), "node", "nodes"),
             parts.join(", ")
         );
     }

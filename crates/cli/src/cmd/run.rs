@@ -137,10 +137,10 @@ fn print_summary(d: &report::ReportData, out: &std::path::Path, n_files: usize) 
     }
     match d.compliance.get() {
         Some(c) => crate::common::say!(
-            "  rules     {} of {} uses not allowed; {} pool(s) unverified",
+            "  rules     {} of {} uses not allowed; {} unverified",
             c.rows.iter().filter(|r| !r.usable).count(),
             c.rows.len(),
-            c.unverified.len()
+            xpufleet_report::format::count(c.unverified.len(), "pool", "pools")
         ),
         None => crate::common::say!("  rules     not available"),
     }

@@ -27,7 +27,7 @@ fn from_a_cluster_to_a_checked_scenario_a_simulated_queue_and_policy() {
         &map,
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("skipped 3 node(s): no-accelerator 2, unmapped-product 1"));
+    assert!(stderr(&o).contains("skipped 3 nodes: no-accelerator 2, unmapped-product 1"));
     let base = std::fs::read_to_string(fixture("base-scenario.toml")).unwrap();
     let scenario = d.join("cluster.toml");
     std::fs::write(&scenario, format!("{base}\n{}", stdout(&o))).unwrap();

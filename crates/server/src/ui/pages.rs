@@ -2045,8 +2045,8 @@ fn editor_body(
     if !problems.is_empty() {
         let _ = write!(
             b,
-            "<section class=\"part problems\" aria-labelledby=\"h-problems\" role=\"alert\"><h2 id=\"h-problems\">Not saved: {} problem(s)</h2><ul id=\"problem-list\">{}</ul>",
-            problems.len(),
+            "<section class=\"part problems\" aria-labelledby=\"h-problems\" role=\"alert\"><h2 id=\"h-problems\">Not saved: {}</h2><ul id=\"problem-list\">{}</ul>",
+            xpufleet_report::format::count(problems.len(), "problem", "problems"),
             problems
                 .iter()
                 .map(|(l, m)| match l {
@@ -2356,10 +2356,11 @@ pub async fn diff_revisions(
     let d = line_diff(&a.body, &b2.body);
     let changed = d.iter().filter(|(c, _)| *c != ' ').count();
     let mut b = format!(
-        "<h1>Scenario diff</h1><p class=\"explain\"><code>{}</code>: revision {} → {}, {changed} line(s) changed, shown with {DIFF_CONTEXT} lines of context. <a href=\"/scenarios/{}/edit\">Back to the editor</a></p><pre class=\"diff\" id=\"diff\">",
+        "<h1>Scenario diff</h1><p class=\"explain\"><code>{}</code>: revision {} → {}, {} changed, shown with {DIFF_CONTEXT} lines of context. <a href=\"/scenarios/{}/edit\">Back to the editor</a></p><pre class=\"diff\" id=\"diff\">",
         esc(&id),
         q.from,
         q.to,
+        xpufleet_report::format::count(changed, "line", "lines"),
         urlencode(&id)
     );
     let hs = hunks(&d, DIFF_CONTEXT);
