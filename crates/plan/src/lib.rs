@@ -23,6 +23,7 @@
 //!
 //! The formulation is written up in `docs/planning.md`.
 
+mod bnb;
 mod check;
 mod cuts;
 mod diff;
