@@ -562,3 +562,124 @@ fn child(open: Open, xs: &[Variable]) -> Result<Option<(Solution, u32, Branch)>,
     let parent = Rc::try_unwrap(open.parent).unwrap_or_else(|rc| (*rc).clone());
     Ok(branch_lp(parent, xs, open.branch)?.map(|s| (s, open.depth, open.branch)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Heuristics for a bare program: round down (feasible when every coefficient is
+    /// non-negative), no local search.
+    struct Bare<'a>(&'a Program<'a>);
+
+    impl Heuristics for Bare<'_> {
+        fn round(&self, x: &[f64]) -> Option<Vec<u64>> {
+            let r: Vec<u64> = x
+                .iter()
+                .map(|v| (v + 1e-9).floor().max(0.0) as u64)
+                .collect();
+            self.feasible(&r).then_some(r)
+        }
+        fn polish(&self, x: Vec<u64>) -> Vec<u64> {
+            x
+        }
+        fn feasible(&self, x: &[u64]) -> bool {
+            x.iter().zip(self.0.ub).all(|(&v, &u)| v as f64 <= u)
+                && self.0.rows.iter().all(|(coefs, rhs)| {
+                    coefs.iter().map(|&(k, a)| a * x[k] as f64).sum::<f64>() <= rhs + 1e-9
+                })
+        }
+    }
+
+    /// The best value over every integer point, by enumeration; `None` when there is none.
+    fn brute(pr: &Program) -> Option<f64> {
+        let n = pr.c.len();
+        let h = Bare(pr);
+        let mut x = vec![0u64; n];
+        let mut best: Option<f64> = None;
+        loop {
+            if h.feasible(&x) {
+                let v: f64 = x.iter().zip(pr.c).map(|(&v, c)| v as f64 * c).sum();
+                if best.is_none_or(|b| v > b) {
+                    best = Some(v);
+                }
+            }
+            let mut k = 0;
+            while k < n && x[k] as f64 >= pr.ub[k] {
+                x[k] = 0;
+                k += 1;
+            }
+            if k == n {
+                return best;
+            }
+            x[k] += 1;
+        }
+    }
+
+    type Rows = Vec<(Vec<(usize, f64)>, f64)>;
+
+    /// Small programs: up to five variables of at most four nodes, up to three rows with
+    /// coefficients of either sign (a supplier mix has both), some of them infeasible.
+    fn program() -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Rows)> {
+        (1usize..=5).prop_flat_map(|n| {
+            (
+                prop::collection::vec(-1.0f64..10.0, n),
+                prop::collection::vec(0u32..=4, n),
+                prop::collection::vec(
+                    (prop::collection::vec(-3.0f64..9.0, n), -2.0f64..25.0),
+                    1..=3,
+                ),
+            )
+                .prop_map(|(c, ub, rows)| {
+                    let ub = ub.into_iter().map(f64::from).collect();
+                    let rows = rows
+                        .into_iter()
+                        .map(|(a, b)| (a.into_iter().enumerate().collect(), b))
+                        .collect();
+                    (c, ub, rows)
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// With a zero gap the search proves the brute-force optimum (or infeasibility), its
+        /// plan is feasible, its bound is at least its value, and it never returns a plan
+        /// worse than the start it was given (the rounding heuristic's plan).
+        #[test]
+        fn the_search_proves_the_brute_force_optimum((c, ub, rows) in program()) {
+            let pr = Program {
+                c: &c,
+                ub: &ub,
+                rows: &rows,
+                gap: 0.0,
+                floor: 0.0,
+                deadline: None,
+                node_limit: 100_000,
+            };
+            let h = Bare(&pr);
+            let truth = brute(&pr);
+            let start = h.round(&vec![0.0; c.len()]);
+            let start_value = start
+                .as_ref()
+                .map(|x| x.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum::<f64>());
+            match solve(&pr, &h, start).unwrap() {
+                None => prop_assert_eq!(truth, None),
+                Some(out) => {
+                    prop_assert_eq!(out.stop, Stop::Done);
+                    let x = out.x.expect("a plan when the program is feasible");
+                    prop_assert!(h.feasible(&x));
+                    let v: f64 = x.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum();
+                    let t = truth.expect("brute force finds a plan too");
+                    prop_assert!((v - t).abs() <= 1e-6 * t.abs().max(1.0), "{} vs {}", v, t);
+                    prop_assert!(out.bound >= v - 1e-6 * v.abs().max(1.0));
+                    prop_assert!(out.bound <= t + 1e-6 * t.abs().max(1.0));
+                    if let Some(s) = start_value {
+                        prop_assert!(v >= s - 1e-9);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -759,7 +759,10 @@ impl Part<'_> {
         // Relaxation-induced neighbourhood: only the items the LP or the incumbent uses stay
         // free (with as many rows as a planning program has, that is a few dozen), the rest stay
         // at zero, and the smaller MILP gets a fifth of the time budget to improve the incumbent.
-        if !proven(&best) && self.opts.solver != Solver::Highs {
+        if !proven(&best)
+            && self.opts.solver != Solver::Highs
+            && !xpufleet_model::cancel::requested()
+        {
             let used: Vec<usize> = self
                 .items
                 .iter()
@@ -797,6 +800,13 @@ impl Part<'_> {
                     };
                     offer(x, self, &mut best);
                 }
+            }
+        }
+        // A cancelled computation (the server abandoned it) stops here with the incumbent
+        // and the LP bound; the branch-and-bound polls the same flag at every node.
+        if xpufleet_model::cancel::requested() {
+            if let Some((x, _)) = best {
+                return Ok(Some((x, Proof::TimeLimit, lp)));
             }
         }
         if let Some((x, v)) = &best {
