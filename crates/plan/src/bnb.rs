@@ -56,8 +56,6 @@ pub(crate) struct Outcome {
     pub x: Option<Vec<u64>>,
     /// No plan does better than this (the internal, maximising sense).
     pub bound: f64,
-    /// Branch-and-bound nodes whose LP was solved.
-    pub nodes: u64,
     /// Why it stopped.
     pub stop: Stop,
 }
@@ -67,7 +65,7 @@ pub(crate) struct Outcome {
 pub(crate) enum Stop {
     /// Every node was explored or pruned: the bound is proven to the gap (or exactly).
     Done,
-    /// The time or node limit.
+    /// The time or node limit, or a node given up for numerical trouble.
     Limit,
     /// The caller's cancellation flag ([`xpufleet_model::cancel`]).
     Cancelled,
@@ -77,7 +75,8 @@ pub(crate) enum Stop {
 /// first few levels runs it too).
 const ROUND_EVERY: u64 = 20;
 
-/// Nodes between two local searches from a node's rounded plan.
+/// Nodes between two local searches from a node's rounded plan (a rounded plan that beats
+/// the incumbent is always polished).
 const POLISH_EVERY: u64 = 200;
 
 /// How far below the best open bound a plunge may go, as a share of the distance from the
@@ -235,7 +234,6 @@ pub(crate) fn solve(
             return Ok(Some(Outcome {
                 x: inc.map(|(x, _)| x),
                 bound: f64::INFINITY,
-                nodes: 0,
                 stop: Stop::Limit,
             }))
         }
@@ -261,14 +259,7 @@ pub(crate) fn solve(
     let mut current: Option<(Solution, u32, Option<Branch>, f64)> =
         Some((root, 0, None, root_bound));
     let mut stop = Stop::Done;
-    let cut_depth: u32 = std::env::var("BNB_CUT_DEPTH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(CUT_DEPTH);
-    let plunge_slack: f64 = std::env::var("BNB_PLUNGE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(PLUNGE_SLACK);
+    let mut gave_up = false;
     let as_rows: Vec<crate::model::Row> = pr
         .rows
         .iter()
@@ -322,7 +313,7 @@ pub(crate) fn solve(
         }
         let mut sol = sol;
         let mut bound = bound;
-        if depth > 0 && depth <= cut_depth {
+        if depth > 0 && depth <= CUT_DEPTH {
             // A round of MIR cuts at the node: valid for every integer point, so for the
             // subtree too, and kept there because the children clone this LP.
             let x: Vec<f64> = xs.iter().map(|v| sol.var_value_raw(*v)).collect();
@@ -385,6 +376,7 @@ pub(crate) fn solve(
             // Integral within tolerance but breaking a row in its own units: nothing to branch
             // on, so the node is given up, and its bound still counts.
             pruned_bound = pruned_bound.max(bound);
+            gave_up = true;
             continue;
         }
         // Heuristics: every node on the first levels, then now and then.
@@ -487,7 +479,7 @@ pub(crate) fn solve(
         };
         let best_open = heap.peek().map_or(bound, |o| o.bound).max(bound);
         let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
-        if bound >= best_open - plunge_slack * (best_open - incumbent).max(0.0) {
+        if bound >= best_open - PLUNGE_SLACK * (best_open - incumbent).max(0.0) {
             match child(first, &xs) {
                 Ok(Some((s, d, b))) => current = Some((s, d, Some(b), bound)),
                 Ok(None) => {}
@@ -503,32 +495,25 @@ pub(crate) fn solve(
             heap.push(first);
         }
     }
+    // A node given up is a limit of the search: the tree was not exhausted.
+    if gave_up && stop == Stop::Done {
+        stop = Stop::Limit;
+    }
     let open_bound = heap
         .iter()
         .map(|o| o.bound)
         .fold(f64::NEG_INFINITY, f64::max);
     let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
-    let bound = if stop == Stop::Done && heap.is_empty() {
-        pruned_bound.max(incumbent)
-    } else {
-        pruned_bound.max(open_bound).max(incumbent)
-    }
-    .min(root_bound);
-    if std::env::var_os("BNB_TRACE").is_some() {
-        eprintln!(
-            "bnb: {n} vars, {} rows, root {root_bound}, nodes {nodes}, open {}, inc {incumbent}, bound {bound}, stop {stop:?}",
-            pr.rows.len(),
-            heap.len()
-        );
-    }
-    if inc.is_none() && stop == Stop::Done && pruned_bound == f64::NEG_INFINITY {
+    // No plan beats the incumbent, a pruned or given-up node's bound, an open node's bound;
+    // nor the root LP.
+    let bound = pruned_bound.max(open_bound).max(incumbent).min(root_bound);
+    if inc.is_none() && stop == Stop::Done {
         // Every node explored, none given up, and no integer point found: there is none.
         return Ok(None);
     }
     Ok(Some(Outcome {
         x: inc.map(|(x, _)| x),
         bound: if bound.is_finite() { bound } else { root_bound },
-        nodes,
         stop,
     }))
 }

@@ -1,5 +1,5 @@
 //! The mixed-integer program: limits, rows, variable bounds, and one solve: LP relaxation,
-//! rounding with repair, then branch-and-bound in microlp (pure Rust) or HiGHS.
+//! rounding with repair, then branch-and-bound: ours over microlp's LP (`bnb.rs`), microlp's own, or HiGHS.
 
 use serde::{Deserialize, Serialize};
 use xpufleet_model::MixBasis;
@@ -1215,7 +1215,8 @@ impl Part<'_> {
         Ok(Some(Milp {
             x: out.x,
             bound: Some(sign * out.bound),
-            optimal: false,
+            // With no gap to prune by, an exhausted tree proves the plan optimal.
+            optimal: out.stop == crate::bnb::Stop::Done && self.opts.gap == 0.0,
         }))
     }
 
