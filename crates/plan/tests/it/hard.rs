@@ -135,6 +135,9 @@ proptest! {
             let [low, high] = r.delta_range.unwrap();
             let tol = 1e-6 * exact.max(1.0);
             prop_assert!(r.proven, "{}", c.id);
+            // Each re-solve reports its own proven gap, within the requested one when proven.
+            let g = r.gap.unwrap();
+            prop_assert!((0.0..=opts.mip_gap * (1.0 + 1e-9)).contains(&g), "{}: gap {}", c.id, g);
             if exact_plan.excluded.len() < p.excluded.len() {
                 // The raised limit lets in a candidate that the base plan excluded before
                 // solving (one node over the whole budget or site): the re-solve works on the
