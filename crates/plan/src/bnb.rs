@@ -383,7 +383,8 @@ pub(crate) fn solve(
         if depth < 4 || nodes.is_multiple_of(ROUND_EVERY) {
             if let Some(r) = h.round(&x) {
                 let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
-                let polish = depth == 0 || nodes.is_multiple_of(POLISH_EVERY) || value(&r) > incumbent;
+                let polish =
+                    depth == 0 || nodes.is_multiple_of(POLISH_EVERY) || value(&r) > incumbent;
                 let r = if polish { h.polish(r) } else { r };
                 offer(r, &mut inc);
                 if prunable(bound, &inc) {
