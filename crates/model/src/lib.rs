@@ -5,6 +5,7 @@
 //! read and write them, but nothing here touches a file, the network or the wall clock.
 
 pub mod accel;
+pub mod cancel;
 pub mod cluster;
 pub mod date;
 pub mod entity;

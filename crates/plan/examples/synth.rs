@@ -13,7 +13,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |k: usize, d: usize| args.get(k).and_then(|a| a.parse().ok()).unwrap_or(d);
     let hard = args.first().is_some_and(|a| a == "hard");
-    let (scenario, catalog) = if hard {
+    let (mut scenario, catalog) = if hard {
         synth::hard(num(1, 130), 7)
     } else {
         synth::scenario(
@@ -24,6 +24,13 @@ fn main() {
             7,
         )
     };
+    // `SYNTH_QUARTERS=12` spreads the program over that many quarters (`synth::quarters`).
+    if let Some(q) = std::env::var("SYNTH_QUARTERS")
+        .ok()
+        .and_then(|q| q.parse().ok())
+    {
+        synth::quarters(&mut scenario, q);
+    }
     let gate: Box<dyn Gate> = if hard {
         Box::new(synth::HardGate::new(&scenario, &catalog))
     } else {

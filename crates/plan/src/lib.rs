@@ -16,13 +16,14 @@
 //!   -> rows      one linear row per budget envelope, supplier mix, supply cap, site power cap
 //!                and min-cost target; `max_nodes` and row-implied limits become variable bounds
 //!   -> solve     LP relaxation, rounding + repair (an incumbent always), then branch-and-bound
-//!                (microlp after rounds of MIR cuts, or HiGHS with the `highs` feature) to a
-//!                relative gap
+//!                (ours over microlp's LP after rounds of MIR cuts, `bnb.rs`; microlp's own;
+//!                or HiGHS with the `highs` feature) to a relative gap
 //!   -> report    lines, envelopes, mix shares, binding rows and what relaxing each one buys
 //! ```
 //!
 //! The formulation is written up in `docs/planning.md`.
 
+mod bnb;
 mod check;
 mod cuts;
 mod diff;

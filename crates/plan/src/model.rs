@@ -1,5 +1,5 @@
 //! The mixed-integer program: limits, rows, variable bounds, and one solve: LP relaxation,
-//! rounding with repair, then branch-and-bound in microlp (pure Rust) or HiGHS.
+//! rounding with repair, then branch-and-bound: ours over microlp's LP (`bnb.rs`), microlp's own, or HiGHS.
 
 use serde::{Deserialize, Serialize};
 use xpufleet_model::MixBasis;
@@ -392,19 +392,22 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Solver {
-    /// microlp, pure Rust, always built in.
+    /// Our own branch-and-bound (`bnb.rs`) over microlp's LP, pure Rust, always built in.
     #[default]
     Microlp,
+    /// microlp's own branch-and-bound, kept for comparison.
+    MicrolpBb,
     /// HiGHS, built only with the `highs` cargo feature.
     Highs,
 }
 
 impl Solver {
-    pub const NAMES: [&'static str; 2] = ["microlp", "highs"];
+    pub const NAMES: [&'static str; 3] = ["microlp", "microlp-bb", "highs"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Solver::Microlp => "microlp",
+            Solver::MicrolpBb => "microlp-bb",
             Solver::Highs => "highs",
         }
     }
@@ -412,7 +415,7 @@ impl Solver {
     /// Whether this binary was built with the solver.
     pub fn available(self) -> bool {
         match self {
-            Solver::Microlp => true,
+            Solver::Microlp | Solver::MicrolpBb => true,
             Solver::Highs => cfg!(feature = "highs"),
         }
     }
@@ -429,6 +432,7 @@ impl std::str::FromStr for Solver {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim() {
             "microlp" => Ok(Solver::Microlp),
+            "microlp-bb" => Ok(Solver::MicrolpBb),
             "highs" => Ok(Solver::Highs),
             other => Err(format!(
                 "expected one of {}; found {other:?}",
@@ -755,7 +759,10 @@ impl Part<'_> {
         // Relaxation-induced neighbourhood: only the items the LP or the incumbent uses stay
         // free (with as many rows as a planning program has, that is a few dozen), the rest stay
         // at zero, and the smaller MILP gets a fifth of the time budget to improve the incumbent.
-        if !proven(&best) && self.opts.solver == Solver::Microlp {
+        if !proven(&best)
+            && self.opts.solver != Solver::Highs
+            && !xpufleet_model::cancel::requested()
+        {
             let used: Vec<usize> = self
                 .items
                 .iter()
@@ -795,6 +802,13 @@ impl Part<'_> {
                 }
             }
         }
+        // A cancelled computation (the server abandoned it) stops here with the incumbent
+        // and the LP bound; the branch-and-bound polls the same flag at every node.
+        if xpufleet_model::cancel::requested() {
+            if let Some((x, _)) = best {
+                return Ok(Some((x, Proof::TimeLimit, lp)));
+            }
+        }
         if let Some((x, v)) = &best {
             if within(short(*v), *v, self.floor(), self.opts.gap) {
                 let proof = if within(short(*v), *v, self.floor(), 0.0) {
@@ -807,7 +821,7 @@ impl Part<'_> {
         }
         let start = best.as_ref().map(|(x, _)| x.as_slice());
         let (milp, lp) = match self.opts.solver {
-            Solver::Microlp => {
+            Solver::Microlp | Solver::MicrolpBb => {
                 // microlp has no cuts of its own: rounds of MIR cuts tighten the relaxation its
                 // branch-and-bound starts from, and the cut relaxation is a bound too.
                 let (cuts, cut_lp) = self.cut_rounds(&lp_x, lp)?;
@@ -816,7 +830,12 @@ impl Part<'_> {
                     rows: &all,
                     ..*self
                 };
-                (with_cuts.microlp(start)?, cut_lp)
+                let milp = if self.opts.solver == Solver::MicrolpBb {
+                    with_cuts.microlp(start)?
+                } else {
+                    with_cuts.bnb(start)?
+                };
+                (milp, cut_lp)
             }
             Solver::Highs => (self.highs(start)?, lp),
         };
@@ -1150,6 +1169,57 @@ impl Part<'_> {
         (pb, xs)
     }
 
+    /// Our branch-and-bound ([`crate::bnb`]) over the part, from the incumbent `start`.
+    fn bnb(&self, start: Option<&[u64]>) -> Result<Option<Milp>, PlanError> {
+        let sign = if minimise(self.goal) { -1.0 } else { 1.0 };
+        let c: Vec<f64> = self.items.iter().map(|&i| sign * self.coef(i)).collect();
+        let ub: Vec<f64> = self.items.iter().map(|&i| self.ubs[i]).collect();
+        let mut local = vec![usize::MAX; self.p.items.len()];
+        for (k, &i) in self.items.iter().enumerate() {
+            local[i] = k;
+        }
+        let rows: Vec<(Vec<(usize, f64)>, f64)> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let coefs = r
+                    .coefs
+                    .iter()
+                    .filter(|(i, _)| local[*i] != usize::MAX)
+                    .map(|&(i, a)| (local[i], a))
+                    .collect();
+                (coefs, r.rhs)
+            })
+            .collect();
+        let program = crate::bnb::Program {
+            c: &c,
+            ub: &ub,
+            rows: &rows,
+            gap: self.opts.gap,
+            floor: self.floor(),
+            deadline: self.opts.time_limit_s.map(|t| {
+                std::time::Instant::now() + std::time::Duration::from_secs_f64(t.max(0.0))
+            }),
+            node_limit: NODE_LIMIT,
+        };
+        let out =
+            match crate::bnb::solve(&program, self, start.map(|s| s.to_vec())) {
+                Ok(Some(out)) => out,
+                Ok(None) => return Ok(None),
+                Err(microlp::Error::Unbounded) => return Err(PlanError::Solver(
+                    "the program is unbounded: some candidate has no budget, cap or power limit"
+                        .into(),
+                )),
+                Err(e) => return Err(PlanError::Solver(e.to_string())),
+            };
+        Ok(Some(Milp {
+            x: out.x,
+            bound: Some(sign * out.bound),
+            // With no gap to prune by, an exhausted tree proves the plan optimal.
+            optimal: out.stop == crate::bnb::Stop::Done && self.opts.gap == 0.0,
+        }))
+    }
+
     fn microlp(&self, start: Option<&[u64]>) -> Result<Option<Milp>, PlanError> {
         let (pb, xs) = self.microlp_problem(true);
         let mut o = microlp::SolveOptions::default();
@@ -1280,6 +1350,27 @@ impl Part<'_> {
             bound,
             optimal: status == HighsModelStatus::Optimal && solved.mip_gap() <= 1e-9,
         }))
+    }
+}
+
+/// The part's own heuristics, for the branch-and-bound's nodes (local indices).
+impl crate::bnb::Heuristics for Part<'_> {
+    fn round(&self, x: &[f64]) -> Option<Vec<u64>> {
+        let r = self.rounded(x);
+        self.feasible(&r).then_some(r)
+    }
+
+    fn polish(&self, x: Vec<u64>) -> Vec<u64> {
+        // The exchanges maximise; a min-cost plan is the greedy fill's.
+        if minimise(self.goal) {
+            x
+        } else {
+            Part::polish(self, x)
+        }
+    }
+
+    fn feasible(&self, x: &[u64]) -> bool {
+        Part::feasible(self, x)
     }
 }
 

@@ -205,6 +205,9 @@ pub struct Relaxation {
     /// `[low, high]` in the objective's unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta_range: Option<[f64; 2]>,
+    /// The re-solve's own proven relative gap (as the plan's `gap`); `None` when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<f64>,
 }
 
 /// One constraint of the program.
@@ -423,6 +426,18 @@ pub fn plan(
             .map_or(1, |n| n.get())
             .min(jobs.len())
             .max(1);
+        // The re-solves together get about the wall time of one base solve: each gets its
+        // share of the time limit over the threads (at least a second, at most the whole
+        // limit), and reports its own proven gap, so a hard program's sensitivities cost
+        // seconds, not a full solve each.
+        let mut sopts = sopts;
+        sopts.time_limit_s = sopts.time_limit_s.map(|t| {
+            (t * threads as f64 / jobs.len().max(1) as f64)
+                .max(RESOLVE_MIN_S)
+                .min(t)
+        });
+        // The caller's cancellation flag (the server's pool) reaches the worker threads.
+        let cancel = xpufleet_model::cancel::current();
         // Each thread takes the next job when it finishes one, so one slow re-solve does not
         // hold back the others; the results are put back in constraint order.
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -431,17 +446,20 @@ pub fn plan(
                 let handles: Vec<_> = (0..threads)
                     .map(|_| {
                         let (p, base, jobs, next) = (&p, &base, &jobs, &next);
+                        let cancel = cancel.clone();
                         scope.spawn(move || {
-                            let mut done = Vec::new();
-                            loop {
-                                let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                let Some((k, relaxed, step)) = jobs.get(j) else {
-                                    break;
-                                };
-                                let r = resensitise(p, relaxed, objective, sopts, base, opts);
-                                done.push((*k, step.clone(), r));
-                            }
-                            done
+                            xpufleet_model::cancel::within(cancel, || {
+                                let mut done = Vec::new();
+                                loop {
+                                    let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                    let Some((k, relaxed, step)) = jobs.get(j) else {
+                                        break;
+                                    };
+                                    let r = resensitise(p, relaxed, objective, sopts, base, opts);
+                                    done.push((*k, step.clone(), r));
+                                }
+                                done
+                            })
                         })
                     })
                     .collect();
@@ -480,6 +498,7 @@ pub fn plan(
                         proven: new_status != SolveStatus::TimeLimit
                             && status != SolveStatus::TimeLimit,
                         delta_range: Some(range),
+                        gap: Some(new.gap),
                     }
                 }
                 Ok(None) => Relaxation {
@@ -489,6 +508,7 @@ pub fn plan(
                     status: None,
                     proven: false,
                     delta_range: None,
+                    gap: None,
                 },
                 Err(e) => {
                     warnings.push(format!("re-solving with {} relaxed failed: {e}", c.id));
@@ -499,6 +519,7 @@ pub fn plan(
                         status: None,
                         proven: false,
                         delta_range: None,
+                        gap: None,
                     }
                 }
             });
@@ -673,6 +694,9 @@ impl Outcome {
         }
     }
 }
+
+/// The least time limit a sensitivity re-solve gets, seconds, however many there are.
+const RESOLVE_MIN_S: f64 = 1.0;
 
 /// The sensitivity re-solve under `relaxed`, from the base plan. When the relaxed program's LP
 /// bound is already within the requested gap of the base plan's value, the base plan is proven

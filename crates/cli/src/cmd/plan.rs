@@ -41,7 +41,8 @@ pub struct Args {
     /// optimality).
     #[arg(long, value_name = "FRACTION", default_value_t = xpufleet_plan::DEFAULT_GAP)]
     gap: f64,
-    /// MILP solver: microlp (pure Rust, always built in) or highs (needs a build with
+    /// MILP solver: microlp (our branch-and-bound over microlp's LP, pure Rust, always built
+    /// in), microlp-bb (microlp's own branch-and-bound) or highs (needs a build with
     /// `--features highs`).
     #[arg(long, value_name = "NAME", default_value = "microlp")]
     solver: Solver,

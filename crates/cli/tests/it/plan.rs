@@ -221,7 +221,11 @@ fn a_bad_gap_or_solver_is_a_clear_error() {
     assert!(stderr(&o).contains("gap"), "{}", stderr(&o));
     let o = xpufleet(&["plan", "--solver", "cplex"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("microlp, highs"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("microlp, microlp-bb, highs"),
+        "{}",
+        stderr(&o)
+    );
     if !cfg!(feature = "highs") {
         let o = xpufleet(&["plan", "--solver", "highs"]);
         assert_eq!(o.status.code(), Some(2));

@@ -135,6 +135,9 @@ proptest! {
             let [low, high] = r.delta_range.unwrap();
             let tol = 1e-6 * exact.max(1.0);
             prop_assert!(r.proven, "{}", c.id);
+            // Each re-solve reports its own proven gap, within the requested one when proven.
+            let g = r.gap.unwrap();
+            prop_assert!((0.0..=opts.mip_gap * (1.0 + 1e-9)).contains(&g), "{}: gap {}", c.id, g);
             if exact_plan.excluded.len() < p.excluded.len() {
                 // The raised limit lets in a candidate that the base plan excluded before
                 // solving (one node over the whole budget or site): the re-solve works on the
@@ -152,4 +155,36 @@ proptest! {
                 "{}: reported {v}, exact {exact}, gap {gap}", c.id);
         }
     }
+}
+
+/// Issue 26 item 1 with issue 23 item 6: a plan solved inside a cancellation scope stops
+/// mid-search when the flag is set, with its incumbent (a feasible plan, `time-limit`), even with
+/// no time limit of its own. The flag is set from another thread after the search has started;
+/// the hard program does not prove its gap in that time, so only the flag can stop it.
+#[test]
+fn a_cancelled_plan_stops_mid_search_with_its_incumbent() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (s, catalog) = synth::hard(130, 7);
+    let gate = synth::HardGate::new(&s, &catalog);
+    let opts = PlanOptions {
+        sensitivity: true,
+        time_limit_s: None,
+        ..PlanOptions::default()
+    };
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter = {
+        let flag = flag.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            flag.store(true, Ordering::Relaxed);
+        })
+    };
+    let p =
+        xpufleet_model::cancel::scope(flag, || plan(&s, &catalog, &gate, &FixedMfu(0.4), &opts))
+            .unwrap();
+    setter.join().unwrap();
+    assert_eq!(verify(&p, &s, &catalog), Vec::<String>::new());
+    assert_eq!(p.status, SolveStatus::TimeLimit);
+    assert!(p.effective_pflops > 0.0);
 }

@@ -1,0 +1,671 @@
+//! Our own branch-and-bound over microlp's LP: best-bound node selection with depth-first
+//! plunges for incumbents, pseudo-cost branching, node LPs warm-started from their parent's
+//! basis, rounding and local search at the root and now and then in the tree, and a proven gap
+//! measured as the planner measures it.
+//!
+//! Why not microlp's own: its search reports a bound that barely moves on the hard generated
+//! programs, branches on the first fractional variable it meets, and cannot run our heuristics
+//! or poll our cancellation flag. Here each node is a microlp LP [`microlp::Solution`]: a child
+//! is its parent's solution cloned with one more row (`x_j ≤ ⌊v⌋` or `x_j ≥ ⌈v⌉`), which microlp
+//! re-solves by dual simplex from the parent's basis, so a node costs a few pivots. A row added
+//! at a node belongs to its subtree only, because the children clone it.
+//!
+//! Words: the *bound* of a node is its LP value (no plan in its subtree does better); the
+//! *incumbent* is the best integer plan so far; a node is *pruned* when its bound cannot beat the
+//! incumbent by more than the requested gap. The search is sequential and looks at no clock
+//! except for the time limit, so its answer is the same for the same input unless a time limit
+//! or cancellation stops it.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem, Solution, Variable};
+
+/// A program to maximise: `Σ c·x` over integers `0 ≤ x ≤ ub` with rows `Σ a·x ≤ rhs` (local
+/// indices). A minimising goal passes `−c` and negates the answer back.
+pub(crate) struct Program<'a> {
+    pub c: &'a [f64],
+    pub ub: &'a [f64],
+    /// `(coefficients, rhs)`, each `≤`.
+    pub rows: &'a [(Vec<(usize, f64)>, f64)],
+    /// The relative gap to prove, measured by `within`.
+    pub gap: f64,
+    /// The least magnitude the gap is measured against (see `model::within`).
+    pub floor: f64,
+    pub deadline: Option<Instant>,
+    pub node_limit: u64,
+}
+
+/// What the caller's heuristics do for the search: turn a node's LP point into a feasible
+/// plan, improve a feasible plan, and check a plan against the rows in their own units.
+pub(crate) trait Heuristics {
+    /// A feasible plan near the LP point `x` (rounding with repair), or `None`.
+    fn round(&self, x: &[f64]) -> Option<Vec<u64>>;
+    /// `x` (feasible) improved by local search.
+    fn polish(&self, x: Vec<u64>) -> Vec<u64>;
+    /// Whether `x` satisfies every row and bound.
+    fn feasible(&self, x: &[u64]) -> bool;
+}
+
+/// What the search found.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    /// The best plan: the start plan unless the search found a better one.
+    pub x: Option<Vec<u64>>,
+    /// No plan does better than this (the internal, maximising sense).
+    pub bound: f64,
+    /// Why it stopped.
+    pub stop: Stop,
+}
+
+/// Why the search stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Every node was explored or pruned: the bound is proven to the gap (or exactly).
+    Done,
+    /// The time or node limit, or a node given up for numerical trouble.
+    Limit,
+    /// The caller's cancellation flag ([`xpufleet_model::cancel`]).
+    Cancelled,
+}
+
+/// Nodes between two runs of the rounding heuristic in the tree (every node on a plunge's
+/// first few levels runs it too).
+const ROUND_EVERY: u64 = 20;
+
+/// Nodes between two local searches from a node's rounded plan (a rounded plan that beats
+/// the incumbent is always polished).
+const POLISH_EVERY: u64 = 200;
+
+/// How far below the best open bound a plunge may go, as a share of the distance from the
+/// incumbent to that bound, before it stops and the best-bound node is taken instead.
+const PLUNGE_SLACK: f64 = 0.05;
+
+/// Fractional variables a node may measure by solving both children (reliability branching).
+const STRONG_CANDIDATES: usize = 8;
+
+/// Nodes down to this depth get a round of MIR cuts of their own.
+const CUT_DEPTH: u32 = 3;
+
+/// The most cuts one node adds.
+const NODE_CUTS: usize = 4;
+
+/// A value at most this far from an integer counts as one.
+const INT_TOL: f64 = 1e-6;
+
+/// An open node: its parent's LP and the one row that makes it.
+struct Open {
+    /// The parent's LP value: a bound on the subtree.
+    bound: f64,
+    depth: u32,
+    /// Creation order, to break ties deterministically.
+    seq: u64,
+    parent: Rc<Solution>,
+    branch: Branch,
+}
+
+#[derive(Clone, Copy)]
+struct Branch {
+    var: usize,
+    /// `x ≤ value` when `up` is false, `x ≥ value` when true.
+    value: f64,
+    up: bool,
+    /// The parent's fractional part of the variable, for the pseudo-costs.
+    frac: f64,
+}
+
+impl PartialEq for Open {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Open {}
+impl PartialOrd for Open {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Open {
+    /// The best bound first; among equal bounds the deeper, then the older node.
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.bound
+            .total_cmp(&o.bound)
+            .then(self.depth.cmp(&o.depth))
+            .then(o.seq.cmp(&self.seq))
+    }
+}
+
+/// Per variable and direction, the objective lost per unit of fractionality branched away.
+struct PseudoCosts {
+    sum: Vec<[f64; 2]>,
+    count: Vec<[u32; 2]>,
+}
+
+impl PseudoCosts {
+    fn record(&mut self, b: &Branch, lost: f64) {
+        let d = usize::from(b.up);
+        let dist = if b.up { 1.0 - b.frac } else { b.frac };
+        if dist > INT_TOL && lost.is_finite() {
+            self.sum[b.var][d] += lost.max(0.0) / dist;
+            self.count[b.var][d] += 1;
+        }
+    }
+
+    /// The estimate for `var` in direction `d`: its own average, else the average over every
+    /// variable measured in that direction, else 1 (most fractional).
+    fn get(&self, var: usize, d: usize) -> f64 {
+        if self.count[var][d] > 0 {
+            return self.sum[var][d] / self.count[var][d] as f64;
+        }
+        let (s, n) = self
+            .sum
+            .iter()
+            .zip(&self.count)
+            .filter(|(_, n)| n[d] > 0)
+            .fold((0.0, 0u32), |(s, n), (v, c)| {
+                (s + v[d] / c[d] as f64, n + 1)
+            });
+        if n > 0 {
+            s / n as f64
+        } else {
+            1.0
+        }
+    }
+}
+
+fn within(short: f64, v: f64, floor: f64, gap: f64) -> bool {
+    short <= gap * v.abs().max(floor) + 1e-12 * v.abs().max(1.0)
+}
+
+/// The program's LP relaxation as a microlp problem; each row scaled so its largest number is 1
+/// (budgets of 4e10 next to node prices of 7e5 strain the simplex's tolerances otherwise).
+fn lp(pr: &Program) -> (Problem, Vec<Variable>) {
+    let mut pb = Problem::new(OptimizationDirection::Maximize);
+    if let Some(d) = pr.deadline {
+        pb.set_time_limit(d.saturating_duration_since(Instant::now()));
+    }
+    let xs: Vec<Variable> =
+        pr.c.iter()
+            .zip(pr.ub)
+            .map(|(&c, &u)| pb.add_var(c, (0.0, u)))
+            .collect();
+    for (coefs, rhs) in pr.rows {
+        let scale = coefs.iter().map(|(_, a)| a.abs()).fold(rhs.abs(), f64::max);
+        let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
+        let mut e = LinearExpr::empty();
+        for &(k, a) in coefs {
+            e.add(xs[k], a * scale);
+        }
+        pb.add_constraint(e, ComparisonOp::Le, rhs * scale);
+    }
+    (pb, xs)
+}
+
+/// Solves `pr` from the feasible `start` (if any) to the requested gap or a limit.
+/// `Ok(None)`: proven infeasible (the LP relaxation is, or the tree holds no integer point).
+pub(crate) fn solve(
+    pr: &Program,
+    h: &dyn Heuristics,
+    start: Option<Vec<u64>>,
+) -> Result<Option<Outcome>, microlp::Error> {
+    let n = pr.c.len();
+    let value = |x: &[u64]| -> f64 { x.iter().zip(pr.c).map(|(&v, c)| v as f64 * c).sum() };
+    let mut inc: Option<(Vec<u64>, f64)> = start.filter(|x| h.feasible(x)).map(|x| {
+        let v = value(&x);
+        (x, v)
+    });
+    let offer = |x: Vec<u64>, inc: &mut Option<(Vec<u64>, f64)>| -> bool {
+        if !h.feasible(&x) {
+            return false;
+        }
+        let v = value(&x);
+        if inc.as_ref().is_none_or(|(_, b)| v > *b) {
+            *inc = Some((x, v));
+            return true;
+        }
+        false
+    };
+    let (pb, xs) = lp(pr);
+    let root = match pb.solve() {
+        Ok(microlp::SolveOutcome::Solution(s)) => s,
+        Ok(microlp::SolveOutcome::Interrupted(_)) => {
+            return Ok(Some(Outcome {
+                x: inc.map(|(x, _)| x),
+                bound: f64::INFINITY,
+                stop: Stop::Limit,
+            }))
+        }
+        Err(microlp::Error::Infeasible) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let root_bound = root.objective();
+    let mut pc = PseudoCosts {
+        sum: vec![[0.0; 2]; n],
+        count: vec![[0; 2]; n],
+    };
+    let mut heap: BinaryHeap<Open> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut nodes = 0u64;
+    // The largest bound of a node pruned because it could not beat the incumbent by more than
+    // the gap: the proven bound never drops below it.
+    let mut pruned_bound = f64::NEG_INFINITY;
+    let prunable = |b: f64, inc: &Option<(Vec<u64>, f64)>| {
+        inc.as_ref()
+            .is_some_and(|(_, v)| within(b - v, *v, pr.floor, pr.gap))
+    };
+    // The node in hand: its LP (solved), bound and depth, and the branch that made it.
+    let mut current: Option<(Solution, u32, Option<Branch>, f64)> =
+        Some((root, 0, None, root_bound));
+    let mut stop = Stop::Done;
+    let mut gave_up = false;
+    let as_rows: Vec<crate::model::Row> = pr
+        .rows
+        .iter()
+        .map(|(coefs, rhs)| crate::model::Row {
+            group: None,
+            coefs: coefs.clone(),
+            rhs: *rhs,
+            negated: false,
+        })
+        .collect();
+    'search: loop {
+        let Some((sol, depth, made_by, parent_bound)) = current.take() else {
+            // Take the best-bound open node and solve its LP from the parent's basis.
+            let Some(open) = heap.pop() else { break };
+            if prunable(open.bound, &inc) {
+                pruned_bound = pruned_bound.max(open.bound);
+                continue;
+            }
+            let bound_before = open.bound;
+            match child(open, &xs) {
+                Ok(Some((s, d, b))) => current = Some((s, d, Some(b), bound_before)),
+                Ok(None) => {}
+                Err(Halt::Limit) => {
+                    // The node stays unexplored: its bound still counts.
+                    pruned_bound = pruned_bound.max(bound_before);
+                    stop = Stop::Limit;
+                    break;
+                }
+                Err(Halt::Solver(e)) => return Err(e),
+            }
+            nodes += 1;
+            continue;
+        };
+        if xpufleet_model::cancel::requested() {
+            pruned_bound = pruned_bound.max(parent_bound);
+            stop = Stop::Cancelled;
+            break;
+        }
+        if pr.deadline.is_some_and(|d| Instant::now() >= d) || nodes >= pr.node_limit {
+            pruned_bound = pruned_bound.max(parent_bound);
+            stop = Stop::Limit;
+            break;
+        }
+        let bound = sol.objective().min(parent_bound);
+        if let Some(b) = &made_by {
+            pc.record(b, parent_bound - bound);
+        }
+        if prunable(bound, &inc) {
+            pruned_bound = pruned_bound.max(bound);
+            continue;
+        }
+        let mut sol = sol;
+        let mut bound = bound;
+        if depth > 0 && depth <= CUT_DEPTH {
+            // A round of MIR cuts at the node: valid for every integer point, so for the
+            // subtree too, and kept there because the children clone this LP.
+            let x: Vec<f64> = xs.iter().map(|v| sol.var_value_raw(*v)).collect();
+            let mut cuts = crate::cuts::mir(&as_rows, &x, pr.ub);
+            cuts.truncate(NODE_CUTS);
+            for cut in cuts {
+                let scale = cut
+                    .coefs
+                    .iter()
+                    .map(|(_, a)| a.abs())
+                    .fold(cut.rhs.abs(), f64::max);
+                let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
+                let mut e = LinearExpr::empty();
+                for &(k, a) in &cut.coefs {
+                    e.add(xs[k], a * scale);
+                }
+                match sol.add_constraint(e, ComparisonOp::Le, cut.rhs * scale) {
+                    Ok(microlp::SolveOutcome::Solution(s)) => sol = s,
+                    Ok(microlp::SolveOutcome::Interrupted(_)) => {
+                        pruned_bound = pruned_bound.max(bound);
+                        stop = Stop::Limit;
+                        break 'search;
+                    }
+                    // Valid cuts keep every integer point: an infeasible node is one without
+                    // any.
+                    Err(microlp::Error::Infeasible) => continue 'search,
+                    Err(e) => return Err(e),
+                }
+            }
+            bound = sol.objective().min(bound);
+            if prunable(bound, &inc) {
+                pruned_bound = pruned_bound.max(bound);
+                continue;
+            }
+        }
+        let x: Vec<f64> = xs.iter().map(|v| sol.var_value_raw(*v)).collect();
+        // The fractional variables, and the branching choice by the product of pseudo-costs.
+        let mut pick: Option<(usize, f64)> = None;
+        let mut all_integer = true;
+        for (k, &v) in x.iter().enumerate() {
+            let f = v - v.floor();
+            if f <= INT_TOL || f >= 1.0 - INT_TOL {
+                continue;
+            }
+            all_integer = false;
+            let score = (pc.get(k, 0) * f).max(1e-6) * (pc.get(k, 1) * (1.0 - f)).max(1e-6);
+            if pick.is_none_or(|(_, s)| score > s) {
+                pick = Some((k, score));
+            }
+        }
+        if all_integer {
+            let xi: Vec<u64> = x.iter().map(|v| v.round().max(0.0) as u64).collect();
+            if offer(xi.clone(), &mut inc) {
+                continue;
+            }
+            if h.feasible(&xi) {
+                // Integral and feasible but no better: the subtree holds nothing better.
+                continue;
+            }
+            // Integral within tolerance but breaking a row in its own units: nothing to branch
+            // on, so the node is given up, and its bound still counts.
+            pruned_bound = pruned_bound.max(bound);
+            gave_up = true;
+            continue;
+        }
+        // Heuristics: every node on the first levels, then now and then.
+        if depth < 4 || nodes.is_multiple_of(ROUND_EVERY) {
+            if let Some(r) = h.round(&x) {
+                let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
+                let polish =
+                    depth == 0 || nodes.is_multiple_of(POLISH_EVERY) || value(&r) > incumbent;
+                let r = if polish { h.polish(r) } else { r };
+                offer(r, &mut inc);
+                if prunable(bound, &inc) {
+                    pruned_bound = pruned_bound.max(bound);
+                    continue;
+                }
+            }
+        }
+        // Reliability branching: a fractional variable whose pseudo-costs are not measured yet
+        // in both directions is measured by solving both children's LPs (a few a node, most
+        // fractional first), so early branching is not blind.
+        let mut unmeasured: Vec<(usize, f64)> = x
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| (k, v - v.floor()))
+            .filter(|&(k, f)| {
+                f > INT_TOL && f < 1.0 - INT_TOL && (pc.count[k][0] == 0 || pc.count[k][1] == 0)
+            })
+            .collect();
+        if !unmeasured.is_empty() {
+            unmeasured.sort_by(|a, b| {
+                (b.1.min(1.0 - b.1))
+                    .total_cmp(&(a.1.min(1.0 - a.1)))
+                    .then(a.0.cmp(&b.0))
+            });
+            unmeasured.truncate(STRONG_CANDIDATES);
+            let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
+            for &(k, f) in &unmeasured {
+                for up in [false, true] {
+                    let b = Branch {
+                        var: k,
+                        value: if up { x[k].ceil() } else { x[k].floor() },
+                        up,
+                        frac: f,
+                    };
+                    let lost = match branch_lp(sol.clone(), &xs, b) {
+                        Ok(Some(s)) => bound - s.objective().min(bound),
+                        // No integer point that way: as costly as closing the gap.
+                        Ok(None) if incumbent.is_finite() => (bound - incumbent).max(0.0),
+                        Ok(None) => bound.abs().max(1.0),
+                        Err(Halt::Limit) => continue,
+                        Err(Halt::Solver(e)) => return Err(e),
+                    };
+                    pc.record(&b, lost);
+                }
+            }
+            pick = None;
+            for (k, &v) in x.iter().enumerate() {
+                let f = v - v.floor();
+                if f <= INT_TOL || f >= 1.0 - INT_TOL {
+                    continue;
+                }
+                let score = (pc.get(k, 0) * f).max(1e-6) * (pc.get(k, 1) * (1.0 - f)).max(1e-6);
+                if pick.is_none_or(|(_, s)| score > s) {
+                    pick = Some((k, score));
+                }
+            }
+        }
+        let (k, _) = pick.expect("a fractional variable");
+        let v = x[k];
+        let f = v - v.floor();
+        let sol = Rc::new(sol);
+        let down = Branch {
+            var: k,
+            value: v.floor(),
+            up: false,
+            frac: f,
+        };
+        let up = Branch {
+            var: k,
+            value: v.ceil(),
+            up: true,
+            frac: f,
+        };
+        // Plunge into the child the LP point is nearer to; the other waits in the heap. The
+        // plunge stops when this node has fallen too far below the best open bound.
+        let (first, second) = if f >= 0.5 { (up, down) } else { (down, up) };
+        seq += 1;
+        heap.push(Open {
+            bound,
+            depth: depth + 1,
+            seq,
+            parent: sol.clone(),
+            branch: second,
+        });
+        seq += 1;
+        let first = Open {
+            bound,
+            depth: depth + 1,
+            seq,
+            parent: sol,
+            branch: first,
+        };
+        let best_open = heap.peek().map_or(bound, |o| o.bound).max(bound);
+        let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
+        if bound >= best_open - PLUNGE_SLACK * (best_open - incumbent).max(0.0) {
+            match child(first, &xs) {
+                Ok(Some((s, d, b))) => current = Some((s, d, Some(b), bound)),
+                Ok(None) => {}
+                Err(Halt::Limit) => {
+                    pruned_bound = pruned_bound.max(bound);
+                    stop = Stop::Limit;
+                    break;
+                }
+                Err(Halt::Solver(e)) => return Err(e),
+            }
+            nodes += 1;
+        } else {
+            heap.push(first);
+        }
+    }
+    // A node given up is a limit of the search: the tree was not exhausted.
+    if gave_up && stop == Stop::Done {
+        stop = Stop::Limit;
+    }
+    let open_bound = heap
+        .iter()
+        .map(|o| o.bound)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
+    // No plan beats the incumbent, a pruned or given-up node's bound, an open node's bound;
+    // nor the root LP.
+    let bound = pruned_bound.max(open_bound).max(incumbent).min(root_bound);
+    if inc.is_none() && stop == Stop::Done {
+        // Every node explored, none given up, and no integer point found: there is none.
+        return Ok(None);
+    }
+    Ok(Some(Outcome {
+        x: inc.map(|(x, _)| x),
+        bound: if bound.is_finite() { bound } else { root_bound },
+        stop,
+    }))
+}
+
+enum Halt {
+    Limit,
+    Solver(microlp::Error),
+}
+
+/// `parent`'s LP with the row of branch `b`, re-solved by dual simplex from its basis;
+/// `Ok(None)` when infeasible.
+fn branch_lp(parent: Solution, xs: &[Variable], b: Branch) -> Result<Option<Solution>, Halt> {
+    let mut e = LinearExpr::empty();
+    let (coef, rhs) = if b.up {
+        (-1.0, -b.value)
+    } else {
+        (1.0, b.value)
+    };
+    e.add(xs[b.var], coef);
+    match parent.add_constraint(e, ComparisonOp::Le, rhs) {
+        Ok(microlp::SolveOutcome::Solution(s)) => Ok(Some(s)),
+        Ok(microlp::SolveOutcome::Interrupted(_)) => Err(Halt::Limit),
+        Err(microlp::Error::Infeasible) => Ok(None),
+        Err(e) => Err(Halt::Solver(e)),
+    }
+}
+
+/// Solves `open`'s LP: its parent's solution with one more row, by dual simplex from the
+/// parent's basis. `Ok(None)` when the row makes the node infeasible.
+fn child(open: Open, xs: &[Variable]) -> Result<Option<(Solution, u32, Branch)>, Halt> {
+    let parent = Rc::try_unwrap(open.parent).unwrap_or_else(|rc| (*rc).clone());
+    Ok(branch_lp(parent, xs, open.branch)?.map(|s| (s, open.depth, open.branch)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Heuristics for a bare program: round down (feasible when every coefficient is
+    /// non-negative), no local search.
+    struct Bare<'a>(&'a Program<'a>);
+
+    impl Heuristics for Bare<'_> {
+        fn round(&self, x: &[f64]) -> Option<Vec<u64>> {
+            let r: Vec<u64> = x
+                .iter()
+                .map(|v| (v + 1e-9).floor().max(0.0) as u64)
+                .collect();
+            self.feasible(&r).then_some(r)
+        }
+        fn polish(&self, x: Vec<u64>) -> Vec<u64> {
+            x
+        }
+        fn feasible(&self, x: &[u64]) -> bool {
+            x.iter().zip(self.0.ub).all(|(&v, &u)| v as f64 <= u)
+                && self.0.rows.iter().all(|(coefs, rhs)| {
+                    coefs.iter().map(|&(k, a)| a * x[k] as f64).sum::<f64>() <= rhs + 1e-9
+                })
+        }
+    }
+
+    /// The best value over every integer point, by enumeration; `None` when there is none.
+    fn brute(pr: &Program) -> Option<f64> {
+        let n = pr.c.len();
+        let h = Bare(pr);
+        let mut x = vec![0u64; n];
+        let mut best: Option<f64> = None;
+        loop {
+            if h.feasible(&x) {
+                let v: f64 = x.iter().zip(pr.c).map(|(&v, c)| v as f64 * c).sum();
+                if best.is_none_or(|b| v > b) {
+                    best = Some(v);
+                }
+            }
+            let mut k = 0;
+            while k < n && x[k] as f64 >= pr.ub[k] {
+                x[k] = 0;
+                k += 1;
+            }
+            if k == n {
+                return best;
+            }
+            x[k] += 1;
+        }
+    }
+
+    type Rows = Vec<(Vec<(usize, f64)>, f64)>;
+
+    /// Small programs: up to five variables of at most four nodes, up to three rows with
+    /// coefficients of either sign (a supplier mix has both), some of them infeasible.
+    fn program() -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Rows)> {
+        (1usize..=5).prop_flat_map(|n| {
+            (
+                prop::collection::vec(-1.0f64..10.0, n),
+                prop::collection::vec(0u32..=4, n),
+                prop::collection::vec(
+                    (prop::collection::vec(-3.0f64..9.0, n), -2.0f64..25.0),
+                    1..=3,
+                ),
+            )
+                .prop_map(|(c, ub, rows)| {
+                    let ub = ub.into_iter().map(f64::from).collect();
+                    let rows = rows
+                        .into_iter()
+                        .map(|(a, b)| (a.into_iter().enumerate().collect(), b))
+                        .collect();
+                    (c, ub, rows)
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// With a zero gap the search proves the brute-force optimum (or infeasibility), its
+        /// plan is feasible, its bound is at least its value, and it never returns a plan
+        /// worse than the start it was given (the rounding heuristic's plan).
+        #[test]
+        fn the_search_proves_the_brute_force_optimum((c, ub, rows) in program()) {
+            let pr = Program {
+                c: &c,
+                ub: &ub,
+                rows: &rows,
+                gap: 0.0,
+                floor: 0.0,
+                deadline: None,
+                node_limit: 100_000,
+            };
+            let h = Bare(&pr);
+            let truth = brute(&pr);
+            let start = h.round(&vec![0.0; c.len()]);
+            let start_value = start
+                .as_ref()
+                .map(|x| x.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum::<f64>());
+            match solve(&pr, &h, start).unwrap() {
+                None => prop_assert_eq!(truth, None),
+                Some(out) => {
+                    prop_assert_eq!(out.stop, Stop::Done);
+                    let x = out.x.expect("a plan when the program is feasible");
+                    prop_assert!(h.feasible(&x));
+                    let v: f64 = x.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum();
+                    let t = truth.expect("brute force finds a plan too");
+                    prop_assert!((v - t).abs() <= 1e-6 * t.abs().max(1.0), "{} vs {}", v, t);
+                    prop_assert!(out.bound >= v - 1e-6 * v.abs().max(1.0));
+                    prop_assert!(out.bound <= t + 1e-6 * t.abs().max(1.0));
+                    if let Some(s) = start_value {
+                        prop_assert!(v >= s - 1e-9);
+                    }
+                }
+            }
+        }
+    }
+}
