@@ -182,6 +182,8 @@ pub enum ConstraintKind {
     Target,
     /// A service's (or request bucket's) demand, in output tokens a second at its peak.
     Service,
+    /// What a licence's quantity or value leaves after the pools under it (`licence:<id>`).
+    Licence,
 }
 
 /// What relaxing one binding constraint by a stated step does to the objective. The re-solve
@@ -924,6 +926,7 @@ fn infeasible(p: &Problem, full: &Limits, objective: Objective, opts: SolverOpts
     groups.extend((0..p.mixes.len()).map(Group::Mix));
     groups.extend((0..p.envelopes.len()).map(Group::Budget));
     groups.extend((0..p.extra.len()).map(Group::Extra));
+    groups.extend((0..p.licences.len()).map(Group::Licence));
     let present: Vec<Option<Group>> = model::rows(p, &lim, Goal::Feasibility)
         .iter()
         .map(|r| r.group)
@@ -980,6 +983,7 @@ fn dropped(lim: &Limits, g: Group) -> Limits {
         Group::Target => l.target_pflops = None,
         Group::Service(r) => l.service_per_s[r] = None,
         Group::Extra(k) => l.extra[k] = None,
+        Group::Licence(k) => l.licence[k] = None,
     }
     l
 }
@@ -994,6 +998,7 @@ fn group_id(p: &Problem, g: Group) -> String {
         Group::Target => "target".into(),
         Group::Service(r) => format!("service:{}", p.service_rows[r].id),
         Group::Extra(k) => p.extra[k].id.clone(),
+        Group::Licence(k) => p.licences[k].id.clone(),
     }
 }
 
@@ -1104,6 +1109,20 @@ fn constraint_reports(
                     ),
                 }
             }
+            // Shown as the licence's whole use: the pools' draw (at most the licence: an
+            // over-drawn licence has nothing left, and is not shown broken by the plan) and the
+            // plan's.
+            Group::Licence(k) => {
+                let x = &p.licences[k];
+                let pools = x.drawn.min(x.allowed);
+                (
+                    ConstraintKind::Licence,
+                    pools + r.lhs(nodes),
+                    pools + r.limit(),
+                    "≤",
+                    x.unit.clone(),
+                )
+            }
             Group::MaxNodes(_) => unreachable!("max_nodes are bounds, not rows"),
         };
         out.push(ConstraintReport {
@@ -1200,6 +1219,22 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
         let add = (c * step).ceil().max(1.0);
         l.cap_accels[k] = Some(c + add);
         return (Some(l), format!("cap +{pct:.0}% (+{add} accelerators)"));
+    }
+    if let Some(k) = p.licences.iter().position(|x| x.id == id) {
+        let x = &p.licences[k];
+        let left = lim.licence[k].unwrap_or(0.0);
+        let add = if x.unit == "accelerators" {
+            (x.allowed * step).ceil().max(1.0)
+        } else {
+            x.allowed * step
+        };
+        l.licence[k] = Some(left + add);
+        let added = if x.unit == "accelerators" {
+            format!("+{add} accelerators")
+        } else {
+            format!("+{}", xpufleet_model::Money::new(add, x.unit.as_str()))
+        };
+        return (Some(l), format!("licence +{pct:.0}% ({added})"));
     }
     if let Some(s) = p.sites.iter().position(|s| format!("power:{}", s.id) == id) {
         let add_w = p.sites[s].limit_w * step;
