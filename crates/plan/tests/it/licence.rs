@@ -105,3 +105,31 @@ fn a_licences_value_caps_the_plan_through_fx() {
         .iter()
         .any(|c| c.id == "licence:my-stp" && !c.binding));
 }
+
+#[test]
+fn over_periods_a_licence_caps_what_all_periods_buy_under_it() {
+    let mut s = load("licence.toml");
+    let q = |id: &str, start: &str, end: &str| xpufleet_model::Period {
+        id: id.into(),
+        start: start.parse().unwrap(),
+        end: end.parse().unwrap(),
+        budgets: Default::default(),
+        target_pflops: None,
+        service_demand: Default::default(),
+    };
+    s.scenario.periods = vec![
+        q("2025Q2", "2025-04-01", "2025-06-30"),
+        q("2025Q3", "2025-07-01", "2025-09-30"),
+    ];
+    let p = solve(&s.scenario, &s.catalog);
+    // Up to 1,250 nodes could be ordered in each quarter; the licence's 1,500 accelerators
+    // left cap both quarters' orders together.
+    assert_eq!(nodes(&p, "fgn-buy"), 375, "{:#?}", p.lines);
+    let rows: Vec<_> = p
+        .constraints
+        .iter()
+        .filter(|c| c.id.starts_with("licence:"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert!(rows[0].id == "licence:my-stp" && rows[0].binding, "{rows:#?}");
+}
