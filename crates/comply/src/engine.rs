@@ -400,6 +400,11 @@ impl RuleEngine {
                 .filter(|h| h.listed_on(date))
                 .cloned()
                 .collect(),
+            sha256: vec![],
+            matcher_version: crate::screening::MATCHER_VERSION.into(),
+            previous: None,
+            new_hits: None,
+            cleared_hits: None,
         })
     }
 
