@@ -400,6 +400,7 @@ pub fn plan(
     let value = base.value;
     let status = base.status(opts.mip_gap);
     let mut warnings = p.warnings.clone();
+    warnings.extend(licence_alerts(&p, &sol.nodes));
     if over_periods && !scenario.services.is_empty() {
         warnings.push(
             "the services are not planned in a plan over periods yet: [[service]] demand is \
@@ -1157,6 +1158,48 @@ fn constraint_reports(
                 unit: "nodes".into(),
                 relaxation: None,
             });
+        }
+    }
+    out
+}
+
+/// A warning for each licence the plan brings to `LICENCE_ALERT_SHARE` (80%) of its quantity or
+/// value or more, counting the pools under it: apply for more before the plan is carried out.
+fn licence_alerts(p: &Problem, nodes: &[u64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, x) in p.licences.iter().enumerate() {
+        let planned: f64 = p
+            .items
+            .iter()
+            .zip(nodes)
+            .flat_map(|(it, &n)| {
+                it.licences
+                    .iter()
+                    .filter(move |&&(r, _)| r == k)
+                    .map(move |&(_, a)| a * n as f64)
+            })
+            .sum();
+        if planned <= 0.0 || x.allowed <= 0.0 {
+            continue;
+        }
+        let used = x.drawn.min(x.allowed) + planned;
+        let share = used / x.allowed;
+        if share >= xpufleet_comply::LICENCE_ALERT_SHARE {
+            let fmt = |v: f64| {
+                if x.unit == "accelerators" {
+                    format!("{v:.0}")
+                } else {
+                    xpufleet_model::Money::new(v, x.unit.as_str()).to_string()
+                }
+            };
+            out.push(format!(
+                "{}: the pools and this plan use {:.0}% of it ({} of {} {}): apply for more before planning beyond it",
+                x.id,
+                share * 100.0,
+                fmt(used),
+                fmt(x.allowed),
+                if x.unit == "accelerators" { "accelerators" } else { "in value" },
+            ));
         }
     }
     out

@@ -41,6 +41,14 @@ fn a_licences_quantity_caps_the_plan() {
     // Shown as the licence's whole use: the pool's 500 and the plan's 1,500.
     assert!(approx(c.value, 2000.0) && approx(c.limit, 2000.0), "{c:?}");
     assert_eq!(c.unit, "accelerators");
+    // Used to the full: the plan says so (the alert is from 80%).
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.starts_with("licence:my-stp: the pools and this plan use 100% of it (2000 of 2000 accelerators)")),
+        "{:?}",
+        p.warnings
+    );
     // Relaxing it by 10% (+200 accelerators) buys 50 more nodes.
     let r = c.relaxation.as_ref().unwrap();
     assert!(r.step.contains("+200 accelerators"), "{}", r.step);
