@@ -310,7 +310,10 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
             );
         }
     }
-    if let (Some(sc), Some(prev)) = (&r.screening, r.screening.as_ref().and_then(|s| s.previous.as_ref())) {
+    if let (Some(sc), Some(prev)) = (
+        &r.screening,
+        r.screening.as_ref().and_then(|s| s.previous.as_ref()),
+    ) {
         let new = sc.new_hits.as_deref().unwrap_or_default();
         let cleared = sc.cleared_hits.as_deref().unwrap_or_default();
         crate::common::say!(

@@ -360,7 +360,7 @@ fn screening_previous_reports_new_and_cleared_hits_with_digests() {
         .to_string();
     // The previous version listed the Johor operator, and not yet the Singapore lessor.
     let old_text = format!(
-        "{header}\nOLD-1,Entity List (EL) - Bureau of Industry and Security,,Entity,,JOHOR DATA CENTRES BHD,,,,2024-01-01,,,,,,,,,,,Synthetic.,,,,,,,,\n"
+        "{header}\nOLD-1,Entity List (EL) - Bureau of Industry and Security,,Entity,,JOHOR DATA CENTRES BHD (EXAMPLE THIRD-PARTY OPERATOR),,,,2024-01-01,,,,,,,,,,,Synthetic.,,,,,,,,\n"
     );
     std::fs::write(&old, &old_text).unwrap();
     let args = [
@@ -409,14 +409,23 @@ fn screening_previous_reports_new_and_cleared_hits_with_digests() {
     assert_eq!(same["screening"]["new_hits"], serde_json::json!([]));
     assert_eq!(same["screening"]["cleared_hits"], serde_json::json!([]));
     // The table says the same.
-    let o = xpufleet(&["check", args[0], args[1], args[2], args[3], args[4], args[5]]);
+    let o = xpufleet(&[
+        "check", args[0], args[1], args[2], args[3], args[4], args[5],
+    ]);
     let text = stdout(&o);
     assert!(text.contains("1 new, 1 cleared"), "{text}");
     assert!(text.contains("new: sg-neocloud"), "{text}");
     assert!(text.contains("cleared: johor-dc"), "{text}");
-    assert!(text.contains(&format!("previous sha256 {}", sha(&old))), "{text}");
+    assert!(
+        text.contains(&format!("previous sha256 {}", sha(&old))),
+        "{text}"
+    );
     // Without the new list the previous one means nothing: bad input.
     let o = xpufleet(&["check", "--screening-previous", old.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--screening-previous"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--screening-previous"),
+        "{}",
+        stderr(&o)
+    );
 }

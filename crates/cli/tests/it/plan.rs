@@ -414,8 +414,8 @@ fn issue_22_plan_json_carries_the_services_and_the_table_shows_them() {
 fn issue_24_a_licences_quantity_caps_the_example_plan() {
     let example = std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap();
     let listed = example.replacen(
-        "accels_per_node = 8\nlessor = \"johor-dc\"\n",
-        "accels_per_node = 8\nlessor = \"johor-dc\"\nlicences = [\"my-stp-jdc-2025\"]\n",
+        "lessor = \"johor-dc\"\n\n[[candidate]]\nid = \"my-b200-lease\"",
+        "lessor = \"johor-dc\"\nlicences = [\"my-stp-jdc-2025\"]\n\n[[candidate]]\nid = \"my-b200-lease\"",
         1,
     );
     assert_ne!(listed, example);
@@ -455,5 +455,9 @@ fn issue_24_a_licences_quantity_caps_the_example_plan() {
     );
     // The table names the row too.
     let o = xpufleet(&["plan", path.to_str().unwrap(), "--no-sensitivity"]);
-    assert!(stdout(&o).contains("licence:my-stp-jdc-2025"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("licence:my-stp-jdc-2025"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -274,8 +274,15 @@ fn every_catalog_part_with_public_figures_is_classified() {
     // (the MLU370-X8's die area is not published).
     let c910 = classify(cat.get("ascend-910c").unwrap(), d("2025-06-01"));
     assert!(!c910.tpp_exact && c910.tpp.unwrap() >= 4800.0, "{c910:?}");
-    assert_eq!((c910.status, c910.eccn), (Status::Controlled, Some(xpufleet_comply::Eccn::A3090a)));
-    assert!(c910.reason.contains("TPP at least 12480"), "{}", c910.reason);
+    assert_eq!(
+        (c910.status, c910.eccn),
+        (Status::Controlled, Some(xpufleet_comply::Eccn::A3090a))
+    );
+    assert!(
+        c910.reason.contains("TPP at least 12480"),
+        "{}",
+        c910.reason
+    );
     let mlu370 = classify(cat.get("mlu370-x8").unwrap(), d("2025-06-01"));
     assert_eq!(mlu370.status, Status::NotControlled, "{mlu370:?}");
     assert!(mlu370.tpp_exact && mlu370.tpp.unwrap() < 1600.0 && mlu370.pd.is_none());

@@ -43,9 +43,9 @@ fn a_licences_quantity_caps_the_plan() {
     assert_eq!(c.unit, "accelerators");
     // Used to the full: the plan says so (the alert is from 80%).
     assert!(
-        p.warnings
-            .iter()
-            .any(|w| w.starts_with("licence:my-stp: the pools and this plan use 100% of it (2000 of 2000 accelerators)")),
+        p.warnings.iter().any(|w| w.starts_with(
+            "licence:my-stp: the pools and this plan use 100% of it (2000 of 2000 accelerators)"
+        )),
         "{:?}",
         p.warnings
     );
@@ -139,5 +139,8 @@ fn over_periods_a_licence_caps_what_all_periods_buy_under_it() {
         .filter(|c| c.id.starts_with("licence:"))
         .collect();
     assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert!(rows[0].id == "licence:my-stp" && rows[0].binding, "{rows:#?}");
+    assert!(
+        rows[0].id == "licence:my-stp" && rows[0].binding,
+        "{rows:#?}"
+    );
 }
