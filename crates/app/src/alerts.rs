@@ -8,6 +8,9 @@
 //!   stored records replace or add are reported once, as records), named
 //!   `scenarios/<id>#<what>`;
 //! - pools and candidates unverified as of the date (`unverified`);
+//! - a scenario's licences whose quantity or value its pools have drawn down to 80% or more
+//!   (`licence-drawn`, with what to do; an over-drawn licence says which pools it no longer
+//!   covers);
 //! - every pool, use and candidate whose verdict changes at the next dated rule change, with
 //!   the direction (`verdict-changes`).
 //!
@@ -35,7 +38,8 @@ pub const MAX_WITHIN_DAYS: i64 = 3650;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Alert {
     /// verification-expiring, verification-expired, licence-expiring, licence-expired,
-    /// review-expiring, review-expired, unverified, verdict-changes or scenario-unreadable.
+    /// review-expiring, review-expired, licence-drawn, unverified, verdict-changes or
+    /// scenario-unreadable.
     pub kind: String,
     /// What it is about: `verifications/<id>`, `licences/<id>`, `reviews/<id>`,
     /// `scenarios/<id>`, with the pool or candidate after a `#` when it is about one.
@@ -215,6 +219,17 @@ fn scenario_alerts(
                 u.missing.join(", ")
             ),
         });
+    }
+    for l in &now.licences {
+        if let Some(message) = &l.alert {
+            out.push(Alert {
+                kind: "licence-drawn".into(),
+                subject: subject(&l.id),
+                date: None,
+                days: None,
+                message: message.clone(),
+            });
+        }
     }
     let set = crate::rule_set(&loaded, &rules)?;
     if let Some((date, rule_ids)) = xpufleet_comply::timeline::next_rule_change(&set, as_of) {

@@ -19,8 +19,54 @@ use crate::service::Context;
 use crate::Error;
 
 /// The name matcher's version: `xpufleet_comply::screening`'s normalisation and similarity.
-/// Change it whenever they change, so that a stored re-screening says which matcher made it.
-pub const MATCHER_VERSION: &str = "comply-screening-1";
+/// It changes whenever they change, so that a stored re-screening says which matcher made it.
+pub const MATCHER_VERSION: &str = xpufleet_comply::screening::MATCHER_VERSION;
+
+/// SHA-256 of a list's text (lower-case hex), as the server names a stored list version and
+/// `check --screening` names the files it read.
+pub fn sha256_hex(text: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A list given to `check`: the list read from its files, and each file's SHA-256.
+#[derive(Debug, Clone, Copy)]
+pub struct ListInput<'a> {
+    pub list: &'a ScreeningList,
+    pub sha256: &'a [String],
+}
+
+/// `check` with every party screened against `new` (hits at or above `threshold`), and, with
+/// `previous`, the hits that are new and those cleared since that version, as
+/// `check --screening NEW --screening-previous OLD` does. Both lists are screened on the same
+/// date with the same matcher and threshold; the answer names both lists' SHA-256 and the
+/// matcher version.
+pub fn check_rescreened(
+    loaded: &xpufleet_io::LoadedScenario,
+    extra_rules: &[crate::RuleText],
+    as_of: Option<Date>,
+    new: ListInput<'_>,
+    previous: Option<ListInput<'_>>,
+    threshold: f64,
+) -> Result<crate::CheckOutput, Error> {
+    let mut out = crate::check_screened(loaded, extra_rules, as_of, Some((new.list, threshold)))?;
+    if let Some(sc) = out.report.screening.as_mut() {
+        sc.sha256 = new.sha256.to_vec();
+    }
+    if let Some(prev) = previous {
+        let before =
+            crate::check_screened(loaded, extra_rules, as_of, Some((prev.list, threshold)))?;
+        if let (Some(sc), Some(mut old)) = (out.report.screening.as_mut(), before.report.screening)
+        {
+            old.sha256 = prev.sha256.to_vec();
+            sc.compare_with(&old);
+        }
+    }
+    Ok(out)
+}
 
 /// One hit: a scenario's party matched to a list entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -170,6 +216,15 @@ pub fn rescreen(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FIPS 180-2's test vector: what the digest is, not just that it is stable.
+    #[test]
+    fn sha256_is_the_standard_digest() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     /// A list naming the example's tenant gives a new hit; the next list without that entry
     /// clears it; the same list again changes nothing.

@@ -400,6 +400,11 @@ impl RuleEngine {
                 .filter(|h| h.listed_on(date))
                 .cloned()
                 .collect(),
+            sha256: vec![],
+            matcher_version: crate::screening::MATCHER_VERSION.into(),
+            previous: None,
+            new_hits: None,
+            cleared_hits: None,
         })
     }
 
@@ -1167,33 +1172,13 @@ impl RuleEngine {
     /// The purchase value of a bought pool in `like`'s currency; `None` for a lease or a price
     /// that cannot be converted.
     fn pool_value(&self, p: &Pool, like: &Money) -> Option<f64> {
-        match &p.acquisition {
-            Acquisition::Bought { price, .. } => self
-                .scenario
-                .fx
-                .convert(price, &like.currency)
-                .ok()
-                .map(|m| m.amount * p.accelerators() as f64),
-            Acquisition::Leased { .. } => Some(0.0),
-        }
+        pool_value(&self.scenario, p, like)
     }
 
     /// Accelerators and value (in the licence's currency; `None` when it has no value or a
     /// price cannot be converted) drawn from `l` by the pools before index `upto`.
     fn drawdown(&self, l: &Licence, upto: usize) -> (u64, Option<f64>) {
-        let mut q = 0u64;
-        let mut v = l.value.as_ref().map(|_| 0.0);
-        for p in self.scenario.pools[..upto.min(self.scenario.pools.len())]
-            .iter()
-            .filter(|p| draws_on(p, &l.id))
-        {
-            q = q.saturating_add(p.accelerators());
-            v = match (v, l.value.as_ref()) {
-                (Some(acc), Some(like)) => self.pool_value(p, like).map(|x| acc + x),
-                _ => None,
-            };
-        }
-        (q, v)
+        licence_drawdown(&self.scenario, l, upto)
     }
 
     /// Every licence's drawdown by the scenario's pools, with an alert from 80% used.
@@ -2085,6 +2070,40 @@ impl RuleEngine {
             screening: self.screening_report(date),
         }
     }
+}
+
+/// The purchase value of a bought pool in `like`'s currency, converted through the scenario's
+/// exchange rates: 0 for a lease (a lease has no purchase value), `None` for a price that
+/// cannot be converted.
+pub fn pool_value(scenario: &Scenario, p: &Pool, like: &Money) -> Option<f64> {
+    match &p.acquisition {
+        Acquisition::Bought { price, .. } => scenario
+            .fx
+            .convert(price, &like.currency)
+            .ok()
+            .map(|m| m.amount * p.accelerators() as f64),
+        Acquisition::Leased { .. } => Some(0.0),
+    }
+}
+
+/// Accelerators and value (in the licence's currency; `None` when it has no value or a price
+/// cannot be converted) that the pools before index `upto` (file order) draw from `l`: those
+/// that list it or whose history names it. The planner starts from what is left after all of
+/// them (`upto = pools.len()`).
+pub fn licence_drawdown(scenario: &Scenario, l: &Licence, upto: usize) -> (u64, Option<f64>) {
+    let mut q = 0u64;
+    let mut v = l.value.as_ref().map(|_| 0.0);
+    for p in scenario.pools[..upto.min(scenario.pools.len())]
+        .iter()
+        .filter(|p| draws_on(p, &l.id))
+    {
+        q = q.saturating_add(p.accelerators());
+        v = match (v, l.value.as_ref()) {
+            (Some(acc), Some(like)) => pool_value(scenario, p, like).map(|x| acc + x),
+            _ => None,
+        };
+    }
+    (q, v)
 }
 
 /// Is `pool` under licence `id`: does it list it, or does its history name it?

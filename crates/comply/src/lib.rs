@@ -30,8 +30,9 @@ pub mod verdict;
 
 pub use classify::{classify, tpp, Classification, Eccn, Status, Tpp, Tri};
 pub use engine::{
-    chip_rules, job_flops, CheckReport, CheckedUse, Evaluation, Finding, LicenceUse, LimitUse,
-    RuleEngine, Unverified, UseVerdict, VerificationStatus, LICENCE_ALERT_SHARE,
+    chip_rules, job_flops, licence_drawdown, pool_value, CheckReport, CheckedUse, Evaluation,
+    Finding, LicenceUse, LimitUse, RuleEngine, Unverified, UseVerdict, VerificationStatus,
+    LICENCE_ALERT_SHARE,
 };
 pub use rules::{
     BoundRule, Citation, Conditions, CountryGroup, DatedMember, Limit, LimitScope, PackInfo,

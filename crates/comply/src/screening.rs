@@ -14,6 +14,11 @@ use xpufleet_model::{Date, Entities};
 /// The similarity at or above which a name pair is a hit (0..=1; 1 is the same normalised name).
 pub const DEFAULT_THRESHOLD: f64 = 0.88;
 
+/// The name matcher's version: `normalise`, `similarity` and `screen`. Change it whenever they
+/// would give a different answer for the same input, so that a screening's answer says which
+/// matcher made it: (the lists' SHA-256, this version, the threshold, the parties) reproduce it.
+pub const MATCHER_VERSION: &str = "comply-screening-1";
+
 /// One entry of a screening list (a CSL row).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScreeningEntry {
@@ -253,6 +258,65 @@ pub struct ScreeningReport {
     pub screened: Vec<String>,
     /// Hits whose entry is listed on the date.
     pub hits: Vec<ScreeningHit>,
+    /// SHA-256 of each list file's text (lower-case hex), in the order of `files`, when the
+    /// caller read the files (`check --screening`); with `matcher_version`, the threshold and
+    /// the scenario, what reproduces these hits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sha256: Vec<String>,
+    /// `MATCHER_VERSION`.
+    pub matcher_version: String,
+    /// The previous version of the list the hits were compared with (`--screening-previous`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousList>,
+    /// Hits the list gives that the previous one did not (a hit is an entity and a list entry
+    /// id, both listed on the date); each needs a person's review. Only with `previous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_hits: Option<Vec<ScreeningHit>>,
+    /// Hits the previous list gave that this one no longer does (delisted, renamed past the
+    /// threshold, or no longer listed on the date). Only with `previous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleared_hits: Option<Vec<ScreeningHit>>,
+}
+
+/// The previous version of a list, as `ScreeningReport::previous` names it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreviousList {
+    pub files: Vec<String>,
+    pub sha256: Vec<String>,
+    pub entries: usize,
+    /// Its hits on the date.
+    pub hits: usize,
+}
+
+impl ScreeningReport {
+    /// Compares these hits with `before`'s (the same parties screened against the previous
+    /// list on the same date, with the same threshold) and records the new and cleared ones.
+    pub fn compare_with(&mut self, before: &ScreeningReport) {
+        let key = |h: &ScreeningHit| (h.entity.clone(), h.entry_id.clone());
+        let old: std::collections::BTreeSet<_> = before.hits.iter().map(key).collect();
+        let now: std::collections::BTreeSet<_> = self.hits.iter().map(key).collect();
+        self.new_hits = Some(
+            self.hits
+                .iter()
+                .filter(|h| !old.contains(&key(h)))
+                .cloned()
+                .collect(),
+        );
+        self.cleared_hits = Some(
+            before
+                .hits
+                .iter()
+                .filter(|h| !now.contains(&key(h)))
+                .cloned()
+                .collect(),
+        );
+        self.previous = Some(PreviousList {
+            files: before.files.clone(),
+            sha256: before.sha256.clone(),
+            entries: before.entries,
+            hits: before.hits.len(),
+        });
+    }
 }
 
 #[cfg(test)]

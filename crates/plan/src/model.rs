@@ -28,6 +28,8 @@ pub(crate) struct Limits {
     pub service_per_s: Vec<Option<f64>>,
     /// Per row of `Problem::extra` (a plan over periods), its bound in the row's own sense.
     pub extra: Vec<Option<f64>>,
+    /// Per row of `Problem::licences`, what is left of the licence (accelerators or value).
+    pub licence: Vec<Option<f64>>,
 }
 
 impl Limits {
@@ -45,6 +47,7 @@ impl Limits {
             target_pflops,
             service_per_s: p.service_rows.iter().map(|r| r.need()).collect(),
             extra: p.extra.iter().map(|r| Some(r.limit)).collect(),
+            licence: p.licences.iter().map(|r| Some(r.remaining())).collect(),
         }
     }
 }
@@ -62,6 +65,9 @@ pub(crate) enum Group {
     Service(usize),
     /// A row of `Problem::extra`.
     Extra(usize),
+    /// A row of `Problem::licences`: what the plan lines under a licence draw, at most what
+    /// the pools leave of it.
+    Licence(usize),
 }
 
 /// What one solve optimises.
@@ -241,6 +247,28 @@ pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
             negated: x.at_least,
         });
     }
+    for (k, left) in lim.licence.iter().enumerate() {
+        let Some(left) = *left else { continue };
+        let coefs: Vec<(usize, f64)> = p
+            .items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, it)| {
+                it.licences
+                    .iter()
+                    .filter(move |&&(r, _)| r == k)
+                    .map(move |&(_, a)| (i, a))
+            })
+            .collect();
+        if !coefs.is_empty() {
+            out.push(Row {
+                group: Some(Group::Licence(k)),
+                coefs,
+                rhs: left,
+                negated: false,
+            });
+        }
+    }
     if let Some(t) = lim.target_pflops {
         out.push(Row {
             group: Some(Group::Target),
@@ -306,6 +334,11 @@ pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
             if let Some(w) = lim.power_w[it.site] {
                 ub = ub.min(w / it.node_power_w);
             }
+            for &(k, a) in &it.licences {
+                if let Some(left) = lim.licence[k] {
+                    ub = ub.min(left / a);
+                }
+            }
             // Round down with a little tolerance so that 2.9999999 (from FX) counts as 3.
             let ub = (ub + 1e-9).floor().max(0.0);
             ub.min(i32::MAX as f64)
@@ -362,6 +395,7 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                 }
                 let (a, b) = (&p.items[i], &p.items[j]);
                 let same = a.caps == b.caps
+                    && a.licences == b.licences
                     && a.vendor_country == b.vendor_country
                     && a.accels_per_node == b.accels_per_node
                     && crate::services::serves_at_least(a, b);

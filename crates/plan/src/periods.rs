@@ -162,6 +162,7 @@ pub(crate) fn prepare_periods(
         // services are planned on one date only.
         latent: Vec::new(),
         service_rows: Vec::new(),
+        licences: Vec::new(),
     };
     let mut times: Vec<ItemTime> = Vec::new();
     // Per candidate id, the reasons it was left out, with the period each applies in.
@@ -225,8 +226,16 @@ pub(crate) fn prepare_periods(
                 ..s
             });
         }
+        // A licence's rows span every period (what is bought under it in any period counts),
+        // and depend only on the pools: every period's prepare gives the same ones.
+        out.licences = p.licences;
         for w in p.warnings {
-            let w = format!("{}: {w}", per.id);
+            // A licence's warnings concern the whole plan, not one period.
+            let w = if w.starts_with("licence ") {
+                w
+            } else {
+                format!("{}: {w}", per.id)
+            };
             out.warnings.push(w);
         }
         for x in p.excluded {

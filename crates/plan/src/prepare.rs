@@ -83,6 +83,9 @@ pub(crate) struct Item {
     /// For a serving copy of a candidate (`services`): the row it covers; `None` for the
     /// candidate itself, whose nodes train.
     pub serve: Option<crate::services::Serve>,
+    /// The licence rows (indices into `Problem::licences`) one node draws on, with what it
+    /// draws: accelerators for a quantity row, purchase value for a value row.
+    pub licences: Vec<(usize, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +130,157 @@ impl SiteRow {
     }
 }
 
+/// What a licence with a `quantity` or `value` has left for the plan (`licence:<id>`): one row
+/// over every plan line under it, in every period. A licence with both gets a second row for
+/// its value, `licence:<id>:value`.
+#[derive(Debug, Clone)]
+pub(crate) struct LicenceRow {
+    /// The constraint id: `licence:<id>` (or `licence:<id>:value` for the value of a licence
+    /// that also limits the quantity).
+    pub id: String,
+    /// "accelerators", or the licence's currency.
+    pub unit: String,
+    /// What the licence allows in all, in `unit`.
+    pub allowed: f64,
+    /// What the pools under it already draw, in `unit`.
+    pub drawn: f64,
+}
+
+impl LicenceRow {
+    /// What is left for the plan: never below zero.
+    pub fn remaining(&self) -> f64 {
+        (self.allowed - self.drawn).max(0.0)
+    }
+}
+
+/// The licence rows of `scenario`, the warnings about them (over-drawn by the pools, a value
+/// that cannot be converted), and for each licence of the scenario the indices of its rows
+/// (quantity first, then value).
+fn licence_rows(scenario: &Scenario) -> (Vec<LicenceRow>, Vec<String>, Vec<Vec<usize>>) {
+    let mut rows = Vec::new();
+    let mut warnings = Vec::new();
+    let mut of = Vec::new();
+    let n = scenario.pools.len();
+    for l in &scenario.licences {
+        let mut mine = Vec::new();
+        let (used_q, used_v) = xpufleet_comply::licence_drawdown(scenario, l, n);
+        if let Some(q) = l.quantity {
+            if used_q > q {
+                warnings.push(format!(
+                    "licence {}: the pools under it already draw {used_q} of its {q} accelerators, so nothing more is planned under it (remaining 0)",
+                    l.id
+                ));
+            }
+            mine.push(rows.len());
+            rows.push(LicenceRow {
+                id: format!("licence:{}", l.id),
+                unit: "accelerators".into(),
+                allowed: q as f64,
+                drawn: used_q as f64,
+            });
+        }
+        if let Some(v) = &l.value {
+            match used_v {
+                Some(used) => {
+                    if used > v.amount {
+                        warnings.push(format!(
+                            "licence {}: the pools under it already draw {} of its value of {v}, so nothing more is bought under it (remaining 0)",
+                            l.id,
+                            Money::new(used, v.currency.clone())
+                        ));
+                    }
+                    mine.push(rows.len());
+                    rows.push(LicenceRow {
+                        id: if l.quantity.is_some() {
+                            format!("licence:{}:value", l.id)
+                        } else {
+                            format!("licence:{}", l.id)
+                        },
+                        unit: v.currency.to_string(),
+                        allowed: v.amount,
+                        drawn: used,
+                    });
+                }
+                // The plan cannot know what is left, so it buys nothing under the licence
+                // (every line under it is held at zero through a zero limit).
+                None => {
+                    warnings.push(format!(
+                        "licence {}: a pool's price under it cannot be converted to {}, so what is left of its value is unknown and nothing is bought under it; add the rate to [fx]",
+                        l.id, v.currency
+                    ));
+                    mine.push(rows.len());
+                    rows.push(LicenceRow {
+                        id: if l.quantity.is_some() {
+                            format!("licence:{}:value", l.id)
+                        } else {
+                            format!("licence:{}", l.id)
+                        },
+                        unit: v.currency.to_string(),
+                        allowed: 0.0,
+                        drawn: 0.0,
+                    });
+                }
+            }
+        }
+        of.push(mine);
+    }
+    (rows, warnings, of)
+}
+
+/// The licence a candidate's lines draw on, when one of those it lists limits a quantity or a
+/// value: the first it lists that is valid on `date` and covers its accelerator and site
+/// country (a line is drawn from one licence, never counted twice). Each entry is a licence
+/// row and what one node draws on it; an error when a purchase cannot be priced in the
+/// licence's currency.
+fn licence_coefs(
+    scenario: &Scenario,
+    rows_of: &[Vec<usize>],
+    c: &xpufleet_model::Candidate,
+    country: &str,
+    date: Date,
+) -> Result<Vec<(usize, f64)>, String> {
+    let Some((k, l)) = scenario.licences.iter().enumerate().find(|(_, l)| {
+        c.licences.contains(&l.id)
+            && l.valid_from <= date
+            && date <= l.valid_until
+            && (l.accelerators.is_empty() || l.accelerators.contains(&c.accelerator))
+            && (l.countries.is_empty()
+                || l.countries.iter().any(|x| x.eq_ignore_ascii_case(country)))
+    }) else {
+        return Ok(vec![]);
+    };
+    let accels = c.accels_per_node as f64;
+    let mut rows = rows_of[k].iter().copied();
+    let mut out = Vec::new();
+    if l.quantity.is_some() {
+        out.extend(rows.next().map(|r| (r, accels)));
+    }
+    if let Some(v) = &l.value {
+        // A lease has no purchase value, as a leased pool draws none (`pool_value`).
+        let per_node = match c.mode {
+            CandidateMode::Buy => {
+                scenario
+                    .fx
+                    .convert(&c.price.scale(accels), &v.currency)
+                    .map_err(|e| {
+                        format!(
+                            "licence {}: cannot price a node in {} to draw on its value: {e}",
+                            l.id, v.currency
+                        )
+                    })?
+                    .amount
+            }
+            CandidateMode::Lease => 0.0,
+        };
+        if let Some(r) = rows.next() {
+            if per_node > 0.0 {
+                out.push((r, per_node));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The planning problem, before any objective.
 #[derive(Debug, Clone)]
 pub(crate) struct Problem {
@@ -148,6 +302,8 @@ pub(crate) struct Problem {
     pub extra: Vec<crate::periods::ExtraRow>,
     /// For a plan over periods, which period each item is ordered in and when it is present.
     pub timeline: Option<crate::periods::Timeline>,
+    /// What each licence with a quantity or value has left (rows over every period).
+    pub licences: Vec<LicenceRow>,
 }
 
 fn node_money(price: &Money, accels: u64, mode: CandidateMode, horizon_hours: f64) -> Money {
@@ -243,6 +399,7 @@ pub(crate) fn prepare(
         })
         .collect();
 
+    let (licences, licence_warnings, licence_rows_of) = licence_rows(scenario);
     let mut items = Vec::new();
     let mut excluded = Vec::new();
     let mut latent = Vec::new();
@@ -357,6 +514,14 @@ pub(crate) fn prepare(
                 (f64::NAN, f64::NAN)
             }
         };
+        let licence_coefs =
+            match licence_coefs(scenario, &licence_rows_of, c, &sites[si].country, date) {
+                Ok(v) => v,
+                Err(e) => {
+                    why!(ExclusionKind::Fx, e);
+                    vec![]
+                }
+            };
         if !reasons.is_empty() {
             excluded.push(excluded_of(c, reasons));
             continue;
@@ -382,6 +547,9 @@ pub(crate) fn prepare(
             );
         }
         ub = ub.min(by_budget);
+        for &(r, per_node) in &licence_coefs {
+            ub = ub.min((licences[r].remaining() / per_node + 1e-9).floor());
+        }
         for (k, cap) in scenario.supply_caps.iter().enumerate() {
             let vendor_ok = cap
                 .vendor
@@ -511,6 +679,7 @@ pub(crate) fn prepare(
             max_nodes: c.max_nodes.map(u64::from),
             caps: member_caps,
             serve: None,
+            licences: licence_coefs,
         };
         if latent_item {
             excluded.push(excluded_of(c, reasons));
@@ -519,7 +688,7 @@ pub(crate) fn prepare(
             items.push(item);
         }
     }
-    let mut warnings = Vec::new();
+    let mut warnings = licence_warnings;
     for m in &mixes {
         let any_domestic = items
             .iter()
@@ -544,6 +713,7 @@ pub(crate) fn prepare(
         warnings,
         extra: Vec::new(),
         timeline: None,
+        licences,
     })
 }
 

@@ -182,6 +182,8 @@ pub enum ConstraintKind {
     Target,
     /// A service's (or request bucket's) demand, in output tokens a second at its peak.
     Service,
+    /// What a licence's quantity or value leaves after the pools under it (`licence:<id>`).
+    Licence,
 }
 
 /// What relaxing one binding constraint by a stated step does to the objective. The re-solve
@@ -401,6 +403,7 @@ pub fn plan(
     let value = base.value;
     let status = base.status(opts.mip_gap);
     let mut warnings = p.warnings.clone();
+    warnings.extend(licence_alerts(&p, &sol.nodes));
     if over_periods && !scenario.services.is_empty() {
         warnings.push(
             "the services are not planned in a plan over periods yet: [[service]] demand is \
@@ -948,6 +951,7 @@ fn infeasible(p: &Problem, full: &Limits, objective: Objective, opts: SolverOpts
     groups.extend((0..p.mixes.len()).map(Group::Mix));
     groups.extend((0..p.envelopes.len()).map(Group::Budget));
     groups.extend((0..p.extra.len()).map(Group::Extra));
+    groups.extend((0..p.licences.len()).map(Group::Licence));
     let present: Vec<Option<Group>> = model::rows(p, &lim, Goal::Feasibility)
         .iter()
         .map(|r| r.group)
@@ -1004,6 +1008,7 @@ fn dropped(lim: &Limits, g: Group) -> Limits {
         Group::Target => l.target_pflops = None,
         Group::Service(r) => l.service_per_s[r] = None,
         Group::Extra(k) => l.extra[k] = None,
+        Group::Licence(k) => l.licence[k] = None,
     }
     l
 }
@@ -1018,6 +1023,7 @@ fn group_id(p: &Problem, g: Group) -> String {
         Group::Target => "target".into(),
         Group::Service(r) => format!("service:{}", p.service_rows[r].id),
         Group::Extra(k) => p.extra[k].id.clone(),
+        Group::Licence(k) => p.licences[k].id.clone(),
     }
 }
 
@@ -1128,6 +1134,20 @@ fn constraint_reports(
                     ),
                 }
             }
+            // Shown as the licence's whole use: the pools' draw (at most the licence: an
+            // over-drawn licence has nothing left, and is not shown broken by the plan) and the
+            // plan's.
+            Group::Licence(k) => {
+                let x = &p.licences[k];
+                let pools = x.drawn.min(x.allowed);
+                (
+                    ConstraintKind::Licence,
+                    pools + r.lhs(nodes),
+                    pools + r.limit(),
+                    "≤",
+                    x.unit.clone(),
+                )
+            }
             Group::MaxNodes(_) => unreachable!("max_nodes are bounds, not rows"),
         };
         out.push(ConstraintReport {
@@ -1162,6 +1182,48 @@ fn constraint_reports(
                 unit: "nodes".into(),
                 relaxation: None,
             });
+        }
+    }
+    out
+}
+
+/// A warning for each licence the plan brings to `LICENCE_ALERT_SHARE` (80%) of its quantity or
+/// value or more, counting the pools under it: apply for more before the plan is carried out.
+fn licence_alerts(p: &Problem, nodes: &[u64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, x) in p.licences.iter().enumerate() {
+        let planned: f64 = p
+            .items
+            .iter()
+            .zip(nodes)
+            .flat_map(|(it, &n)| {
+                it.licences
+                    .iter()
+                    .filter(move |&&(r, _)| r == k)
+                    .map(move |&(_, a)| a * n as f64)
+            })
+            .sum();
+        if planned <= 0.0 || x.allowed <= 0.0 {
+            continue;
+        }
+        let used = x.drawn.min(x.allowed) + planned;
+        let share = used / x.allowed;
+        if share >= xpufleet_comply::LICENCE_ALERT_SHARE {
+            let fmt = |v: f64| {
+                if x.unit == "accelerators" {
+                    format!("{v:.0}")
+                } else {
+                    xpufleet_model::Money::new(v, x.unit.as_str()).to_string()
+                }
+            };
+            out.push(format!(
+                "{}: the pools and this plan use {:.0}% of it ({} of {} {}): apply for more before planning beyond it",
+                x.id,
+                share * 100.0,
+                fmt(used),
+                fmt(x.allowed),
+                if x.unit == "accelerators" { "accelerators" } else { "in value" },
+            ));
         }
     }
     out
@@ -1224,6 +1286,22 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
         let add = (c * step).ceil().max(1.0);
         l.cap_accels[k] = Some(c + add);
         return (Some(l), format!("cap +{pct:.0}% (+{add} accelerators)"));
+    }
+    if let Some(k) = p.licences.iter().position(|x| x.id == id) {
+        let x = &p.licences[k];
+        let left = lim.licence[k].unwrap_or(0.0);
+        let add = if x.unit == "accelerators" {
+            (x.allowed * step).ceil().max(1.0)
+        } else {
+            x.allowed * step
+        };
+        l.licence[k] = Some(left + add);
+        let added = if x.unit == "accelerators" {
+            format!("+{add} accelerators")
+        } else {
+            format!("+{}", xpufleet_model::Money::new(add, x.unit.as_str()))
+        };
+        return (Some(l), format!("licence +{pct:.0}% ({added})"));
     }
     if let Some(s) = p.sites.iter().position(|s| format!("power:{}", s.id) == id) {
         let add_w = p.sites[s].limit_w * step;

@@ -33,6 +33,10 @@ pub struct Args {
     /// against this list, in the Consolidated Screening List CSV or JSON layout (repeatable).
     #[arg(long, value_name = "FILE")]
     screening: Vec<PathBuf>,
+    /// A previous version of the `--screening` list (repeatable): report the hits that are
+    /// new on the list and those it cleared, naming both lists' SHA-256.
+    #[arg(long, value_name = "FILE")]
+    screening_previous: Vec<PathBuf>,
     /// Name similarity (0..1) at or above which a screening match is a hit.
     #[arg(long, value_name = "X", default_value_t = xpufleet_comply::screening::DEFAULT_THRESHOLD)]
     screening_threshold: f64,
@@ -55,13 +59,56 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 .map_err(|d| anyhow!("{d}"))?,
         )
     };
-    let screening = list.as_ref().map(|l| (l, args.screening_threshold));
-    let out = xpufleet_app::check_screened(&loaded, &rules, args.as_of, screening)?;
+    let out = match &list {
+        None if !args.screening_previous.is_empty() => {
+            return Err(anyhow!(
+                "--screening-previous: expected the new list too (--screening FILE)"
+            ))
+        }
+        None => xpufleet_app::check_screened(&loaded, &rules, args.as_of, None)?,
+        Some(list) => {
+            let previous = if args.screening_previous.is_empty() {
+                None
+            } else {
+                Some(
+                    xpufleet_io::screening::read_screening_files(&args.screening_previous)
+                        .map_err(|d| anyhow!("{d}"))?,
+                )
+            };
+            let sha = digests(&args.screening)?;
+            let previous_sha = digests(&args.screening_previous)?;
+            use xpufleet_app::screening::{check_rescreened, ListInput};
+            check_rescreened(
+                &loaded,
+                &rules,
+                args.as_of,
+                ListInput { list, sha256: &sha },
+                previous.as_ref().map(|list| ListInput {
+                    list,
+                    sha256: &previous_sha,
+                }),
+                args.screening_threshold,
+            )?
+        }
+    };
     if args.json {
         return print_json(&out);
     }
     print_text(&out.report, &out.rule_packs);
     Ok(())
+}
+
+/// SHA-256 of each file's bytes (they were read once already; a file that changed in between
+/// would give a digest of what the list was not read from, so this reads them the same way).
+fn digests(paths: &[PathBuf]) -> Result<Vec<String>> {
+    paths
+        .iter()
+        .map(|p| {
+            std::fs::read(p)
+                .map(|b| xpufleet_app::screening::sha256_hex(&b))
+                .map_err(|e| anyhow!("{}: {e}", p.display()))
+        })
+        .collect()
 }
 
 fn mode(u: &CheckedUse) -> &'static str {
@@ -242,6 +289,10 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
             sc.threshold,
             sc.screened.len()
         );
+        crate::common::say!("  matcher {}", sc.matcher_version);
+        for (f, sha) in sc.files.iter().zip(&sc.sha256) {
+            crate::common::say!("  sha256 {sha}  {}", file_name(f));
+        }
         if sc.hits.is_empty() {
             crate::common::say!("  no hits");
         }
@@ -257,6 +308,36 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
                 h.at,
                 h.score
             );
+        }
+    }
+    if let (Some(sc), Some(prev)) = (
+        &r.screening,
+        r.screening.as_ref().and_then(|s| s.previous.as_ref()),
+    ) {
+        let new = sc.new_hits.as_deref().unwrap_or_default();
+        let cleared = sc.cleared_hits.as_deref().unwrap_or_default();
+        crate::common::say!(
+            "\nScreening changes since the previous list ({} entries, {} hits): {} new, {} cleared",
+            prev.entries,
+            prev.hits,
+            new.len(),
+            cleared.len()
+        );
+        for (f, sha) in prev.files.iter().zip(&prev.sha256) {
+            crate::common::say!("  previous sha256 {sha}  {}", file_name(f));
+        }
+        for (what, hits) in [("new", new), ("cleared", cleared)] {
+            for h in hits {
+                crate::common::say!(
+                    "  {what}: {} \"{}\" matches \"{}\" on {}: entry {}, similarity {:.2}",
+                    h.entity,
+                    h.entity_name,
+                    h.matched_name,
+                    h.source,
+                    h.entry_id,
+                    h.score
+                );
+            }
         }
     }
     crate::common::say!("\nNotices (advisory; they do not change a verdict)");
@@ -277,4 +358,9 @@ fn print_text(r: &CheckReport, packs: &[PackRef]) {
     crate::common::say!(
         "\nDecision support, not legal advice: rule packs are digests of public rules; see docs/compliance.md."
     );
+}
+
+/// A list file's name without its folders (the table stays within 100 columns).
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }

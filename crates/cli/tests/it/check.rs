@@ -343,3 +343,89 @@ fn screening_flag_reports_hits_with_list_and_entry() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad.csv:2"), "{}", stderr(&o));
 }
+
+/// Issue 24 item 4: `check --screening NEW --screening-previous OLD` reports the hits that are
+/// new and those cleared, and names both lists' SHA-256 and the matcher version, so the answer
+/// can be reproduced from (lists, matcher, input).
+#[test]
+fn screening_previous_reports_new_and_cleared_hits_with_digests() {
+    let new = repo().join("data/screening/synthetic-csl.csv");
+    let d = scratch("check-rescreening");
+    let old = d.join("old.csv");
+    let header = std::fs::read_to_string(&new)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    // The previous version listed the Johor operator, and not yet the Singapore lessor.
+    let old_text = format!(
+        "{header}\nOLD-1,Entity List (EL) - Bureau of Industry and Security,,Entity,,JOHOR DATA CENTRES BHD (EXAMPLE THIRD-PARTY OPERATOR),,,,2024-01-01,,,,,,,,,,,Synthetic.,,,,,,,,\n"
+    );
+    std::fs::write(&old, &old_text).unwrap();
+    let args = [
+        "--as-of",
+        "2025-08-01",
+        "--screening",
+        new.to_str().unwrap(),
+        "--screening-previous",
+        old.to_str().unwrap(),
+    ];
+    let (_, v) = check_json(&args);
+    let s = &v["screening"];
+    let ids = |k: &str| -> Vec<(String, String)> {
+        s[k].as_array()
+            .unwrap_or_else(|| panic!("{k}: {s}"))
+            .iter()
+            .map(|h| {
+                (
+                    h["entity"].as_str().unwrap().to_string(),
+                    h["entry_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(ids("new_hits"), [("sg-neocloud".into(), "SYN-001".into())]);
+    assert_eq!(ids("cleared_hits"), [("johor-dc".into(), "OLD-1".into())]);
+    // Both lists by digest (of the files' bytes), and the matcher by version.
+    let sha =
+        |path: &std::path::Path| xpufleet_app::screening::sha256_hex(&std::fs::read(path).unwrap());
+    assert_eq!(s["sha256"][0], sha(&new).as_str());
+    assert_eq!(s["previous"]["sha256"][0], sha(&old).as_str());
+    assert_eq!(s["previous"]["hits"], 1);
+    assert_eq!(s["matcher_version"], "comply-screening-1");
+    // The same inputs give the same answer.
+    let (_, again) = check_json(&args);
+    assert_eq!(again["screening"], v["screening"]);
+    // Against itself nothing is new or cleared.
+    let (_, same) = check_json(&[
+        "--as-of",
+        "2025-08-01",
+        "--screening",
+        new.to_str().unwrap(),
+        "--screening-previous",
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(same["screening"]["new_hits"], serde_json::json!([]));
+    assert_eq!(same["screening"]["cleared_hits"], serde_json::json!([]));
+    // The table says the same.
+    let o = xpufleet(&[
+        "check", args[0], args[1], args[2], args[3], args[4], args[5],
+    ]);
+    let text = stdout(&o);
+    assert!(text.contains("1 new, 1 cleared"), "{text}");
+    assert!(text.contains("new: sg-neocloud"), "{text}");
+    assert!(text.contains("cleared: johor-dc"), "{text}");
+    assert!(
+        text.contains(&format!("previous sha256 {}", sha(&old))),
+        "{text}"
+    );
+    // Without the new list the previous one means nothing: bad input.
+    let o = xpufleet(&["check", "--screening-previous", old.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--screening-previous"),
+        "{}",
+        stderr(&o)
+    );
+}

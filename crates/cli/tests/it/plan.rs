@@ -410,3 +410,58 @@ fn issue_22_plan_json_carries_the_services_and_the_table_shows_them() {
     );
     assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
 }
+
+/// Issue 24's "a licence's quantity caps the plan", on the example: the Malaysian H200 lease
+/// listed under a permit of 8,000 accelerators leases at most 8,000 (it leases ~111k without
+/// it), the permit's row `licence:my-stp-jdc-2025` binds, and its relaxation says by how much.
+#[test]
+fn issue_24_a_licences_quantity_caps_the_example_plan() {
+    let example = std::fs::read_to_string(repo().join("examples/capex-2025.toml")).unwrap();
+    let listed = example.replacen(
+        "lessor = \"johor-dc\"\n\n[[candidate]]\nid = \"my-b200-lease\"",
+        "lessor = \"johor-dc\"\nlicences = [\"my-stp-jdc-2025\"]\n\n[[candidate]]\nid = \"my-b200-lease\"",
+        1,
+    );
+    assert_ne!(listed, example);
+    let capped = listed.replacen(
+        "valid_from = 2025-07-20\nvalid_until = 2026-07-19\n",
+        "valid_from = 2025-01-01\nvalid_until = 2026-07-19\nquantity = 8000\n",
+        1,
+    );
+    assert_ne!(capped, listed);
+    let dir = scratch("issue24-licence");
+    let path = dir.join("capped.toml");
+    std::fs::write(&path, &capped).unwrap();
+    let v = json(&["plan", path.to_str().unwrap(), "--json"]);
+    let leased: u64 = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["candidate"] == "my-h200-lease")
+        .map(|l| l["units"].as_u64().unwrap())
+        .sum();
+    assert!(leased > 0 && leased <= 8000, "{leased}");
+    let row = v["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "licence:my-stp-jdc-2025")
+        .unwrap_or_else(|| panic!("{}", v["constraints"]));
+    assert_eq!(row["kind"], "licence");
+    assert_eq!(row["binding"], true, "{row}");
+    assert_eq!(row["limit"], 8000.0);
+    assert!(
+        row["relaxation"]["step"]
+            .as_str()
+            .unwrap()
+            .contains("+800 accelerators"),
+        "{row}"
+    );
+    // The table names the row too.
+    let o = xpufleet(&["plan", path.to_str().unwrap(), "--no-sensitivity"]);
+    assert!(
+        stdout(&o).contains("licence:my-stp-jdc-2025"),
+        "{}",
+        stdout(&o)
+    );
+}

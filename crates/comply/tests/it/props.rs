@@ -1,9 +1,10 @@
 //! Property tests over random pools, histories and licences: a licence never makes a verdict
 //! stricter; moving the as-of date past a rule's end never clears a taint; a verdict does not
-//! depend on the order the rule packs are loaded in.
+//! depend on the order the rule packs are loaded in; verdict changes over a horizon agree with
+//! the verdict on each listed date and the day before.
 
 use proptest::prelude::*;
-use xpufleet_comply::{Outcome, RuleEngine, RuleSet};
+use xpufleet_comply::{Outcome, RuleEngine, RuleSet, UseKind, UseRequest};
 use xpufleet_io::rules::{parse_rule_pack, BUILTIN_RULE_PACKS};
 
 use crate::fixture::*;
@@ -213,3 +214,76 @@ proptest! {
         prop_assert_eq!(&a.notices, &b.notices);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Issue 24: every change `verdict_changes` lists is what `check --as-of` (`evaluate`)
+    /// gives on its date (`to`) and on the day before (`from`), and on days it does not list
+    /// the verdict does not move, for generated pools, histories, users and reviews (which
+    /// start and expire inside the horizon).
+    #[test]
+    fn verdict_changes_agree_with_check_as_of_on_each_listed_date(
+        c in case(),
+        user in 0..OWNERS.len(),
+        review in prop::option::of((0u32..900, 1u32..400, any::<bool>())),
+        probes in prop::collection::vec(0u32..730, 4),
+    ) {
+        let mut s = text(&c, false);
+        if let Some((from, days, cleared)) = review {
+            let rules: Vec<String> = RULE_IDS.iter().map(|r| format!("\"{r}\"")).collect();
+            s.push_str(&format!(
+                "\n[[review]]\nid = \"r\"\ntarget = \"p\"\nrules = [{}]\ndecision = \"{}\"\nreviewer = \"o\"\ndate = {}\nvalid_until = {}\n",
+                rules.join(", "),
+                if cleared { "cleared" } else { "denied" },
+                day(from),
+                day(from + days),
+            ));
+        }
+        let e = engine(&s);
+        let start = d(&day(last_day(&c) + c.ask_after / 4));
+        let until = start.plus_days(730);
+        let user = OWNERS[user];
+        let req = |date| UseRequest {
+            user: user.into(),
+            target: "p".into(),
+            kind: e.pool_mode("p").unwrap_or(UseKind::Own),
+            workload_flops: None,
+            date,
+        };
+        let at = |date| {
+            let v = e.evaluate(&req(date)).verdict;
+            (v.outcome, v.usable)
+        };
+        let changes = xpufleet_comply::verdict_changes(&e, &[req(start)], until);
+        for ch in &changes {
+            prop_assert!(ch.date > start && ch.date <= until, "{ch:?}");
+            prop_assert_eq!(at(ch.date), (ch.to, ch.usable_to), "{:?}", ch);
+            prop_assert_eq!(at(ch.date.plus_days(-1)), (ch.from, ch.usable_from), "{:?}", ch);
+        }
+        // On any other day the verdict is the one the last listed change (or the start) gave.
+        for p in probes {
+            let day = start.plus_days(p as i64);
+            let expect = changes
+                .iter()
+                .rev()
+                .find(|ch| ch.date <= day)
+                .map_or(at(start), |ch| (ch.to, ch.usable_to));
+            prop_assert_eq!(at(day), expect, "on {} with changes {:?}", day, changes);
+        }
+    }
+}
+
+/// Every rule id of the built-in packs, so a generated review can name the ones that decide.
+static RULE_IDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    BUILTIN_RULE_PACKS
+        .iter()
+        .flat_map(|(name, text)| {
+            let p = parse_rule_pack(text, name).unwrap();
+            p.rules
+                .iter()
+                .map(|r| format!("{}/{}", p.pack.id, r.id))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+});

@@ -249,8 +249,13 @@ fn ear_2026_01_15_applies_to_candidates_by_where_they_ship_from() {
 #[test]
 fn every_catalog_part_with_public_figures_is_classified() {
     let cat = catalog();
-    for a in &cat.accelerators {
-        let c = classify(a, d("2025-06-01"));
+    // Under the 2022 rule (TPP and interconnect) and the 2023 rule (TPP and PD).
+    for (a, date) in cat
+        .accelerators
+        .iter()
+        .flat_map(|a| ["2023-01-01", "2025-06-01"].map(|day| (a, day)))
+    {
+        let c = classify(a, d(date));
         if a.id == "mlu590" {
             assert_eq!(c.status, Status::Indeterminate);
             assert!(!c.missing.is_empty());
@@ -259,11 +264,28 @@ fn every_catalog_part_with_public_figures_is_classified() {
         assert_ne!(
             c.status,
             Status::Indeterminate,
-            "{}: missing {:?}",
+            "{} on {date}: missing {:?}",
             a.id,
             c.missing
         );
     }
+    // A TPP lower bound decides 3A090.a when it reaches 4,800 (the 910C's FP8 and INT8 are
+    // unknown), and a per-chip TPP below 1,600 leaves a part outside 3A090 whatever its die
+    // (the MLU370-X8's die area is not published).
+    let c910 = classify(cat.get("ascend-910c").unwrap(), d("2025-06-01"));
+    assert!(!c910.tpp_exact && c910.tpp.unwrap() >= 4800.0, "{c910:?}");
+    assert_eq!(
+        (c910.status, c910.eccn),
+        (Status::Controlled, Some(xpufleet_comply::Eccn::A3090a))
+    );
+    assert!(
+        c910.reason.contains("TPP at least 12480"),
+        "{}",
+        c910.reason
+    );
+    let mlu370 = classify(cat.get("mlu370-x8").unwrap(), d("2025-06-01"));
+    assert_eq!(mlu370.status, Status::NotControlled, "{mlu370:?}");
+    assert!(mlu370.tpp_exact && mlu370.tpp.unwrap() < 1600.0 && mlu370.pd.is_none());
     let l20 = classify(cat.get("l20").unwrap(), d("2025-06-01"));
     assert_eq!(l20.status, Status::NotControlled);
     assert!(

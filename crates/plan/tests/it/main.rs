@@ -6,6 +6,7 @@ mod example;
 mod hand;
 mod hard;
 mod infeasible;
+mod licence;
 mod periods;
 mod props;
 mod risk;
