@@ -37,7 +37,7 @@ mod search;
 mod services;
 pub mod synth;
 
-pub use check::verify;
+pub use check::{verify, verify_periods, verify_with_gate};
 pub use diff::{diff, EnvelopeDiff, LineDiff, PlanDiff, VendorDiff};
 pub use mfu::{FixedMfu, Mfu};
 #[doc(hidden)]
