@@ -89,7 +89,8 @@ pub fn report(
         date: Some(as_of),
         ..crate::plan_options()
     };
-    let base = xpufleet_plan::plan(sc, catalog, &engine, &perf, &plan_opts);
+    let base = xpufleet_plan::plan(sc, catalog, &engine, &perf, &plan_opts)
+        .map(|p| crate::verified(p, sc, catalog, &engine));
     let plan_section = match &base {
         Ok(p) => {
             for w in &p.warnings {
@@ -551,14 +552,21 @@ fn what_if_section(
     };
     let diff = xpufleet_plan::diff(base, &alt);
     let mut changes: Vec<report::WhatIfChange> = Vec::new();
+    // Over periods, a candidate's orders are compared period by period and named with it.
+    let named = |l: &xpufleet_plan::PlanLine| match &l.period {
+        Some(p) => format!("{} ({p})", l.candidate),
+        None => l.candidate.clone(),
+    };
     for l in base.lines.iter().chain(&alt.lines) {
-        if changes.iter().any(|c| c.candidate == l.candidate) {
+        if changes.iter().any(|c| c.candidate == named(l)) {
             continue;
         }
-        let b = base.lines.iter().find(|x| x.candidate == l.candidate);
-        let a = alt.lines.iter().find(|x| x.candidate == l.candidate);
+        let same =
+            |x: &&xpufleet_plan::PlanLine| x.candidate == l.candidate && x.period == l.period;
+        let b = base.lines.iter().find(same);
+        let a = alt.lines.iter().find(same);
         changes.push(report::WhatIfChange {
-            candidate: l.candidate.clone(),
+            candidate: named(l),
             accelerator: l.accelerator.clone(),
             site: l.site.clone(),
             mode: mode_str(l.mode),

@@ -38,7 +38,7 @@ mod services;
 pub mod synth;
 
 pub use check::{verify, verify_periods, verify_with_gate};
-pub use diff::{diff, EnvelopeDiff, LineDiff, PlanDiff, VendorDiff};
+pub use diff::{diff, EnvelopeDiff, LineDiff, PeriodDiff, PeriodMove, PlanDiff, VendorDiff};
 pub use mfu::{FixedMfu, Mfu};
 #[doc(hidden)]
 pub use model::program_text;
