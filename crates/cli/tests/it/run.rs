@@ -522,3 +522,35 @@ fn the_report_renders_in_a_headless_browser_without_errors() {
     );
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// Issue 26 item 3: `run` simulates a plan over quarters as it is delivered. The two-quarter
+/// scenario of the planner's tests leases 16 accelerators for Q1 and buys 24 more that arrive
+/// with Q2 (60 days' lead time); a 24-accelerator job submitted on day 0 cannot start before
+/// Q2, where one fleet of every line from day 0 would have started it at once.
+#[test]
+fn issue_26_run_simulates_a_plan_over_quarters_as_it_is_delivered() {
+    let dir = scratch("run-periods");
+    let text = std::fs::read_to_string(repo().join("crates/plan/tests/data/periods.toml"))
+        .unwrap()
+        + "\n[[job]]\nid = \"j24\"\nparams = 1e9\ntokens = 1e10\nmin_accels = 24\n\
+           max_accels = 24\ntenant = \"co\"\n";
+    let file = dir.join("periods.toml");
+    std::fs::write(&file, text).unwrap();
+    let out_dir = dir.join("out");
+    let o = xpufleet(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--no-failures",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(&out_dir);
+    let notes = j["notes"].to_string();
+    assert!(notes.contains("simulated as it is delivered"), "{notes}");
+    let job = &j["workload"]["data"]["jobs"][0];
+    let start = job["start_s"].as_u64().unwrap_or_else(|| panic!("{job}"));
+    // 2025-01-01 to 2025-04-01: 90 days.
+    assert!(start >= 90 * 86_400, "{job}");
+    assert_eq!(job["status"], "completed", "{job}");
+}
