@@ -895,11 +895,18 @@ fn simulate_fleet(
         hold_s: Some(restart_delay_s + crate::defaults::CHECKPOINT_S),
         log: true,
     };
-    let out = simulate_over_time(fleet, jobs, &cfg, Limits::default(), capacity, &mut |done, total| {
-        progress(Progress::Message(&format!(
-            "simulating the workload: {done}/{total} jobs done"
-        )));
-    });
+    let out = simulate_over_time(
+        fleet,
+        jobs,
+        &cfg,
+        Limits::default(),
+        capacity,
+        &mut |done, total| {
+            progress(Progress::Message(&format!(
+                "simulating the workload: {done}/{total} jobs done"
+            )));
+        },
+    );
     let mut notes = Vec::new();
     if let Some(stop) = &out.stopped {
         notes.push(format!(

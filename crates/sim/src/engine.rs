@@ -491,9 +491,7 @@ fn run(
                     dirty = true;
                     // A round policy may have stopped ticking with jobs waiting: the change
                     // is a reason to plan again.
-                    if round_s.is_some()
-                        && !sim.heap.iter().any(|e| matches!(e.0 .2, Ev::Round))
-                    {
+                    if round_s.is_some() && !sim.heap.iter().any(|e| matches!(e.0 .2, Ev::Round)) {
                         round = true;
                     }
                 }
@@ -558,9 +556,9 @@ impl Sim<'_> {
     }
 
     fn arrival_pending(&self, pool: u32) -> bool {
-        self.heap.iter().any(|e| {
-            matches!(e.0 .2, Ev::Capacity { pool: p, present: true } if p == pool)
-        })
+        self.heap
+            .iter()
+            .any(|e| matches!(e.0 .2, Ev::Capacity { pool: p, present: true } if p == pool))
     }
 
     /// Takes every accelerator of `pool` down (it is not there yet, or no longer).
@@ -627,7 +625,10 @@ impl Sim<'_> {
             self.restarted[j as usize] = true;
             self.q.enqueue(j);
             if self.cfg.log {
-                self.log.push(LogEvent::Preempt { t: self.now, job: j });
+                self.log.push(LogEvent::Preempt {
+                    t: self.now,
+                    job: j,
+                });
             }
         }
         self.departed[pool as usize] = true;

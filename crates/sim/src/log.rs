@@ -72,7 +72,11 @@ pub enum LogEvent {
     /// `pool` arrives (`present`) or leaves: a purchase delivered, a lease ended. A pool that
     /// arrives later is logged as leaving at the start. The jobs on a leaving pool are stopped
     /// first (a `preempt` line each).
-    Capacity { t: SimTime, pool: u32, present: bool },
+    Capacity {
+        t: SimTime,
+        pool: u32,
+        present: bool,
+    },
 }
 
 impl LogEvent {

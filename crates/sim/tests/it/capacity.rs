@@ -40,7 +40,12 @@ fn story(o: &Outcome) -> Vec<(u64, String)> {
 
 #[test]
 fn a_job_waits_for_the_pool_that_arrives() {
-    let o = run(&[(0, 0, 2, 4, 1)], &[at(1000, 0, true)], Policy::Fifo, 100.0);
+    let o = run(
+        &[(0, 0, 2, 4, 1)],
+        &[at(1000, 0, true)],
+        Policy::Fifo,
+        100.0,
+    );
     assert_eq!(
         story(&o),
         [(1000, "start on 0".into()), (1100, "finish".into())]
