@@ -287,6 +287,9 @@ fn existing_draw_w(
         .sum()
 }
 
+/// One order as a supplier mix weighs it: vendor country, spend, units.
+type MixEntry<'a> = (&'a str, f64, f64);
+
 /// A plan over periods, checked from the scenario: every line names a period and is ordered
 /// where it may be (a lease inside its `from`/`until` window, a purchase early enough to arrive
 /// by the last period's start), its spend is its price (a lease's for the period's hours), and
@@ -303,7 +306,7 @@ pub fn verify_periods(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Ve
     let n = periods.len();
     // Keyed by (envelope, period), (mix, period), ...; period indices into `periods`.
     let mut spend: BTreeMap<(&str, usize), f64> = BTreeMap::new();
-    let mut mix: BTreeMap<(&str, usize), Vec<(&str, f64, f64)>> = BTreeMap::new();
+    let mut mix: BTreeMap<(&str, usize), Vec<MixEntry>> = BTreeMap::new();
     let mut power_w: BTreeMap<(&str, usize), f64> = BTreeMap::new();
     let mut pflops = vec![0.0f64; n];
     let mut units_by_part: Vec<BTreeMap<&str, u64>> = vec![BTreeMap::new(); n];
