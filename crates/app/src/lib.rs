@@ -318,6 +318,7 @@ pub fn plan_horizon(
             source,
         },
     )?;
+    let base = verified(base, &loaded.scenario, &loaded.catalog, gate);
     let verdict_changes = horizon::plan_verdict_changes(&engine, &base, until);
     let horizon_rules = match horizon_rules {
         horizon::HorizonRules::AsOf => "as-of",
@@ -369,6 +370,7 @@ pub fn plan_horizon(
         context: format!("re-planning under {}", w.what_if.origin),
         source,
     })?;
+    let alt = verified(alt, &alt_loaded.scenario, &alt_loaded.catalog, &alt_engine);
     let diff = xpufleet_plan::diff(&base, &alt);
     Ok(PlanOutput {
         plan: base,
@@ -385,6 +387,25 @@ pub fn plan_horizon(
         horizon_end: until,
         horizon_rules,
     })
+}
+
+/// `plan` re-checked independently of the program that made it (`xpufleet_plan::verify_with_gate`:
+/// every budget, mix, cap, power and demand row recomputed from the scenario, per period for a
+/// plan over periods, and every line re-judged by `gate` on its dates). What the check finds is
+/// a planner fault the user must see, so it is added to the plan's warnings, never dropped.
+pub fn verified(
+    mut plan: xpufleet_plan::Plan,
+    scenario: &xpufleet_model::Scenario,
+    catalog: &xpufleet_model::Catalog,
+    gate: &dyn xpufleet_comply::Gate,
+) -> xpufleet_plan::Plan {
+    let broken = xpufleet_plan::verify_with_gate(&plan, scenario, catalog, gate);
+    plan.warnings.extend(
+        broken
+            .into_iter()
+            .map(|b| format!("the independent check of this plan fails: {b}")),
+    );
+    plan
 }
 
 /// Reads rule-pack files given on a command line (`--rules FILE`).

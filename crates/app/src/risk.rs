@@ -276,6 +276,32 @@ fn side(
     }
 }
 
+/// Refuses to sample a scenario with `[[period]]`s: the risk model and the robust plan know one
+/// date only, and evaluating a plan over periods as if all its orders arrived on that date would
+/// be a silent, wrong answer. The error is located at the first period and says what to do.
+pub fn refuse_periods(loaded: &LoadedScenario, what: &str) -> Result<(), Error> {
+    let n = loaded.scenario.periods.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let index = xpufleet_io::diag::SpanIndex::new(&loaded.text);
+    Err(Error::Input(
+        Diagnostic::at_path(
+            &loaded.origin,
+            &loaded.text,
+            &index,
+            "period[0]",
+            format!(
+                "{what} samples the one-date plan, and this scenario plans over {n} periods: \
+                 prices, deliveries and rules sampled period by period are not built yet. \
+                 Sample the scenario without its [[period]] entries, or plan it over periods \
+                 without {what}"
+            ),
+        )
+        .into(),
+    ))
+}
+
 /// Samples the risks of `loaded` `opts.samples` times from `opts.seed`, evaluates `base` (the
 /// plan of `loaded` under `plan_opts`) on every sample, and solves the robust plan for
 /// `opts.measure` on the first `min(samples, 200)`.
@@ -298,6 +324,7 @@ pub fn risk(
             .into(),
         ));
     }
+    refuse_periods(loaded, "--samples")?;
     let date = plan_opts.date.unwrap_or(loaded.scenario.date);
     let model = risk_model(loaded, extra_rules, date)?;
     let samples = draws(opts.seed, 0..opts.samples, model.risks.len());

@@ -20,7 +20,7 @@ use xpufleet_report::{self as report, ReportData, Section};
 use xpufleet_sched::Policy;
 use xpufleet_sim::replay::replay_log;
 use xpufleet_sim::scenario::{prepare, Prepared};
-use xpufleet_sim::{simulate_with_limits, Config, Failures, Limits};
+use xpufleet_sim::{simulate_over_time, Config, Failures, Limits};
 
 use crate::{Error, RuleText};
 
@@ -89,7 +89,8 @@ pub fn report(
         date: Some(as_of),
         ..crate::plan_options()
     };
-    let base = xpufleet_plan::plan(sc, catalog, &engine, &perf, &plan_opts);
+    let base = xpufleet_plan::plan(sc, catalog, &engine, &perf, &plan_opts)
+        .map(|p| crate::verified(p, sc, catalog, &engine));
     let plan_section = match &base {
         Ok(p) => {
             for w in &p.warnings {
@@ -139,7 +140,14 @@ pub fn report(
         planned.jobs.extend(jobs);
     }
     let fleet = Section::available(fleet_data(&planned, catalog));
-    let sim = simulate_fleet(&planned, catalog, &rules, &perf, as_of, opts, progress);
+    let (capacity, capacity_note) = match &base {
+        Ok(p) => capacity_events(sc, p, &planned),
+        Err(_) => (Vec::new(), None),
+    };
+    notes.extend(capacity_note);
+    let sim = simulate_fleet(
+        &planned, catalog, &rules, &perf, as_of, opts, &capacity, progress,
+    );
     let (workload, cost_energy) = match sim {
         Ok(s) => {
             notes.extend(s.notes);
@@ -551,14 +559,21 @@ fn what_if_section(
     };
     let diff = xpufleet_plan::diff(base, &alt);
     let mut changes: Vec<report::WhatIfChange> = Vec::new();
+    // Over periods, a candidate's orders are compared period by period and named with it.
+    let named = |l: &xpufleet_plan::PlanLine| match &l.period {
+        Some(p) => format!("{} ({p})", l.candidate),
+        None => l.candidate.clone(),
+    };
     for l in base.lines.iter().chain(&alt.lines) {
-        if changes.iter().any(|c| c.candidate == l.candidate) {
+        if changes.iter().any(|c| c.candidate == named(l)) {
             continue;
         }
-        let b = base.lines.iter().find(|x| x.candidate == l.candidate);
-        let a = alt.lines.iter().find(|x| x.candidate == l.candidate);
+        let same =
+            |x: &&xpufleet_plan::PlanLine| x.candidate == l.candidate && x.period == l.period;
+        let b = base.lines.iter().find(same);
+        let a = alt.lines.iter().find(same);
         changes.push(report::WhatIfChange {
-            candidate: l.candidate.clone(),
+            candidate: named(l),
             accelerator: l.accelerator.clone(),
             site: l.site.clone(),
             mode: mode_str(l.mode),
@@ -590,6 +605,95 @@ fn what_if_section(
 
 /// Prefix of the pools the plan adds to the fleet.
 const PLANNED_PREFIX: &str = "plan:";
+
+/// `plan:<candidate>`, or `plan:<candidate>@<period>` for a line of a plan over periods (a
+/// candidate may be ordered in several).
+fn planned_pool_id(l: &xpufleet_plan::PlanLine) -> String {
+    match &l.period {
+        Some(p) => format!("{PLANNED_PREFIX}{}@{p}", l.candidate),
+        None => format!("{PLANNED_PREFIX}{}", l.candidate),
+    }
+}
+
+/// For a plan over periods, when each pool of `planned` (the scenario with the plan's pools)
+/// arrives and leaves, in simulated seconds after the scenario's date: a purchase arrives at
+/// the start of the first period on or after its delivery (order period's start + lead time,
+/// as the planner counts it), a lease runs through its period, and an existing pool leased
+/// `until` a date leaves the day after. Empty for a one-date plan, whose fleet is all there
+/// from the start. Also the note the report gives.
+fn capacity_events(
+    sc: &Scenario,
+    plan: &Plan,
+    planned: &Scenario,
+) -> (Vec<xpufleet_sim::CapacityEvent>, Option<String>) {
+    let mut out = Vec::new();
+    if plan.periods.is_empty() {
+        return (out, None);
+    }
+    let secs = |d: Date| (sc.date.days_until(d).max(0) as u64) * 86_400;
+    let pool_of = |id: &str| planned.pools.iter().position(|p| p.id == id);
+    let (mut arrive, mut leave) = (0, 0);
+    let mut event = |t: u64, pool: usize, present: bool| {
+        out.push(xpufleet_sim::CapacityEvent {
+            t: xpufleet_model::SimTime(t),
+            pool: pool as u32,
+            present,
+        });
+    };
+    for l in &plan.lines {
+        let (Some(k), Some(c)) = (
+            pool_of(&planned_pool_id(l)),
+            sc.candidates.iter().find(|c| c.id == l.candidate),
+        ) else {
+            continue;
+        };
+        let Some(u) = plan
+            .periods
+            .iter()
+            .position(|q| Some(&q.id) == l.period.as_ref())
+        else {
+            continue;
+        };
+        let per = &plan.periods[u];
+        match c.mode {
+            CandidateMode::Buy => {
+                let due = per.start.plus_days(c.lead_time_days.unwrap_or(0));
+                let Some(q) = plan.periods[u..].iter().find(|q| q.start >= due) else {
+                    continue;
+                };
+                if secs(q.start) > 0 {
+                    event(secs(q.start), k, true);
+                    arrive += 1;
+                }
+            }
+            CandidateMode::Lease => {
+                if secs(per.start) > 0 {
+                    event(secs(per.start), k, true);
+                    arrive += 1;
+                }
+                event(secs(per.end.plus_days(1)), k, false);
+                leave += 1;
+            }
+        }
+    }
+    for (k, p) in planned.pools.iter().enumerate() {
+        if let Acquisition::Leased {
+            until: Some(until), ..
+        } = &p.acquisition
+        {
+            event(secs(until.plus_days(1)), k, false);
+            leave += 1;
+        }
+    }
+    let note = format!(
+        "simulation: the plan over {} periods is simulated as it is delivered: {arrive} order(s) \
+         arrive at the start of the period they are delivered in and {leave} lease(s) end \
+         (their jobs go back to the queue), counted from {}",
+        plan.periods.len(),
+        sc.date
+    );
+    (out, Some(note))
+}
 
 /// The scenario with each plan line as a new pool (`plan:<candidate>`), bought or leased as of
 /// `as_of`, so the rule engine and the simulator see the planned fleet.
@@ -627,7 +731,7 @@ fn planned_scenario(sc: &Scenario, plan: Option<&Plan>, as_of: Date) -> Scenario
             }
         };
         out.pools.push(Pool {
-            id: format!("{PLANNED_PREFIX}{}", c.id),
+            id: planned_pool_id(l),
             site: c.site.clone(),
             accelerator: c.accelerator.clone(),
             nodes: l.nodes.min(u32::MAX as u64) as u32,
@@ -754,6 +858,7 @@ fn simulate_fleet(
     perf: &PerfModel,
     as_of: Date,
     opts: &RunOptions,
+    capacity: &[xpufleet_sim::CapacityEvent],
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<SimSections, String> {
     let RunOptions {
@@ -790,11 +895,18 @@ fn simulate_fleet(
         hold_s: Some(restart_delay_s + crate::defaults::CHECKPOINT_S),
         log: true,
     };
-    let out = simulate_with_limits(fleet, jobs, &cfg, Limits::default(), &mut |done, total| {
-        progress(Progress::Message(&format!(
-            "simulating the workload: {done}/{total} jobs done"
-        )));
-    });
+    let out = simulate_over_time(
+        fleet,
+        jobs,
+        &cfg,
+        Limits::default(),
+        capacity,
+        &mut |done, total| {
+            progress(Progress::Message(&format!(
+                "simulating the workload: {done}/{total} jobs done"
+            )));
+        },
+    );
     let mut notes = Vec::new();
     if let Some(stop) = &out.stopped {
         notes.push(format!(

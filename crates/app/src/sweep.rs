@@ -116,6 +116,7 @@ pub fn run_shard(
         None => crate::load_file(None, None)?,
         Some(rel) => crate::load_file(Some(&spec_dir.join(rel)), None)?,
     };
+    crate::risk::refuse_periods(&loaded, "sweep")?;
     let points = spec.points();
     let total = points.len() as u64 * spec.samples;
     let range = slice(total, shard, of);

@@ -38,8 +38,8 @@ mod search;
 mod services;
 pub mod synth;
 
-pub use check::verify;
-pub use diff::{diff, EnvelopeDiff, LineDiff, PlanDiff, VendorDiff};
+pub use check::{verify, verify_periods, verify_with_gate};
+pub use diff::{diff, EnvelopeDiff, LineDiff, PeriodDiff, PeriodMove, PlanDiff, VendorDiff};
 pub use mfu::{FixedMfu, Mfu};
 #[doc(hidden)]
 pub use model::program_text;

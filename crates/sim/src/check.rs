@@ -238,6 +238,23 @@ pub fn replay_events(events: Vec<(usize, LogEvent)>) -> Result<Replayed, Violati
                 n.down += 1;
                 out.failures += 1;
             }
+            LogEvent::Capacity { pool, present, .. } => {
+                let ns = nodes
+                    .get_mut(pool as usize)
+                    .ok_or_else(|| bad(line, format!("no pool {pool}")))?;
+                for (nd, n) in ns.iter_mut().enumerate() {
+                    if present {
+                        n.down = 0;
+                    } else if n.used > 0 {
+                        return Err(bad(
+                            line,
+                            format!("pool {pool} leaves with jobs still on node {nd}"),
+                        ));
+                    } else {
+                        n.down = n.cap;
+                    }
+                }
+            }
             LogEvent::Repair { pool, node, .. } => {
                 let n = nodes
                     .get_mut(pool as usize)

@@ -160,12 +160,26 @@ pub struct Outcome {
     pub unfinished: Vec<(JobId, Reason)>,
 }
 
+/// A pool that arrives or leaves while the simulation runs: a purchase delivered, a lease that
+/// ends. A pool with an arrival is absent (all its accelerators down) from the start until then;
+/// a departure stops the jobs on it (they go back to the queue with the progress they made, as
+/// after a preemption) and takes it away for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityEvent {
+    pub t: SimTime,
+    /// Index into the fleet's pools.
+    pub pool: u32,
+    /// True: the pool arrives; false: it leaves.
+    pub present: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Finish { job: JobId, epoch: u32 },
     Fail,
     Repair { pool: u32, node: u32 },
     Round,
+    Capacity { pool: u32, present: bool },
 }
 
 /// The simulator's view of a running job.
@@ -215,6 +229,10 @@ struct Sim<'a> {
     ids_buf: Vec<JobId>,
     /// `Job::best_rate` of each job, computed once: settling asks for it every round.
     best_rate: Vec<f64>,
+    /// Pools that have left (capacity events): their failed accelerators are not repaired.
+    departed: Vec<bool>,
+    /// Pool arrivals still to come: while any is, waiting jobs may yet run.
+    arrivals_left: usize,
 }
 
 /// Runs `jobs` on `fleet` under `cfg`. `labels` name the jobs in nothing but the caller's
@@ -225,7 +243,7 @@ pub fn simulate(
     cfg: &Config,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Outcome {
-    run(fleet, jobs, cfg, Limits::default(), progress, true)
+    run(fleet, jobs, cfg, Limits::default(), &[], progress, true)
 }
 
 /// [`simulate`] under explicit work limits.
@@ -236,7 +254,21 @@ pub fn simulate_with_limits(
     limits: Limits,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Outcome {
-    run(fleet, jobs, cfg, limits, progress, true)
+    run(fleet, jobs, cfg, limits, &[], progress, true)
+}
+
+/// [`simulate_with_limits`] on a fleet whose pools arrive and leave at the times `capacity`
+/// gives (see [`CapacityEvent`]): a plan over periods, whose purchases are delivered quarter by
+/// quarter and whose leases end.
+pub fn simulate_over_time(
+    fleet: FleetState,
+    jobs: Vec<Job>,
+    cfg: &Config,
+    limits: Limits,
+    capacity: &[CapacityEvent],
+    progress: &mut dyn FnMut(u64, u64),
+) -> Outcome {
+    run(fleet, jobs, cfg, limits, capacity, progress, true)
 }
 
 /// [`simulate`] without its speed shortcuts (every round planned in full by `xpufleet_sched::schedule`, in
@@ -248,7 +280,7 @@ pub fn simulate_reference(
     cfg: &Config,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Outcome {
-    run(fleet, jobs, cfg, Limits::default(), progress, false)
+    run(fleet, jobs, cfg, Limits::default(), &[], progress, false)
 }
 
 fn run(
@@ -256,6 +288,7 @@ fn run(
     jobs: Vec<Job>,
     cfg: &Config,
     limits: Limits,
+    capacity: &[CapacityEvent],
     progress: &mut dyn FnMut(u64, u64),
     shortcuts: bool,
 ) -> Outcome {
@@ -299,6 +332,8 @@ fn run(
         },
         ids_buf: Vec::new(),
         best_rate,
+        departed: vec![false; fleet.pools.len()],
+        arrivals_left: 0,
         fleet,
     };
     if cfg.log {
@@ -319,6 +354,27 @@ fn run(
                 .collect(),
             denied: f.access.denied_pairs(),
         });
+    }
+    // Pools that arrive later are absent until then; events for pools the fleet lacks are
+    // ignored.
+    for e in capacity {
+        if e.pool as usize >= sim.fleet.pools.len() {
+            continue;
+        }
+        if e.present {
+            if sim.arrival_pending(e.pool) {
+                continue;
+            }
+            sim.take_away(e.pool);
+            sim.arrivals_left += 1;
+        }
+        sim.push(
+            e.t,
+            Ev::Capacity {
+                pool: e.pool,
+                present: e.present,
+            },
+        );
     }
     let round_s = cfg.effective_round_s();
     let first = order.first().map(|&i| sim.q.jobs[i as usize].submit);
@@ -351,9 +407,11 @@ fn run(
             break;
         }
         // Failures can keep a chip or two down at every moment, so a gang as large as all it
-        // may use could wait for ever: give up after a long stretch with nothing running.
+        // may use could wait for ever: give up after a long stretch with nothing running
+        // (unless a pool is still to arrive, which may run it).
         if t_arr.is_none()
             && sim.q.running.is_empty()
+            && sim.arrivals_left == 0
             && now.saturating_sub(sim.last_progress) > IDLE_LIMIT_S
         {
             break;
@@ -411,6 +469,8 @@ fn run(
                     sim.fail();
                     dirty = true;
                 }
+                // A pool that left keeps its failed accelerators down.
+                Ev::Repair { pool, .. } if sim.departed[pool as usize] => {}
                 Ev::Repair { pool, node } => {
                     sim.fleet.pools[pool as usize]
                         .repair_one(node)
@@ -422,6 +482,19 @@ fn run(
                     dirty = true;
                 }
                 Ev::Round => round = true,
+                Ev::Capacity { pool, present } => {
+                    if present {
+                        sim.arrive_pool(pool);
+                    } else {
+                        sim.depart_pool(pool);
+                    }
+                    dirty = true;
+                    // A round policy may have stopped ticking with jobs waiting: the change
+                    // is a reason to plan again.
+                    if round_s.is_some() && !sim.heap.iter().any(|e| matches!(e.0 .2, Ev::Round)) {
+                        round = true;
+                    }
+                }
             }
         }
         while let Some(&id) = order.get(next_arrival) {
@@ -475,10 +548,91 @@ impl Sim<'_> {
     /// waiting longer changes nothing.
     fn idle_forever(&self) -> bool {
         self.q.waiting.is_empty()
-            || !self
-                .heap
-                .iter()
-                .any(|e| matches!(e.0 .2, Ev::Repair { .. } | Ev::Round))
+            || (self.arrivals_left == 0
+                && !self
+                    .heap
+                    .iter()
+                    .any(|e| matches!(e.0 .2, Ev::Repair { .. } | Ev::Round)))
+    }
+
+    fn arrival_pending(&self, pool: u32) -> bool {
+        self.heap
+            .iter()
+            .any(|e| matches!(e.0 .2, Ev::Capacity { pool: p, present: true } if p == pool))
+    }
+
+    /// Takes every accelerator of `pool` down (it is not there yet, or no longer).
+    fn take_away(&mut self, pool: u32) {
+        let p = &mut self.fleet.pools[pool as usize];
+        for node in 0..p.spec.nodes {
+            while p.free_on(node) > 0 {
+                p.fail_one(node).expect("a free accelerator");
+            }
+        }
+        self.planner.state_changed();
+        if self.cfg.log {
+            self.log.push(LogEvent::Capacity {
+                t: self.now,
+                pool,
+                present: false,
+            });
+        }
+    }
+
+    /// A pool is delivered: every accelerator of it comes up.
+    fn arrive_pool(&mut self, pool: u32) {
+        if self.departed[pool as usize] {
+            return;
+        }
+        self.arrivals_left = self.arrivals_left.saturating_sub(1);
+        let p = &mut self.fleet.pools[pool as usize];
+        for node in 0..p.spec.nodes {
+            while p.down_on(node) > 0 {
+                p.repair_one(node).expect("an absent accelerator");
+            }
+        }
+        self.planner.state_changed();
+        self.last_progress = self.now;
+        if self.cfg.log {
+            self.log.push(LogEvent::Capacity {
+                t: self.now,
+                pool,
+                present: true,
+            });
+        }
+    }
+
+    /// A pool leaves (a lease ends): its jobs go back to the queue with their progress, then
+    /// its accelerators go down for good.
+    fn depart_pool(&mut self, pool: u32) {
+        if self.departed[pool as usize] {
+            return;
+        }
+        let on_pool: Vec<JobId> = self
+            .q
+            .running
+            .iter()
+            .copied()
+            .filter(|&j| {
+                self.q.state[j as usize]
+                    .running
+                    .as_ref()
+                    .is_some_and(|r| r.slots.iter().any(|s| s.pool == pool))
+            })
+            .collect();
+        for j in on_pool {
+            self.stop(j);
+            self.restarted[j as usize] = true;
+            self.q.enqueue(j);
+            if self.cfg.log {
+                self.log.push(LogEvent::Preempt {
+                    t: self.now,
+                    job: j,
+                });
+            }
+        }
+        self.departed[pool as usize] = true;
+        self.take_away(pool);
     }
 
     fn arrive(&mut self, id: JobId) {

@@ -21,7 +21,8 @@ pub mod scenario;
 pub mod setup;
 
 pub use engine::{
-    simulate, simulate_reference, simulate_with_limits, Config, Failures, Limits, Outcome, Stopped,
+    simulate, simulate_over_time, simulate_reference, simulate_with_limits, CapacityEvent, Config,
+    Failures, Limits, Outcome, Stopped,
 };
 pub use log::{to_jsonl, LogEvent, LogPool};
 pub use metrics::Metrics;

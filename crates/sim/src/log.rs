@@ -69,6 +69,14 @@ pub enum LogEvent {
     },
     /// A failed accelerator on `node` of `pool` is back.
     Repair { t: SimTime, pool: u32, node: u32 },
+    /// `pool` arrives (`present`) or leaves: a purchase delivered, a lease ended. A pool that
+    /// arrives later is logged as leaving at the start. The jobs on a leaving pool are stopped
+    /// first (a `preempt` line each).
+    Capacity {
+        t: SimTime,
+        pool: u32,
+        present: bool,
+    },
 }
 
 impl LogEvent {
@@ -81,7 +89,8 @@ impl LogEvent {
             | LogEvent::Preempt { t, .. }
             | LogEvent::Finish { t, .. }
             | LogEvent::Fail { t, .. }
-            | LogEvent::Repair { t, .. } => Some(*t),
+            | LogEvent::Repair { t, .. }
+            | LogEvent::Capacity { t, .. } => Some(*t),
         }
     }
 }

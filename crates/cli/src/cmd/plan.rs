@@ -605,9 +605,14 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
     if d.is_empty() {
         crate::common::say!("  The plan does not change.");
     } else {
+        // Over periods a line is a candidate's orders in one period: the period is a column.
+        let over_periods = d.lines.iter().any(|l| l.period.is_some());
         let mut t = table();
-        t.set_header(vec![
-            "candidate",
+        let mut header = vec!["candidate"];
+        if over_periods {
+            header.push("period");
+        }
+        header.extend([
             "accelerator",
             "vendor",
             "site",
@@ -617,9 +622,13 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
             "spend USD",
             "eff. PFLOPS",
         ]);
+        t.set_header(header);
         for l in &d.lines {
-            t.add_row(vec![
-                l.candidate.clone(),
+            let mut row = vec![l.candidate.clone()];
+            if over_periods {
+                row.push(l.period.clone().unwrap_or_default());
+            }
+            row.extend([
                 l.accelerator.clone(),
                 l.vendor.clone(),
                 l.site.clone(),
@@ -629,8 +638,51 @@ fn print_what_if(w: &LoadedWhatIf, alt: &Plan, d: &PlanDiff) {
                 format!("{} -> {}", usd(l.spend_usd_base), usd(l.spend_usd_alt)),
                 format!("{:.1} -> {:.1}", l.pflops_base, l.pflops_alt),
             ]);
+            t.add_row(row);
         }
         println!("\nBought instead\n{}", crate::common::fit(&mut t));
+        if !d.moves.is_empty() {
+            let mut t = table();
+            t.set_header(vec![
+                "moved: candidate",
+                "accelerator",
+                "units",
+                "from",
+                "to",
+                "bought",
+            ]);
+            for m in &d.moves {
+                t.add_row(vec![
+                    m.candidate.clone(),
+                    m.accelerator.clone(),
+                    m.units.to_string(),
+                    m.from_period.clone(),
+                    m.to_period.clone(),
+                    m.direction.clone(),
+                ]);
+            }
+            println!("{}", crate::common::fit(&mut t));
+        }
+        if !d.periods.is_empty() {
+            let mut t = table();
+            t.set_header(vec![
+                "period",
+                "spend base",
+                "spend what-if",
+                "change",
+                "eff. PFLOPS present",
+            ]);
+            for q in &d.periods {
+                t.add_row(vec![
+                    q.id.clone(),
+                    usd(q.spend_usd_base),
+                    usd(q.spend_usd_alt),
+                    format!("{:+.1}M USD", q.delta_usd / 1e6),
+                    format!("{:.1} -> {:.1}", q.pflops_base, q.pflops_alt),
+                ]);
+            }
+            println!("{}", crate::common::fit(&mut t));
+        }
         let mut t = table();
         t.set_header(vec![
             "money moved: vendor",

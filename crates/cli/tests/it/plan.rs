@@ -465,3 +465,46 @@ fn issue_24_a_licences_quantity_caps_the_example_plan() {
         stdout(&o)
     );
 }
+
+/// Issue 26 item 3: a what-if on the three-year example compares orders by quarter, in the JSON
+/// (`period` on each line, `periods[]` with spend and capacity per quarter) and in the table.
+#[test]
+fn issue_26_a_what_if_over_quarters_compares_orders_by_quarter() {
+    let d = scratch("plan-what-if-periods");
+    let f = d.join("w.toml");
+    std::fs::write(
+        &f,
+        "name = \"small-abroad\"\n\n[[budget]]\nenvelope = \"abroad\"\namount = 300e6\n",
+    )
+    .unwrap();
+    let scenario = repo().join("examples/capex-2025-2027.toml");
+    let (s, w) = (scenario.to_str().unwrap(), f.to_str().unwrap());
+    let v = json(&["plan", s, "--what-if", w, "--json", "--no-sensitivity"]);
+    let diff = &v["what_if"]["diff"];
+    let lines = diff["lines"].as_array().unwrap();
+    assert!(!lines.is_empty(), "{diff}");
+    assert!(lines.iter().all(|l| l["period"].is_string()), "{diff}");
+    let periods = diff["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 12);
+    assert_eq!(periods[0]["id"], "2025Q1");
+    // The what-if cuts the total abroad below what the base spends: some quarter spends less.
+    let delta: f64 = periods
+        .iter()
+        .map(|q| q["delta_usd"].as_f64().unwrap())
+        .sum();
+    let total = diff["spend_usd_delta"].as_f64().unwrap();
+    assert!(
+        delta < 0.0 && (delta - total).abs() <= 1e-6 * total.abs(),
+        "{delta} vs {total}"
+    );
+    let o = xpufleet(&["plan", s, "--what-if", w, "--no-sensitivity"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("period") && out.contains("spend what-if"),
+        "{out}"
+    );
+    for line in out.lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line}");
+    }
+}

@@ -207,3 +207,38 @@ fn validate_reads_rule_risks_what_if_files() {
     assert!(err.contains("risk[0].what_if"), "{err}");
     assert!(err.contains("gone.toml"), "{err}");
 }
+
+/// Issue 26 item 3: `--samples` and `sweep` know one date only, so a scenario with periods is
+/// refused (exit 2) at its first period, saying what to do, rather than sampled as one date.
+#[test]
+fn issue_26_samples_and_sweep_refuse_a_scenario_with_periods() {
+    let scenario = repo().join("examples/capex-2025-2027.toml");
+    let s = scenario.to_str().unwrap();
+    let o = xpufleet(&["plan", s, "--samples", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("capex-2025-2027.toml:4") && err.contains("plans over 12 periods"),
+        "{err}"
+    );
+    assert!(err.contains("without its [[period]] entries"), "{err}");
+    let dir = scratch("sweep-periods");
+    let spec = dir.join("spec.toml");
+    std::fs::write(
+        &spec,
+        format!("name = \"t\"\nsamples = 5\nscenario = {s:?}\n"),
+    )
+    .unwrap();
+    let o = xpufleet(&[
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sweep samples the one-date plan"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -522,3 +522,47 @@ fn the_report_renders_in_a_headless_browser_without_errors() {
     );
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// Issue 26 item 3: `run` simulates a plan over quarters as it is delivered. On the planner's
+/// two-quarter scenario (with H100s, which the performance model knows) the plan buys a node in
+/// Q1, another in Q1 that arrives with Q2 (60 days' lead time), one in Q2, and leases two nodes
+/// for Q1. A 24-accelerator job of ~140 days starts on the lease and the first purchase, is
+/// stopped when the lease ends with Q1, and finishes on the three purchases; simulated as one
+/// fleet from day 0 it would have run on the lease throughout.
+#[test]
+fn issue_26_run_simulates_a_plan_over_quarters_as_it_is_delivered() {
+    let dir = scratch("run-periods");
+    let text = std::fs::read_to_string(repo().join("crates/plan/tests/data/periods.toml"))
+        .unwrap()
+        .replace("accelerator = \"fgn\"", "accelerator = \"h100-sxm\"")
+        + "\n[[job]]\nid = \"j24\"\nparams = 1e9\ntokens = 2e13\nmin_accels = 24\n\
+           max_accels = 24\ntenant = \"co\"\n";
+    let file = dir.join("periods.toml");
+    std::fs::write(&file, text).unwrap();
+    let out_dir = dir.join("out");
+    let o = xpufleet(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--no-failures",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(&out_dir);
+    let notes = j["notes"].to_string();
+    assert!(
+        notes.contains("simulated as it is delivered: 2 order(s) arrive")
+            && notes.contains("1 lease(s) end"),
+        "{notes}"
+    );
+    let job = &j["workload"]["data"]["jobs"][0];
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["start_s"], 0, "{job}");
+    // 2025-01-01 to 2025-04-01 is 90 days: it outlives the lease.
+    assert!(job["end_s"].as_u64().unwrap() > 90 * 86_400, "{job}");
+    let pools = job["pool"].as_str().unwrap();
+    assert!(
+        pools.contains("plan:buy-slow@2025Q1") && !pools.contains("lease"),
+        "{job}"
+    );
+}

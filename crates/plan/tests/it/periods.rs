@@ -4,7 +4,10 @@
 use proptest::prelude::*;
 use xpufleet_comply::{Gate, Outcome, UseRequest, Verdict};
 use xpufleet_model::Date;
-use xpufleet_plan::{plan, ExclusionKind, FixedMfu, Objective, Plan, PlanError, PlanOptions};
+use xpufleet_plan::{
+    plan, verify, verify_with_gate, ExclusionKind, FixedMfu, Objective, Plan, PlanError,
+    PlanOptions,
+};
 
 use crate::support::*;
 
@@ -300,7 +303,145 @@ proptest! {
         if let Err(e) = check(&p, &s.scenario) {
             prop_assert!(false, "{}: {:#?}", e, p.periods);
         }
+        prop_assert_eq!(verify(&p, &s.scenario, &s.catalog), Vec::<String>::new());
     }
+
+    /// Random small plans over two to four quarters (budgets, lead time, lease window, a rule
+    /// from a random day, objective) verify under the gate they were made with, and each
+    /// tampering of them fails with its reason.
+    #[test]
+    fn period_plans_verify_and_tampered_ones_do_not(
+        n_periods in 2usize..5,
+        budgets in proptest::collection::vec(0.0f64..600_000.0, 4),
+        total in 100_000.0f64..1_500_000.0,
+        lead in 1i64..200,
+        lease_until in 0usize..4,
+        rule_day in 0i64..400,
+        min_cost in any::<bool>(),
+        target in 1.0f64..12.0,
+    ) {
+        let mut s = load("periods.toml");
+        let quarters = [
+            ("2025Q1", "2025-01-01", "2025-03-31"),
+            ("2025Q2", "2025-04-01", "2025-06-30"),
+            ("2025Q3", "2025-07-01", "2025-09-30"),
+            ("2025Q4", "2025-10-01", "2025-12-31"),
+        ];
+        let template = s.scenario.periods[0].clone();
+        s.scenario.periods = quarters[..n_periods]
+            .iter()
+            .zip(&budgets)
+            .map(|(&(id, start, end), &b)| {
+                let mut q = template.clone();
+                q.id = id.into();
+                q.start = start.parse().unwrap();
+                q.end = end.parse().unwrap();
+                q.budgets.get_mut("capex").unwrap().amount = b;
+                q
+            })
+            .collect();
+        s.scenario.envelopes[0].budget.amount = total;
+        s.scenario.candidates[1].lead_time_days = Some(lead);
+        let until = quarters[lease_until.min(n_periods - 1)].2;
+        s.scenario.candidates[2].until = Some(until.parse().unwrap());
+        if min_cost {
+            s.scenario.plan.objective = "min-cost".into();
+            s.scenario.plan.target_pflops = Some(target);
+        }
+        let start: Date = "2025-01-01".parse().unwrap();
+        let gate = FromDate { target: "buy-fast", from: start.plus_days(rule_day) };
+        let p = match plan(&s.scenario, &s.catalog, &gate, &FixedMfu(0.5), &opts()) {
+            Ok(p) => p,
+            // A min-cost target the budgets cannot meet: nothing to verify.
+            Err(PlanError::Infeasible { .. }) if min_cost => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(e.to_string())),
+        };
+        prop_assert_eq!(
+            verify_with_gate(&p, &s.scenario, &s.catalog, &gate),
+            Vec::<String>::new()
+        );
+        let last = s.scenario.periods.last().unwrap().id.clone();
+        // A purchase with a lead time moved to the last period arrives too late.
+        if let Some(k) = p.lines.iter().position(|l| l.candidate == "buy-slow") {
+            let mut bad = p.clone();
+            bad.lines[k].period = Some(last.clone());
+            let why = verify(&bad, &s.scenario, &s.catalog).join("\n");
+            prop_assert!(why.contains("after the last period starts"), "{}", why);
+        }
+        // A lease moved to a period after its window closes.
+        if let Some(k) = p.lines.iter().position(|l| l.candidate == "lease") {
+            if lease_until + 1 < n_periods {
+                let mut bad = p.clone();
+                bad.lines[k].period = Some(last.clone());
+                let why = verify(&bad, &s.scenario, &s.catalog).join("\n");
+                prop_assert!(why.contains("after its window closes on"), "{}", why);
+            }
+        }
+        // The fast purchase moved to a period on whose last day the rule already holds.
+        if let Some(k) = p.lines.iter().position(|l| l.candidate == "buy-fast") {
+            if let Some(q) = s.scenario.periods.iter().find(|q| q.end >= gate.from) {
+                let mut bad = p.clone();
+                bad.lines[k].period = Some(q.id.clone());
+                let why = verify_with_gate(&bad, &s.scenario, &s.catalog, &gate).join("\n");
+                prop_assert!(why.contains("not usable on"), "{}", why);
+            }
+        }
+    }
+}
+
+/// The hand plan verifies; claiming a purchase present before its delivery, or spending over a
+/// quarter's budget, does not.
+#[test]
+fn tampered_period_plans_fail_with_their_reason() {
+    let s = load("periods.toml");
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &TableGate::default(),
+        &FixedMfu(0.5),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(
+        verify_with_gate(&p, &s.scenario, &s.catalog, &TableGate::default()),
+        Vec::<String>::new()
+    );
+    // The three slow nodes ordered in Q1 arrive in Q2 (60 days' lead time): Q1 holds only the
+    // lease's 16 units.
+    let mut early = p.clone();
+    early.periods[0].capacity[0].units += 24;
+    early.periods[0].effective_pflops += 12.0;
+    let why = verify(&early, &s.scenario, &s.catalog).join("\n");
+    assert!(
+        why.contains(
+            "period 2025Q1: claims 40 units of fgn present, but deliveries and leases give 16"
+        ),
+        "{why}"
+    );
+    assert!(why.contains("claims 20 effective PFLOPS"), "{why}");
+    // One more slow node in Q1 spends 400,000 of its 320,000 USD... (and the listing disagrees).
+    let mut over = p.clone();
+    let k = over
+        .lines
+        .iter()
+        .position(|l| l.candidate == "buy-slow")
+        .unwrap();
+    over.lines[k].nodes += 1;
+    over.lines[k].units += 8;
+    over.lines[k].spend += 80_000.0;
+    let why = verify(&over, &s.scenario, &s.catalog).join("\n");
+    assert!(
+        why.contains("envelope capex in 2025Q1: spends 389120 > budget 320000"),
+        "{why}"
+    );
+    assert!(why.contains("period 2025Q1: lists orders"), "{why}");
+    // Denied by the gate: every order of the part is named with the day it was judged on.
+    let why = verify_with_gate(&p, &s.scenario, &s.catalog, &TableGate::deny(&["buy-fast"]));
+    assert_eq!(why.len(), 2, "{why:#?}");
+    assert!(
+        why[0].starts_with("buy-fast (2025Q2): not usable on 2025-04-01"),
+        "{why:#?}"
+    );
 }
 
 /// examples/capex-2025-2027.toml against the built-in rule packs: twelve quarters, and every
@@ -323,6 +464,11 @@ fn the_three_year_example_buys_only_what_each_quarter_allows() {
     .unwrap();
     assert_eq!(p.periods.len(), 12);
     assert!(p.periods.iter().any(|q| !q.lines.is_empty()));
+    // The independent check agrees, and re-judges every line on its quarter's dates.
+    assert_eq!(
+        verify_with_gate(&p, &s.scenario, &s.catalog, &engine),
+        Vec::<String>::new()
+    );
     for q in &p.periods {
         for l in &q.lines {
             for date in [q.start, q.end] {

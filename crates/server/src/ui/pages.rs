@@ -1748,8 +1748,14 @@ async fn plan_page(
             .lines
             .iter()
             .map(|l| {
+                // Over periods a line is the candidate's orders in one period.
+                let period = l
+                    .period
+                    .as_ref()
+                    .map(|p| format!(" ({})", esc(p)))
+                    .unwrap_or_default();
                 vec![
-                    format!("<code>{}</code>", esc(&l.candidate)),
+                    format!("<code>{}</code>{period}", esc(&l.candidate)),
                     esc(&l.change),
                     int(l.units_base),
                     int(l.units_alt),
