@@ -432,6 +432,7 @@ fn excluded(
                 .collect::<Vec<_>>()
                 .join("; "),
             reasons,
+            excluded_use: None,
         });
     }
     out

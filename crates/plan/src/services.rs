@@ -41,6 +41,15 @@ pub enum Use {
     Serving,
 }
 
+impl Use {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Use::Training => "training",
+            Use::Serving => "serving",
+        }
+    }
+}
+
 /// The gate's verdict on `req` for `use_`: a rule that names one use applies to that use only
 /// (the 2025-05-13 guidance on IaaS *training* red-flags training on leased chips abroad, not
 /// serving on them). Every serving decision of the planner goes through it.
@@ -365,6 +374,7 @@ pub(crate) fn attach(
                         let copy = Item {
                             pflops_per_node: 0.0,
                             max_nodes: None,
+                            serving_only: false,
                             serve: Some(Serve {
                                 row,
                                 per_node_per_s: per * it.accels_per_node as f64,
@@ -633,8 +643,9 @@ pub(crate) fn serves_at_least(lim: &crate::model::Limits, a: &Item, b: &Item) ->
     }
 }
 
-/// The most nodes serving copy `i` may have under `lim` (`None` for a training item): no more
-/// than carry its row alone, and none when the pools carry the row (or it was dropped).
+/// The most nodes serving copy `i` may have under `lim` (`None` for a training item; none for
+/// a serving-only candidate's own, training, variable): no more than carry its row alone, and
+/// none when the pools carry the row (or it was dropped).
 ///
 /// The bound loses no optimum: a copy with more nodes than carry its row alone still covers the
 /// row with one node fewer, and that node can move to the copy's parent training item, which has
@@ -642,6 +653,10 @@ pub(crate) fn serves_at_least(lim: &crate::model::Limits, a: &Item, b: &Item) ->
 /// `max_nodes` row counts the two together). Bounded copies make the branch-and-bound tree small:
 /// a copy that covers its row with one node is a yes-or-no choice.
 pub(crate) fn copy_bound(p: &Problem, lim: &crate::model::Limits, i: usize) -> Option<f64> {
+    // A candidate excluded for training but allowed to serve buys nodes only as its copies.
+    if p.items[i].serving_only {
+        return Some(0.0);
+    }
     let sv = p.items[i].serve?;
     let Some(need) = lim.service_per_s.get(sv.row).copied().flatten() else {
         return Some(0.0);
