@@ -554,6 +554,8 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
             mfu: it.mfu,
             effective_pflops: tm.pflops_per_node * n as f64,
             serving_nodes: 0,
+            line_use: crate::LineUse::Training,
+            services: Vec::new(),
             period: Some(tl.periods[tm.period].id.clone()),
         });
     }

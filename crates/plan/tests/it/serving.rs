@@ -140,6 +140,24 @@ fn issue_22_max_compute_trains_on_what_serving_leaves() {
     let training: f64 = p.lines.iter().map(|l| l.effective_pflops).sum();
     assert!((training - p.effective_pflops).abs() < 1e-9);
     assert!(p.lines.iter().any(|l| l.serving_nodes > 0));
+    // Each line says what it is for: its serving nodes serve `chat`, the rest train.
+    for l in &p.lines {
+        let want = xpufleet_plan::LineUse::of(l.nodes, l.serving_nodes);
+        assert_eq!(l.line_use, want, "{l:#?}");
+        assert_eq!(l.services.is_empty(), l.serving_nodes == 0, "{l:#?}");
+        assert!(l.services.iter().all(|s| s == "chat"));
+        assert_eq!(
+            l.effective_pflops > 0.0,
+            l.nodes > l.serving_nodes,
+            "{l:#?}"
+        );
+    }
+    let json = serde_json::to_value(&p.lines).unwrap();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| ["training", "serving", "both"].contains(&l["use"].as_str().unwrap())));
     let spent = p.envelopes[0].spent;
     assert!(spent <= 50e6 + 1.0);
     assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
@@ -242,8 +260,12 @@ fn issue_22_a_candidate_excluded_for_training_is_bought_to_serve() {
         .by_accelerator
         .iter()
         .all(|b| b.candidate.as_deref().is_some_and(|c| c.ends_with("-my"))));
-    // Nothing trains: every node bought serves.
+    // Nothing trains: every node bought serves, and each line says so.
     assert_eq!(p.effective_pflops, 0.0);
+    assert!(p
+        .lines
+        .iter()
+        .all(|l| l.line_use == xpufleet_plan::LineUse::Serving && l.services == ["chat"]));
     assert!(
         p.lines.iter().all(|l| l.nodes == l.serving_nodes),
         "{:#?}",
