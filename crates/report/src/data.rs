@@ -198,6 +198,28 @@ pub struct PlanLine {
     /// Effective (peak × expected MFU) PFLOPS the line adds, if known.
     pub effective_pflops: Option<f64>,
     pub power_mw: Option<f64>,
+    /// What the line is bought for: `training`, `serving` or `both` (the plan's `use`).
+    #[serde(rename = "use", default = "training")]
+    pub line_use: String,
+    /// The services its serving nodes serve.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+}
+
+fn training() -> String {
+    "training".into()
+}
+
+impl PlanLine {
+    /// What the line is for, in words: "training", "serving chat", "training, serving chat".
+    pub fn purpose(&self) -> String {
+        let serving = format!("serving {}", self.services.join(", "));
+        match self.line_use.as_str() {
+            "serving" => serving,
+            "both" => format!("training, {serving}"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A budget envelope and what the plan spends from it.
