@@ -6,7 +6,8 @@
 //! 1. *rows*: one per (service, bucket), in output tokens a second at the service's peak
 //!    (`output_tokens_per_day / 86 400 × peak_to_average`, split by the bucket's share);
 //! 2. *existing pools serve first*: each pool the service may use (accelerator allowed, site in
-//!    `data_countries`, the gate's verdict usable for serving) gives its accelerators to the
+//!    `data_countries`, not kept for training by its `use`, the gate's verdict usable for
+//!    serving) gives its accelerators to the
 //!    rows in scenario order until the row is covered or the pool is spent; what is left is the
 //!    row's right-hand side;
 //! 3. *serving copies*: every candidate item the service may use gets a copy (an integer
@@ -316,6 +317,14 @@ pub(crate) fn attach(
                 if !v.allows(&pool.accelerator, &country) {
                     continue;
                 }
+                // A pool the scenario keeps for training (its `use`) serves nothing.
+                if pool.purpose == Some(xpufleet_model::Purpose::Training) {
+                    note(
+                        &mut unusable,
+                        format!("pool {}: kept for training (use = \"training\")", pool.id),
+                    );
+                    continue;
+                }
                 let leased = matches!(pool.acquisition, Acquisition::Leased { .. });
                 if let Err(why) = usable(&pool.id, leased) {
                     note(&mut unusable, format!("pool {}: {why}", pool.id));
@@ -360,6 +369,15 @@ pub(crate) fn attach(
                 let it = &p.items[i];
                 let country = &p.sites[it.site].country;
                 if !v.allows(&it.accelerator, country) {
+                    continue;
+                }
+                // Likewise a candidate declared for training is bought only to train.
+                let declared = scenario.candidates.iter().find(|c| c.id == it.id);
+                if declared.is_some_and(|c| c.purpose == Some(xpufleet_model::Purpose::Training)) {
+                    note(
+                        &mut unusable,
+                        format!("candidate {}: for training (use = \"training\")", it.id),
+                    );
                     continue;
                 }
                 if let Err(why) = usable(&it.id, it.mode == CandidateMode::Lease) {
