@@ -386,7 +386,8 @@ pub(crate) fn prepare(
         };
         // The training verdict alone leaves a serving-only candidate in; any other reason
         // excludes it for every use.
-        if !reasons.is_empty() && !(serving_only && reasons.len() == 1) {
+        let only_training_verdict = serving_only && reasons.len() == 1;
+        if !reasons.is_empty() && !only_training_verdict {
             excluded.push(excluded_of(c, reasons));
             continue;
         }
