@@ -338,6 +338,8 @@ pub fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
             envelope: l.envelope.clone(),
             effective_pflops: Some(l.effective_pflops),
             power_mw: Some(l.power_mw),
+            line_use: l.line_use.as_str().into(),
+            services: l.services.clone(),
         })
         .collect();
     let envelopes = p

@@ -30,8 +30,17 @@ pub fn verify(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Vec<String
             bad.push(format!("{}: not a candidate of the scenario", l.candidate));
             continue;
         };
-        if plan.excluded.iter().any(|e| e.candidate == c.id) {
-            bad.push(format!("{}: excluded but bought", c.id));
+        // A candidate excluded for training only may be bought to serve, and for nothing else.
+        for e in plan.excluded.iter().filter(|e| e.candidate == c.id) {
+            match e.excluded_use {
+                Some(crate::Use::Training) if l.nodes == l.serving_nodes => {}
+                Some(u) => bad.push(format!(
+                    "{}: excluded for {} but bought for it",
+                    c.id,
+                    u.as_str()
+                )),
+                None => bad.push(format!("{}: excluded but bought", c.id)),
+            }
         }
         if l.nodes == 0 || l.units != l.nodes * c.accels_per_node as u64 {
             bad.push(format!(

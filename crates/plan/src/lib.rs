@@ -48,8 +48,8 @@ pub use objective::Objective;
 pub use periods::{PartCapacity, PeriodPlan};
 pub use prepare::{ExclusionKind, Reason};
 pub use report::{
-    plan, CandidateCoefs, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, MixShare,
-    ObjectiveReport, Plan, PlanLine, PlanOptions, Relaxation, SolveStatus, DEFAULT_GAP,
+    plan, CandidateCoefs, ConstraintKind, ConstraintReport, EnvelopeUse, Excluded, LineUse,
+    MixShare, ObjectiveReport, Plan, PlanLine, PlanOptions, Relaxation, SolveStatus, DEFAULT_GAP,
 };
 pub use services::{ServiceAllocation, ServiceReport, ServiceShortfall, Use};
 

@@ -339,6 +339,9 @@ pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
                     ub = ub.min(left / a);
                 }
             }
+            if let Some(b) = crate::services::copy_bound(p, lim, i) {
+                ub = ub.min(b);
+            }
             // Round down with a little tolerance so that 2.9999999 (from FX) counts as 3.
             let ub = (ub + 1e-9).floor().max(0.0);
             ub.min(i32::MAX as f64)
@@ -394,11 +397,12 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                     continue;
                 }
                 let (a, b) = (&p.items[i], &p.items[j]);
-                let same = a.caps == b.caps
+                // Caps: a node of `a` counts in no cap that a node of `b` does not count in.
+                let same = a.caps.iter().all(|k| b.caps.contains(k))
                     && a.licences == b.licences
                     && a.vendor_country == b.vendor_country
                     && a.accels_per_node == b.accels_per_node
-                    && crate::services::serves_at_least(a, b);
+                    && crate::services::serves_at_least(lim, a, b);
                 let cost_ok = if spend_mix(j) {
                     a.node_cost == b.node_cost
                 } else {
@@ -408,7 +412,9 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                     && a.node_power_w <= b.node_power_w
                     && cost_ok;
                 // Between exact twins the earlier one stays.
-                let twin = a.pflops_per_node == b.pflops_per_node
+                let twin = a.caps == b.caps
+                    && crate::services::serves_at_least(lim, b, a)
+                    && a.pflops_per_node == b.pflops_per_node
                     && a.node_power_w == b.node_power_w
                     && a.node_cost == b.node_cost;
                 if same && better && (!twin || i < j) {

@@ -441,6 +441,7 @@ fn excluded(
                 .collect::<Vec<_>>()
                 .join("; "),
             reasons,
+            excluded_use: None,
         });
     }
     out
@@ -562,6 +563,8 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
             mfu: it.mfu,
             effective_pflops: tm.pflops_per_node * n as f64,
             serving_nodes: 0,
+            line_use: crate::LineUse::Training,
+            services: Vec::new(),
             period: Some(tl.periods[tm.period].id.clone()),
         });
     }

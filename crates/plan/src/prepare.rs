@@ -53,6 +53,11 @@ pub struct Excluded {
     /// All reasons joined with "; ".
     pub reason: String,
     pub reasons: Vec<Reason>,
+    /// The one use it is excluded for, when the other use is allowed: `training` for a
+    /// candidate the rules allow only for serving (it may still be bought to serve the
+    /// scenario's services). Absent: excluded for every use.
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub excluded_use: Option<crate::services::Use>,
 }
 
 /// A candidate that entered the program: one integer variable, its nodes.
@@ -86,6 +91,10 @@ pub(crate) struct Item {
     /// The licence rows (indices into `Problem::licences`) one node draws on, with what it
     /// draws: accelerators for a quantity row, purchase value for a value row.
     pub licences: Vec<(usize, f64)>,
+    /// True for a candidate whose training verdict excludes it but whose serving verdict does
+    /// not: it trains nothing (no PFLOPS, no nodes of its own) and enters the program only
+    /// through its serving copies.
+    pub serving_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -457,7 +466,7 @@ pub(crate) fn prepare(
                 format!("envelope {} does not pay for {}", c.envelope, c.mode),
             );
         }
-        let verdict = gate.verdict(&UseRequest {
+        let req = UseRequest {
             user: scenario.company.clone(),
             target: c.id.clone(),
             kind: match c.mode {
@@ -466,9 +475,27 @@ pub(crate) fn prepare(
             },
             workload_flops: None,
             date,
-        });
+        };
+        let verdict = gate.verdict(&req);
+        // Judged per use: a candidate the rules exclude for training may still serve (the
+        // 2025-05-13 guidance names training on leased chips abroad, not serving on them). It
+        // enters as serving-only when the scenario has services to serve and the verdict is
+        // its only reason for exclusion. A plan over periods plans no services yet.
+        let mut serving_only = false;
         if !verdict.usable() {
-            why!(ExclusionKind::Verdict, verdict.summary());
+            let serving_ok = !scenario.services.is_empty()
+                && scenario.periods.is_empty()
+                && crate::services::verdict_for(gate, &req, crate::services::Use::Serving).usable();
+            serving_only = serving_ok && reasons.is_empty();
+            let detail = if serving_only {
+                format!(
+                    "for training: {} (serving is allowed, so it may be bought to serve)",
+                    verdict.summary()
+                )
+            } else {
+                verdict.summary()
+            };
+            why!(ExclusionKind::Verdict, detail);
         }
         let tflops = accel.peak_tflops(Precision::Bf16);
         if tflops.is_none() {
@@ -522,7 +549,10 @@ pub(crate) fn prepare(
                     vec![]
                 }
             };
-        if !reasons.is_empty() {
+        // The training verdict alone leaves a serving-only candidate in; any other reason
+        // excludes it for every use.
+        let only_training_verdict = serving_only && reasons.len() == 1;
+        if !reasons.is_empty() && !only_training_verdict {
             excluded.push(excluded_of(c, reasons));
             continue;
         }
@@ -620,7 +650,10 @@ pub(crate) fn prepare(
             && node_power_w.is_finite()
             && node_power_w > 0.0
             && sites[si].headroom_w().is_some_and(f64::is_finite);
-        if !reasons.is_empty() && !latent_item {
+        // A serving-only candidate whose one reason is its training verdict is listed as
+        // excluded for training and still enters the program, to serve.
+        let serving_only = serving_only && reasons.len() == 1 && !latent_item;
+        if !reasons.is_empty() && !latent_item && !serving_only {
             excluded.push(excluded_of(c, reasons));
             continue;
         }
@@ -657,7 +690,9 @@ pub(crate) fn prepare(
             excluded.push(excluded_of(c, reasons));
             continue;
         }
-        if !reasons.is_empty() && !latent_item {
+        // A figure the training value needs is missing too: excluded for every use, as before.
+        let serving_only = serving_only && reasons.len() == limit_reasons;
+        if !reasons.is_empty() && !latent_item && !serving_only {
             excluded.push(excluded_of(c, reasons));
             continue;
         }
@@ -674,14 +709,21 @@ pub(crate) fn prepare(
             node_cost,
             node_cost_usd,
             node_power_w,
-            pflops_per_node,
+            // It trains nothing, so it can never dominate a part that trains.
+            pflops_per_node: if serving_only { 0.0 } else { pflops_per_node },
             mfu,
             max_nodes: c.max_nodes.map(u64::from),
             caps: member_caps,
             serve: None,
             licences: licence_coefs,
+            serving_only,
         };
-        if latent_item {
+        if serving_only {
+            let mut x = excluded_of(c, reasons);
+            x.excluded_use = Some(crate::services::Use::Training);
+            excluded.push(x);
+            items.push(item);
+        } else if latent_item {
             excluded.push(excluded_of(c, reasons));
             latent.push(item);
         } else {
@@ -793,5 +835,6 @@ fn excluded_of(c: &xpufleet_model::Candidate, reasons: Vec<Reason>) -> Excluded 
             .collect::<Vec<_>>()
             .join("; "),
         reasons,
+        excluded_use: None,
     }
 }

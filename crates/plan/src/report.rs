@@ -137,9 +137,48 @@ pub struct PlanLine {
     /// Nodes of `nodes` bought to serve services (`services` says which).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub serving_nodes: u64,
+    /// What the line is bought for: `training`, `serving` (every node serves) or `both`.
+    #[serde(rename = "use", default)]
+    pub line_use: LineUse,
+    /// The services its serving nodes serve, in scenario order (empty when it only trains).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
     /// In a plan over periods, the period the line is ordered in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<String>,
+}
+
+/// What a plan line is bought for. Field values are the `plan --json` contract.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineUse {
+    /// Every node trains (plans without services, and plans over periods).
+    #[default]
+    Training,
+    /// Every node serves the line's `services`.
+    Serving,
+    /// Some nodes train, the others serve.
+    Both,
+}
+
+impl LineUse {
+    pub fn of(nodes: u64, serving_nodes: u64) -> LineUse {
+        if serving_nodes == 0 {
+            LineUse::Training
+        } else if serving_nodes >= nodes {
+            LineUse::Serving
+        } else {
+            LineUse::Both
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineUse::Training => "training",
+            LineUse::Serving => "serving",
+            LineUse::Both => "both",
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -1345,21 +1384,36 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
 }
 
 pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
-    // A candidate's serving copies are nodes of the same line.
+    // A candidate's serving copies are nodes of the same line; the services they serve are
+    // named by their rows (a request bucket's row counts for its service).
     let mut serving = vec![0u64; p.items.len()];
+    let mut served: Vec<Vec<usize>> = vec![Vec::new(); p.items.len()];
     for (it, &n) in p.items.iter().zip(nodes) {
         if let Some(s) = it.serve {
             serving[s.parent] += n;
+            let service = p.service_rows[s.row].service;
+            if n > 0 && !served[s.parent].contains(&service) {
+                served[s.parent].push(service);
+            }
         }
     }
+    let service_id = |k: usize| {
+        p.service_rows
+            .iter()
+            .find(|r| r.service == k)
+            .map(|r| r.id.split('#').next().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
     p.items
         .iter()
         .zip(nodes)
         .enumerate()
         .filter(|(_, (it, _))| it.serve.is_none())
-        .map(|(i, (it, &n))| (it, n + serving[i], n, serving[i]))
-        .filter(|&(_, n, _, _)| n > 0)
-        .map(|(it, n, training, serving_nodes)| {
+        .map(|(i, (it, &n))| (i, it, n + serving[i], n, serving[i]))
+        .filter(|&(_, _, n, _, _)| n > 0)
+        .map(|(i, it, n, training, serving_nodes)| {
+            let mut services = served[i].clone();
+            services.sort_unstable();
             let env = &p.envelopes[it.envelope];
             let site = &p.sites[it.site];
             PlanLine {
@@ -1381,6 +1435,8 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
                 mfu: it.mfu,
                 effective_pflops: it.pflops_per_node * training as f64,
                 serving_nodes,
+                line_use: LineUse::of(n, serving_nodes),
+                services: services.into_iter().map(service_id).collect(),
                 period: None,
             }
         })

@@ -6,7 +6,8 @@
 //! 1. *rows*: one per (service, bucket), in output tokens a second at the service's peak
 //!    (`output_tokens_per_day / 86 400 × peak_to_average`, split by the bucket's share);
 //! 2. *existing pools serve first*: each pool the service may use (accelerator allowed, site in
-//!    `data_countries`, the gate's verdict usable for serving) gives its accelerators to the
+//!    `data_countries`, not kept for training by its `use`, the gate's verdict usable for
+//!    serving) gives its accelerators to the
 //!    rows in scenario order until the row is covered or the pool is spent; what is left is the
 //!    row's right-hand side;
 //! 3. *serving copies*: every candidate item the service may use gets a copy (an integer
@@ -39,6 +40,15 @@ const DAY_S: f64 = 86_400.0;
 pub enum Use {
     Training,
     Serving,
+}
+
+impl Use {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Use::Training => "training",
+            Use::Serving => "serving",
+        }
+    }
 }
 
 /// The gate's verdict on `req` for `use_`: a rule that names one use applies to that use only
@@ -303,6 +313,14 @@ pub(crate) fn attach(
                 if !v.allows(&pool.accelerator, &country) {
                     continue;
                 }
+                // A pool the scenario keeps for training (its `use`) serves nothing.
+                if pool.purpose == Some(xpufleet_model::Purpose::Training) {
+                    note(
+                        &mut unusable,
+                        format!("pool {}: kept for training (use = \"training\")", pool.id),
+                    );
+                    continue;
+                }
                 let leased = matches!(pool.acquisition, Acquisition::Leased { .. });
                 if let Err(why) = usable(&pool.id, leased) {
                     note(&mut unusable, format!("pool {}: {why}", pool.id));
@@ -349,6 +367,15 @@ pub(crate) fn attach(
                 if !v.allows(&it.accelerator, country) {
                     continue;
                 }
+                // Likewise a candidate declared for training is bought only to train.
+                let declared = scenario.candidates.iter().find(|c| c.id == it.id);
+                if declared.is_some_and(|c| c.purpose == Some(xpufleet_model::Purpose::Training)) {
+                    note(
+                        &mut unusable,
+                        format!("candidate {}: for training (use = \"training\")", it.id),
+                    );
+                    continue;
+                }
                 if let Err(why) = usable(&it.id, it.mode == CandidateMode::Lease) {
                     note(&mut unusable, format!("candidate {}: {why}", it.id));
                     continue;
@@ -361,6 +388,7 @@ pub(crate) fn attach(
                         let copy = Item {
                             pflops_per_node: 0.0,
                             max_nodes: None,
+                            serving_only: false,
                             serve: Some(Serve {
                                 row,
                                 per_node_per_s: per * it.accels_per_node as f64,
@@ -609,14 +637,46 @@ pub(crate) fn solve_covering<T>(
     ))
 }
 
-/// Whether item `a` covers the same service row as `b` at least as well (both training items
-/// count as equal): the domination test's extra condition.
-pub(crate) fn serves_at_least(a: &Item, b: &Item) -> bool {
+/// Whether item `a` covers the same service row as `b` at least as well under `lim` (both
+/// training items count as equal): the domination test's extra condition. A node covers
+/// `min(tokens/s, need)` of its row (see [`push_rows`]), so two parts one node of which carries
+/// the row alone cover it equally, and the cheaper one dominates.
+pub(crate) fn serves_at_least(lim: &crate::model::Limits, a: &Item, b: &Item) -> bool {
     match (a.serve, b.serve) {
         (None, None) => true,
-        (Some(x), Some(y)) => x.row == y.row && x.per_node_per_s >= y.per_node_per_s,
+        (Some(x), Some(y)) => {
+            let need = lim
+                .service_per_s
+                .get(x.row)
+                .copied()
+                .flatten()
+                .unwrap_or(f64::INFINITY);
+            x.row == y.row && x.per_node_per_s.min(need) >= y.per_node_per_s.min(need)
+        }
         _ => false,
     }
+}
+
+/// The most nodes serving copy `i` may have under `lim` (`None` for a training item; none for
+/// a serving-only candidate's own, training, variable): no more than carry its row alone, and
+/// none when the pools carry the row (or it was dropped).
+///
+/// The bound loses no optimum: a copy with more nodes than carry its row alone still covers the
+/// row with one node fewer, and that node can move to the copy's parent training item, which has
+/// the same envelope, site, supply caps, power, price and share of a mix, and more PFLOPS (its
+/// `max_nodes` row counts the two together). Bounded copies make the branch-and-bound tree small:
+/// a copy that covers its row with one node is a yes-or-no choice.
+pub(crate) fn copy_bound(p: &Problem, lim: &crate::model::Limits, i: usize) -> Option<f64> {
+    // A candidate excluded for training but allowed to serve buys nodes only as its copies.
+    if p.items[i].serving_only {
+        return Some(0.0);
+    }
+    let sv = p.items[i].serve?;
+    let Some(need) = lim.service_per_s.get(sv.row).copied().flatten() else {
+        return Some(0.0);
+    };
+    // The small tolerance keeps 2.0000000001 (floating point) from asking for a third node.
+    Some((need / sv.per_node_per_s - 1e-9).ceil().max(0.0))
 }
 
 /// The service rows under `lim`, and one row per candidate with `max_nodes` and serving copies
@@ -644,6 +704,12 @@ pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<c
             }
             continue;
         };
+        // Coefficient strengthening: over integer node counts, `Σ ρ·y ≥ D` and
+        // `Σ min(ρ, D)·y ≥ D` hold for exactly the same plans (a node that carries the whole
+        // row alone satisfies both; otherwise the coefficients agree), but the second one's LP
+        // relaxation must pay for a whole node of a part that one node of covers, where the
+        // first one's pays for a sliver of it. That is most of the integrality gap when a
+        // service needs a node or two.
         let coefs: Vec<(usize, f64)> = p
             .items
             .iter()
@@ -651,9 +717,26 @@ pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<c
             .filter_map(|(i, it)| {
                 it.serve
                     .filter(|s| s.row == r)
-                    .map(|s| (i, -s.per_node_per_s))
+                    .map(|s| (i, -s.per_node_per_s.min(need)))
             })
             .collect();
+        // A Chvátal–Gomory cut of the row, divided by its largest coefficient δ and rounded up:
+        // `Σ ⌈a/δ⌉·y ≥ ⌈D/δ⌉`, that is, at least `⌈D/δ⌉` nodes in all. Every integer plan
+        // that covers the row meets it; the LP relaxation, which would buy 2.4 nodes of the
+        // part cheapest per token, must buy 3 of something, which closes much of the gap that
+        // rounding leaves when a service needs a few nodes.
+        let delta = coefs.iter().map(|&(_, a)| -a).fold(0.0, f64::max);
+        if delta > 0.0 {
+            let at_least = (need / delta - 1e-9).ceil();
+            if at_least > 1.0 {
+                out.push(Row {
+                    group: None,
+                    coefs: coefs.iter().map(|&(i, _)| (i, -1.0)).collect(),
+                    rhs: -at_least,
+                    negated: true,
+                });
+            }
+        }
         out.push(Row {
             group: Some(Group::Service(r)),
             coefs,

@@ -420,6 +420,8 @@ mod tests {
             envelope: "e".into(),
             effective_pflops: None,
             power_mw: None,
+            line_use: "training".into(),
+            services: Vec::new(),
         };
         let rows = spend_by(
             &[

@@ -113,6 +113,7 @@ pub fn plan_lines_table(lines: &[PlanLine], labels: &Labels, pal: &Palette) -> S
                 esc(&l.envelope),
                 l.effective_pflops.map_or("–".into(), format::sig3),
                 l.power_mw.map_or("–".into(), format::sig3),
+                esc(&l.purpose()),
             ]
         })
         .collect();
@@ -131,6 +132,7 @@ pub fn plan_lines_table(lines: &[PlanLine], labels: &Labels, pal: &Palette) -> S
             "Envelope",
             "Eff. PFLOPS",
             "Power (MW)",
+            "For",
         ],
         &[5, 6, 7, 8, 10, 11],
         &rows,

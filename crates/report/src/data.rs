@@ -198,6 +198,28 @@ pub struct PlanLine {
     /// Effective (peak × expected MFU) PFLOPS the line adds, if known.
     pub effective_pflops: Option<f64>,
     pub power_mw: Option<f64>,
+    /// What the line is bought for: `training`, `serving` or `both` (the plan's `use`).
+    #[serde(rename = "use", default = "training")]
+    pub line_use: String,
+    /// The services its serving nodes serve.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+}
+
+fn training() -> String {
+    "training".into()
+}
+
+impl PlanLine {
+    /// What the line is for, in words: "training", "serving chat", "training, serving chat".
+    pub fn purpose(&self) -> String {
+        let serving = format!("serving {}", self.services.join(", "));
+        match self.line_use.as_str() {
+            "serving" => serving,
+            "both" => format!("training, {serving}"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A budget envelope and what the plan spends from it.
@@ -560,4 +582,45 @@ pub struct IdleCost {
     pub rows: Vec<CostRow>,
     pub total_accel_hours: f64,
     pub total_cost_usd: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlanLine;
+
+    /// What a line is for, in the words the report's For column and summary print.
+    #[test]
+    fn a_line_says_what_it_is_for() {
+        let line = |line_use: &str, services: &[&str]| PlanLine {
+            candidate: "c".into(),
+            accelerator: "h20".into(),
+            vendor: "Nvidia".into(),
+            site: "s".into(),
+            country: "CN".into(),
+            mode: "buy".into(),
+            nodes: 2,
+            accels: 16,
+            chips: 16,
+            spend: 1.0,
+            currency: "USD".into(),
+            spend_usd: 1.0,
+            envelope: "e".into(),
+            effective_pflops: None,
+            power_mw: None,
+            line_use: line_use.into(),
+            services: services.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(line("training", &[]).purpose(), "training");
+        assert_eq!(line("serving", &["chat"]).purpose(), "serving chat");
+        assert_eq!(
+            line("both", &["chat", "search"]).purpose(),
+            "training, serving chat, search"
+        );
+        // A plan saved before lines carried `use` reads back as training.
+        let mut v = serde_json::to_value(line("serving", &["chat"])).unwrap();
+        v.as_object_mut().unwrap().remove("use");
+        v.as_object_mut().unwrap().remove("services");
+        let back: PlanLine = serde_json::from_value(v).unwrap();
+        assert_eq!(back.purpose(), "training");
+    }
 }

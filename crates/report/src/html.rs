@@ -226,12 +226,13 @@ impl Page<'_> {
                     .take(4)
                     .map(|l| {
                         format!(
-                            "<b>{}</b> × {} at {} <span class=\"muted\">({}, {})</span>",
+                            "<b>{}</b> × {} at {} <span class=\"muted\">({}, {}, {})</span>",
                             int(l.accels),
                             esc(&self.accel_name(&l.accelerator)),
                             esc(&self.site_name(&l.site)),
                             esc(&l.mode),
-                            usd(l.spend_usd)
+                            usd(l.spend_usd),
+                            esc(&l.purpose())
                         )
                     })
                     .collect();

@@ -128,6 +128,8 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
             "envelope",
             "effective_pflops",
             "power_mw",
+            "use",
+            "services",
         ]);
         for l in &p.lines {
             c.row([
@@ -146,6 +148,8 @@ pub fn csv_files(r: &ReportData) -> Vec<(String, String)> {
                 l.envelope.clone(),
                 opt(&l.effective_pflops),
                 opt(&l.power_mw),
+                l.line_use.clone(),
+                l.services.join(" "),
             ]);
         }
         add("plan-lines.csv", c.finish());

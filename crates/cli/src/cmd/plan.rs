@@ -260,6 +260,26 @@ fn status_line(p: &Plan) -> String {
 
 /// A plan over periods as a timeline: each period's orders and spend, the capacity present in
 /// it as a bar scaled to the largest period, and that capacity by part.
+/// What each line that serves is for (`use` and `services` in `plan --json`); the other
+/// lines train. A list under the table rather than a column, so the table keeps to 100 columns.
+fn print_line_uses(p: &Plan) {
+    let serving: Vec<&xpufleet_plan::PlanLine> =
+        p.lines.iter().filter(|l| l.serving_nodes > 0).collect();
+    if serving.is_empty() {
+        return;
+    }
+    println!("\nLines bought to serve (the other nodes train):");
+    for l in serving {
+        println!(
+            "  {}: {} of {} nodes serve {}",
+            l.candidate,
+            l.serving_nodes,
+            l.nodes,
+            l.services.join(", ")
+        );
+    }
+}
+
 fn print_timeline(p: &Plan) {
     let max = p
         .periods
@@ -402,6 +422,7 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 t.add_row(row);
             }
             println!("\n{}", crate::common::fit(&mut t));
+            print_line_uses(p);
         }
     }
     let mut t = table();

@@ -71,7 +71,7 @@ fn every_problem_is_printed_located_and_exits_2() {
             format!("{p}:40:10: entity[1].parent: parent chain loops: acme-sg -> acme-my -> acme-sg: expected a chain that ends at an entity without a parent"),
             format!("{p}:134:51: site[2].electricity_per_kwh.currency: no FX rate for EUR: expected `EUR = <USD per unit>` under [fx] (rates given: USD, CNY, MYR)"),
             format!("{p}:172:8: pool[0].site: unknown site \"cn-nowhere\": expected one of cn-ulanqab, cn-wuhu, my-cyberjaya, my-johor"),
-            format!("{p}:184:9: pool[1].nodes: nodes is 0: expected 1 or more"),
+            format!("{p}:186:9: pool[1].nodes: nodes is 0: expected 1 or more"),
             format!("error: 4 problems found in {p}"),
         ],
         "{err}"
@@ -115,7 +115,7 @@ fn json_lists_the_diagnostics() {
     assert_eq!(v["kind"], "scenario");
     let d = &v["diagnostics"][0];
     assert_eq!(d["field"], "job[1].tenant");
-    assert_eq!(d["line"], 392);
+    assert_eq!(d["line"], 399);
     assert_eq!(d["column"], 10);
     assert!(d["message"]
         .as_str()

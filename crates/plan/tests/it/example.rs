@@ -76,8 +76,11 @@ fn issue_22_the_example_covers_its_services() {
     assert_eq!(verify(&p, &s.scenario, &s.catalog), Vec::<String>::new());
 }
 
+/// The example keeps its CN pools for training (`use = "training"`) and sizes the assistant at
+/// DeepSeek's published day: the plan buys new parts to serve it, says so on each line, and
+/// serves the Malaysian search from the pool there.
 #[test]
-fn issue_22_services_the_pools_cover_buy_nothing() {
+fn issue_22_the_example_buys_to_serve_what_its_pools_may_not() {
     let s = xpufleet_io::load_scenario(None, None).unwrap();
     let p = plan(
         &s.scenario,
@@ -90,13 +93,41 @@ fn issue_22_services_the_pools_cover_buy_nothing() {
         },
     )
     .unwrap();
-    assert!(p
-        .services
+    let training_pools: Vec<&str> = s
+        .scenario
+        .pools
         .iter()
-        .all(|v| v.by_accelerator.iter().all(|b| b.pool.is_some())));
-    assert!(
-        p.lines.iter().all(|l| l.serving_nodes == 0),
-        "{:#?}",
-        p.lines
-    );
+        .filter(|pl| pl.purpose == Some(xpufleet_model::Purpose::Training))
+        .map(|pl| pl.id.as_str())
+        .collect();
+    assert_eq!(training_pools, ["cn-a800", "cn-h20", "cn-910b"]);
+    let assistant = p.services.iter().find(|v| v.id == "assistant-cn").unwrap();
+    assert!(assistant.shortfall.is_none(), "{assistant:#?}");
+    assert!(assistant
+        .by_accelerator
+        .iter()
+        .all(|b| b.candidate.is_some()));
+    let search = p.services.iter().find(|v| v.id == "search-my").unwrap();
+    assert!(search
+        .by_accelerator
+        .iter()
+        .all(|b| b.pool.as_deref() == Some("my-h100")));
+    // Every accelerator bought to serve is on a line that says it serves the assistant.
+    let bought: u64 = assistant
+        .by_accelerator
+        .iter()
+        .map(|b| b.accelerators)
+        .sum();
+    let on_lines: u64 = p
+        .lines
+        .iter()
+        .filter(|l| l.serving_nodes > 0)
+        .map(|l| {
+            assert_eq!(l.services, ["assistant-cn"], "{l:#?}");
+            assert_ne!(l.line_use, xpufleet_plan::LineUse::Training);
+            l.units / l.nodes * l.serving_nodes
+        })
+        .sum();
+    assert_eq!(bought, on_lines);
+    assert!(bought > 0);
 }

@@ -115,6 +115,8 @@ fn line(id: &str, nodes: u64, pflops_per_node: f64) -> PlanLine {
         mfu: 0.5,
         effective_pflops: nodes as f64 * pflops_per_node,
         serving_nodes: 0,
+        line_use: xpufleet_plan::LineUse::Training,
+        services: Vec::new(),
         period: None,
     }
 }

@@ -140,6 +140,24 @@ fn issue_22_max_compute_trains_on_what_serving_leaves() {
     let training: f64 = p.lines.iter().map(|l| l.effective_pflops).sum();
     assert!((training - p.effective_pflops).abs() < 1e-9);
     assert!(p.lines.iter().any(|l| l.serving_nodes > 0));
+    // Each line says what it is for: its serving nodes serve `chat`, the rest train.
+    for l in &p.lines {
+        let want = xpufleet_plan::LineUse::of(l.nodes, l.serving_nodes);
+        assert_eq!(l.line_use, want, "{l:#?}");
+        assert_eq!(l.services.is_empty(), l.serving_nodes == 0, "{l:#?}");
+        assert!(l.services.iter().all(|s| s == "chat"));
+        assert_eq!(
+            l.effective_pflops > 0.0,
+            l.nodes > l.serving_nodes,
+            "{l:#?}"
+        );
+    }
+    let json = serde_json::to_value(&p.lines).unwrap();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| ["training", "serving", "both"].contains(&l["use"].as_str().unwrap())));
     let spent = p.envelopes[0].spent;
     assert!(spent <= 50e6 + 1.0);
     assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
@@ -215,5 +233,64 @@ proptest! {
             let best_single = single(r20, price20).min(single(r100, price100));
             prop_assert!(p.spend_usd <= best_single * (1.0 + 1e-9), "{} > {best_single}", p.spend_usd);
         }
+    }
+}
+
+/// The 2025-05-13 IaaS-training case (issue 22 item 3): leased H100s and H200s in Malaysia for
+/// a company headquartered in D:5 are red-flagged for training, not for serving. The plan buys
+/// them to serve and trains on none, and the exclusion list says training was the use excluded.
+#[test]
+fn issue_22_a_candidate_excluded_for_training_is_bought_to_serve() {
+    use xpufleet_plan::Use;
+    let s = load("iaas.toml");
+    let engine = xpufleet_io::rules::rule_engine(&s, &[]).unwrap();
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &engine,
+        &FixedMfu(0.4),
+        &opts(Objective::MaxCompute),
+    )
+    .unwrap();
+    let svc = &p.services[0];
+    assert!(svc.shortfall.is_none(), "{svc:#?} {:#?}", p.excluded);
+    let serving: u64 = p.lines.iter().map(|l| l.serving_nodes).sum();
+    assert!(serving > 0, "{:#?}", p.lines);
+    assert!(svc
+        .by_accelerator
+        .iter()
+        .all(|b| b.candidate.as_deref().is_some_and(|c| c.ends_with("-my"))));
+    // Nothing trains: every node bought serves, and each line says so.
+    assert_eq!(p.effective_pflops, 0.0);
+    assert!(p
+        .lines
+        .iter()
+        .all(|l| l.line_use == xpufleet_plan::LineUse::Serving && l.services == ["chat"]));
+    assert!(
+        p.lines.iter().all(|l| l.nodes == l.serving_nodes),
+        "{:#?}",
+        p.lines
+    );
+    for id in ["h100-my", "h200-my"] {
+        let x = p.excluded.iter().find(|x| x.candidate == id).unwrap();
+        assert_eq!(x.excluded_use, Some(Use::Training), "{x:#?}");
+        assert!(x.reason.contains("iaas-training-d5-hq"), "{}", x.reason);
+    }
+    let broken = verify(&p, &s.scenario, &s.catalog);
+    assert!(broken.is_empty(), "{broken:#?}");
+    // Without services there is nothing to serve: both are excluded for every use.
+    let mut s = s;
+    s.scenario.services.clear();
+    let engine = xpufleet_io::rules::rule_engine(&s, &[]).unwrap();
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &engine,
+        &FixedMfu(0.4),
+        &opts(Objective::MaxCompute),
+    );
+    if let Ok(p) = p {
+        assert!(p.lines.iter().all(|l| l.nodes == 0));
+        assert!(p.excluded.iter().all(|x| x.excluded_use.is_none()));
     }
 }

@@ -43,6 +43,8 @@ fn line(
         envelope: env.into(),
         effective_pflops: Some(eff_pf_per_chip * chips as f64),
         power_mw: Some(kw_per_chip * chips as f64 / 1000.0),
+        line_use: "training".into(),
+        services: Vec::new(),
     }
 }
 
