@@ -1740,7 +1740,7 @@ mod tests {
         // Unknown envelope and licence ids.
         case("envelope = \"cn-chips\"\ndomestic_country", "envelope = \"cn-chip\"\ndomestic_country", "supplier_mix[0].envelope", "unknown envelope \"cn-chip\": expected one of abroad, cn-chips", "\"cn-chip\""),
         case("envelope = \"abroad\"\naccels_per_node = 8\nlessor", "envelope = \"overseas\"\naccels_per_node = 8\nlessor", "candidate[6].envelope", "unknown envelope \"overseas\"", "\"overseas\""),
-        case("scaleup_domain = 8\n# Bought", "scaleup_domain = 8\nlicences = [\"lic-x\"]\n# Bought", "pool[0].licences[0]", "unknown licence \"lic-x\": expected one of my-stp-jdc-2025", "\"lic-x\""),
+        case("scaleup_domain = 8\n# Kept for the training jobs: the", "scaleup_domain = 8\nlicences = [\"lic-x\"]\n# Bought", "pool[0].licences[0]", "unknown licence \"lic-x\": expected one of my-stp-jdc-2025", "\"lic-x\""),
         case("lessor = \"johor-dc\"\n", "lessor = \"johor-dc\"\nlicences = [\"my-stp-jdc-2025\", \"nope\"]\n", "candidate[6].licences[1]", "unknown licence \"nope\"", "\"nope\""),
         // Currencies without an FX rate, in every kind of money; malformed codes and rates.
         case("currency = \"MYR\" }", "currency = \"EUR\" }", "site[2].electricity_per_kwh.currency", "no FX rate for EUR: expected `EUR = <USD per unit>` under [fx] (rates given: USD, CNY, MYR)", "\"EUR\""),
@@ -1756,9 +1756,9 @@ mod tests {
         case("id = \"sg-neocloud\"\nname = \"Lion City GPU Cloud (example lessor)\"\nhq_country = \"SG\"", "id = \"sg-neocloud\"\nname = \"Lion City GPU Cloud (example lessor)\"\nhq_country = \"SG\"\nparent = \"sg-neocloud\"", "entity[4].parent", "parent chain loops: sg-neocloud -> sg-neocloud", "\"sg-neocloud\""),
         // Counts and values that make no sense.
         case("nodes = 256", "nodes = 0", "pool[0].nodes", "nodes is 0: expected 1 or more", "0"),
-        case("accels_per_node = 8\nscaleup_domain = 8\n# Bought", "accels_per_node = 0\nscaleup_domain = 8\n# Bought", "pool[0].accels_per_node", "accels_per_node is 0", "0"),
-        case("scaleup_domain = 8\n# Bought", "scaleup_domain = 12\n# Bought", "pool[0].scaleup_domain", "scaleup_domain 12 is not a multiple of accels_per_node 8", "12"),
-        case("scaleup_domain = 8\n# Bought", "scaleup_domain = 0\n# Bought", "pool[0].scaleup_domain", "scaleup_domain is 0", "0"),
+        case("accels_per_node = 8\nscaleup_domain = 8\n# Kept for the training jobs: the", "accels_per_node = 0\nscaleup_domain = 8\n# Kept for the training jobs: the", "pool[0].accels_per_node", "accels_per_node is 0", "0"),
+        case("scaleup_domain = 8\n# Kept for the training jobs: the", "scaleup_domain = 12\n# Kept for the training jobs: the", "pool[0].scaleup_domain", "scaleup_domain 12 is not a multiple of accels_per_node 8", "12"),
+        case("scaleup_domain = 8\n# Kept for the training jobs: the", "scaleup_domain = 0\n# Kept for the training jobs: the", "pool[0].scaleup_domain", "scaleup_domain is 0", "0"),
         case("scaleup_domain = 384", "scaleup_domain = 380", "candidate[2].scaleup_domain", "not a multiple of accels_per_node 8", "380"),
         case("max_nodes = 1500", "max_nodes = 0", "candidate[8].max_nodes", "max_nodes is 0", "0"),
         case("pue = 1.2", "pue = 0.9", "site[0].pue", "pue (facility power / IT power) is 0.9: expected a number from 1 to 4", "0.9"),

@@ -161,7 +161,7 @@ fn what_changes_within_the_horizon_states_the_value_at_stake() {
     );
     // Only the lines that stop being usable count towards the value at stake.
     assert!(
-        s.contains("<b>123 effective PFLOPS</b> on 2 line(s)"),
+        s.contains("<b>123 effective PFLOPS</b> on 2 lines"),
         "{s}"
     );
     assert_eq!(
