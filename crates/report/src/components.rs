@@ -427,7 +427,10 @@ pub fn horizon_changes(
          the plan's lines",
         match changes.len() {
             1 => "1 verdict change touches".to_string(),
-            n => format!("{} touch", format::count(n, "verdict change", "verdict changes")),
+            n => format!(
+                "{} touch",
+                format::count(n, "verdict change", "verdict changes")
+            ),
         }
     );
     if lost.is_empty() {

@@ -311,7 +311,11 @@ impl Page<'_> {
                 if !c.unverified.is_empty() {
                     items.push(format!(
                         "{} lacking owner or operator verification: {}",
-                        if c.unverified.len() == 1 { "pool" } else { "pools" },
+                        if c.unverified.len() == 1 {
+                            "pool"
+                        } else {
+                            "pools"
+                        },
                         esc(&c
                             .unverified
                             .iter()

@@ -160,10 +160,7 @@ fn what_changes_within_the_horizon_states_the_value_at_stake() {
         end,
     );
     // Only the lines that stop being usable count towards the value at stake.
-    assert!(
-        s.contains("<b>123 effective PFLOPS</b> on 2 lines"),
-        "{s}"
-    );
+    assert!(s.contains("<b>123 effective PFLOPS</b> on 2 lines"), "{s}");
     assert_eq!(
         s.matches("<tr>").count(),
         1 + 3,
