@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use xpufleet_comply::{Gate, UseKind, UseRequest};
-use xpufleet_model::{Acquisition, CandidateMode, Catalog, Date, MixBasis, Purpose, Scenario};
+use xpufleet_model::{
+    Acquisition, CandidateMode, Catalog, Date, MixBasis, Purpose, Scenario, SupplierMix,
+};
 
 use crate::{Objective, Plan, PlanLine};
 
@@ -110,18 +112,8 @@ pub fn verify(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Vec<String
         }
     }
     for m in &scenario.supplier_mix {
-        let lines = mix_by_env.get(m.envelope.as_str());
-        let (mut dom, mut tot) = (0.0, 0.0);
-        for (country, spend, units) in lines.into_iter().flatten() {
-            let w = match m.basis {
-                MixBasis::Spend => *spend,
-                MixBasis::Units => *units,
-            };
-            tot += w;
-            if *country == m.domestic_country {
-                dom += w;
-            }
-        }
+        let lines = mix_by_env.get(m.envelope.as_str()).into_iter().flatten();
+        let (dom, tot) = mix_weights(m, lines.map(|(c, s, u)| (c.as_str(), *s, *u)));
         if tot > 0.0 && dom < m.min_share * tot - rel(tot) {
             bad.push(format!(
                 "supplier mix {}: domestic share {:.4} < {}",
@@ -299,6 +291,23 @@ fn existing_draw_w(
 /// One order as a supplier mix weighs it: vendor country, spend, units.
 type MixEntry<'a> = (&'a str, f64, f64);
 
+/// The domestic and the total weight of a mix's lines (vendor country, spend, units), each line
+/// weighed on the mix's basis.
+fn mix_weights<'a>(m: &SupplierMix, lines: impl Iterator<Item = MixEntry<'a>>) -> (f64, f64) {
+    let (mut dom, mut tot) = (0.0, 0.0);
+    for (country, spend, units) in lines {
+        let w = match m.basis {
+            MixBasis::Spend => spend,
+            MixBasis::Units => units,
+        };
+        tot += w;
+        if country == m.domestic_country {
+            dom += w;
+        }
+    }
+    (dom, tot)
+}
+
 /// A plan over periods, checked from the scenario: every line names a period and is ordered
 /// where it may be (a lease inside its `from`/`until` window, a purchase early enough to arrive
 /// by the last period's start), its spend is its price (a lease's for the period's hours), and
@@ -452,17 +461,8 @@ pub fn verify_periods(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Ve
     }
     for m in &scenario.supplier_mix {
         for (u, per) in periods.iter().enumerate() {
-            let (mut dom, mut tot) = (0.0, 0.0);
-            for (country, cost, units) in mix.get(&(m.envelope.as_str(), u)).into_iter().flatten() {
-                let w = match m.basis {
-                    MixBasis::Spend => *cost,
-                    MixBasis::Units => *units,
-                };
-                tot += w;
-                if *country == m.domestic_country {
-                    dom += w;
-                }
-            }
+            let lines = mix.get(&(m.envelope.as_str(), u)).into_iter().flatten();
+            let (dom, tot) = mix_weights(m, lines.copied());
             if tot > 0.0 && dom < m.min_share * tot - rel(tot) {
                 bad.push(format!(
                     "supplier mix {} in {}: domestic share {:.4} < {}",
