@@ -54,17 +54,12 @@ pub async fn create_token(
         err.body.problems[0].col = Some(e.column());
         err
     })?;
+    let name = xpufleet_store::tokens::check_new_token(&req.name, &req.role)
+        .map_err(|(field, why)| ApiError::field(field, why))?;
     let role: Role = req
         .role
         .parse()
         .map_err(|e: String| ApiError::field("role", e))?;
-    let name = req.name.trim();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            "name",
-            "expected 1 to 200 characters, no control characters",
-        ));
-    }
     let tok = token::generate().map_err(ApiError::internal)?;
     let digest = token::hash(&tok);
     let mut c = s.store.begin_change(ctx.entry.clone()).await?;

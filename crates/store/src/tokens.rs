@@ -37,6 +37,30 @@ impl Store {
     }
 }
 
+/// A token's name and role checked once for every front end (the API and `xpufleet token
+/// create`): the role is one of [`crate::token::ROLES`], the name 1 to 200 characters after
+/// trimming, none of them a control character. Returns the trimmed name, or the field at fault
+/// and what was expected.
+pub fn check_new_token<'a>(name: &'a str, role: &str) -> Result<&'a str, (&'static str, String)> {
+    if !crate::token::ROLES.contains(&role) {
+        return Err((
+            "role",
+            format!(
+                "expected one of {}, found {role:?}",
+                crate::token::ROLES.join(", ")
+            ),
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err((
+            "name",
+            "expected 1 to 200 characters, no control characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
 /// The digest that audit entries give a token's row: its name, role and state, never its
 /// secret or the secret's digest.
 pub fn token_digest(name: &str, role: &str, revoked: bool) -> String {
@@ -106,5 +130,24 @@ impl Change {
             &token_digest(name, &role, true),
         );
         Ok(res.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_new_token;
+
+    #[test]
+    fn a_token_request_is_checked_the_same_for_every_front_end() {
+        assert_eq!(check_new_token("  ci-bot ", "planner"), Ok("ci-bot"));
+        assert_eq!(check_new_token("ci", "root").unwrap_err().0, "role");
+        for bad in ["", "   ", "a\nb", "a\tb", &"x".repeat(201)] {
+            assert_eq!(
+                check_new_token(bad, "viewer").unwrap_err().0,
+                "name",
+                "{bad:?}"
+            );
+        }
+        assert!(check_new_token(&"é".repeat(200), "admin").is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! `xpufleet token create`: a new API token for `xpufleet serve`. The token is printed once, as
 //! the last line; the database keeps only its SHA-256 digest.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use xpufleet_store::{token, DatabaseUrl, Store};
 
 use crate::common::Ctx;
@@ -34,15 +34,9 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         name,
         database,
     } = args.action;
-    if !token::ROLES.contains(&role.as_str()) {
-        bail!(
-            "--role: expected one of {}, found {role:?}",
-            token::ROLES.join(", ")
-        );
-    }
-    if name.trim().is_empty() {
-        bail!("--name: expected a non-empty name");
-    }
+    let name = xpufleet_store::tokens::check_new_token(&name, &role)
+        .map_err(|(field, why)| anyhow!("--{field}: {why}"))?
+        .to_string();
     let url = DatabaseUrl(database);
     let tok = token::generate().map_err(|e| anyhow!(e))?;
     super::serve::runtime()?.block_on(async {
