@@ -16,5 +16,6 @@ pub mod limits;
 pub mod sessions;
 pub mod token;
 pub mod tokens;
+pub mod usecases;
 
 pub use db::{Change, DatabaseUrl, DbError, Store};
