@@ -13,6 +13,7 @@ pub mod audit;
 pub mod db;
 pub mod idempotency;
 pub mod limits;
+pub mod migrate;
 pub mod sessions;
 pub mod token;
 pub mod tokens;
