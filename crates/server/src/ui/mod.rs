@@ -292,7 +292,7 @@ impl FromRequestParts<UiState> for Signed {
             Ok(_) | Err(crate::DbError::NotFound) => {
                 usecases::end_session(&s.store, &id, &sess, SessionEnd::TokenRevoked)
                     .await
-                    .map_err(|e| unavailable_use(e))?;
+                    .map_err(unavailable_use)?;
                 Err(to_login())
             }
             Err(e) => Err(unavailable(e)),
