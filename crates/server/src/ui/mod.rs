@@ -9,6 +9,10 @@
 //! works on all, and signing out on one signs out on all); the CSRF token is derived from the
 //! session id, so no session secret ever reaches the database. Failed sign-ins are counted in
 //! the database too: over `LOGIN_FAILURES_PER_MINUTE` in a minute, sign-in answers `429`.
+//! Signing in and out, and the end of a session whose token was revoked, are the store's use
+//! cases (`usecases::sign_in`, `usecases::end_session`): each session is made and ended with
+//! its audit entry in one transaction. The forms' changes are the API's use cases too
+//! (`change` below).
 //!
 //! Long computations (the report behind the fleet, compliance and simulate pages, plans and
 //! what-ifs) run on a blocking task; the page that asked shows their progress and refreshes
