@@ -161,8 +161,10 @@ impl Store {
             .try_get(0)?;
         let (has_table, has_checksum) = if self.is_sqlite() {
             (
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-                "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+                "SELECT COUNT(*) FROM sqlite_master \
+                 WHERE type = 'table' AND name = 'schema_migrations'",
+                "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') \
+                 WHERE name = 'checksum'",
             )
         } else {
             (
