@@ -1,7 +1,8 @@
 //! The audit trail over HTTP: `GET /api/v1/audit`, and the middleware that gives every
 //! successful mutation its entry, and `Reply`, the answer a handler makes of a use case's
-//! output (`xpufleet_store::usecases`) so that it commits with the change. The chain itself (its entries, canonical form, `verify` and
-//! `Store::audit_mismatches`) is `xpufleet_store::audit`, re-exported here.
+//! output (`xpufleet_store::usecases`) so that it commits with the change. The chain itself
+//! (its entries, canonical form, `verify` and `Store::audit_mismatches`) is
+//! `xpufleet_store::audit`, re-exported here.
 //!
 //! **Invariant:** a change and its entry are one transaction (`db::Change`): the data, the
 //! entry and the stored idempotent answer are committed together or not at all (each use

@@ -170,8 +170,9 @@ impl Store {
             (
                 "SELECT COUNT(*) FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
-                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \
-                 current_schema() AND table_name = 'schema_migrations' AND column_name = 'checksum'",
+                "SELECT COUNT(*) FROM information_schema.columns \
+                 WHERE table_schema = current_schema() \
+                 AND table_name = 'schema_migrations' AND column_name = 'checksum'",
             )
         };
         let count = |n: sqlx::any::AnyRow| n.try_get::<i64, _>(0);
