@@ -23,11 +23,12 @@ use xpufleet_app::service::{self, Computation, Computed, Context};
 use xpufleet_app::RecordKind;
 use xpufleet_model::Date;
 
-use crate::audit::{ChangeCtx, NewEntry};
+use crate::audit::{ChangeCtx, NewEntry, Reply};
 use crate::auth::Caller;
 use crate::db::{DbError, Store, StoredRun};
 use crate::error::{ApiError, ErrorBody};
 use crate::token;
+use xpufleet_store::usecases;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -432,12 +433,7 @@ fn cli_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
 
 // ---- scenarios ------------------------------------------------------------------------------
 
-/// A scenario's id and revision.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ScenarioRef {
-    pub id: String,
-    pub revision: i64,
-}
+pub use xpufleet_store::usecases::ScenarioRef;
 
 /// A scenario.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -509,22 +505,18 @@ async fn create_scenario(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let text = toml_body(&headers, body)?;
-    let loaded = context(&s.store).await?.load(&text)?;
-    let id = token::hex(&token::random_bytes::<8>().map_err(ApiError::internal)?);
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.create_scenario(&id, &loaded.scenario.name, &text, &caller.name)
-        .await?;
-    let body = Json(ScenarioRef {
-        id: id.clone(),
-        revision: 1,
-    });
-    let mut resp = (StatusCode::CREATED, body).into_response();
-    if let Ok(v) = format!("/api/v1/scenarios/{id}").parse() {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp.headers_mut()
-        .insert(header::ETAG, "\"1\"".parse().expect("a valid ETag"));
-    crate::audit::commit(c, &ctx, resp).await
+    let out = usecases::create_scenario(&s.store, ctx.entry.clone(), &caller.name, &text, |r| {
+        created_scenario(r).ok().and_then(|r| ctx.keep(&r))
+    })
+    .await?;
+    Ok(ctx.answer(created_scenario(&out)?))
+}
+
+/// The answer to a scenario's creation.
+fn created_scenario(r: &ScenarioRef) -> Result<Reply, ApiError> {
+    Ok(Reply::json(StatusCode::CREATED, r)?
+        .with(header::LOCATION, &format!("/api/v1/scenarios/{}", r.id))
+        .with(header::ETAG, &format!("\"{}\"", r.revision)))
 }
 
 #[utoipa::path(get, path = "/api/v1/scenarios", params(PageQuery),
@@ -603,15 +595,18 @@ async fn update_scenario(
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| ApiError::field("If-Match", "expected a revision number"))?;
     let text = toml_body(&headers, body)?;
-    // Unknown scenarios are 404 before the body is judged.
-    s.store.latest_revision(&id).await.map_err(scenario_404)?;
-    let loaded = context(&s.store).await?.load(&text)?;
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    let revision = c
-        .revise_scenario(&id, expected, &loaded.scenario.name, &text, &caller.name)
-        .await
-        .map_err(scenario_404)?;
-    crate::audit::commit(c, &ctx, Json(ScenarioRef { id, revision }).into_response()).await
+    let reply = |r: &ScenarioRef| Reply::json(StatusCode::OK, r);
+    let out = usecases::revise_scenario(
+        &s.store,
+        ctx.entry.clone(),
+        &caller.name,
+        &id,
+        expected,
+        &text,
+        |r| reply(r).ok().and_then(|r| ctx.keep(&r)),
+    )
+    .await?;
+    Ok(ctx.answer(reply(&out)?))
 }
 
 #[utoipa::path(get, path = "/api/v1/scenarios/{id}/revisions", params(("id" = String, Path)),
@@ -772,9 +767,7 @@ async fn answer(
         html,
     };
     // The run and its audit entry commit together.
-    let mut c = s.store.begin_change(who.clone()).await?;
-    c.insert_run(&run).await?;
-    c.commit().await?;
+    usecases::store_run(&s.store, who.clone(), &run).await?;
     s.metrics.runs_computed.fetch_add(1, Ordering::Relaxed);
     let result = Bytes::from(run.result);
     if let Ok(mut c) = s.results.lock() {
@@ -1340,10 +1333,17 @@ async fn put_record(
 ) -> Result<Response, ApiError> {
     service::check_record_id(&id)?;
     let text = validate_record(kind, &id, &headers, body)?;
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    let version = c.put_record(kind.as_str(), &id, &text).await?;
-    let resp = Json(record_json(kind, id, text, version)?).into_response();
-    crate::audit::commit(c, &ctx, resp).await
+    let reply = |p: &usecases::PutRecord| {
+        Reply::json(
+            StatusCode::OK,
+            &record_json(kind, id.clone(), p.text.clone(), p.version)?,
+        )
+    };
+    let out = usecases::put_record(&s.store, ctx.entry.clone(), kind, &id, &text, |p| {
+        reply(p).ok().and_then(|r| ctx.keep(&r))
+    })
+    .await?;
+    Ok(ctx.answer(reply(&out)?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/{kind}/{id}", params(("kind" = String, Path), ("id" = String, Path)),
@@ -1354,11 +1354,9 @@ async fn delete_record(
     Path(id): Path<String>,
     ctx: ChangeCtx,
 ) -> Result<Response, ApiError> {
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.delete_record(kind.as_str(), &id)
-        .await
-        .map_err(not_found("record"))?;
-    crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await
+    let reply = Reply::empty(StatusCode::NO_CONTENT);
+    usecases::delete_record(&s.store, ctx.entry.clone(), kind, &id, |_| ctx.keep(&reply)).await?;
+    Ok(ctx.answer(reply))
 }
 
 /// One kept version of a retained record.
@@ -1388,10 +1386,7 @@ pub struct RecordHistory {
     pub versions: Vec<KeptVersion>,
 }
 
-/// The day of an RFC 3339 time.
-fn day_of(at: &str) -> Option<Date> {
-    at.get(..10)?.parse().ok()
-}
+use xpufleet_store::usecases::day_of;
 
 #[utoipa::path(get, path = "/api/v1/{kind}/{id}/versions", params(("kind" = String, Path, description = "acquisitions, verifications, licences or reviews"), ("id" = String, Path)),
     responses((status = 200, body = RecordHistory), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
@@ -1455,27 +1450,17 @@ async fn purge_record(
     Path(id): Path<String>,
     ctx: ChangeCtx,
 ) -> Result<Response, ApiError> {
-    let kept = s.store.record_versions(kind.as_str(), &id).await?;
-    if kept.is_empty() {
-        return Err(ApiError::not_found("record versions"));
-    }
-    if !kept.last().is_some_and(|v| v.deleted) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("{kind}/{id} is not deleted: delete it first, then purge its versions"),
-        ));
-    }
-    xpufleet_app::records::may_purge(
+    let reply = Reply::empty(StatusCode::NO_CONTENT);
+    usecases::purge_record(
+        &s.store,
+        ctx.entry.clone(),
         kind,
-        kept.iter()
-            .filter_map(|v| Some((v.body.as_str(), day_of(&v.at)?))),
+        &id,
         crate::alerts::today(),
-    )?;
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.purge_versions(kind.as_str(), &id)
-        .await
-        .map_err(not_found("record versions"))?;
-    crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await
+        |_| ctx.keep(&reply),
+    )
+    .await?;
+    Ok(ctx.answer(reply))
 }
 
 // ---- OpenAPI ------------------------------------------------------------------------------

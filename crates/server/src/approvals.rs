@@ -5,16 +5,17 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::api::AppState;
-use crate::audit::ChangeCtx;
+use crate::audit::{ChangeCtx, Reply};
 use crate::auth::Caller;
 use crate::db::DbError;
 use crate::error::{ApiError, ErrorBody};
+use xpufleet_store::usecases;
 
 pub use xpufleet_store::approvals::Approval;
 
@@ -46,32 +47,18 @@ pub async fn approve(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?
     };
-    let run = s.store.run(&id).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("run"),
-        e => e.into(),
-    })?;
-    if run.kind != "plan" {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("run {id} is a {}; only plans are approved", run.kind),
-        ));
-    }
-    let a = Approval {
+    let input = usecases::ApprovePlan {
         run_id: id,
-        approved_by: caller.name,
+        by: caller.name,
         role: caller.role.to_string(),
-        at: crate::audit::now_rfc3339(),
         note: req.note,
     };
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.approve(&a).await.map_err(|e| match e {
-        DbError::Conflict { .. } => ApiError::new(
-            StatusCode::CONFLICT,
-            format!("{} already approved this plan", a.approved_by),
-        ),
-        e => e.into(),
-    })?;
-    crate::audit::commit(c, &ctx, (StatusCode::CREATED, Json(a)).into_response()).await
+    let reply = |a: &Approval| Reply::json(StatusCode::CREATED, a);
+    let a = usecases::approve_plan(&s.store, ctx.entry.clone(), input, |a| {
+        reply(a).ok().and_then(|r| ctx.keep(&r))
+    })
+    .await?;
+    Ok(ctx.answer(reply(&a)?))
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{id}/approvals", params(("id" = String, Path)),

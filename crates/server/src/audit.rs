@@ -1,27 +1,29 @@
 //! The audit trail over HTTP: `GET /api/v1/audit`, and the middleware that gives every
-//! successful mutation its entry. The chain itself (its entries, canonical form, `verify` and
-//! `Store::audit_mismatches`) is `xpufleet_store::audit`, re-exported here.
+//! successful mutation its entry, and `Reply`, the answer a handler makes of a use case's
+//! output (`xpufleet_store::usecases`) so that it commits with the change. The chain itself
+//! (its entries, canonical form, `verify` and `Store::audit_mismatches`) is
+//! `xpufleet_store::audit`, re-exported here.
 //!
 //! **Invariant:** a change and its entry are one transaction (`db::Change`): the data, the
-//! entry and the stored idempotent answer are committed together or not at all (`commit`
-//! below commits the handler's change with the answer it gives).
+//! entry and the stored idempotent answer are committed together or not at all (each use
+//! case commits them; `ChangeCtx::keep` makes the answer it stores).
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{MatchedPath, Query, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use crate::api::{AppState, Page};
 use crate::auth::Caller;
-use crate::db::Change;
 use crate::error::{ApiError, ErrorBody};
 use crate::token;
+use xpufleet_store::usecases::Kept;
 
 pub use xpufleet_store::audit::*;
 
@@ -135,37 +137,89 @@ pub struct Committed;
 #[derive(Debug, Clone, Copy)]
 pub struct AnswerKept;
 
-/// An answer's replacement for the idempotency table, when the answer shows a secret once.
-#[derive(Debug, Clone)]
-pub struct KeptInstead(pub String);
+/// The answer to a change, made from its use case's output before the change commits, so
+/// that its idempotent answer (`ChangeCtx::keep`) commits with the change.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// What a retry with the same `Idempotency-Key` gets instead of `body`, when `body` shows
+    /// a secret once.
+    pub kept_instead: Option<String>,
+}
 
-/// Finishes a change made by a handler: keeps the answer for its `Idempotency-Key` (the body
-/// in `KeptInstead` when the answer holds a secret), appends the audit entry and commits them
-/// with the change, and marks the answer `Committed`.
-pub async fn commit(mut c: Change, ctx: &ChangeCtx, resp: Response) -> Result<Response, ApiError> {
-    let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, crate::idempotency::MAX_STORED_BYTES)
-        .await
-        .map_err(ApiError::internal)?;
-    if let Some(slot) = &ctx.key {
-        if parts.status.is_success() {
-            let text = match parts.extensions.remove::<KeptInstead>() {
-                Some(k) => k.0,
-                None => String::from_utf8_lossy(&bytes).into_owned(),
-            };
-            let stored = crate::idempotency::Stored {
-                request_sha256: slot.request_sha256.clone(),
-                status: parts.status.as_u16(),
-                headers: crate::idempotency::kept_headers(&parts.headers),
-                body: text,
-            };
-            c.keep_answer(&slot.token_name, &slot.key, stored);
-            parts.extensions.insert(AnswerKept);
+impl Reply {
+    /// `v` as JSON, as `axum::Json` answers it.
+    pub fn json<T: Serialize>(status: StatusCode, v: &T) -> Result<Reply, ApiError> {
+        let body = serde_json::to_vec(v).map_err(ApiError::internal)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(Reply {
+            status,
+            headers,
+            body: Bytes::from(body),
+            kept_instead: None,
+        })
+    }
+
+    /// An answer without a body.
+    pub fn empty(status: StatusCode) -> Reply {
+        Reply {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            kept_instead: None,
         }
     }
-    c.commit().await?;
-    parts.extensions.insert(Committed);
-    Ok(Response::from_parts(parts, Body::from(bytes)))
+
+    /// With header `name` set to `value` (left out when `value` cannot be a header value).
+    pub fn with(mut self, name: header::HeaderName, value: &str) -> Reply {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+        self
+    }
+}
+
+impl ChangeCtx {
+    /// The idempotent answer to keep with the change that `r` answers, when the request
+    /// carries an `Idempotency-Key` and `r` is a success.
+    pub fn keep(&self, r: &Reply) -> Option<Kept> {
+        let slot = self.key.as_ref()?;
+        if !r.status.is_success() {
+            return None;
+        }
+        Some(Kept {
+            token_name: slot.token_name.clone(),
+            key: slot.key.clone(),
+            answer: crate::idempotency::Stored {
+                request_sha256: slot.request_sha256.clone(),
+                status: r.status.as_u16(),
+                headers: crate::idempotency::kept_headers(&r.headers),
+                body: match &r.kept_instead {
+                    Some(k) => k.clone(),
+                    None => String::from_utf8_lossy(&r.body).into_owned(),
+                },
+            },
+        })
+    }
+
+    /// `r` as the response to a change committed with its entry (and, by `keep`, its
+    /// idempotent answer): marked so that neither `record` nor `idempotency::idempotent`
+    /// stores them again.
+    pub fn answer(&self, r: Reply) -> Response {
+        let kept = self.key.is_some() && r.status.is_success();
+        let mut resp = (r.status, r.headers, r.body).into_response();
+        resp.extensions_mut().insert(Committed);
+        if kept {
+            resp.extensions_mut().insert(AnswerKept);
+        }
+        resp
+    }
 }
 
 /// The middleware after `idempotency::idempotent`: gives the handler its `ChangeCtx`, and

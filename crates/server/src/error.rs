@@ -173,6 +173,22 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// A use case's refusal as an answer: the same status for the same refusal on every route.
+impl From<xpufleet_store::usecases::UseCaseError> for ApiError {
+    fn from(e: xpufleet_store::usecases::UseCaseError) -> ApiError {
+        use xpufleet_store::usecases::UseCaseError as E;
+        match e {
+            E::Invalid { field, message } => ApiError::field(&field, message),
+            E::App(e) => e.into(),
+            E::NotFound(what) => ApiError::not_found(what),
+            E::Stale { latest } => DbError::Conflict { latest }.into(),
+            E::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
+            E::Unprocessable(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
 /// The seconds a `503` asks the client to wait before it retries (`Retry-After`).
 pub const RETRY_AFTER_S: u64 = 2;
 

@@ -3,13 +3,13 @@
 //! change; the same key with a different request is `422`, and while the first is still being
 //! answered, `409`.
 //!
-//! The answer to a change is stored in the change's own transaction (`audit::commit`), so a
-//! key names one change or none, whatever crashes, and across every server on one database:
-//! a second request with the key that commits after the first is rolled back (`409`, and its
-//! retry replays the first answer). An answer that shows a secret once (a new token) is
-//! stored without it: the replay names the token and its digest and says the secret was
-//! shown once. The answer to a computation (a plan, a run) is stored after it; the run it
-//! stored is content-addressed, so a retry computes nothing twice.
+//! The answer to a change is stored in the change's own transaction (the use case stores the answer
+//! `ChangeCtx::keep` makes), so a key names one change or none, whatever crashes, and across every
+//! server on one database: a second request with the key that commits after the first is rolled
+//! back (`409`, and its retry replays the first answer). An answer that shows a secret once (a new
+//! token) is stored without it: the replay names the token and its digest and says the secret was
+//! shown once. The answer to a computation (a plan, a run) is stored after it; the run it stored is
+//! content-addressed, so a retry computes nothing twice.
 
 use std::collections::HashSet;
 use std::sync::Mutex;

@@ -15,9 +15,10 @@ use xpufleet_app::screening::Rescreen;
 use xpufleet_model::Date;
 
 use crate::api::AppState;
-use crate::audit::ChangeCtx;
+use crate::audit::{ChangeCtx, Reply};
 use crate::db::DbError;
 use crate::error::{ApiError, ErrorBody};
+use xpufleet_store::usecases;
 
 /// The threshold and the day.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -112,14 +113,15 @@ pub async fn store_list(
         })
         .await??;
     let json = serde_json::to_string(&rescreen).map_err(ApiError::internal)?;
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.store_screening_list(&sha, &text, &json).await?;
-    crate::audit::commit(
-        c,
-        &ctx,
-        (StatusCode::CREATED, Json(rescreen)).into_response(),
-    )
-    .await
+    let list = usecases::ScreeningList {
+        sha256: sha,
+        text,
+        rescreen_json: json,
+    };
+    let reply = Reply::json(StatusCode::CREATED, &rescreen)?;
+    usecases::store_screening_list(&s.store, ctx.entry.clone(), &list, |_| ctx.keep(&reply))
+        .await?;
+    Ok(ctx.answer(reply))
 }
 
 #[utoipa::path(get, path = "/api/v1/screening-lists",

@@ -4,18 +4,16 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::api::AppState;
-use crate::audit::ChangeCtx;
-use crate::auth::Role;
-use crate::db::DbError;
+use crate::audit::{ChangeCtx, Reply};
 use crate::error::{ApiError, ErrorBody};
-use crate::token;
+use xpufleet_store::usecases;
 
 pub use xpufleet_store::tokens::{token_digest, TokenInfo};
 
@@ -29,14 +27,7 @@ pub struct NewToken {
     pub role: String,
 }
 
-/// A created token: the only time its secret is shown.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedToken {
-    pub name: String,
-    pub role: String,
-    /// Send as `Authorization: Bearer <token>`; the server keeps only its SHA-256.
-    pub token: String,
-}
+pub use xpufleet_store::usecases::CreatedToken;
 
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody),
@@ -54,49 +45,18 @@ pub async fn create_token(
         err.body.problems[0].col = Some(e.column());
         err
     })?;
-    let name = xpufleet_store::tokens::check_new_token(&req.name, &req.role)
-        .map_err(|(field, why)| ApiError::field(field, why))?;
-    let role: Role = req
-        .role
-        .parse()
-        .map_err(|e: String| ApiError::field("role", e))?;
-    let tok = token::generate().map_err(ApiError::internal)?;
-    let digest = token::hash(&tok);
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.create_token(&digest, name, role.as_str(), &crate::audit::now_rfc3339())
-        .await
-        .map_err(|e| match e {
-            DbError::Conflict { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("an unrevoked token is named {name:?}; revoke it first"),
-            ),
-            e => e.into(),
-        })?;
-    let mut resp = (
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            name: name.to_string(),
-            role: role.to_string(),
-            token: tok,
-        }),
-    )
-        .into_response();
-    if let Ok(v) = format!("/api/v1/tokens/{name}").parse() {
-        resp.headers_mut().insert("location", v);
-    }
-    // A retry with the same Idempotency-Key gets this instead: the secret is never stored.
-    let kept = serde_json::json!({
-        "name": name,
-        "role": role.as_str(),
-        "token_sha256": digest,
-        "token": null,
-        "note": "the secret was shown once, in the first answer to this request; it is not \
-                 stored and cannot be shown again (revoke the token and create another if it \
-                 was lost)",
-    });
-    resp.extensions_mut()
-        .insert(crate::audit::KeptInstead(kept.to_string()));
-    crate::audit::commit(c, &ctx, resp).await
+    let reply = |t: &CreatedToken| {
+        let mut r = Reply::json(StatusCode::CREATED, t)?
+            .with(header::LOCATION, &format!("/api/v1/tokens/{}", t.name));
+        // A retry with the same Idempotency-Key gets this instead: the secret is never stored.
+        r.kept_instead = Some(t.kept_instead());
+        Ok::<_, ApiError>(r)
+    };
+    let t = usecases::create_token(&s.store, ctx.entry.clone(), &req.name, &req.role, |t| {
+        reply(t).ok().and_then(|r| ctx.keep(&r))
+    })
+    .await?;
+    Ok(ctx.answer(reply(&t)?))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens",
@@ -113,12 +73,8 @@ pub async fn revoke_token(
     Extension(ctx): Extension<ChangeCtx>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut c = s.store.begin_change(ctx.entry.clone()).await?;
-    c.revoke_tokens(&name).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::not_found("unrevoked token of that name"),
-        e => e.into(),
-    })?;
-    let resp = crate::audit::commit(c, &ctx, StatusCode::NO_CONTENT.into_response()).await?;
+    let reply = Reply::empty(StatusCode::NO_CONTENT);
+    usecases::revoke_token(&s.store, ctx.entry.clone(), &name, |_| ctx.keep(&reply)).await?;
     s.auth.forget_all();
-    Ok(resp)
+    Ok(ctx.answer(reply))
 }

@@ -1,6 +1,7 @@
 //! Storage: one `Store` over SQLite or PostgreSQL (sqlx's `Any` driver), with the same SQL and
 //! the same behaviour on both. Versioned migrations are embedded in the binary and applied on
-//! start, one process at a time; `schema_migrations` records which ran and their SHA-256.
+//! start by sqlx's `Migrator` (recorded in `_sqlx_migrations` with their SHA-384), under our
+//! own lock so that one process migrates at a time on either database (`migrate.rs`).
 
 use sha2::Digest;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -8,6 +9,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 use crate::audit::{AuditEntry, NewEntry};
 use crate::idempotency::Stored;
+use crate::migrate::{migration_lock_path, PG_MIGRATION_LOCK};
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -143,21 +145,31 @@ impl Store {
     /// Connects (creating a SQLite file if needed, readable by its owner alone, in WAL mode)
     /// and applies pending migrations.
     pub async fn open(url: &DatabaseUrl) -> Result<Store, DbError> {
-        Store::connect(url, true).await
+        Store::connect(url, true, false).await
+    }
+
+    /// Creates (or opens) a database migrated as builds before sqlx's migrator did it: our
+    /// migrations recorded in `schema_migrations` with their SHA-256. Kept only so that tests
+    /// can make such a database and check that `open` adopts it.
+    #[doc(hidden)]
+    pub async fn open_as_before_sqlx(url: &DatabaseUrl) -> Result<Store, DbError> {
+        Store::connect(url, true, true).await
     }
 
     /// `open`, but a SQLite file that does not exist is an error instead of a new database:
     /// for commands that read one (`xpufleet audit verify`).
     pub async fn open_existing(url: &DatabaseUrl) -> Result<Store, DbError> {
-        Store::connect(url, false).await
+        Store::connect(url, false, false).await
     }
 
-    async fn connect(url: &DatabaseUrl, create: bool) -> Result<Store, DbError> {
+    async fn connect(url: &DatabaseUrl, create: bool, legacy: bool) -> Result<Store, DbError> {
         sqlx::any::install_default_drivers();
         let sqlite = url.0.starts_with("sqlite:");
         let mut conn_url = url.0.clone();
+        let mut lock_path = None;
         if sqlite {
             if let Some(path) = sqlite_path(&url.0) {
+                lock_path = Some(migration_lock_path(&path));
                 if !create && !path.exists() {
                     return Err(DbError::Other(sqlx::Error::Configuration(
                         format!("no database at {}", path.display()).into(),
@@ -202,15 +214,19 @@ impl Store {
             .connect(&conn_url)
             .await?;
         let store = Store { pool, sqlite };
-        store.migrate().await?;
+        if legacy {
+            store.migrate_as_before_sqlx().await?;
+        } else {
+            store.migrate(lock_path.as_deref()).await?;
+        }
         Ok(store)
     }
 
-    /// Applies the pending migrations, each in its own transaction, one migrator at a time
-    /// across processes (SQLite's write lock; on PostgreSQL a transaction-scoped advisory
-    /// lock), and refuses to start when an applied migration's text has changed since (its
-    /// SHA-256 is recorded). A database made before checksums were recorded gets them.
-    async fn migrate(&self) -> Result<(), DbError> {
+    /// How builds before sqlx's migrator applied the migrations, each in its own transaction
+    /// under SQLite's write lock or a transaction-scoped PostgreSQL advisory lock, recorded in
+    /// `schema_migrations` with their SHA-256 (a database made before checksums were recorded
+    /// got them). Kept for `open_as_before_sqlx` alone.
+    async fn migrate_as_before_sqlx(&self) -> Result<(), DbError> {
         let mut tx = self.migration_tx().await?;
         tx.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
@@ -279,7 +295,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if !self.sqlite {
             // An arbitrary constant naming xpufleet's migrations.
-            tx.execute("SELECT pg_advisory_xact_lock(7262023)").await?;
+            tx.execute(format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})").as_str())
+                .await?;
         }
         Ok(tx)
     }
@@ -319,7 +336,7 @@ impl Store {
     pub async fn ping(&self) -> bool {
         let check = async {
             let mut tx = self.begin_write().await?;
-            sqlx::query("UPDATE schema_migrations SET name = name WHERE version = -1")
+            sqlx::query("UPDATE _sqlx_migrations SET description = description WHERE version = -1")
                 .execute(&mut *tx)
                 .await?;
             tx.rollback().await?;
@@ -390,7 +407,7 @@ impl Store {
 
     /// The migrations applied, in order.
     pub async fn applied_migrations(&self) -> Result<Vec<i64>, DbError> {
-        let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
@@ -1111,7 +1128,7 @@ fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
 /// Creates an empty database file readable and writable by its owner alone (0600), unless it
 /// exists: it holds token digests, the audit trail and every record. SQLite gives its `-wal`
 /// and `-shm` files the database file's permissions.
-fn create_private(path: &std::path::Path) -> Result<(), DbError> {
+pub(crate) fn create_private(path: &std::path::Path) -> Result<(), DbError> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
     #[cfg(unix)]

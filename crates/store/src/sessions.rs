@@ -1,6 +1,8 @@
 //! The web UI's sessions and failed sign-ins, in the database so that every server on one
 //! database knows them. A session is stored by the SHA-256 of its id; its CSRF token is
-//! derived from the id, so no session secret ever reaches the database.
+//! derived from the id, so no session secret ever reaches the database. Signing in and out
+//! are use cases (`usecases::sign_in`, `usecases::end_session`): each session is created and
+//! ended with its audit entry in one transaction.
 
 use std::time::Duration;
 
@@ -37,26 +39,6 @@ pub fn csrf_of(id: &str) -> String {
 }
 
 impl Store {
-    pub async fn create_session(&self, id: &str, s: &Session) -> Result<(), crate::DbError> {
-        let now = now_s();
-        sqlx::query("DELETE FROM sessions WHERE last_used < $1")
-            .bind(now - SESSION_IDLE.as_secs() as i64)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "INSERT INTO sessions (id_sha256, token_hash, name, role, last_used) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token::hash(id))
-        .bind(&s.token_hash)
-        .bind(&s.name)
-        .bind(&s.role)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// The live session with id `id`, its last use brought up to date.
     pub async fn session(&self, id: &str) -> Result<Option<Session>, crate::DbError> {
         use sqlx::Row;
@@ -71,7 +53,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let last: i64 = row.try_get(3)?;
         if now - last >= SESSION_IDLE.as_secs() as i64 {
-            self.end_session(id).await?;
+            self.expire_session(id).await?;
             return Ok(None);
         }
         if now - last >= SESSION_TOUCH_S {
@@ -89,7 +71,10 @@ impl Store {
         }))
     }
 
-    pub async fn end_session(&self, id: &str) -> Result<(), crate::DbError> {
+    /// Deletes a session that expired (it ended when it expired, so no entry is appended);
+    /// sessions are made and ended otherwise by `usecases::sign_in` and
+    /// `usecases::end_session`, each with its audit entry.
+    async fn expire_session(&self, id: &str) -> Result<(), crate::DbError> {
         sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
             .bind(token::hash(id))
             .execute(&self.pool)

@@ -9,6 +9,10 @@
 //! works on all, and signing out on one signs out on all); the CSRF token is derived from the
 //! session id, so no session secret ever reaches the database. Failed sign-ins are counted in
 //! the database too: over `LOGIN_FAILURES_PER_MINUTE` in a minute, sign-in answers `429`.
+//! Signing in and out, and the end of a session whose token was revoked, are the store's use
+//! cases (`usecases::sign_in`, `usecases::end_session`): each session is made and ended with
+//! its audit entry in one transaction. The forms' changes are the API's use cases too
+//! (`change` below).
 //!
 //! Long computations (the report behind the fleet, compliance and simulate pages, plans and
 //! what-ifs) run on a blocking task; the page that asked shows their progress and refreshes
@@ -32,8 +36,8 @@ use xpufleet_report::format::esc;
 use crate::db::Store;
 use crate::token;
 
-use xpufleet_store::sessions::csrf_of;
 pub use xpufleet_store::sessions::Session;
+use xpufleet_store::usecases::{self, SessionEnd, SignIn, UseCaseError};
 
 mod compute;
 mod pages;
@@ -107,12 +111,12 @@ pub fn entry(who: &Signed, action: &str, resource: &str, body: &[u8]) -> crate::
     }
 }
 
-/// The UI's changes: each writes, appends its audit entry and commits in one transaction, as
-/// the API's handlers do.
+/// The UI's changes: each is the API's use case (`xpufleet_store::usecases`), which writes,
+/// appends its audit entry and commits in one transaction; a refusal is the API's, shown
+/// on the UI's pages.
 pub(crate) mod change {
     use super::{entry, Signed, UiState};
-    use crate::approvals::Approval;
-    use crate::db::DbError;
+    use xpufleet_store::usecases::{self, unkept, ApprovePlan, UseCaseError};
 
     /// Creates or replaces a record; its new version.
     pub async fn put_record(
@@ -121,32 +125,26 @@ pub(crate) mod change {
         kind: xpufleet_app::RecordKind,
         id: &str,
         body: &str,
-    ) -> Result<i64, DbError> {
+    ) -> Result<i64, UseCaseError> {
         let e = entry(
             who,
             &format!("PUT /api/v1/{kind}/{{id}}"),
             &format!("/api/v1/{kind}/{id}"),
             body.as_bytes(),
         );
-        let mut c = s.store.begin_change(e).await?;
-        let v = c.put_record(kind.as_str(), id, body).await?;
-        c.commit().await?;
-        Ok(v)
+        let out = usecases::put_record(&s.store, e, kind, id, body, unkept).await?;
+        Ok(out.version)
     }
 
-    /// A new scenario.
+    /// A new scenario; its id.
     pub async fn create_scenario(
         s: &UiState,
         who: &Signed,
-        id: &str,
-        name: &str,
         text: &str,
-    ) -> Result<(), DbError> {
+    ) -> Result<String, UseCaseError> {
         let e = entry(who, "POST /api/v1/scenarios", "", text.as_bytes());
-        let mut c = s.store.begin_change(e).await?;
-        c.create_scenario(id, name, text, &who.0.name).await?;
-        c.commit().await?;
-        Ok(())
+        let out = usecases::create_scenario(&s.store, e, &who.0.name, text, unkept).await?;
+        Ok(out.id)
     }
 
     /// A scenario's next revision after `base`; its number.
@@ -155,32 +153,35 @@ pub(crate) mod change {
         who: &Signed,
         id: &str,
         base: i64,
-        name: &str,
         text: &str,
-    ) -> Result<i64, DbError> {
+    ) -> Result<i64, UseCaseError> {
         let e = entry(who, "PUT /api/v1/scenarios/{id}", "", text.as_bytes());
-        let mut c = s.store.begin_change(e).await?;
-        let rev = c.revise_scenario(id, base, name, text, &who.0.name).await?;
-        c.commit().await?;
-        Ok(rev)
+        let out =
+            usecases::revise_scenario(&s.store, e, &who.0.name, id, base, text, unkept).await?;
+        Ok(out.revision)
     }
 
-    /// Approves a stored plan; `body` is the request the API would have been sent.
+    /// Approves stored plan `run_id` with `note`, as `POST /api/v1/runs/{id}/approve` would.
     pub async fn approve(
         s: &UiState,
         who: &Signed,
-        a: &Approval,
-        body: &str,
-    ) -> Result<(), DbError> {
+        run_id: &str,
+        note: &str,
+    ) -> Result<(), UseCaseError> {
+        let body = serde_json::json!({ "note": note }).to_string();
         let e = entry(
             who,
             "POST /api/v1/runs/{id}/approve",
-            &format!("/api/v1/runs/{}/approve", a.run_id),
+            &format!("/api/v1/runs/{run_id}/approve"),
             body.as_bytes(),
         );
-        let mut c = s.store.begin_change(e).await?;
-        c.approve(a).await?;
-        c.commit().await?;
+        let input = ApprovePlan {
+            run_id: run_id.to_string(),
+            by: who.0.name.clone(),
+            role: who.0.role.clone(),
+            note: note.to_string(),
+        };
+        usecases::approve_plan(&s.store, e, input, unkept).await?;
         Ok(())
     }
 }
@@ -228,6 +229,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: crate::api::AppState) -> Ro
 }
 
 // ---- sessions ------------------------------------------------------------------------------
+
+/// A use case's failure as the error page the API's status would give.
+fn unavailable_use(e: UseCaseError) -> Response {
+    let e = crate::error::ApiError::from(e);
+    error_page(e.status, &e.body.error)
+}
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -287,7 +294,9 @@ impl FromRequestParts<UiState> for Signed {
         match s.store.token(&sess.token_hash).await {
             Ok((_, role)) if role == sess.role => Ok(Signed(sess)),
             Ok(_) | Err(crate::DbError::NotFound) => {
-                s.store.end_session(&id).await.map_err(unavailable)?;
+                usecases::end_session(&s.store, &id, &sess, SessionEnd::TokenRevoked)
+                    .await
+                    .map_err(unavailable_use)?;
                 Err(to_login())
             }
             Err(e) => Err(unavailable(e)),
@@ -434,13 +443,6 @@ async fn login(
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
         r
     };
-    let unavailable = |e: crate::DbError| {
-        let e = crate::error::ApiError::from(e);
-        error_page(e.status, &e.body.error)
-    };
-    if s.store.login_failures().await.map_err(unavailable)? >= LOGIN_FAILURES_PER_MINUTE {
-        return Err(throttled());
-    }
     let tok = form.get("token").map(|t| t.trim()).unwrap_or("");
     if tok.is_empty() {
         return login_page(
@@ -449,28 +451,16 @@ async fn login(
             StatusCode::BAD_REQUEST,
         );
     }
-    let token_hash = token::hash(tok);
-    let (name, role) = match s.store.token(&token_hash).await {
-        Ok(found) => found,
-        Err(crate::DbError::NotFound) => {
-            if s.store.login_failed().await.map_err(unavailable)? > LOGIN_FAILURES_PER_MINUTE {
-                return Err(throttled());
-            }
-            return login_page(next, Some("token: unknown token"), StatusCode::UNAUTHORIZED);
-        }
-        Err(e) => return Err(unavailable(e)),
-    };
-    let id = random_hex()?;
-    let sess = Session {
-        token_hash,
-        name,
-        role,
-        csrf: csrf_of(&id),
-    };
-    s.store
-        .create_session(&id, &sess)
+    let id = match usecases::sign_in(&s.store, tok, LOGIN_FAILURES_PER_MINUTE)
         .await
-        .map_err(unavailable)?;
+        .map_err(unavailable_use)?
+    {
+        SignIn::Session { id, .. } => id,
+        SignIn::Throttled => return Err(throttled()),
+        SignIn::Unknown => {
+            return login_page(next, Some("token: unknown token"), StatusCode::UNAUTHORIZED)
+        }
+    };
     let mut resp = Redirect::to(&safe_next(next)).into_response();
     for c in [
         cookie_header(SESSION_COOKIE, &id, None),
@@ -491,10 +481,9 @@ async fn logout(
 ) -> Result<Response, Response> {
     who.check_csrf(&form)?;
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-        s.store.end_session(&id).await.map_err(|e| {
-            let e = crate::error::ApiError::from(e);
-            error_page(e.status, &e.body.error)
-        })?;
+        usecases::end_session(&s.store, &id, &who.0, SessionEnd::SignOut)
+            .await
+            .map_err(unavailable_use)?;
     }
     let mut resp = Redirect::to("/login").into_response();
     if let Ok(v) = cookie_header(SESSION_COOKIE, "", Some(0)).parse() {

@@ -21,6 +21,7 @@ use super::{error_page, html, html_doc, urlencode, Action, Signed, UiState};
 use crate::db::{DbError, Revision};
 use xpufleet_app::RecordKind;
 use xpufleet_app::VerificationRecord as Verification;
+use xpufleet_store::usecases::UseCaseError;
 
 type Page = Result<Response, Response>;
 
@@ -1074,7 +1075,7 @@ pub async fn save_review(
         Ok(()) => {
             super::change::put_record(&s, &who, RecordKind::Reviews, &id, &j.to_string())
                 .await
-                .map_err(internal)?;
+                .map_err(super::unavailable_use)?;
             Ok(Redirect::to("/records").into_response())
         }
         Err((field, msg)) => {
@@ -1183,7 +1184,7 @@ pub async fn save_verification(
     let body = serde_json::to_string(&v).map_err(internal)?;
     super::change::put_record(&s, &who, RecordKind::Verifications, &id, &body)
         .await
-        .map_err(internal)?;
+        .map_err(super::unavailable_use)?;
     Ok(Redirect::to(&format!("/records?saved=verifications/{}", urlencode(&id))).into_response())
 }
 
@@ -1253,7 +1254,7 @@ pub async fn save_licence(
             let body = j.to_string();
             super::change::put_record(&s, &who, RecordKind::Licences, &id, &body)
                 .await
-                .map_err(internal)?;
+                .map_err(super::unavailable_use)?;
             Ok(
                 Redirect::to(&format!("/records?saved=licences/{}", urlencode(&id)))
                     .into_response(),
@@ -1497,24 +1498,9 @@ pub async fn approve(
         .get("note")
         .map(|n| n.trim().to_string())
         .unwrap_or_default();
-    let a = crate::approvals::Approval {
-        run_id: run_id.clone(),
-        approved_by: who.0.name.clone(),
-        role: who.0.role.clone(),
-        at: crate::audit::now_rfc3339(),
-        note: note.clone(),
-    };
-    let body = serde_json::json!({ "note": note }).to_string();
-    match super::change::approve(&s, &who, &a, &body).await {
-        Ok(()) => {}
-        Err(DbError::Conflict { .. }) => {
-            return Err(error_page(
-                StatusCode::CONFLICT,
-                &format!("{} already approved this plan", a.approved_by),
-            ))
-        }
-        Err(e) => return Err(internal(e)),
-    }
+    super::change::approve(&s, &who, &run_id, &note)
+        .await
+        .map_err(super::unavailable_use)?;
     job.set_run_id(&run_id);
     Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }
@@ -2017,11 +2003,10 @@ pub async fn new_scenario(
         form.get("toml").cloned().unwrap_or_default()
     };
     match validate(&s, &text).await? {
-        Ok(name) => {
-            let id = super::random_hex()?[..16].to_string();
-            super::change::create_scenario(&s, &who, &id, &name, &text)
+        Ok(_) => {
+            let id = super::change::create_scenario(&s, &who, &text)
                 .await
-                .map_err(internal)?;
+                .map_err(super::unavailable_use)?;
             Ok(Redirect::to(&format!("/scenarios/{id}/edit?saved=1")).into_response())
         }
         Err(problems) => Ok((
@@ -2198,12 +2183,12 @@ pub async fn save_scenario(
             )),
         )
             .into_response()),
-        Ok(name) => match super::change::revise_scenario(&s, &who, &id, base, &name, &text).await {
+        Ok(_) => match super::change::revise_scenario(&s, &who, &id, base, &text).await {
             Ok(rev) => Ok(
                 Redirect::to(&format!("/scenarios/{}/edit?saved={rev}", urlencode(&id)))
                     .into_response(),
             ),
-            Err(DbError::Conflict { latest: l }) => {
+            Err(UseCaseError::Stale { latest: l }) => {
                 let problems = vec![(None, format!("someone saved revision {l} first; your text is kept below: compare with the latest and save again"))];
                 let latest = s
                     .store
@@ -2222,7 +2207,7 @@ pub async fn save_scenario(
                 )
                     .into_response())
             }
-            Err(e) => Err(internal(e)),
+            Err(e) => Err(super::unavailable_use(e)),
         },
     }
 }

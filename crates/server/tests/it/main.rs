@@ -854,3 +854,43 @@ fn every_routed_path_is_in_the_openapi_document() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// `crates/server` only translates HTTP to the use cases (`xpufleet_store::usecases`) and
+/// back: no file of it opens a change or holds SQL (issue 23 item 1).
+#[test]
+fn the_server_crate_holds_no_sql_and_opens_no_change() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = vec![];
+    walk(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    assert!(files.len() > 10, "{files:?}");
+    let banned = [
+        "begin_change",
+        "sqlx::",
+        "SELECT ",
+        "INSERT INTO",
+        "DELETE FROM",
+        " SET ",
+    ];
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for b in banned {
+            assert!(
+                !text.contains(b),
+                "{} contains {b:?}: a change or a query belongs in crates/store",
+                f.display()
+            );
+        }
+    }
+}

@@ -1140,41 +1140,97 @@ fn postgres_connections_ended_behind_the_server_are_replaced() {
     server.stop();
 }
 
-/// Migrations are checksummed (issue 23, item 6): a database made before checksums were
-/// recorded keeps working and gets them; an applied migration whose recorded checksum differs
-/// from this build's text stops the server from starting, with a message naming it.
-#[test]
-fn migrations_are_checksummed_and_old_databases_keep_working() {
-    let dir = std::env::temp_dir().join(format!("xpufleet-migrate-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("m.db").display());
+/// Opens the database at `url` on a runtime of its own, migrated by sqlx's migrator or (with
+/// `before_sqlx`) as the builds before it did; the error's text.
+fn open_db(url: &str, before_sqlx: bool) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let open = |url: &str| {
-        rt.block_on(async {
-            let r = xpufleet_server::Store::open(&xpufleet_server::DatabaseUrl(url.into())).await;
-            if let Ok(s) = &r {
+    rt.block_on(async {
+        let url = xpufleet_server::DatabaseUrl(url.into());
+        let r = if before_sqlx {
+            xpufleet_server::Store::open_as_before_sqlx(&url).await
+        } else {
+            xpufleet_server::Store::open(&url).await
+        };
+        match r {
+            Ok(s) => {
+                if before_sqlx {
+                    s.insert_token(&"ab".repeat(32), "made-before", "viewer")
+                        .await
+                        .unwrap();
+                }
                 s.close().await;
+                Ok(())
             }
-            r.map(|_| ())
-        })
+            Err(e) => Err(e.to_string()),
+        }
+    })
+}
+
+/// Migrations (issue 23, item 6) by sqlx's migrator under our lock: a database made by the
+/// migrator before it is adopted without running anything again (its SHA-256s checked, its
+/// data kept); an applied migration whose text changed is refused, before and after the
+/// adoption, naming it; two migrators starting at once on one database both start.
+fn migrations_suite(url_for: &dyn Fn(&str) -> String, sqlite: bool) {
+    let sqlx_sums: Vec<String> = xpufleet_store::migrate::migrations()
+        .iter()
+        .map(|m| xpufleet_server::token::hex(&m.checksum))
+        .collect();
+    let hex = if sqlite {
+        "lower(hex(checksum))"
+    } else {
+        "encode(checksum, 'hex')"
     };
-    open(&url).unwrap();
-    // As a database made before checksums: the column is not there.
-    sql(
-        &url,
-        &["ALTER TABLE schema_migrations DROP COLUMN checksum".to_string()],
-    );
-    open(&url).unwrap();
+    let versions = |url: &str| {
+        query_strings(
+            url,
+            "SELECT CAST(version AS TEXT) FROM _sqlx_migrations ORDER BY version",
+        )
+    };
+    let all: Vec<String> = xpufleet_server::db::MIGRATIONS
+        .iter()
+        .map(|m| m.0.to_string())
+        .collect();
+
+    // Adopted: the versions and sqlx's checksums, the data kept, nothing run again (running
+    // a migration again would fail on its CREATE TABLE).
+    let url = url_for("adopt");
+    open_db(&url, true).unwrap();
+    open_db(&url, false).unwrap();
+    assert_eq!(versions(&url), all);
     let sums = query_strings(
         &url,
-        "SELECT checksum FROM schema_migrations ORDER BY version",
+        &format!("SELECT {hex} FROM _sqlx_migrations ORDER BY version"),
     );
-    assert_eq!(sums.len(), xpufleet_server::db::MIGRATIONS.len());
-    assert!(sums.iter().all(|c| c.len() == 64), "{sums:?}");
+    assert_eq!(sums, sqlx_sums);
+    assert_eq!(
+        query_strings(&url, "SELECT name FROM tokens"),
+        vec!["made-before"]
+    );
+    open_db(&url, false).unwrap();
+    assert_eq!(versions(&url), all);
+
+    // A migration changed after it was applied is refused by sqlx's checksum.
+    let zero = if sqlite {
+        "X'00'"
+    } else {
+        "decode('00', 'hex')"
+    };
+    sql(
+        &url,
+        &[format!(
+            "UPDATE _sqlx_migrations SET checksum = {zero} WHERE version = 3"
+        )],
+    );
+    let err = open_db(&url, false).unwrap_err();
+    assert!(err.contains("migration 3 (change digests)"), "{err}");
+    assert!(err.contains("changed after it was applied"), "{err}");
+
+    // ... and before the adoption by ours, which then adopts nothing.
+    let url = url_for("tampered");
+    open_db(&url, true).unwrap();
     sql(
         &url,
         &[format!(
@@ -1182,8 +1238,69 @@ fn migrations_are_checksummed_and_old_databases_keep_working() {
             "0".repeat(64)
         )],
     );
-    let err = open(&url).unwrap_err().to_string();
+    let err = open_db(&url, false).unwrap_err();
     assert!(err.contains("migration 2 (trust)"), "{err}");
     assert!(err.contains("changed after it was applied"), "{err}");
+    assert!(versions(&url).is_empty());
+
+    // A database made before checksums were recorded is adopted as it is.
+    let url = url_for("unsummed");
+    open_db(&url, true).unwrap();
+    sql(
+        &url,
+        &["ALTER TABLE schema_migrations DROP COLUMN checksum".to_string()],
+    );
+    open_db(&url, false).unwrap();
+    assert_eq!(versions(&url), all);
+
+    // Two migrators at once on a new database: both start, each migration ran once.
+    for round in 0..3 {
+        let url = url_for(&format!("race{round}"));
+        let go = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let (url, go) = (url.clone(), go.clone());
+                std::thread::spawn(move || {
+                    go.wait();
+                    open_db(&url, false)
+                })
+            })
+            .collect();
+        for r in racers {
+            r.join().unwrap().unwrap();
+        }
+        assert_eq!(versions(&url), all, "round {round}");
+    }
+}
+
+#[test]
+fn migrations_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("xpufleet-migrate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.clone();
+    migrations_suite(
+        &move |tag| format!("sqlite://{}", d.join(format!("{tag}.db")).display()),
+        true,
+    );
+    // The migrators' lock database is the owner's alone, like the database.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let lock = dir.join("adopt.db.migrate-lock");
+        let mode = std::fs::metadata(&lock).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", lock.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn migrations_on_postgres() {
+    if fresh_postgres("xpufleet_test_migrate_probe").is_none() {
+        return;
+    }
+    migrations_suite(
+        &|tag| fresh_postgres(&format!("xpufleet_test_migrate_{tag}")).unwrap(),
+        false,
+    );
 }

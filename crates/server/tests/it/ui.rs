@@ -280,6 +280,53 @@ fn ui_sign_in_sessions_csrf_and_roles_over_http() {
     assert_eq!(r.status, 303);
     assert_eq!(h.get("/records").status, 303);
 
+    // Every session was made and ended with its audit entry (issue 23 item 2): one entry per
+    // sign-in, one for the session that vera's revoked token ended, one for the sign-out;
+    // each names the session by its id's digest and never by the id.
+    rt.block_on(async {
+        let store = Store::open(&DatabaseUrl(url.clone())).await.unwrap();
+        let entries = store
+            .audit_entries(Some("/ui/sessions"), None, 500, 0)
+            .await
+            .unwrap();
+        let of = |action: &str, actor: &str| {
+            entries
+                .iter()
+                .filter(|e| e.action == action && e.actor == actor)
+                .count()
+        };
+        assert!(of("POST /login", "tester") >= 2, "{entries:#?}");
+        assert_eq!(of("POST /login", "vera"), 1, "{entries:#?}");
+        assert_eq!(of("POST /logout", "tester"), 1, "{entries:#?}");
+        assert_eq!(
+            of(
+                "session ended: its token was revoked or its role changed",
+                "vera"
+            ),
+            1,
+            "{entries:#?}"
+        );
+        for e in &entries {
+            assert!(e.resource.starts_with("/ui/sessions/"), "{e:?}");
+            let created = e.action == "POST /login";
+            assert_eq!(e.after_sha256.is_empty(), !created, "{e:?}");
+            assert_eq!(e.before_sha256.is_empty(), created, "{e:?}");
+        }
+        let cookie = h
+            .cookies
+            .iter()
+            .chain(&v.cookies)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join("");
+        assert!(
+            entries.iter().all(|e| !cookie.contains(&e.resource[13..])),
+            "a session's audit name is not part of its id"
+        );
+        assert!(store.audit_mismatches().await.unwrap().is_empty());
+        store.close().await;
+    });
+
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
