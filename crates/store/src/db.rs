@@ -437,7 +437,7 @@ impl Store {
     }
 
     /// `insert_token` naming who ran the command.
-    pub async fn issue_token(
+    async fn issue_token(
         &self,
         hash: &str,
         name: &str,

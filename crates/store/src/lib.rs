@@ -6,8 +6,7 @@
 //! Each change is one `db::Change`: the use case validates and writes inside it, and its
 //! audit entry (and the idempotent answer, when there is one) commits in the same transaction,
 //! or nothing does. Each use case that changes something is one typed function of
-//! `usecases`, called alike by the API and the web UI (the CLI's `token create` is
-//! `Store::issue_token`, one change of its own); migrations are sqlx's, run under our lock
+//! `usecases`, called alike by the API, the web UI and the CLI's `token create`; migrations are sqlx's, run under our lock
 //! (`migrate`). Nothing here knows HTTP; `xpufleet-server` translates requests into
 //! these calls and their errors into status codes.
 

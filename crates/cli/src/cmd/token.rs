@@ -2,7 +2,9 @@
 //! the last line; the database keeps only its SHA-256 digest.
 
 use anyhow::{anyhow, Context, Result};
-use xpufleet_store::{token, DatabaseUrl, Store};
+use xpufleet_store::audit::NewEntry;
+use xpufleet_store::usecases::{self, UseCaseError};
+use xpufleet_store::{db::digest, DatabaseUrl, Store};
 
 use crate::common::Ctx;
 
@@ -34,25 +36,35 @@ pub fn run(_ctx: &Ctx, args: Args) -> Result<()> {
         name,
         database,
     } = args.action;
-    let name = xpufleet_store::tokens::check_new_token(&name, &role)
-        .map_err(|(field, why)| anyhow!("--{field}: {why}"))?
-        .to_string();
+    // Refused before the database is opened (and perhaps created); the use case checks again.
+    xpufleet_store::tokens::check_new_token(&name, &role)
+        .map_err(|(field, why)| anyhow!("--{field}: {why}"))?;
     let url = DatabaseUrl(database);
-    let tok = token::generate().map_err(|e| anyhow!(e))?;
-    super::serve::runtime()?.block_on(async {
+    let created = super::serve::runtime()?.block_on(async {
         let store = Store::open(&url)
             .await
             .with_context(|| format!("opening the database {url}"))?;
-        // Audited as made on this machine by the account that ran the command.
+        // Audited as made on this machine by the account that ran the command; the same use
+        // case as `POST /api/v1/tokens`, so the same checks (role, name, no unrevoked twin).
         let by = std::env::var("USER")
             .map(|u| format!("local:{u}"))
             .unwrap_or_else(|_| "local".into());
-        store
-            .issue_token(&token::hash(&tok), &name, &role, &by)
-            .await?;
+        let entry = NewEntry {
+            actor: by,
+            role: "admin".into(),
+            action: "xpufleet token create".into(),
+            resource: format!("/api/v1/tokens/{}", name.trim()),
+            body_sha256: digest(""),
+            ..NewEntry::default()
+        };
+        let created = usecases::create_token(&store, entry, &name, &role, |_| None).await;
         store.close().await;
-        anyhow::Ok(())
+        created.map_err(|e| match e {
+            UseCaseError::Invalid { field, message } => anyhow!("--{field}: {message}"),
+            e => anyhow!(e),
+        })
     })?;
+    let (name, role, tok) = (created.name, created.role, created.token);
     println!("token for {name} ({role}); it is shown only once:");
     println!("{tok}");
     Ok(())

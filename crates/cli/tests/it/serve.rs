@@ -374,6 +374,24 @@ fn load(url: &str) {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let tok = stdout(&o).lines().last().unwrap().trim().to_string();
+    // The CLI creates tokens through the API's use case: a second unrevoked "loader" is refused.
+    let again = xpufleet(&[
+        "token",
+        "create",
+        "--role",
+        "viewer",
+        "--name",
+        " loader",
+        "--database",
+        url,
+    ]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("an unrevoked token is named \"loader\""),
+        "{}",
+        stderr(&again)
+    );
+    assert!(stdout(&again).is_empty(), "no token printed: {}", stdout(&again));
     let (mut child, base) = start(url);
     let t0 = Instant::now();
     let mut handles = vec![];
