@@ -213,6 +213,7 @@ fn serving_section(
                                 (_, Some(c)) => format!("candidate {c}"),
                                 _ => String::new(),
                             },
+                            role: b.role.clone(),
                             accelerators: b.accelerators,
                             output_tokens_per_day: b.output_tokens_per_day,
                             usd_per_million_output_tokens: b.usd_per_million_output_tokens,

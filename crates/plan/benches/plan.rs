@@ -187,12 +187,18 @@ fn services(c: &mut Criterion) {
     let p = plan(&scenario, &catalog, &AllowAll, &perf, &opts).unwrap();
     if benching() {
         println!(
-            "plan/services: {} candidates, {} services: status {}, gap {:.2e}, {} short",
+            "plan/services: {} candidates, {} services: status {}, gap {:.2e}, {} short, \
+             {} prefill/decode shares",
             scenario.candidates.len(),
             p.services.len(),
             p.status.as_str(),
             p.gap,
-            p.services.iter().filter(|s| s.shortfall.is_some()).count()
+            p.services.iter().filter(|s| s.shortfall.is_some()).count(),
+            p.services
+                .iter()
+                .flat_map(|s| &s.by_accelerator)
+                .filter(|b| b.role != "both")
+                .count()
         );
     }
     assert_eq!(p.services.len(), n_services);

@@ -477,29 +477,35 @@ pub(crate) fn prepare(
             date,
         };
         let verdict = gate.verdict(&req);
-        // Judged per use: a candidate the rules exclude for training may still serve (the
-        // 2025-05-13 guidance names training on leased chips abroad, not serving on them). It
-        // enters as serving-only when the scenario has services to serve and the verdict is
-        // its only reason for exclusion. A plan over periods plans no services yet.
-        let mut serving_only = false;
-        if !verdict.usable() {
-            let serving_ok = !scenario.services.is_empty()
-                && scenario.periods.is_empty()
-                && crate::services::verdict_for(gate, &req, crate::services::Use::Serving).usable();
-            serving_only = serving_ok && reasons.is_empty();
-            let detail = if serving_only {
-                format!(
-                    "for training: {} (serving is allowed, so it may be bought to serve)",
-                    verdict.summary()
-                )
-            } else {
-                verdict.summary()
+        // Judged per use: what makes a candidate unusable for *training* (the training verdict,
+        // an unknown training figure: TFLOPS or MFU) leaves it free to serve, when the scenario
+        // has services to serve and its serving verdict is usable (the 2025-05-13 guidance
+        // names training on leased chips abroad, not serving on them; a part bought only to
+        // serve needs only what serving needs). Such reasons go to `training_why`; with no
+        // other reason the candidate enters as serving-only, listed as excluded for training.
+        // A plan over periods plans no services yet.
+        let serving_ok = !scenario.services.is_empty()
+            && scenario.periods.is_empty()
+            && crate::services::verdict_for(gate, &req, crate::services::Use::Serving).usable();
+        let mut training_why: Vec<Reason> = Vec::new();
+        macro_rules! training_why {
+            ($kind:expr, $detail:expr $(,)?) => {
+                if serving_ok {
+                    training_why.push(Reason {
+                        kind: $kind,
+                        detail: $detail,
+                    })
+                } else {
+                    why!($kind, $detail)
+                }
             };
-            why!(ExclusionKind::Verdict, detail);
+        }
+        if !verdict.usable() {
+            training_why!(ExclusionKind::Verdict, verdict.summary());
         }
         let tflops = accel.peak_tflops(Precision::Bf16);
         if tflops.is_none() {
-            why!(
+            training_why!(
                 ExclusionKind::UnknownFigure,
                 format!(
                     "{}: tflops_bf16 is unknown, so its compute cannot be valued",
@@ -549,14 +555,14 @@ pub(crate) fn prepare(
                     vec![]
                 }
             };
-        // The training verdict alone leaves a serving-only candidate in; any other reason
-        // excludes it for every use.
-        let only_training_verdict = serving_only && reasons.len() == 1;
-        if !reasons.is_empty() && !only_training_verdict {
-            excluded.push(excluded_of(c, reasons));
+        // Training reasons alone leave a serving-only candidate in; any other reason excludes
+        // it for every use.
+        if !reasons.is_empty() {
+            excluded.push(excluded_of(c, with_training(training_why, reasons)));
             continue;
         }
-        let tflops = tflops.expect("checked above");
+        // An unknown TFLOPS figure left the candidate in only to serve (`training_why`).
+        let tflops = tflops.unwrap_or(0.0);
         let power_w = power_w.expect("checked above");
         let pue = scenario.sites[scenario_site_index(scenario, &c.site)].pue;
         let node_power_w = power_w * accels as f64 * pue;
@@ -643,6 +649,7 @@ pub(crate) fn prepare(
             )
         };
         let latent_item = !reasons.is_empty()
+            && training_why.is_empty()
             && reasons.iter().all(|r| single_node_limit(r.kind))
             && node_cost.is_finite()
             && node_cost > 0.0
@@ -650,11 +657,8 @@ pub(crate) fn prepare(
             && node_power_w.is_finite()
             && node_power_w > 0.0
             && sites[si].headroom_w().is_some_and(f64::is_finite);
-        // A serving-only candidate whose one reason is its training verdict is listed as
-        // excluded for training and still enters the program, to serve.
-        let serving_only = serving_only && reasons.len() == 1 && !latent_item;
-        if !reasons.is_empty() && !latent_item && !serving_only {
-            excluded.push(excluded_of(c, reasons));
+        if !reasons.is_empty() && !latent_item {
+            excluded.push(excluded_of(c, with_training(training_why, reasons)));
             continue;
         }
         let limit_reasons = reasons.len();
@@ -662,40 +666,41 @@ pub(crate) fn prepare(
         // the limits allow: the plan never values a candidate above what it could deliver.
         let n_accels = (ub.max(1.0) * accels as f64).min(u64::MAX as f64 / 2.0) as u64;
         let domain = c.scaleup_domain.unwrap_or(c.accels_per_node);
+        // Without TFLOPS there is nothing to ask an MFU of (the reason is said above).
         let mfu = match perf.mfu(accel, n_accels, domain) {
+            _ if tflops <= 0.0 && !training_why.is_empty() => 0.0,
             Ok(m) if m.is_finite() && m > 0.0 => m,
             Ok(m) => {
-                why!(
+                training_why!(
                     ExclusionKind::UnknownFigure,
                     format!("the performance model gives MFU {m} for {}", accel.id),
                 );
                 0.0
             }
             Err(e) => {
-                why!(ExclusionKind::UnknownFigure, e);
+                training_why!(ExclusionKind::UnknownFigure, e);
                 0.0
             }
         };
         let pflops_per_node = tflops * mfu * accels as f64 / 1000.0;
-        if !(pflops_per_node.is_finite() && pflops_per_node > 0.0) {
-            why!(
+        if training_why.is_empty() && !(pflops_per_node.is_finite() && pflops_per_node > 0.0) {
+            training_why!(
                 ExclusionKind::UnknownFigure,
                 format!("its effective PFLOPS a node ({pflops_per_node}) is not a finite positive number"),
             );
         }
-        if latent_item && reasons.len() > limit_reasons {
+        if latent_item && (reasons.len() > limit_reasons || !training_why.is_empty()) {
             // A figure is missing too: excluded for the limit alone, as before, and never
             // admitted.
             reasons.truncate(limit_reasons);
             excluded.push(excluded_of(c, reasons));
             continue;
         }
-        // A figure the training value needs is missing too: excluded for every use, as before.
-        let serving_only = serving_only && reasons.len() == limit_reasons;
-        if !reasons.is_empty() && !latent_item && !serving_only {
-            excluded.push(excluded_of(c, reasons));
+        if !reasons.is_empty() && !latent_item {
+            excluded.push(excluded_of(c, with_training(training_why, reasons)));
             continue;
         }
+        let serving_only = !training_why.is_empty();
         let item = Item {
             id: c.id.clone(),
             accelerator: accel.id.clone(),
@@ -719,6 +724,16 @@ pub(crate) fn prepare(
             serving_only,
         };
         if serving_only {
+            let reasons = training_why
+                .into_iter()
+                .map(|r| Reason {
+                    kind: r.kind,
+                    detail: format!(
+                        "for training: {} (serving is allowed, so it may be bought to serve)",
+                        r.detail
+                    ),
+                })
+                .collect();
             let mut x = excluded_of(c, reasons);
             x.excluded_use = Some(crate::services::Use::Training);
             excluded.push(x);
@@ -821,6 +836,13 @@ fn existing_draw_w(
         total_w += w * p.accelerators() as f64 * pue;
     }
     Ok(total_w)
+}
+
+/// A candidate excluded for every use: its training reasons (verdict, training figures) first,
+/// as they were found first, then the others.
+fn with_training(mut training: Vec<Reason>, reasons: Vec<Reason>) -> Vec<Reason> {
+    training.extend(reasons);
+    training
 }
 
 fn excluded_of(c: &xpufleet_model::Candidate, reasons: Vec<Reason>) -> Excluded {

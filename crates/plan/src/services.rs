@@ -16,7 +16,9 @@
 //!    row is what one node serves there, from the perf crate's serving model (a measured
 //!    profile, or the roofline). A candidate's `max_nodes` holds for it and its copies together.
 //!    The choice among copies is Mélange's (request buckets × part types at minimum cost), made
-//!    by the solver against the training compute the same money would buy;
+//!    by the solver against the training compute the same money would buy. Where a split pays,
+//!    *prefill* and *decode* copies too (see [`add_copies`]): the row is then two, decode and
+//!    prefill, so one part may prefill and another decode (`role` in the plan);
 //! 4. *never fail*: when no plan covers every service, the conflict analysis names the services
 //!    and the constraints they conflict with; those rows are lowered to the largest share of
 //!    their demand that still fits, and the plan reports the shortfall and what binds.
@@ -90,15 +92,38 @@ impl ServiceRow {
     }
 }
 
+/// What a serving copy's nodes do for its row: both phases in one pool (time-shared), or one
+/// phase of a disaggregated pair (prefill on one part, decode on another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Both,
+    Prefill,
+    Decode,
+}
+
+impl Role {
+    /// The `plan --json` word (`by_accelerator[].role`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Both => "both",
+            Role::Prefill => "prefill",
+            Role::Decode => "decode",
+        }
+    }
+}
+
 /// A serving copy's place in the program.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Serve {
     /// Index into `Problem::service_rows`.
     pub row: usize,
-    /// Output tokens a second one node carries for the row (its input tokens included).
+    /// Output tokens a second one node carries for the row: for `Both` its input tokens
+    /// included; for `Decode` the decode alone; for `Prefill` the output tokens of the requests
+    /// whose prompts it prefills (input tokens a second over the row's input per output token).
     pub per_node_per_s: f64,
     /// The training item it copies.
     pub parent: usize,
+    pub role: Role,
 }
 
 /// Existing pool capacity given to one row.
@@ -134,9 +159,11 @@ pub struct ServiceAllocation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate: Option<String>,
     pub accelerators: u64,
-    /// `both`: one pool time-shares prefill and decode (the planner does not split them).
+    /// `both`: one pool time-shares prefill and decode; `prefill` or `decode`: this share does
+    /// that phase only, the other phase of its requests on another part (disaggregated).
     pub role: String,
-    /// Output tokens a day this share carries at the service's peak-to-average.
+    /// Output tokens a day this share carries at the service's peak-to-average (for a
+    /// `prefill` share: the output tokens of the requests whose prompts it prefills).
     pub output_tokens_per_day: f64,
     /// Its cost per million output tokens at full use, where the price is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,22 +243,47 @@ fn bucket_demands(v: &Service) -> Vec<(String, ServingDemand)> {
         .collect()
 }
 
-/// Output tokens a second one accelerator carries for `d` (its input tokens included, one pool
-/// doing both), and the serving model's source; or why it cannot serve.
+/// What one accelerator does for a demand, in output tokens a second (see [`Serve`]).
+#[derive(Debug, Clone)]
+struct Rates {
+    /// One pool doing both phases, its input tokens included.
+    both: f64,
+    /// Prefill only: the output tokens of the requests it prefills (0 where it cannot
+    /// prefill, or the demand has no input).
+    prefill: f64,
+    /// Decode only.
+    decode: f64,
+    /// The serving model's source.
+    source: String,
+}
+
+/// What one accelerator carries for `d` and the serving model's source; or why it cannot
+/// serve. The prefill and decode rates are the serving model's own (the ones `estimate
+/// serving --disaggregated` sizes separate pools with); one pool doing both time-shares them.
 fn per_accel(
     model: &ServedModel,
     d: &ServingDemand,
     a: &xpufleet_model::Accelerator,
     profiles: &[ServingProfile],
     params: &ServingParams,
-) -> Result<(f64, String), ServingError> {
+) -> Result<Rates, ServingError> {
     let e = estimate_serving(model, d, a, profiles, false, None, params)?;
     let r = e.tokens_per_s_per_accel;
     let ratio = d.input_tokens_per_day / d.output_tokens_per_day;
     let input_term = if ratio > 0.0 { ratio / r.input } else { 0.0 };
     let per = 1.0 / (input_term + 1.0 / r.output);
     if per.is_finite() && per > 0.0 {
-        Ok((per, e.source))
+        let prefill = if ratio > 0.0 && r.input.is_finite() && r.input > 0.0 {
+            r.input / ratio
+        } else {
+            0.0
+        };
+        Ok(Rates {
+            both: per,
+            prefill,
+            decode: r.output,
+            source: e.source,
+        })
     } else {
         Err(ServingError::Invalid {
             field: "tokens_per_s_per_accel".into(),
@@ -330,7 +382,7 @@ pub(crate) fn attach(
                     continue;
                 };
                 let (per, source) = match per_accel(&model, &demand, a, profiles, params) {
-                    Ok(x) => x,
+                    Ok(x) => (x.both, x.source),
                     Err(e) => {
                         note(&mut unusable, format!("pool {}: {e}", pool.id));
                         continue;
@@ -361,6 +413,7 @@ pub(crate) fn attach(
                 has_copies: false,
             });
             // Serving copies of the candidate items the row may use.
+            let mut usable_items: Vec<(usize, Rates)> = Vec::new();
             for i in 0..n_training {
                 let it = &p.items[i];
                 let country = &p.sites[it.site].country;
@@ -384,29 +437,107 @@ pub(crate) fn attach(
                     continue;
                 };
                 match per_accel(&model, &demand, a, profiles, params) {
-                    Ok((per, source)) => {
-                        let copy = Item {
-                            pflops_per_node: 0.0,
-                            max_nodes: None,
-                            serving_only: false,
-                            serve: Some(Serve {
-                                row,
-                                per_node_per_s: per * it.accels_per_node as f64,
-                                parent: i,
-                            }),
-                            ..it.clone()
-                        };
-                        out.sources.push((p.items.len(), source));
-                        p.items.push(copy);
-                        p.service_rows[row].has_copies = true;
-                    }
+                    Ok(rates) => usable_items.push((i, rates)),
                     Err(e) => note(&mut unusable, format!("candidate {}: {e}", it.id)),
                 }
             }
+            let horizon_days = scenario.plan.horizon_days;
+            add_copies(p, &mut out, row, &usable_items, horizon_days, params);
         }
         out.unusable.push(unusable);
     }
     out
+}
+
+/// How many parts per phase a row offers split copies of: the cheapest per prefill token and
+/// the cheapest per decode token (USD an accelerator-hour over the rate).
+const SPLIT_PARTS: usize = 4;
+
+/// Appends the serving copies of `row`: a `Both` copy of every usable item and, where the row
+/// may use two or more accelerator types and a split pays, `Prefill` copies of the
+/// [`SPLIT_PARTS`] items cheapest per prefilled token and `Decode` copies of the ones cheapest
+/// per decoded token (the Mélange-style choice per phase: a FLOPS-rich part prefills, a
+/// bandwidth-rich one decodes).
+///
+/// A node doing both carries `1 / (1/prefill + 1/decode)`, so its cost per token is the sum
+/// of its per-phase costs: a split pays (in USD, at the linear relaxation) only when the part
+/// cheapest per prefilled token is not the one cheapest per decoded token, and the split of
+/// any part costs what the same part's `Both` nodes cost (and rounds up twice). Offering split
+/// copies only then, and only of the parts cheapest per phase, keeps the program small (three
+/// copies a candidate would triple its integer count); a split through a dearer part, which
+/// another envelope's budget or a supply cap could favour, is not considered. The `Both`
+/// copies are all kept, so the answer is never dearer than the best `both`-only one.
+fn add_copies(
+    p: &mut Problem,
+    out: &mut Attached,
+    row: usize,
+    usable: &[(usize, Rates)],
+    horizon_days: f64,
+    params: &ServingParams,
+) {
+    let usd = |i: usize| item_hourly_usd(&p.items[i], horizon_days, params);
+    // USD per token-second of each phase and of both, per usable item.
+    let per_token = |i: usize, rate: f64| {
+        if rate > 0.0 {
+            usd(i) / rate
+        } else {
+            f64::INFINITY
+        }
+    };
+    let cheapest = |rate: &dyn Fn(&Rates) -> f64| {
+        let mut order: Vec<(usize, f64)> = usable
+            .iter()
+            .map(|(i, r)| (*i, per_token(*i, rate(r))))
+            .filter(|(_, c)| c.is_finite())
+            .collect();
+        order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        order
+    };
+    let by_prefill = cheapest(&|r| r.prefill);
+    let by_decode = cheapest(&|r| r.decode);
+    let best_both = usable
+        .iter()
+        .map(|(i, r)| per_token(*i, r.both))
+        .fold(f64::INFINITY, f64::min);
+    let split = match (by_prefill.first(), by_decode.first()) {
+        (Some(&(pi, pc)), Some(&(di, dc))) => {
+            p.items[pi].accelerator != p.items[di].accelerator && pc + dc < best_both
+        }
+        _ => false,
+    };
+    let mut copies: Vec<(usize, Role, f64, String)> = Vec::new();
+    for (i, r) in usable {
+        copies.push((*i, Role::Both, r.both, r.source.clone()));
+    }
+    if split {
+        let rates_of = |i: usize| &usable.iter().find(|(k, _)| *k == i).expect("usable").1;
+        for &(i, _) in by_prefill.iter().take(SPLIT_PARTS) {
+            let r = rates_of(i);
+            copies.push((i, Role::Prefill, r.prefill, r.source.clone()));
+        }
+        for &(i, _) in by_decode.iter().take(SPLIT_PARTS) {
+            let r = rates_of(i);
+            copies.push((i, Role::Decode, r.decode, r.source.clone()));
+        }
+    }
+    for (i, role, per_accel, source) in copies {
+        let it = &p.items[i];
+        let copy = Item {
+            pflops_per_node: 0.0,
+            max_nodes: None,
+            serving_only: false,
+            serve: Some(Serve {
+                row,
+                per_node_per_s: per_accel * it.accels_per_node as f64,
+                parent: i,
+                role,
+            }),
+            ..it.clone()
+        };
+        out.sources.push((p.items.len(), source));
+        p.items.push(copy);
+        p.service_rows[row].has_copies = true;
+    }
 }
 
 /// Keeps one line per reason (a bucketed service would repeat each).
@@ -467,14 +598,21 @@ pub(crate) fn reports(
                 .collect();
             let mut by: Vec<ServiceAllocation> = Vec::new();
             let mut cost_per_day = 0.0;
-            let mut carried_per_s = 0.0;
+            // Per row: what pools and `Both` nodes carry whole, and what the split pools
+            // prefill and decode (a request is served when both of its phases are).
+            let mut whole_per_s = vec![0.0; p.service_rows.len()];
+            let mut prefill_per_s = vec![0.0; p.service_rows.len()];
+            let mut decode_per_s = vec![0.0; p.service_rows.len()];
             let per_m = |usd_h: Option<f64>, per_accel: f64| {
                 usd_h.map(|h| h / (per_accel * 3600.0 / v.peak_to_average) * 1e6)
             };
             let mut add = |a: ServiceAllocation, usd_day: f64| {
                 cost_per_day += usd_day;
                 match by.iter_mut().find(|b| {
-                    b.accelerator == a.accelerator && b.pool == a.pool && b.candidate == a.candidate
+                    b.accelerator == a.accelerator
+                        && b.pool == a.pool
+                        && b.candidate == a.candidate
+                        && b.role == a.role
                 }) {
                     Some(b) => {
                         b.accelerators += a.accelerators;
@@ -485,7 +623,7 @@ pub(crate) fn reports(
             };
             for u in att.pool_uses.iter().filter(|u| rows.contains(&u.row)) {
                 let per_s = u.accels as f64 * u.per_accel_per_s;
-                carried_per_s += per_s;
+                whole_per_s[u.row] += per_s;
                 add(
                     ServiceAllocation {
                         accelerator: u.accelerator.clone(),
@@ -510,7 +648,11 @@ pub(crate) fn reports(
                 }
                 let accels = nodes[i] * it.accels_per_node;
                 let per_s = nodes[i] as f64 * sv.per_node_per_s;
-                carried_per_s += per_s;
+                match sv.role {
+                    Role::Both => whole_per_s[sv.row] += per_s,
+                    Role::Prefill => prefill_per_s[sv.row] += per_s,
+                    Role::Decode => decode_per_s[sv.row] += per_s,
+                }
                 let usd_h = item_hourly_usd(it, horizon, params);
                 let per_accel = sv.per_node_per_s / it.accels_per_node.max(1) as f64;
                 add(
@@ -519,7 +661,7 @@ pub(crate) fn reports(
                         pool: None,
                         candidate: Some(it.id.clone()),
                         accelerators: accels,
-                        role: "both".into(),
+                        role: sv.role.as_str().into(),
                         output_tokens_per_day: per_s * DAY_S / v.peak_to_average,
                         usd_per_million_output_tokens: per_m(Some(usd_h), per_accel),
                         source: source_of(i),
@@ -527,6 +669,10 @@ pub(crate) fn reports(
                     usd_h * 24.0 * accels as f64,
                 );
             }
+            let carried_per_s: f64 = rows
+                .iter()
+                .map(|&r| whole_per_s[r] + prefill_per_s[r].min(decode_per_s[r]))
+                .sum();
             let covered = (carried_per_s * DAY_S / v.peak_to_average).min(v.output_tokens_per_day);
             let short = v.output_tokens_per_day - covered;
             let unusable = att.unusable.get(s).cloned().unwrap_or_default();
@@ -651,7 +797,9 @@ pub(crate) fn serves_at_least(lim: &crate::model::Limits, a: &Item, b: &Item) ->
                 .copied()
                 .flatten()
                 .unwrap_or(f64::INFINITY);
-            x.row == y.row && x.per_node_per_s.min(need) >= y.per_node_per_s.min(need)
+            x.row == y.row
+                && x.role == y.role
+                && x.per_node_per_s.min(need) >= y.per_node_per_s.min(need)
         }
         _ => false,
     }
@@ -682,7 +830,7 @@ pub(crate) fn copy_bound(p: &Problem, lim: &crate::model::Limits, i: usize) -> O
 /// The service rows under `lim`, and one row per candidate with `max_nodes` and serving copies
 /// that holds the candidate and its copies to it together.
 pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<crate::model::Row>) {
-    use crate::model::{Group, Row};
+    use crate::model::Row;
     for (r, need) in lim.service_per_s.iter().enumerate() {
         let Some(need) = *need else {
             // A row the pools cover (or that was dropped) needs no new nodes: its copies stay
@@ -704,45 +852,24 @@ pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<c
             }
             continue;
         };
-        // Coefficient strengthening: over integer node counts, `Σ ρ·y ≥ D` and
-        // `Σ min(ρ, D)·y ≥ D` hold for exactly the same plans (a node that carries the whole
-        // row alone satisfies both; otherwise the coefficients agree), but the second one's LP
-        // relaxation must pay for a whole node of a part that one node of covers, where the
-        // first one's pays for a sliver of it. That is most of the integrality gap when a
-        // service needs a node or two.
-        let coefs: Vec<(usize, f64)> = p
+        // With disaggregated copies the row is two: the decode row (what `Both` and `Decode`
+        // nodes carry) and the prefill row (what `Both` and `Prefill` nodes carry), each at
+        // least the demand. `Both` nodes carry their requests whole, so whatever they leave
+        // must be both decoded and prefilled by the split pools. The decode row, in output
+        // tokens, stands for the service in reports and conflicts; dropping the service drops
+        // both (they share `service_per_s`).
+        let split = p
             .items
             .iter()
-            .enumerate()
-            .filter_map(|(i, it)| {
-                it.serve
-                    .filter(|s| s.row == r)
-                    .map(|s| (i, -s.per_node_per_s.min(need)))
-            })
-            .collect();
-        // A Chvátal–Gomory cut of the row, divided by its largest coefficient δ and rounded up:
-        // `Σ ⌈a/δ⌉·y ≥ ⌈D/δ⌉`, that is, at least `⌈D/δ⌉` nodes in all. Every integer plan
-        // that covers the row meets it; the LP relaxation, which would buy 2.4 nodes of the
-        // part cheapest per token, must buy 3 of something, which closes much of the gap that
-        // rounding leaves when a service needs a few nodes.
-        let delta = coefs.iter().map(|&(_, a)| -a).fold(0.0, f64::max);
-        if delta > 0.0 {
-            let at_least = (need / delta - 1e-9).ceil();
-            if at_least > 1.0 {
-                out.push(Row {
-                    group: None,
-                    coefs: coefs.iter().map(|&(i, _)| (i, -1.0)).collect(),
-                    rhs: -at_least,
-                    negated: true,
-                });
-            }
+            .any(|it| it.serve.is_some_and(|s| s.row == r && s.role != Role::Both));
+        let phases: &[Role] = if split {
+            &[Role::Decode, Role::Prefill]
+        } else {
+            &[Role::Decode]
+        };
+        for &phase in phases {
+            covering_row(p, r, need, phase, out);
         }
-        out.push(Row {
-            group: Some(Group::Service(r)),
-            coefs,
-            rhs: -need,
-            negated: true,
-        });
     }
     for (i, it) in p.items.iter().enumerate() {
         if it.serve.is_some() {
@@ -767,4 +894,51 @@ pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<c
             });
         }
     }
+}
+
+/// One covering row of service row `r`: the `Both` copies and the copies of `phase` (the
+/// decode row when there are no split copies: then it holds the `Both` copies alone), with
+/// its Chvátal–Gomory cut.
+fn covering_row(p: &Problem, r: usize, need: f64, phase: Role, out: &mut Vec<crate::model::Row>) {
+    use crate::model::{Group, Row};
+    // Coefficient strengthening: over integer node counts, `Σ ρ·y ≥ D` and
+    // `Σ min(ρ, D)·y ≥ D` hold for exactly the same plans (a node that carries the whole row
+    // alone satisfies both; otherwise the coefficients agree), but the second one's LP
+    // relaxation must pay for a whole node of a part that one node of covers, where the first
+    // one's pays for a sliver of it. That is most of the integrality gap when a service needs
+    // a node or two.
+    let coefs: Vec<(usize, f64)> = p
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| {
+            it.serve
+                .filter(|s| s.row == r && (s.role == Role::Both || s.role == phase))
+                .map(|s| (i, -s.per_node_per_s.min(need)))
+        })
+        .collect();
+    // A Chvátal–Gomory cut of the row, divided by its largest coefficient δ and rounded up:
+    // `Σ ⌈a/δ⌉·y ≥ ⌈D/δ⌉`, that is, at least `⌈D/δ⌉` nodes in all. Every integer plan that
+    // covers the row meets it; the LP relaxation, which would buy 2.4 nodes of the part
+    // cheapest per token, must buy 3 of something, which closes much of the gap that rounding
+    // leaves when a service needs a few nodes.
+    let delta = coefs.iter().map(|&(_, a)| -a).fold(0.0, f64::max);
+    if delta > 0.0 {
+        let at_least = (need / delta - 1e-9).ceil();
+        if at_least > 1.0 {
+            out.push(Row {
+                group: None,
+                coefs: coefs.iter().map(|&(i, _)| (i, -1.0)).collect(),
+                rhs: -at_least,
+                negated: true,
+            });
+        }
+    }
+    out.push(Row {
+        // The decode row stands for the service (see `push_rows`).
+        group: (phase == Role::Decode).then_some(Group::Service(r)),
+        coefs,
+        rhs: -need,
+        negated: true,
+    });
 }

@@ -19,6 +19,9 @@ pub struct ServiceChips {
     pub accelerator: String,
     /// "pool <id>" or "candidate <id>".
     pub from: String,
+    /// `both` (one pool does prefill and decode), `prefill` or `decode` (disaggregated).
+    #[serde(default = "both")]
+    pub role: String,
     pub accelerators: u64,
     pub output_tokens_per_day: f64,
     pub usd_per_million_output_tokens: Option<f64>,
@@ -44,6 +47,10 @@ pub struct ServiceRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Serving {
     pub services: Vec<ServiceRow>,
+}
+
+fn both() -> String {
+    "both".into()
 }
 
 fn tokens(v: f64) -> String {
@@ -111,7 +118,7 @@ fn demand_table(d: &Serving) -> String {
 fn chips_table(d: &Serving) -> String {
     let mut s = String::from(
         "<div class=\"table-wrap\"><table class=\"serving-chips\"><thead><tr><th>Service</th>\
-         <th>Accelerator</th><th>From</th><th class=\"num\">Accelerators</th>\
+         <th>Accelerator</th><th>From</th><th>Role</th><th class=\"num\">Accelerators</th>\
          <th class=\"num\">Output tokens/day</th><th class=\"num\">USD per M output tokens</th>\
          <th>Rate from</th></tr></thead><tbody>",
     );
@@ -119,11 +126,12 @@ fn chips_table(d: &Serving) -> String {
         for c in &r.chips {
             let _ = write!(
                 s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
                  <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                 esc(&r.id),
                 esc(&c.accelerator),
                 esc(&c.from),
+                esc(&c.role),
                 format::int(c.accelerators),
                 tokens(c.output_tokens_per_day),
                 c.usd_per_million_output_tokens
@@ -187,6 +195,7 @@ mod tests {
         let chips = |accelerator: &str, from: &str, n: u64, usd: Option<f64>| ServiceChips {
             accelerator: accelerator.into(),
             from: from.into(),
+            role: "both".into(),
             accelerators: n,
             output_tokens_per_day: n as f64 * 1e7,
             usd_per_million_output_tokens: usd,
@@ -230,7 +239,7 @@ mod tests {
         assert!(page.contains("budget"));
         // Chips by part, with the price per million tokens or "unknown".
         assert!(
-            page.contains("<td>pool cn-a800</td><td class=\"num\">2,048</td>"),
+            page.contains("<td>pool cn-a800</td><td>both</td><td class=\"num\">2,048</td>"),
             "{page}"
         );
         assert!(page.contains("<td class=\"num\">0.410</td>"));

@@ -566,7 +566,13 @@ fn print_services(p: &Plan) {
             .iter()
             .map(|b| {
                 let from = b.pool.as_deref().or(b.candidate.as_deref()).unwrap_or("");
-                format!("{} x {} ({from})", b.accelerators, b.accelerator)
+                // A disaggregated share says which phase it does.
+                let role = if b.role == "both" {
+                    String::new()
+                } else {
+                    format!(", {}", b.role)
+                };
+                format!("{} x {} ({from}{role})", b.accelerators, b.accelerator)
             })
             .collect();
         t.add_row(vec![

@@ -34,6 +34,91 @@ fn per_node(s: &xpufleet_io::LoadedScenario, accel: &str) -> f64 {
     8.0 / (ratio / r.input + 1.0 / r.output)
 }
 
+/// (both, prefill, decode) output tokens/s one node of `accel` carries for `chat`, straight
+/// from the serving model: a node doing both phases; a node that only prefills (the output
+/// tokens of the prompts it prefills: input tokens/s over the input per output token); a node
+/// that only decodes.
+fn phase_rates(s: &xpufleet_io::LoadedScenario, accel: &str) -> (f64, f64, f64) {
+    let v = &s.scenario.services[0];
+    let model = ServedModel {
+        params: v.params,
+        active_params: v.active(),
+        precision: v.precision,
+        kv_bytes_per_token: v.kv_bytes(),
+    };
+    let d = ServingDemand {
+        input_tokens_per_day: v.input_tokens_per_day,
+        output_tokens_per_day: v.output_tokens_per_day,
+        mean_input_tokens: None,
+        ttft_ms: v.ttft_ms,
+        tpot_ms: v.tpot_ms,
+        peak_to_average: v.peak_to_average,
+    };
+    let a = s.catalog.get(accel).unwrap();
+    let e = estimate_serving(&model, &d, a, &[], true, None, &ServingParams::default()).unwrap();
+    let r = e.tokens_per_s_per_accel;
+    let ratio = d.input_tokens_per_day / d.output_tokens_per_day;
+    (per_node(s, accel), 8.0 * r.input / ratio, 8.0 * r.output)
+}
+
+/// The cheapest way to carry `need` with nodes of two kinds at rates `ra`, `rb` and node costs
+/// `ca`, `cb`: (cost, a nodes, b nodes), by enumeration.
+fn cheapest_pair(need: f64, ra: f64, rb: f64, ca: f64, cb: f64) -> (f64, u64, u64) {
+    if need <= 0.0 {
+        return (0.0, 0, 0);
+    }
+    let max_a = (need / ra - 1e-9).ceil() as u64;
+    (0..=max_a)
+        .map(|a| {
+            let left = (need - a as f64 * ra).max(0.0);
+            let b = ((left / rb) - 1e-9).ceil().max(0.0) as u64;
+            (a as f64 * ca + b as f64 * cb, a, b)
+        })
+        .fold((f64::INFINITY, 0, 0), |best, x| {
+            if x.0 < best.0 - 1e-6 {
+                x
+            } else {
+                best
+            }
+        })
+}
+
+/// The cheapest plan over every mix of whole nodes, by enumeration: `both` nodes of either
+/// part carry requests whole; what they leave is prefilled by prefill nodes and decoded by
+/// decode nodes, of either part each. Returns (cost, [both h20, both h100], [prefill h20,
+/// prefill h100], [decode h20, decode h100]).
+type Split = (f64, [u64; 2], [u64; 2], [u64; 2]);
+fn cheapest_split(
+    demand_per_s: f64,
+    r20: (f64, f64, f64),
+    r100: (f64, f64, f64),
+    c20: f64,
+    c100: f64,
+) -> Split {
+    let mut best: Split = (f64::INFINITY, [0; 2], [0; 2], [0; 2]);
+    for b20 in 0..=(demand_per_s / r20.0).ceil() as u64 {
+        for b100 in 0..=(demand_per_s / r100.0).ceil() as u64 {
+            let left = (demand_per_s - b20 as f64 * r20.0 - b100 as f64 * r100.0).max(0.0);
+            let pre = cheapest_pair(left, r20.1, r100.1, c20, c100);
+            let dec = cheapest_pair(left, r20.2, r100.2, c20, c100);
+            let cost = b20 as f64 * c20 + b100 as f64 * c100 + pre.0 + dec.0;
+            if cost < best.0 - 1e-6 {
+                best = (cost, [b20, b100], [pre.1, pre.2], [dec.1, dec.2]);
+            }
+        }
+    }
+    best
+}
+
+/// Accelerators of `accel` serving `svc` in `role`.
+fn role_accels(svc: &xpufleet_plan::ServiceReport, accel: &str, role: &str) -> u64 {
+    svc.by_accelerator
+        .iter()
+        .filter(|b| b.accelerator == accel && b.role == role)
+        .map(|b| b.accelerators)
+        .sum()
+}
+
 fn opts(objective: Objective) -> PlanOptions {
     PlanOptions {
         objective: Some(objective),
@@ -74,9 +159,12 @@ fn cheapest(demand_per_s: f64, r20: f64, r100: f64, c20: f64, c100: f64) -> (f64
     best
 }
 
+/// Without a second part type the plan has no split to make: one pool does both phases, and
+/// the answer is the cheapest whole-node count, by hand.
 #[test]
 fn issue_22_min_cost_covers_the_service_with_the_cheapest_mix() {
-    let s = load("serving.toml");
+    let mut s = load("serving.toml");
+    s.scenario.candidates.retain(|c| c.id != "h100-sg");
     let p = plan(
         &s.scenario,
         &s.catalog,
@@ -85,14 +173,11 @@ fn issue_22_min_cost_covers_the_service_with_the_cheapest_mix() {
         &opts(Objective::MinCost),
     )
     .unwrap();
-    let (r20, r100) = (per_node(&s, "h20"), per_node(&s, "h100-sxm"));
+    let r20 = per_node(&s, "h20");
     let demand = 4e9 / 86_400.0;
-    let (cost, a, b) = cheapest(demand, r20, r100, node_usd(1.2), node_usd(2.0));
-    assert_eq!(
-        (nodes(&p, "h20-sg"), nodes(&p, "h100-sg")),
-        (a, b),
-        "{p:#?}"
-    );
+    let a = (demand / r20 - 1e-9).ceil() as u64;
+    assert_eq!(nodes(&p, "h20-sg"), a, "{p:#?}");
+    let cost = a as f64 * node_usd(1.2);
     assert!(
         (p.spend_usd - cost).abs() < 1e-6 * cost,
         "{} vs {cost}",
@@ -108,17 +193,92 @@ fn issue_22_min_cost_covers_the_service_with_the_cheapest_mix() {
     );
     assert!(svc.shortfall.is_none());
     let accels: u64 = svc.by_accelerator.iter().map(|b| b.accelerators).sum();
-    assert_eq!(accels, 8 * (a + b));
+    assert_eq!(accels, 8 * a);
     assert!(svc
         .by_accelerator
         .iter()
         .all(|b| b.role == "both" && b.pool.is_none()));
     // Leases at their hourly rate: USD a day.
-    let day = (a as f64 * 1.2 + b as f64 * 2.0) * 8.0 * 24.0;
+    let day = a as f64 * 1.2 * 8.0 * 24.0;
     assert!(
         (svc.cost_usd_per_day - day).abs() < 1e-6 * day,
         "{}",
         svc.cost_usd_per_day
+    );
+    assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
+}
+
+/// Prefill on the FLOPS-rich part, decode on the bandwidth-rich one (issue 22 item 3's
+/// `role`): with H100s (989 TFLOPS, 3.35 TB/s at 2.0 USD an hour) and H20s (148 TFLOPS,
+/// 4.0 TB/s at 1.2) for a 70B model at five input tokens per output token, the plan's answer
+/// is the cheapest over every mix of whole nodes of both, prefill and decode pools, enumerated
+/// by hand from the serving model's per-node rates, and it is a split: H100s prefill, H20s
+/// decode, each role in `by_accelerator` (what rounding leaves goes to a pool doing both).
+#[test]
+fn issue_22_prefill_and_decode_on_different_parts_when_that_is_cheaper() {
+    let s = load("serving.toml");
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &AllowAll,
+        &FixedMfu(0.4),
+        &opts(Objective::MinCost),
+    )
+    .unwrap();
+    let (r20, r100) = (phase_rates(&s, "h20"), phase_rates(&s, "h100-sxm"));
+    // Per accelerator-second, the H100 prefills the cheaper, the H20 decodes the cheaper.
+    assert!(r100.1 / 2.0 > r20.1 / 1.2 && r20.2 / 1.2 > r100.2 / 2.0);
+    let demand = 4e9 / 86_400.0;
+    let (cost, both, pre, dec) = cheapest_split(demand, r20, r100, node_usd(1.2), node_usd(2.0));
+    let (both_only, _, _) = cheapest(demand, r20.0, r100.0, node_usd(1.2), node_usd(2.0));
+    assert!(
+        cost < both_only,
+        "a split saves nothing: {cost} vs {both_only}"
+    );
+    assert!(
+        (p.spend_usd - cost).abs() < 1e-6 * cost,
+        "{} vs {cost} ({both:?} {pre:?} {dec:?}): {:#?}",
+        p.spend_usd,
+        p.services
+    );
+    let svc = &p.services[0];
+    assert!(svc.shortfall.is_none(), "{svc:#?}");
+    assert!(
+        (svc.covered_output_tokens_per_day - 4e9).abs() < 1.0,
+        "{svc:#?}"
+    );
+    // The hand optimum prefills on H100s and decodes on H20s (and rounds the rest into one
+    // pool doing both); the plan's roles match it part by part.
+    assert!(
+        pre[1] > 0 && dec[0] > 0 && pre[0] == 0 && dec[1] == 0,
+        "hand optimum"
+    );
+    let got = [
+        role_accels(svc, "h20", "both"),
+        role_accels(svc, "h100-sxm", "both"),
+        role_accels(svc, "h100-sxm", "prefill"),
+        role_accels(svc, "h20", "decode"),
+    ];
+    assert_eq!(
+        got,
+        [8 * both[0], 8 * both[1], 8 * pre[1], 8 * dec[0]],
+        "{svc:#?}"
+    );
+    // The lines count the split nodes as serving nodes of their candidates.
+    assert_eq!(nodes(&p, "h100-sg"), pre[1] + both[1]);
+    assert_eq!(nodes(&p, "h20-sg"), dec[0] + both[0]);
+    let day = ((pre[1] + both[1]) as f64 * 2.0 + (dec[0] + both[0]) as f64 * 1.2) * 8.0 * 24.0;
+    assert!((svc.cost_usd_per_day - day).abs() < 1e-6 * day);
+    let json = serde_json::to_value(svc).unwrap();
+    let roles: Vec<&str> = json["by_accelerator"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["role"].as_str().unwrap())
+        .collect();
+    assert!(
+        roles.contains(&"prefill") && roles.contains(&"decode"),
+        "{roles:?}"
     );
     assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
 }
@@ -205,8 +365,9 @@ fn issue_22_an_uncoverable_service_is_explained_and_the_plan_still_returns() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
-    /// Covered never exceeds demand, and the plan's mix never costs more than the cheapest
-    /// single part type that covers the service alone.
+    /// Covered never exceeds demand, and the plan's mix (prefill and decode pools on
+    /// different parts included) never costs more than the cheapest single part type that
+    /// covers the service alone, nor than the cheapest mix of pools that each do both.
     #[test]
     fn issue_22_covered_within_demand_and_mix_no_dearer_than_one_type(
         output in 0.2e9f64..8e9,
@@ -232,6 +393,9 @@ proptest! {
             let single = |r: f64, price: f64| (demand / r - 1e-9).ceil() * node_usd(price);
             let best_single = single(r20, price20).min(single(r100, price100));
             prop_assert!(p.spend_usd <= best_single * (1.0 + 1e-9), "{} > {best_single}", p.spend_usd);
+            // With disaggregated pools on offer, never dearer than the best `both`-only mix.
+            let (both_only, _, _) = cheapest(demand, r20, r100, node_usd(price20), node_usd(price100));
+            prop_assert!(p.spend_usd <= both_only * (1.0 + 1e-9), "{} > {both_only}", p.spend_usd);
         }
     }
 }
@@ -293,4 +457,86 @@ fn issue_22_a_candidate_excluded_for_training_is_bought_to_serve() {
         assert!(p.lines.iter().all(|l| l.nodes == 0));
         assert!(p.excluded.iter().all(|x| x.excluded_use.is_none()));
     }
+}
+
+/// An MFU source that knows no figure for one part, as for a part never measured training.
+struct NoMfuFor(&'static str);
+
+impl xpufleet_plan::Mfu for NoMfuFor {
+    fn mfu(&self, a: &xpufleet_model::Accelerator, _: u64, _: u32) -> Result<f64, String> {
+        if a.id == self.0 {
+            Err(format!("no training MFU is known for {}", a.id))
+        } else {
+            Ok(0.4)
+        }
+    }
+}
+
+/// A part bought only to serve needs only what serving needs (issue 22, bad input): an unknown
+/// training figure (its MFU; its BF16 TFLOPS, for a service that runs in FP8) makes its
+/// *training* use unusable, said in `excluded[]` with the missing figure, and it still serves.
+/// Without services the same figure excludes it for every use, as before.
+#[test]
+fn issue_22_a_part_without_training_figures_is_still_bought_to_serve() {
+    let check = |s: &xpufleet_io::LoadedScenario, mfu: &dyn xpufleet_plan::Mfu, missing: &str| {
+        let p = plan(
+            &s.scenario,
+            &s.catalog,
+            &AllowAll,
+            mfu,
+            &opts(Objective::MinCost),
+        )
+        .unwrap();
+        let x = p.excluded.iter().find(|x| x.candidate == "h20-sg").unwrap();
+        assert_eq!(x.excluded_use, Some(xpufleet_plan::Use::Training), "{x:#?}");
+        assert!(
+            x.reason.contains("for training:") && x.reason.contains(missing),
+            "{}",
+            x.reason
+        );
+        let svc = &p.services[0];
+        assert!(svc.shortfall.is_none(), "{svc:#?}");
+        let h20: u64 = svc
+            .by_accelerator
+            .iter()
+            .filter(|b| b.accelerator == "h20")
+            .map(|b| b.accelerators)
+            .sum();
+        assert!(h20 > 0, "{svc:#?}");
+        let line = p.lines.iter().find(|l| l.candidate == "h20-sg").unwrap();
+        assert_eq!(line.nodes, line.serving_nodes);
+        assert_eq!(line.effective_pflops, 0.0);
+        let broken = verify(&p, &s.scenario, &s.catalog);
+        assert!(broken.is_empty(), "{broken:#?}");
+    };
+    let s = load("serving.toml");
+    check(&s, &NoMfuFor("h20"), "no training MFU is known for h20");
+
+    // BF16 TFLOPS unknown, the service in FP8: prefill uses the FP8 figure.
+    let mut s = load("serving.toml");
+    s.scenario.services[0].precision = Some(xpufleet_model::Precision::Fp8);
+    let h20 = s
+        .catalog
+        .accelerators
+        .iter_mut()
+        .find(|a| a.id == "h20")
+        .unwrap();
+    h20.tflops_bf16 = xpufleet_model::Figure::unknown();
+    h20.tflops_fp16 = xpufleet_model::Figure::unknown();
+    check(&s, &FixedMfu(0.4), "tflops_bf16 is unknown");
+
+    // Without services nothing is bought to serve: the figure excludes it outright.
+    s.scenario.services.clear();
+    s.scenario.plan.target_pflops = Some(1.0);
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &AllowAll,
+        &FixedMfu(0.4),
+        &opts(Objective::MinCost),
+    )
+    .unwrap();
+    let x = p.excluded.iter().find(|x| x.candidate == "h20-sg").unwrap();
+    assert_eq!(x.excluded_use, None);
+    assert!(x.reason.contains("tflops_bf16 is unknown") && !x.reason.contains("for training"));
 }

@@ -1611,8 +1611,14 @@ fn services_table(p: &xpufleet_plan::Plan, b: &mut String) {
                 .iter()
                 .map(|a| {
                     let from = a.pool.as_deref().or(a.candidate.as_deref()).unwrap_or("");
+                    // A disaggregated share says which phase it does.
+                    let role = if a.role == "both" {
+                        String::new()
+                    } else {
+                        format!(", {}", esc(&a.role))
+                    };
                     format!(
-                        "{} × {} (<code>{}</code>)",
+                        "{} × {} (<code>{}</code>{role})",
                         int(a.accelerators),
                         esc(&a.accelerator),
                         esc(from)
