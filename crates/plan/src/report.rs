@@ -402,9 +402,19 @@ pub fn plan(
             Objective::MaxCompute => None,
             _ => crate::periods::greedy(&p, &lim),
         };
-        let Some(base) = optimise(&p, &lim, objective, sopts, start.as_deref())? else {
+        // Max-compute: the search over all periods gets most of the time limit, and the
+        // period-by-period windows the rest when it stops at it (`improve_over_periods`).
+        let began = std::time::Instant::now();
+        let mut search = sopts;
+        if objective == Objective::MaxCompute {
+            search.time_limit_s = sopts
+                .time_limit_s
+                .map(|t| t * (1.0 - crate::periods::WINDOWS_SHARE));
+        }
+        let Some(base) = optimise(&p, &lim, objective, search, start.as_deref())? else {
             return Err(infeasible(&p, &lim, objective, sopts));
         };
+        let base = improve_over_periods(&p, &lim, objective, sopts, began, base);
         (
             p,
             lim,
@@ -731,6 +741,38 @@ impl Outcome {
             SolveStatus::TimeLimit
         }
     }
+}
+
+/// A max-compute plan over periods that stopped at its time limit, improved period by period
+/// ([`crate::periods::improve_by_windows`], in its share of the time limit); the bound is the
+/// full program's, unchanged, and so the proven gap can only shrink.
+fn improve_over_periods(
+    p: &Problem,
+    lim: &Limits,
+    objective: Objective,
+    sopts: SolverOpts,
+    began: std::time::Instant,
+    base: Outcome,
+) -> Outcome {
+    if objective != Objective::MaxCompute || base.status(sopts.gap) != SolveStatus::TimeLimit {
+        return base;
+    }
+    // What is left of the time limit since planning began, but at least a share of it (the
+    // search's own rounding and sub-MILP may have used the rest).
+    let budget_s = sopts
+        .time_limit_s
+        .map(|t| (t - began.elapsed().as_secs_f64()).max(t * crate::periods::WINDOWS_MIN_SHARE));
+    let x = crate::periods::improve_by_windows(p, lim, &base.sol.nodes, sopts, budget_s);
+    let v = pflops(p, &x);
+    if v <= base.value {
+        return base;
+    }
+    let sol = Solved {
+        nodes: x,
+        proof: base.sol.proof,
+        bound: base.sol.bound,
+    };
+    Outcome::new(sol, v, base.bound.max(v), base.solves, false)
 }
 
 /// The least time limit a sensitivity re-solve's MILP gets, seconds: below it the search would
