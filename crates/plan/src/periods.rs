@@ -678,7 +678,7 @@ pub(crate) fn present_coefs(p: &Problem, coefs: &mut [crate::CandidateCoefs]) {
 
 /// Share of the time limit kept for the windows of [`improve_by_windows`] when a max-compute
 /// plan is over periods: the search over all periods gets the rest, and the windows, when that
-/// search stops at its limit, what is left of the time limit since planning began, at least
+/// search stops at its limit, what is left of the time limit since the search began, at least
 /// [`WINDOWS_MIN_SHARE`] of it. Measured on the 12 × 130 program, 6 s of search and the
 /// windows beat 10 s of search alone, in less time (`docs/benchmarks.md`).
 pub(crate) const WINDOWS_SHARE: f64 = 0.4;

@@ -757,7 +757,7 @@ fn improve_over_periods(
     if objective != Objective::MaxCompute || base.status(sopts.gap) != SolveStatus::TimeLimit {
         return base;
     }
-    // What is left of the time limit since planning began, but at least a share of it (the
+    // What is left of the time limit since the search began, but at least a share of it (the
     // search's own rounding and sub-MILP may have used the rest).
     let budget_s = sopts
         .time_limit_s
