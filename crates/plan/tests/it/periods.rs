@@ -618,15 +618,19 @@ fn sensitivities_over_quarters_share_one_time_budget() {
     );
     let binding: Vec<_> = p.constraints.iter().filter(|c| c.binding).collect();
     assert!(binding.len() > 10, "{} binding rows", binding.len());
-    // The budget is spent before any MILP: some answers are the LP bound's, unproven.
-    assert!(
-        binding
-            .iter()
-            .any(|c| c.relaxation.as_ref().is_some_and(|r| r.status
-                == Some(SolveStatus::TimeLimit)
-                && r.gap > Some(opts.mip_gap))),
-        "no re-solve stopped at the shared budget"
-    );
+    // A 0.2-s budget is too little for any re-solve's MILP (each needs half a second): every
+    // answer is the base plan under the relaxed LP bound, and where the base plan is not
+    // proven, neither is the answer.
+    if p.status == SolveStatus::TimeLimit {
+        assert!(
+            binding
+                .iter()
+                .any(|c| c.relaxation.as_ref().is_some_and(|r| {
+                    r.status == Some(SolveStatus::TimeLimit) && r.gap > Some(opts.mip_gap)
+                })),
+            "no re-solve stopped at the shared budget"
+        );
+    }
     for c in binding {
         let Some(r) = &c.relaxation else {
             // Rows with nothing to relax (an exclusion's bound) have no step.
@@ -635,8 +639,8 @@ fn sensitivities_over_quarters_share_one_time_budget() {
         let (v, gap, [low, high]) = (r.objective.unwrap(), r.gap.unwrap(), r.delta_range.unwrap());
         let tol = 1e-6 * p.objective.value;
         assert!(
-            v >= p.objective.value - tol,
-            "{}: {v} below the base plan",
+            (v - p.objective.value).abs() <= tol,
+            "{}: {v}, not the base plan",
             c.id
         );
         assert!(0.0 <= low && low <= high, "{}: [{low}, {high}]", c.id);
