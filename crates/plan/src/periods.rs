@@ -686,6 +686,13 @@ pub(crate) const WINDOWS_SHARE: f64 = 0.4;
 /// The least share of the time limit the windows get.
 pub(crate) const WINDOWS_MIN_SHARE: f64 = 0.2;
 
+/// The instant `seconds` from now; `None` for no limit, or one too far to represent (an
+/// infinite limit is none), and a negative or NaN limit is now.
+pub(crate) fn deadline(seconds: Option<f64>) -> Option<std::time::Instant> {
+    let d = std::time::Duration::try_from_secs_f64(seconds?.max(0.0)).ok()?;
+    std::time::Instant::now().checked_add(d)
+}
+
 /// Fix-and-optimise over time (the lot-sizing heuristic): from a feasible max-compute plan
 /// `x`, each period in turn is re-solved with its own orders free and every other order fixed
 /// at `x` (their use of the rows that span periods, the envelopes' totals, power in the periods
@@ -708,8 +715,7 @@ pub(crate) fn improve_by_windows(
         return x.to_vec();
     };
     let n_periods = tl.periods.len();
-    let deadline =
-        budget_s.map(|b| std::time::Instant::now() + std::time::Duration::from_secs_f64(b));
+    let deadline = deadline(budget_s);
     let rows = model::rows(p, lim, Goal::MaxCompute);
     let value = |v: &[u64]| -> f64 {
         (0..v.len())
@@ -792,6 +798,18 @@ pub(crate) fn improve_by_windows(
 mod tests {
     use super::*;
     use crate::model::{Solver, SolverOpts};
+
+    /// A time limit becomes a deadline without panicking on what a user can type.
+    #[test]
+    fn deadlines_of_odd_limits() {
+        assert!(deadline(None).is_none());
+        assert!(deadline(Some(f64::INFINITY)).is_none());
+        assert!(deadline(Some(1e300)).is_none());
+        let now = std::time::Instant::now();
+        assert!(deadline(Some(-1.0)).unwrap() >= now);
+        assert!(deadline(Some(f64::NAN)).unwrap() >= now);
+        assert!(deadline(Some(5.0)).unwrap() > now + std::time::Duration::from_secs(4));
+    }
 
     /// Period-by-period fix-and-optimise on a hard program over four quarters: from the empty
     /// plan (feasible for max-compute) each quarter's program is solved with the others fixed,

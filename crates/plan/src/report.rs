@@ -793,8 +793,7 @@ struct ResolveBudget {
 impl ResolveBudget {
     fn new(time_limit_s: Option<f64>, threads: usize, n_jobs: usize) -> ResolveBudget {
         ResolveBudget {
-            deadline: time_limit_s
-                .map(|t| std::time::Instant::now() + std::time::Duration::from_secs_f64(t)),
+            deadline: crate::periods::deadline(time_limit_s),
             limit_s: time_limit_s.unwrap_or(f64::INFINITY),
             threads,
             n_jobs,
