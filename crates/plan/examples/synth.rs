@@ -2,6 +2,8 @@
 //! `cargo run --release -p xpufleet-plan --example synth -- PARTS SITES [SOLVER] [OBJECTIVE]
 //! [sensitivity]`, or for a hard instance of about N candidates (`synth::hard`, planned under
 //! `synth::HardGate`) `... --example synth -- hard N [SOLVER] [OBJECTIVE] [sensitivity]`.
+//! `SYNTH_QUARTERS=12` spreads either over 12 quarters (`synth::quarters`), `SYNTH_TIME_LIMIT=6`
+//! sets the time limit of a MILP (seconds).
 
 use std::time::Instant;
 
@@ -44,7 +46,12 @@ fn main() {
         solver: solver.parse().expect("microlp or highs"),
         objective: Some(objective.parse().expect("an objective")),
         // A hard instance is planned as `plan` would plan it (10 s a MILP).
-        time_limit_s: if hard {
+        time_limit_s: if let Some(t) = std::env::var("SYNTH_TIME_LIMIT")
+            .ok()
+            .and_then(|t| t.parse().ok())
+        {
+            Some(t)
+        } else if hard {
             PlanOptions::default().time_limit_s
         } else {
             Some(60.0)
@@ -90,6 +97,25 @@ fn main() {
             .filter(|c| c.relaxation.as_ref().is_some_and(|r| r.proven))
             .count()
     );
+    // Each sensitivity's own proven gap (the re-solves share one solve's time).
+    let gaps: Vec<f64> = p
+        .constraints
+        .iter()
+        .filter_map(|c| c.relaxation.as_ref().and_then(|r| r.gap))
+        .collect();
+    if !gaps.is_empty() {
+        let mut sorted = gaps.clone();
+        sorted.sort_by(f64::total_cmp);
+        println!(
+            "  sensitivity gaps: median {:.2e}, max {:.2e}, {} without an answer",
+            sorted[sorted.len() / 2],
+            sorted[sorted.len() - 1],
+            p.constraints
+                .iter()
+                .filter(|c| c.relaxation.as_ref().is_some_and(|r| r.gap.is_none()))
+                .count()
+        );
+    }
     if std::env::var_os("SYNTH_VERBOSE").is_some() {
         for c in &p.constraints {
             println!(

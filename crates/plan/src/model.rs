@@ -1434,7 +1434,12 @@ pub fn program_text(
     perf: &dyn crate::Mfu,
 ) -> Result<String, PlanError> {
     use std::fmt::Write;
-    let p = crate::prepare::prepare(scenario, catalog, gate, perf, scenario.date)?;
+    // A scenario with periods is written as the program over all of them.
+    let p = if scenario.periods.is_empty() {
+        crate::prepare::prepare(scenario, catalog, gate, perf, scenario.date)?
+    } else {
+        crate::periods::prepare_periods(scenario, catalog, gate, perf, &[])?
+    };
     let lim = Limits::of(&p, None);
     let rows = rows(&p, &lim, Goal::MaxCompute);
     let mut ubs = upper_bounds(&p, &lim);

@@ -402,9 +402,19 @@ pub fn plan(
             Objective::MaxCompute => None,
             _ => crate::periods::greedy(&p, &lim),
         };
-        let Some(base) = optimise(&p, &lim, objective, sopts, start.as_deref())? else {
+        // Max-compute: the search over all periods gets most of the time limit, and the
+        // period-by-period windows the rest when it stops at it (`improve_over_periods`).
+        let began = std::time::Instant::now();
+        let mut search = sopts;
+        if objective == Objective::MaxCompute {
+            search.time_limit_s = sopts
+                .time_limit_s
+                .map(|t| t * (1.0 - crate::periods::WINDOWS_SHARE));
+        }
+        let Some(base) = optimise(&p, &lim, objective, search, start.as_deref())? else {
             return Err(infeasible(&p, &lim, objective, sopts));
         };
+        let base = improve_over_periods(&p, &lim, objective, sopts, began, base);
         (
             p,
             lim,
@@ -468,16 +478,10 @@ pub fn plan(
             .map_or(1, |n| n.get())
             .min(jobs.len())
             .max(1);
-        // The re-solves together get about the wall time of one base solve: each gets its
-        // share of the time limit over the threads (at least a second, at most the whole
-        // limit), and reports its own proven gap, so a hard program's sensitivities cost
-        // seconds, not a full solve each.
-        let mut sopts = sopts;
-        sopts.time_limit_s = sopts.time_limit_s.map(|t| {
-            (t * threads as f64 / jobs.len().max(1) as f64)
-                .max(RESOLVE_MIN_S)
-                .min(t)
-        });
+        // The re-solves together get about the wall time of one base solve (`ResolveBudget`):
+        // each its share of what is left, and once that is spent only the LP bound, so a plan
+        // over many periods, with a hundred binding rows, costs seconds, not minutes.
+        let budget = ResolveBudget::new(sopts.time_limit_s, threads, jobs.len());
         // The caller's cancellation flag (the server's pool) reaches the worker threads.
         let cancel = xpufleet_model::cancel::current();
         // Each thread takes the next job when it finishes one, so one slow re-solve does not
@@ -487,7 +491,7 @@ pub fn plan(
             std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..threads)
                     .map(|_| {
-                        let (p, base, jobs, next) = (&p, &base, &jobs, &next);
+                        let (p, base, jobs, next, budget) = (&p, &base, &jobs, &next, &budget);
                         let cancel = cancel.clone();
                         scope.spawn(move || {
                             xpufleet_model::cancel::within(cancel, || {
@@ -497,7 +501,9 @@ pub fn plan(
                                     let Some((k, relaxed, step)) = jobs.get(j) else {
                                         break;
                                     };
-                                    let r = resensitise(p, relaxed, objective, sopts, base, opts);
+                                    let milp = budget.opts(sopts, j);
+                                    let r =
+                                        resensitise(p, relaxed, objective, sopts, milp, base, opts);
                                     done.push((*k, step.clone(), r));
                                 }
                                 done
@@ -737,18 +743,93 @@ impl Outcome {
     }
 }
 
-/// The least time limit a sensitivity re-solve gets, seconds, however many there are.
-const RESOLVE_MIN_S: f64 = 1.0;
+/// A max-compute plan over periods that stopped at its time limit, improved period by period
+/// ([`crate::periods::improve_by_windows`], in its share of the time limit); the bound is the
+/// full program's, unchanged, and so the proven gap can only shrink.
+fn improve_over_periods(
+    p: &Problem,
+    lim: &Limits,
+    objective: Objective,
+    sopts: SolverOpts,
+    began: std::time::Instant,
+    base: Outcome,
+) -> Outcome {
+    if objective != Objective::MaxCompute || base.status(sopts.gap) != SolveStatus::TimeLimit {
+        return base;
+    }
+    // What is left of the time limit since the search began, but at least a share of it (the
+    // search's own rounding and sub-MILP may have used the rest).
+    let budget_s = sopts
+        .time_limit_s
+        .map(|t| (t - began.elapsed().as_secs_f64()).max(t * crate::periods::WINDOWS_MIN_SHARE));
+    let x = crate::periods::improve_by_windows(p, lim, &base.sol.nodes, sopts, budget_s);
+    let v = pflops(p, &x);
+    if v <= base.value {
+        return base;
+    }
+    let sol = Solved {
+        nodes: x,
+        proof: base.sol.proof,
+        bound: base.sol.bound,
+    };
+    Outcome::new(sol, v, base.bound.max(v), base.solves, false)
+}
+
+/// The least time limit a sensitivity re-solve's MILP gets, seconds: below it the search would
+/// not get past its root, and the LP bound alone says as much.
+const RESOLVE_MIN_S: f64 = 0.5;
+
+/// The time the sensitivity re-solves share: the base solve's time limit, counted from when
+/// they start. Job `j` of `n_jobs` on `threads` threads gets its share of what is left, at most
+/// the whole limit; once the share falls below [`RESOLVE_MIN_S`] no MILP runs and the
+/// re-solve reports the base plan under the relaxed program's LP bound, with that gap.
+struct ResolveBudget {
+    deadline: Option<std::time::Instant>,
+    limit_s: f64,
+    threads: usize,
+    n_jobs: usize,
+}
+
+impl ResolveBudget {
+    fn new(time_limit_s: Option<f64>, threads: usize, n_jobs: usize) -> ResolveBudget {
+        ResolveBudget {
+            deadline: crate::periods::deadline(time_limit_s),
+            limit_s: time_limit_s.unwrap_or(f64::INFINITY),
+            threads,
+            n_jobs,
+        }
+    }
+
+    /// The solver options job `j`'s MILP runs under, or `None` when the budget is spent.
+    fn opts(&self, sopts: SolverOpts, j: usize) -> Option<SolverOpts> {
+        let Some(deadline) = self.deadline else {
+            return Some(sopts);
+        };
+        let left_s = deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .as_secs_f64();
+        let jobs_left = self.n_jobs.saturating_sub(j).max(1);
+        let share_s = (left_s * self.threads as f64 / jobs_left as f64).min(self.limit_s);
+        (share_s >= RESOLVE_MIN_S).then_some(SolverOpts {
+            time_limit_s: Some(share_s),
+            ..sopts
+        })
+    }
+}
 
 /// The sensitivity re-solve under `relaxed`, from the base plan. When the relaxed program's LP
 /// bound is already within the requested gap of the base plan's value, the base plan is proven
 /// good enough under the relaxation and no MILP runs (the constraint's dual is zero, or too small
-/// to matter at the gap); compute-per-dollar always re-solves.
+/// to matter at the gap); compute-per-dollar always re-solves. `milp` is what the MILP may
+/// use; `None` (the shared budget is spent) keeps the base plan under the LP bound, with the
+/// gap between them (compute-per-dollar, which has no such bound, then reports an error that
+/// becomes a warning).
 fn resensitise(
     p: &Problem,
     relaxed: &Limits,
     objective: Objective,
     sopts: SolverOpts,
+    milp: Option<SolverOpts>,
     base: &Outcome,
     opts: &PlanOptions,
 ) -> Result<Option<Outcome>, PlanError> {
@@ -788,12 +869,17 @@ fn resensitise(
                 bound: lp,
             };
             let o = Outcome::new(kept, base.value, bound, 0, minimise);
-            if o.status(opts.mip_gap) != SolveStatus::TimeLimit {
+            if o.status(opts.mip_gap) != SolveStatus::TimeLimit || milp.is_none() {
                 return Ok(Some(o));
             }
         }
     }
-    optimise(p, relaxed, objective, sopts, Some(start))
+    match milp {
+        Some(sopts) => optimise(p, relaxed, objective, sopts, Some(start)),
+        None => Err(PlanError::Solver(
+            "the sensitivities' shared time was spent before this re-solve".into(),
+        )),
+    }
 }
 
 /// Solves for `objective` under `lim`; `None` when no plan satisfies the constraints. `start`,
@@ -1441,4 +1527,35 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sopts(time_limit_s: Option<f64>) -> SolverOpts {
+        SolverOpts {
+            gap: 1e-4,
+            time_limit_s,
+            solver: Solver::Microlp,
+        }
+    }
+
+    /// The sensitivity re-solves' shared time: each job gets its share of what is left, never
+    /// more than one solve's limit, and none once it is too little for a MILP.
+    #[test]
+    fn resolve_budget_shares_one_time_limit() {
+        let b = ResolveBudget::new(Some(10.0), 2, 4);
+        let t = b.opts(sopts(Some(10.0)), 0).unwrap().time_limit_s.unwrap();
+        assert!((4.5..=5.0).contains(&t), "{t}");
+        // The last job alone may use what is left, up to one solve's limit.
+        let t = b.opts(sopts(Some(10.0)), 3).unwrap().time_limit_s.unwrap();
+        assert!((9.5..=10.0).contains(&t), "{t}");
+        // A hundred re-solves of a two-second budget: no MILP, the LP bound answers.
+        let b = ResolveBudget::new(Some(2.0), 2, 100);
+        assert!(b.opts(sopts(Some(2.0)), 0).is_none());
+        // No time limit: no budget either.
+        let b = ResolveBudget::new(None, 2, 100);
+        assert_eq!(b.opts(sopts(None), 0).unwrap().time_limit_s, None);
+    }
 }

@@ -593,3 +593,63 @@ fn bad_periods_and_times_are_located() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 26 (sensitivities over periods): the re-solves share one solve's time limit. With a
+/// limit too short for any re-solve's MILP, every binding row still gets an answer: the base
+/// plan (never worse under a relaxation), an interval for the change that starts at zero and
+/// ends at the relaxed LP bound, and that gap, never an error or a missing figure.
+#[test]
+fn sensitivities_over_quarters_share_one_time_budget() {
+    use xpufleet_plan::{synth, SolveStatus};
+    let (mut s, catalog) = synth::hard(40, 7);
+    synth::quarters(&mut s, 4);
+    let gate = synth::HardGate::new(&s, &catalog);
+    let opts = PlanOptions {
+        sensitivity: true,
+        time_limit_s: Some(0.2),
+        ..PlanOptions::default()
+    };
+    let p = plan(&s, &catalog, &gate, &FixedMfu(0.4), &opts).unwrap();
+    assert_eq!(verify(&p, &s, &catalog), Vec::<String>::new());
+    assert!(
+        !p.warnings.iter().any(|w| w.starts_with("re-solving")),
+        "{:#?}",
+        p.warnings
+    );
+    let binding: Vec<_> = p.constraints.iter().filter(|c| c.binding).collect();
+    assert!(binding.len() > 10, "{} binding rows", binding.len());
+    // A 0.2-s budget is too little for any re-solve's MILP (each needs half a second): every
+    // answer is the base plan under the relaxed LP bound, and where the base plan is not
+    // proven, neither is the answer.
+    if p.status == SolveStatus::TimeLimit {
+        assert!(
+            binding
+                .iter()
+                .any(|c| c.relaxation.as_ref().is_some_and(|r| {
+                    r.status == Some(SolveStatus::TimeLimit) && r.gap > Some(opts.mip_gap)
+                })),
+            "no re-solve stopped at the shared budget"
+        );
+    }
+    for c in binding {
+        let Some(r) = &c.relaxation else {
+            // Rows with nothing to relax (an exclusion's bound) have no step.
+            continue;
+        };
+        let (v, gap, [low, high]) = (r.objective.unwrap(), r.gap.unwrap(), r.delta_range.unwrap());
+        let tol = 1e-6 * p.objective.value;
+        assert!(
+            (v - p.objective.value).abs() <= tol,
+            "{}: {v}, not the base plan",
+            c.id
+        );
+        assert!(0.0 <= low && low <= high, "{}: [{low}, {high}]", c.id);
+        assert!(gap >= 0.0 && gap.is_finite(), "{}: gap {gap}", c.id);
+        assert_eq!(
+            r.proven,
+            r.status != Some(SolveStatus::TimeLimit) && p.status != SolveStatus::TimeLimit,
+            "{}",
+            c.id
+        );
+    }
+}
