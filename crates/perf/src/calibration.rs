@@ -482,11 +482,18 @@ fn loso(points: &[Point], size_d_ref: f64, skip: Option<&str>) -> Vec<[f64; 2]> 
 
 /// The 80% interval of the scored rows' errors of `kind`, each paper weighted equally (a row's
 /// weight is one over its paper's rows of that kind), so that one paper with eight rows counts
-/// as one source. Split-conformal: with `n` sources the bounds are the weighted quantiles at
-/// `1 − q` and `q = 0.9·(n + 1)/n` (capped at 1), the finite-sample correction that makes the
-/// stated level hold for a new source exchangeable with these. NaN errors (held-out papers) are
-/// skipped.
-fn grouped_interval(points: &[Point], errors: &[f64], kind: Scope) -> [f64; 2] {
+/// as one source. Each error `e` enters as `e + offset` for every `(offset, share)` of `mix`,
+/// its weight times the share (one `(0, 1)` for the errors as they are). The bounds are the
+/// plain weighted 10th and 90th percentiles. (The split-conformal correction `q = 0.9·(n + 1)/n`
+/// used before reaches 1 for the 5 to 9 sources an interval rests on here, which made each
+/// interval the full range of its held-out errors: 89-91% coverage instead of 80%.) NaN errors
+/// (held-out papers) are skipped.
+fn grouped_interval(
+    points: &[Point],
+    errors: &[f64],
+    kind: Scope,
+    mix: &[(f64, f64)],
+) -> [f64; 2] {
     let mut per_paper: BTreeMap<&str, usize> = BTreeMap::new();
     let rows: Vec<(f64, &str)> = points
         .iter()
@@ -499,24 +506,56 @@ fn grouped_interval(points: &[Point], errors: &[f64], kind: Scope) -> [f64; 2] {
     }
     let weighted: Vec<(f64, f64)> = rows
         .iter()
-        .map(|(e, paper)| (*e, 1.0 / per_paper[paper] as f64))
+        .flat_map(|(e, paper)| {
+            let w = 1.0 / per_paper[paper] as f64;
+            mix.iter()
+                .map(move |&(offset, share)| (e + offset, w * share))
+        })
         .collect();
-    let n = per_paper.len() as f64;
-    let q = (0.9 * (n + 1.0) / n.max(1.0)).min(1.0);
     [
-        weighted_quantile(&weighted, 1.0 - q),
-        weighted_quantile(&weighted, q),
+        weighted_quantile(&weighted, 0.1),
+        weighted_quantile(&weighted, 0.9),
     ]
 }
 
-fn intervals(points: &[Point], errs: &[[f64; 2]]) -> Intervals {
+/// The stack levels of the sources whose errors are in `errs` (finite), as `(ln(m_level /
+/// m_unknown), share of those sources at the level)` with `fit`'s multipliers `m`: what not
+/// knowing the stack adds to a known-stack error, drawn as the corpus's sources are drawn.
+fn stack_mix(points: &[Point], errs: &[[f64; 2]], fit: &Fit) -> Vec<(f64, f64)> {
+    let mut papers: BTreeMap<&str, Stack> = BTreeMap::new();
+    for (p, _) in points
+        .iter()
+        .zip(errs)
+        .filter(|(p, e)| p.scored() && e[0].is_finite())
+    {
+        papers.insert(p.paper.as_str(), p.stack);
+    }
+    let n = papers.len().max(1) as f64;
+    Stack::ALL
+        .iter()
+        .map(|&s| {
+            let share = papers.values().filter(|&&v| v == s).count() as f64 / n;
+            ((fit.stack(s) / fit.stack(Stack::Unknown)).ln(), share)
+        })
+        .filter(|(_, share)| *share > 0.0)
+        .collect()
+}
+
+/// The intervals of `points`' held-out errors `errs`, `fit` the fit whose stack multipliers
+/// the unknown-stack interval uses. With the stack known: the weighted percentiles of the
+/// known-stack errors. With it unknown: the same errors, each spread over the corpus's stack
+/// mix ([`stack_mix`]), so the interval spans the stack spread the fit measured on top of the
+/// error that remains when the stack is known, and knowing the stack narrows it by what the
+/// level explains.
+fn intervals(points: &[Point], errs: &[[f64; 2]], fit: &Fit) -> Intervals {
     let known: Vec<f64> = errs.iter().map(|e| e[0]).collect();
-    let unknown: Vec<f64> = errs.iter().map(|e| e[1]).collect();
+    let mix = stack_mix(points, errs, fit);
+    let one = [(0.0, 1.0)];
     Intervals {
-        rate_known: grouped_interval(points, &known, Scope::Rate),
-        total_known: grouped_interval(points, &known, Scope::Total),
-        rate_unknown: grouped_interval(points, &unknown, Scope::Rate),
-        total_unknown: grouped_interval(points, &unknown, Scope::Total),
+        rate_known: grouped_interval(points, &known, Scope::Rate, &one),
+        total_known: grouped_interval(points, &known, Scope::Total, &one),
+        rate_unknown: grouped_interval(points, &known, Scope::Rate, &mix),
+        total_unknown: grouped_interval(points, &known, Scope::Total, &mix),
     }
 }
 
@@ -584,6 +623,11 @@ pub struct Cell {
     /// sources (nested leave one source out).
     pub coverage_known: f64,
     pub coverage_unknown: f64,
+    /// The same with each source weighing once (a row one over its source's rows in the set),
+    /// as the intervals weigh them: what a new source should expect, where Pythia's eight rows
+    /// would otherwise count eight times.
+    pub coverage_known_by_source: f64,
+    pub coverage_unknown_by_source: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -616,13 +660,23 @@ pub fn report(points: &[Point], size_d_ref: f64) -> Report {
         .map(|&i| abs_time_err((points[i].published / f.predict(&points[i], true)).ln()))
         .collect();
     let errs = loso(points, size_d_ref, None);
-    let shipped = intervals(points, &errs);
+    let shipped = intervals(points, &errs, &f);
     let mut papers: Vec<&str> = points.iter().map(|p| p.paper.as_str()).collect();
     papers.sort_unstable();
     papers.dedup();
     let mut covered = vec![[false; 2]; points.len()];
     for paper in &papers {
-        let inner = intervals(points, &loso(points, size_d_ref, Some(paper)));
+        // The unknown-stack interval's multipliers come from a fit that did not see the paper.
+        let others: Vec<Point> = points
+            .iter()
+            .filter(|p| p.paper != *paper)
+            .cloned()
+            .collect();
+        let inner = intervals(
+            points,
+            &loso(points, size_d_ref, Some(paper)),
+            &fit(&others, size_d_ref),
+        );
         for (i, p) in points.iter().enumerate().filter(|(_, p)| p.paper == *paper) {
             for (k, known) in [true, false].into_iter().enumerate() {
                 let [lo, hi] = inner.get(p.scope, known);
@@ -638,12 +692,26 @@ pub fn report(points: &[Point], size_d_ref: f64) -> Report {
         let cov = |k: usize| {
             rows.iter().filter(|&&i| covered[i][k]).count() as f64 / rows.len().max(1) as f64
         };
+        let mut per_paper: BTreeMap<&str, usize> = BTreeMap::new();
+        for &i in rows {
+            *per_paper.entry(points[i].paper.as_str()).or_default() += 1;
+        }
+        let cov_by_source = |k: usize| {
+            let hit: f64 = rows
+                .iter()
+                .filter(|&&i| covered[i][k])
+                .map(|&i| 1.0 / per_paper[points[i].paper.as_str()] as f64)
+                .sum();
+            hit / per_paper.len().max(1) as f64
+        };
         Cell {
             rows: rows.len(),
             median_abs_error_known: med(0),
             median_abs_error_unknown: med(1),
             coverage_known: cov(0),
             coverage_unknown: cov(1),
+            coverage_known_by_source: cov_by_source(0),
+            coverage_unknown_by_source: cov_by_source(1),
         }
     };
     let mut families: Vec<&str> = points.iter().map(|p| p.family.as_str()).collect();
