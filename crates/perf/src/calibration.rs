@@ -418,7 +418,7 @@ pub fn fit(points: &[Point], size_d_ref: f64) -> Fit {
             best = Some((total, f));
         }
     }
-    best.map(|(_, f)| f).unwrap_or(Fit {
+    let mut f = best.map(|(_, f)| f).unwrap_or(Fit {
         base: 1.0,
         stack_typical: 1.0,
         stack_legacy: 1.0,
@@ -426,7 +426,35 @@ pub fn fit(points: &[Point], size_d_ref: f64) -> Fit {
         size_d_half: 0.0,
         size_d_ref,
         moe: 1.0,
-    })
+    });
+    // Partial pooling: a level's ratio rests on few sources (two or three rate sources for
+    // typical and legacy), so a held-out source of that level is predicted from one or two
+    // others. Each ratio is pulled towards the corpus's middle as if `PRIOR_SOURCES` more
+    // sources had sat at the middle: the log ratio becomes the source-count-weighted mean of
+    // the level's own and the middle's.
+    let sources = |s: Stack| {
+        let mut v: Vec<&str> = rate
+            .iter()
+            .filter(|p| p.stack == s)
+            .map(|p| p.paper.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len() as f64
+    };
+    f.stack_typical = pooled(f.stack_typical, sources(Stack::Typical), f.stack_unknown);
+    f.stack_legacy = pooled(f.stack_legacy, sources(Stack::Legacy), f.stack_unknown);
+    f
+}
+
+/// Pseudo-sources at the corpus's middle that a stack level's ratio is pooled with (one, the
+/// weakest prior there is; fixed beforehand, not fitted).
+pub const PRIOR_SOURCES: f64 = 1.0;
+
+/// `ratio`, measured on `sources` sources, pooled with [`PRIOR_SOURCES`] at `middle`: the
+/// geometric mean weighted by source count.
+fn pooled(ratio: f64, sources: f64, middle: f64) -> f64 {
+    ((sources * ratio.ln() + PRIOR_SOURCES * middle.ln()) / (sources + PRIOR_SOURCES)).exp()
 }
 
 /// Outcome kinds the intervals are built for (stage rows are not scored).
@@ -864,10 +892,15 @@ mod tests {
         }
         let f = fit(&pts, 12_288.0);
         assert_eq!(f.size_d_half, 1024.0);
+        // The levels' ratios come back pooled with one pseudo-source at the middle; every
+        // level has all seven papers here.
         for (got, want) in [
             (f.base, truth.base),
-            (f.stack_typical, truth.stack_typical),
-            (f.stack_legacy, truth.stack_legacy),
+            (
+                f.stack_typical,
+                pooled(truth.stack_typical, 7.0, f.stack_unknown),
+            ),
+            (f.stack_legacy, pooled(truth.stack_legacy, 7.0, f.stack_unknown)),
             (f.moe, truth.moe),
         ] {
             assert!((got / want - 1.0).abs() < 1e-9, "{got} vs {want}");

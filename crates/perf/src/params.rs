@@ -221,9 +221,9 @@ impl Default for CalibrationParams {
 /// The best stack's MFU on an H100-balanced chip at small scale, every corpus family alike.
 pub const FIT_BASE: f64 = 0.55;
 /// See [`FIT_BASE`].
-pub const FIT_STACK_TYPICAL: f64 = 0.9119;
+pub const FIT_STACK_TYPICAL: f64 = 0.9198;
 /// See [`FIT_BASE`].
-pub const FIT_STACK_LEGACY: f64 = 0.8494;
+pub const FIT_STACK_LEGACY: f64 = 0.8799;
 /// See [`FIT_BASE`].
 pub const FIT_STACK_UNKNOWN: f64 = 0.9440;
 /// See [`FIT_BASE`].
@@ -233,10 +233,10 @@ pub const FIT_MOE: f64 = 0.5896;
 /// 80% intervals on ln(published / modelled), `[lo, hi]`: rate with the stack known, total
 /// with the stack known, rate unknown, total unknown. See [`FIT_BASE`].
 pub const FIT_INTERVAL: [[f64; 2]; 4] = [
-    [-0.2104, 0.2341],
-    [-0.3814, 0.0923],
-    [-0.2774, 0.1866],
-    [-0.4411, 0.0781],
+    [-0.2592, 0.1925],
+    [-0.3827, 0.0571],
+    [-0.2987, 0.1926],
+    [-0.4201, 0.0506],
 ];
 
 /// Failure and checkpoint parameters.
