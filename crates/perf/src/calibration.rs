@@ -516,12 +516,7 @@ fn loso(points: &[Point], size_d_ref: f64, skip: Option<&str>) -> Vec<[f64; 2]> 
 /// used before reaches 1 for the 5 to 9 sources an interval rests on here, which made each
 /// interval the full range of its held-out errors: 89-91% coverage instead of 80%.) NaN errors
 /// (held-out papers) are skipped.
-fn grouped_interval(
-    points: &[Point],
-    errors: &[f64],
-    kind: Scope,
-    mix: &[(f64, f64)],
-) -> [f64; 2] {
+fn grouped_interval(points: &[Point], errors: &[f64], kind: Scope, mix: &[(f64, f64)]) -> [f64; 2] {
     let mut per_paper: BTreeMap<&str, usize> = BTreeMap::new();
     let rows: Vec<(f64, &str)> = points
         .iter()
@@ -900,7 +895,10 @@ mod tests {
                 f.stack_typical,
                 pooled(truth.stack_typical, 7.0, f.stack_unknown),
             ),
-            (f.stack_legacy, pooled(truth.stack_legacy, 7.0, f.stack_unknown)),
+            (
+                f.stack_legacy,
+                pooled(truth.stack_legacy, 7.0, f.stack_unknown),
+            ),
             (f.moe, truth.moe),
         ] {
             assert!((got / want - 1.0).abs() < 1e-9, "{got} vs {want}");

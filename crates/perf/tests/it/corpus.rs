@@ -77,9 +77,7 @@ fn render(r: &Report) -> String {
         i.total_unknown[1],
         pct(r.in_sample_median_abs_error),
     );
-    s.push_str(
-        "held out by source         rows |err|kn  cov kn  by src |err|un  cov un  by src\n",
-    );
+    s.push_str("held out by source         rows |err|kn  cov kn  by src |err|un  cov un  by src\n");
     s.push_str(&cell_line("all", &r.overall));
     for (fam, c) in &r.per_family {
         s.push_str(&cell_line(fam, c));
@@ -158,7 +156,10 @@ fn held_out_sources_meet_the_goals() {
     assert!((0.65..=0.9).contains(&o.coverage_known), "{o:?}");
     assert!((0.75..=0.92).contains(&o.coverage_unknown), "{o:?}");
     assert!((0.75..=0.9).contains(&o.coverage_known_by_source), "{o:?}");
-    assert!((0.75..=0.92).contains(&o.coverage_unknown_by_source), "{o:?}");
+    assert!(
+        (0.75..=0.92).contains(&o.coverage_unknown_by_source),
+        "{o:?}"
+    );
     // The intervals are asymmetric: published totals run longer than MFU x ETTR says, so
     // their interval reaches further to the slow side (negative log error) than to the fast.
     for known in [true, false] {
@@ -170,7 +171,10 @@ fn held_out_sources_meet_the_goals() {
     for kind in [Scope::Rate, Scope::Total] {
         let [klo, khi] = r.intervals.get(kind, true);
         let [ulo, uhi] = r.intervals.get(kind, false);
-        assert!(uhi - ulo > khi - klo, "{kind:?}: known {klo}..{khi}, unknown {ulo}..{uhi}");
+        assert!(
+            uhi - ulo > khi - klo,
+            "{kind:?}: known {klo}..{khi}, unknown {ulo}..{uhi}"
+        );
     }
 }
 
@@ -241,7 +245,10 @@ fn docs_tables(r: &Report) -> String {
         "| stack unknown (the middle) | {:.4} |\n",
         f.stack_unknown
     ));
-    s.push_str(&format!("| `d_half` (width term) | {:.2} |\n", f.size_d_half));
+    s.push_str(&format!(
+        "| `d_half` (width term) | {:.2} |\n",
+        f.size_d_half
+    ));
     s.push_str(&format!("| MoE factor | {:.4} |\n\n", f.moe));
     s.push_str("| interval on ln(published / modelled) | stack known | stack unknown |\n");
     s.push_str("|---|---|---|\n");
