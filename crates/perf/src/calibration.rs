@@ -1,7 +1,7 @@
 //! The calibration corpus and the fit: published training runs (`data/calibration/runs.toml`),
 //! what each one says about the fraction of peak a stack reached, the fit of the corpus-derived
-//! parameters (base, stack ratios, width term, MoE factor) on the steady-state rate rows, and
-//! validation by source: each paper is held out in turn, everything is refitted on the others,
+//! parameters (base, stack ratios pooled with the corpus's middle, width term, MoE factor) on
+//! the steady-state rate rows, and validation by source: each paper is held out in turn, everything is refitted on the others,
 //! and the held-out rows' errors make the 80% intervals (per outcome kind, with and without the
 //! stack known) whose coverage is measured the same way, one level deeper.
 //!
@@ -337,7 +337,8 @@ fn d_half_grid() -> impl Iterator<Item = f64> {
 /// coordinate descent, each coordinate set to the weighted median of its rows' residuals (its
 /// exact weighted-L1 optimum given the others); the width scale with the smallest total is kept. Totals and stage rows never enter. A
 /// parameter with no rows keeps its neutral value (ratio 1). The unknown stack's multiplier is
-/// the median of the rate rows' residuals after base and MoE: the corpus's middle.
+/// the median of the rate rows' residuals after base and MoE: the corpus's middle. Last, the
+/// typical and legacy ratios are pooled with that middle ([`PRIOR_SOURCES`]).
 pub fn fit(points: &[Point], size_d_ref: f64) -> Fit {
     let rate: Vec<&Point> = points.iter().filter(|p| p.scope == Scope::Rate).collect();
     let w: Vec<f64> = vec![1.0; rate.len()];
