@@ -930,6 +930,66 @@ mod tests {
     }
 
     #[test]
+    fn pooling_pulls_levels_of_few_sources_to_the_middle() {
+        // No source of the level: the middle. One: halfway in log. Many: the level's own.
+        assert!((pooled(0.5, 0.0, 0.8) - 0.8).abs() < 1e-12);
+        assert!((pooled(0.5, 1.0, 0.8) - (0.5f64 * 0.8).sqrt()).abs() < 1e-12);
+        assert!((pooled(0.5, 1e9, 0.8) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn unknown_interval_is_the_known_errors_over_the_stack_mix() {
+        // Ten sources, one rate row each, known-stack errors spread evenly over ±0.1; four
+        // best, three typical, three legacy.
+        let stacks = [Stack::Best, Stack::Typical, Stack::Legacy];
+        let pts: Vec<Point> = (0..10)
+            .map(|i| p(i, stacks[i % 3], false, 0.8, 12_288.0))
+            .collect();
+        let errs: Vec<[f64; 2]> = (0..10)
+            .map(|i| {
+                let e = -0.1 + 0.2 * i as f64 / 9.0;
+                [e, f64::NAN]
+            })
+            .collect();
+        let f = Fit {
+            base: 0.5,
+            stack_typical: 0.8,
+            stack_legacy: 0.6,
+            stack_unknown: 0.8,
+            size_d_half: 0.0,
+            size_d_ref: 12_288.0,
+            moe: 1.0,
+        };
+        let mix = stack_mix(&pts, &errs, &f);
+        // Shares by source: best 4/10, typical 3/10, legacy 3/10, offsets from the middle.
+        let want = [
+            ((1.0f64 / 0.8).ln(), 0.4),
+            (0.0, 0.3),
+            ((0.6f64 / 0.8).ln(), 0.3),
+        ];
+        assert_eq!(mix.len(), 3);
+        for ((o, s), (wo, ws)) in mix.iter().zip(want) {
+            assert!((o - wo).abs() < 1e-12 && (s - ws).abs() < 1e-12, "{mix:?}");
+        }
+        let iv = intervals(&pts, &errs, &f);
+        let [klo, khi] = iv.rate_known;
+        let [ulo, uhi] = iv.rate_unknown;
+        // Known: the plain 10th and 90th percentiles of the errors (plotting positions: halfway
+        // between the lowest two and the highest two).
+        let step = 0.2 / 9.0;
+        assert!(
+            (klo - (-0.1 + step / 2.0)).abs() < 1e-12 && (khi - (0.1 - step / 2.0)).abs() < 1e-12,
+            "{klo} {khi}"
+        );
+        // Unknown: wider on both sides, reaching towards the best (fast) and legacy (slow)
+        // offsets, and within the errors' range shifted by the extreme offsets.
+        assert!(ulo < klo && uhi > khi, "{ulo}..{uhi} vs {klo}..{khi}");
+        assert!(ulo >= -0.1 + (0.6f64 / 0.8).ln() && uhi <= 0.1 + (1.0f64 / 0.8).ln());
+        // No total rows: the total intervals are empty (zero), not borrowed from the rates.
+        assert_eq!(iv.total_known, [0.0, 0.0]);
+    }
+
+    #[test]
     fn percentiles_interpolate() {
         let xs: Vec<f64> = (0..11).map(f64::from).collect();
         assert_eq!(percentiles(&xs), [1.0, 9.0]);
