@@ -151,6 +151,12 @@ impl CalibrationRun {
             micro_batches: None,
             micro_batch_size: self.micro_batch_size,
             global_batch_tokens: self.global_batch_tokens,
+            // No corpus row states its expert layout: the fitted MoE factor stands for it.
+            ep: None,
+            top_k: None,
+            // The fit charges the links with its node term; the tensor-parallel term made the
+            // held-out error worse (see `LayoutRequest::fitted_links`).
+            fitted_links: true,
         }
     }
 

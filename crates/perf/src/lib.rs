@@ -29,7 +29,7 @@ pub mod serving;
 pub mod work;
 
 pub use estimate::{CostBasis, CostEstimate, Estimate, EstimateInput, Interval, SiteEnergy};
-pub use parallel::{Layout, LayoutRequest, MemoryUse, ParallelPlan};
+pub use parallel::{LayerTraffic, Layout, LayoutRequest, MemoryUse, ParallelPlan, DEFAULT_TOP_K};
 pub use params::{
     CalibrationParams, EnergyParams, FamilyParams, ReliabilityParams, Stack, ThroughputParams,
 };
@@ -320,7 +320,14 @@ impl PerfModel {
         let mem_bps = require(accel, "memory_tbps")? * 1e12;
         let link_bps = require(accel, "interconnect_gbps")? * 1e9;
         let x_mem = peak / mem_bps / t.ref_flop_per_mem_byte;
-        let x_link = peak / link_bps / t.ref_flop_per_link_byte;
+        // With `--tp` given, the layout charges the links in absolute terms (`scaleup`), so
+        // the node factor takes the links as H100-balanced, which is what that term is
+        // measured against.
+        let x_link = if self.layout.tp.is_some() && !self.layout.fitted_links {
+            1.0
+        } else {
+            peak / link_bps / t.ref_flop_per_link_byte
+        };
         let node = (1.0 + t.k_mem + t.k_link) / (1.0 + t.k_mem * x_mem + t.k_link * x_link);
         let per_domain = placement.packed_per_domain(n_chips, n_chips);
         let (n_eff, scale) = self.scale(fam, n_chips as f64, per_domain);

@@ -44,6 +44,14 @@ pub struct ThroughputParams {
     /// load imbalance), applied when active parameters < total parameters. Fitted on the
     /// corpus's MoE rate rows (`FIT_MOE`).
     pub moe_efficiency: f64,
+    /// Share of the tensor-parallel collectives (all-gathers and reduce-scatters over the
+    /// scale-up links) hidden under compute, charged when `--tp` is given: 0, as in
+    /// Megatron-LM's layers, where each collective sits between the GEMMs that need its result.
+    pub tp_overlap: f64,
+    /// Share of the expert all-to-all (dispatch and combine) hidden under compute, charged when
+    /// `--ep` is given: 1/2, a prior between Megatron-Core's default (none hidden) and
+    /// DeepSeek-V3's DualPipe (all hidden); not fitted.
+    pub ep_overlap: f64,
     /// Share of a chip's memory not available to the model (workspace, communication buffers,
     /// fragmentation).
     pub memory_reserve: f64,
@@ -280,6 +288,8 @@ impl Default for ThroughputParams {
             ref_scaleup_domain: 8.0,
             domain_beta: 0.3,
             moe_efficiency: FIT_MOE,
+            tp_overlap: 0.0,
+            ep_overlap: 0.5,
             memory_reserve: 0.1,
             min_batch_tokens: 4.0 * 1024.0 * 1024.0,
             micro_batches_per_stage: 4.0,

@@ -158,6 +158,13 @@ struct TrainingArgs {
     /// Global batch, tokens per step (default: at least 4M and 4 micro-batches per stage).
     #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
     global_batch_tokens: Option<u64>,
+    /// Expert-parallel degree of a mixture-of-experts model: charges the expert all-to-all over
+    /// the scale-up and scale-out links (default: not charged; the fitted MoE factor).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    ep: Option<u32>,
+    /// Routed experts per token, with --ep (default 8).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    top_k: Option<u32>,
 }
 
 /// An estimate as printed: the model's answer plus where the price came from.
@@ -207,6 +214,9 @@ pub fn run(ctx: &Ctx, mut args: Args) -> Result<()> {
             micro_batches: t.micro_batches,
             micro_batch_size: t.micro_batch_size,
             global_batch_tokens: t.global_batch_tokens,
+            ep: t.ep,
+            top_k: t.top_k,
+            fitted_links: false,
         });
     if let Some(v) = t.nic_gbps {
         if !(v.is_finite() && v > 0.0) {
