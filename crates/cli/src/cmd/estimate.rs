@@ -600,6 +600,21 @@ fn money(v: Option<f64>, cur: &str) -> String {
     }
 }
 
+/// The tensor-parallel and expert all-to-all terms, shown only when charged (`--tp`, `--ep`).
+fn layer_terms(p: &xpufleet_perf::ParallelPlan) -> String {
+    let mut s = String::new();
+    if p.scaleup != 1.0 {
+        s.push_str(&format!(", TP links {:.3}", p.scaleup));
+    }
+    if p.top_k > 0 {
+        s.push_str(&format!(
+            ", all-to-all {:.3} (ep {}, top-k {})",
+            p.expert, p.ep, p.top_k
+        ));
+    }
+    s
+}
+
 fn print_one(out: &Out) {
     let e = &out.estimate;
     let mut t = table();
@@ -675,7 +690,7 @@ fn print_one(out: &Out) {
             "layout",
             format!(
                 "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches of {} ({:.3e} tokens), {}, \
-                 NIC {:.3}",
+                 NIC {:.3}{}",
                 l.tp,
                 l.pp,
                 l.dp,
@@ -694,7 +709,8 @@ fn print_one(out: &Out) {
                 } else {
                     format!("pipeline busy {:.3}", p.bubble)
                 },
-                p.nic
+                p.nic,
+                layer_terms(p)
             ),
         );
         let m = &p.memory;
