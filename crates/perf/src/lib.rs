@@ -228,6 +228,9 @@ pub struct PerfModel {
     pub calibration: CalibrationParams,
     /// The parallel layout asked for (`--tp`, `--pp`, `--zero`); unset parts are chosen.
     pub layout: LayoutRequest,
+    /// Vocabulary size (`--vocab`): the embeddings are taken out of `6N` and the output head's
+    /// matmul is counted where it is (see [`PerfModel::estimate`]); `None`: plain `6N`.
+    pub vocab: Option<u32>,
 }
 
 impl Default for PerfModel {
@@ -236,6 +239,7 @@ impl Default for PerfModel {
             stack: Stack::default(),
             calibration: CalibrationParams::default(),
             layout: LayoutRequest::default(),
+            vocab: None,
             families: params::default_families(),
             throughput: ThroughputParams::default(),
             reliability: ReliabilityParams::default(),

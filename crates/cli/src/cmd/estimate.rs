@@ -45,6 +45,11 @@ pub struct Args {
     /// Model width, for the attention term.
     #[arg(long, value_name = "D", requires_all = ["n_layers", "seq_len"])]
     d_model: Option<u32>,
+    /// Vocabulary size: the parameters are taken to include an input embedding and an untied
+    /// output head of vocab × d_model each; 6N then uses the rest, and the head's matmul is
+    /// counted on its own (default: plain 6N).
+    #[arg(long, value_name = "V", value_parser = clap::value_parser!(u32).range(1..))]
+    vocab: Option<u32>,
     /// Accelerator id from the catalog (`xpufleet catalog`).
     #[arg(long, value_name = "ID")]
     accel: Option<String>,
@@ -218,6 +223,7 @@ pub fn run(ctx: &Ctx, mut args: Args) -> Result<()> {
             top_k: t.top_k,
             fitted_links: false,
         });
+    model.vocab = args.vocab;
     if let Some(v) = t.nic_gbps {
         if !(v.is_finite() && v > 0.0) {
             bail!("--nic-gbps must be a number > 0; found {v}");
@@ -632,7 +638,12 @@ fn print_one(out: &Out) {
             e.scaleup_domain
         ),
     );
-    let split = if e.flops_attention > 0.0 {
+    let split = if e.flops_embedding > 0.0 {
+        format!(
+            " (6ND non-embedding {:.3e} + attention {:.3e} + output head {:.3e})",
+            e.flops_dense, e.flops_attention, e.flops_embedding
+        )
+    } else if e.flops_attention > 0.0 {
         format!(
             " (6ND {:.3e} + attention {:.3e})",
             e.flops_dense, e.flops_attention

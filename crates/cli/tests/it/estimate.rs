@@ -673,3 +673,43 @@ fn issue_25_expert_and_tensor_parallel_flags() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("dense"), "{}", stderr(&o));
 }
+
+/// Issue #25 item 4: `--vocab` takes the embeddings out of 6N and counts the output head.
+#[test]
+fn issue_25_vocab_flag() {
+    let base = [
+        "estimate",
+        "--params",
+        "70e9",
+        "--tokens",
+        "2e12",
+        "--n-layers",
+        "80",
+        "--seq-len",
+        "4096",
+        "--d-model",
+        "8192",
+        "--accel",
+        "h100-sxm",
+        "--count",
+        "1024",
+    ];
+    let mut a = base.to_vec();
+    a.extend_from_slice(&["--vocab", "32000", "--json"]);
+    let v = json(&a);
+    close(f(&v, "flops_embedding"), 6.0 * 32000.0 * 8192.0 * 2e12);
+    close(
+        f(&v, "flops_dense"),
+        6.0 * (70e9 - 2.0 * 32000.0 * 8192.0) * 2e12,
+    );
+    let mut a = base.to_vec();
+    a.push("--json");
+    assert_eq!(f(&json(&a), "flops_embedding"), 0.0);
+    for extra in [&["--vocab", "0"][..], &["--vocab", "9000000"][..]] {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        let o = xpufleet(&a);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(stderr(&o).contains("--vocab"), "{extra:?}: {}", stderr(&o));
+    }
+}

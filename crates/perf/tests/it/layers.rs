@@ -310,3 +310,68 @@ proptest! {
         prop_assert!(t.expert_all_to_all(tp, ep, k + 1, domain, overlap) <= e);
     }
 }
+
+/// Embeddings outside 6N (`--vocab`): Llama 2 70B's shape (32,000 tokens of 8,192, untied)
+/// by hand; the MFU and rate are unchanged, so the time moves with the FLOPs.
+#[test]
+fn embeddings_outside_6n_by_hand() {
+    let w = Work::Model {
+        params: 70e9,
+        active_params: 70e9,
+        tokens: 2e12,
+        attention: Some((80, 4096, 8192)),
+    };
+    let plain = estimate_with(
+        PerfModel::default(),
+        "h100-sxm",
+        1024,
+        Precision::Bf16,
+        w.clone(),
+    );
+    let mut m = PerfModel::default();
+    m.vocab = Some(32_000);
+    let e = estimate_with(m, "h100-sxm", 1024, Precision::Bf16, w);
+    // Two tables of 32,000 × 8,192 = 262,144,000 parameters: 6N on 70e9 − 524,288,000 =
+    // 69,475,712,000; the head's matmul 6 · 262,144,000 per token.
+    assert_eq!(e.flops_dense, 6.0 * 69_475_712_000.0 * 2e12);
+    assert_eq!(e.flops_embedding, 6.0 * 262_144_000.0 * 2e12);
+    assert_eq!(e.flops_attention, plain.flops_attention);
+    assert_eq!(
+        e.flops,
+        e.flops_dense + e.flops_attention + e.flops_embedding
+    );
+    assert_eq!(plain.flops_embedding, 0.0);
+    // Untied: 6 · 262M fewer FLOPs per token than plain 6N (the input table is a lookup).
+    assert!((plain.flops - e.flops - 6.0 * 262_144_000.0 * 2e12).abs() < 1e12);
+    assert_eq!(e.mfu, plain.mfu);
+    assert!((e.wall_hours / plain.wall_hours - e.flops / plain.flops).abs() < 1e-9);
+    // Tables as large as the model, or no parameters at all, are refused naming the flag.
+    let mut m = PerfModel::default();
+    m.vocab = Some(5_000_000);
+    let fx = xpufleet_model::FxRates::default();
+    let a = accel("h100-sxm");
+    let mut input = xpufleet_perf::EstimateInput {
+        work: Work::Model {
+            params: 70e9,
+            active_params: 70e9,
+            tokens: 2e12,
+            attention: Some((80, 4096, 8192)),
+        },
+        precision: Precision::Bf16,
+        accel: &a,
+        count: 1024,
+        placement: Placement::compact(1024, 8),
+        site: xpufleet_perf::SiteEnergy {
+            pue: 1.0,
+            electricity_per_kwh: xpufleet_model::Money::new(0.08, "USD"),
+        },
+        cost: None,
+        fx: &fx,
+        mfu_override: None,
+    };
+    let err = m.estimate(&input).unwrap_err().to_string();
+    assert!(err.contains("--vocab") && err.contains("5000000"), "{err}");
+    input.work = Work::Flops(1e24);
+    let err = m.estimate(&input).unwrap_err().to_string();
+    assert!(err.contains("--vocab") && err.contains("--flops"), "{err}");
+}
