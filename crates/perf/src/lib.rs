@@ -279,6 +279,12 @@ impl PerfModel {
         self
     }
 
+    /// This model with the vocabulary set to `vocab` (`--vocab`: embeddings outside `6N`).
+    pub fn with_vocab(mut self, vocab: Option<u32>) -> PerfModel {
+        self.vocab = vocab;
+        self
+    }
+
     /// This model with the software stack set to `stack`.
     pub fn with_stack(mut self, stack: Stack) -> PerfModel {
         self.stack = stack;

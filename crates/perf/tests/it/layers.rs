@@ -328,8 +328,7 @@ fn embeddings_outside_6n_by_hand() {
         Precision::Bf16,
         w.clone(),
     );
-    let mut m = PerfModel::default();
-    m.vocab = Some(32_000);
+    let m = PerfModel::default().with_vocab(Some(32_000));
     let e = estimate_with(m, "h100-sxm", 1024, Precision::Bf16, w);
     // Two tables of 32,000 × 8,192 = 262,144,000 parameters: 6N on 70e9 − 524,288,000 =
     // 69,475,712,000; the head's matmul 6 · 262,144,000 per token.
@@ -346,8 +345,7 @@ fn embeddings_outside_6n_by_hand() {
     assert_eq!(e.mfu, plain.mfu);
     assert!((e.wall_hours / plain.wall_hours - e.flops / plain.flops).abs() < 1e-9);
     // Tables as large as the model, or no parameters at all, are refused naming the flag.
-    let mut m = PerfModel::default();
-    m.vocab = Some(5_000_000);
+    let m = PerfModel::default().with_vocab(Some(5_000_000));
     let fx = xpufleet_model::FxRates::default();
     let a = accel("h100-sxm");
     let mut input = xpufleet_perf::EstimateInput {
