@@ -46,7 +46,7 @@ enum Command {
     /// Give every pool and intended use a compliance verdict as of a date.
     Check(cmd::check::Args),
     /// Estimate a training run (time, MFU, failures, energy, cost), or `estimate serving`.
-    Estimate(cmd::estimate::Args),
+    Estimate(Box<cmd::estimate::Args>),
     /// Plan procurement under budgets, supplier mix, supply, power and the rules.
     Plan(cmd::plan::Args),
     /// Simulate a scheduling policy on a trace or a scenario's workload.
@@ -122,7 +122,7 @@ fn main() -> ExitCode {
         Command::Fleet(a) => cmd::fleet::run(&ctx, a),
         Command::Classify(a) => cmd::classify::run(&ctx, a),
         Command::Check(a) => cmd::check::run(&ctx, a),
-        Command::Estimate(a) => cmd::estimate::run(&ctx, a),
+        Command::Estimate(a) => cmd::estimate::run(&ctx, *a),
         Command::Plan(a) => cmd::plan::run(&ctx, a),
         Command::Simulate(a) => cmd::simulate::run(&ctx, a),
         Command::Import(a) => cmd::import::run(&ctx, a),

@@ -5,6 +5,7 @@ use xpufleet_model::{Accelerator, Currency, FxRates, Money, Precision, Work};
 
 use crate::{
     require, work_flops, MfuBreakdown, ParallelPlan, PerfError, PerfModel, Placement, Shape, Stack,
+    WorkFlops,
 };
 
 /// What the compute costs.
@@ -81,9 +82,12 @@ pub struct Estimate {
     pub precision: Precision,
     pub scaleup_domain: u32,
     pub domains: u32,
-    /// Training FLOPs (`flops_dense` + `flops_attention`).
+    /// Training FLOPs (`flops_dense` + `flops_attention` + `flops_embedding`).
     pub flops: f64,
     pub flops_dense: f64,
+    /// The output head's matmul, `6 · vocab · d_model · tokens`, when `--vocab` is given (then
+    /// `flops_dense` is 6 · the non-embedding active parameters · tokens); else 0.
+    pub flops_embedding: f64,
     pub flops_attention: f64,
     pub moe: bool,
     pub peak_tflops_per_chip: f64,
@@ -132,13 +136,52 @@ pub struct Estimate {
 }
 
 impl PerfModel {
+    /// With a vocabulary `V` (`self.vocab`), the work's parameters are taken to include an
+    /// input embedding and an untied output head of `V · d_model` each (Llama, DeepSeek; the
+    /// width given, else inferred): `6N` uses the non-embedding active parameters
+    /// `N − 2·V·d_model`, and the output head's matmul, `2·V·d_model` FLOPs per token forward
+    /// and twice that backward, is counted on its own (the input embedding is a lookup, no
+    /// matmul). Sets `w` and returns the head's FLOPs (0 without a vocabulary).
+    fn embeddings(&self, work: &Work, shape: &Shape, w: &mut WorkFlops) -> Result<f64, PerfError> {
+        let Some(vocab) = self.vocab else {
+            return Ok(0.0);
+        };
+        let (Work::Model { tokens, .. }, Some(active), Some(d_model)) =
+            (work, shape.active_params, shape.d_model)
+        else {
+            return Err(PerfError::Invalid(
+                "--vocab needs the model's parameters and tokens (--params, --tokens), not \
+                 --flops"
+                    .into(),
+            ));
+        };
+        if vocab == 0 {
+            return Err(PerfError::Invalid("--vocab must be at least 1".into()));
+        }
+        let table = f64::from(vocab) * d_model;
+        let non_embedding = active - 2.0 * table;
+        if non_embedding <= 0.0 {
+            return Err(PerfError::Invalid(format!(
+                "--vocab {vocab} × d_model {d_model} gives two embedding tables of {:.3e} \
+                 parameters, not fewer than the {active:.3e} active parameters; check --vocab, \
+                 --d-model and --params",
+                2.0 * table
+            )));
+        }
+        let head = 6.0 * table * tokens;
+        w.dense = 6.0 * non_embedding * tokens;
+        w.total = w.dense + w.attention + head;
+        Ok(head)
+    }
+
     /// Estimates one run.
     pub fn estimate(&self, input: &EstimateInput) -> Result<Estimate, PerfError> {
-        let w = work_flops(&input.work)?;
+        let mut w = work_flops(&input.work)?;
         let accel = input.accel;
         let n = input.count;
         let peak = self.peak_flops(accel, input.precision)?;
         let shape = Shape::of(&input.work)?;
+        let flops_embedding = self.embeddings(&input.work, &shape, &mut w)?;
         let (mfu, factors) = match input.mfu_override {
             Some(m) => {
                 if !(m.is_finite() && m > 0.0 && m <= 1.0) {
@@ -232,6 +275,7 @@ impl PerfModel {
             domains: input.placement.domains,
             flops: w.total,
             flops_dense: w.dense,
+            flops_embedding,
             flops_attention: w.attention,
             moe: w.moe,
             peak_tflops_per_chip: peak / 1e12,

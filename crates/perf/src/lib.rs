@@ -29,7 +29,7 @@ pub mod serving;
 pub mod work;
 
 pub use estimate::{CostBasis, CostEstimate, Estimate, EstimateInput, Interval, SiteEnergy};
-pub use parallel::{Layout, LayoutRequest, MemoryUse, ParallelPlan};
+pub use parallel::{LayerTraffic, Layout, LayoutRequest, MemoryUse, ParallelPlan, DEFAULT_TOP_K};
 pub use params::{
     CalibrationParams, EnergyParams, FamilyParams, ReliabilityParams, Stack, ThroughputParams,
 };
@@ -228,6 +228,9 @@ pub struct PerfModel {
     pub calibration: CalibrationParams,
     /// The parallel layout asked for (`--tp`, `--pp`, `--zero`); unset parts are chosen.
     pub layout: LayoutRequest,
+    /// Vocabulary size (`--vocab`): the embeddings are taken out of `6N` and the output head's
+    /// matmul is counted where it is (see [`PerfModel::estimate`]); `None`: plain `6N`.
+    pub vocab: Option<u32>,
 }
 
 impl Default for PerfModel {
@@ -236,6 +239,7 @@ impl Default for PerfModel {
             stack: Stack::default(),
             calibration: CalibrationParams::default(),
             layout: LayoutRequest::default(),
+            vocab: None,
             families: params::default_families(),
             throughput: ThroughputParams::default(),
             reliability: ReliabilityParams::default(),
@@ -272,6 +276,12 @@ impl PerfModel {
     /// This model with the parallel layout request set to `layout`.
     pub fn with_layout(mut self, layout: LayoutRequest) -> PerfModel {
         self.layout = layout;
+        self
+    }
+
+    /// This model with the vocabulary set to `vocab` (`--vocab`: embeddings outside `6N`).
+    pub fn with_vocab(mut self, vocab: Option<u32>) -> PerfModel {
+        self.vocab = vocab;
         self
     }
 
@@ -320,7 +330,14 @@ impl PerfModel {
         let mem_bps = require(accel, "memory_tbps")? * 1e12;
         let link_bps = require(accel, "interconnect_gbps")? * 1e9;
         let x_mem = peak / mem_bps / t.ref_flop_per_mem_byte;
-        let x_link = peak / link_bps / t.ref_flop_per_link_byte;
+        // With `--tp` given, the layout charges the links in absolute terms (`scaleup`), so
+        // the node factor takes the links as H100-balanced, which is what that term is
+        // measured against.
+        let x_link = if self.layout.tp.is_some() && !self.layout.fitted_links {
+            1.0
+        } else {
+            peak / link_bps / t.ref_flop_per_link_byte
+        };
         let node = (1.0 + t.k_mem + t.k_link) / (1.0 + t.k_mem * x_mem + t.k_link * x_link);
         let per_domain = placement.packed_per_domain(n_chips, n_chips);
         let (n_eff, scale) = self.scale(fam, n_chips as f64, per_domain);

@@ -45,6 +45,11 @@ pub struct Args {
     /// Model width, for the attention term.
     #[arg(long, value_name = "D", requires_all = ["n_layers", "seq_len"])]
     d_model: Option<u32>,
+    /// Vocabulary size: the parameters are taken to include an input embedding and an untied
+    /// output head of vocab × d_model each; 6N then uses the rest, and the head's matmul is
+    /// counted on its own (default: plain 6N).
+    #[arg(long, value_name = "V", value_parser = clap::value_parser!(u32).range(1..))]
+    vocab: Option<u32>,
     /// Accelerator id from the catalog (`xpufleet catalog`).
     #[arg(long, value_name = "ID")]
     accel: Option<String>,
@@ -158,6 +163,13 @@ struct TrainingArgs {
     /// Global batch, tokens per step (default: at least 4M and 4 micro-batches per stage).
     #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
     global_batch_tokens: Option<u64>,
+    /// Expert-parallel degree of a mixture-of-experts model: charges the expert all-to-all over
+    /// the scale-up and scale-out links (default: not charged; the fitted MoE factor).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    ep: Option<u32>,
+    /// Routed experts per token, with --ep (default 8).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    top_k: Option<u32>,
 }
 
 /// An estimate as printed: the model's answer plus where the price came from.
@@ -207,7 +219,11 @@ pub fn run(ctx: &Ctx, mut args: Args) -> Result<()> {
             micro_batches: t.micro_batches,
             micro_batch_size: t.micro_batch_size,
             global_batch_tokens: t.global_batch_tokens,
+            ep: t.ep,
+            top_k: t.top_k,
+            fitted_links: false,
         });
+    model.vocab = args.vocab;
     if let Some(v) = t.nic_gbps {
         if !(v.is_finite() && v > 0.0) {
             bail!("--nic-gbps must be a number > 0; found {v}");
@@ -590,6 +606,21 @@ fn money(v: Option<f64>, cur: &str) -> String {
     }
 }
 
+/// The tensor-parallel and expert all-to-all terms, shown only when charged (`--tp`, `--ep`).
+fn layer_terms(p: &xpufleet_perf::ParallelPlan) -> String {
+    let mut s = String::new();
+    if p.scaleup != 1.0 {
+        s.push_str(&format!(", TP links {:.3}", p.scaleup));
+    }
+    if p.top_k > 0 {
+        s.push_str(&format!(
+            ", all-to-all {:.3} (ep {}, top-k {})",
+            p.expert, p.ep, p.top_k
+        ));
+    }
+    s
+}
+
 fn print_one(out: &Out) {
     let e = &out.estimate;
     let mut t = table();
@@ -607,7 +638,12 @@ fn print_one(out: &Out) {
             e.scaleup_domain
         ),
     );
-    let split = if e.flops_attention > 0.0 {
+    let split = if e.flops_embedding > 0.0 {
+        format!(
+            " (6ND non-embedding {:.3e} + attention {:.3e} + output head {:.3e})",
+            e.flops_dense, e.flops_attention, e.flops_embedding
+        )
+    } else if e.flops_attention > 0.0 {
         format!(
             " (6ND {:.3e} + attention {:.3e})",
             e.flops_dense, e.flops_attention
@@ -665,7 +701,7 @@ fn print_one(out: &Out) {
             "layout",
             format!(
                 "tp {} × pp {} × dp {}, ZeRO-{}{}; {} micro-batches of {} ({:.3e} tokens), {}, \
-                 NIC {:.3}",
+                 NIC {:.3}{}",
                 l.tp,
                 l.pp,
                 l.dp,
@@ -684,7 +720,8 @@ fn print_one(out: &Out) {
                 } else {
                     format!("pipeline busy {:.3}", p.bubble)
                 },
-                p.nic
+                p.nic,
+                layer_terms(p)
             ),
         );
         let m = &p.memory;

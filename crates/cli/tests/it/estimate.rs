@@ -599,3 +599,117 @@ fn issue_25_batch_flags() {
         assert!(stderr(&o).contains(flag), "{flag}: {}", stderr(&o));
     }
 }
+
+/// Issue #25 item 4: `--tp` charges the tensor-parallel links and `--ep`/`--top-k` the expert
+/// all-to-all, shown in the JSON's layout (fields added, none changed) and the table; an expert
+/// layout beyond the chips, or on a dense model, exits 2 naming the flag.
+#[test]
+fn issue_25_expert_and_tensor_parallel_flags() {
+    let moe = [
+        "estimate",
+        "--params",
+        "671e9",
+        "--active-params",
+        "37e9",
+        "--tokens",
+        "1e12",
+        "--n-layers",
+        "61",
+        "--seq-len",
+        "4096",
+        "--d-model",
+        "7168",
+        "--accel",
+        "h100-sxm",
+        "--count",
+        "2048",
+        "--tp",
+        "8",
+        "--pp",
+        "16",
+    ];
+    let run = |extra: &[&str]| {
+        let mut a = moe.to_vec();
+        a.extend_from_slice(extra);
+        a.push("--json");
+        json(&a)
+    };
+    let plain = run(&[]);
+    assert_eq!(plain["layout"]["ep"].as_u64(), Some(1), "{plain}");
+    assert_eq!(plain["layout"]["expert"].as_f64(), Some(1.0), "{plain}");
+    assert!(f(&plain["layout"], "scaleup") > 0.0, "{plain}");
+    let near = run(&["--ep", "8"]);
+    let far = run(&["--ep", "64", "--top-k", "8"]);
+    assert_eq!(far["layout"]["ep"].as_u64(), Some(64), "{far}");
+    assert_eq!(far["layout"]["top_k"].as_u64(), Some(8), "{far}");
+    assert!(f(&far["layout"], "expert") < f(&near["layout"], "expert"));
+    assert!(f(&far, "wall_hours") > f(&near, "wall_hours"));
+    // The table says what was charged, within 100 columns.
+    let mut a = moe.to_vec();
+    a.extend_from_slice(&["--ep", "64"]);
+    let o = xpufleet(&a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("all-to-all 0.") && out.contains("(ep 64,"),
+        "{out}"
+    );
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
+    for (extra, want) in [
+        (&["--ep", "4096"][..], "--ep"),
+        (&["--ep", "0"][..], "--ep"),
+        (&["--top-k", "2"][..], "--top-k"),
+    ] {
+        let mut a = moe.to_vec();
+        a.extend_from_slice(extra);
+        let o = xpufleet(&a);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
+    }
+    let o = xpufleet(&[
+        "estimate", "--params", "70e9", "--tokens", "2e12", "--accel", "h100-sxm", "--count",
+        "1024", "--ep", "8",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("dense"), "{}", stderr(&o));
+}
+
+/// Issue #25 item 4: `--vocab` takes the embeddings out of 6N and counts the output head.
+#[test]
+fn issue_25_vocab_flag() {
+    let base = [
+        "estimate",
+        "--params",
+        "70e9",
+        "--tokens",
+        "2e12",
+        "--n-layers",
+        "80",
+        "--seq-len",
+        "4096",
+        "--d-model",
+        "8192",
+        "--accel",
+        "h100-sxm",
+        "--count",
+        "1024",
+    ];
+    let mut a = base.to_vec();
+    a.extend_from_slice(&["--vocab", "32000", "--json"]);
+    let v = json(&a);
+    close(f(&v, "flops_embedding"), 6.0 * 32000.0 * 8192.0 * 2e12);
+    close(
+        f(&v, "flops_dense"),
+        6.0 * (70e9 - 2.0 * 32000.0 * 8192.0) * 2e12,
+    );
+    let mut a = base.to_vec();
+    a.push("--json");
+    assert_eq!(f(&json(&a), "flops_embedding"), 0.0);
+    for extra in [&["--vocab", "0"][..], &["--vocab", "9000000"][..]] {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        let o = xpufleet(&a);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(stderr(&o).contains("--vocab"), "{extra:?}: {}", stderr(&o));
+    }
+}

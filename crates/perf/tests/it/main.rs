@@ -3,6 +3,7 @@
 
 mod calibration;
 mod corpus;
+mod layers;
 mod parallel;
 mod properties;
 mod serving;
