@@ -1,7 +1,10 @@
 //! Plans a generated scenario once and prints the time, status and proven gap:
 //! `cargo run --release -p xpufleet-plan --example synth -- PARTS SITES [SOLVER] [OBJECTIVE]
 //! [sensitivity]`, or for a hard instance of about N candidates (`synth::hard`, planned under
-//! `synth::HardGate`) `... --example synth -- hard N [SOLVER] [OBJECTIVE] [sensitivity]`.
+//! `synth::HardGate`) `... --example synth -- hard N [SOLVER] [OBJECTIVE] [sensitivity]`, or
+//! for one shaped like issue 26's own instance over the built-in catalog's parts
+//! (`synth::issue`, `synth::HardGate::tpp`), `... --example synth -- issue SITES ...` (12 sites
+//! make 129 candidates, 40 about 406).
 
 use std::time::Instant;
 
@@ -12,8 +15,12 @@ use xpufleet_plan::{plan, synth, verify, PlanOptions};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |k: usize, d: usize| args.get(k).and_then(|a| a.parse().ok()).unwrap_or(d);
-    let hard = args.first().is_some_and(|a| a == "hard");
-    let (mut scenario, catalog) = if hard {
+    let issue = args.first().is_some_and(|a| a == "issue");
+    let hard = issue || args.first().is_some_and(|a| a == "hard");
+    let (mut scenario, catalog) = if issue {
+        let catalog = xpufleet_io::builtin_catalog();
+        (synth::issue(&catalog, num(1, 12), 7), catalog)
+    } else if hard {
         synth::hard(num(1, 130), 7)
     } else {
         synth::scenario(
@@ -31,7 +38,9 @@ fn main() {
     {
         synth::quarters(&mut scenario, q);
     }
-    let gate: Box<dyn Gate> = if hard {
+    let gate: Box<dyn Gate> = if issue {
+        Box::new(synth::HardGate::tpp(&scenario, &catalog, 4800.0))
+    } else if hard {
         Box::new(synth::HardGate::new(&scenario, &catalog))
     } else {
         Box::new(AllowAll)
