@@ -105,6 +105,15 @@ fn main() {
                 "  {} binding {} value {:.4} limit {:.4}",
                 c.id, c.binding, c.value, c.limit
             );
+            if let Some(r) = &c.relaxation {
+                println!(
+                    "    relaxed: delta {:?} status {:?} gap {:?} proven {}",
+                    r.objective_delta,
+                    r.status.map(|s| s.as_str()),
+                    r.gap,
+                    r.proven
+                );
+            }
         }
     }
     for c in p.constraints.iter().filter(|c| c.relaxation.is_some()) {

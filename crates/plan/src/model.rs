@@ -828,7 +828,14 @@ impl Part<'_> {
                 let start: Option<Vec<u64>> = best
                     .as_ref()
                     .map(|(x, _)| used.iter().map(|i| x[local[i]]).collect());
-                if let Ok(Some(Milp { x: Some(sx), .. })) = sub.microlp(start.as_deref()) {
+                // Our own search on the neighbourhood (microlp's own for `microlp-bb`): it
+                // stops as soon as the neighbourhood's plan is proven within the gap.
+                let found = if self.opts.solver == Solver::MicrolpBb {
+                    sub.microlp(start.as_deref())
+                } else {
+                    sub.bnb(start.as_deref())
+                };
+                if let Ok(Some(Milp { x: Some(sx), .. })) = found {
                     let mut x = vec![0u64; self.items.len()];
                     for (k, i) in used.iter().enumerate() {
                         x[local[i]] = sx[k];
