@@ -627,6 +627,7 @@ pub(crate) fn solve(
             ubs: &ubs,
             goal,
             opts,
+            nested: false,
         };
         match part.solve(start)? {
             None => return Ok(None),
@@ -683,6 +684,7 @@ pub(crate) fn lp_bound(
         ubs: &ubs,
         goal,
         opts,
+        nested: false,
     };
     Ok(part.relaxation()?.map(|(_, v)| v))
 }
@@ -707,6 +709,8 @@ struct Part<'a> {
     ubs: &'a [f64],
     goal: Goal,
     opts: SolverOpts,
+    /// A neighbourhood MILP of another search: it runs no neighbourhood searches of its own.
+    nested: bool,
 }
 
 impl Part<'_> {
@@ -1248,6 +1252,7 @@ impl Part<'_> {
                 std::time::Instant::now() + std::time::Duration::from_secs_f64(t.max(0.0))
             }),
             node_limit: NODE_LIMIT,
+            rins_every: crate::bnb::RINS_EVERY,
         };
         let out =
             match crate::bnb::solve(&program, self, start.map(|s| s.to_vec())) {
@@ -1418,6 +1423,74 @@ impl crate::bnb::Heuristics for Part<'_> {
 
     fn feasible(&self, x: &[u64]) -> bool {
         Part::feasible(self, x)
+    }
+
+    /// RINS: the items on which the node's LP point and the incumbent agree stay fixed at the
+    /// incumbent's nodes, and our branch-and-bound searches the rest (the rows' limits less
+    /// what the fixed items use) for `seconds`. `None` when the two agree on fewer than a
+    /// quarter of the items (the neighbourhood would be the whole program), inside another
+    /// neighbourhood, or when nothing better is found.
+    fn neighbourhood(&self, lp: &[f64], inc: &[u64], seconds: f64) -> Option<Vec<u64>> {
+        if self.nested || minimise(self.goal) {
+            return None;
+        }
+        let n = self.items.len();
+        let free: Vec<usize> = (0..n)
+            .filter(|&k| (lp[k] - inc[k] as f64).abs() > 1e-6)
+            .collect();
+        if free.is_empty() || free.len() * 4 > n * 3 {
+            return None;
+        }
+        let mut fixed = vec![true; n];
+        for &k in &free {
+            fixed[k] = false;
+        }
+        let mut local = vec![usize::MAX; self.p.items.len()];
+        for (k, &i) in self.items.iter().enumerate() {
+            local[i] = k;
+        }
+        let rows: Vec<Row> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let used: f64 = r
+                    .coefs
+                    .iter()
+                    .filter(|(i, _)| local[*i] != usize::MAX && fixed[local[*i]])
+                    .map(|&(i, a)| a * inc[local[i]] as f64)
+                    .sum();
+                Row {
+                    group: r.group,
+                    coefs: r
+                        .coefs
+                        .iter()
+                        .filter(|(i, _)| local[*i] != usize::MAX && !fixed[local[*i]])
+                        .copied()
+                        .collect(),
+                    rhs: r.rhs - used,
+                    negated: r.negated,
+                }
+            })
+            .collect();
+        let items: Vec<usize> = free.iter().map(|&k| self.items[k]).collect();
+        let mut opts = self.opts;
+        opts.time_limit_s = Some(seconds);
+        let sub = Part {
+            items: &items,
+            rows: &rows,
+            opts,
+            nested: true,
+            ..*self
+        };
+        let start: Vec<u64> = free.iter().map(|&k| inc[k]).collect();
+        let Ok(Some(Milp { x: Some(sx), .. })) = sub.bnb(Some(&start)) else {
+            return None;
+        };
+        let mut x = inc.to_vec();
+        for (j, &k) in free.iter().enumerate() {
+            x[k] = sx[j];
+        }
+        (self.feasible(&x) && self.value(&x) > self.value(inc)).then_some(x)
     }
 }
 
