@@ -50,8 +50,13 @@ pub(crate) trait Heuristics {
     /// Whether `x` satisfies every row and bound.
     fn feasible(&self, x: &[u64]) -> bool;
     /// A feasible plan better than the incumbent `inc`, found by searching near both it and
-    /// the node's LP point `x` for at most `seconds` (RINS), or `None`.
-    fn neighbourhood(&self, _x: &[f64], _inc: &[u64], _seconds: f64) -> Option<Vec<u64>> {
+    /// the node's LP point `x` (RINS) within a budget of nodes and by `deadline`, or `None`.
+    fn neighbourhood(
+        &self,
+        _x: &[f64],
+        _inc: &[u64],
+        _deadline: Option<Instant>,
+    ) -> Option<Vec<u64>> {
         None
     }
 }
@@ -91,11 +96,11 @@ const POLISH_EVERY: u64 = 200;
 const PLUNGE_SLACK: f64 = 0.05;
 
 /// Nodes between two neighbourhood searches (RINS) in the tree.
-pub(crate) const RINS_EVERY: u64 = 400;
+pub(crate) const RINS_EVERY: u64 = 200;
 
-/// The share of the time left that one neighbourhood search may take, and the most seconds.
-const RINS_SHARE: f64 = 0.1;
-const RINS_MAX_S: f64 = 1.0;
+/// Nodes one neighbourhood search (RINS) may open: a budget of work, not of time, so the
+/// search stays the same for the same input.
+pub(crate) const RINS_NODES: u64 = 1000;
 
 /// Fractional variables a node may measure by solving both children (reliability branching).
 const STRONG_CANDIDATES: usize = 8;
@@ -408,21 +413,16 @@ pub(crate) fn solve(
                 }
             }
         }
-        // RINS now and then below the root (whose own neighbourhood the caller searched), only
-        // under a deadline: its sub-search is bounded by time, so without a time limit the
-        // search stays the same for the same input.
+        // RINS now and then below the root (whose own neighbourhood the caller searched): a
+        // budget of nodes, and this search's deadline.
         if depth > 0 && nodes >= next_rins {
             next_rins = nodes + pr.rins_every;
-            if let (Some(d), Some((ix, _))) = (pr.deadline, inc.as_ref()) {
-                let left = d.saturating_duration_since(Instant::now()).as_secs_f64();
-                let seconds = (left * RINS_SHARE).min(RINS_MAX_S);
-                if seconds > 0.01 {
-                    if let Some(r) = h.neighbourhood(&x, ix, seconds) {
-                        offer(h.polish(r), &mut inc);
-                        if prunable(bound, &inc) {
-                            pruned_bound = pruned_bound.max(bound);
-                            continue;
-                        }
+            if let Some((ix, _)) = inc.as_ref() {
+                if let Some(r) = h.neighbourhood(&x, ix, pr.deadline) {
+                    offer(h.polish(r), &mut inc);
+                    if prunable(bound, &inc) {
+                        pruned_bound = pruned_bound.max(bound);
+                        continue;
                     }
                 }
             }
@@ -611,7 +611,12 @@ mod tests {
         }
         /// RINS by enumeration: the best plan that keeps the items on which `x` and `inc`
         /// agree at the incumbent's nodes, if it beats the incumbent.
-        fn neighbourhood(&self, x: &[f64], inc: &[u64], _seconds: f64) -> Option<Vec<u64>> {
+        fn neighbourhood(
+            &self,
+            x: &[f64],
+            inc: &[u64],
+            _deadline: Option<Instant>,
+        ) -> Option<Vec<u64>> {
             let value =
                 |y: &[u64]| -> f64 { y.iter().zip(self.0.c).map(|(&v, c)| v as f64 * c).sum() };
             let free: Vec<usize> = (0..inc.len())
@@ -692,8 +697,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
-        /// With a neighbourhood search at every node (under a deadline far away, so it runs),
-        /// the search still proves the brute-force optimum: a neighbourhood's plan is offered
+        /// With a neighbourhood search at every node, the search still proves the brute-force optimum: a neighbourhood's plan is offered
         /// like any other and never cuts a better one off.
         #[test]
         fn rins_at_every_node_keeps_the_brute_force_optimum((c, ub, rows) in program()) {
@@ -703,7 +707,7 @@ mod tests {
                 rows: &rows,
                 gap: 0.0,
                 floor: 0.0,
-                deadline: Some(Instant::now() + std::time::Duration::from_secs(3600)),
+                deadline: None,
                 node_limit: 100_000,
                 rins_every: 1,
             };

@@ -1251,7 +1251,11 @@ impl Part<'_> {
             deadline: self.opts.time_limit_s.map(|t| {
                 std::time::Instant::now() + std::time::Duration::from_secs_f64(t.max(0.0))
             }),
-            node_limit: NODE_LIMIT,
+            node_limit: if self.nested {
+                crate::bnb::RINS_NODES
+            } else {
+                NODE_LIMIT
+            },
             rins_every: crate::bnb::RINS_EVERY,
         };
         let out =
@@ -1427,10 +1431,15 @@ impl crate::bnb::Heuristics for Part<'_> {
 
     /// RINS: the items on which the node's LP point and the incumbent agree stay fixed at the
     /// incumbent's nodes, and our branch-and-bound searches the rest (the rows' limits less
-    /// what the fixed items use) for `seconds`. `None` when the two agree on fewer than a
-    /// quarter of the items (the neighbourhood would be the whole program), inside another
-    /// neighbourhood, or when nothing better is found.
-    fn neighbourhood(&self, lp: &[f64], inc: &[u64], seconds: f64) -> Option<Vec<u64>> {
+    /// what the fixed items use) in at most [`crate::bnb::RINS_NODES`] nodes and by `deadline`.
+    /// `None` when the two agree on fewer than a quarter of the items (the neighbourhood would
+    /// be the whole program), inside another neighbourhood, or when nothing better is found.
+    fn neighbourhood(
+        &self,
+        lp: &[f64],
+        inc: &[u64],
+        deadline: Option<std::time::Instant>,
+    ) -> Option<Vec<u64>> {
         if self.nested || minimise(self.goal) {
             return None;
         }
@@ -1474,7 +1483,10 @@ impl crate::bnb::Heuristics for Part<'_> {
             .collect();
         let items: Vec<usize> = free.iter().map(|&k| self.items[k]).collect();
         let mut opts = self.opts;
-        opts.time_limit_s = Some(seconds);
+        opts.time_limit_s = deadline.map(|d| {
+            d.saturating_duration_since(std::time::Instant::now())
+                .as_secs_f64()
+        });
         let sub = Part {
             items: &items,
             rows: &rows,
