@@ -496,6 +496,10 @@ pub(crate) struct SolverOpts {
 /// that keeps a hard program from growing its tree without end.
 const NODE_LIMIT: u64 = 200_000;
 
+/// Nodes our search may open on the root's neighbourhood (the items the LP or the incumbent
+/// uses): a budget of work, so the plan does not depend on the machine's speed.
+const NEIGHBOURHOOD_NODES: u64 = 5_000;
+
 /// Rounds of MIR cuts before microlp's branch-and-bound (each one LP re-solve).
 const CUT_ROUNDS: usize = 8;
 
@@ -627,7 +631,7 @@ pub(crate) fn solve(
             ubs: &ubs,
             goal,
             opts,
-            nested: false,
+            budget: None,
         };
         match part.solve(start)? {
             None => return Ok(None),
@@ -684,7 +688,7 @@ pub(crate) fn lp_bound(
         ubs: &ubs,
         goal,
         opts,
-        nested: false,
+        budget: None,
     };
     Ok(part.relaxation()?.map(|(_, v)| v))
 }
@@ -709,8 +713,9 @@ struct Part<'a> {
     ubs: &'a [f64],
     goal: Goal,
     opts: SolverOpts,
-    /// A neighbourhood MILP of another search: it runs no neighbourhood searches of its own.
-    nested: bool,
+    /// A neighbourhood MILP of another search, with its budget of nodes: it runs no
+    /// neighbourhood searches of its own. `None` for the program itself.
+    budget: Option<u64>,
 }
 
 impl Part<'_> {
@@ -818,9 +823,12 @@ impl Part<'_> {
                 let mut opts = self.opts;
                 opts.time_limit_s =
                     Some(self.opts.time_limit_s.map_or(2.0, |t| (t / 5.0).min(2.0)));
+                // Our search gets a budget of nodes too (as a RINS search does), so the plan
+                // does not depend on the machine's speed unless that time limit hits.
                 let sub = Part {
                     items: &used,
                     opts,
+                    budget: (self.opts.solver == Solver::Microlp).then_some(NEIGHBOURHOOD_NODES),
                     ..*self
                 };
                 let local: std::collections::HashMap<usize, usize> = self
@@ -1251,11 +1259,7 @@ impl Part<'_> {
             deadline: self.opts.time_limit_s.map(|t| {
                 std::time::Instant::now() + std::time::Duration::from_secs_f64(t.max(0.0))
             }),
-            node_limit: if self.nested {
-                crate::bnb::RINS_NODES
-            } else {
-                NODE_LIMIT
-            },
+            node_limit: self.budget.unwrap_or(NODE_LIMIT),
             rins_every: crate::bnb::RINS_EVERY,
         };
         let out =
@@ -1440,7 +1444,7 @@ impl crate::bnb::Heuristics for Part<'_> {
         inc: &[u64],
         deadline: Option<std::time::Instant>,
     ) -> Option<Vec<u64>> {
-        if self.nested || minimise(self.goal) {
+        if self.budget.is_some() || minimise(self.goal) {
             return None;
         }
         let n = self.items.len();
@@ -1491,7 +1495,7 @@ impl crate::bnb::Heuristics for Part<'_> {
             items: &items,
             rows: &rows,
             opts,
-            nested: true,
+            budget: Some(crate::bnb::RINS_NODES),
             ..*self
         };
         let start: Vec<u64> = free.iter().map(|&k| inc[k]).collect();
