@@ -1,3 +1,8 @@
+#!/usr/bin/env python3
+"""Solves a planning program written by the synth example's SYNTH_DUMP with SciPy's HiGHS
+(scipy.optimize.milp, one thread) and prints time, status, value, dual bound and gap: the
+independent check of docs/benchmarks.md. Usage: highs-check.py PROGRAM.txt [GAP, default 1e-4].
+Each row is divided by its largest number, as the planner scales its rows; 120-s limit."""
 import sys, time, numpy as np
 from scipy.optimize import milp, LinearConstraint, Bounds
 from scipy.sparse import lil_matrix

@@ -1,7 +1,8 @@
 //! Our own branch-and-bound over microlp's LP: best-bound node selection with depth-first
 //! plunges for incumbents, pseudo-cost branching, node LPs warm-started from their parent's
-//! basis, rounding and local search at the root and now and then in the tree, and a proven gap
-//! measured as the planner measures it.
+//! basis, rounding and local search at the root and now and then in the tree, RINS (a search
+//! of the neighbourhood where the node's LP and the incumbent agree) every few hundred nodes,
+//! and a proven gap measured as the planner measures it.
 //!
 //! Why not microlp's own: its search reports a bound that barely moves on the hard generated
 //! programs, branches on the first fractional variable it meets, and cannot run our heuristics

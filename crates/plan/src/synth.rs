@@ -774,7 +774,7 @@ impl xpufleet_comply::Gate for HardGate {
                 outcome: xpufleet_comply::Outcome::Prohibited,
                 rules: vec!["synth/top-us-parts-cn".into()],
                 reasons: vec![
-                    "synth/top-us-parts-cn: the fastest US parts may not go to CN sites".into(),
+                    "synth/top-us-parts-cn: this US part may not go to CN sites (the generator's export-like gate)".into(),
                 ],
                 would_change: None,
                 verified: true,
