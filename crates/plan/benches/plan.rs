@@ -4,8 +4,10 @@
 //! shrink to 3 parts × 4 sites, so the benches run as quick tests. The hard programs
 //! (`synth::hard` at 130, 400 and 2,000 candidates, planned under `synth::HardGate`) run with
 //! the default options (10-s limit per MILP, sensitivities on) and print each solver's status
-//! and proven gap once before timing; under `cargo test` they shrink to 40 candidates. The plan
-//! over time (`plan/quarters-12x130`) spreads the hard 130-candidate program over 12 quarters.
+//! and proven gap once before timing; under `cargo test` they shrink to 40 candidates. The
+//! programs shaped like issue 26's own instance (`plan/issue-12-sites`, `plan/issue-40-sites`:
+//! `synth::issue` over the built-in catalog) run the same way; under `cargo test`, 4 sites. The
+//! plan over time (`plan/quarters-12x130`) spreads the hard 130-candidate program over 12 quarters.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use xpufleet_comply::AllowAll;
@@ -140,6 +142,57 @@ fn hard(c: &mut Criterion) {
     }
 }
 
+/// The programs shaped like issue 26's own instance (`synth::issue` over the built-in catalog,
+/// planned under `synth::HardGate::tpp`): 12 sites (125 candidates) and 40 sites (431), one
+/// bench per solver built in, default options with and without sensitivities, each solve's
+/// status and proven gap printed once before timing; under `cargo test`, 4 sites.
+fn issue_shaped(c: &mut Criterion) {
+    let sizes: &[usize] = if benching() { &[12, 40] } else { &[4] };
+    let solvers: &[Solver] = if cfg!(feature = "highs") {
+        &[Solver::Microlp, Solver::Highs]
+    } else {
+        &[Solver::Microlp]
+    };
+    let catalog = xpufleet_io::builtin_catalog();
+    let perf = PerfModel::default();
+    for &sites in sizes {
+        if !wanted(&format!("plan/issue-{sites}-sites")) {
+            continue;
+        }
+        let scenario = synth::issue(&catalog, sites, 7);
+        let gate = synth::HardGate::tpp(&scenario, &catalog, 4800.0);
+        let mut g = c.benchmark_group(format!("plan/issue-{sites}-sites"));
+        g.sample_size(10);
+        for &solver in solvers {
+            for sensitivity in [false, true] {
+                let opts = PlanOptions {
+                    solver,
+                    sensitivity,
+                    ..PlanOptions::default()
+                };
+                let name = format!(
+                    "{}{}",
+                    solver.as_str(),
+                    if sensitivity { "+sensitivity" } else { "" }
+                );
+                let p = plan(&scenario, &catalog, &gate, &perf, &opts).unwrap();
+                eprintln!(
+                    "plan/issue-{sites}-sites/{name}: {} candidates, status {}, proven gap {:.2e}, value {:.3}, bound {:.3}",
+                    scenario.candidates.len(),
+                    p.status.as_str(),
+                    p.gap,
+                    p.objective.value,
+                    p.bound
+                );
+                g.bench_function(name, |b| {
+                    b.iter(|| plan(&scenario, &catalog, &gate, &perf, &opts).unwrap())
+                });
+            }
+        }
+        g.finish();
+    }
+}
+
 /// 20 services over 30 part types at two sites (issue 22): each service is a covering row over
 /// 30 serving copies, in the same program as the training compute. Under `cargo test` it
 /// shrinks to 3 services over 3 parts.
@@ -247,5 +300,14 @@ fn over_time(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, example, mid, large, hard, services, over_time);
+criterion_group!(
+    benches,
+    example,
+    mid,
+    large,
+    hard,
+    issue_shaped,
+    services,
+    over_time
+);
 criterion_main!(benches);

@@ -1,9 +1,11 @@
 //! Plans a generated scenario once and prints the time, status and proven gap:
 //! `cargo run --release -p xpufleet-plan --example synth -- PARTS SITES [SOLVER] [OBJECTIVE]
 //! [sensitivity]`, or for a hard instance of about N candidates (`synth::hard`, planned under
-//! `synth::HardGate`) `... --example synth -- hard N [SOLVER] [OBJECTIVE] [sensitivity]`.
-//! `SYNTH_QUARTERS=12` spreads either over 12 quarters (`synth::quarters`), `SYNTH_TIME_LIMIT=6`
-//! sets the time limit of a MILP (seconds).
+//! `synth::HardGate`) `... --example synth -- hard N [SOLVER] [OBJECTIVE] [sensitivity]`, or
+//! for one shaped like issue 26's own instance over the built-in catalog's parts
+//! (`synth::issue`, `synth::HardGate::tpp`), `... --example synth -- issue SITES ...` (12 sites
+//! make 125 candidates, 40 make 431). `SYNTH_QUARTERS=12` spreads any of them over 12 quarters
+//! (`synth::quarters`), `SYNTH_TIME_LIMIT=6` sets the time limit of a MILP (seconds).
 
 use std::time::Instant;
 
@@ -14,8 +16,12 @@ use xpufleet_plan::{plan, synth, verify, PlanOptions};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |k: usize, d: usize| args.get(k).and_then(|a| a.parse().ok()).unwrap_or(d);
-    let hard = args.first().is_some_and(|a| a == "hard");
-    let (mut scenario, catalog) = if hard {
+    let issue = args.first().is_some_and(|a| a == "issue");
+    let hard = issue || args.first().is_some_and(|a| a == "hard");
+    let (mut scenario, catalog) = if issue {
+        let catalog = xpufleet_io::builtin_catalog();
+        (synth::issue(&catalog, num(1, 12), 7), catalog)
+    } else if hard {
         synth::hard(num(1, 130), 7)
     } else {
         synth::scenario(
@@ -33,7 +39,9 @@ fn main() {
     {
         synth::quarters(&mut scenario, q);
     }
-    let gate: Box<dyn Gate> = if hard {
+    let gate: Box<dyn Gate> = if issue {
+        Box::new(synth::HardGate::tpp(&scenario, &catalog, 4800.0))
+    } else if hard {
         Box::new(synth::HardGate::new(&scenario, &catalog))
     } else {
         Box::new(AllowAll)
@@ -122,6 +130,15 @@ fn main() {
                 "  {} binding {} value {:.4} limit {:.4}",
                 c.id, c.binding, c.value, c.limit
             );
+            if let Some(r) = &c.relaxation {
+                println!(
+                    "    relaxed: delta {:?} status {:?} gap {:?} proven {}",
+                    r.objective_delta,
+                    r.status.map(|s| s.as_str()),
+                    r.gap,
+                    r.proven
+                );
+            }
         }
     }
     for c in p.constraints.iter().filter(|c| c.relaxation.is_some()) {

@@ -1,7 +1,8 @@
 //! Our own branch-and-bound over microlp's LP: best-bound node selection with depth-first
 //! plunges for incumbents, pseudo-cost branching, node LPs warm-started from their parent's
-//! basis, rounding and local search at the root and now and then in the tree, and a proven gap
-//! measured as the planner measures it.
+//! basis, rounding and local search at the root and now and then in the tree, RINS (a search
+//! of the neighbourhood where the node's LP and the incumbent agree) every few hundred nodes,
+//! and a proven gap measured as the planner measures it.
 //!
 //! Why not microlp's own: its search reports a bound that barely moves on the hard generated
 //! programs, branches on the first fractional variable it meets, and cannot run our heuristics
@@ -36,6 +37,8 @@ pub(crate) struct Program<'a> {
     pub floor: f64,
     pub deadline: Option<Instant>,
     pub node_limit: u64,
+    /// Nodes between two neighbourhood searches ([`RINS_EVERY`] for a plan).
+    pub rins_every: u64,
 }
 
 /// What the caller's heuristics do for the search: turn a node's LP point into a feasible
@@ -47,6 +50,16 @@ pub(crate) trait Heuristics {
     fn polish(&self, x: Vec<u64>) -> Vec<u64>;
     /// Whether `x` satisfies every row and bound.
     fn feasible(&self, x: &[u64]) -> bool;
+    /// A feasible plan better than the incumbent `inc`, found by searching near both it and
+    /// the node's LP point `x` (RINS) within a budget of nodes and by `deadline`, or `None`.
+    fn neighbourhood(
+        &self,
+        _x: &[f64],
+        _inc: &[u64],
+        _deadline: Option<Instant>,
+    ) -> Option<Vec<u64>> {
+        None
+    }
 }
 
 /// What the search found.
@@ -82,6 +95,13 @@ const POLISH_EVERY: u64 = 200;
 /// How far below the best open bound a plunge may go, as a share of the distance from the
 /// incumbent to that bound, before it stops and the best-bound node is taken instead.
 const PLUNGE_SLACK: f64 = 0.05;
+
+/// Nodes between two neighbourhood searches (RINS) in the tree.
+pub(crate) const RINS_EVERY: u64 = 200;
+
+/// Nodes one neighbourhood search (RINS) may open: a budget of work, not of time, so the
+/// search stays the same for the same input.
+pub(crate) const RINS_NODES: u64 = 1000;
 
 /// Fractional variables a node may measure by solving both children (reliability branching).
 const STRONG_CANDIDATES: usize = 8;
@@ -248,6 +268,7 @@ pub(crate) fn solve(
     let mut heap: BinaryHeap<Open> = BinaryHeap::new();
     let mut seq = 0u64;
     let mut nodes = 0u64;
+    let mut next_rins = pr.rins_every / 4;
     // The largest bound of a node pruned because it could not beat the incumbent by more than
     // the gap: the proven bound never drops below it.
     let mut pruned_bound = f64::NEG_INFINITY;
@@ -390,6 +411,20 @@ pub(crate) fn solve(
                 if prunable(bound, &inc) {
                     pruned_bound = pruned_bound.max(bound);
                     continue;
+                }
+            }
+        }
+        // RINS now and then below the root (whose own neighbourhood the caller searched): a
+        // budget of nodes, and this search's deadline.
+        if depth > 0 && nodes >= next_rins {
+            next_rins = nodes + pr.rins_every;
+            if let Some((ix, _)) = inc.as_ref() {
+                if let Some(r) = h.neighbourhood(&x, ix, pr.deadline) {
+                    offer(h.polish(r), &mut inc);
+                    if prunable(bound, &inc) {
+                        pruned_bound = pruned_bound.max(bound);
+                        continue;
+                    }
                 }
             }
         }
@@ -575,6 +610,39 @@ mod tests {
                     coefs.iter().map(|&(k, a)| a * x[k] as f64).sum::<f64>() <= rhs + 1e-9
                 })
         }
+        /// RINS by enumeration: the best plan that keeps the items on which `x` and `inc`
+        /// agree at the incumbent's nodes, if it beats the incumbent.
+        fn neighbourhood(
+            &self,
+            x: &[f64],
+            inc: &[u64],
+            _deadline: Option<Instant>,
+        ) -> Option<Vec<u64>> {
+            let value =
+                |y: &[u64]| -> f64 { y.iter().zip(self.0.c).map(|(&v, c)| v as f64 * c).sum() };
+            let free: Vec<usize> = (0..inc.len())
+                .filter(|&k| (x[k] - inc[k] as f64).abs() > 1e-6)
+                .collect();
+            let mut y = inc.to_vec();
+            for &k in &free {
+                y[k] = 0;
+            }
+            let mut best: Option<Vec<u64>> = None;
+            loop {
+                if self.feasible(&y) && value(&y) > best.as_ref().map_or(value(inc), |b| value(b)) {
+                    best = Some(y.clone());
+                }
+                let mut j = 0;
+                while j < free.len() && y[free[j]] as f64 >= self.0.ub[free[j]] {
+                    y[free[j]] = 0;
+                    j += 1;
+                }
+                if j == free.len() {
+                    return best;
+                }
+                y[free[j]] += 1;
+            }
+        }
     }
 
     /// The best value over every integer point, by enumeration; `None` when there is none.
@@ -630,6 +698,35 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
+        /// With a neighbourhood search at every node, the search still proves the brute-force optimum: a neighbourhood's plan is offered
+        /// like any other and never cuts a better one off.
+        #[test]
+        fn rins_at_every_node_keeps_the_brute_force_optimum((c, ub, rows) in program()) {
+            let pr = Program {
+                c: &c,
+                ub: &ub,
+                rows: &rows,
+                gap: 0.0,
+                floor: 0.0,
+                deadline: None,
+                node_limit: 100_000,
+                rins_every: 1,
+            };
+            let h = Bare(&pr);
+            let truth = brute(&pr);
+            match solve(&pr, &h, h.round(&vec![0.0; c.len()])).unwrap() {
+                None => prop_assert_eq!(truth, None),
+                Some(out) => {
+                    prop_assert_eq!(out.stop, Stop::Done);
+                    let x = out.x.expect("a plan when the program is feasible");
+                    prop_assert!(h.feasible(&x));
+                    let v: f64 = x.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum();
+                    let t = truth.expect("brute force finds a plan too");
+                    prop_assert!((v - t).abs() <= 1e-6 * t.abs().max(1.0), "{} vs {}", v, t);
+                }
+            }
+        }
+
         /// With a zero gap the search proves the brute-force optimum (or infeasibility), its
         /// plan is feasible, its bound is at least its value, and it never returns a plan
         /// worse than the start it was given (the rounding heuristic's plan).
@@ -643,6 +740,7 @@ mod tests {
                 floor: 0.0,
                 deadline: None,
                 node_limit: 100_000,
+                rins_every: RINS_EVERY,
             };
             let h = Bare(&pr);
             let truth = brute(&pr);

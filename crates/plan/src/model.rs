@@ -496,6 +496,10 @@ pub(crate) struct SolverOpts {
 /// that keeps a hard program from growing its tree without end.
 const NODE_LIMIT: u64 = 200_000;
 
+/// Nodes our search may open on the root's neighbourhood (the items the LP or the incumbent
+/// uses): a budget of work, so the plan does not depend on the machine's speed.
+const NEIGHBOURHOOD_NODES: u64 = 5_000;
+
 /// Rounds of MIR cuts before microlp's branch-and-bound (each one LP re-solve).
 const CUT_ROUNDS: usize = 8;
 
@@ -627,6 +631,7 @@ pub(crate) fn solve(
             ubs: &ubs,
             goal,
             opts,
+            budget: None,
         };
         match part.solve(start)? {
             None => return Ok(None),
@@ -683,6 +688,7 @@ pub(crate) fn lp_bound(
         ubs: &ubs,
         goal,
         opts,
+        budget: None,
     };
     Ok(part.relaxation()?.map(|(_, v)| v))
 }
@@ -707,6 +713,9 @@ struct Part<'a> {
     ubs: &'a [f64],
     goal: Goal,
     opts: SolverOpts,
+    /// A neighbourhood MILP of another search, with its budget of nodes: it runs no
+    /// neighbourhood searches of its own. `None` for the program itself.
+    budget: Option<u64>,
 }
 
 impl Part<'_> {
@@ -814,9 +823,12 @@ impl Part<'_> {
                 let mut opts = self.opts;
                 opts.time_limit_s =
                     Some(self.opts.time_limit_s.map_or(2.0, |t| (t / 5.0).min(2.0)));
+                // Our search gets a budget of nodes too (as a RINS search does), so the plan
+                // does not depend on the machine's speed unless that time limit hits.
                 let sub = Part {
                     items: &used,
                     opts,
+                    budget: (self.opts.solver == Solver::Microlp).then_some(NEIGHBOURHOOD_NODES),
                     ..*self
                 };
                 let local: std::collections::HashMap<usize, usize> = self
@@ -828,7 +840,14 @@ impl Part<'_> {
                 let start: Option<Vec<u64>> = best
                     .as_ref()
                     .map(|(x, _)| used.iter().map(|i| x[local[i]]).collect());
-                if let Ok(Some(Milp { x: Some(sx), .. })) = sub.microlp(start.as_deref()) {
+                // Our own search on the neighbourhood (microlp's own for `microlp-bb`): it
+                // stops as soon as the neighbourhood's plan is proven within the gap.
+                let found = if self.opts.solver == Solver::MicrolpBb {
+                    sub.microlp(start.as_deref())
+                } else {
+                    sub.bnb(start.as_deref())
+                };
+                if let Ok(Some(Milp { x: Some(sx), .. })) = found {
                     let mut x = vec![0u64; self.items.len()];
                     for (k, i) in used.iter().enumerate() {
                         x[local[i]] = sx[k];
@@ -1240,7 +1259,8 @@ impl Part<'_> {
             deadline: self.opts.time_limit_s.map(|t| {
                 std::time::Instant::now() + std::time::Duration::from_secs_f64(t.max(0.0))
             }),
-            node_limit: NODE_LIMIT,
+            node_limit: self.budget.unwrap_or(NODE_LIMIT),
+            rins_every: crate::bnb::RINS_EVERY,
         };
         let out =
             match crate::bnb::solve(&program, self, start.map(|s| s.to_vec())) {
@@ -1411,6 +1431,82 @@ impl crate::bnb::Heuristics for Part<'_> {
 
     fn feasible(&self, x: &[u64]) -> bool {
         Part::feasible(self, x)
+    }
+
+    /// RINS: the items on which the node's LP point and the incumbent agree stay fixed at the
+    /// incumbent's nodes, and our branch-and-bound searches the rest (the rows' limits less
+    /// what the fixed items use) in at most [`crate::bnb::RINS_NODES`] nodes and by `deadline`.
+    /// `None` when the two agree on fewer than a quarter of the items (the neighbourhood would
+    /// be the whole program), inside another neighbourhood, or when nothing better is found.
+    fn neighbourhood(
+        &self,
+        lp: &[f64],
+        inc: &[u64],
+        deadline: Option<std::time::Instant>,
+    ) -> Option<Vec<u64>> {
+        if self.budget.is_some() || minimise(self.goal) {
+            return None;
+        }
+        let n = self.items.len();
+        let free: Vec<usize> = (0..n)
+            .filter(|&k| (lp[k] - inc[k] as f64).abs() > 1e-6)
+            .collect();
+        if free.is_empty() || free.len() * 4 > n * 3 {
+            return None;
+        }
+        let mut fixed = vec![true; n];
+        for &k in &free {
+            fixed[k] = false;
+        }
+        let mut local = vec![usize::MAX; self.p.items.len()];
+        for (k, &i) in self.items.iter().enumerate() {
+            local[i] = k;
+        }
+        let rows: Vec<Row> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let used: f64 = r
+                    .coefs
+                    .iter()
+                    .filter(|(i, _)| local[*i] != usize::MAX && fixed[local[*i]])
+                    .map(|&(i, a)| a * inc[local[i]] as f64)
+                    .sum();
+                Row {
+                    group: r.group,
+                    coefs: r
+                        .coefs
+                        .iter()
+                        .filter(|(i, _)| local[*i] != usize::MAX && !fixed[local[*i]])
+                        .copied()
+                        .collect(),
+                    rhs: r.rhs - used,
+                    negated: r.negated,
+                }
+            })
+            .collect();
+        let items: Vec<usize> = free.iter().map(|&k| self.items[k]).collect();
+        let mut opts = self.opts;
+        opts.time_limit_s = deadline.map(|d| {
+            d.saturating_duration_since(std::time::Instant::now())
+                .as_secs_f64()
+        });
+        let sub = Part {
+            items: &items,
+            rows: &rows,
+            opts,
+            budget: Some(crate::bnb::RINS_NODES),
+            ..*self
+        };
+        let start: Vec<u64> = free.iter().map(|&k| inc[k]).collect();
+        let Ok(Some(Milp { x: Some(sx), .. })) = sub.bnb(Some(&start)) else {
+            return None;
+        };
+        let mut x = inc.to_vec();
+        for (j, &k) in free.iter().enumerate() {
+            x[k] = sx[j];
+        }
+        (self.feasible(&x) && self.value(&x) > self.value(inc)).then_some(x)
     }
 }
 

@@ -19,26 +19,67 @@ struct State<'a> {
     by_item: Vec<Vec<(usize, f64)>>,
     act: Vec<f64>,
     x: Vec<u64>,
+    /// The objective of `x`, kept up to date by `shift`.
+    value: f64,
+    /// What `shift` overwrote since the last `mark`, so a rejected exchange is undone exactly
+    /// (the old values restored, no floating-point residue) without copying the whole plan.
+    undo_x: Vec<(usize, u64)>,
+    undo_act: Vec<(usize, f64)>,
+    undo_value: f64,
 }
 
 impl State<'_> {
     fn shift(&mut self, k: usize, by: i64) {
+        self.undo_x.push((k, self.x[k]));
         self.x[k] = (self.x[k] as i64 + by) as u64;
+        self.value += self.c[k] * by as f64;
         for &(r, a) in &self.by_item[k] {
+            self.undo_act.push((r, self.act[r]));
             self.act[r] += a * by as f64;
         }
     }
 
+    /// Starts a change that `undo` can take back.
+    fn mark(&mut self) {
+        self.undo_x.clear();
+        self.undo_act.clear();
+        self.undo_value = self.value;
+    }
+
+    /// Takes back every shift since the last `mark`.
+    fn undo(&mut self) {
+        while let Some((k, v)) = self.undo_x.pop() {
+            self.x[k] = v;
+        }
+        while let Some((r, v)) = self.undo_act.pop() {
+            self.act[r] = v;
+        }
+        self.value = self.undo_value;
+    }
+
     /// The most nodes of item `k` that every row still lets in.
     fn room(&self, k: usize) -> u64 {
+        // The least room over the rows, floored once at the end (flooring is monotone), and
+        // no further look once less than one node fits: the search asks this for every
+        // neighbour of every exchange, so it is the search's inner loop.
         let mut m = self.ub[k].saturating_sub(self.x[k]) as f64;
         for &(r, a) in &self.by_item[k] {
+            if m < 1.0 {
+                return 0;
+            }
             if a > 0.0 {
                 let row = &self.rows[r];
-                m = m.min(((row.rhs + row.tol - self.act[r]) / a).floor().max(0.0));
+                let fits = (row.rhs + row.tol - self.act[r]) / a;
+                if fits < m {
+                    m = fits;
+                }
             }
         }
-        m as u64
+        if m < 1.0 {
+            0
+        } else {
+            m.floor() as u64
+        }
     }
 
     /// Whether one node of `k` can go without breaking a row it helps (a mix's domestic side).
@@ -96,6 +137,7 @@ pub(crate) fn improve(
     }
     let mut order: Vec<usize> = (0..n).filter(|&k| c[k] > 0.0).collect();
     order.sort_by(|&a, &b| c[b].total_cmp(&c[a]));
+    let value = x.iter().zip(c).map(|(&n, c)| n as f64 * c).sum();
     let mut s = State {
         c,
         ub,
@@ -103,10 +145,13 @@ pub(crate) fn improve(
         by_item,
         act,
         x,
+        value,
+        undo_x: Vec::new(),
+        undo_act: Vec::new(),
+        undo_value: value,
     };
     s.fill(&order);
-    let value = |s: &State| -> f64 { s.x.iter().zip(s.c).map(|(&n, c)| n as f64 * c).sum() };
-    let mut best = value(&s);
+    let mut best = s.value;
     let eps = 1e-9 * best.abs().max(1.0);
     'outer: loop {
         let mut improved = false;
@@ -122,7 +167,7 @@ pub(crate) fn improve(
                         break 'outer;
                     }
                     work = work.saturating_sub(1 + near_k.len() as u64);
-                    let (x0, act0) = (s.x.clone(), s.act.clone());
+                    s.mark();
                     let mut ok = true;
                     for _ in 0..out {
                         ok &= s.can_remove(k);
@@ -132,19 +177,19 @@ pub(crate) fn improve(
                     }
                     let add = if ok { s.room(j) } else { 0 };
                     if add == 0 {
-                        s.x = x0;
-                        s.act = act0;
+                        s.undo();
                         continue;
                     }
                     s.shift(j, add as i64);
                     s.fill(near_k);
-                    let v = value(&s);
-                    if v > best + eps {
-                        best = v;
+                    if s.value > best + eps {
+                        // The kept plan's value is summed afresh, so the running sum's
+                        // rounding does not build up over many exchanges.
+                        s.value = s.x.iter().zip(s.c).map(|(&n, c)| n as f64 * c).sum();
+                        best = s.value;
                         improved = true;
                     } else {
-                        s.x = x0;
-                        s.act = act0;
+                        s.undo();
                     }
                 }
             }

@@ -454,6 +454,249 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
     (scenario, catalog)
 }
 
+/// Parts of the real catalog an [`issue`] scenario offers, with a list price in USD where the
+/// catalog has none (street prices reported for these parts; the catalog's own figure wins
+/// where it has one). Only parts whose compute and board power the catalog knows: a site's
+/// power row needs the power, the performance model the compute.
+const ISSUE_PARTS: [(&str, f64); 10] = [
+    ("h100-sxm", 27_500.0),
+    ("h800-sxm", 30_000.0),
+    ("h200-sxm", 32_000.0),
+    ("h20", 12_500.0),
+    ("a100-sxm-80gb", 15_000.0),
+    ("a800-sxm", 16_000.0),
+    ("l20", 8_000.0),
+    ("b200", 35_000.0),
+    ("ascend-910b", 17_000.0),
+    ("mlu370-x8", 6_000.0),
+];
+
+/// A scenario shaped like issue 26's own instance, over the parts of `catalog` (pass the
+/// built-in catalog): `sites` sites in six countries with their own currencies (about 10.75
+/// candidates a site: 129 at 12 sites, about 406 at 40), each offering six of [`ISSUE_PARTS`]
+/// to buy and most of those to lease too; an envelope per country in its currency; supplier
+/// mixes that bind, two in spend (CN parts in the CNY and MYR envelopes) and two in units (CN
+/// parts in the SGD and INR envelopes); a supply cap per vendor and on three
+/// parts; sites of 1.5–6 MW with an existing pool at every third, so power binds at many; and
+/// [`HardGate::tpp`] excluding the US parts above the export threshold at CN sites. It goes
+/// through `prepare` and the performance model like a user's file. Deterministic in `seed`.
+pub fn issue(catalog: &Catalog, sites: usize, seed: u64) -> Scenario {
+    let mut rng = SplitMix(seed ^ 0x1550_E026);
+    let parts: Vec<(&Accelerator, f64)> = ISSUE_PARTS
+        .iter()
+        .filter_map(|(id, list)| {
+            let a = catalog.accelerators.iter().find(|a| a.id == *id)?;
+            Some((a, a.price_usd.value.unwrap_or(*list)))
+        })
+        .collect();
+    // Country, currency, USD per unit of the currency.
+    let countries = [
+        ("CN", "CNY", 1.0 / 7.2),
+        ("MY", "MYR", 1.0 / 4.5),
+        ("SG", "SGD", 0.74),
+        ("IN", "INR", 1.0 / 83.0),
+        ("DE", "EUR", 1.08),
+        ("US", "USD", 1.0),
+    ];
+    let mut fx = FxRates::default();
+    for (_, cur, rate) in countries {
+        if cur != "USD" {
+            fx.usd_per_unit.insert(cur.into(), rate);
+        }
+    }
+    let mut site_list = Vec::with_capacity(sites);
+    let mut pools = Vec::new();
+    for s in 0..sites {
+        let (country, _, _) = countries[s % countries.len()];
+        let id = format!("{}-{s:02}", country.to_lowercase());
+        if s % 3 == 2 {
+            // An existing pool draws part of the site's power: less headroom than its rating.
+            let (a, price) = parts[s % parts.len()];
+            pools.push(xpufleet_model::Pool {
+                id: format!("{id}-pool"),
+                site: id.clone(),
+                accelerator: a.id.clone(),
+                nodes: rng.range(10.0, 60.0).round() as u32,
+                accels_per_node: 8,
+                scaleup_domain: 8,
+                acquisition: xpufleet_model::Acquisition::Bought {
+                    price: Money::new(price, "USD"),
+                    date: None,
+                    life_years: 4.0,
+                },
+                owner: None,
+                licences: vec![],
+                history: vec![],
+                purpose: None,
+            });
+        }
+        site_list.push(Site {
+            id,
+            name: String::new(),
+            country: country.into(),
+            region: String::new(),
+            tenure: Tenure::Owned,
+            owner: "co".into(),
+            operator: "co".into(),
+            power_mw: (rng.range(1.5, 6.0) * 100.0).round() / 100.0,
+            pue: (rng.range(1.1, 1.45) * 100.0).round() / 100.0,
+            electricity_per_kwh: Money::new(0.1, "USD"),
+            verifications: vec![],
+        });
+    }
+    let horizon_hours = PlanSettings::default().horizon_days * 24.0;
+    let mut candidates = Vec::new();
+    for (s, site) in site_list.iter().enumerate() {
+        let (country, cur, rate) = countries[s % countries.len()];
+        // Six parts a site, drawn without repeats; CN sites are offered both CN parts always.
+        let mut offered: Vec<usize> = (0..parts.len()).collect();
+        for k in (1..offered.len()).rev() {
+            offered.swap(k, (rng.next() % (k as u64 + 1)) as usize);
+        }
+        offered.truncate(6);
+        if country == "CN" {
+            for (k, (a, _)) in parts.iter().enumerate() {
+                if a.vendor_country == "CN" && !offered.contains(&k) {
+                    offered[0] = k;
+                    offered.rotate_left(1);
+                }
+            }
+        }
+        offered.sort_unstable();
+        for &k in &offered {
+            let (a, list) = parts[k];
+            // A domestic part costs a fifth more at home (small runs), so the mixes bind.
+            let premium = if a.vendor_country == country {
+                1.2
+            } else {
+                1.0
+            };
+            let usd = list * premium * rng.range(0.9, 1.2);
+            let per_node = if a.id == "mlu370-x8" { 4 } else { 8 };
+            let base = Candidate {
+                id: format!("{}-{}-buy", a.id, site.id),
+                accelerator: a.id.clone(),
+                site: site.id.clone(),
+                mode: CandidateMode::Buy,
+                price: Money::new((usd / rate).round(), cur),
+                envelope: format!("env-{}", country.to_lowercase()),
+                accels_per_node: per_node,
+                scaleup_domain: None,
+                max_nodes: None,
+                lessor: None,
+                licences: vec![],
+                purpose: None,
+                ships_from: None,
+                lead_time_days: None,
+                from: None,
+                until: None,
+            };
+            if rng.range(0.0, 1.0) < 0.8 {
+                // The horizon's hire costs 45–65% of the price, and lessors hold few nodes.
+                let hourly = usd * rng.range(0.45, 0.65) / horizon_hours;
+                candidates.push(Candidate {
+                    id: format!("{}-{}-lease", a.id, site.id),
+                    mode: CandidateMode::Lease,
+                    price: Money::new(((hourly / rate) * 1e4).round() / 1e4, cur),
+                    max_nodes: Some(rng.range(4.0, 30.0).round() as u32),
+                    ..base.clone()
+                });
+            }
+            candidates.push(base);
+        }
+    }
+    // Each envelope buys 20–50% of what its sites' power would hold at the average price:
+    // budgets bind in some countries, power at the sites of others.
+    let avg_usd_per_w = parts
+        .iter()
+        .map(|(a, p)| p / a.power_w.value.unwrap_or(700.0))
+        .sum::<f64>()
+        / parts.len() as f64;
+    let envelopes: Vec<Envelope> = countries
+        .iter()
+        .filter(|(c, _, _)| site_list.iter().any(|s| s.country == *c))
+        .map(|(country, cur, rate)| {
+            let watts: f64 = site_list
+                .iter()
+                .filter(|s| s.country == *country)
+                .map(|s| s.power_mw * 1e6)
+                .sum();
+            let usd = watts / 1.3 * avg_usd_per_w * rng.range(0.2, 0.5);
+            Envelope {
+                id: format!("env-{}", country.to_lowercase()),
+                description: String::new(),
+                budget: Money::new((usd / rate).round(), *cur),
+                scope: EnvelopeScope {
+                    countries: vec![(*country).into()],
+                    modes: vec![],
+                },
+            }
+        })
+        .collect();
+    let mix = |id: &str, env: &str, home: &str, share: f64, basis| SupplierMix {
+        id: id.into(),
+        description: String::new(),
+        envelope: env.into(),
+        domestic_country: home.into(),
+        min_share: share,
+        basis,
+    };
+    let supplier_mix: Vec<SupplierMix> = [
+        mix("cn-spend-80", "env-cn", "CN", 0.8, MixBasis::Spend),
+        mix("my-spend-40", "env-my", "CN", 0.4, MixBasis::Spend),
+        mix("sg-units-35", "env-sg", "CN", 0.35, MixBasis::Units),
+        mix("in-units-30", "env-in", "CN", 0.3, MixBasis::Units),
+    ]
+    .into_iter()
+    .filter(|m| envelopes.iter().any(|e| e.id == m.envelope))
+    .collect();
+    // Caps: 30–60% of the accelerators all sites' power would hold, per vendor; 5–12% on three
+    // parts in demand.
+    let total_accels = site_list.iter().map(|s| s.power_mw * 1e6).sum::<f64>() / 700.0 / 1.3;
+    let mut supply_caps: Vec<SupplyCap> = ["Nvidia", "Huawei", "Cambricon"]
+        .iter()
+        .map(|v| SupplyCap {
+            id: format!("{}-cap", v.to_lowercase()),
+            vendor: Some((*v).into()),
+            accelerator: None,
+            max_accels: (total_accels * rng.range(0.3, 0.6)).round() as u64,
+        })
+        .collect();
+    for part in ["b200", "h200-sxm", "ascend-910b"] {
+        supply_caps.push(SupplyCap {
+            id: format!("{part}-cap"),
+            vendor: None,
+            accelerator: Some(part.into()),
+            max_accels: (total_accels * rng.range(0.05, 0.12)).round() as u64,
+        });
+    }
+    Scenario {
+        name: format!("issue-{}", candidates.len()),
+        description: String::new(),
+        date: "2025-03-01".parse().expect("a valid date"),
+        company: "co".into(),
+        fx,
+        accelerators: vec![],
+        rule_packs: vec![],
+        entities: vec![],
+        sites: site_list,
+        pools,
+        envelopes,
+        supplier_mix,
+        candidates,
+        supply_caps,
+        licences: vec![],
+        reviews: vec![],
+        jobs: vec![],
+        services: vec![],
+        workload: None,
+        plan: PlanSettings::default(),
+        risks: vec![],
+        verification: Default::default(),
+        periods: vec![],
+    }
+}
+
 /// The gate [`hard`] scenarios are planned with: prohibits the two fastest US parts at CN sites,
 /// as an export rule on performance would; allows everything else.
 #[derive(Debug, Clone)]
@@ -494,6 +737,36 @@ impl HardGate {
     }
 }
 
+impl HardGate {
+    /// Prohibits, at CN sites, every US part whose total processing performance (2 × dense
+    /// BF16 TFLOPS × 16 bits) reaches `threshold` (4,800 in ECCN 3A090.a), as the export rules
+    /// would; the H20 and L20 stay allowed.
+    pub fn tpp(scenario: &Scenario, catalog: &Catalog, threshold: f64) -> HardGate {
+        let over = |id: &str| {
+            catalog.accelerators.iter().any(|a| {
+                a.id == id
+                    && a.vendor_country == "US"
+                    && a.tflops_bf16
+                        .value
+                        .is_some_and(|t| 2.0 * t * 16.0 >= threshold)
+            })
+        };
+        let cn_sites: std::collections::BTreeSet<&str> = scenario
+            .sites
+            .iter()
+            .filter(|s| s.country == "CN")
+            .map(|s| s.id.as_str())
+            .collect();
+        let prohibited = scenario
+            .candidates
+            .iter()
+            .filter(|c| cn_sites.contains(c.site.as_str()) && over(&c.accelerator))
+            .map(|c| c.id.clone())
+            .collect();
+        HardGate { prohibited }
+    }
+}
+
 impl xpufleet_comply::Gate for HardGate {
     fn verdict(&self, req: &xpufleet_comply::UseRequest) -> xpufleet_comply::Verdict {
         if self.prohibited.contains(&req.target) {
@@ -501,7 +774,7 @@ impl xpufleet_comply::Gate for HardGate {
                 outcome: xpufleet_comply::Outcome::Prohibited,
                 rules: vec!["synth/top-us-parts-cn".into()],
                 reasons: vec![
-                    "synth/top-us-parts-cn: the fastest US parts may not go to CN sites".into(),
+                    "synth/top-us-parts-cn: this US part may not go to CN sites (the generator's export-like gate)".into(),
                 ],
                 would_change: None,
                 verified: true,

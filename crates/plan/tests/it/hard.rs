@@ -188,3 +188,68 @@ fn a_cancelled_plan_stops_mid_search_with_its_incumbent() {
     assert_eq!(p.status, SolveStatus::TimeLimit);
     assert!(p.effective_pflops > 0.0);
 }
+
+/// The program shaped like issue 26's own instance goes through `prepare` and the real
+/// performance model like a user's file: 12 sites in six currencies, buy and lease over the
+/// built-in catalog's parts, pools at some sites, mixes in spend and in units, vendor and part
+/// caps, and the export-like gate; planned, every budget binds, a spend and a units mix bind,
+/// a part cap binds and the power of a site binds, and the plan proves the requested gap.
+#[test]
+fn the_issue_shaped_program_binds_what_the_issue_names_and_plans_within_the_gap() {
+    let catalog = xpufleet_io::builtin_catalog();
+    let s = synth::issue(&catalog, 12, 7);
+    assert_eq!(s.sites.len(), 12);
+    assert!(
+        (120..=140).contains(&s.candidates.len()),
+        "{} candidates",
+        s.candidates.len()
+    );
+    assert!(!s.pools.is_empty());
+    let currencies: std::collections::BTreeSet<_> = s
+        .envelopes
+        .iter()
+        .map(|e| e.budget.currency.clone())
+        .collect();
+    assert_eq!(currencies.len(), 6, "{currencies:?}");
+    assert!(s
+        .candidates
+        .iter()
+        .any(|c| c.mode == xpufleet_model::CandidateMode::Lease));
+    // Every part is the catalog's, not a made-up one.
+    for c in &s.candidates {
+        assert!(catalog.accelerators.iter().any(|a| a.id == c.accelerator));
+    }
+    let gate = synth::HardGate::tpp(&s, &catalog, 4800.0);
+    // At CN sites the H20 and L20 stay, the H100 class goes.
+    assert!(gate.prohibited.iter().any(|c| c.starts_with("h100-sxm-cn")));
+    assert!(!gate.prohibited.iter().any(|c| c.starts_with("h20-")));
+    let opts = PlanOptions {
+        sensitivity: false,
+        ..PlanOptions::default()
+    };
+    let p = plan(
+        &s,
+        &catalog,
+        &gate,
+        &xpufleet_perf::PerfModel::default(),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(verify(&p, &s, &catalog), Vec::<String>::new());
+    for l in &p.lines {
+        assert!(!gate.prohibited.contains(&l.candidate), "{}", l.candidate);
+    }
+    let binding = |id: &str| p.constraints.iter().any(|c| c.binding && c.id == id);
+    for e in &s.envelopes {
+        assert!(binding(&format!("budget:{}", e.id)), "budget:{}", e.id);
+    }
+    assert!(binding("mix:cn-spend-80"));
+    assert!(binding("mix:sg-units-35"));
+    assert!(binding("supply:b200-cap"));
+    assert!(p
+        .constraints
+        .iter()
+        .any(|c| c.binding && c.id.starts_with("power:")));
+    assert_ne!(p.status, SolveStatus::TimeLimit, "gap {}", p.gap);
+    assert!(p.gap <= opts.mip_gap * (1.0 + 1e-9));
+}
