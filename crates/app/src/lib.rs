@@ -44,12 +44,10 @@ pub enum Error {
     Input(Diagnostics),
     /// The planner could not plan (no feasible plan, unusable options); `context` says which
     /// plan.
-    #[error("{context}: {source}")]
-    Plan {
-        context: String,
-        #[source]
-        source: PlanError,
-    },
+    /// (The plan's error is in the message, not a `source`: front ends print the chain, and
+    /// it would appear twice.)
+    #[error("{context}: {error}")]
+    Plan { context: String, error: PlanError },
     /// An option's value is out of range or malformed; `field` names the option (snake_case:
     /// the CLI shows it as a flag, the API as a field).
     #[error("{field}: {message}")]
@@ -313,9 +311,9 @@ pub fn plan_horizon(
         horizon::HorizonRules::Strict => &strict,
     };
     let base = xpufleet_plan::plan(&loaded.scenario, &loaded.catalog, gate, &perf, opts).map_err(
-        |source| Error::Plan {
+        |error| Error::Plan {
             context: format!("planning {}", loaded.origin),
-            source,
+            error,
         },
     )?;
     let base = verified(base, &loaded.scenario, &loaded.catalog, gate);
@@ -366,9 +364,9 @@ pub fn plan_horizon(
         &perf,
         &alt_opts,
     )
-    .map_err(|source| Error::Plan {
+    .map_err(|error| Error::Plan {
         context: format!("re-planning under {}", w.what_if.origin),
-        source,
+        error,
     })?;
     let alt = verified(alt, &alt_loaded.scenario, &alt_loaded.catalog, &alt_engine);
     let diff = xpufleet_plan::diff(&base, &alt);

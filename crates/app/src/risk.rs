@@ -342,9 +342,9 @@ pub fn risk(
         &base.lines,
         opts.measure,
     )
-    .map_err(|source| Error::Plan {
+    .map_err(|error| Error::Plan {
         context: format!("robust plan of {}", loaded.origin),
-        source,
+        error,
     })?;
     let b = side(&model, &base.lines, &samples, solve_n, opts.measure);
     let r = side(&model, &robust.lines, &samples, solve_n, opts.measure);

@@ -205,9 +205,9 @@ fn plan_point(
         &PerfModel::default(),
         &opts,
     )
-    .map_err(|source| Error::Plan {
+    .map_err(|error| Error::Plan {
         context: format!("planning point {} of {spec_origin}", point.id),
-        source,
+        error,
     })?;
     Ok((alt, plan.lines))
 }

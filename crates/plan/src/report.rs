@@ -11,6 +11,9 @@ pub use crate::prepare::Excluded;
 use crate::prepare::{prepare, Problem};
 use crate::{Objective, PlanError};
 
+/// The longest `time_limit_s` a plan accepts (a year, in seconds).
+pub const MAX_TIME_LIMIT_S: f64 = 365.0 * 86_400.0;
+
 /// How to plan. `Default` plans as the scenario says, with sensitivity analysis.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -377,6 +380,14 @@ pub fn plan(
             "the relative gap must lie in 0..1, found {}",
             opts.mip_gap
         )));
+    }
+    if let Some(t) = opts.time_limit_s {
+        // Finite and at most a year: a `Duration` is made of it, and a deadline from now.
+        if !(t > 0.0 && t <= MAX_TIME_LIMIT_S) {
+            return Err(PlanError::Invalid(format!(
+                "the time limit must be a number of seconds in (0, {MAX_TIME_LIMIT_S}], found {t:?}"
+            )));
+        }
     }
     let serving_params = xpufleet_perf::serving::ServingParams::default();
     let sopts = SolverOpts {

@@ -219,6 +219,23 @@ fn a_bad_gap_or_solver_is_a_clear_error() {
     let o = xpufleet(&["plan", "--gap", "2"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("gap"), "{}", stderr(&o));
+    // Said once, not once more as the error's cause.
+    assert_eq!(
+        stderr(&o).matches("must lie in").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
+    // A time limit that no deadline can be made of is refused, not a panic.
+    for t in ["inf", "NaN", "0", "-1", "1e300"] {
+        let o = xpufleet(&["plan", &format!("--time-limit={t}")]);
+        assert_eq!(o.status.code(), Some(2), "{t}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("the time limit must be"),
+            "{}",
+            stderr(&o)
+        );
+    }
     let o = xpufleet(&["plan", "--solver", "cplex"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(

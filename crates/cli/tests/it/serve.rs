@@ -391,7 +391,11 @@ fn load(url: &str) {
         "{}",
         stderr(&again)
     );
-    assert!(stdout(&again).is_empty(), "no token printed: {}", stdout(&again));
+    assert!(
+        stdout(&again).is_empty(),
+        "no token printed: {}",
+        stdout(&again)
+    );
     let (mut child, base) = start(url);
     let t0 = Instant::now();
     let mut handles = vec![];
