@@ -792,7 +792,8 @@ const RESOLVE_MIN_S: f64 = 0.5;
 
 /// The time the sensitivity re-solves share: the base solve's time limit, counted from when
 /// they start. Job `j` of `n_jobs` on `threads` threads gets its share of what is left, at most
-/// the whole limit; once the share falls below [`RESOLVE_MIN_S`] no MILP runs and the
+/// the whole limit, and at least [`RESOLVE_MIN_S`] while that much is left; once less is left
+/// no MILP runs and the
 /// re-solve reports the base plan under the relaxed program's LP bound, with that gap.
 struct ResolveBudget {
     deadline: Option<std::time::Instant>,
@@ -820,7 +821,12 @@ impl ResolveBudget {
             .saturating_duration_since(std::time::Instant::now())
             .as_secs_f64();
         let jobs_left = self.n_jobs.saturating_sub(j).max(1);
-        let share_s = (left_s * self.threads as f64 / jobs_left as f64).min(self.limit_s);
+        // An even share of what is left, but at least RESOLVE_MIN_S while that much is left: an
+        // even share of many re-solves would starve the first ones of a MILP, though most end
+        // long before their share (what they leave goes to the later ones).
+        let share_s = (left_s * self.threads as f64 / jobs_left as f64)
+            .max(RESOLVE_MIN_S.min(left_s))
+            .min(self.limit_s);
         (share_s >= RESOLVE_MIN_S).then_some(SolverOpts {
             time_limit_s: Some(share_s),
             ..sopts
@@ -1562,9 +1568,13 @@ mod tests {
         // The last job alone may use what is left, up to one solve's limit.
         let t = b.opts(sopts(Some(10.0)), 3).unwrap().time_limit_s.unwrap();
         assert!((9.5..=10.0).contains(&t), "{t}");
-        // A hundred re-solves of a two-second budget: no MILP, the LP bound answers.
+        // A hundred re-solves of a two-second budget: the first get the least a MILP is given
+        // (while that much is left); once it is spent, the LP bound answers.
         let b = ResolveBudget::new(Some(2.0), 2, 100);
-        assert!(b.opts(sopts(Some(2.0)), 0).is_none());
+        let t = b.opts(sopts(Some(2.0)), 0).unwrap().time_limit_s.unwrap();
+        assert_eq!(t, RESOLVE_MIN_S);
+        let b = ResolveBudget::new(Some(0.2), 2, 100);
+        assert!(b.opts(sopts(Some(0.2)), 0).is_none());
         // No time limit: no budget either.
         let b = ResolveBudget::new(None, 2, 100);
         assert_eq!(b.opts(sopts(None), 0).unwrap().time_limit_s, None);
