@@ -26,7 +26,8 @@ pub fn points() -> Vec<Point> {
 /// The report, computed once per test binary (the nested validation refits a few hundred times).
 fn report() -> &'static Report {
     static REPORT: OnceLock<Report> = OnceLock::new();
-    REPORT.get_or_init(|| calibration::report(&points(), CalibrationParams::default().size_d_ref))
+    let c = CalibrationParams::default();
+    REPORT.get_or_init(|| calibration::report(&points(), c.size_d_ref, c.size_d_half))
 }
 
 fn pct(x: f64) -> String {
