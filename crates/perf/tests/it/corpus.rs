@@ -145,16 +145,16 @@ fn held_out_sources_meet_the_goals() {
     let o = &r.overall;
     // Issue #25 asks for ~10% median error with the stack known on sources the fit has not seen
     // and ~80% coverage whether or not the stack is known. What the corpus gives, held out by
-    // source: 8.7% known, 9.7% unknown; coverage 69% / 77% of rows, 78% / 82% with each source
-    // weighing once (main before round 5: 11.7% / 91% known, 17.7% / 89% unknown, by rows, with
-    // split-conformal intervals, unpooled stack ratios and Pythia's recompute uncharged). The
-    // bounds keep those from getting worse.
-    assert!(o.median_abs_error_known <= 0.095, "{o:?}");
+    // source, with three fitted quantities (round 7): 8.3% known, 10.1% unknown; coverage
+    // 71% / 77% of rows, 79% / 82% with each source weighing once (round 5, six quantities:
+    // 8.7% / 9.7%, 69% / 77%, 78% / 82%). The bounds keep those from getting worse.
+    assert!(o.median_abs_error_known <= 0.09, "{o:?}");
+    assert!(o.median_abs_error_unknown <= 0.11, "{o:?}");
     assert!(
         o.median_abs_error_unknown >= o.median_abs_error_known,
         "knowing the stack should not hurt: {o:?}"
     );
-    assert!((0.65..=0.9).contains(&o.coverage_known), "{o:?}");
+    assert!((0.7..=0.9).contains(&o.coverage_known), "{o:?}");
     assert!((0.75..=0.92).contains(&o.coverage_unknown), "{o:?}");
     assert!((0.75..=0.9).contains(&o.coverage_known_by_source), "{o:?}");
     assert!(
@@ -211,7 +211,25 @@ fn defaults_are_the_fit() {
     close("stack_typical", r.fit.stack_typical, c.stack_typical);
     close("stack_legacy", r.fit.stack_legacy, c.stack_legacy);
     close("stack_unknown", r.fit.stack_unknown, c.stack_unknown);
-    close("size_d_half", r.fit.size_d_half, c.size_d_half);
+    // The width term is a prior, not fitted (issue 25 item 2): 136 activation bytes per 72
+    // GEMM FLOPs per token and layer, at the catalog's H100 SXM balance of FLOPs to bytes.
+    let h100 = accel("h100-sxm");
+    let peak_tflops = h100.tflops_bf16.get().expect("H100 BF16 peak");
+    let bw_tbps = h100.memory_tbps.get().expect("H100 memory bandwidth");
+    close(
+        "size_d_half prior",
+        136.0 / 72.0 * peak_tflops / bw_tbps,
+        c.size_d_half,
+    );
+    assert_eq!(r.fit.size_d_half, c.size_d_half);
+    // Typical and legacy share one fitted ratio; the middle follows from it and the corpus's
+    // sources per level (6 best, 10 below).
+    assert_eq!(r.fit.stack_typical, r.fit.stack_legacy);
+    close(
+        "stack_unknown is derived",
+        r.fit.stack_unknown,
+        r.fit.stack_typical.powf(10.0 / 16.0),
+    );
     close("moe", r.fit.moe, m.throughput.moe_efficiency);
     for (kind, total) in [(Scope::Rate, false), (Scope::Total, true)] {
         for stack in [Stack::Typical, Stack::Unknown] {
@@ -227,7 +245,7 @@ fn defaults_are_the_fit() {
 fn docs_pct(x: f64) -> String {
     match format!("{:.1}", x * 100.0).as_str() {
         "100.0" => "100%".into(),
-        "0.0" => "0%".into(),
+        "0.0" | "-0.0" => "0%".into(),
         s => format!("{s}%"),
     }
 }
@@ -236,21 +254,21 @@ fn docs_pct(x: f64) -> String {
 /// parameters, the intervals and the held-out figures per family × stack × outcome kind.
 fn docs_tables(r: &Report) -> String {
     let f = &r.fit;
-    let mut s = String::from("| parameter | fitted |\n|---|---|\n");
-    s.push_str(&format!("| base | {:.4} |\n", f.base));
+    let mut s = String::from("| parameter | value | how |\n|---|---|---|\n");
+    s.push_str(&format!("| base | {:.4} | fitted |\n", f.base));
     s.push_str(&format!(
-        "| stack typical / legacy (best = 1) | {:.4} / {:.4} |\n",
-        f.stack_typical, f.stack_legacy
+        "| stack typical = legacy (best = 1) | {:.4} | fitted, one ratio |\n",
+        f.stack_typical
     ));
+    s.push_str(&format!("| MoE factor | {:.4} | fitted |\n", f.moe));
     s.push_str(&format!(
-        "| stack unknown (the middle) | {:.4} |\n",
+        "| stack unknown (the middle) | {:.4} | derived: the levels over the sources |\n",
         f.stack_unknown
     ));
     s.push_str(&format!(
-        "| `d_half` (width term) | {:.2} |\n",
+        "| `d_half` (width term) | {:.2} | prior |\n\n",
         f.size_d_half
     ));
-    s.push_str(&format!("| MoE factor | {:.4} |\n\n", f.moe));
     s.push_str("| interval on ln(published / modelled) | stack known | stack unknown |\n");
     s.push_str("|---|---|---|\n");
     for (name, kind, what) in [
