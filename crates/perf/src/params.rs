@@ -232,9 +232,11 @@ impl Default for CalibrationParams {
 pub const FIT_BASE: f64 = 0.55;
 /// See [`FIT_BASE`].
 pub const FIT_STACK_TYPICAL: f64 = 0.9025;
-/// See [`FIT_BASE`].
+/// The same ratio as typical: the corpus's rate sources below the best are fitted as one level
+/// (`calibration::fit` says why).
 pub const FIT_STACK_LEGACY: f64 = FIT_STACK_TYPICAL;
-/// See [`FIT_BASE`].
+/// Derived, not fitted: the levels' multipliers averaged (geometrically) over the corpus's 16
+/// sources, 6 best and 10 below, i.e. `FIT_STACK_TYPICAL^(10/16)`, rounded as the fit prints it.
 pub const FIT_STACK_UNKNOWN: f64 = 0.9379;
 /// The width term's `d_half`, a prior fixed beforehand, not fitted (issue 25 item 2: fewer
 /// fitted quantities per source). Per token and layer, the GEMMs do `72·h²` FLOPs forward and
