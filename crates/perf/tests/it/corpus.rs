@@ -339,3 +339,46 @@ fn docs_show_the_figures_the_test_computes() {
         "docs/performance-model.md's corpus tables differ from the corpus"
     );
 }
+
+proptest::proptest! {
+    /// The fit is a median fit in log space, so it is equivariant: scaling every published
+    /// figure by `c` scales the base by `c` and leaves the ratio, the MoE factor and the middle
+    /// alone; scaling only the rows below the best stack (typical and legacy alike) scales the
+    /// one ratio by `c`, and the middle follows it with the corpus's share of sources below the
+    /// best (10 of 16). A fit that mixed up residuals, or gave the two levels their own ratios,
+    /// fails one of these.
+    #[test]
+    fn fit_is_equivariant_in_the_published_figures(c in 0.5f64..1.5) {
+        let c_ref = CalibrationParams::default();
+        let (d_ref, d_half) = (c_ref.size_d_ref, c_ref.size_d_half);
+        static POINTS: OnceLock<Vec<Point>> = OnceLock::new();
+        let pts = POINTS.get_or_init(points);
+        let f0 = calibration::fit(pts, d_ref, d_half);
+        let scaled = |below_only: bool| -> Vec<Point> {
+            pts.iter()
+                .cloned()
+                .map(|mut p| {
+                    if !below_only || p.stack != Stack::Best {
+                        p.published *= c;
+                    }
+                    p
+                })
+                .collect()
+        };
+        let rel = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-9;
+        let all = calibration::fit(&scaled(false), d_ref, d_half);
+        proptest::prop_assert!(rel(all.base, f0.base * c), "{all:?} vs {f0:?}");
+        proptest::prop_assert!(rel(all.stack_typical, f0.stack_typical));
+        proptest::prop_assert!(rel(all.moe, f0.moe));
+        proptest::prop_assert!(rel(all.stack_unknown, f0.stack_unknown));
+        let below = calibration::fit(&scaled(true), d_ref, d_half);
+        proptest::prop_assert!(rel(below.base, f0.base));
+        proptest::prop_assert!(rel(below.moe, f0.moe));
+        proptest::prop_assert!(rel(below.stack_typical, f0.stack_typical * c));
+        proptest::prop_assert_eq!(below.stack_typical, below.stack_legacy);
+        proptest::prop_assert!(rel(
+            below.stack_unknown,
+            f0.stack_unknown * c.powf(10.0 / 16.0)
+        ));
+    }
+}
