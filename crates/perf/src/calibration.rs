@@ -248,6 +248,15 @@ pub fn point(
             run.id, run.value
         )));
     }
+    if run.stack == Stack::Unknown {
+        // The fit treats every level but the best as below it, and the middle is made of the
+        // corpus's levels: a row of no level would enter both as a guess.
+        return Err(PerfError::Invalid(format!(
+            "run {}: stack must be best, typical or legacy (set by the rule in \
+             data/calibration/README.md); found unknown",
+            run.id
+        )));
+    }
     if run.prior.is_some() && run.scope != Scope::Rate {
         return Err(PerfError::Invalid(format!(
             "run {}: a prior can only be set from a rate row; scope is {}",

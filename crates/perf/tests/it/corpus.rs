@@ -382,3 +382,16 @@ proptest::proptest! {
         ));
     }
 }
+
+#[test]
+fn a_corpus_row_of_unknown_stack_is_refused() {
+    let mut run = corpus().run.remove(0);
+    run.stack = Stack::Unknown;
+    let err = calibration::point(&PerfModel::default(), &run, &accel(&run.accel))
+        .expect_err("unknown stack refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&run.id) && msg.contains("best, typical or legacy"),
+        "{msg}"
+    );
+}
