@@ -604,19 +604,18 @@ pub(crate) fn shares(p: &Problem, nodes: &[u64]) -> Vec<(usize, usize, u64)> {
 const SPLIT_PARTS: usize = 4;
 
 /// Appends the serving copies of `row`: a `Both` copy of every usable item and, where the row
-/// may use two or more accelerator types and a split pays, `Prefill` copies of the
-/// [`SPLIT_PARTS`] items cheapest per prefilled token and `Decode` copies of the ones cheapest
-/// per decoded token (the Mélange-style choice per phase: a FLOPS-rich part prefills, a
-/// bandwidth-rich one decodes).
+/// may use two or more accelerator types and a split pays, `Prefill` copies of the items of
+/// the [`SPLIT_PARTS`] parts cheapest per prefilled token (their cheapest item's price) and
+/// `Decode` copies of the items of the parts cheapest per decoded token (the Mélange-style
+/// choice per phase: a FLOPS-rich part prefills, a bandwidth-rich one decodes).
 ///
-/// A node doing both carries `1 / (1/prefill + 1/decode)`, so its cost per token is the sum
-/// of its per-phase costs: a split pays (in USD, at the linear relaxation) only when the part
-/// cheapest per prefilled token is not the one cheapest per decoded token, and the split of
-/// any part costs what the same part's `Both` nodes cost (and rounds up twice). Offering split
-/// copies only then, and only of the parts cheapest per phase, keeps the program small (three
-/// copies a candidate would triple its integer count); a split through a dearer part, which
-/// another envelope's budget or a supply cap could favour, is not considered. The `Both`
-/// copies are all kept, so the answer is never dearer than the best `both`-only one.
+/// A share doing both carries `1 / (1/prefill + 1/decode)` a node, which is the same node's
+/// time split between the two phases: a split pays only between two parts, when the part
+/// cheapest per prefilled token is not the one cheapest per decoded token. Offering split
+/// copies only then, and only of the parts cheapest per phase, keeps the program's columns
+/// few; a split through a dearer part, which another envelope's budget or a supply cap could
+/// favour, is not considered. The `Both` copies are all kept, so the answer is never dearer
+/// than the best `both`-only one.
 fn add_copies(
     p: &mut Problem,
     out: &mut Attached,
@@ -660,14 +659,30 @@ fn add_copies(
         copies.push((*i, Role::Both, r.both, r.source.clone()));
     }
     if split {
-        let rates_of = |i: usize| &usable.iter().find(|(k, _)| *k == i).expect("usable").1;
-        for &(i, _) in by_prefill.iter().take(SPLIT_PARTS) {
-            let r = rates_of(i);
-            copies.push((i, Role::Prefill, r.prefill, r.source.clone()));
+        // The parts (not the items) cheapest per token of the phase, and every item of those
+        // parts: the candidates of one part then have the same copies, and share them
+        // (`share_copies`).
+        let parts = |order: &[(usize, f64)]| {
+            let mut parts: Vec<&str> = Vec::new();
+            for &(i, _) in order {
+                let a = p.items[i].accelerator.as_str();
+                if parts.len() < SPLIT_PARTS && !parts.contains(&a) {
+                    parts.push(a);
+                }
+            }
+            let parts: Vec<String> = parts.into_iter().map(str::to_string).collect();
+            parts
+        };
+        let (pre, dec) = (parts(&by_prefill), parts(&by_decode));
+        for (i, r) in usable {
+            if pre.contains(&p.items[*i].accelerator) && r.prefill > 0.0 {
+                copies.push((*i, Role::Prefill, r.prefill, r.source.clone()));
+            }
         }
-        for &(i, _) in by_decode.iter().take(SPLIT_PARTS) {
-            let r = rates_of(i);
-            copies.push((i, Role::Decode, r.decode, r.source.clone()));
+        for (i, r) in usable {
+            if dec.contains(&p.items[*i].accelerator) && r.decode > 0.0 {
+                copies.push((*i, Role::Decode, r.decode, r.source.clone()));
+            }
         }
     }
     for (i, role, per_accel, source) in copies {
