@@ -721,6 +721,10 @@ pub(crate) fn holds(r: &Row, nodes: &[u64]) -> bool {
     r.slack(nodes) >= -1e-9 * scale
 }
 
+/// The most nodes of an item every `≤` row but the target still lets in, at row activities
+/// `act` and plan `x` (see `Part::rounded`).
+type Room<'a> = dyn Fn(&[f64], &[u64], usize) -> u64 + 'a;
+
 /// One connected group of items and the rows that touch them.
 struct Part<'a> {
     p: &'a Problem,
@@ -1218,14 +1222,13 @@ impl Part<'_> {
     /// down left short: first with more of a share whose candidate has bought nodes to spare
     /// (the least PFLOPS lost per token first), then with one more node of a candidate that may
     /// serve the row (the most tokens per USD first) wherever every `≤` row lets it in.
-    #[allow(clippy::too_many_arguments)]
     fn cover(
         &self,
         x: &mut [u64],
         act: &mut [f64],
         by_item: &[Vec<(usize, f64)>],
         local: &std::collections::HashMap<usize, usize>,
-        room: &dyn Fn(&[f64], &[u64], usize) -> u64,
+        room: &Room,
         ok: &dyn Fn(&[f64], usize) -> bool,
     ) {
         let add = |x: &mut [u64], act: &mut [f64], k: usize, n: u64| {
