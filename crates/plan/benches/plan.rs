@@ -244,12 +244,14 @@ fn services(c: &mut Criterion) {
     let p = plan(&scenario, &catalog, &AllowAll, &perf, &opts).unwrap();
     if benching() {
         println!(
-            "plan/services: {} candidates, {} services: status {}, gap {:.2e}, {} short, \
-             {} prefill/decode shares",
+            "plan/services: {} candidates, {} services: status {}, gap {:.2e}, value {:.3}, \
+             bound {:.3}, {} short, {} prefill/decode shares",
             scenario.candidates.len(),
             p.services.len(),
             p.status.as_str(),
             p.gap,
+            p.objective.value,
+            p.bound,
             p.services.iter().filter(|s| s.shortfall.is_some()).count(),
             p.services
                 .iter()
