@@ -205,6 +205,61 @@ fn issue_22_min_cost_covers_the_service_with_the_cheapest_mix() {
     assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
 }
 
+/// Two alike candidates (the same part at the same site, each capped below the demand) share
+/// one set of serving copies: the plan is the one the single candidate's by-hand cover gives,
+/// split over the two in whole nodes, every node of both serves, and the service's
+/// accelerators name both candidates and add up to the demand's share rounded up.
+#[test]
+fn issue_22_alike_candidates_share_their_copies_and_the_plan_splits_them_back() {
+    let mut s = load("serving.toml");
+    s.scenario.candidates.retain(|c| c.id != "h100-sg");
+    let mut twin = s.scenario.candidates[0].clone();
+    twin.id = "h20-sg-b".into();
+    s.scenario.candidates[0].max_nodes = Some(70);
+    twin.max_nodes = Some(70);
+    s.scenario.candidates.push(twin);
+    let p = plan(
+        &s.scenario,
+        &s.catalog,
+        &AllowAll,
+        &FixedMfu(0.4),
+        &opts(Objective::MinCost),
+    )
+    .unwrap();
+    let r20 = per_node(&s, "h20");
+    let demand = 4e9 / 86_400.0;
+    let a = (demand / r20 - 1e-9).ceil() as u64;
+    assert!(a > 70 && a <= 140, "the test needs both candidates: {a}");
+    let (n1, n2) = (nodes(&p, "h20-sg"), nodes(&p, "h20-sg-b"));
+    assert_eq!(n1 + n2, a, "{:#?}", p.lines);
+    assert!(n1 <= 70 && n2 <= 70);
+    assert!(
+        p.lines.iter().all(|l| l.nodes == l.serving_nodes),
+        "{:#?}",
+        p.lines
+    );
+    let cost = a as f64 * node_usd(1.2);
+    assert!((p.spend_usd - cost).abs() < 1e-6 * cost);
+    let svc = &p.services[0];
+    assert!(svc.shortfall.is_none(), "{svc:#?}");
+    let named: Vec<&str> = svc
+        .by_accelerator
+        .iter()
+        .filter_map(|b| b.candidate.as_deref())
+        .collect();
+    assert!(
+        named.contains(&"h20-sg") && named.contains(&"h20-sg-b"),
+        "{svc:#?}"
+    );
+    let accels: u64 = svc.by_accelerator.iter().map(|b| b.accelerators).sum();
+    let exact = 8.0 * demand / r20;
+    assert!(
+        accels as f64 >= exact && (accels as f64) < exact + 2.0 + 8e-3,
+        "{accels} for {exact}"
+    );
+    assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
+}
+
 /// Prefill on the FLOPS-rich part, decode on the bandwidth-rich one (issue 22 item 3's
 /// `role`): with H100s (989 TFLOPS, 3.35 TB/s at 2.0 USD an hour) and H20s (148 TFLOPS,
 /// 4.0 TB/s at 1.2) for a 70B model at five input tokens per output token, the plan's answer
