@@ -398,6 +398,7 @@ pub fn plan(
     // Over periods, the demand is a row per period (the period's own target, else the plan's),
     // and a first plan that meets them all is built before the MILP runs. Services are planned
     // on one date only (a plan over periods says so in its warnings).
+    let solve_began = std::time::Instant::now();
     let (p, lim, base, attached, shortfalls) = if over_periods {
         let targets: Vec<Option<f64>> = scenario
             .periods
@@ -459,6 +460,7 @@ pub fn plan(
         )?;
         (p, lim, base, attached, shortfalls)
     };
+    let base_s = solve_began.elapsed().as_secs_f64();
     let sol = &base.sol;
     let value = base.value;
     let status = base.status(opts.mip_gap);
@@ -489,10 +491,11 @@ pub fn plan(
             .map_or(1, |n| n.get())
             .min(jobs.len())
             .max(1);
-        // The re-solves together get about the wall time of one base solve (`ResolveBudget`):
-        // each its share of what is left, and once that is spent only the LP bound, so a plan
-        // over many periods, with a hundred binding rows, costs seconds, not minutes.
-        let budget = ResolveBudget::new(sopts.time_limit_s, threads, jobs.len());
+        // The re-solves together get ten times the base solve's wall time, at least a few
+        // seconds and at most its time limit (`ResolveBudget`): each its share of what is
+        // left, and once that is spent only the cut LP bound, so a plan over many periods, with
+        // a hundred binding rows, costs seconds, not minutes.
+        let budget = ResolveBudget::new(sopts.time_limit_s, base_s, threads, jobs.len());
         // The caller's cancellation flag (the server's pool) reaches the worker threads.
         let cancel = xpufleet_model::cancel::current();
         // Each thread takes the next job when it finishes one, so one slow re-solve does not
@@ -790,8 +793,21 @@ fn improve_over_periods(
 /// not get past its root, and the LP bound alone says as much.
 const RESOLVE_MIN_S: f64 = 0.5;
 
-/// The time the sensitivity re-solves share: the base solve's time limit, counted from when
-/// they start. Job `j` of `n_jobs` on `threads` threads gets its share of what is left, at most
+/// The sensitivity re-solves together get this many times the base solve's wall time, as the
+/// issue's speed goal allows a plan with sensitivities ten times what HiGHS takes for the
+/// plan...
+const RESOLVE_TIMES: f64 = 10.0;
+
+/// ...but at least this many seconds (the goal's own floor is 3 s for the whole plan; at most
+/// the time limit). Measured (docs/benchmarks.md, fifth round): the 48 re-solves of the
+/// 12-site issue-shaped plan take 21–25 CPU-seconds to be proven without a limit, far more than
+/// the goal leaves, so a plan quick to solve answers in about this long and the re-solves that
+/// stop at their share say their own gap.
+const RESOLVE_FLOOR_S: f64 = 4.0;
+
+/// The time the sensitivity re-solves share: ten times the base solve's wall time
+/// ([`RESOLVE_TIMES`]), at least [`RESOLVE_FLOOR_S`], at most the base solve's time limit,
+/// counted from when they start. Job `j` of `n_jobs` on `threads` threads gets its share of what is left, at most
 /// the whole limit, and at least [`RESOLVE_MIN_S`] while that much is left; once less is left
 /// no MILP runs and the
 /// re-solve reports the base plan under the relaxed program's LP bound, with that gap.
@@ -803,9 +819,11 @@ struct ResolveBudget {
 }
 
 impl ResolveBudget {
-    fn new(time_limit_s: Option<f64>, threads: usize, n_jobs: usize) -> ResolveBudget {
+    /// `base_s`: the seconds the base solve took.
+    fn new(time_limit_s: Option<f64>, base_s: f64, threads: usize, n_jobs: usize) -> ResolveBudget {
+        let shared_s = time_limit_s.map(|t| t.min((RESOLVE_TIMES * base_s).max(RESOLVE_FLOOR_S)));
         ResolveBudget {
-            deadline: crate::periods::deadline(time_limit_s),
+            deadline: crate::periods::deadline(shared_s),
             limit_s: time_limit_s.unwrap_or(f64::INFINITY),
             threads,
             n_jobs,
@@ -874,7 +892,7 @@ fn resensitise(
         Objective::ComputePerDollar => None,
     };
     if let Some((goal, scale, minimise)) = goal {
-        if let Some(lp) = model::lp_bound(p, relaxed, goal, sopts)? {
+        if let Some(lp) = model::cut_bound(p, relaxed, goal, sopts)? {
             let bound = if minimise {
                 (lp * scale).min(base.value)
             } else {
@@ -1562,7 +1580,7 @@ mod tests {
     /// more than one solve's limit, and none once it is too little for a MILP.
     #[test]
     fn resolve_budget_shares_one_time_limit() {
-        let b = ResolveBudget::new(Some(10.0), 2, 4);
+        let b = ResolveBudget::new(Some(10.0), 1.0, 2, 4);
         let t = b.opts(sopts(Some(10.0)), 0).unwrap().time_limit_s.unwrap();
         assert!((4.5..=5.0).contains(&t), "{t}");
         // The last job alone may use what is left, up to one solve's limit.
@@ -1570,13 +1588,29 @@ mod tests {
         assert!((9.5..=10.0).contains(&t), "{t}");
         // A hundred re-solves of a two-second budget: the first get the least a MILP is given
         // (while that much is left); once it is spent, the LP bound answers.
-        let b = ResolveBudget::new(Some(2.0), 2, 100);
+        let b = ResolveBudget::new(Some(2.0), 1.0, 2, 100);
         let t = b.opts(sopts(Some(2.0)), 0).unwrap().time_limit_s.unwrap();
         assert_eq!(t, RESOLVE_MIN_S);
-        let b = ResolveBudget::new(Some(0.2), 2, 100);
+        let b = ResolveBudget::new(Some(0.2), 1.0, 2, 100);
         assert!(b.opts(sopts(Some(0.2)), 0).is_none());
         // No time limit: no budget either.
-        let b = ResolveBudget::new(None, 2, 100);
+        let b = ResolveBudget::new(None, 1.0, 2, 100);
         assert_eq!(b.opts(sopts(None), 0).unwrap().time_limit_s, None);
+    }
+
+    /// A base solve of a tenth of a second leaves the re-solves the floor (4 s), not the
+    /// 10-s limit: job 0 of 4 on two threads gets half of it; a base solve of 0.6 s leaves
+    /// them ten times that.
+    #[test]
+    fn resolve_budget_is_ten_times_the_base_solve_at_least_the_floor() {
+        let b = ResolveBudget::new(Some(10.0), 0.1, 2, 4);
+        let t = b.opts(sopts(Some(10.0)), 0).unwrap().time_limit_s.unwrap();
+        assert!(
+            (RESOLVE_FLOOR_S / 2.0 - 0.1..=RESOLVE_FLOOR_S / 2.0).contains(&t),
+            "{t}"
+        );
+        let b = ResolveBudget::new(Some(10.0), 0.6, 2, 4);
+        let t = b.opts(sopts(Some(10.0)), 0).unwrap().time_limit_s.unwrap();
+        assert!((2.9..=3.0).contains(&t), "{t}");
     }
 }
