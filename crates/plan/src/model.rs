@@ -660,10 +660,9 @@ pub(crate) fn solve(
 }
 
 /// The LP relaxation's optimum of `goal` under `lim` (PFLOPS for max-compute, MUSD for min-cost):
-/// a proven bound on the integer optimum; `None` when even the relaxation is infeasible. It is
-/// the proof behind skipping a sensitivity re-solve: when relaxing a constraint leaves this
-/// bound within the gap of the base plan's value, the constraint's dual is (as good as) zero and
-/// the base plan stays the answer.
+/// a proven bound on the integer optimum; `None` when even the relaxation is infeasible. The
+/// planner uses [`cut_bound`], tighter; tests compare plans with this one.
+#[cfg(test)]
 pub(crate) fn lp_bound(
     p: &Problem,
     lim: &Limits,
@@ -694,8 +693,11 @@ pub(crate) fn lp_bound(
 }
 
 /// The LP relaxation's optimum of `goal` under `lim` after rounds of MIR cuts (as the search
-/// makes at its root): a bound on the integer optimum at least as tight as [`lp_bound`]'s, for
-/// a few more LP solves; `None` when even the relaxation is infeasible.
+/// makes at its root): a proven bound on the integer optimum, at least as tight as the plain
+/// LP's, for a few more LP solves; `None` when even the relaxation is infeasible. It is the
+/// proof behind skipping a sensitivity re-solve: when relaxing a constraint leaves this bound
+/// within the gap of the base plan's value, the constraint's dual is (as good as) zero and the
+/// base plan stays the answer.
 pub(crate) fn cut_bound(
     p: &Problem,
     lim: &Limits,

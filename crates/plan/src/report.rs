@@ -498,38 +498,43 @@ pub fn plan(
         let budget = ResolveBudget::new(sopts.time_limit_s, base_s, threads, jobs.len());
         // The caller's cancellation flag (the server's pool) reaches the worker threads.
         let cancel = xpufleet_model::cancel::current();
-        // Each thread takes the next job when it finishes one, so one slow re-solve does not
-        // hold back the others; the results are put back in constraint order.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut results: Vec<(usize, String, Result<Option<Outcome>, PlanError>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|_| {
-                        let (p, base, jobs, next, budget) = (&p, &base, &jobs, &next, &budget);
-                        let cancel = cancel.clone();
-                        scope.spawn(move || {
-                            xpufleet_model::cancel::within(cancel, || {
-                                let mut done = Vec::new();
-                                loop {
-                                    let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                    let Some((k, relaxed, step)) = jobs.get(j) else {
-                                        break;
-                                    };
-                                    let milp = budget.opts(sopts, j);
-                                    let r =
-                                        resensitise(p, relaxed, objective, sopts, milp, base, opts);
-                                    done.push((*k, step.clone(), r));
-                                }
-                                done
-                            })
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            });
+        // First every relaxed program's cut LP bound (a few LPs each): a re-solve it proves
+        // is answered there. The others then re-solve the MILP, the smallest headroom (the
+        // gap between that bound and the base plan) first: those are the likeliest to be
+        // proven in their share when the shared time runs short, and what is left at the end
+        // falls to the hardest. Each thread takes the next job when it finishes one, so one
+        // slow re-solve does not hold back the others; the results are put back in constraint
+        // order.
+        let bounds = pool(threads, &cancel, jobs.len(), |j| {
+            let (_, relaxed, _) = &jobs[j];
+            resensitise(&p, relaxed, objective, sopts, None, &base, opts)
+        });
+        let mut results: Vec<(usize, String, Result<Option<Outcome>, PlanError>)> = Vec::new();
+        let mut milps: Vec<(usize, f64)> = Vec::new();
+        for (j, r) in bounds.into_iter().enumerate() {
+            match r {
+                Ok(Some(o)) if o.status(opts.mip_gap) != SolveStatus::TimeLimit => {
+                    results.push((jobs[j].0, jobs[j].2.clone(), Ok(Some(o))))
+                }
+                Ok(Some(o)) => milps.push((j, o.gap)),
+                // No bound without a MILP (compute-per-dollar) or none at all: the MILP says.
+                _ => milps.push((j, f64::INFINITY)),
+            }
+        }
+        milps.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        let budget = ResolveBudget {
+            n_jobs: milps.len(),
+            ..budget
+        };
+        let solved = pool(threads, &cancel, milps.len(), |m| {
+            let (_, relaxed, _) = &jobs[milps[m].0];
+            let milp = budget.opts(sopts, m);
+            resensitise(&p, relaxed, objective, sopts, milp, &base, opts)
+        });
+        for (m, r) in solved.into_iter().enumerate() {
+            let (k, _, step) = &jobs[milps[m].0];
+            results.push((*k, step.clone(), r));
+        }
         results.sort_by_key(|(k, _, _)| *k);
         for (k, step, r) in results {
             let c = &mut constraints[k];
@@ -915,6 +920,44 @@ fn resensitise(
             "the sensitivities' shared time was spent before this re-solve".into(),
         )),
     }
+}
+
+/// `f(0..n)` on `threads` threads, each taking the next index when it finishes one, under the
+/// caller's cancellation flag; the answers in index order.
+fn pool<T: Send>(
+    threads: usize,
+    cancel: &Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    n: usize,
+    f: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(n).max(1))
+            .map(|_| {
+                let (next, f) = (&next, &f);
+                let cancel = cancel.clone();
+                scope.spawn(move || {
+                    xpufleet_model::cancel::within(cancel, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if j >= n {
+                                break;
+                            }
+                            done.push((j, f(j)));
+                        }
+                        done
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(j, _)| *j);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Solves for `objective` under `lim`; `None` when no plan satisfies the constraints. `start`,
