@@ -513,7 +513,7 @@ pub fn plan(
         let mut milps: Vec<(usize, f64)> = Vec::new();
         for (j, r) in bounds.into_iter().enumerate() {
             match r {
-                Ok(Some(o)) if o.status(opts.mip_gap) != SolveStatus::TimeLimit => {
+                Ok(Some(o)) if o.within(opts.mip_gap) => {
                     results.push((jobs[j].0, jobs[j].2.clone(), Ok(Some(o))))
                 }
                 Ok(Some(o)) => milps.push((j, o.gap)),
@@ -750,6 +750,13 @@ impl Outcome {
         }
     }
 
+    /// Whether the proven gap is within `requested` itself (no allowance for floating point
+    /// below 10⁻⁹, as [`Outcome::status`] makes): a bound that proves the base plan under a
+    /// relaxation answers for a MILP only then.
+    fn within(&self, requested: f64) -> bool {
+        self.gap <= requested * (1.0 + 1e-9)
+    }
+
     fn status(&self, requested: f64) -> SolveStatus {
         if self.gap <= 1e-9 {
             SolveStatus::Optimal
@@ -909,7 +916,7 @@ fn resensitise(
                 bound: lp,
             };
             let o = Outcome::new(kept, base.value, bound, 0, minimise);
-            if o.status(opts.mip_gap) != SolveStatus::TimeLimit || milp.is_none() {
+            if o.within(opts.mip_gap) || milp.is_none() {
                 return Ok(Some(o));
             }
         }
