@@ -499,10 +499,11 @@ pub fn plan(
         // The caller's cancellation flag (the server's pool) reaches the worker threads.
         let cancel = xpufleet_model::cancel::current();
         // First every relaxed program's cut LP bound (a few LPs each): a re-solve it proves
-        // is answered there. The others then re-solve the MILP, the smallest headroom (the
-        // gap between that bound and the base plan) first: those are the likeliest to be
-        // proven in their share when the shared time runs short, and what is left at the end
-        // falls to the hardest. Each thread takes the next job when it finishes one, so one
+        // is answered there. The others then re-solve the MILP, the largest headroom (the gap
+        // between that bound and the base plan) first: when the shared time runs short, the
+        // re-solves left with only their bound are those whose bound was already the closest,
+        // so the largest gap reported is the least it can be (and the re-solves that move the
+        // plan most, a budget's, get their MILP first). Each thread takes the next job when it finishes one, so one
         // slow re-solve does not hold back the others; the results are put back in constraint
         // order.
         let bounds = pool(threads, &cancel, jobs.len(), |j| {
@@ -521,7 +522,7 @@ pub fn plan(
                 _ => milps.push((j, f64::INFINITY)),
             }
         }
-        milps.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        milps.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let budget = ResolveBudget {
             n_jobs: milps.len(),
             ..budget
