@@ -932,9 +932,13 @@ mod tests {
                             .sum::<f64>();
                     prop_assert!(v <= rc + tol(v), "{} above its reduced-cost bound {}", v, rc);
                     if let Some((lo, hi, removed)) = &fixed {
-                        let outside = (0..n).any(|j| (x[j] as f64) < lo[j] || (x[j] as f64) > hi[j]);
+                        let outside =
+                            (0..n).any(|j| (x[j] as f64) < lo[j] || (x[j] as f64) > hi[j]);
                         if outside {
-                            prop_assert!(v <= removed + tol(v), "{:?} worth {} was fixed away ({})", x, v, removed);
+                            prop_assert!(
+                                v <= removed + tol(v),
+                                "{:?} worth {} was fixed away ({})", x, v, removed
+                            );
                         }
                     }
                 }

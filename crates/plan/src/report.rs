@@ -503,9 +503,9 @@ pub fn plan(
         // between that bound and the base plan) first: when the shared time runs short, the
         // re-solves left with only their bound are those whose bound was already the closest,
         // so the largest gap reported is the least it can be (and the re-solves that move the
-        // plan most, a budget's, get their MILP first). Each thread takes the next job when it finishes one, so one
-        // slow re-solve does not hold back the others; the results are put back in constraint
-        // order.
+        // plan most, a budget's, get their MILP first). Each thread takes the next job when it
+        // finishes one, so one slow re-solve does not hold back the others; the results are
+        // put back in constraint order.
         let bounds = pool(threads, &cancel, jobs.len(), |j| {
             let (_, relaxed, _) = &jobs[j];
             resensitise(&p, relaxed, objective, sopts, None, &base, opts)
@@ -820,10 +820,10 @@ const RESOLVE_FLOOR_S: f64 = 4.0;
 
 /// The time the sensitivity re-solves share: ten times the base solve's wall time
 /// ([`RESOLVE_TIMES`]), at least [`RESOLVE_FLOOR_S`], at most the base solve's time limit,
-/// counted from when they start. Job `j` of `n_jobs` on `threads` threads gets its share of what is left, at most
-/// the whole limit, and at least [`RESOLVE_MIN_S`] while that much is left; once less is left
-/// no MILP runs and the
-/// re-solve reports the base plan under the relaxed program's LP bound, with that gap.
+/// counted from when they start. Job `j` of `n_jobs` on `threads` threads gets its share of
+/// what is left, at most the whole limit, and at least [`RESOLVE_MIN_S`] while that much is
+/// left; once less is left no MILP runs and the re-solve reports the base plan under the
+/// relaxed program's cut LP bound, with that gap.
 struct ResolveBudget {
     deadline: Option<std::time::Instant>,
     limit_s: f64,
