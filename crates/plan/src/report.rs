@@ -803,8 +803,10 @@ fn improve_over_periods(
 }
 
 /// The least time limit a sensitivity re-solve's MILP gets, seconds: below it the search would
-/// not get past its root, and the LP bound alone says as much.
-const RESOLVE_MIN_S: f64 = 0.5;
+/// not get past its root, and the cut LP bound alone says as much. Measured against 0.5 s
+/// (docs/benchmarks.md, fifth round): with the shared time short, more re-solves with a
+/// quarter of a second each prove more and leave smaller gaps than fewer with half a second.
+const RESOLVE_MIN_S: f64 = 0.25;
 
 /// The sensitivity re-solves together get this many times the base solve's wall time, as the
 /// issue's speed goal allows a plan with sensitivities ten times what HiGHS takes for the
