@@ -39,6 +39,9 @@ pub(crate) struct Program<'a> {
     pub node_limit: u64,
     /// Nodes between two neighbourhood searches ([`RINS_EVERY`] for a plan).
     pub rins_every: u64,
+    /// Whether the root fixes variables by their reduced costs (the program's own search; a
+    /// neighbourhood's small search does not pay for the dual solve).
+    pub fixing: bool,
 }
 
 /// What the caller's heuristics do for the search: turn a node's LP point into a feasible
@@ -212,16 +215,18 @@ fn within(short: f64, v: f64, floor: f64, gap: f64) -> bool {
 
 /// The program's LP relaxation as a microlp problem; each row scaled so its largest number is 1
 /// (budgets of 4e10 next to node prices of 7e5 strain the simplex's tolerances otherwise).
-fn lp(pr: &Program, h: &dyn Heuristics) -> (Problem, Vec<Variable>) {
+/// Variables' bounds `lo ≤ x ≤ hi` give the LP's columns (the program's own are `0 ≤ x ≤ ub`),
+/// in the variables' own units (see [`Heuristics::scale`]).
+fn lp(pr: &Program, h: &dyn Heuristics, lo: &[f64], hi: &[f64]) -> (Problem, Vec<Variable>) {
     let mut pb = Problem::new(OptimizationDirection::Maximize);
     if let Some(d) = pr.deadline {
         pb.set_time_limit(d.saturating_duration_since(Instant::now()));
     }
     let xs: Vec<Variable> =
         pr.c.iter()
-            .zip(pr.ub)
+            .zip(lo.iter().zip(hi))
             .enumerate()
-            .map(|(k, (&c, &u))| pb.add_var(c * h.scale(k), (0.0, u / h.scale(k))))
+            .map(|(k, (&c, (&l, &u)))| pb.add_var(c * h.scale(k), (l / h.scale(k), u / h.scale(k))))
             .collect();
     for (coefs, rhs) in pr.rows {
         let (e, rhs) = lp_row(coefs, *rhs, &xs, h);
@@ -258,6 +263,122 @@ fn point(sol: &Solution, xs: &[Variable], h: &dyn Heuristics) -> Vec<f64> {
         .collect()
 }
 
+/// The factor a row is multiplied by in the LP: one over its largest number.
+fn row_scale(coefs: &[(usize, f64)], rhs: f64) -> f64 {
+    let scale = coefs.iter().map(|(_, a)| a.abs()).fold(rhs.abs(), f64::max);
+    if scale > 0.0 {
+        1.0 / scale
+    } else {
+        1.0
+    }
+}
+
+/// A dual bound and reduced costs of the LP relaxation: `bound` ≥ `Σ c·x` for every `x` with
+/// `0 ≤ x ≤ ub` that satisfies the rows, and `c·x ≤ bound + Σ_j d_j·x_j` for `d_j < 0`,
+/// `c·x ≤ bound − Σ_j d_j·(ub_j − x_j)` for `d_j > 0`.
+struct Duals {
+    bound: f64,
+    /// Reduced costs `c − Aᵀy`.
+    d: Vec<f64>,
+}
+
+/// Duals of the LP relaxation from its dual program, solved by microlp (which gives no duals
+/// of its own): `min bᵀy + ubᵀz` over `Aᵀy + z ≥ c`, `y, z ≥ 0`, on the LP's scaled rows.
+/// Whatever `y ≥ 0` the simplex returns, the bound and reduced costs are computed from it here
+/// by weak duality, so they are valid even if the dual solve is inexact: a loose `y` gives a
+/// looser bound, never a wrong one. `None` when the dual solve fails or the bound is not finite.
+fn duals(pr: &Program) -> Option<Duals> {
+    let n = pr.c.len();
+    if pr.ub.iter().any(|u| !u.is_finite()) {
+        return None;
+    }
+    let mut pb = Problem::new(OptimizationDirection::Minimize);
+    if let Some(d) = pr.deadline {
+        pb.set_time_limit(d.saturating_duration_since(Instant::now()));
+    }
+    let scales: Vec<f64> = pr.rows.iter().map(|(a, b)| row_scale(a, *b)).collect();
+    let ys: Vec<Variable> = pr
+        .rows
+        .iter()
+        .zip(&scales)
+        .map(|((_, b), s)| pb.add_var(b * s, (0.0, f64::INFINITY)))
+        .collect();
+    let mut cols: Vec<LinearExpr> = (0..n).map(|_| LinearExpr::empty()).collect();
+    for ((coefs, _), (y, s)) in pr.rows.iter().zip(ys.iter().zip(&scales)) {
+        for &(k, a) in coefs {
+            cols[k].add(*y, a * s);
+        }
+    }
+    for (k, mut e) in cols.into_iter().enumerate() {
+        let z = pb.add_var(pr.ub[k], (0.0, f64::INFINITY));
+        e.add(z, 1.0);
+        pb.add_constraint(e, ComparisonOp::Ge, pr.c[k]);
+    }
+    let sol = match pb.solve() {
+        Ok(microlp::SolveOutcome::Solution(s)) => s,
+        _ => return None,
+    };
+    let y: Vec<f64> = ys.iter().map(|v| sol.var_value_raw(*v).max(0.0)).collect();
+    let mut d = pr.c.to_vec();
+    let mut bound = 0.0;
+    for (((coefs, b), s), &yr) in pr.rows.iter().zip(&scales).zip(&y) {
+        if yr == 0.0 {
+            continue;
+        }
+        bound += yr * s * b;
+        for &(k, a) in coefs {
+            d[k] -= yr * s * a;
+        }
+    }
+    bound += d
+        .iter()
+        .zip(pr.ub)
+        .filter(|(d, _)| **d > 0.0)
+        .map(|(d, u)| d * u)
+        .sum::<f64>();
+    bound.is_finite().then_some(Duals { bound, d })
+}
+
+/// Reduced-cost fixing: the bounds `(lo, hi)` outside which no plan can beat the incumbent
+/// `v` by more than the gap (every such plan's value is at most `threshold`), and the largest
+/// bound of a region taken away (at most `threshold`), or `None` when nothing is fixed. With
+/// `d_j < 0`, a plan with `x_j ≥ m` is worth at most `bound + d_j·m`; with `d_j > 0`, one with
+/// `x_j ≤ ub_j − m` at most `bound − d_j·m`.
+fn fixing(pr: &Program, du: &Duals, threshold: f64) -> Option<(Vec<f64>, Vec<f64>, f64)> {
+    let slack = du.bound - threshold;
+    if !(slack.is_finite() && slack > 0.0) {
+        return None;
+    }
+    // A removed region must be worth at most this: the threshold less a hair for rounding.
+    let safe = threshold - 1e-9 * threshold.abs().max(1.0);
+    let mut lo = vec![0.0; pr.c.len()];
+    let mut hi = pr.ub.to_vec();
+    let mut removed = f64::NEG_INFINITY;
+    let mut any = false;
+    for (k, &dk) in du.d.iter().enumerate() {
+        let step = dk.abs();
+        if step <= 1e-12 * du.bound.abs().max(1.0) || pr.ub[k] < 1.0 {
+            continue;
+        }
+        // The least number of steps away from the LP's side that cannot pay.
+        let mut m = (slack / step).ceil().max(1.0);
+        while du.bound - step * m > safe {
+            m += 1.0;
+        }
+        if m > pr.ub[k] {
+            continue;
+        }
+        if dk < 0.0 {
+            hi[k] = m - 1.0;
+        } else {
+            lo[k] = pr.ub[k] - (m - 1.0);
+        }
+        removed = removed.max(du.bound - step * m);
+        any = true;
+    }
+    any.then_some((lo, hi, removed))
+}
+
 /// Solves `pr` from the feasible `start` (if any) to the requested gap or a limit.
 /// `Ok(None)`: proven infeasible (the LP relaxation is, or the tree holds no integer point).
 pub(crate) fn solve(
@@ -282,20 +403,63 @@ pub(crate) fn solve(
         }
         false
     };
-    let (pb, xs) = lp(pr, h);
-    let root = match pb.solve() {
+    let zeros = vec![0.0; n];
+    let (pb, xs) = lp(pr, h, &zeros, pr.ub);
+    let interrupted = |inc: Option<(Vec<u64>, f64)>| Outcome {
+        x: inc.map(|(x, _)| x),
+        bound: f64::INFINITY,
+        stop: Stop::Limit,
+    };
+    let mut root = match pb.solve() {
         Ok(microlp::SolveOutcome::Solution(s)) => s,
-        Ok(microlp::SolveOutcome::Interrupted(_)) => {
-            return Ok(Some(Outcome {
-                x: inc.map(|(x, _)| x),
-                bound: f64::INFINITY,
-                stop: Stop::Limit,
-            }))
-        }
+        Ok(microlp::SolveOutcome::Interrupted(_)) => return Ok(Some(interrupted(inc))),
         Err(microlp::Error::Infeasible) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let root_bound = root.objective();
+    let mut root_bound = root.objective();
+    // The largest bound of a node pruned because it could not beat the incumbent by more than
+    // the gap: the proven bound never drops below it.
+    let mut pruned_bound = f64::NEG_INFINITY;
+    let threshold = |v: f64| v + pr.gap * v.abs().max(pr.floor);
+    // Reduced-cost fixing at the root, when there is an incumbent the root LP does not already
+    // prove: the dual bound and reduced costs take away the values of a variable no plan better
+    // than the incumbent by more than the gap can have, and the tree searches what is left.
+    let mut xs = xs;
+    if let Some((_, v)) = inc
+        .as_ref()
+        .filter(|(_, v)| pr.fixing && !within(root_bound - v, *v, pr.floor, pr.gap))
+    {
+        if let Some(du) = duals(pr) {
+            root_bound = root_bound.min(du.bound);
+            if let Some((mut lo, mut hi, removed)) = fixing(pr, &du, threshold(*v)) {
+                // Continuous columns (serving shares) keep their bounds: a bound taken away
+                // from them would be in units the rounding does not respect. Keeping a region
+                // only loosens the bound `removed` stands for, never makes it wrong.
+                for k in (0..n).filter(|&k| h.continuous(k)) {
+                    (lo[k], hi[k]) = (0.0, pr.ub[k]);
+                }
+                let (pb, fixed_xs) = lp(pr, h, &lo, &hi);
+                match pb.solve() {
+                    Ok(microlp::SolveOutcome::Solution(s)) => {
+                        root = s;
+                        xs = fixed_xs;
+                        pruned_bound = removed;
+                    }
+                    Ok(microlp::SolveOutcome::Interrupted(_)) => return Ok(Some(interrupted(inc))),
+                    // Nothing better than the incumbent by more than the gap is left.
+                    Err(microlp::Error::Infeasible) => {
+                        let v = *v;
+                        return Ok(Some(Outcome {
+                            x: inc.map(|(x, _)| x),
+                            bound: removed.max(v).min(root_bound),
+                            stop: Stop::Done,
+                        }));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
     let mut pc = PseudoCosts {
         sum: vec![[0.0; 2]; n],
         count: vec![[0; 2]; n],
@@ -304,9 +468,6 @@ pub(crate) fn solve(
     let mut seq = 0u64;
     let mut nodes = 0u64;
     let mut next_rins = pr.rins_every / 4;
-    // The largest bound of a node pruned because it could not beat the incumbent by more than
-    // the gap: the proven bound never drops below it.
-    let mut pruned_bound = f64::NEG_INFINITY;
     let prunable = |b: f64, inc: &Option<(Vec<u64>, f64)>| {
         inc.as_ref()
             .is_some_and(|(_, v)| within(b - v, *v, pr.floor, pr.gap))
@@ -748,6 +909,7 @@ mod tests {
                 deadline: None,
                 node_limit: 100_000,
                 rins_every: 1,
+                fixing: true,
             };
             let h = Bare(&pr);
             let truth = brute(&pr);
@@ -761,6 +923,79 @@ mod tests {
                     let t = truth.expect("brute force finds a plan too");
                     prop_assert!((v - t).abs() <= 1e-6 * t.abs().max(1.0), "{} vs {}", v, t);
                 }
+            }
+        }
+
+        /// The dual bound is at least every integer point's value, and so is each point's
+        /// reduced-cost bound (`bound + Σ d_j·x_j` over `d_j < 0`, `bound − Σ d_j·(ub_j −
+        /// x_j)` over `d_j > 0`); reduced-cost fixing at any threshold takes away only points
+        /// worth at most what it says it took away, which is at most the threshold.
+        #[test]
+        fn duals_bound_every_point_and_fixing_keeps_every_better_one(
+            (c, ub, rows) in program(),
+            below in 0.0f64..3.0,
+        ) {
+            let pr = Program {
+                c: &c,
+                ub: &ub,
+                rows: &rows,
+                gap: 0.0,
+                floor: 0.0,
+                deadline: None,
+                node_limit: 100_000,
+                rins_every: RINS_EVERY,
+                fixing: true,
+            };
+            let Some(du) = duals(&pr) else {
+                // The dual fails only when the LP is infeasible (the dual unbounded).
+                prop_assert!(brute(&pr).is_none());
+                return Ok(());
+            };
+            let h = Bare(&pr);
+            let tol = |v: f64| 1e-7 * v.abs().max(1.0);
+            // A threshold below the optimum, so that fixing has something to take away.
+            let threshold = brute(&pr).map_or(0.0, |t| t - below);
+            let fixed = fixing(&pr, &du, threshold);
+            if let Some((_, _, removed)) = &fixed {
+                prop_assert!(*removed <= threshold);
+            }
+            let n = c.len();
+            let mut x = vec![0u64; n];
+            loop {
+                if h.feasible(&x) {
+                    let v: f64 = x.iter().zip(&c).map(|(&v, c)| v as f64 * c).sum();
+                    prop_assert!(v <= du.bound + tol(v), "{} above the dual bound {}", v, du.bound);
+                    let rc: f64 = du.bound
+                        + (0..n)
+                            .map(|j| {
+                                if du.d[j] < 0.0 {
+                                    du.d[j] * x[j] as f64
+                                } else {
+                                    -du.d[j] * (ub[j] - x[j] as f64)
+                                }
+                            })
+                            .sum::<f64>();
+                    prop_assert!(v <= rc + tol(v), "{} above its reduced-cost bound {}", v, rc);
+                    if let Some((lo, hi, removed)) = &fixed {
+                        let outside =
+                            (0..n).any(|j| (x[j] as f64) < lo[j] || (x[j] as f64) > hi[j]);
+                        if outside {
+                            prop_assert!(
+                                v <= removed + tol(v),
+                                "{:?} worth {} was fixed away ({})", x, v, removed
+                            );
+                        }
+                    }
+                }
+                let mut k = 0;
+                while k < n && x[k] as f64 >= ub[k] {
+                    x[k] = 0;
+                    k += 1;
+                }
+                if k == n {
+                    break;
+                }
+                x[k] += 1;
             }
         }
 
@@ -778,6 +1013,7 @@ mod tests {
                 deadline: None,
                 node_limit: 100_000,
                 rins_every: RINS_EVERY,
+                fixing: true,
             };
             let h = Bare(&pr);
             let truth = brute(&pr);

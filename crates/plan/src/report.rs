@@ -398,6 +398,7 @@ pub fn plan(
     // Over periods, the demand is a row per period (the period's own target, else the plan's),
     // and a first plan that meets them all is built before the MILP runs. Services are planned
     // on one date only (a plan over periods says so in its warnings).
+    let solve_began = std::time::Instant::now();
     let (p, lim, base, attached, shortfalls) = if over_periods {
         let targets: Vec<Option<f64>> = scenario
             .periods
@@ -459,6 +460,7 @@ pub fn plan(
         )?;
         (p, lim, base, attached, shortfalls)
     };
+    let base_s = solve_began.elapsed().as_secs_f64();
     let sol = &base.sol;
     let value = base.value;
     let status = base.status(opts.mip_gap);
@@ -489,44 +491,51 @@ pub fn plan(
             .map_or(1, |n| n.get())
             .min(jobs.len())
             .max(1);
-        // The re-solves together get about the wall time of one base solve (`ResolveBudget`):
-        // each its share of what is left, and once that is spent only the LP bound, so a plan
-        // over many periods, with a hundred binding rows, costs seconds, not minutes.
-        let budget = ResolveBudget::new(sopts.time_limit_s, threads, jobs.len());
+        // The re-solves together get ten times the base solve's wall time, at least a few
+        // seconds and at most its time limit (`ResolveBudget`): each its share of what is
+        // left, and once that is spent only the cut LP bound, so a plan over many periods, with
+        // a hundred binding rows, costs seconds, not minutes.
+        let budget = ResolveBudget::new(sopts.time_limit_s, base_s, threads, jobs.len());
         // The caller's cancellation flag (the server's pool) reaches the worker threads.
         let cancel = xpufleet_model::cancel::current();
-        // Each thread takes the next job when it finishes one, so one slow re-solve does not
-        // hold back the others; the results are put back in constraint order.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut results: Vec<(usize, String, Result<Option<Outcome>, PlanError>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|_| {
-                        let (p, base, jobs, next, budget) = (&p, &base, &jobs, &next, &budget);
-                        let cancel = cancel.clone();
-                        scope.spawn(move || {
-                            xpufleet_model::cancel::within(cancel, || {
-                                let mut done = Vec::new();
-                                loop {
-                                    let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                    let Some((k, relaxed, step)) = jobs.get(j) else {
-                                        break;
-                                    };
-                                    let milp = budget.opts(sopts, j);
-                                    let r =
-                                        resensitise(p, relaxed, objective, sopts, milp, base, opts);
-                                    done.push((*k, step.clone(), r));
-                                }
-                                done
-                            })
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            });
+        // First every relaxed program's cut LP bound (a few LPs each): a re-solve it proves
+        // is answered there. The others then re-solve the MILP, the largest headroom (the gap
+        // between that bound and the base plan) first: when the shared time runs short, the
+        // re-solves left with only their bound are those whose bound was already the closest,
+        // so the largest gap reported is the least it can be (and the re-solves that move the
+        // plan most, a budget's, get their MILP first). Each thread takes the next job when it
+        // finishes one, so one slow re-solve does not hold back the others; the results are
+        // put back in constraint order.
+        let bounds = pool(threads, &cancel, jobs.len(), |j| {
+            let (_, relaxed, _) = &jobs[j];
+            resensitise(&p, relaxed, objective, sopts, None, &base, opts)
+        });
+        let mut results: Vec<(usize, String, Result<Option<Outcome>, PlanError>)> = Vec::new();
+        let mut milps: Vec<(usize, f64)> = Vec::new();
+        for (j, r) in bounds.into_iter().enumerate() {
+            match r {
+                Ok(Some(o)) if o.within(opts.mip_gap) => {
+                    results.push((jobs[j].0, jobs[j].2.clone(), Ok(Some(o))))
+                }
+                Ok(Some(o)) => milps.push((j, o.gap)),
+                // No bound without a MILP (compute-per-dollar) or none at all: the MILP says.
+                _ => milps.push((j, f64::INFINITY)),
+            }
+        }
+        milps.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let budget = ResolveBudget {
+            n_jobs: milps.len(),
+            ..budget
+        };
+        let solved = pool(threads, &cancel, milps.len(), |m| {
+            let (_, relaxed, _) = &jobs[milps[m].0];
+            let milp = budget.opts(sopts, m);
+            resensitise(&p, relaxed, objective, sopts, milp, &base, opts)
+        });
+        for (m, r) in solved.into_iter().enumerate() {
+            let (k, _, step) = &jobs[milps[m].0];
+            results.push((*k, step.clone(), r));
+        }
         results.sort_by_key(|(k, _, _)| *k);
         for (k, step, r) in results {
             let c = &mut constraints[k];
@@ -742,6 +751,13 @@ impl Outcome {
         }
     }
 
+    /// Whether the proven gap is within `requested` itself (no allowance for floating point
+    /// below 10⁻⁹, as [`Outcome::status`] makes): a bound that proves the base plan under a
+    /// relaxation answers for a MILP only then.
+    fn within(&self, requested: f64) -> bool {
+        self.gap <= requested * (1.0 + 1e-9)
+    }
+
     fn status(&self, requested: f64) -> SolveStatus {
         if self.gap <= 1e-9 {
             SolveStatus::Optimal
@@ -787,14 +803,29 @@ fn improve_over_periods(
 }
 
 /// The least time limit a sensitivity re-solve's MILP gets, seconds: below it the search would
-/// not get past its root, and the LP bound alone says as much.
-const RESOLVE_MIN_S: f64 = 0.5;
+/// not get past its root, and the cut LP bound alone says as much. Measured against 0.5 s
+/// (docs/benchmarks.md, fifth round): with the shared time short, more re-solves with a
+/// quarter of a second each prove more and leave smaller gaps than fewer with half a second.
+const RESOLVE_MIN_S: f64 = 0.25;
 
-/// The time the sensitivity re-solves share: the base solve's time limit, counted from when
-/// they start. Job `j` of `n_jobs` on `threads` threads gets its share of what is left, at most
-/// the whole limit, and at least [`RESOLVE_MIN_S`] while that much is left; once less is left
-/// no MILP runs and the
-/// re-solve reports the base plan under the relaxed program's LP bound, with that gap.
+/// The sensitivity re-solves together get this many times the base solve's wall time, as the
+/// issue's speed goal allows a plan with sensitivities ten times what HiGHS takes for the
+/// plan...
+const RESOLVE_TIMES: f64 = 10.0;
+
+/// ...but at least this many seconds (the goal's own floor is 3 s for the whole plan; at most
+/// the time limit). Measured (docs/benchmarks.md, fifth round): the 48 re-solves of the
+/// 12-site issue-shaped plan take 21–25 CPU-seconds to be proven without a limit, far more than
+/// the goal leaves, so a plan quick to solve answers in about this long and the re-solves that
+/// stop at their share say their own gap.
+const RESOLVE_FLOOR_S: f64 = 4.0;
+
+/// The time the sensitivity re-solves share: ten times the base solve's wall time
+/// ([`RESOLVE_TIMES`]), at least [`RESOLVE_FLOOR_S`], at most the base solve's time limit,
+/// counted from when they start. Job `j` of `n_jobs` on `threads` threads gets its share of
+/// what is left, at most the whole limit, and at least [`RESOLVE_MIN_S`] while that much is
+/// left; once less is left no MILP runs and the re-solve reports the base plan under the
+/// relaxed program's cut LP bound, with that gap.
 struct ResolveBudget {
     deadline: Option<std::time::Instant>,
     limit_s: f64,
@@ -803,9 +834,11 @@ struct ResolveBudget {
 }
 
 impl ResolveBudget {
-    fn new(time_limit_s: Option<f64>, threads: usize, n_jobs: usize) -> ResolveBudget {
+    /// `base_s`: the seconds the base solve took.
+    fn new(time_limit_s: Option<f64>, base_s: f64, threads: usize, n_jobs: usize) -> ResolveBudget {
+        let shared_s = time_limit_s.map(|t| t.min((RESOLVE_TIMES * base_s).max(RESOLVE_FLOOR_S)));
         ResolveBudget {
-            deadline: crate::periods::deadline(time_limit_s),
+            deadline: crate::periods::deadline(shared_s),
             limit_s: time_limit_s.unwrap_or(f64::INFINITY),
             threads,
             n_jobs,
@@ -874,7 +907,7 @@ fn resensitise(
         Objective::ComputePerDollar => None,
     };
     if let Some((goal, scale, minimise)) = goal {
-        if let Some(lp) = model::lp_bound(p, relaxed, goal, sopts)? {
+        if let Some(lp) = model::cut_bound(p, relaxed, goal, sopts)? {
             let bound = if minimise {
                 (lp * scale).min(base.value)
             } else {
@@ -886,7 +919,7 @@ fn resensitise(
                 bound: lp,
             };
             let o = Outcome::new(kept, base.value, bound, 0, minimise);
-            if o.status(opts.mip_gap) != SolveStatus::TimeLimit || milp.is_none() {
+            if o.within(opts.mip_gap) || milp.is_none() {
                 return Ok(Some(o));
             }
         }
@@ -897,6 +930,44 @@ fn resensitise(
             "the sensitivities' shared time was spent before this re-solve".into(),
         )),
     }
+}
+
+/// `f(0..n)` on `threads` threads, each taking the next index when it finishes one, under the
+/// caller's cancellation flag; the answers in index order.
+fn pool<T: Send>(
+    threads: usize,
+    cancel: &Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    n: usize,
+    f: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(n).max(1))
+            .map(|_| {
+                let (next, f) = (&next, &f);
+                let cancel = cancel.clone();
+                scope.spawn(move || {
+                    xpufleet_model::cancel::within(cancel, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if j >= n {
+                                break;
+                            }
+                            done.push((j, f(j)));
+                        }
+                        done
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(j, _)| *j);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Solves for `objective` under `lim`; `None` when no plan satisfies the constraints. `start`,
@@ -1562,7 +1633,7 @@ mod tests {
     /// more than one solve's limit, and none once it is too little for a MILP.
     #[test]
     fn resolve_budget_shares_one_time_limit() {
-        let b = ResolveBudget::new(Some(10.0), 2, 4);
+        let b = ResolveBudget::new(Some(10.0), 1.0, 2, 4);
         let t = b.opts(sopts(Some(10.0)), 0).unwrap().time_limit_s.unwrap();
         assert!((4.5..=5.0).contains(&t), "{t}");
         // The last job alone may use what is left, up to one solve's limit.
@@ -1570,13 +1641,29 @@ mod tests {
         assert!((9.5..=10.0).contains(&t), "{t}");
         // A hundred re-solves of a two-second budget: the first get the least a MILP is given
         // (while that much is left); once it is spent, the LP bound answers.
-        let b = ResolveBudget::new(Some(2.0), 2, 100);
+        let b = ResolveBudget::new(Some(2.0), 1.0, 2, 100);
         let t = b.opts(sopts(Some(2.0)), 0).unwrap().time_limit_s.unwrap();
         assert_eq!(t, RESOLVE_MIN_S);
-        let b = ResolveBudget::new(Some(0.2), 2, 100);
+        let b = ResolveBudget::new(Some(0.2), 1.0, 2, 100);
         assert!(b.opts(sopts(Some(0.2)), 0).is_none());
         // No time limit: no budget either.
-        let b = ResolveBudget::new(None, 2, 100);
+        let b = ResolveBudget::new(None, 1.0, 2, 100);
         assert_eq!(b.opts(sopts(None), 0).unwrap().time_limit_s, None);
+    }
+
+    /// A base solve of a tenth of a second leaves the re-solves the floor (4 s), not the
+    /// 10-s limit: job 0 of 4 on two threads gets half of it; a base solve of 0.6 s leaves
+    /// them ten times that.
+    #[test]
+    fn resolve_budget_is_ten_times_the_base_solve_at_least_the_floor() {
+        let b = ResolveBudget::new(Some(10.0), 0.1, 2, 4);
+        let t = b.opts(sopts(Some(10.0)), 0).unwrap().time_limit_s.unwrap();
+        assert!(
+            (RESOLVE_FLOOR_S / 2.0 - 0.1..=RESOLVE_FLOOR_S / 2.0).contains(&t),
+            "{t}"
+        );
+        let b = ResolveBudget::new(Some(10.0), 0.6, 2, 4);
+        let t = b.opts(sopts(Some(10.0)), 0).unwrap().time_limit_s.unwrap();
+        assert!((2.9..=3.0).contains(&t), "{t}");
     }
 }
