@@ -15,7 +15,16 @@ use xpufleet_plan::{plan, synth, verify, PlanOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let num = |k: usize, d: usize| args.get(k).and_then(|a| a.parse().ok()).unwrap_or(d);
+    // A number argument left out takes its default; one given that is not a number is an error.
+    let num = |k: usize, d: usize| match args.get(k) {
+        None => d,
+        Some(a) => a.parse().unwrap_or_else(|_| {
+            usage(&format!(
+                "argument {}: expected a whole number, got {a:?}",
+                k + 1
+            ))
+        }),
+    };
     let issue = args.first().is_some_and(|a| a == "issue");
     let hard = issue || args.first().is_some_and(|a| a == "hard");
     let (mut scenario, catalog) = if issue {
@@ -51,8 +60,14 @@ fn main() {
     let objective = args.get(3).map_or("max-compute", |s| s.as_str());
     let mut opts = PlanOptions {
         sensitivity: args.get(4).is_some_and(|a| a == "sensitivity"),
-        solver: solver.parse().expect("microlp or highs"),
-        objective: Some(objective.parse().expect("an objective")),
+        solver: solver
+            .parse()
+            .unwrap_or_else(|e| usage(&format!("argument 3 (solver): {e}"))),
+        objective: Some(
+            objective
+                .parse()
+                .unwrap_or_else(|e| usage(&format!("argument 4 (objective): {e}"))),
+        ),
         // A hard instance is planned as `plan` would plan it (10 s a MILP).
         time_limit_s: if let Some(t) = std::env::var("SYNTH_TIME_LIMIT")
             .ok()
@@ -149,4 +164,13 @@ fn main() {
             println!("  wrong sign: {} {:?}", c.id, r.objective_delta);
         }
     }
+}
+
+/// Says what was wrong with the arguments and how to call the example, and exits 2.
+fn usage(what: &str) -> ! {
+    eprintln!(
+        "synth: {what}\nusage: synth PARTS SITES [SOLVER] [OBJECTIVE] [sensitivity] | \
+         synth hard N ... | synth issue SITES ..."
+    );
+    std::process::exit(2)
 }
