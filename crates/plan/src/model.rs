@@ -1534,7 +1534,15 @@ pub fn program_text(
     let p = if scenario.periods.is_empty() {
         crate::prepare::prepare(scenario, catalog, gate, perf, scenario.date)?
     } else {
-        crate::periods::prepare_periods(scenario, catalog, gate, perf, &[])?
+        crate::periods::prepare_periods(
+            scenario,
+            catalog,
+            gate,
+            perf,
+            &[],
+            &[],
+            &xpufleet_perf::serving::ServingParams::default(),
+        )?
     };
     let lim = Limits::of(&p, None);
     let rows = rows(&p, &lim, Goal::MaxCompute);
