@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use xpufleet_comply::{AllowAll, Gate, Outcome, UseRequest, Verdict};
 use xpufleet_model::{Date, Money, Purpose};
 use xpufleet_perf::serving::{estimate_serving, ServedModel, ServingDemand, ServingParams};
-use xpufleet_plan::{plan, FixedMfu, Plan, PlanOptions, ServiceReport};
+use xpufleet_plan::{plan, verify_periods, FixedMfu, Plan, PlanOptions, ServiceReport};
 
 use crate::support::*;
 
@@ -121,6 +121,17 @@ fn demand_that_doubles_is_bought_for_when_it_comes() {
         "{:?}",
         p.warnings
     );
+    assert_eq!(
+        verify_periods(&p, &s.scenario, &s.catalog),
+        Vec::<String>::new()
+    );
+    // A plan that claims a quarter's demand served by nodes bought later does not verify.
+    let mut early = p.clone();
+    for b in &mut early.periods[0].services[0].by_accelerator {
+        b.accelerators += 8 * (n2 - n1);
+    }
+    let bad = verify_periods(&early, &s.scenario, &s.catalog);
+    assert!(bad.iter().any(|e| e.contains("h20-buy serves with")), "{bad:?}");
     let json = serde_json::to_value(&p).unwrap();
     let svc = &json["periods"][1]["services"][0];
     for k in [
@@ -291,6 +302,8 @@ proptest! {
         set_budgets(&mut s, [b1, b2]);
         let p = plan(&s.scenario, &s.catalog, &AllowAll, &FixedMfu(0.4), &opts()).unwrap();
         let demand = [4e9, 4e9 * q2];
+        let bad = verify_periods(&p, &s.scenario, &s.catalog);
+        prop_assert!(bad.is_empty(), "{bad:?}");
         for (u, per) in p.periods.iter().enumerate() {
             let v = &per.services[0];
             prop_assert!(approx(v.output_tokens_per_day, demand[u]));
