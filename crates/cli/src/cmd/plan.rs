@@ -271,7 +271,10 @@ fn print_line_uses(p: &Plan) {
     println!("\nLines bought to serve (the other nodes train):");
     for l in serving {
         // Over periods, the period the line is ordered in.
-        let when = l.period.as_ref().map_or(String::new(), |q| format!(" ({q})"));
+        let when = l
+            .period
+            .as_ref()
+            .map_or(String::new(), |q| format!(" ({q})"));
         println!(
             "  {}{when}: {} of {} nodes serve {}",
             l.candidate,

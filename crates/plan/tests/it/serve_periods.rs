@@ -131,7 +131,10 @@ fn demand_that_doubles_is_bought_for_when_it_comes() {
         b.accelerators += 8 * (n2 - n1);
     }
     let bad = verify_periods(&early, &s.scenario, &s.catalog);
-    assert!(bad.iter().any(|e| e.contains("h20-buy serves with")), "{bad:?}");
+    assert!(
+        bad.iter().any(|e| e.contains("h20-buy serves with")),
+        "{bad:?}"
+    );
     let json = serde_json::to_value(&p).unwrap();
     let svc = &json["periods"][1]["services"][0];
     for k in [
@@ -340,4 +343,70 @@ proptest! {
             );
         }
     }
+}
+
+/// Bad per-period demand is a located error (the file's line, the field, what was expected):
+/// an unknown service, a negative, absurd or zero volume, an unknown field, a growth factor
+/// of zero.
+#[test]
+fn bad_period_demand_is_located() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/serve-periods.toml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let from = "services = { chat = { output_tokens_per_day = 8e9 } }";
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "services = { chatt = { output_tokens_per_day = 8e9 } }",
+            "period[1].services.chatt",
+            "expected the id of a [[service]] (chat)",
+        ),
+        (
+            "services = { chat = { output_tokens_per_day = -8e9 } }",
+            "period[1].services.chat.output_tokens_per_day",
+            "expected a number from 0",
+        ),
+        (
+            "services = { chat = { output_tokens_per_day = 1e30 } }",
+            "period[1].services.chat.output_tokens_per_day",
+            "expected a number from 0",
+        ),
+        (
+            "services = { chat = { output_tokens_per_day = 0 } }",
+            "period[1].services.chat.output_tokens_per_day",
+            "expected some output",
+        ),
+        (
+            "services = { chat = { output_tokens_per_day = 8e9, input_tokens = 1 } }",
+            "period[1]",
+            "input_tokens",
+        ),
+        (
+            "service_growth = 0",
+            "period[1].service_growth",
+            "expected a number above 0",
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("xpufleet-serve-periods-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (k, (to, field, words)) in cases.iter().enumerate() {
+        let text = good.replacen(from, to, 1);
+        let file = dir.join(format!("case{k}.toml"));
+        std::fs::write(&file, &text).unwrap();
+        let d = match xpufleet_io::load_scenario(Some(&file), None) {
+            Err(d) => d,
+            Ok(ls) => xpufleet_io::validate::validate(&ls),
+        };
+        assert!(!d.is_empty(), "case {k}: {to:?} was accepted");
+        let shown = d.to_string();
+        let hit = d
+            .0
+            .iter()
+            .find(|x| {
+                x.field.as_deref().is_some_and(|f| f.starts_with(field))
+                    && x.message.contains(words)
+            })
+            .unwrap_or_else(|| panic!("case {k}: no error at {field} saying {words:?}: {shown}"));
+        assert!(hit.line.is_some(), "case {k}: not located: {shown}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
