@@ -126,3 +126,42 @@ pub fn capacity_chart(periods: &[PeriodCapacity], color: &dyn Fn(&str, usize) ->
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period(id: &str, services: Vec<PeriodService>) -> PeriodCapacity {
+        PeriodCapacity {
+            id: id.into(),
+            start: "2025-01-01".parse().unwrap(),
+            end: "2025-03-31".parse().unwrap(),
+            spend_usd: 0.0,
+            parts: vec![("h20".into(), 1.0)],
+            target_pflops: None,
+            services,
+        }
+    }
+
+    /// Without services the table is absent; with them, a row per period and service with the
+    /// share covered and the parts serving, escaped.
+    #[test]
+    fn served_table_rows() {
+        assert_eq!(served_table(&[period("2025Q1", vec![])]), "");
+        let svc = |covered: f64| PeriodService {
+            id: "chat<1>".into(),
+            output_tokens_per_day: 4e9,
+            covered_output_tokens_per_day: covered,
+            cost_usd_per_day: 1234.0,
+            parts: vec![("h20".into(), 1600), ("h100-sxm".into(), 8)],
+        };
+        let t = served_table(&[
+            period("2025Q1", vec![svc(4e9)]),
+            period("2025Q2", vec![svc(2e9)]),
+        ]);
+        assert_eq!(t.matches("<tr><td>").count(), 2, "{t}");
+        assert!(t.contains("chat&lt;1&gt;") && !t.contains("chat<1>"), "{t}");
+        assert!(t.contains("100.0%") && t.contains("50.0%"), "{t}");
+        assert!(t.contains("1,600 h20, 8 h100-sxm"), "{t}");
+    }
+}

@@ -658,14 +658,16 @@ fn print_services(p: &Plan) {
         ]);
     }
     // Over periods the top-level services are the last period's.
-    let which = match p.periods.last() {
-        Some(q) => format!(" in the last period, {}", q.id),
-        None => String::new(),
+    let title = match p.periods.last() {
+        Some(q) => format!(
+            "Services in the last period, {} (pools serve first; serving nodes earn no PFLOPS)",
+            q.id
+        ),
+        None => {
+            "Services (existing pools serve first; serving nodes earn no training PFLOPS)".into()
+        }
     };
-    println!(
-        "\nServices{which} (existing pools serve first; serving nodes earn no training PFLOPS)\n{}",
-        crate::common::fit(&mut t)
-    );
+    println!("\n{title}\n{}", crate::common::fit(&mut t));
     // Over periods, each period's shortfall is one of the plan's warnings.
     for s in p.services.iter().filter(|_| p.periods.is_empty()) {
         if let Some(short) = &s.shortfall {
