@@ -59,7 +59,7 @@ fn ordered(p: &Plan, period: &str, id: &str) -> (u64, u64) {
         .fold((0, 0), |(n, s), l| (n + l.nodes, s + l.serving_nodes))
 }
 
-fn service<'a>(p: &'a Plan, period: usize) -> &'a ServiceReport {
+fn service(p: &Plan, period: usize) -> &ServiceReport {
     &p.periods[period].services[0]
 }
 
