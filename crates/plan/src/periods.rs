@@ -644,18 +644,18 @@ fn serving_of(p: &Problem, nodes: &[u64]) -> (Vec<u64>, Vec<Vec<String>>) {
             }
         }
     }
+    // Every period's view has the scenario's services, in its order.
+    let id = |s: usize| {
+        p.timeline
+            .as_ref()
+            .and_then(|tl| tl.serving.first())
+            .map(|v| v.scenario.services[s].id.clone())
+    };
     let names = which
         .into_iter()
         .map(|mut w| {
             w.sort_unstable();
-            let scenario_ids = p.timeline.as_ref().map(|tl| &tl.serving);
-            w.into_iter()
-                .filter_map(|s| {
-                    scenario_ids
-                        .and_then(|v| v.first())
-                        .map(|v| v.scenario.services[s].id.clone())
-                })
-                .collect()
+            w.into_iter().filter_map(id).collect()
         })
         .collect();
     (count, names)
