@@ -55,6 +55,9 @@ pub(crate) struct CopyOf {
     pub parent: usize,
     /// Index into the scenario's services.
     pub service: usize,
+    /// The same candidate's copy for the same service row and role ordered in the nearest
+    /// later period that has one ([`postpone`] moves nodes to it).
+    pub later: Option<usize>,
 }
 
 /// A gate that judges each use on two dates, the period's first and last day: usable only
@@ -171,7 +174,11 @@ pub(crate) fn attach_periods(
                     pflops_per_node: 0.0,
                     ..times[g].clone()
                 });
-                copy_of.push(Some(CopyOf { parent: g, service }));
+                copy_of.push(Some(CopyOf {
+                    parent: g,
+                    service,
+                    later: None,
+                }));
                 out.items.len() - 1
             });
             global.push(i);
@@ -226,6 +233,22 @@ pub(crate) fn attach_periods(
             scenario: sc,
             extra,
         });
+    }
+    // Each copy's twin in the nearest later period: same candidate, service row and role.
+    for (&(g, ref row, role), &i) in &variable {
+        let later = variable
+            .iter()
+            .filter(|(&(h, ref r, q), _)| {
+                r == row
+                    && q == role
+                    && out.items[h].id == out.items[g].id
+                    && times[h].period > times[g].period
+            })
+            .min_by_key(|(&(h, _, _), _)| times[h].period)
+            .map(|(_, &j)| j);
+        if let Some(c) = copy_of[i].as_mut() {
+            c.later = later;
+        }
     }
     // A candidate's `max_nodes` holds for each order and its serving copies together.
     for g in 0..n_training {
@@ -366,4 +389,83 @@ pub(crate) fn reports(
             services::reports(&v.scenario, &v.problem, &v.attached, &local, &short, params)
         })
         .collect()
+}
+
+/// Serving capacity bought no earlier than it is needed: moves serving nodes, one at a time,
+/// from an order to the same candidate's order in the nearest later period (same service row
+/// and role) wherever that costs exactly the same and earns the same PFLOPS (a purchase at one
+/// price; not a lease of another length) and every row of the program still holds. The
+/// objective's value is unchanged, so the plan's status, bound and gap stay true; among plans
+/// of equal value it is the one that commits money latest, which is what a solver indifferent
+/// between them would not choose by itself.
+pub(crate) fn postpone(p: &Problem, lim: &crate::model::Limits, x: &[u64]) -> Vec<u64> {
+    use crate::model::{self, Goal};
+    let mut x = x.to_vec();
+    let Some(tl) = p.timeline.as_ref() else {
+        return x;
+    };
+    let moves: Vec<(usize, usize)> = tl
+        .copies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.and_then(|c| c.later).map(|j| (i, j)))
+        .filter(|&(i, j)| {
+            let same = |goal: Goal| {
+                let (a, b) = (model::coef(p, goal, i), model::coef(p, goal, j));
+                (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300)
+            };
+            same(Goal::MinCost) && same(Goal::MaxCompute)
+        })
+        .collect();
+    if moves.is_empty() {
+        return x;
+    }
+    let rows = model::rows(p, lim, Goal::Feasibility);
+    let ubs = model::upper_bounds(p, lim);
+    let mut by_item: Vec<Vec<(usize, f64)>> = vec![Vec::new(); p.items.len()];
+    for (r, row) in rows.iter().enumerate() {
+        for &(i, a) in &row.coefs {
+            by_item[i].push((r, a));
+        }
+    }
+    let mut act: Vec<f64> = rows
+        .iter()
+        .map(|r| r.coefs.iter().map(|&(i, a)| a * x[i] as f64).sum())
+        .collect();
+    // Whether one node moved from `i` to `j` keeps every row (`Σ a·x ≤ rhs`) holding.
+    let fits = |act: &[f64], i: usize, j: usize| {
+        let mut delta: Vec<(usize, f64)> = by_item[j].clone();
+        for &(r, a) in &by_item[i] {
+            match delta.iter_mut().find(|(q, _)| *q == r) {
+                Some((_, d)) => *d -= a,
+                None => delta.push((r, -a)),
+            }
+        }
+        delta.iter().all(|&(r, d)| {
+            let tol = 1e-9 * rows[r].rhs.abs().max(1.0);
+            d <= 0.0 || act[r] + d <= rows[r].rhs + tol
+        })
+    };
+    // A node may move several periods on, one period a pass.
+    for _ in 0..tl.periods.len() {
+        let mut moved = false;
+        for &(i, j) in &moves {
+            while x[i] > 0 && ((x[j] + 1) as f64) <= ubs[j] + 1e-9 && fits(&act, i, j) {
+                x[i] -= 1;
+                x[j] += 1;
+                for &(r, a) in &by_item[i] {
+                    act[r] -= a;
+                }
+                for &(r, a) in &by_item[j] {
+                    act[r] += a;
+                }
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    debug_assert!(rows.iter().all(|r| model::holds(r, &x)));
+    x
 }

@@ -447,6 +447,9 @@ pub fn plan(
             },
         )?;
         period_shortfalls = short;
+        // Among plans of the same value, the one that buys serving capacity latest.
+        let mut base = base;
+        base.sol.nodes = crate::period_services::postpone(&p, &lim, &base.sol.nodes);
         (
             p,
             lim,

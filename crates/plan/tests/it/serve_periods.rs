@@ -155,6 +155,38 @@ fn demand_that_doubles_is_bought_for_when_it_comes() {
     }
 }
 
+/// Min-cost, no budgets per quarter: buying Q2's extra H20s in Q1 or in Q2 costs the same, and
+/// the plan buys them in Q2 (among plans of equal cost, the one that commits money latest);
+/// nothing trains.
+#[test]
+fn at_the_same_price_the_extra_nodes_are_bought_when_needed() {
+    let s = load("serve-periods.toml");
+    let per_s = h20_node_per_s(&s);
+    let (n1, n2) = (nodes_for(4e9, per_s), nodes_for(8e9, per_s));
+    let o = PlanOptions {
+        objective: Some(xpufleet_plan::Objective::MinCost),
+        ..opts()
+    };
+    let p = plan(&s.scenario, &s.catalog, &AllowAll, &FixedMfu(0.4), &o).unwrap();
+    assert_eq!(ordered(&p, "2025Q1", "h20-buy"), (n1, n1), "{:#?}", p.lines);
+    assert_eq!(ordered(&p, "2025Q2", "h20-buy"), (n2 - n1, n2 - n1));
+    assert!(p.lines.iter().all(|l| l.accelerator == "h20"));
+    assert!(
+        approx(p.spend_usd, n2 as f64 * H20_NODE_USD),
+        "{}",
+        p.spend_usd
+    );
+    assert!(
+        approx(p.objective.value, p.spend_usd),
+        "{}",
+        p.objective.value
+    );
+    assert_eq!(
+        verify_periods(&p, &s.scenario, &s.catalog),
+        Vec::<String>::new()
+    );
+}
+
 /// Prohibits serving (only) on `target` from `from` on.
 struct NoServingFrom {
     target: &'static str,
