@@ -69,12 +69,12 @@ fn fit(c: &mut Criterion) {
             calibration::point(&model, r, catalog.get(&r.accel).expect("accel")).expect("point")
         })
         .collect();
-    let d_ref = model.calibration.size_d_ref;
+    let (d_ref, d_half) = (model.calibration.size_d_ref, model.calibration.size_d_half);
     c.bench_function("fit 38 runs", |b| {
-        b.iter(|| calibration::fit(black_box(&points), d_ref))
+        b.iter(|| calibration::fit(black_box(&points), d_ref, d_half))
     });
     c.bench_function("validation by source, 38 runs", |b| {
-        b.iter(|| calibration::report(black_box(&points), d_ref))
+        b.iter(|| calibration::report(black_box(&points), d_ref, d_half))
     });
 }
 

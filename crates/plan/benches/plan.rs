@@ -198,6 +198,10 @@ fn issue_shaped(c: &mut Criterion) {
 /// shrinks to 3 services over 3 parts.
 fn services(c: &mut Criterion) {
     let (parts, n_services) = if benching() { (30, 20) } else { (3, 3) };
+    let group = format!("plan/{n_services}-services-{parts}-parts");
+    if !wanted(&group) {
+        return;
+    }
     let (mut scenario, catalog) = synth::scenario(
         synth::Size {
             accelerators: parts,
@@ -240,12 +244,14 @@ fn services(c: &mut Criterion) {
     let p = plan(&scenario, &catalog, &AllowAll, &perf, &opts).unwrap();
     if benching() {
         println!(
-            "plan/services: {} candidates, {} services: status {}, gap {:.2e}, {} short, \
-             {} prefill/decode shares",
+            "plan/services: {} candidates, {} services: status {}, gap {:.2e}, value {:.3}, \
+             bound {:.3}, {} short, {} prefill/decode shares",
             scenario.candidates.len(),
             p.services.len(),
             p.status.as_str(),
             p.gap,
+            p.objective.value,
+            p.bound,
             p.services.iter().filter(|s| s.shortfall.is_some()).count(),
             p.services
                 .iter()
@@ -255,7 +261,7 @@ fn services(c: &mut Criterion) {
         );
     }
     assert_eq!(p.services.len(), n_services);
-    let mut g = c.benchmark_group(format!("plan/{n_services}-services-{parts}-parts"));
+    let mut g = c.benchmark_group(group);
     g.sample_size(10);
     g.bench_function("microlp", |b| {
         b.iter(|| plan(&scenario, &catalog, &AllowAll, &perf, &opts).unwrap())
@@ -267,11 +273,15 @@ fn services(c: &mut Criterion) {
 /// and without sensitivities; under `cargo test`, 40 candidates over 4 quarters.
 fn over_time(c: &mut Criterion) {
     let (n, q) = if benching() { (130, 12) } else { (40, 4) };
+    let group = format!("plan/quarters-{q}x{n}");
+    if !wanted(&group) {
+        return;
+    }
     let (mut scenario, catalog) = synth::hard(n, 7);
     synth::quarters(&mut scenario, q);
     let gate = synth::HardGate::new(&scenario, &catalog);
     let perf = PerfModel::default();
-    let mut g = c.benchmark_group(format!("plan/quarters-{q}x{n}"));
+    let mut g = c.benchmark_group(&group);
     g.sample_size(10);
     for sensitivity in [false, true] {
         let opts = PlanOptions {

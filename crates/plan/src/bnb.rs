@@ -60,6 +60,17 @@ pub(crate) trait Heuristics {
     ) -> Option<Vec<u64>> {
         None
     }
+    /// Whether variable `k` is continuous in the program (a serving share counted in
+    /// millionths of a node): never branched on; a node whose other variables are integral
+    /// is turned into a plan by [`Heuristics::round`].
+    fn continuous(&self, _k: usize) -> bool {
+        false
+    }
+    /// How many of variable `k`'s units one unit of its LP column is: a serving share's plans
+    /// count millionths of a node while its LP column counts nodes, so the LP stays well scaled.
+    fn scale(&self, _k: usize) -> f64 {
+        1.0
+    }
 }
 
 /// What the search found.
@@ -201,7 +212,7 @@ fn within(short: f64, v: f64, floor: f64, gap: f64) -> bool {
 
 /// The program's LP relaxation as a microlp problem; each row scaled so its largest number is 1
 /// (budgets of 4e10 next to node prices of 7e5 strain the simplex's tolerances otherwise).
-fn lp(pr: &Program) -> (Problem, Vec<Variable>) {
+fn lp(pr: &Program, h: &dyn Heuristics) -> (Problem, Vec<Variable>) {
     let mut pb = Problem::new(OptimizationDirection::Maximize);
     if let Some(d) = pr.deadline {
         pb.set_time_limit(d.saturating_duration_since(Instant::now()));
@@ -209,18 +220,42 @@ fn lp(pr: &Program) -> (Problem, Vec<Variable>) {
     let xs: Vec<Variable> =
         pr.c.iter()
             .zip(pr.ub)
-            .map(|(&c, &u)| pb.add_var(c, (0.0, u)))
+            .enumerate()
+            .map(|(k, (&c, &u))| pb.add_var(c * h.scale(k), (0.0, u / h.scale(k))))
             .collect();
     for (coefs, rhs) in pr.rows {
-        let scale = coefs.iter().map(|(_, a)| a.abs()).fold(rhs.abs(), f64::max);
-        let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
-        let mut e = LinearExpr::empty();
-        for &(k, a) in coefs {
-            e.add(xs[k], a * scale);
-        }
-        pb.add_constraint(e, ComparisonOp::Le, rhs * scale);
+        let (e, rhs) = lp_row(coefs, *rhs, &xs, h);
+        pb.add_constraint(e, ComparisonOp::Le, rhs);
     }
     (pb, xs)
+}
+
+/// A row `Σ a·x ≤ rhs` over the LP's columns (see [`Heuristics::scale`]), scaled so its
+/// largest number is 1.
+fn lp_row(
+    coefs: &[(usize, f64)],
+    rhs: f64,
+    xs: &[Variable],
+    h: &dyn Heuristics,
+) -> (LinearExpr, f64) {
+    let scale = coefs
+        .iter()
+        .map(|&(k, a)| (a * h.scale(k)).abs())
+        .fold(rhs.abs(), f64::max);
+    let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
+    let mut e = LinearExpr::empty();
+    for &(k, a) in coefs {
+        e.add(xs[k], a * h.scale(k) * scale);
+    }
+    (e, rhs * scale)
+}
+
+/// The LP point in the variables' own units.
+fn point(sol: &Solution, xs: &[Variable], h: &dyn Heuristics) -> Vec<f64> {
+    xs.iter()
+        .enumerate()
+        .map(|(k, v)| sol.var_value_raw(*v) * h.scale(k))
+        .collect()
 }
 
 /// Solves `pr` from the feasible `start` (if any) to the requested gap or a limit.
@@ -247,7 +282,7 @@ pub(crate) fn solve(
         }
         false
     };
-    let (pb, xs) = lp(pr);
+    let (pb, xs) = lp(pr, h);
     let root = match pb.solve() {
         Ok(microlp::SolveOutcome::Solution(s)) => s,
         Ok(microlp::SolveOutcome::Interrupted(_)) => {
@@ -337,21 +372,12 @@ pub(crate) fn solve(
         if depth > 0 && depth <= CUT_DEPTH {
             // A round of MIR cuts at the node: valid for every integer point, so for the
             // subtree too, and kept there because the children clone this LP.
-            let x: Vec<f64> = xs.iter().map(|v| sol.var_value_raw(*v)).collect();
+            let x = point(&sol, &xs, h);
             let mut cuts = crate::cuts::mir(&as_rows, &x, pr.ub);
             cuts.truncate(NODE_CUTS);
             for cut in cuts {
-                let scale = cut
-                    .coefs
-                    .iter()
-                    .map(|(_, a)| a.abs())
-                    .fold(cut.rhs.abs(), f64::max);
-                let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
-                let mut e = LinearExpr::empty();
-                for &(k, a) in &cut.coefs {
-                    e.add(xs[k], a * scale);
-                }
-                match sol.add_constraint(e, ComparisonOp::Le, cut.rhs * scale) {
+                let (e, rhs) = lp_row(&cut.coefs, cut.rhs, &xs, h);
+                match sol.add_constraint(e, ComparisonOp::Le, rhs) {
                     Ok(microlp::SolveOutcome::Solution(s)) => sol = s,
                     Ok(microlp::SolveOutcome::Interrupted(_)) => {
                         pruned_bound = pruned_bound.max(bound);
@@ -370,13 +396,13 @@ pub(crate) fn solve(
                 continue;
             }
         }
-        let x: Vec<f64> = xs.iter().map(|v| sol.var_value_raw(*v)).collect();
+        let x = point(&sol, &xs, h);
         // The fractional variables, and the branching choice by the product of pseudo-costs.
         let mut pick: Option<(usize, f64)> = None;
         let mut all_integer = true;
         for (k, &v) in x.iter().enumerate() {
             let f = v - v.floor();
-            if f <= INT_TOL || f >= 1.0 - INT_TOL {
+            if f <= INT_TOL || f >= 1.0 - INT_TOL || h.continuous(k) {
                 continue;
             }
             all_integer = false;
@@ -393,6 +419,14 @@ pub(crate) fn solve(
             if h.feasible(&xi) {
                 // Integral and feasible but no better: the subtree holds nothing better.
                 continue;
+            }
+            // Continuous variables rounded may break a row: the caller's rounding repairs them.
+            if let Some(r) = h.round(&x) {
+                offer(r, &mut inc);
+                if prunable(bound, &inc) {
+                    pruned_bound = pruned_bound.max(bound);
+                    continue;
+                }
             }
             // Integral within tolerance but breaking a row in its own units: nothing to branch
             // on, so the node is given up, and its bound still counts.
@@ -436,7 +470,10 @@ pub(crate) fn solve(
             .enumerate()
             .map(|(k, &v)| (k, v - v.floor()))
             .filter(|&(k, f)| {
-                f > INT_TOL && f < 1.0 - INT_TOL && (pc.count[k][0] == 0 || pc.count[k][1] == 0)
+                f > INT_TOL
+                    && f < 1.0 - INT_TOL
+                    && !h.continuous(k)
+                    && (pc.count[k][0] == 0 || pc.count[k][1] == 0)
             })
             .collect();
         if !unmeasured.is_empty() {
@@ -469,7 +506,7 @@ pub(crate) fn solve(
             pick = None;
             for (k, &v) in x.iter().enumerate() {
                 let f = v - v.floor();
-                if f <= INT_TOL || f >= 1.0 - INT_TOL {
+                if f <= INT_TOL || f >= 1.0 - INT_TOL || h.continuous(k) {
                     continue;
                 }
                 let score = (pc.get(k, 0) * f).max(1e-6) * (pc.get(k, 1) * (1.0 - f)).max(1e-6);

@@ -152,7 +152,7 @@ pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
             .items
             .iter()
             .enumerate()
-            .filter(|(_, it)| it.envelope == e)
+            .filter(|(_, it)| it.envelope == e && it.serve.is_none())
             .map(|(i, it)| (i, it.node_cost))
             .collect();
         if !coefs.is_empty() {
@@ -225,7 +225,7 @@ pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
             .items
             .iter()
             .enumerate()
-            .filter(|(_, it)| it.site == s)
+            .filter(|(_, it)| it.site == s && it.serve.is_none())
             .map(|(i, it)| (i, it.node_power_w))
             .collect();
         if !coefs.is_empty() {
@@ -307,9 +307,13 @@ pub(crate) fn rows(p: &Problem, lim: &Limits, goal: Goal) -> Vec<Row> {
 }
 
 fn at_least_one_node(p: &Problem) -> Row {
+    // Nodes bought: a serving copy is a share of its candidate's nodes, not a node.
     Row {
         group: None,
-        coefs: (0..p.items.len()).map(|i| (i, -1.0)).collect(),
+        coefs: (0..p.items.len())
+            .filter(|&i| p.items[i].serve.is_none())
+            .map(|i| (i, -1.0))
+            .collect(),
         rhs: -1.0,
         negated: true,
     }
@@ -318,7 +322,8 @@ fn at_least_one_node(p: &Problem) -> Row {
 /// The largest number of nodes of each item that every single row and bound allows on its own:
 /// tight bounds keep microlp's branch-and-bound tree small.
 pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
-    p.items
+    let mut ubs: Vec<f64> = p
+        .items
         .iter()
         .enumerate()
         .map(|(i, it)| {
@@ -346,7 +351,18 @@ pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
             let ub = (ub + 1e-9).floor().max(0.0);
             ub.min(i32::MAX as f64)
         })
-        .collect()
+        .collect();
+    // A serving copy is at most all of its candidates' nodes (a continuous variable: the
+    // integer solvers' i32 bounds do not apply to it).
+    for (i, it) in p.items.iter().enumerate() {
+        if it.serve.is_some() {
+            let nodes: f64 = it.sharers.iter().map(|&c| ubs[c]).sum();
+            let all = nodes * crate::services::SERVE_UNITS as f64;
+            let own = crate::services::copy_bound(p, lim, i).unwrap_or(f64::INFINITY);
+            ubs[i] = own.min(all).min(1e15);
+        }
+    }
+    ubs
 }
 
 /// Items that another item beats in every respect: same envelope, site, supply caps, vendor
@@ -376,6 +392,7 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                 && mix.domestic_country == it.vendor_country
         })
     };
+    let copies = crate::services::copies_of(p);
     let mut start = 0;
     while start < n {
         let key = |i: usize| (p.items[i].envelope, p.items[i].site);
@@ -389,11 +406,10 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                 if i == j || out[i] || lim.max_nodes[i].is_some() {
                     continue;
                 }
-                // A serving copy shares its candidate's `max_nodes` through a row of its own.
-                if p.items[i]
-                    .serve
-                    .is_some_and(|s| lim.max_nodes[s.parent].is_some())
-                {
+                // A serving copy is a share of its own candidate's nodes: it neither dominates
+                // nor is dominated (its candidate's domination fixes it at zero through the
+                // coupling row).
+                if p.items[i].serve.is_some() || p.items[j].serve.is_some() {
                     continue;
                 }
                 let (a, b) = (&p.items[i], &p.items[j]);
@@ -402,7 +418,7 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                     && a.licences == b.licences
                     && a.vendor_country == b.vendor_country
                     && a.accels_per_node == b.accels_per_node
-                    && crate::services::serves_at_least(lim, a, b);
+                    && crate::services::serves_at_least(p, &copies, i, j);
                 let cost_ok = if spend_mix(j) {
                     a.node_cost == b.node_cost
                 } else {
@@ -413,7 +429,7 @@ pub(crate) fn dominated(p: &Problem, lim: &Limits) -> Vec<bool> {
                     && cost_ok;
                 // Between exact twins the earlier one stays.
                 let twin = a.caps == b.caps
-                    && crate::services::serves_at_least(lim, b, a)
+                    && crate::services::serves_at_least(p, &copies, j, i)
                     && a.pflops_per_node == b.pflops_per_node
                     && a.node_power_w == b.node_power_w
                     && a.node_cost == b.node_cost;
@@ -644,6 +660,7 @@ pub(crate) fn solve(
             }
         }
     }
+    crate::services::trim(p, &rows, &mut nodes);
     // The solvers work in floating point: the answer is checked against the rows in their own
     // units before anyone sees it.
     if let Some(r) = rows.iter().find(|r| !holds(r, &nodes)) {
@@ -704,6 +721,10 @@ pub(crate) fn holds(r: &Row, nodes: &[u64]) -> bool {
     r.slack(nodes) >= -1e-9 * scale
 }
 
+/// The most nodes of an item every `≤` row but the target still lets in, at row activities
+/// `act` and plan `x` (see `Part::rounded`).
+type Room<'a> = dyn Fn(&[f64], &[u64], usize) -> u64 + 'a;
+
 /// One connected group of items and the rows that touch them.
 struct Part<'a> {
     p: &'a Problem,
@@ -723,6 +744,17 @@ impl Part<'_> {
         coef(self.p, self.goal, i)
     }
 
+    /// Units of item `i` one unit of its LP column is: a serving copy's column counts whole
+    /// nodes (its plans count [`crate::services::SERVE_UNITS`] a node), so the LP stays well
+    /// scaled.
+    fn col_scale(&self, i: usize) -> f64 {
+        if self.p.items[i].serve.is_some() {
+            crate::services::SERVE_UNITS as f64
+        } else {
+            1.0
+        }
+    }
+
     /// The part's objective at a local plan.
     fn value(&self, x: &[u64]) -> f64 {
         self.items
@@ -740,6 +772,7 @@ impl Part<'_> {
                     * self
                         .items
                         .iter()
+                        .filter(|&&i| self.p.items[i].serve.is_none())
                         .map(|&i| self.p.items[i].node_cost_usd / USD_SCALE)
                         .fold(f64::INFINITY, f64::min)
             }
@@ -994,7 +1027,11 @@ impl Part<'_> {
         let (pb, xs) = self.microlp_problem(false);
         match pb.solve() {
             Ok(microlp::SolveOutcome::Solution(s)) => {
-                let x: Vec<f64> = xs.iter().map(|v| s.var_value(*v)).collect();
+                let x: Vec<f64> = xs
+                    .iter()
+                    .zip(self.items)
+                    .map(|(v, &i)| s.var_value(*v) * self.col_scale(i))
+                    .collect();
                 let lp = self
                     .items
                     .iter()
@@ -1090,6 +1127,16 @@ impl Part<'_> {
             })
             .collect();
         let ok = |act: &[f64], r: usize| act[r] <= self.rows[r].rhs + tol[r];
+        // The most nodes of item k every row but the target still lets in.
+        let room = |act: &[f64], x: &[u64], k: usize| -> u64 {
+            let mut m = (self.ubs[self.items[k]] as u64).saturating_sub(x[k]) as f64;
+            for &(r, a) in &by_item[k] {
+                if a > 0.0 && !is_target(r) {
+                    m = m.min(((self.rows[r].rhs + tol[r] - act[r]) / a).floor().max(0.0));
+                }
+            }
+            m as u64
+        };
         // Repair: every row but the target (which the fill below meets, if anything can).
         for r in (0..self.rows.len()).filter(|&r| !is_target(r)) {
             let mut guard = 0;
@@ -1107,13 +1154,18 @@ impl Part<'_> {
                         };
                         score(*a).total_cmp(&score(*b))
                     });
-                let Some((k, _, _)) = pick else { break };
-                x[k] -= 1;
-                for &(q, a) in &by_item[k] {
-                    act[q] -= a;
+                let Some((k, _, a)) = pick else { break };
+                // As many as the breach needs at once (a serving copy's units come by the
+                // million).
+                let breach = act[r] - self.rows[r].rhs;
+                let take = ((breach / a).ceil().max(1.0) as u64).min(x[k]);
+                x[k] -= take;
+                for &(q, b) in &by_item[k] {
+                    act[q] -= b * take as f64;
                 }
             }
         }
+        self.cover(&mut x, &mut act, &by_item, &local, &room, &ok);
         if !(0..self.rows.len()).all(|r| is_target(r) || ok(&act, r)) {
             x = vec![0; n];
             act = vec![0.0; self.rows.len()];
@@ -1136,16 +1188,6 @@ impl Part<'_> {
                     .total_cmp(&self.coef(self.items[a]))
             });
         }
-        // The most nodes of item k every row but the target still lets in.
-        let room = |act: &[f64], x: &[u64], k: usize| -> u64 {
-            let mut m = (self.ubs[self.items[k]] as u64).saturating_sub(x[k]) as f64;
-            for &(r, a) in &by_item[k] {
-                if a > 0.0 && !is_target(r) {
-                    m = m.min(((self.rows[r].rhs + tol[r] - act[r]) / a).floor().max(0.0));
-                }
-            }
-            m as u64
-        };
         for &k in &order {
             let i = self.items[k];
             let mut add = room(&act, &x, k);
@@ -1176,6 +1218,72 @@ impl Part<'_> {
         x
     }
 
+    /// Covers the service rows (`≥` rows whose coefficients are all serving shares) that rounding
+    /// down left short: first with more of a share whose candidate has bought nodes to spare
+    /// (the least PFLOPS lost per token first), then with one more node of a candidate that may
+    /// serve the row (the most tokens per USD first) wherever every `≤` row lets it in.
+    fn cover(
+        &self,
+        x: &mut [u64],
+        act: &mut [f64],
+        by_item: &[Vec<(usize, f64)>],
+        local: &std::collections::HashMap<usize, usize>,
+        room: &Room,
+        ok: &dyn Fn(&[f64], usize) -> bool,
+    ) {
+        let add = |x: &mut [u64], act: &mut [f64], k: usize, n: u64| {
+            x[k] += n;
+            for &(q, a) in &by_item[k] {
+                act[q] += a * n as f64;
+            }
+        };
+        for (r, row) in self.rows.iter().enumerate() {
+            let covering = row.group.is_some_and(|g| matches!(g, Group::Service(_)))
+                || (row.negated
+                    && !row.coefs.is_empty()
+                    && row
+                        .coefs
+                        .iter()
+                        .all(|&(i, a)| a < 0.0 && self.p.items[i].serve.is_some()));
+            if !covering {
+                continue;
+            }
+            let mut guard = 0;
+            while !ok(act, r) && guard < 10_000 {
+                guard += 1;
+                let short = act[r] - row.rhs;
+                let share = row
+                    .coefs
+                    .iter()
+                    .filter_map(|&(i, a)| local.get(&i).map(|&k| (k, i, -a)))
+                    .filter(|&(k, _, a)| a > 0.0 && room(act, x, k) >= 1)
+                    .min_by(|a, b| {
+                        let loss = |(_, i, a): (usize, usize, f64)| self.coef(i).abs() / a;
+                        loss(*a).total_cmp(&loss(*b)).then(b.2.total_cmp(&a.2))
+                    });
+                if let Some((k, _, a)) = share {
+                    let n = ((short / a).ceil().max(1.0) as u64).min(room(act, x, k));
+                    add(x, act, k, n);
+                    continue;
+                }
+                let node = row
+                    .coefs
+                    .iter()
+                    .flat_map(|&(i, a)| {
+                        self.p.items[i].sharers.iter().filter_map(move |&c| {
+                            let k = *local.get(&c)?;
+                            let usd = self.p.items[c].node_cost_usd.max(f64::MIN_POSITIVE);
+                            Some((k, -a / usd))
+                        })
+                    })
+                    .filter(|&(k, _)| room(act, x, k) >= 1)
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+                let Some((k, _)) = node else { break };
+                add(x, act, k, 1);
+            }
+        }
+    }
+
     /// The part as a microlp problem (its LP relaxation when `integer` is false), with one
     /// extra variable fixed at 1 whose objective coefficient lifts the objective by the gap's
     /// floor, so that microlp's relative gap is measured as [`within`] measures it.
@@ -1197,10 +1305,11 @@ impl Part<'_> {
             .map(|(k, &i)| {
                 local[i] = k;
                 let ub = self.ubs[i];
-                if integer {
+                let s = self.col_scale(i);
+                if integer && self.p.items[i].serve.is_none() {
                     pb.add_integer_var(self.coef(i), (0, ub as i32))
                 } else {
-                    pb.add_var(self.coef(i), (0.0, ub))
+                    pb.add_var(self.coef(i) * s, (0.0, ub / s))
                 }
             })
             .collect();
@@ -1214,13 +1323,13 @@ impl Part<'_> {
             let scale = r
                 .coefs
                 .iter()
-                .map(|(_, a)| a.abs())
+                .map(|&(i, a)| (a * self.col_scale(i)).abs())
                 .fold(r.rhs.abs(), f64::max);
             let scale = if scale > 0.0 { 1.0 / scale } else { 1.0 };
             let mut e = LinearExpr::empty();
             for &(i, a) in &r.coefs {
                 if local[i] != usize::MAX {
-                    e.add(xs[local[i]], a * scale);
+                    e.add(xs[local[i]], a * self.col_scale(i) * scale);
                 }
             }
             pb.add_constraint(e, ComparisonOp::Le, r.rhs * scale);
@@ -1289,7 +1398,13 @@ impl Part<'_> {
             .map(|t| std::time::Duration::from_secs_f64(t.max(0.0)));
         o.node_limit = Some(NODE_LIMIT);
         o.mip_gap = self.opts.gap;
-        o.warm_start = start.map(|x| xs.iter().zip(x).map(|(v, &n)| (*v, n as f64)).collect());
+        o.warm_start = start.map(|x| {
+            xs.iter()
+                .zip(x)
+                .zip(self.items)
+                .map(|((v, &n), &i)| (*v, n as f64 / self.col_scale(i)))
+                .collect()
+        });
         let offset = if self.floor() > 0.0 {
             self.floor()
         } else {
@@ -1299,7 +1414,10 @@ impl Part<'_> {
             Ok(microlp::SolveOutcome::Solution(s)) => {
                 let x = xs
                     .iter()
-                    .map(|v| s.var_value_raw(*v).round().max(0.0) as u64)
+                    .zip(self.items)
+                    .map(|(v, &i)| {
+                        (s.var_value_raw(*v) * self.col_scale(i)).round().max(0.0) as u64
+                    })
                     .collect();
                 Ok(Some(Milp {
                     x: Some(x),
@@ -1338,7 +1456,11 @@ impl Part<'_> {
             .enumerate()
             .map(|(k, &i)| {
                 local[i] = k;
-                pb.add_integer_column(self.coef(i), 0.0..=self.ubs[i])
+                if self.p.items[i].serve.is_some() {
+                    pb.add_column(self.coef(i), 0.0..=self.ubs[i])
+                } else {
+                    pb.add_integer_column(self.coef(i), 0.0..=self.ubs[i])
+                }
             })
             .collect();
         let floor = self.floor();
@@ -1431,6 +1553,14 @@ impl crate::bnb::Heuristics for Part<'_> {
 
     fn feasible(&self, x: &[u64]) -> bool {
         Part::feasible(self, x)
+    }
+
+    fn continuous(&self, k: usize) -> bool {
+        self.p.items[self.items[k]].serve.is_some()
+    }
+
+    fn scale(&self, k: usize) -> f64 {
+        self.col_scale(self.items[k])
     }
 
     /// RINS: the items on which the node's LP point and the incumbent agree stay fixed at the

@@ -88,6 +88,9 @@ pub(crate) struct Item {
     /// For a serving copy of a candidate (`services`): the row it covers; `None` for the
     /// candidate itself, whose nodes train.
     pub serve: Option<crate::services::Serve>,
+    /// For a serving copy: the candidate items whose nodes its units are shares of (its own
+    /// candidate, or several alike: see `services::share_copies`); empty for a candidate.
+    pub sharers: Vec<usize>,
     /// The licence rows (indices into `Problem::licences`) one node draws on, with what it
     /// draws: accelerators for a quantity row, purchase value for a value row.
     pub licences: Vec<(usize, f64)>,
@@ -718,6 +721,7 @@ pub(crate) fn prepare(
             max_nodes: c.max_nodes.map(u64::from),
             caps: member_caps,
             serve: None,
+            sharers: Vec::new(),
             licences: licence_coefs,
             serving_only,
         };

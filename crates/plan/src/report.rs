@@ -989,18 +989,18 @@ fn dinkelbach(
             && feasible_rows.iter().all(|r| model::holds(r, x))
     };
     let item_ratio = |i: usize| p.items[i].pflops_per_node / (p.items[i].node_cost_usd / USD_SCALE);
+    // Candidates that can have a node (a serving copy is a share of a candidate's nodes: it
+    // costs nothing and lowers the PFLOPS, so it is no candidate here).
+    let bought = |i: &usize| ubs[*i] >= 1.0 && p.items[*i].serve.is_none();
     // No plan's ratio beats its best candidate's: a ratio of sums is at most the largest ratio.
-    let top = (0..n)
-        .filter(|&i| ubs[i] >= 1.0)
-        .map(item_ratio)
-        .fold(0.0, f64::max);
+    let top = (0..n).filter(bought).map(item_ratio).fold(0.0, f64::max);
     let d_min = (0..n)
-        .filter(|&i| ubs[i] >= 1.0)
+        .filter(bought)
         .map(|i| p.items[i].node_cost_usd / USD_SCALE)
         .fold(f64::INFINITY, f64::min);
     // A first plan: the start plan, or one node of the best candidate that fits alone.
     let mut best: Option<Vec<u64>> = start.filter(|s| feasible(s)).map(|s| s.to_vec());
-    let mut order: Vec<usize> = (0..n).filter(|&i| ubs[i] >= 1.0).collect();
+    let mut order: Vec<usize> = (0..n).filter(bought).collect();
     order.sort_by(|&a, &b| item_ratio(b).total_cmp(&item_ratio(a)));
     for &i in &order {
         let mut x = vec![0u64; n];
@@ -1354,15 +1354,8 @@ fn constraint_reports(
     }
     for (i, it) in p.items.iter().enumerate() {
         if let Some(m) = it.max_nodes {
-            // The candidate's nodes with those of its serving copies.
-            let n: u64 = p
-                .items
-                .iter()
-                .zip(nodes)
-                .filter(|(c, _)| c.serve.is_some_and(|s| s.parent == i))
-                .map(|(_, &n)| n)
-                .sum::<u64>()
-                + nodes[i];
+            // The candidate's nodes (its serving copies are shares of them).
+            let n = nodes[i];
             out.push(ConstraintReport {
                 id: group_id(p, Group::MaxNodes(i)),
                 kind: ConstraintKind::MaxNodes,
@@ -1554,17 +1547,17 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
 }
 
 pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
-    // A candidate's serving copies are nodes of the same line; the services they serve are
-    // named by their rows (a request bucket's row counts for its service).
+    // A candidate's serving copies are shares of its line's nodes, in millionths of a node;
+    // the services they serve are named by their rows (a request bucket's row counts for its
+    // service).
     let mut serving = vec![0u64; p.items.len()];
     let mut served: Vec<Vec<usize>> = vec![Vec::new(); p.items.len()];
-    for (it, &n) in p.items.iter().zip(nodes) {
-        if let Some(s) = it.serve {
-            serving[s.parent] += n;
-            let service = p.service_rows[s.row].service;
-            if n > 0 && !served[s.parent].contains(&service) {
-                served[s.parent].push(service);
-            }
+    for (k, c, units) in crate::services::shares(p, nodes) {
+        let Some(s) = p.items[k].serve else { continue };
+        serving[c] += units;
+        let service = p.service_rows[s.row].service;
+        if !served[c].contains(&service) {
+            served[c].push(service);
         }
     }
     let service_id = |k: usize| {
@@ -1579,7 +1572,14 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
         .zip(nodes)
         .enumerate()
         .filter(|(_, (it, _))| it.serve.is_none())
-        .map(|(i, (it, &n))| (i, it, n + serving[i], n, serving[i]))
+        .map(|(i, (it, &n))| {
+            // Serving nodes are reported rounded up to whole nodes; training gets the exact
+            // rest, so the line's PFLOPS are those the program counted.
+            let units = crate::services::SERVE_UNITS;
+            let serving_nodes = serving[i].div_ceil(units).min(n);
+            let training = n as f64 - serving[i] as f64 / units as f64;
+            (i, it, n, training.max(0.0), serving_nodes)
+        })
         .filter(|&(_, _, n, _, _)| n > 0)
         .map(|(i, it, n, training, serving_nodes)| {
             let mut services = served[i].clone();
@@ -1603,7 +1603,7 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
                 envelope: env.id.clone(),
                 power_mw: it.node_power_w * n as f64 / 1e6,
                 mfu: it.mfu,
-                effective_pflops: it.pflops_per_node * training as f64,
+                effective_pflops: it.pflops_per_node * training,
                 serving_nodes,
                 line_use: LineUse::of(n, serving_nodes),
                 services: services.into_iter().map(service_id).collect(),

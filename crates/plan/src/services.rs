@@ -10,15 +10,21 @@
 //!    serving) gives its accelerators to the
 //!    rows in scenario order until the row is covered or the pool is spent; what is left is the
 //!    row's right-hand side;
-//! 3. *serving copies*: every candidate item the service may use gets a copy (an integer
-//!    variable of its own, same envelope, site, caps and power, so every budget, supply and
-//!    power row counts it) whose objective value is zero PFLOPS and whose coefficient in the
-//!    row is what one node serves there, from the perf crate's serving model (a measured
-//!    profile, or the roofline). A candidate's `max_nodes` holds for it and its copies together.
-//!    The choice among copies is Mélange's (request buckets × part types at minimum cost), made
-//!    by the solver against the training compute the same money would buy. Where a split pays,
+//! 3. *serving copies*: every candidate item the service may use gets a copy, a *continuous*
+//!    share of the candidate's own nodes: the candidate's item stays the one integer variable
+//!    (nodes bought, which every budget, supply, power and licence row and `max_nodes` see), and
+//!    each copy is the part of those nodes that serves the row, with the *coupling row*
+//!    `Σ copies ≤ nodes` per candidate. A copy counts in [`SERVE_UNITS`] (millionths of a
+//!    node): the program stays over whole numbers, and a millionth of a node is below anything
+//!    a plan reports. Its objective value is minus its candidate's PFLOPS (a node's time that
+//!    serves does not train) and its coefficient in the row is what that share serves there,
+//!    from the perf crate's serving model (a measured profile, or the roofline). The choice
+//!    among copies is Mélange's (request buckets × part types at minimum cost), made by the
+//!    solver against the training compute the same money would buy. Where a split pays,
 //!    *prefill* and *decode* copies too (see [`add_copies`]): the row is then two, decode and
-//!    prefill, so one part may prefill and another decode (`role` in the plan);
+//!    prefill, so one part may prefill and another decode (`role` in the plan). Serving is thus
+//!    fractional *within* bought nodes (a node's time is split between services and training),
+//!    and the integer count stays the number of candidates;
 //! 4. *never fail*: when no plan covers every service, the conflict analysis names the services
 //!    and the constraints they conflict with; those rows are lowered to the largest share of
 //!    their demand that still fits, and the plan reports the shortfall and what binds.
@@ -34,6 +40,13 @@ use crate::prepare::{Item, Problem};
 
 /// Seconds in a day.
 const DAY_S: f64 = 86_400.0;
+
+/// What one unit of a serving copy is: a millionth of a node. Copies are continuous in the
+/// formulation (the branch-and-bound never branches on them); counting them in millionths keeps
+/// the solver's plans in whole numbers, and what rounding a share to a millionth of a node costs
+/// (a millionth of a node's PFLOPS a row) stays far below the default gap, even a ratio step's,
+/// which is measured against the PFLOPS of the cheapest node.
+pub(crate) const SERVE_UNITS: u64 = 1_000_000;
 
 /// What an accelerator is asked to do: the compliance gate's verdict may differ between the two
 /// (a rule that names one use applies to that use only).
@@ -121,8 +134,6 @@ pub(crate) struct Serve {
     /// included; for `Decode` the decode alone; for `Prefill` the output tokens of the requests
     /// whose prompts it prefills (input tokens a second over the row's input per output token).
     pub per_node_per_s: f64,
-    /// The training item it copies.
-    pub parent: usize,
     pub role: Role,
 }
 
@@ -446,6 +457,145 @@ pub(crate) fn attach(
         }
         out.unusable.push(unusable);
     }
+    share_copies(p, &mut out, n_training);
+    out
+}
+
+/// Candidates whose copies would be alike share one set of copies: the same part, node size,
+/// PFLOPS a node and serving-only flag, and copies for the same rows in the same roles at the
+/// same rates (the same sites' rules and residency, so the same rows). Any split of the
+/// shared copies' units over the candidates' nodes is then a plan of the per-candidate
+/// program with the same rows, cost and PFLOPS, and every per-candidate plan is one of the
+/// shared program's, so sharing changes no optimum; it divides the copies (the columns every
+/// LP of the branch-and-bound carries) by the number of such candidates (buy and lease, at
+/// every site alike). Reports split the units back over the candidates ([`shares`]).
+fn share_copies(p: &mut Problem, out: &mut Attached, n_training: usize) {
+    let copies = p.items.split_off(n_training);
+    let source_of = |k: usize| {
+        out.sources
+            .iter()
+            .find(|(i, _)| *i == n_training + k)
+            .map(|(_, s)| s.clone())
+    };
+    let sources: Vec<Option<String>> = (0..copies.len()).map(source_of).collect();
+    let mut own: Vec<Vec<usize>> = vec![Vec::new(); n_training];
+    for (k, c) in copies.iter().enumerate() {
+        own[c.sharers[0]].push(k);
+    }
+    type Key = (String, u64, u64, bool, Vec<(usize, Role, u64)>);
+    let key = |i: usize| -> Key {
+        let it = &p.items[i];
+        let rows = own[i]
+            .iter()
+            .map(|&k| {
+                let sv = copies[k].serve.expect("a copy");
+                (sv.row, sv.role, sv.per_node_per_s.to_bits())
+            })
+            .collect();
+        (
+            it.accelerator.clone(),
+            it.accels_per_node,
+            it.pflops_per_node.to_bits(),
+            it.serving_only,
+            rows,
+        )
+    };
+    let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
+    for i in (0..n_training).filter(|&i| !own[i].is_empty()) {
+        let k = key(i);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((k, vec![i])),
+        }
+    }
+    out.sources.clear();
+    for (_, members) in groups {
+        for &k in &own[members[0]] {
+            if let Some(s) = &sources[k] {
+                out.sources.push((p.items.len(), s.clone()));
+            }
+            p.items.push(Item {
+                sharers: members.clone(),
+                ..copies[k].clone()
+            });
+        }
+    }
+}
+
+/// Takes from each serving copy (in their order) the units its rows can do without: a share
+/// beyond the demand serves nothing. Where serving costs PFLOPS the solver leaves none such,
+/// but a min-cost plan (or a serving-only candidate) is indifferent to it, and the plan would
+/// report more serving than the services need. Less of a copy breaks no `≤` row and lowers no
+/// objective, so every row that held still holds (each is checked with its slack).
+pub(crate) fn trim(p: &Problem, rows: &[crate::model::Row], nodes: &mut [u64]) {
+    let mut by_item: Vec<Vec<(usize, f64)>> = vec![Vec::new(); p.items.len()];
+    let mut slack: Vec<f64> = Vec::with_capacity(rows.len());
+    for (r, row) in rows.iter().enumerate() {
+        for &(i, a) in &row.coefs {
+            if p.items[i].serve.is_some() {
+                by_item[i].push((r, a));
+            }
+        }
+        // What the row may still take, less a tolerance relative to its size.
+        let big = row
+            .coefs
+            .iter()
+            .map(|&(i, a)| (a * nodes[i] as f64).abs())
+            .fold(row.rhs.abs(), f64::max)
+            .max(1.0);
+        slack.push(row.slack(nodes) - 1e-9 * big);
+    }
+    for (k, it) in p.items.iter().enumerate() {
+        if it.serve.is_none() || nodes[k] == 0 {
+            continue;
+        }
+        // Less of the copy raises the left-hand side of each row where its coefficient is
+        // negative (its covering rows, a target): by what those rows' slack allows.
+        let mut take = nodes[k] as f64;
+        for &(r, a) in &by_item[k] {
+            if a < 0.0 {
+                take = take.min((slack[r] / -a).floor().max(0.0));
+            }
+        }
+        let take = take as u64;
+        if take == 0 {
+            continue;
+        }
+        nodes[k] -= take;
+        for &(r, a) in &by_item[k] {
+            slack[r] += a * take as f64;
+        }
+    }
+}
+
+/// The plan's serving shares per candidate: `(copy, candidate, units)`, a shared copy's units
+/// split over its candidates' nodes in their order (each candidate's nodes filled before the
+/// next one's), so a serving-only candidate's nodes are all used but the last one's.
+pub(crate) fn shares(p: &Problem, nodes: &[u64]) -> Vec<(usize, usize, u64)> {
+    let mut left: Vec<u64> = nodes
+        .iter()
+        .map(|&n| n.saturating_mul(SERVE_UNITS))
+        .collect();
+    let mut out = Vec::new();
+    for (k, it) in p.items.iter().enumerate() {
+        if it.serve.is_none() || nodes[k] == 0 {
+            continue;
+        }
+        let mut units = nodes[k];
+        for &c in &it.sharers {
+            let take = units.min(left[c]);
+            if take > 0 {
+                left[c] -= take;
+                units -= take;
+                out.push((k, c, take));
+            }
+        }
+        // The coupling row holds in whole numbers, so nothing is left; were anything left,
+        // it is shown on the last candidate rather than dropped.
+        if let (true, Some(&c)) = (units > 0, it.sharers.last()) {
+            out.push((k, c, units));
+        }
+    }
     out
 }
 
@@ -454,19 +604,18 @@ pub(crate) fn attach(
 const SPLIT_PARTS: usize = 4;
 
 /// Appends the serving copies of `row`: a `Both` copy of every usable item and, where the row
-/// may use two or more accelerator types and a split pays, `Prefill` copies of the
-/// [`SPLIT_PARTS`] items cheapest per prefilled token and `Decode` copies of the ones cheapest
-/// per decoded token (the Mélange-style choice per phase: a FLOPS-rich part prefills, a
-/// bandwidth-rich one decodes).
+/// may use two or more accelerator types and a split pays, `Prefill` copies of the items of
+/// the [`SPLIT_PARTS`] parts cheapest per prefilled token (their cheapest item's price) and
+/// `Decode` copies of the items of the parts cheapest per decoded token (the Mélange-style
+/// choice per phase: a FLOPS-rich part prefills, a bandwidth-rich one decodes).
 ///
-/// A node doing both carries `1 / (1/prefill + 1/decode)`, so its cost per token is the sum
-/// of its per-phase costs: a split pays (in USD, at the linear relaxation) only when the part
-/// cheapest per prefilled token is not the one cheapest per decoded token, and the split of
-/// any part costs what the same part's `Both` nodes cost (and rounds up twice). Offering split
-/// copies only then, and only of the parts cheapest per phase, keeps the program small (three
-/// copies a candidate would triple its integer count); a split through a dearer part, which
-/// another envelope's budget or a supply cap could favour, is not considered. The `Both`
-/// copies are all kept, so the answer is never dearer than the best `both`-only one.
+/// A share doing both carries `1 / (1/prefill + 1/decode)` a node, which is the same node's
+/// time split between the two phases: a split pays only between two parts, when the part
+/// cheapest per prefilled token is not the one cheapest per decoded token. Offering split
+/// copies only then, and only of the parts cheapest per phase, keeps the program's columns
+/// few; a split through a dearer part, which another envelope's budget or a supply cap could
+/// favour, is not considered. The `Both` copies are all kept, so the answer is never dearer
+/// than the best `both`-only one.
 fn add_copies(
     p: &mut Problem,
     out: &mut Attached,
@@ -510,28 +659,54 @@ fn add_copies(
         copies.push((*i, Role::Both, r.both, r.source.clone()));
     }
     if split {
-        let rates_of = |i: usize| &usable.iter().find(|(k, _)| *k == i).expect("usable").1;
-        for &(i, _) in by_prefill.iter().take(SPLIT_PARTS) {
-            let r = rates_of(i);
-            copies.push((i, Role::Prefill, r.prefill, r.source.clone()));
+        // The parts (not the items) cheapest per token of the phase, and every item of those
+        // parts: the candidates of one part then have the same copies, and share them
+        // (`share_copies`).
+        let parts = |order: &[(usize, f64)]| {
+            let mut parts: Vec<&str> = Vec::new();
+            for &(i, _) in order {
+                let a = p.items[i].accelerator.as_str();
+                if parts.len() < SPLIT_PARTS && !parts.contains(&a) {
+                    parts.push(a);
+                }
+            }
+            let parts: Vec<String> = parts.into_iter().map(str::to_string).collect();
+            parts
+        };
+        let (pre, dec) = (parts(&by_prefill), parts(&by_decode));
+        for (i, r) in usable {
+            if pre.contains(&p.items[*i].accelerator) && r.prefill > 0.0 {
+                copies.push((*i, Role::Prefill, r.prefill, r.source.clone()));
+            }
         }
-        for &(i, _) in by_decode.iter().take(SPLIT_PARTS) {
-            let r = rates_of(i);
-            copies.push((i, Role::Decode, r.decode, r.source.clone()));
+        for (i, r) in usable {
+            if dec.contains(&p.items[*i].accelerator) && r.decode > 0.0 {
+                copies.push((*i, Role::Decode, r.decode, r.source.clone()));
+            }
         }
     }
     for (i, role, per_accel, source) in copies {
         let it = &p.items[i];
+        // A copy buys nothing: its candidate's nodes carry the price, power, supply and licence
+        // draws, so every such field is zero here; its "PFLOPS a node" is per unit (a
+        // millionth of a node) and negative, since a node's time that serves does not train.
         let copy = Item {
-            pflops_per_node: 0.0,
+            pflops_per_node: -it.pflops_per_node / SERVE_UNITS as f64,
             max_nodes: None,
             serving_only: false,
+            node_cost: 0.0,
+            node_cost_usd: 0.0,
+            node_power_w: 0.0,
+            accels_per_node: 0,
+            chips_per_node: 0,
+            caps: Vec::new(),
+            licences: Vec::new(),
             serve: Some(Serve {
                 row,
                 per_node_per_s: per_accel * it.accels_per_node as f64,
-                parent: i,
                 role,
             }),
+            sharers: vec![i],
             ..it.clone()
         };
         out.sources.push((p.items.len(), source));
@@ -641,32 +816,37 @@ pub(crate) fn reports(
                     u.usd_per_accel_hour.unwrap_or(0.0) * 24.0 * u.accels as f64,
                 );
             }
-            for (i, it) in p.items.iter().enumerate() {
-                let Some(sv) = it.serve else { continue };
-                if !rows.contains(&sv.row) || nodes[i] == 0 {
+            for (i, c, units) in shares(p, nodes) {
+                let Some(sv) = p.items[i].serve else { continue };
+                if !rows.contains(&sv.row) {
                     continue;
                 }
-                let accels = nodes[i] * it.accels_per_node;
-                let per_s = nodes[i] as f64 * sv.per_node_per_s;
+                // The copy's share of its candidate's nodes: continuous, reported as whole
+                // accelerators rounded up, while tokens and cost are those of the exact share.
+                let parent = &p.items[c];
+                let share_nodes = units as f64 / SERVE_UNITS as f64;
+                let exact_accels = share_nodes * parent.accels_per_node as f64;
+                let accels = (exact_accels - 1e-9).ceil().max(0.0) as u64;
+                let per_s = share_nodes * sv.per_node_per_s;
                 match sv.role {
                     Role::Both => whole_per_s[sv.row] += per_s,
                     Role::Prefill => prefill_per_s[sv.row] += per_s,
                     Role::Decode => decode_per_s[sv.row] += per_s,
                 }
-                let usd_h = item_hourly_usd(it, horizon, params);
-                let per_accel = sv.per_node_per_s / it.accels_per_node.max(1) as f64;
+                let usd_h = item_hourly_usd(parent, horizon, params);
+                let per_accel = sv.per_node_per_s / parent.accels_per_node.max(1) as f64;
                 add(
                     ServiceAllocation {
-                        accelerator: it.accelerator.clone(),
+                        accelerator: parent.accelerator.clone(),
                         pool: None,
-                        candidate: Some(it.id.clone()),
+                        candidate: Some(parent.id.clone()),
                         accelerators: accels,
                         role: sv.role.as_str().into(),
                         output_tokens_per_day: per_s * DAY_S / v.peak_to_average,
                         usd_per_million_output_tokens: per_m(Some(usd_h), per_accel),
                         source: source_of(i),
                     },
-                    usd_h * 24.0 * accels as f64,
+                    usd_h * 24.0 * exact_accels,
                 );
             }
             let carried_per_s: f64 = rows
@@ -783,52 +963,52 @@ pub(crate) fn solve_covering<T>(
     ))
 }
 
-/// Whether item `a` covers the same service row as `b` at least as well under `lim` (both
-/// training items count as equal): the domination test's extra condition. A node covers
-/// `min(tokens/s, need)` of its row (see [`push_rows`]), so two parts one node of which carries
-/// the row alone cover it equally, and the cheaper one dominates.
-pub(crate) fn serves_at_least(lim: &crate::model::Limits, a: &Item, b: &Item) -> bool {
-    match (a.serve, b.serve) {
-        (None, None) => true,
-        (Some(x), Some(y)) => {
-            let need = lim
-                .service_per_s
-                .get(x.row)
-                .copied()
-                .flatten()
-                .unwrap_or(f64::INFINITY);
-            x.row == y.row
-                && x.role == y.role
-                && x.per_node_per_s.min(need) >= y.per_node_per_s.min(need)
+/// Per item, the indices of its serving copies (empty for a copy and for an item no service
+/// may use).
+pub(crate) fn copies_of(p: &Problem) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); p.items.len()];
+    for (k, it) in p.items.iter().enumerate() {
+        for &c in &it.sharers {
+            out[c].push(k);
         }
-        _ => false,
     }
+    out
 }
 
-/// The most nodes serving copy `i` may have under `lim` (`None` for a training item; none for
-/// a serving-only candidate's own, training, variable): no more than carry its row alone, and
-/// none when the pools carry the row (or it was dropped).
-///
-/// The bound loses no optimum: a copy with more nodes than carry its row alone still covers the
-/// row with one node fewer, and that node can move to the copy's parent training item, which has
-/// the same envelope, site, supply caps, power, price and share of a mix, and more PFLOPS (its
-/// `max_nodes` row counts the two together). Bounded copies make the branch-and-bound tree small:
-/// a copy that covers its row with one node is a yes-or-no choice.
+/// Whether candidate item `a` serves every row that `b` serves, in the same roles, at least as
+/// fast a node: the domination test's extra condition (a node of `a` can then take over
+/// whatever share of a node of `b` served). `copies` is [`copies_of`].
+pub(crate) fn serves_at_least(p: &Problem, copies: &[Vec<usize>], a: usize, b: usize) -> bool {
+    copies[b].iter().all(|&y| {
+        let y = p.items[y].serve.expect("a copy");
+        copies[a].iter().any(|&x| {
+            let x = p.items[x].serve.expect("a copy");
+            x.row == y.row && x.role == y.role && x.per_node_per_s >= y.per_node_per_s
+        })
+    })
+}
+
+/// The most units ([`SERVE_UNITS`]) serving copy `i` may have under `lim` (`None` for a
+/// candidate's own item): no more than carry its row alone, and none when the pools carry the
+/// row (or it was dropped). A share beyond what carries the row alone only takes time from
+/// training, so the bound loses no optimum.
 pub(crate) fn copy_bound(p: &Problem, lim: &crate::model::Limits, i: usize) -> Option<f64> {
-    // A candidate excluded for training but allowed to serve buys nodes only as its copies.
-    if p.items[i].serving_only {
-        return Some(0.0);
-    }
     let sv = p.items[i].serve?;
     let Some(need) = lim.service_per_s.get(sv.row).copied().flatten() else {
         return Some(0.0);
     };
-    // The small tolerance keeps 2.0000000001 (floating point) from asking for a third node.
-    Some((need / sv.per_node_per_s - 1e-9).ceil().max(0.0))
+    // The small tolerance keeps 2.0000000001 units (floating point) from asking for a third.
+    Some(
+        (need / sv.per_node_per_s * SERVE_UNITS as f64 - 1e-9)
+            .ceil()
+            .max(0.0),
+    )
 }
 
-/// The service rows under `lim`, and one row per candidate with `max_nodes` and serving copies
-/// that holds the candidate and its copies to it together.
+/// The service rows under `lim`, and the coupling rows: per candidate with serving copies,
+/// `Σ copies ≤ SERVE_UNITS · nodes` (its services share its nodes with training), and for a
+/// serving-only candidate also `nodes ≤ ⌈Σ copies / SERVE_UNITS⌉` (it buys no node it does not
+/// serve with, so its plan line is all serving).
 pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<crate::model::Row>) {
     use crate::model::Row;
     for (r, need) in lim.service_per_s.iter().enumerate() {
@@ -853,9 +1033,9 @@ pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<c
             continue;
         };
         // With disaggregated copies the row is two: the decode row (what `Both` and `Decode`
-        // nodes carry) and the prefill row (what `Both` and `Prefill` nodes carry), each at
-        // least the demand. `Both` nodes carry their requests whole, so whatever they leave
-        // must be both decoded and prefilled by the split pools. The decode row, in output
+        // shares carry) and the prefill row (what `Both` and `Prefill` shares carry), each at
+        // least the demand. `Both` shares carry their requests whole, so whatever they leave
+        // must be both decoded and prefilled by the split shares. The decode row, in output
         // tokens, stands for the service in reports and conflicts; dropping the service drops
         // both (they share `service_per_s`).
         let split = p
@@ -871,25 +1051,36 @@ pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<c
             covering_row(p, r, need, phase, out);
         }
     }
-    for (i, it) in p.items.iter().enumerate() {
-        if it.serve.is_some() {
-            continue;
+    let units = SERVE_UNITS as f64;
+    // One coupling row per set of candidates sharing copies, in the order of their copies.
+    let mut sets: Vec<(&[usize], Vec<usize>)> = Vec::new();
+    for (k, it) in p
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.serve.is_some())
+    {
+        match sets.iter_mut().find(|(s, _)| *s == it.sharers.as_slice()) {
+            Some((_, copies)) => copies.push(k),
+            None => sets.push((&it.sharers, vec![k])),
         }
-        let Some(m) = lim.max_nodes[i] else { continue };
-        let copies: Vec<(usize, f64)> = p
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.serve.is_some_and(|s| s.parent == i))
-            .map(|(k, _)| (k, 1.0))
-            .collect();
-        if !copies.is_empty() {
-            let mut coefs = vec![(i, 1.0)];
-            coefs.extend(copies);
+    }
+    for (sharers, copies) in sets {
+        let mut coefs: Vec<(usize, f64)> = copies.iter().map(|&k| (k, 1.0)).collect();
+        coefs.extend(sharers.iter().map(|&i| (i, -units)));
+        out.push(Row {
+            group: None,
+            coefs,
+            rhs: 0.0,
+            negated: false,
+        });
+        if sharers.iter().all(|&i| p.items[i].serving_only) {
+            let mut coefs: Vec<(usize, f64)> = copies.iter().map(|&k| (k, -1.0)).collect();
+            coefs.extend(sharers.iter().map(|&i| (i, units)));
             out.push(Row {
                 group: None,
                 coefs,
-                rhs: m,
+                rhs: units - 1.0,
                 negated: false,
             });
         }
@@ -897,16 +1088,10 @@ pub(crate) fn push_rows(p: &Problem, lim: &crate::model::Limits, out: &mut Vec<c
 }
 
 /// One covering row of service row `r`: the `Both` copies and the copies of `phase` (the
-/// decode row when there are no split copies: then it holds the `Both` copies alone), with
-/// its Chvátal–Gomory cut.
+/// decode row when there are no split copies: then it holds the `Both` copies alone), each
+/// unit carrying a millionth of what a node carries.
 fn covering_row(p: &Problem, r: usize, need: f64, phase: Role, out: &mut Vec<crate::model::Row>) {
     use crate::model::{Group, Row};
-    // Coefficient strengthening: over integer node counts, `Σ ρ·y ≥ D` and
-    // `Σ min(ρ, D)·y ≥ D` hold for exactly the same plans (a node that carries the whole row
-    // alone satisfies both; otherwise the coefficients agree), but the second one's LP
-    // relaxation must pay for a whole node of a part that one node of covers, where the first
-    // one's pays for a sliver of it. That is most of the integrality gap when a service needs
-    // a node or two.
     let coefs: Vec<(usize, f64)> = p
         .items
         .iter()
@@ -914,26 +1099,9 @@ fn covering_row(p: &Problem, r: usize, need: f64, phase: Role, out: &mut Vec<cra
         .filter_map(|(i, it)| {
             it.serve
                 .filter(|s| s.row == r && (s.role == Role::Both || s.role == phase))
-                .map(|s| (i, -s.per_node_per_s.min(need)))
+                .map(|s| (i, -s.per_node_per_s / SERVE_UNITS as f64))
         })
         .collect();
-    // A Chvátal–Gomory cut of the row, divided by its largest coefficient δ and rounded up:
-    // `Σ ⌈a/δ⌉·y ≥ ⌈D/δ⌉`, that is, at least `⌈D/δ⌉` nodes in all. Every integer plan that
-    // covers the row meets it; the LP relaxation, which would buy 2.4 nodes of the part
-    // cheapest per token, must buy 3 of something, which closes much of the gap that rounding
-    // leaves when a service needs a few nodes.
-    let delta = coefs.iter().map(|&(_, a)| -a).fold(0.0, f64::max);
-    if delta > 0.0 {
-        let at_least = (need / delta - 1e-9).ceil();
-        if at_least > 1.0 {
-            out.push(Row {
-                group: None,
-                coefs: coefs.iter().map(|&(i, _)| (i, -1.0)).collect(),
-                rhs: -at_least,
-                negated: true,
-            });
-        }
-    }
     out.push(Row {
         // The decode row stands for the service (see `push_rows`).
         group: (phase == Role::Decode).then_some(Group::Service(r)),

@@ -133,9 +133,10 @@ enum Sub {
 /// How the run is trained: software maturity and parallel layout.
 #[derive(Debug, clap::Args)]
 struct TrainingArgs {
-    /// Training-software maturity, each level fitted on published runs: best (MegaScale,
-    /// Llama 3, DeepSeek), typical (a current open stack), legacy (2021-22 stacks); without it
-    /// the stack is unknown: the corpus's middle, with an interval spanning the stack spread.
+    /// Training-software maturity, calibrated on published runs: best (MegaScale, Llama 3,
+    /// DeepSeek), typical (a current open stack), legacy (2021-22 stacks; one fitted ratio with
+    /// typical); without it the stack is unknown: the corpus's middle, with an interval spanning
+    /// the stack spread.
     #[arg(long, value_name = "LEVEL", default_value = "unknown")]
     stack: Stack,
     /// Tensor-parallel degree (default: chosen so the model fits).

@@ -480,9 +480,11 @@ fn issue_14_stack_levels_order_the_estimates() {
             "wall_hours",
         )
     };
+    // Typical and legacy share one fitted ratio since issue 25's round 7 (what set them apart
+    // was mostly recompute, which the layout terms charge; docs/performance-model.md §2).
     let (best, typical, legacy) = (wall("best"), wall("typical"), wall("legacy"));
     assert!(
-        best < typical && typical < legacy,
+        best < typical && typical == legacy,
         "{best} {typical} {legacy}"
     );
     let o = xpufleet(&[

@@ -26,7 +26,8 @@ pub fn points() -> Vec<Point> {
 /// The report, computed once per test binary (the nested validation refits a few hundred times).
 fn report() -> &'static Report {
     static REPORT: OnceLock<Report> = OnceLock::new();
-    REPORT.get_or_init(|| calibration::report(&points(), CalibrationParams::default().size_d_ref))
+    let c = CalibrationParams::default();
+    REPORT.get_or_init(|| calibration::report(&points(), c.size_d_ref, c.size_d_half))
 }
 
 fn pct(x: f64) -> String {
@@ -144,16 +145,16 @@ fn held_out_sources_meet_the_goals() {
     let o = &r.overall;
     // Issue #25 asks for ~10% median error with the stack known on sources the fit has not seen
     // and ~80% coverage whether or not the stack is known. What the corpus gives, held out by
-    // source: 8.7% known, 9.7% unknown; coverage 69% / 77% of rows, 78% / 82% with each source
-    // weighing once (main before round 5: 11.7% / 91% known, 17.7% / 89% unknown, by rows, with
-    // split-conformal intervals, unpooled stack ratios and Pythia's recompute uncharged). The
-    // bounds keep those from getting worse.
-    assert!(o.median_abs_error_known <= 0.095, "{o:?}");
+    // source, with three fitted quantities (round 7): 8.3% known, 10.1% unknown; coverage
+    // 71% / 77% of rows, 79% / 82% with each source weighing once (round 5, six quantities:
+    // 8.7% / 9.7%, 69% / 77%, 78% / 82%). The bounds keep those from getting worse.
+    assert!(o.median_abs_error_known <= 0.09, "{o:?}");
+    assert!(o.median_abs_error_unknown <= 0.11, "{o:?}");
     assert!(
         o.median_abs_error_unknown >= o.median_abs_error_known,
         "knowing the stack should not hurt: {o:?}"
     );
-    assert!((0.65..=0.9).contains(&o.coverage_known), "{o:?}");
+    assert!((0.7..=0.9).contains(&o.coverage_known), "{o:?}");
     assert!((0.75..=0.92).contains(&o.coverage_unknown), "{o:?}");
     assert!((0.75..=0.9).contains(&o.coverage_known_by_source), "{o:?}");
     assert!(
@@ -210,7 +211,25 @@ fn defaults_are_the_fit() {
     close("stack_typical", r.fit.stack_typical, c.stack_typical);
     close("stack_legacy", r.fit.stack_legacy, c.stack_legacy);
     close("stack_unknown", r.fit.stack_unknown, c.stack_unknown);
-    close("size_d_half", r.fit.size_d_half, c.size_d_half);
+    // The width term is a prior, not fitted (issue 25 item 2): 136 activation bytes per 72
+    // GEMM FLOPs per token and layer, at the catalog's H100 SXM balance of FLOPs to bytes.
+    let h100 = accel("h100-sxm");
+    let peak_tflops = h100.tflops_bf16.get().expect("H100 BF16 peak");
+    let bw_tbps = h100.memory_tbps.get().expect("H100 memory bandwidth");
+    close(
+        "size_d_half prior",
+        136.0 / 72.0 * peak_tflops / bw_tbps,
+        c.size_d_half,
+    );
+    assert_eq!(r.fit.size_d_half, c.size_d_half);
+    // Typical and legacy share one fitted ratio; the middle follows from it and the corpus's
+    // sources per level (6 best, 10 below).
+    assert_eq!(r.fit.stack_typical, r.fit.stack_legacy);
+    close(
+        "stack_unknown is derived",
+        r.fit.stack_unknown,
+        r.fit.stack_typical.powf(10.0 / 16.0),
+    );
     close("moe", r.fit.moe, m.throughput.moe_efficiency);
     for (kind, total) in [(Scope::Rate, false), (Scope::Total, true)] {
         for stack in [Stack::Typical, Stack::Unknown] {
@@ -226,7 +245,7 @@ fn defaults_are_the_fit() {
 fn docs_pct(x: f64) -> String {
     match format!("{:.1}", x * 100.0).as_str() {
         "100.0" => "100%".into(),
-        "0.0" => "0%".into(),
+        "0.0" | "-0.0" => "0%".into(),
         s => format!("{s}%"),
     }
 }
@@ -235,21 +254,21 @@ fn docs_pct(x: f64) -> String {
 /// parameters, the intervals and the held-out figures per family × stack × outcome kind.
 fn docs_tables(r: &Report) -> String {
     let f = &r.fit;
-    let mut s = String::from("| parameter | fitted |\n|---|---|\n");
-    s.push_str(&format!("| base | {:.4} |\n", f.base));
+    let mut s = String::from("| parameter | value | how |\n|---|---|---|\n");
+    s.push_str(&format!("| base | {:.4} | fitted |\n", f.base));
     s.push_str(&format!(
-        "| stack typical / legacy (best = 1) | {:.4} / {:.4} |\n",
-        f.stack_typical, f.stack_legacy
+        "| stack typical = legacy (best = 1) | {:.4} | fitted, one ratio |\n",
+        f.stack_typical
     ));
+    s.push_str(&format!("| MoE factor | {:.4} | fitted |\n", f.moe));
     s.push_str(&format!(
-        "| stack unknown (the middle) | {:.4} |\n",
+        "| stack unknown (the middle) | {:.4} | derived: the levels over the sources |\n",
         f.stack_unknown
     ));
     s.push_str(&format!(
-        "| `d_half` (width term) | {:.2} |\n",
+        "| `d_half` (width term) | {:.2} | prior |\n\n",
         f.size_d_half
     ));
-    s.push_str(&format!("| MoE factor | {:.4} |\n\n", f.moe));
     s.push_str("| interval on ln(published / modelled) | stack known | stack unknown |\n");
     s.push_str("|---|---|---|\n");
     for (name, kind, what) in [
@@ -318,5 +337,61 @@ fn docs_show_the_figures_the_test_computes() {
     assert_eq!(
         got, want,
         "docs/performance-model.md's corpus tables differ from the corpus"
+    );
+}
+
+proptest::proptest! {
+    /// The fit is a median fit in log space, so it is equivariant: scaling every published
+    /// figure by `c` scales the base by `c` and leaves the ratio, the MoE factor and the middle
+    /// alone; scaling only the rows below the best stack (typical and legacy alike) scales the
+    /// one ratio by `c`, and the middle follows it with the corpus's share of sources below the
+    /// best (10 of 16). A fit that mixed up residuals, or gave the two levels their own ratios,
+    /// fails one of these.
+    #[test]
+    fn fit_is_equivariant_in_the_published_figures(c in 0.5f64..1.5) {
+        let c_ref = CalibrationParams::default();
+        let (d_ref, d_half) = (c_ref.size_d_ref, c_ref.size_d_half);
+        static POINTS: OnceLock<Vec<Point>> = OnceLock::new();
+        let pts = POINTS.get_or_init(points);
+        let f0 = calibration::fit(pts, d_ref, d_half);
+        let scaled = |below_only: bool| -> Vec<Point> {
+            pts.iter()
+                .cloned()
+                .map(|mut p| {
+                    if !below_only || p.stack != Stack::Best {
+                        p.published *= c;
+                    }
+                    p
+                })
+                .collect()
+        };
+        let rel = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-9;
+        let all = calibration::fit(&scaled(false), d_ref, d_half);
+        proptest::prop_assert!(rel(all.base, f0.base * c), "{all:?} vs {f0:?}");
+        proptest::prop_assert!(rel(all.stack_typical, f0.stack_typical));
+        proptest::prop_assert!(rel(all.moe, f0.moe));
+        proptest::prop_assert!(rel(all.stack_unknown, f0.stack_unknown));
+        let below = calibration::fit(&scaled(true), d_ref, d_half);
+        proptest::prop_assert!(rel(below.base, f0.base));
+        proptest::prop_assert!(rel(below.moe, f0.moe));
+        proptest::prop_assert!(rel(below.stack_typical, f0.stack_typical * c));
+        proptest::prop_assert_eq!(below.stack_typical, below.stack_legacy);
+        proptest::prop_assert!(rel(
+            below.stack_unknown,
+            f0.stack_unknown * c.powf(10.0 / 16.0)
+        ));
+    }
+}
+
+#[test]
+fn a_corpus_row_of_unknown_stack_is_refused() {
+    let mut run = corpus().run.remove(0);
+    run.stack = Stack::Unknown;
+    let err = calibration::point(&PerfModel::default(), &run, &accel(&run.accel))
+        .expect_err("unknown stack refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&run.id) && msg.contains("best, typical or legacy"),
+        "{msg}"
     );
 }

@@ -156,7 +156,11 @@ fn relaxation_figures_have_the_right_sign_and_lie_in_their_proven_range() {
             } else {
                 assert!(d >= -tol, "{}: relaxing lowered the objective by {d}", c.id);
             }
-            assert!(r.proven, "{}: not proven", c.id);
+            assert!(
+                r.proven,
+                "{}: not proven {objective:?} {r:?} base {:?} {}",
+                c.id, p.status, p.gap
+            );
             let [lo, hi] = r.delta_range.unwrap();
             assert!(
                 lo - tol <= d && d <= hi + tol,
