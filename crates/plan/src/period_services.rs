@@ -30,7 +30,7 @@ use xpufleet_perf::serving::{ServingParams, ServingProfile};
 
 use crate::periods::{ExtraKind, ExtraRow, ItemTime, PeriodInfo};
 use crate::prepare::{Item, Problem};
-use crate::services::{self, Attached, Role, ServiceReport};
+use crate::services::{self, Attached, Role, ServiceReport, SERVE_UNITS};
 
 /// One period's view of the services: the program `services::attach` built for it.
 #[derive(Debug, Clone)]
@@ -153,12 +153,17 @@ pub(crate) fn attach_periods(
             inner: gate,
             end: per.end,
         };
-        let attached =
-            services::attach(&mut view, &sc, catalog, &ends, per.start, profiles, params);
+        // Unshared: each view copy is one order's, so it maps to one variable here.
+        let attached = services::attach_unshared(
+            &mut view, &sc, catalog, &ends, per.start, profiles, params,
+        );
         let mut global = present.clone();
         for k in present.len()..view.items.len() {
             let sv = view.items[k].serve.expect("attach appends serving copies");
-            let g = present[sv.parent];
+            let [parent] = view.items[k].sharers[..] else {
+                unreachable!("an unshared copy belongs to one item")
+            };
+            let g = present[parent];
             let row = &view.service_rows[sv.row];
             let key = (g, row.id.clone(), sv.role.as_str());
             let service = row.service;
@@ -380,7 +385,7 @@ pub(crate) fn reports(
         .iter()
         .enumerate()
         .map(|(u, v)| {
-            let local: Vec<u64> = v.global.iter().map(|&i| nodes[i]).collect();
+            let local = view_nodes(&v.problem, &v.global, nodes);
             let short: Vec<(usize, Vec<String>)> = shortfalls
                 .iter()
                 .filter(|(w, _, _)| *w == u)
@@ -389,6 +394,24 @@ pub(crate) fn reports(
             services::reports(&v.scenario, &v.problem, &v.attached, &local, &short, params)
         })
         .collect()
+}
+
+/// The program's `nodes` as `services::reports` reads a period's view: a copy in
+/// [`SERVE_UNITS`] of a node (its whole nodes here), and an order as its training nodes and the
+/// nodes its copies serve with in the period, so that `services::shares` gives each copy's
+/// nodes to the order it was bought with.
+fn view_nodes(view: &Problem, global: &[usize], nodes: &[u64]) -> Vec<u64> {
+    let mut local: Vec<u64> = global.iter().map(|&i| nodes[i]).collect();
+    for (k, it) in view.items.iter().enumerate() {
+        if it.serve.is_none() {
+            continue;
+        }
+        for &c in &it.sharers {
+            local[c] += local[k];
+        }
+        local[k] = local[k].saturating_mul(SERVE_UNITS);
+    }
+    local
 }
 
 /// Serving capacity bought no earlier than it is needed: moves serving nodes, one at a time,
