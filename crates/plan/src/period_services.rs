@@ -154,9 +154,8 @@ pub(crate) fn attach_periods(
             end: per.end,
         };
         // Unshared: each view copy is one order's, so it maps to one variable here.
-        let attached = services::attach_unshared(
-            &mut view, &sc, catalog, &ends, per.start, profiles, params,
-        );
+        let attached =
+            services::attach_unshared(&mut view, &sc, catalog, &ends, per.start, profiles, params);
         let mut global = present.clone();
         for k in present.len()..view.items.len() {
             let sv = view.items[k].serve.expect("attach appends serving copies");

@@ -6,7 +6,9 @@ use proptest::prelude::*;
 use xpufleet_comply::{AllowAll, Gate, Outcome, UseRequest, Verdict};
 use xpufleet_model::{Date, Money, Purpose};
 use xpufleet_perf::serving::{estimate_serving, ServedModel, ServingDemand, ServingParams};
-use xpufleet_plan::{plan, verify_periods, FixedMfu, Plan, PlanOptions, ServiceReport};
+use xpufleet_plan::{
+    plan, verify_periods, verify_with_gate, FixedMfu, Plan, PlanOptions, ServiceReport,
+};
 
 use crate::support::*;
 
@@ -274,6 +276,71 @@ fn a_serving_rule_from_q2_blocks_serving_on_the_part_from_q2_only() {
     assert_eq!(uses(service(&p, 0), "h20"), 0, "{:#?}", p.periods);
     assert_eq!(uses(service(&p, 1), "h20"), 0);
     assert!(service(&p, 0).shortfall.is_some());
+}
+
+/// Refuses training (only) on `target`: it may still be bought to serve.
+struct NoTraining {
+    target: &'static str,
+}
+
+impl NoTraining {
+    fn judge(&self, req: &UseRequest, purpose: Purpose) -> Verdict {
+        if purpose == Purpose::Training && req.target == self.target {
+            Verdict {
+                outcome: Outcome::Prohibited,
+                rules: vec!["test/no-training".into()],
+                reasons: vec![format!("{} may not train", req.target)],
+                would_change: None,
+                verified: true,
+                usable: false,
+                review: None,
+            }
+        } else {
+            Verdict::allowed()
+        }
+    }
+}
+
+impl Gate for NoTraining {
+    fn verdict(&self, req: &UseRequest) -> Verdict {
+        self.judge(req, Purpose::Training)
+    }
+
+    fn verdict_for(&self, req: &UseRequest, purpose: Purpose) -> Verdict {
+        self.judge(req, purpose)
+    }
+}
+
+/// An H20 its training verdict excludes is still bought to serve, and only to serve: over
+/// periods its orders buy nodes through their serving copies alone, so the order itself may
+/// have none (its bound is 0, as with the serving copies of one date's program it would not
+/// be), every H20 line is all serving, and both quarters are covered by exactly the nodes the
+/// demand needs.
+#[test]
+fn a_part_excluded_for_training_is_bought_over_periods_to_serve_only() {
+    let s = load("serve-periods.toml");
+    let per_s = h20_node_per_s(&s);
+    let (n1, n2) = (nodes_for(4e9, per_s), nodes_for(8e9, per_s));
+    let gate = NoTraining { target: "h20-buy" };
+    let p = plan(&s.scenario, &s.catalog, &gate, &FixedMfu(0.4), &opts()).unwrap();
+    let h20 = p.candidates.iter().find(|c| c.id == "h20-buy").unwrap();
+    assert_eq!(h20.bound_nodes, 0, "{h20:#?}");
+    assert_eq!(ordered(&p, "2025Q1", "h20-buy"), (n1, n1), "{:#?}", p.lines);
+    assert_eq!(ordered(&p, "2025Q2", "h20-buy"), (n2 - n1, n2 - n1));
+    for (u, want) in [4e9, 8e9].into_iter().enumerate() {
+        let v = service(&p, u);
+        assert!(approx(v.covered_output_tokens_per_day, want), "{v:#?}");
+        let accels: u64 = v.by_accelerator.iter().map(|b| b.accelerators).sum();
+        assert_eq!(accels, 8 * [n1, n2][u], "{v:#?}");
+        // A bought accelerator costs its price over the serving model's amortisation life.
+        let life_h = ServingParams::default().price_life_years * 365.0 * 24.0;
+        let usd_day = accels as f64 * 12_000.0 / life_h * 24.0;
+        assert!(approx(v.cost_usd_per_day, usd_day), "{v:#?}");
+    }
+    assert_eq!(
+        verify_with_gate(&p, &s.scenario, &s.catalog, &gate),
+        Vec::<String>::new()
+    );
 }
 
 /// Q2's budget buys two H20 nodes fewer than its demand needs and Q1's nothing beyond Q1's
