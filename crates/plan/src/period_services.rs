@@ -20,7 +20,9 @@
 //! 4. a candidate's `max_nodes` holds for its order and the order's copies together
 //!    (`max_nodes:<id>@<period>`);
 //! 5. *never fail*: [`solve_covering`] lowers the rows a conflict names, as on one date, and
-//!    each period's report says its shortfall and what binds.
+//!    each period's report says its shortfall and what binds;
+//! 6. after the solve, [`postpone`] moves serving nodes to the same candidate's later orders
+//!    where that costs the same and every row holds, so capacity is bought when it is needed.
 
 use std::collections::BTreeMap;
 
