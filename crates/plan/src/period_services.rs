@@ -6,14 +6,18 @@
 //! 1. *each period's view*: the items present in period `u` (purchases delivered by its start,
 //!    its own leases), the scenario with the period's token volumes (`[[period]].services`,
 //!    `service_growth`) and length, and a gate that judges each use on the period's first and
-//!    last day. `services::attach` gives the existing pools to the period's rows first (serving
-//!    verdicts in force then), and makes the serving copies (whole or prefill/decode split) of
-//!    the items the period's rules let serve;
+//!    last day. `services::attach_unshared` gives the existing pools to the period's rows
+//!    first (serving verdicts in force then), and makes the serving copies (whole or
+//!    prefill/decode split) of the items the period's rules let serve, each its own item's
+//!    (`sharers` is that one item: alike candidates do not share copies here);
 //! 2. *one variable per serving copy*: a copy of the item ordered in period `t`, for one
 //!    service row and role, is one integer variable however many periods it serves in: the
 //!    nodes are bought once (budget, supply, power and licence rows count them as their
 //!    parent's), serve in every period they are present in where that period's rules allow,
-//!    and never train (no PFLOPS). A node that serves in a period does not train in it;
+//!    and never train (no PFLOPS). A node that serves in a period does not train in it, nor in
+//!    any other: unlike one date's copies, continuous shares of a candidate's one node count,
+//!    these are whole nodes bought apart from the order's training nodes, since over periods a
+//!    node keeps its use for its life (and a serving-only order buys only these);
 //! 3. *covering rows per period*: `service:<row>@<period>` (and `.../prefill` where the period
 //!    offers split copies), `Σ min(tokens/s per node, need) · nodes ≥ need`, over the copies
 //!    present in the period; the same coefficient strengthening as on one date;
