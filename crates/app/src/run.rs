@@ -413,6 +413,26 @@ pub fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
                     .map(|c| (c.accelerator.clone(), c.effective_pflops))
                     .collect(),
                 target_pflops: q.target_pflops,
+                services: q
+                    .services
+                    .iter()
+                    .map(|v| {
+                        let mut parts: Vec<(String, u64)> = Vec::new();
+                        for b in &v.by_accelerator {
+                            match parts.iter_mut().find(|(a, _)| *a == b.accelerator) {
+                                Some((_, n)) => *n += b.accelerators,
+                                None => parts.push((b.accelerator.clone(), b.accelerators)),
+                            }
+                        }
+                        report::periods::PeriodService {
+                            id: v.id.clone(),
+                            output_tokens_per_day: v.output_tokens_per_day,
+                            covered_output_tokens_per_day: v.covered_output_tokens_per_day,
+                            cost_usd_per_day: v.cost_usd_per_day,
+                            parts,
+                        }
+                    })
+                    .collect(),
             })
             .collect(),
         objective: p.objective.kind.as_str().to_string(),

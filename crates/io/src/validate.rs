@@ -861,6 +861,65 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            self.period_services(s, &at, p);
+        }
+    }
+
+    /// A period's `services` (known service ids, token volumes in the range a `[[service]]`
+    /// takes, some output) and its `service_growth` (a factor above 0 and at most 1000).
+    fn period_services(&mut self, s: &Scenario, at: &str, p: &xpufleet_model::Period) {
+        const TOKENS: Range = Range::from(
+            0.0,
+            xpufleet_perf::serving::MAX_TOKENS_PER_DAY,
+            "tokens a day",
+        );
+        const GROWTH: Range = Range::above(0.0, 1000.0, "");
+        for (id, d) in &p.services {
+            let sp = format!("{at}.services.{id}");
+            if !s.services.iter().any(|v| &v.id == id) {
+                let known: Vec<&str> = s.services.iter().map(|v| v.id.as_str()).collect();
+                self.err(
+                    sp.clone(),
+                    format!(
+                        "unknown service {id:?}: expected the id of a [[service]] ({})",
+                        if known.is_empty() {
+                            "the scenario has none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                );
+            }
+            if d.output_tokens_per_day == 0.0 {
+                self.err(
+                    format!("{sp}.output_tokens_per_day"),
+                    "output_tokens_per_day is 0: expected some output (a service answers)".into(),
+                );
+            } else {
+                self.within(
+                    format!("{sp}.output_tokens_per_day"),
+                    d.output_tokens_per_day,
+                    TOKENS,
+                    "output_tokens_per_day",
+                );
+            }
+            if let Some(x) = d.input_tokens_per_day {
+                self.within(
+                    format!("{sp}.input_tokens_per_day"),
+                    x,
+                    TOKENS,
+                    "input_tokens_per_day",
+                );
+            }
+        }
+        if let Some(g) = p.service_growth {
+            self.within(format!("{at}.service_growth"), g, GROWTH, "service_growth");
+            if s.services.is_empty() {
+                self.err(
+                    format!("{at}.service_growth"),
+                    "service_growth without a [[service]]: expected services to grow".into(),
+                );
+            }
         }
     }
 

@@ -32,7 +32,7 @@ pub use figure::{Confidence, Figure};
 pub use id::{id_problem, is_id, ID_RULE};
 pub use job::{TraceJob, TrainingJob, Work, WorkloadGen};
 pub use money::{Currency, FxRates, Money, MoneyError};
-pub use period::Period;
+pub use period::{Period, PeriodDemand};
 pub use pool::{Acquisition, Pool, Purpose, Transfer, TransferKind};
 pub use risk::{Dist, Risk, RiskKind};
 pub use scenario::{

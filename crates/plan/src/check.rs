@@ -329,6 +329,8 @@ pub fn verify_periods(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Ve
     let mut pflops = vec![0.0f64; n];
     let mut units_by_part: Vec<BTreeMap<&str, u64>> = vec![BTreeMap::new(); n];
     let mut ordered: Vec<Vec<&PlanLine>> = vec![Vec::new(); n];
+    // Accelerators bought or leased to serve, present in each period, by candidate.
+    let mut serving: Vec<BTreeMap<&str, u64>> = vec![BTreeMap::new(); n];
     for l in &plan.lines {
         let Some(u) = l
             .period
@@ -432,7 +434,15 @@ pub fn verify_periods(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Ve
                 0.0
             }
         };
+        if l.serving_nodes > l.nodes {
+            bad.push(format!(
+                "{who}: {} serving nodes of {}",
+                l.serving_nodes, l.nodes
+            ));
+        }
         for v in present {
+            *serving[v].entry(l.candidate.as_str()).or_default() +=
+                l.serving_nodes.min(l.nodes) * c.accels_per_node as u64;
             *power_w.entry((site.id.as_str(), v)).or_default() += w;
             pflops[v] += l.effective_pflops;
             *units_by_part[v].entry(l.accelerator.as_str()).or_default() += l.units;
@@ -581,6 +591,70 @@ pub fn verify_periods(plan: &Plan, scenario: &Scenario, catalog: &Catalog) -> Ve
                 q.id, q.effective_pflops, pflops[v]
             ));
         }
+        verify_period_services(&mut bad, scenario, &periods[v], q, &serving[v]);
     }
     bad
+}
+
+/// A period's services: each `[[service]]` listed once with the period's demand, covered at
+/// most in full, what is short reported as a shortfall, and no candidate serving with more
+/// accelerators than its lines bought (or leased) to serve and present in the period.
+fn verify_period_services(
+    bad: &mut Vec<String>,
+    scenario: &Scenario,
+    per: &xpufleet_model::Period,
+    q: &crate::PeriodPlan,
+    serving: &BTreeMap<&str, u64>,
+) {
+    let rel = |x: f64| 1e-7 * x.abs().max(1.0);
+    let ids: Vec<&str> = q.services.iter().map(|v| v.id.as_str()).collect();
+    let want: Vec<&str> = scenario.services.iter().map(|v| v.id.as_str()).collect();
+    if ids != want {
+        bad.push(format!(
+            "period {}: lists services {ids:?}, the scenario has {want:?}",
+            q.id
+        ));
+        return;
+    }
+    let mut used: BTreeMap<&str, u64> = BTreeMap::new();
+    for (v, svc) in q.services.iter().zip(&scenario.services) {
+        let (_, output) = per.service_volumes(svc);
+        if (v.output_tokens_per_day - output).abs() > rel(output) {
+            bad.push(format!(
+                "period {}: service {} demands {} output tokens a day, the scenario {output}",
+                q.id, v.id, v.output_tokens_per_day
+            ));
+        }
+        if v.covered_output_tokens_per_day > output + rel(output) {
+            bad.push(format!(
+                "period {}: service {} covered {} > its demand {output}",
+                q.id, v.id, v.covered_output_tokens_per_day
+            ));
+        }
+        let short = v
+            .shortfall
+            .as_ref()
+            .map_or(0.0, |s| s.output_tokens_per_day);
+        if (v.covered_output_tokens_per_day + short - output).abs() > 1e-6 * output.max(1.0) {
+            bad.push(format!(
+                "period {}: service {} covers {} and is short by {short}, not its demand {output}",
+                q.id, v.id, v.covered_output_tokens_per_day
+            ));
+        }
+        for b in &v.by_accelerator {
+            if let Some(c) = &b.candidate {
+                *used.entry(c.as_str()).or_default() += b.accelerators;
+            }
+        }
+    }
+    for (c, n) in used {
+        let have = serving.get(c).copied().unwrap_or(0);
+        if n > have {
+            bad.push(format!(
+                "period {}: {c} serves with {n} accelerators, but its lines bought {have} to \
+                 serve that are present then",
+                q.id
+            ));
+        }
+    }
 }

@@ -30,6 +30,7 @@ mod diff;
 mod mfu;
 mod model;
 mod objective;
+mod period_services;
 mod periods;
 mod prepare;
 mod report;

@@ -347,6 +347,12 @@ pub(crate) fn upper_bounds(p: &Problem, lim: &Limits) -> Vec<f64> {
             if let Some(b) = crate::services::copy_bound(p, lim, i) {
                 ub = ub.min(b);
             }
+            // Over periods a serving-only order buys its nodes only as its own serving copies
+            // (integer variables of their own, `period_services`), so it has none itself; on
+            // one date its nodes are the variable its copies share.
+            if it.serving_only && p.timeline.is_some() {
+                ub = 0.0;
+            }
             // Round down with a little tolerance so that 2.9999999 (from FX) counts as 3.
             let ub = (ub + 1e-9).floor().max(0.0);
             ub.min(i32::MAX as f64)
@@ -1702,7 +1708,15 @@ pub fn program_text(
     let p = if scenario.periods.is_empty() {
         crate::prepare::prepare(scenario, catalog, gate, perf, scenario.date)?
     } else {
-        crate::periods::prepare_periods(scenario, catalog, gate, perf, &[])?
+        crate::periods::prepare_periods(
+            scenario,
+            catalog,
+            gate,
+            perf,
+            &[],
+            &[],
+            &xpufleet_perf::serving::ServingParams::default(),
+        )?
     };
     let lim = Limits::of(&p, None);
     let rows = rows(&p, &lim, Goal::MaxCompute);

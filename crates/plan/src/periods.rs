@@ -27,6 +27,11 @@ pub(crate) enum ExtraKind {
     Power,
     /// Effective PFLOPS present in one period (a `≥` row).
     Target,
+    /// A service (or request bucket, or its prefill phase) in one period, output tokens a
+    /// second at its peak (a `≥` row, `period_services.rs`).
+    Service,
+    /// An order's nodes and its serving copies' together, at most the candidate's `max_nodes`.
+    MaxNodes,
 }
 
 /// A row that spans periods: `Σ coef · x ≤ limit` (or `≥` when `at_least`), with positive
@@ -77,6 +82,10 @@ pub(crate) struct ItemTime {
 pub(crate) struct Timeline {
     pub periods: Vec<PeriodInfo>,
     pub items: Vec<ItemTime>,
+    /// Each period's view of the services (empty without `[[service]]`).
+    pub serving: Vec<crate::period_services::PeriodServing>,
+    /// Per item, what it copies when it is a serving copy (`None`: an order whose nodes train).
+    pub copies: Vec<Option<crate::period_services::CopyOf>>,
 }
 
 /// One period of a plan: what is ordered in it and the capacity there.
@@ -98,6 +107,11 @@ pub struct PeriodPlan {
     pub target_pflops: Option<f64>,
     /// The capacity present, by part, in catalog order of first appearance.
     pub capacity: Vec<PartCapacity>,
+    /// Each `[[service]]` in the period: its demand then, what covers it (the pools and the
+    /// nodes present in the period that its rules let serve) and at what cost, as the plan's
+    /// top-level `services` (absent without services).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<crate::ServiceReport>,
 }
 
 /// How much of one part is present in a period.
@@ -116,6 +130,8 @@ pub(crate) fn prepare_periods(
     gate: &dyn Gate,
     perf: &dyn crate::Mfu,
     targets: &[Option<f64>],
+    profiles: &[xpufleet_perf::serving::ServingProfile],
+    params: &xpufleet_perf::serving::ServingParams,
 ) -> Result<Problem, PlanError> {
     let periods: Vec<PeriodInfo> = scenario
         .periods
@@ -158,8 +174,7 @@ pub(crate) fn prepare_periods(
         warnings: Vec::new(),
         extra: Vec::new(),
         timeline: None,
-        // Candidates a limit excludes are not re-admitted by sensitivities over periods, and
-        // services are planned on one date only.
+        // Candidates a limit excludes are not re-admitted by sensitivities over periods.
         latent: Vec::new(),
         service_rows: Vec::new(),
         licences: Vec::new(),
@@ -242,7 +257,7 @@ pub(crate) fn prepare_periods(
             let entry = left_out.entry(x.candidate.clone()).or_default();
             entry.extend(x.reasons.into_iter().map(|r| (t, r)));
         }
-        for it in p.items {
+        for mut it in p.items {
             let c = scenario
                 .candidates
                 .iter()
@@ -250,7 +265,7 @@ pub(crate) fn prepare_periods(
                 .expect("an item is a candidate");
             // A rule enacted inside the period: the order must be usable on its last day too
             // (the reason then reads as from the period on, since the order falls in it).
-            let verdict = gate.verdict(&UseRequest {
+            let req = UseRequest {
                 user: scenario.company.clone(),
                 target: it.id.clone(),
                 kind: match it.mode {
@@ -259,15 +274,43 @@ pub(crate) fn prepare_periods(
                 },
                 workload_flops: None,
                 date: per.end,
-            });
-            if !verdict.usable() {
+            };
+            let verdict = gate.verdict(&req);
+            // As on one date, an order its training verdict excludes may still be bought to
+            // serve where its serving verdict allows (`prepare`).
+            let serving = || {
+                !scenario.services.is_empty()
+                    && crate::services::verdict_for(gate, &req, crate::services::Use::Serving)
+                        .usable()
+            };
+            let unusable = if it.serving_only {
+                let v = crate::services::verdict_for(gate, &req, crate::services::Use::Serving);
+                (!v.usable()).then(|| v.summary())
+            } else if !verdict.usable() && serving() {
+                left_out.entry(it.id.clone()).or_default().push((
+                    t,
+                    Reason {
+                        kind: ExclusionKind::Verdict,
+                        detail: format!(
+                            "for training: {} (serving is allowed, so it may be bought to serve)",
+                            verdict.summary()
+                        ),
+                    },
+                ));
+                it.serving_only = true;
+                it.pflops_per_node = 0.0;
+                None
+            } else {
+                (!verdict.usable()).then(|| verdict.summary())
+            };
+            if let Some(detail) = unusable {
                 left_out.entry(it.id.clone()).or_default().push((
                     t,
                     Reason {
                         kind: ExclusionKind::Verdict,
                         // The period's runs name when; the same words as a verdict on the start
                         // date let the two merge into one reason.
-                        detail: verdict.summary(),
+                        detail,
                     },
                 ));
                 continue;
@@ -318,13 +361,18 @@ pub(crate) fn prepare_periods(
     for p in &scenario.periods {
         if !p.service_demand.is_empty() {
             out.warnings.push(format!(
-                "period {}: service_demand ({}) is recorded but not yet planned for: only training compute is",
+                "period {}: service_demand ({}) is not planned for: give each service's tokens a day in `services = {{ id = {{ output_tokens_per_day = ... }} }}`",
                 p.id,
                 p.service_demand.keys().cloned().collect::<Vec<_>>().join(", ")
             ));
         }
     }
     out.excluded = excluded(scenario, &periods, left_out);
+    // The services' copies are appended before the rows over periods are built, so that the
+    // budget and power rows count the nodes bought to serve.
+    let (serving, copies) = crate::period_services::attach_periods(
+        &mut out, &mut times, scenario, catalog, gate, &periods, profiles, params,
+    );
     // Each envelope's own budget caps its spend over all periods.
     for (e, env) in scenario.envelopes.iter().enumerate() {
         let coefs: Vec<(usize, f64)> = times
@@ -381,7 +429,7 @@ pub(crate) fn prepare_periods(
         let coefs: Vec<(usize, f64)> = times
             .iter()
             .enumerate()
-            .filter(|(_, tm)| tm.present.contains(&u))
+            .filter(|(_, tm)| tm.present.contains(&u) && tm.pflops_per_node > 0.0)
             .map(|(i, tm)| (i, tm.pflops_per_node))
             .collect();
         out.extra.push(ExtraRow {
@@ -398,6 +446,8 @@ pub(crate) fn prepare_periods(
     out.timeline = Some(Timeline {
         periods,
         items: times,
+        serving,
+        copies,
     });
     Ok(out)
 }
@@ -530,14 +580,20 @@ pub(crate) fn greedy(p: &Problem, lim: &Limits) -> Option<Vec<u64>> {
     rows.iter().all(|r| model::holds(r, &x)).then_some(x)
 }
 
-/// The plan's lines, one per item with nodes, named by the real site and envelope and the
-/// period they are ordered in; `effective_pflops` is what the nodes give while present.
+/// The plan's lines, one per order with nodes (its serving copies' nodes counted in it, as
+/// `serving_nodes`), named by the real site and envelope and the period they are ordered in;
+/// `effective_pflops` is what the training nodes give while present.
 pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
     let Some(tl) = p.timeline.as_ref() else {
         return crate::report::lines(p, nodes);
     };
+    let (serving, services) = serving_of(p, nodes);
     let mut out = Vec::new();
-    for (i, (it, &n)) in p.items.iter().zip(nodes).enumerate() {
+    for (i, (it, &trains)) in p.items.iter().zip(nodes).enumerate() {
+        if tl.copies.get(i).is_some_and(|c| c.is_some()) {
+            continue;
+        }
+        let n = trains + serving[i];
         if n == 0 {
             continue;
         }
@@ -561,42 +617,101 @@ pub(crate) fn lines(p: &Problem, nodes: &[u64]) -> Vec<PlanLine> {
             envelope: tm.envelope.clone(),
             power_mw: it.node_power_w * n as f64 / 1e6,
             mfu: it.mfu,
-            effective_pflops: tm.pflops_per_node * n as f64,
-            serving_nodes: 0,
-            line_use: crate::LineUse::Training,
-            services: Vec::new(),
+            effective_pflops: tm.pflops_per_node * trains as f64,
+            serving_nodes: serving[i],
+            line_use: crate::LineUse::of(n, serving[i]),
+            services: services[i].clone(),
             period: Some(tl.periods[tm.period].id.clone()),
         });
     }
     out
 }
 
-/// Each period's orders, spend and capacity by part.
-pub(crate) fn report(p: &Problem, nodes: &[u64]) -> Vec<PeriodPlan> {
+/// Per order: the nodes its serving copies have, and the services they serve (in scenario
+/// order).
+fn serving_of(p: &Problem, nodes: &[u64]) -> (Vec<u64>, Vec<Vec<String>>) {
+    let n = p.items.len();
+    let (mut count, mut which) = (vec![0u64; n], vec![Vec::<usize>::new(); n]);
+    if let Some(tl) = p.timeline.as_ref() {
+        for (i, c) in tl.copies.iter().enumerate() {
+            let Some(c) = c else { continue };
+            if nodes[i] == 0 {
+                continue;
+            }
+            count[c.parent] += nodes[i];
+            if !which[c.parent].contains(&c.service) {
+                which[c.parent].push(c.service);
+            }
+        }
+    }
+    // Every period's view has the scenario's services, in its order.
+    let id = |s: usize| {
+        p.timeline
+            .as_ref()
+            .and_then(|tl| tl.serving.first())
+            .map(|v| v.scenario.services[s].id.clone())
+    };
+    let names = which
+        .into_iter()
+        .map(|mut w| {
+            w.sort_unstable();
+            w.into_iter().filter_map(id).collect()
+        })
+        .collect();
+    (count, names)
+}
+
+/// Per item, the line of `lines(p, nodes)` it counts in (an order's copies count in its line).
+fn line_index(p: &Problem, nodes: &[u64]) -> Vec<Option<usize>> {
+    let Some(tl) = p.timeline.as_ref() else {
+        return Vec::new();
+    };
+    let (serving, _) = serving_of(p, nodes);
+    let mut own = vec![None; p.items.len()];
+    let mut k = 0;
+    for i in 0..p.items.len() {
+        if tl.copies.get(i).is_some_and(|c| c.is_some()) {
+            continue;
+        }
+        if nodes[i] + serving[i] > 0 {
+            own[i] = Some(k);
+            k += 1;
+        }
+    }
+    (0..p.items.len())
+        .map(|i| match tl.copies.get(i).copied().flatten() {
+            Some(c) => own[c.parent],
+            None => own[i],
+        })
+        .collect()
+}
+
+/// Each period's orders, spend, capacity by part and services (`services[u]`, empty without
+/// `[[service]]`).
+pub(crate) fn report(
+    p: &Problem,
+    nodes: &[u64],
+    mut services: Vec<Vec<crate::ServiceReport>>,
+) -> Vec<PeriodPlan> {
     let Some(tl) = p.timeline.as_ref() else {
         return Vec::new();
     };
     let all = lines(p, nodes);
-    let mut line_of = Vec::new();
-    {
-        let mut k = 0;
-        for &n in nodes {
-            line_of.push((n > 0).then(|| {
-                k += 1;
-                k - 1
-            }));
-        }
-    }
+    let line_of = line_index(p, nodes);
+    services.resize(tl.periods.len(), Vec::new());
     tl.periods
         .iter()
+        .zip(services)
         .enumerate()
-        .map(|(u, per)| {
+        .map(|(u, (per, services))| {
+            // Each line once: an order's own item names it (its copies share the line).
+            let own = |i: usize| tl.copies.get(i).is_none_or(|c| c.is_none());
             let lines: Vec<PlanLine> = (0..p.items.len())
-                .filter(|&i| tl.items[i].period == u)
+                .filter(|&i| own(i) && tl.items[i].period == u)
                 .filter_map(|i| line_of[i].map(|k| all[k].clone()))
                 .collect();
             let mut capacity: Vec<PartCapacity> = Vec::new();
-            for i in (0..p.items.len()).filter(|&i| tl.items[i].present.contains(&u)) {
+            for i in (0..p.items.len()).filter(|&i| own(i) && tl.items[i].present.contains(&u)) {
                 let Some(k) = line_of[i] else { continue };
                 let l = &all[k];
                 match capacity.iter_mut().find(|c| c.accelerator == l.accelerator) {
@@ -620,6 +735,7 @@ pub(crate) fn report(p: &Problem, nodes: &[u64]) -> Vec<PeriodPlan> {
                 target_pflops: per.target_pflops,
                 capacity,
                 lines,
+                services,
             }
         })
         .collect()
@@ -820,7 +936,16 @@ mod tests {
         let (mut s, catalog) = crate::synth::hard(40, 7);
         crate::synth::quarters(&mut s, 4);
         let gate = crate::synth::HardGate::new(&s, &catalog);
-        let p = prepare_periods(&s, &catalog, &gate, &crate::FixedMfu(0.4), &[]).unwrap();
+        let p = prepare_periods(
+            &s,
+            &catalog,
+            &gate,
+            &crate::FixedMfu(0.4),
+            &[],
+            &[],
+            &Default::default(),
+        )
+        .unwrap();
         let lim = Limits::of(&p, None);
         let opts = SolverOpts {
             gap: 1e-4,

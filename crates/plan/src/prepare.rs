@@ -486,9 +486,7 @@ pub(crate) fn prepare(
         // names training on leased chips abroad, not serving on them; a part bought only to
         // serve needs only what serving needs). Such reasons go to `training_why`; with no
         // other reason the candidate enters as serving-only, listed as excluded for training.
-        // A plan over periods plans no services yet.
         let serving_ok = !scenario.services.is_empty()
-            && scenario.periods.is_empty()
             && crate::services::verdict_for(gate, &req, crate::services::Use::Serving).usable();
         let mut training_why: Vec<Reason> = Vec::new();
         macro_rules! training_why {

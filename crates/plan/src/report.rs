@@ -396,9 +396,10 @@ pub fn plan(
         solver: opts.solver,
     };
     // Over periods, the demand is a row per period (the period's own target, else the plan's),
-    // and a first plan that meets them all is built before the MILP runs. Services are planned
-    // on one date only (a plan over periods says so in its warnings).
+    // and so is each service's (`period_services.rs`); a first plan that meets the targets is
+    // built before the MILP runs.
     let solve_began = std::time::Instant::now();
+    let mut period_shortfalls = crate::period_services::PeriodShortfalls::new();
     let (p, lim, base, attached, shortfalls) = if over_periods {
         let targets: Vec<Option<f64>> = scenario
             .periods
@@ -408,8 +409,16 @@ pub fn plan(
                 _ => per.target_pflops.or(target),
             })
             .collect();
-        let p = crate::periods::prepare_periods(scenario, catalog, gate, perf, &targets)?;
-        let lim = Limits::of(&p, None);
+        let p = crate::periods::prepare_periods(
+            scenario,
+            catalog,
+            gate,
+            perf,
+            &targets,
+            &opts.serving_profiles,
+            &serving_params,
+        )?;
+        let mut lim = Limits::of(&p, None);
         let start = match objective {
             Objective::MaxCompute => None,
             _ => crate::periods::greedy(&p, &lim),
@@ -423,10 +432,25 @@ pub fn plan(
                 .time_limit_s
                 .map(|t| t * (1.0 - crate::periods::WINDOWS_SHARE));
         }
-        let Some(base) = optimise(&p, &lim, objective, search, start.as_deref())? else {
-            return Err(infeasible(&p, &lim, objective, sopts));
-        };
-        let base = improve_over_periods(&p, &lim, objective, sopts, began, base);
+        let (base, short) = crate::period_services::solve_covering(
+            &p,
+            &mut lim,
+            |l| {
+                Ok(optimise(&p, l, objective, search, start.as_deref())?
+                    .map(|base| improve_over_periods(&p, l, objective, sopts, began, base)))
+            },
+            |l| infeasible(&p, l, objective, sopts),
+            |l| {
+                matches!(
+                    model::solve(&p, l, Goal::Feasibility, sopts, None),
+                    Ok(Some(_))
+                )
+            },
+        )?;
+        period_shortfalls = short;
+        // Among plans of the same value, the one that buys serving capacity latest.
+        let mut base = base;
+        base.sol.nodes = crate::period_services::postpone(&p, &lim, &base.sol.nodes);
         (
             p,
             lim,
@@ -466,13 +490,6 @@ pub fn plan(
     let status = base.status(opts.mip_gap);
     let mut warnings = p.warnings.clone();
     warnings.extend(licence_alerts(&p, &sol.nodes));
-    if over_periods && !scenario.services.is_empty() {
-        warnings.push(
-            "the services are not planned in a plan over periods yet: [[service]] demand is \
-             planned on one date (plan without [[period]] to size it)"
-                .into(),
-        );
-    }
     let rows = model::rows(&p, &lim, Goal::Feasibility);
     let mut constraints = constraint_reports(&p, &lim, &rows, &sol.nodes);
     if opts.sensitivity {
@@ -654,7 +671,20 @@ pub fn plan(
     let mut effective_pflops = lines.iter().map(|l| l.effective_pflops).sum();
     let spend_usd = lines.iter().map(|l| l.spend_usd).sum();
     let mut power_mw = lines.iter().map(|l| l.power_mw).sum();
-    let periods = crate::periods::report(&p, &sol.nodes);
+    let period_services =
+        crate::period_services::reports(&p, &sol.nodes, &period_shortfalls, &serving_params);
+    // A service short in a period is said once per period, with the period.
+    for (per, svcs) in scenario.periods.iter().zip(&period_services) {
+        for v in svcs {
+            if let Some(s) = &v.shortfall {
+                warnings.push(format!(
+                    "service {} in period {}: {:.3e} of {:.3e} output tokens a day uncovered ({})",
+                    v.id, per.id, s.output_tokens_per_day, v.output_tokens_per_day, s.reason
+                ));
+            }
+        }
+    }
+    let periods = crate::periods::report(&p, &sol.nodes, period_services);
     let mut lines = lines;
     if p.timeline.is_some() {
         lines = crate::periods::lines(&p, &sol.nodes);
@@ -685,8 +715,13 @@ pub fn plan(
         spend_usd,
         power_mw,
         warnings,
+        // Over periods, the last period's services: the fleet as the plan leaves it (each
+        // period's are under `periods[].services`).
         services: if over_periods {
-            Vec::new()
+            periods
+                .last()
+                .map(|p| p.services.clone())
+                .unwrap_or_default()
         } else {
             crate::services::reports(
                 scenario,
@@ -1345,6 +1380,20 @@ fn constraint_reports(
                         "≥",
                         x.unit.clone(),
                     ),
+                    ExtraKind::Service => (
+                        ConstraintKind::Service,
+                        r.lhs(nodes),
+                        r.limit(),
+                        "≥",
+                        x.unit.clone(),
+                    ),
+                    ExtraKind::MaxNodes => (
+                        ConstraintKind::MaxNodes,
+                        r.lhs(nodes),
+                        r.limit(),
+                        "≤",
+                        x.unit.clone(),
+                    ),
                 }
             }
             // Shown as the licence's whole use: the pools' draw (at most the licence: an
@@ -1465,6 +1514,24 @@ fn relax(p: &Problem, lim: &Limits, id: &str, opts: &PlanOptions) -> (Option<Lim
                     Some(l),
                     format!("target -{pct:.0}% (-{:.1} PFLOPS)", v * step),
                 )
+            }
+            ExtraKind::Service => {
+                // Both phases of a split service are one demand: they move together.
+                let base = x.id.trim_end_matches("/prefill");
+                for (j, y) in p.extra.iter().enumerate() {
+                    if y.kind == ExtraKind::Service && y.id.trim_end_matches("/prefill") == base {
+                        l.extra[j] = lim.extra[j].map(|w| w * (1.0 - step));
+                    }
+                }
+                (
+                    Some(l),
+                    format!("demand -{pct:.0}% (-{:.0} output tokens/s)", v * step),
+                )
+            }
+            ExtraKind::MaxNodes => {
+                let add = (v * step).ceil().max(1.0);
+                l.extra[k] = Some(v + add);
+                (Some(l), format!("max_nodes +{add:.0}"))
             }
         };
     }

@@ -312,9 +312,31 @@ fn kind_of(leased: bool) -> UseKind {
 }
 
 /// Adds the service rows, gives existing pools to them, and appends a serving copy of every
-/// candidate item each row may use to `p.items`.
+/// candidate item each row may use to `p.items`, alike candidates sharing one set of copies
+/// ([`share_copies`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn attach(
+    p: &mut Problem,
+    scenario: &Scenario,
+    catalog: &Catalog,
+    gate: &dyn Gate,
+    date: Date,
+    profiles: &[ServingProfile],
+    params: &ServingParams,
+) -> Attached {
+    let n_training = p.items.len();
+    let mut out = attach_unshared(p, scenario, catalog, gate, date, profiles, params);
+    if !scenario.services.is_empty() {
+        share_copies(p, &mut out, n_training);
+    }
+    out
+}
+
+/// [`attach`] with every copy its own candidate's alone (`sharers` is that one item): the
+/// program over periods makes an integer variable of each copy per order
+/// (`period_services::attach_periods`), which a copy shared by several orders could not map to.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attach_unshared(
     p: &mut Problem,
     scenario: &Scenario,
     catalog: &Catalog,
@@ -457,7 +479,6 @@ pub(crate) fn attach(
         }
         out.unusable.push(unusable);
     }
-    share_copies(p, &mut out, n_training);
     out
 }
 

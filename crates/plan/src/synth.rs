@@ -808,6 +808,8 @@ pub fn quarters(scenario: &mut Scenario, n: usize) {
                 .collect(),
             target_pflops: None,
             service_demand: Default::default(),
+            services: Default::default(),
+            service_growth: None,
         });
         start = end.plus_days(1);
     }

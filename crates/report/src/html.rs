@@ -608,6 +608,11 @@ impl Page<'_> {
                 "effective PFLOPS",
                 &svg,
             ));
+            let served = crate::periods::served_table(&p.periods);
+            if !served.is_empty() {
+                self.out.push_str("<h3>Served demand by period</h3>");
+                self.out.push_str(&served);
+            }
         }
 
         self.out.push_str("<div class=\"grid2\">");

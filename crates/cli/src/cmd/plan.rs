@@ -270,8 +270,13 @@ fn print_line_uses(p: &Plan) {
     }
     println!("\nLines bought to serve (the other nodes train):");
     for l in serving {
+        // Over periods, the period the line is ordered in.
+        let when = l
+            .period
+            .as_ref()
+            .map_or(String::new(), |q| format!(" ({q})"));
         println!(
-            "  {}: {} of {} nodes serve {}",
+            "  {}{when}: {} of {} nodes serve {}",
             l.candidate,
             l.serving_nodes,
             l.nodes,
@@ -334,6 +339,66 @@ fn print_timeline(p: &Plan) {
     );
 }
 
+/// Each period's served demand (`periods[].services` in `plan --json`): a row per service and
+/// period with its demand then, the share covered and the parts that serve it. Nothing without
+/// `[[service]]`.
+fn print_period_services(p: &Plan) {
+    if p.periods.iter().all(|q| q.services.is_empty()) {
+        return;
+    }
+    let mut t = table();
+    t.set_header(vec![
+        "period",
+        "service",
+        "output tokens/day",
+        "covered",
+        "served by (accelerators)",
+        "USD/day",
+    ]);
+    for q in &p.periods {
+        for s in &q.services {
+            // By part, the shares of every candidate and pool summed: the plan's lines say
+            // which order they come from.
+            let mut parts: Vec<(String, u64)> = Vec::new();
+            for b in &s.by_accelerator {
+                let part = if b.role == "both" {
+                    b.accelerator.clone()
+                } else {
+                    format!("{} {}", b.accelerator, b.role)
+                };
+                match parts.iter_mut().find(|(a, _)| *a == part) {
+                    Some((_, n)) => *n += b.accelerators,
+                    None => parts.push((part, b.accelerators)),
+                }
+            }
+            t.add_row(vec![
+                q.id.clone(),
+                s.id.clone(),
+                format!("{:.3e}", s.output_tokens_per_day),
+                format!(
+                    "{:.1}%",
+                    100.0 * s.covered_output_tokens_per_day / s.output_tokens_per_day
+                ),
+                if parts.is_empty() {
+                    "nothing".into()
+                } else {
+                    parts
+                        .iter()
+                        .map(|(a, n)| format!("{n} {a}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                format!("{:.0}", s.cost_usd_per_day),
+            ]);
+        }
+    }
+    println!(
+        "\nServed by period (pools first, then the nodes present in the period that its rules \
+         let serve)\n{}",
+        crate::common::fit(&mut t)
+    );
+}
+
 fn print_plan(p: &Plan, loaded: &LoadedScenario) {
     crate::common::say!(
         "Plan for {} ({}) as of {}: objective {}",
@@ -385,7 +450,9 @@ fn print_plan(p: &Plan, loaded: &LoadedScenario) {
                 ]);
             }
             println!("\n{}", crate::common::fit(&mut t));
+            print_line_uses(p);
             print_timeline(p);
+            print_period_services(p);
         } else {
             let header = vec![
                 "accelerator",
@@ -590,11 +657,19 @@ fn print_services(p: &Plan) {
             format!("{:.0}", s.cost_usd_per_day),
         ]);
     }
-    println!(
-        "\nServices (existing pools serve first; serving nodes earn no training PFLOPS)\n{}",
-        crate::common::fit(&mut t)
-    );
-    for s in &p.services {
+    // Over periods the top-level services are the last period's.
+    let title = match p.periods.last() {
+        Some(q) => format!(
+            "Services in the last period, {} (pools serve first; serving nodes earn no PFLOPS)",
+            q.id
+        ),
+        None => {
+            "Services (existing pools serve first; serving nodes earn no training PFLOPS)".into()
+        }
+    };
+    println!("\n{title}\n{}", crate::common::fit(&mut t));
+    // Over periods, each period's shortfall is one of the plan's warnings.
+    for s in p.services.iter().filter(|_| p.periods.is_empty()) {
         if let Some(short) = &s.shortfall {
             crate::common::say!(
                 "service {} is short by {:.3e} output tokens/day: {}",

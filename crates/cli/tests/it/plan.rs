@@ -525,3 +525,77 @@ fn issue_26_a_what_if_over_quarters_compares_orders_by_quarter() {
         assert!(line.chars().count() <= 100, "too wide: {line}");
     }
 }
+
+/// Issue 22 item 5 / issue 26 item 3: the three-year example serves its two services in every
+/// quarter, at each quarter's demand, in the JSON (`periods[].services` with the top-level
+/// `services` fields; the top-level `services` is the last quarter's) and in a served-demand
+/// table that keeps to 100 columns; a period naming an unknown service is a located error,
+/// exit 2.
+#[test]
+fn issue_22_services_are_planned_in_every_quarter() {
+    let scenario = repo().join("examples/capex-2025-2027.toml");
+    let s = scenario.to_str().unwrap();
+    let v = json(&["plan", s, "--json", "--no-sensitivity"]);
+    let periods = v["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 12);
+    let mut last = 0.0;
+    for q in periods {
+        let svcs = q["services"].as_array().unwrap();
+        let ids: Vec<&str> = svcs.iter().map(|x| x["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["assistant-cn", "search-my"], "{q}");
+        for x in svcs {
+            for k in [
+                "input_tokens_per_day",
+                "output_tokens_per_day",
+                "covered_output_tokens_per_day",
+                "by_accelerator",
+                "cost_usd_per_day",
+            ] {
+                assert!(x.get(k).is_some(), "{} in {} has no {k}", x["id"], q["id"]);
+            }
+            let (want, got) = (
+                x["output_tokens_per_day"].as_f64().unwrap(),
+                x["covered_output_tokens_per_day"].as_f64().unwrap(),
+            );
+            assert!((want - got).abs() <= 1e-6 * want, "{x}");
+        }
+        // The assistant grows every quarter.
+        let out = svcs[0]["output_tokens_per_day"].as_f64().unwrap();
+        assert!(out > last, "{out} after {last}");
+        last = out;
+    }
+    assert_eq!(periods[0]["services"][0]["output_tokens_per_day"], 168e9);
+    assert_eq!(v["services"], periods[11]["services"]);
+    assert!(!v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("not planned")));
+    let o = xpufleet(&["plan", s, "--no-sensitivity"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("Served by period") && out.contains("2027Q4"),
+        "{out}"
+    );
+    for line in out.lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line}");
+    }
+
+    let d = scratch("plan-period-services");
+    let f = d.join("bad.toml");
+    let text = std::fs::read_to_string(&scenario).unwrap().replacen(
+        "services = { assistant-cn = { output_tokens_per_day = 185e9 } }",
+        "services = { assistant = { output_tokens_per_day = 185e9 } }",
+        1,
+    );
+    std::fs::write(&f, text).unwrap();
+    let o = xpufleet(&["plan", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.toml:") && err.contains("period[1].services.assistant"),
+        "{err}"
+    );
+    assert!(err.contains("assistant-cn, search-my"), "{err}");
+}

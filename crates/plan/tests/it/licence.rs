@@ -124,6 +124,8 @@ fn over_periods_a_licence_caps_what_all_periods_buy_under_it() {
         budgets: Default::default(),
         target_pflops: None,
         service_demand: Default::default(),
+        services: Default::default(),
+        service_growth: None,
     };
     s.scenario.periods = vec![
         q("2025Q2", "2025-04-01", "2025-06-30"),

@@ -11,6 +11,7 @@ mod periods;
 mod props;
 mod risk;
 mod robust;
+mod serve_periods;
 mod serving;
 mod solvers;
 mod support;

@@ -1575,6 +1575,26 @@ fn plan_tables(p: &xpufleet_plan::Plan, v: &PlanView, b: &mut String) {
                     .map(|c| (c.accelerator.clone(), c.effective_pflops))
                     .collect(),
                 target_pflops: q.target_pflops,
+                services: q
+                    .services
+                    .iter()
+                    .map(|v| {
+                        let mut parts: Vec<(String, u64)> = Vec::new();
+                        for b in &v.by_accelerator {
+                            match parts.iter_mut().find(|(a, _)| *a == b.accelerator) {
+                                Some((_, n)) => *n += b.accelerators,
+                                None => parts.push((b.accelerator.clone(), b.accelerators)),
+                            }
+                        }
+                        xpufleet_report::periods::PeriodService {
+                            id: v.id.clone(),
+                            output_tokens_per_day: v.output_tokens_per_day,
+                            covered_output_tokens_per_day: v.covered_output_tokens_per_day,
+                            cost_usd_per_day: v.cost_usd_per_day,
+                            parts,
+                        }
+                    })
+                    .collect(),
             })
             .collect();
         let palette = &v.palette;
@@ -1586,6 +1606,11 @@ fn plan_tables(p: &xpufleet_plan::Plan, v: &PlanView, b: &mut String) {
             "Capacity by part over the plan's periods",
             &svg,
         ));
+        let served = xpufleet_report::periods::served_table(&periods);
+        if !served.is_empty() {
+            b.push_str("<h3>Served demand by period</h3>");
+            b.push_str(&served);
+        }
     }
     services_table(p, b);
 }
