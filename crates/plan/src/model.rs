@@ -547,10 +547,24 @@ pub(crate) struct Solved {
 }
 
 /// The objective coefficient of item `i` under `goal` (PFLOPS, MUSD or PFLOPS − λ·MUSD a node).
+/// What a serving share costs in a min-cost program, as a share of its node's price per node
+/// of shares (see [`coef`]).
+const SHARE_TIE_BREAK: f64 = 1e-6;
+
 pub(crate) fn coef(p: &Problem, goal: Goal, i: usize) -> f64 {
     let it = &p.items[i];
     match goal {
         Goal::MaxCompute | Goal::RatioFloor { .. } => it.pflops_per_node,
+        // A serving share buys nothing (its candidate's nodes carry the price), but a min-cost
+        // program indifferent to its shares leaves the LP at any vertex, often one that fills
+        // every unit of the nodes bought; whole millionths rounded from there cannot cover the
+        // rows, and the rounding buys one more node. A share therefore costs a millionth of its
+        // node's price per node of shares: the LP then uses no more of a node than its rows
+        // need, at a cost (10⁻⁶ of the nodes that serve) far below any gap.
+        Goal::MinCost if it.serve.is_some() => {
+            let node = it.sharers.first().map_or(0.0, |&c| p.items[c].node_cost_usd);
+            node * SHARE_TIE_BREAK / crate::services::SERVE_UNITS as f64 / USD_SCALE
+        }
         Goal::MinCost => it.node_cost_usd / USD_SCALE,
         Goal::Feasibility => 0.0,
         Goal::Parametric { lambda } => it.pflops_per_node - lambda * it.node_cost_usd / USD_SCALE,
