@@ -317,6 +317,25 @@ fn pflops_interval(point: f64) -> report::PflopsInterval {
     }
 }
 
+/// One period's service as the report's periods view shows it: the accelerators serving it
+/// summed by part, in the order the plan lists them.
+pub fn period_service(v: &xpufleet_plan::ServiceReport) -> report::periods::PeriodService {
+    let mut parts: Vec<(String, u64)> = Vec::new();
+    for b in &v.by_accelerator {
+        match parts.iter_mut().find(|(a, _)| *a == b.accelerator) {
+            Some((_, n)) => *n += b.accelerators,
+            None => parts.push((b.accelerator.clone(), b.accelerators)),
+        }
+    }
+    report::periods::PeriodService {
+        id: v.id.clone(),
+        output_tokens_per_day: v.output_tokens_per_day,
+        covered_output_tokens_per_day: v.covered_output_tokens_per_day,
+        cost_usd_per_day: v.cost_usd_per_day,
+        parts,
+    }
+}
+
 /// The report's view of a plan: its lines, envelopes, constraints (with what relaxing a
 /// binding one gains, as text) and exclusions. The web Plan page draws the same.
 pub fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
@@ -413,26 +432,7 @@ pub fn plan_data(p: &Plan, sc: &Scenario) -> report::Plan {
                     .map(|c| (c.accelerator.clone(), c.effective_pflops))
                     .collect(),
                 target_pflops: q.target_pflops,
-                services: q
-                    .services
-                    .iter()
-                    .map(|v| {
-                        let mut parts: Vec<(String, u64)> = Vec::new();
-                        for b in &v.by_accelerator {
-                            match parts.iter_mut().find(|(a, _)| *a == b.accelerator) {
-                                Some((_, n)) => *n += b.accelerators,
-                                None => parts.push((b.accelerator.clone(), b.accelerators)),
-                            }
-                        }
-                        report::periods::PeriodService {
-                            id: v.id.clone(),
-                            output_tokens_per_day: v.output_tokens_per_day,
-                            covered_output_tokens_per_day: v.covered_output_tokens_per_day,
-                            cost_usd_per_day: v.cost_usd_per_day,
-                            parts,
-                        }
-                    })
-                    .collect(),
+                services: q.services.iter().map(period_service).collect(),
             })
             .collect(),
         objective: p.objective.kind.as_str().to_string(),

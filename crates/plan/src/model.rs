@@ -562,7 +562,10 @@ pub(crate) fn coef(p: &Problem, goal: Goal, i: usize) -> f64 {
         // node's price per node of shares: the LP then uses no more of a node than its rows
         // need, at a cost (10⁻⁶ of the nodes that serve) far below any gap.
         Goal::MinCost if it.serve.is_some() => {
-            let node = it.sharers.first().map_or(0.0, |&c| p.items[c].node_cost_usd);
+            let node = it
+                .sharers
+                .first()
+                .map_or(0.0, |&c| p.items[c].node_cost_usd);
             node * SHARE_TIE_BREAK / crate::services::SERVE_UNITS as f64 / USD_SCALE
         }
         Goal::MinCost => it.node_cost_usd / USD_SCALE,
@@ -706,27 +709,7 @@ pub(crate) fn lp_bound(
     goal: Goal,
     opts: SolverOpts,
 ) -> Result<Option<f64>, PlanError> {
-    let rows = rows(p, lim, goal);
-    let ubs = upper_bounds(p, lim);
-    let items: Vec<usize> = (0..p.items.len()).filter(|&i| ubs[i] >= 1.0).collect();
-    for r in &rows {
-        if !r.coefs.iter().any(|(i, _)| ubs[*i] >= 1.0) && !holds(r, &vec![0; p.items.len()]) {
-            return Ok(None);
-        }
-    }
-    if items.is_empty() {
-        return Ok(Some(0.0));
-    }
-    let part = Part {
-        p,
-        items: &items,
-        rows: &rows,
-        ubs: &ubs,
-        goal,
-        opts,
-        budget: None,
-    };
-    Ok(part.relaxation()?.map(|(_, v)| v))
+    relaxed_bound(p, lim, goal, opts, false)
 }
 
 /// The LP relaxation's optimum of `goal` under `lim` after rounds of MIR cuts (as the search
@@ -740,6 +723,19 @@ pub(crate) fn cut_bound(
     lim: &Limits,
     goal: Goal,
     opts: SolverOpts,
+) -> Result<Option<f64>, PlanError> {
+    relaxed_bound(p, lim, goal, opts, true)
+}
+
+/// The LP relaxation's optimum over every item that may take a node, after the root's MIR
+/// rounds when `cuts`; `None` when a row no item can meet is broken at zero, or the
+/// relaxation is infeasible.
+fn relaxed_bound(
+    p: &Problem,
+    lim: &Limits,
+    goal: Goal,
+    opts: SolverOpts,
+    cuts: bool,
 ) -> Result<Option<f64>, PlanError> {
     let rows = rows(p, lim, goal);
     let ubs = upper_bounds(p, lim);
@@ -764,7 +760,11 @@ pub(crate) fn cut_bound(
     let Some((x, lp)) = part.relaxation()? else {
         return Ok(None);
     };
-    Ok(Some(part.cut_rounds(&x, lp)?.1))
+    if cuts {
+        Ok(Some(part.cut_rounds(&x, lp)?.1))
+    } else {
+        Ok(Some(lp))
+    }
 }
 
 /// Whether `nodes` satisfies row `r`, with a tolerance relative to the row's size.

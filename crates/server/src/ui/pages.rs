@@ -1578,22 +1578,7 @@ fn plan_tables(p: &xpufleet_plan::Plan, v: &PlanView, b: &mut String) {
                 services: q
                     .services
                     .iter()
-                    .map(|v| {
-                        let mut parts: Vec<(String, u64)> = Vec::new();
-                        for b in &v.by_accelerator {
-                            match parts.iter_mut().find(|(a, _)| *a == b.accelerator) {
-                                Some((_, n)) => *n += b.accelerators,
-                                None => parts.push((b.accelerator.clone(), b.accelerators)),
-                            }
-                        }
-                        xpufleet_report::periods::PeriodService {
-                            id: v.id.clone(),
-                            output_tokens_per_day: v.output_tokens_per_day,
-                            covered_output_tokens_per_day: v.covered_output_tokens_per_day,
-                            cost_usd_per_day: v.cost_usd_per_day,
-                            parts,
-                        }
-                    })
+                    .map(xpufleet_app::run::period_service)
                     .collect(),
             })
             .collect();
