@@ -293,7 +293,7 @@ fn print_compare(all: &[ServingEstimate]) {
         "accelerator",
         "accels",
         "nodes",
-        "prefill+decode",
+        "prefill + decode",
         "tok/s in/out",
         "USD/day",
         "USD/M out",
