@@ -18,14 +18,36 @@ fn benching() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
-/// Whether criterion's name filter (the first argument that is not a flag) can match a bench
-/// of `group`: the status lines printed before timing are solves of their own, skipped for the
-/// groups a filtered run leaves out.
-fn wanted(group: &str) -> bool {
-    std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .is_none_or(|f| group.contains(&f) || f.contains(group))
+/// Whether criterion's name filter (the first argument that is not a flag) matches the bench
+/// `id` (`group/name`). The status lines printed before timing are solves of their own, run
+/// only for the benches a filtered run times. The filter is a regular expression, as
+/// criterion's is; one that does not parse is matched as a substring.
+fn wanted(id: &str) -> bool {
+    let Some(f) = std::env::args().skip(1).find(|a| !a.starts_with('-')) else {
+        return true;
+    };
+    match regex::Regex::new(&f) {
+        Ok(re) => re.is_match(id),
+        Err(_) => id.contains(&f),
+    }
+}
+
+/// Whether any of `names` in `group` is [`wanted`].
+fn any_wanted(group: &str, names: &[String]) -> bool {
+    names.iter().any(|n| wanted(&format!("{group}/{n}")))
+}
+
+/// The benches' names for `solvers` with and without sensitivities (`microlp`,
+/// `microlp+sensitivity`, ...).
+fn names(solvers: &[Solver], sensitivity: &[bool]) -> Vec<String> {
+    solvers
+        .iter()
+        .flat_map(|s| {
+            sensitivity
+                .iter()
+                .map(move |&on| format!("{}{}", s.as_str(), if on { "+sensitivity" } else { "" }))
+        })
+        .collect()
 }
 
 fn example(c: &mut Criterion) {
@@ -101,20 +123,19 @@ fn hard(c: &mut Criterion) {
     };
     let perf = PerfModel::default();
     for &n in sizes {
-        if !wanted(&format!("plan/hard-{n}")) {
+        // The sensitivities of 2,000 candidates take minutes: timed once, by the example
+        // (docs/benchmarks.md), not ten times here.
+        let sensitivity: &[bool] = if n > 400 { &[false] } else { &[false, true] };
+        let group = format!("plan/hard-{n}");
+        if !any_wanted(&group, &names(solvers, sensitivity)) {
             continue;
         }
         let (scenario, catalog) = synth::hard(n, 7);
         let gate = synth::HardGate::new(&scenario, &catalog);
-        let mut g = c.benchmark_group(format!("plan/hard-{n}"));
+        let mut g = c.benchmark_group(&group);
         g.sample_size(10);
         for &solver in solvers {
-            for sensitivity in [false, true] {
-                // The sensitivities of 2,000 candidates take minutes: timed once, by the
-                // example (docs/benchmarks.md), not ten times here.
-                if sensitivity && n > 400 {
-                    continue;
-                }
+            for &sensitivity in sensitivity {
                 let opts = PlanOptions {
                     solver,
                     sensitivity,
@@ -125,6 +146,9 @@ fn hard(c: &mut Criterion) {
                     solver.as_str(),
                     if sensitivity { "+sensitivity" } else { "" }
                 );
+                if !wanted(&format!("{group}/{name}")) {
+                    continue;
+                }
                 let p = plan(&scenario, &catalog, &gate, &perf, &opts).unwrap();
                 eprintln!(
                     "plan/hard-{n}/{name}: status {}, proven gap {:.2e}, value {:.3}, bound {:.3}",
@@ -156,12 +180,13 @@ fn issue_shaped(c: &mut Criterion) {
     let catalog = xpufleet_io::builtin_catalog();
     let perf = PerfModel::default();
     for &sites in sizes {
-        if !wanted(&format!("plan/issue-{sites}-sites")) {
+        let group = format!("plan/issue-{sites}-sites");
+        if !any_wanted(&group, &names(solvers, &[false, true])) {
             continue;
         }
         let scenario = synth::issue(&catalog, sites, 7);
         let gate = synth::HardGate::tpp(&scenario, &catalog, 4800.0);
-        let mut g = c.benchmark_group(format!("plan/issue-{sites}-sites"));
+        let mut g = c.benchmark_group(&group);
         g.sample_size(10);
         for &solver in solvers {
             for sensitivity in [false, true] {
@@ -175,6 +200,9 @@ fn issue_shaped(c: &mut Criterion) {
                     solver.as_str(),
                     if sensitivity { "+sensitivity" } else { "" }
                 );
+                if !wanted(&format!("{group}/{name}")) {
+                    continue;
+                }
                 let p = plan(&scenario, &catalog, &gate, &perf, &opts).unwrap();
                 eprintln!(
                     "plan/issue-{sites}-sites/{name}: {} candidates, status {}, proven gap {:.2e}, value {:.3}, bound {:.3}",
@@ -199,7 +227,7 @@ fn issue_shaped(c: &mut Criterion) {
 fn services(c: &mut Criterion) {
     let (parts, n_services) = if benching() { (30, 20) } else { (3, 3) };
     let group = format!("plan/{n_services}-services-{parts}-parts");
-    if !wanted(&group) {
+    if !wanted(&format!("{group}/microlp")) {
         return;
     }
     let (mut scenario, catalog) = synth::scenario(
@@ -274,7 +302,7 @@ fn services(c: &mut Criterion) {
 fn over_time(c: &mut Criterion) {
     let (n, q) = if benching() { (130, 12) } else { (40, 4) };
     let group = format!("plan/quarters-{q}x{n}");
-    if !wanted(&group) {
+    if !any_wanted(&group, &names(&[Solver::Microlp], &[false, true])) {
         return;
     }
     let (mut scenario, catalog) = synth::hard(n, 7);
@@ -293,6 +321,9 @@ fn over_time(c: &mut Criterion) {
         } else {
             "microlp"
         };
+        if !wanted(&format!("{group}/{name}")) {
+            continue;
+        }
         let p = plan(&scenario, &catalog, &gate, &perf, &opts).unwrap();
         eprintln!(
             "plan/quarters-{q}x{n}/{name}: {} periods, {} lines, status {}, proven gap {:.2e}, value {:.3}, bound {:.3}",
