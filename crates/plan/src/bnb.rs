@@ -474,8 +474,7 @@ pub(crate) fn solve(
             .is_some_and(|(_, v)| within(b - v, *v, pr.floor, pr.gap))
     };
     // The node in hand: its LP (solved), bound and depth, and the branch that made it.
-    let mut current: Option<(Solution, u32, Option<Branch>, f64)> =
-        Some((root, 0, None, root_bound));
+    let mut current: Option<Node> = Some((root, 0, None, root_bound));
     let mut stop = Stop::Done;
     let mut gave_up = false;
     let as_rows: Vec<crate::model::Row> = pr
@@ -497,16 +496,11 @@ pub(crate) fn solve(
                 continue;
             }
             let bound_before = open.bound;
-            match child(open, &xs) {
-                Ok(Some((s, d, b))) => current = Some((s, d, Some(b), bound_before)),
-                Ok(None) => {}
-                Err(Halt::Limit) => {
-                    // The node stays unexplored: its bound still counts.
-                    pruned_bound = pruned_bound.max(bound_before);
-                    stop = Stop::Limit;
-                    break;
-                }
-                Err(Halt::Solver(e)) => return Err(e),
+            if descend(open, &xs, &mut current)? {
+                // The node stays unexplored: its bound still counts.
+                pruned_bound = pruned_bound.max(bound_before);
+                stop = Stop::Limit;
+                break;
             }
             nodes += 1;
             continue;
@@ -715,15 +709,10 @@ pub(crate) fn solve(
         let best_open = heap.peek().map_or(bound, |o| o.bound).max(bound);
         let incumbent = inc.as_ref().map_or(f64::NEG_INFINITY, |(_, v)| *v);
         if bound >= best_open - PLUNGE_SLACK * (best_open - incumbent).max(0.0) {
-            match child(first, &xs) {
-                Ok(Some((s, d, b))) => current = Some((s, d, Some(b), bound)),
-                Ok(None) => {}
-                Err(Halt::Limit) => {
-                    pruned_bound = pruned_bound.max(bound);
-                    stop = Stop::Limit;
-                    break;
-                }
-                Err(Halt::Solver(e)) => return Err(e),
+            if descend(first, &xs, &mut current)? {
+                pruned_bound = pruned_bound.max(bound);
+                stop = Stop::Limit;
+                break;
             }
             nodes += 1;
         } else {
@@ -780,11 +769,26 @@ fn branch_lp(parent: Solution, xs: &[Variable], b: Branch) -> Result<Option<Solu
     }
 }
 
-/// Solves `open`'s LP: its parent's solution with one more row, by dual simplex from the
-/// parent's basis. `Ok(None)` when the row makes the node infeasible.
-fn child(open: Open, xs: &[Variable]) -> Result<Option<(Solution, u32, Branch)>, Halt> {
+/// The node in hand: its solved LP, depth, the branch that made it, and its parent's bound.
+type Node = (Solution, u32, Option<Branch>, f64);
+
+/// Solves `open`'s LP (its parent's with the branch's bound, by dual simplex from the parent's
+/// basis) into `current`, which stays empty when the branch leaves the node infeasible.
+/// `Ok(true)` when the time limit stopped the solve: the node is unexplored.
+fn descend(
+    open: Open,
+    xs: &[Variable],
+    current: &mut Option<Node>,
+) -> Result<bool, microlp::Error> {
     let parent = Rc::try_unwrap(open.parent).unwrap_or_else(|rc| (*rc).clone());
-    Ok(branch_lp(parent, xs, open.branch)?.map(|s| (s, open.depth, open.branch)))
+    match branch_lp(parent, xs, open.branch) {
+        Ok(s) => {
+            *current = s.map(|s| (s, open.depth, Some(open.branch), open.bound));
+            Ok(false)
+        }
+        Err(Halt::Limit) => Ok(true),
+        Err(Halt::Solver(e)) => Err(e),
+    }
 }
 
 #[cfg(test)]
