@@ -117,43 +117,28 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
             };
             // Three years of hire recovers the price, plus a margin.
             let rate = prices_usd[i] / (3.0 * 8760.0) * rng.range(1.2, 1.6);
-            candidates.push(Candidate {
-                id: format!("{}-{}-buy", a.id, site.id),
-                accelerator: a.id.clone(),
-                site: site.id.clone(),
-                mode: CandidateMode::Buy,
-                price: buy,
-                envelope: if cn { "home" } else { "abroad" }.into(),
-                accels_per_node: 8,
-                scaleup_domain: None,
-                max_nodes: None,
-                lessor: None,
-                licences: vec![],
-                purpose: None,
-                ships_from: None,
-                lead_time_days: None,
-                from: None,
-                until: None,
-            });
+            let envelope: String = if cn { "home" } else { "abroad" }.into();
+            candidates.push(purchase(
+                format!("{}-{}-buy", a.id, site.id),
+                &a.id,
+                &site.id,
+                buy,
+                envelope.clone(),
+                8,
+            ));
             // Leases only abroad; a lease at home is outside the home envelope's scope and is
             // excluded, which is part of what the generator exercises.
             candidates.push(Candidate {
-                id: format!("{}-{}-lease", a.id, site.id),
-                accelerator: a.id.clone(),
-                site: site.id.clone(),
                 mode: CandidateMode::Lease,
-                price: Money::new((rate * 1e4).round() / 1e4, "USD"),
-                envelope: if cn { "home" } else { "abroad" }.into(),
-                accels_per_node: 8,
-                scaleup_domain: None,
                 max_nodes: (i % 7 == 0).then_some(50),
-                lessor: None,
-                licences: vec![],
-                purpose: None,
-                ships_from: None,
-                lead_time_days: None,
-                from: None,
-                until: None,
+                ..purchase(
+                    format!("{}-{}-lease", a.id, site.id),
+                    &a.id,
+                    &site.id,
+                    Money::new((rate * 1e4).round() / 1e4, "USD"),
+                    envelope,
+                    8,
+                )
             });
         }
     }
@@ -178,15 +163,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
     fx.usd_per_unit.insert("CNY".into(), 1.0 / cny_per_usd);
     let scenario = Scenario {
         name: format!("synthetic-{}x{}", size.accelerators, size.sites),
-        description: String::new(),
-        date: "2025-03-01".parse().expect("a valid date"),
-        company: "co".into(),
-        fx,
-        accelerators: vec![],
-        rule_packs: vec![],
-        entities: vec![],
         sites,
-        pools: vec![],
         envelopes: vec![
             Envelope {
                 id: "home".into(),
@@ -217,15 +194,7 @@ pub fn scenario(size: Size, seed: u64) -> (Scenario, Catalog) {
         }],
         candidates,
         supply_caps,
-        licences: vec![],
-        reviews: vec![],
-        jobs: vec![],
-        services: vec![],
-        workload: None,
-        plan: PlanSettings::default(),
-        risks: vec![],
-        verification: Default::default(),
-        periods: vec![],
+        ..bare(fx)
     };
     (scenario, catalog)
 }
@@ -316,24 +285,18 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
                 1.0
             };
             let usd = prices_usd[i] * premium * rng.range(0.9, 1.25);
+            let price = Money::new((usd / rate).round(), cur);
             cands.push(Candidate {
-                id: format!("{}-{}", a.id, site.id),
-                accelerator: a.id.clone(),
-                site: site.id.clone(),
-                mode: CandidateMode::Buy,
-                price: Money::new((usd / rate).round(), cur),
-                envelope: format!("env-{}", country.to_lowercase()),
-                accels_per_node: if i % 3 == 0 { 4 } else { 8 },
-                scaleup_domain: None,
                 // A few parts are offered only in small lots.
                 max_nodes: (i == 7).then_some(rng.range(5.0, 40.0).round() as u32),
-                lessor: None,
-                licences: vec![],
-                purpose: None,
-                ships_from: None,
-                lead_time_days: None,
-                from: None,
-                until: None,
+                ..purchase(
+                    format!("{}-{}", a.id, site.id),
+                    &a.id,
+                    &site.id,
+                    price,
+                    format!("env-{}", country.to_lowercase()),
+                    if i % 3 == 0 { 4 } else { 8 },
+                )
             });
         }
     }
@@ -428,28 +391,12 @@ pub fn hard(candidates: usize, seed: u64) -> (Scenario, Catalog) {
     }
     let scenario = Scenario {
         name: format!("hard-{}", cands.len()),
-        description: String::new(),
-        date: "2025-03-01".parse().expect("a valid date"),
-        company: "co".into(),
-        fx,
-        accelerators: vec![],
-        rule_packs: vec![],
-        entities: vec![],
         sites,
-        pools: vec![],
         envelopes,
         supplier_mix,
         candidates: cands,
         supply_caps,
-        licences: vec![],
-        reviews: vec![],
-        jobs: vec![],
-        services: vec![],
-        workload: None,
-        plan: PlanSettings::default(),
-        risks: vec![],
-        verification: Default::default(),
-        periods: vec![],
+        ..bare(fx)
     };
     (scenario, catalog)
 }
@@ -573,24 +520,14 @@ pub fn issue(catalog: &Catalog, sites: usize, seed: u64) -> Scenario {
             };
             let usd = list * premium * rng.range(0.9, 1.2);
             let per_node = if a.id == "mlu370-x8" { 4 } else { 8 };
-            let base = Candidate {
-                id: format!("{}-{}-buy", a.id, site.id),
-                accelerator: a.id.clone(),
-                site: site.id.clone(),
-                mode: CandidateMode::Buy,
-                price: Money::new((usd / rate).round(), cur),
-                envelope: format!("env-{}", country.to_lowercase()),
-                accels_per_node: per_node,
-                scaleup_domain: None,
-                max_nodes: None,
-                lessor: None,
-                licences: vec![],
-                purpose: None,
-                ships_from: None,
-                lead_time_days: None,
-                from: None,
-                until: None,
-            };
+            let base = purchase(
+                format!("{}-{}-buy", a.id, site.id),
+                &a.id,
+                &site.id,
+                Money::new((usd / rate).round(), cur),
+                format!("env-{}", country.to_lowercase()),
+                per_node,
+            );
             if rng.range(0.0, 1.0) < 0.8 {
                 // The horizon's hire costs 45–65% of the price, and lessors hold few nodes.
                 let hourly = usd * rng.range(0.45, 0.65) / horizon_hours;
@@ -672,6 +609,21 @@ pub fn issue(catalog: &Catalog, sites: usize, seed: u64) -> Scenario {
     }
     Scenario {
         name: format!("issue-{}", candidates.len()),
+        sites: site_list,
+        pools,
+        envelopes,
+        supplier_mix,
+        candidates,
+        supply_caps,
+        ..bare(fx)
+    }
+}
+
+/// A generated scenario's frame: company `co` on 2025-03-01 with the rates `fx`, and nothing
+/// else (the generators fill in sites, envelopes, mixes, candidates and caps).
+fn bare(fx: FxRates) -> Scenario {
+    Scenario {
+        name: String::new(),
         description: String::new(),
         date: "2025-03-01".parse().expect("a valid date"),
         company: "co".into(),
@@ -679,12 +631,12 @@ pub fn issue(catalog: &Catalog, sites: usize, seed: u64) -> Scenario {
         accelerators: vec![],
         rule_packs: vec![],
         entities: vec![],
-        sites: site_list,
-        pools,
-        envelopes,
-        supplier_mix,
-        candidates,
-        supply_caps,
+        sites: vec![],
+        pools: vec![],
+        envelopes: vec![],
+        supplier_mix: vec![],
+        candidates: vec![],
+        supply_caps: vec![],
         licences: vec![],
         reviews: vec![],
         jobs: vec![],
@@ -694,6 +646,37 @@ pub fn issue(catalog: &Catalog, sites: usize, seed: u64) -> Scenario {
         risks: vec![],
         verification: Default::default(),
         periods: vec![],
+    }
+}
+
+/// A purchase of `per_node`-accelerator nodes of `accelerator` at `site` from `envelope`, with
+/// no limit, lessor, licence, purpose, origin, lead time or dates (a lease is this with
+/// `mode` and `price` replaced).
+fn purchase(
+    id: String,
+    accelerator: &str,
+    site: &str,
+    price: Money,
+    envelope: String,
+    per_node: u32,
+) -> Candidate {
+    Candidate {
+        id,
+        accelerator: accelerator.into(),
+        site: site.into(),
+        mode: CandidateMode::Buy,
+        price,
+        envelope,
+        accels_per_node: per_node,
+        scaleup_domain: None,
+        max_nodes: None,
+        lessor: None,
+        licences: vec![],
+        purpose: None,
+        ships_from: None,
+        lead_time_days: None,
+        from: None,
+        until: None,
     }
 }
 
