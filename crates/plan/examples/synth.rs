@@ -5,7 +5,8 @@
 //! for one shaped like issue 26's own instance over the built-in catalog's parts
 //! (`synth::issue`, `synth::HardGate::tpp`), `... --example synth -- issue SITES ...` (12 sites
 //! make 125 candidates, 40 make 431). `SYNTH_QUARTERS=12` spreads any of them over 12 quarters
-//! (`synth::quarters`), `SYNTH_TIME_LIMIT=6` sets the time limit of a MILP (seconds).
+//! (`synth::quarters`), `SYNTH_TIME_LIMIT=6` sets the time limit of a MILP (seconds),
+//! `SYNTH_SEED=3` draws another program of the same family (default 7, the benches' seed).
 
 use std::time::Instant;
 
@@ -25,20 +26,27 @@ fn main() {
             ))
         }),
     };
+    let seed = match std::env::var("SYNTH_SEED") {
+        Err(_) => 7,
+        Ok(v) => v.parse().unwrap_or_else(|_| {
+            eprintln!("error: SYNTH_SEED: expected a whole number, got {v:?}");
+            std::process::exit(2)
+        }),
+    };
     let issue = args.first().is_some_and(|a| a == "issue");
     let hard = issue || args.first().is_some_and(|a| a == "hard");
     let (mut scenario, catalog) = if issue {
         let catalog = xpufleet_io::builtin_catalog();
-        (synth::issue(&catalog, num(1, 12), 7), catalog)
+        (synth::issue(&catalog, num(1, 12), seed), catalog)
     } else if hard {
-        synth::hard(num(1, 130), 7)
+        synth::hard(num(1, 130), seed)
     } else {
         synth::scenario(
             synth::Size {
                 accelerators: num(0, 30),
                 sites: num(1, 40),
             },
-            7,
+            seed,
         )
     };
     // `SYNTH_QUARTERS=12` spreads the program over that many quarters (`synth::quarters`).
