@@ -355,19 +355,8 @@ pub(crate) fn solve_covering<T>(
                     l.extra[k] = (share > 0.0).then_some(f * share);
                 }
             };
-            // The largest share of the row that fits with the others as they stand.
-            let (mut lo, mut hi) = (0.0f64, 1.0f64);
-            for _ in 0..6 {
-                let mid = (lo + hi) / 2.0;
-                let mut trial = lim.clone();
-                set(&mut trial, mid);
-                if feasible(&trial) {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            set(lim, lo);
+            let share = crate::services::largest_fitting_share(lim, &mut feasible, set);
+            set(lim, share);
             shortfalls.push((u, r, binds.clone()));
         }
     }

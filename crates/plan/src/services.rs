@@ -963,25 +963,39 @@ pub(crate) fn solve_covering<T>(
             .collect();
         for &r in &svc {
             let full = lim.service_per_s[r].unwrap_or(0.0);
-            // The largest share of the row that fits with the others as they stand.
-            let (mut lo, mut hi) = (0.0f64, 1.0f64);
-            for _ in 0..6 {
-                let mid = (lo + hi) / 2.0;
-                let mut trial = lim.clone();
-                trial.service_per_s[r] = Some(full * mid);
-                if feasible(&trial) {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            lim.service_per_s[r] = (lo > 0.0).then_some(full * lo);
+            let set = |l: &mut crate::model::Limits, share: f64| {
+                l.service_per_s[r] = (share > 0.0).then_some(full * share);
+            };
+            let share = largest_fitting_share(lim, &mut feasible, set);
+            set(lim, share);
             shortfalls.push((r, binds.clone()));
         }
     }
     Err(crate::PlanError::Solver(
         "the services could not be fitted to the other constraints".into(),
     ))
+}
+
+/// The largest share of a service row's demand, to 1/64, that fits with the other limits as
+/// they stand in `lim`: `set(l, share)` puts the row at that share of its full demand in `l`,
+/// and `feasible` says whether a program with those limits has a plan. 0 when none fits.
+pub(crate) fn largest_fitting_share(
+    lim: &crate::model::Limits,
+    feasible: &mut impl FnMut(&crate::model::Limits) -> bool,
+    set: impl Fn(&mut crate::model::Limits, f64),
+) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..6 {
+        let mid = (lo + hi) / 2.0;
+        let mut trial = lim.clone();
+        set(&mut trial, mid);
+        if feasible(&trial) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Per item, the indices of its serving copies (empty for a copy and for an item no service
