@@ -879,6 +879,22 @@ mod tests {
 
     type Rows = Vec<(Vec<(usize, f64)>, f64)>;
 
+    /// The program to solve exactly (gap 0), without a deadline, with the plan's RINS interval
+    /// and reduced-cost fixing.
+    fn exact<'a>(c: &'a [f64], ub: &'a [f64], rows: &'a Rows) -> Program<'a> {
+        Program {
+            c,
+            ub,
+            rows,
+            gap: 0.0,
+            floor: 0.0,
+            deadline: None,
+            node_limit: 100_000,
+            rins_every: RINS_EVERY,
+            fixing: true,
+        }
+    }
+
     /// Small programs: up to five variables of at most four nodes, up to three rows with
     /// coefficients of either sign (a supplier mix has both), some of them infeasible.
     fn program() -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Rows)> {
@@ -910,15 +926,8 @@ mod tests {
         #[test]
         fn rins_at_every_node_keeps_the_brute_force_optimum((c, ub, rows) in program()) {
             let pr = Program {
-                c: &c,
-                ub: &ub,
-                rows: &rows,
-                gap: 0.0,
-                floor: 0.0,
-                deadline: None,
-                node_limit: 100_000,
                 rins_every: 1,
-                fixing: true,
+                ..exact(&c, &ub, &rows)
             };
             let h = Bare(&pr);
             let truth = brute(&pr);
@@ -944,17 +953,7 @@ mod tests {
             (c, ub, rows) in program(),
             below in 0.0f64..3.0,
         ) {
-            let pr = Program {
-                c: &c,
-                ub: &ub,
-                rows: &rows,
-                gap: 0.0,
-                floor: 0.0,
-                deadline: None,
-                node_limit: 100_000,
-                rins_every: RINS_EVERY,
-                fixing: true,
-            };
+            let pr = exact(&c, &ub, &rows);
             let Some(du) = duals(&pr) else {
                 // The dual fails only when the LP is infeasible (the dual unbounded).
                 prop_assert!(brute(&pr).is_none());
@@ -1018,15 +1017,8 @@ mod tests {
             branches in prop::collection::vec((0usize..5, 0u32..=4, any::<bool>()), 1..6),
         ) {
             let pr = Program {
-                c: &c,
-                ub: &ub,
-                rows: &rows,
-                gap: 0.0,
-                floor: 0.0,
-                deadline: None,
-                node_limit: 100_000,
-                rins_every: RINS_EVERY,
                 fixing: false,
+                ..exact(&c, &ub, &rows)
             };
             let h = Bare(&pr);
             let n = c.len();
@@ -1078,17 +1070,7 @@ mod tests {
         /// worse than the start it was given (the rounding heuristic's plan).
         #[test]
         fn the_search_proves_the_brute_force_optimum((c, ub, rows) in program()) {
-            let pr = Program {
-                c: &c,
-                ub: &ub,
-                rows: &rows,
-                gap: 0.0,
-                floor: 0.0,
-                deadline: None,
-                node_limit: 100_000,
-                rins_every: RINS_EVERY,
-                fixing: true,
-            };
+            let pr = exact(&c, &ub, &rows);
             let h = Bare(&pr);
             let truth = brute(&pr);
             let start = h.round(&vec![0.0; c.len()]);
