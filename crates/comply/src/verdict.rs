@@ -108,6 +108,20 @@ impl Verdict {
         }
     }
 
+    /// A verified prohibition under `rule`, for `reason` (what a test gate or a simple policy
+    /// returns; the engine builds its own from the rule packs).
+    pub fn prohibited(rule: impl Into<String>, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            outcome: Outcome::Prohibited,
+            rules: vec![rule.into()],
+            reasons: vec![reason.into()],
+            would_change: None,
+            verified: true,
+            usable: false,
+            review: None,
+        }
+    }
+
     /// May an engine plan or place onto this? Verified, and either allowed or within a licence
     /// exception, or a red flag that a cleared review covers; never when a review denied it.
     /// A review never lifts a licence requirement or a prohibition.
@@ -253,29 +267,17 @@ impl Gate for AllowAll {
 mod tests {
     use super::*;
 
-    fn prohibited(rule: &str, reason: &str) -> Verdict {
-        Verdict {
-            outcome: Outcome::Prohibited,
-            rules: vec![rule.into()],
-            reasons: vec![reason.into()],
-            would_change: None,
-            verified: true,
-            usable: false,
-            review: None,
-        }
-    }
-
     #[test]
     fn issue_17_a_summary_names_the_rule_once() {
-        let v = prohibited("us/d5-site", "us/d5-site: chips to D:5 need a licence");
+        let v = Verdict::prohibited("us/d5-site", "us/d5-site: chips to D:5 need a licence");
         assert_eq!(
             v.summary(),
             "prohibited by us/d5-site: chips to D:5 need a licence"
         );
         // A reason that does not start with the rule's id is kept whole.
-        let v = prohibited("us/d5-site", "us/d5-site-2: other");
+        let v = Verdict::prohibited("us/d5-site", "us/d5-site-2: other");
         assert_eq!(v.summary(), "prohibited by us/d5-site: us/d5-site-2: other");
-        let v = prohibited("us/d5-site", "chips to D:5 need a licence");
+        let v = Verdict::prohibited("us/d5-site", "chips to D:5 need a licence");
         assert_eq!(
             v.summary(),
             "prohibited by us/d5-site: chips to D:5 need a licence"

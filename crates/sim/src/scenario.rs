@@ -275,7 +275,7 @@ mod tests {
     }
 
     use super::*;
-    use xpufleet_comply::{AllowAll, Outcome, UseRequest, Verdict};
+    use xpufleet_comply::{AllowAll, UseRequest, Verdict};
 
     /// Two CN pools (H20, A800) and two MY pools (H100, H20), three jobs.
     const SCENARIO: &str = r#"
@@ -405,15 +405,7 @@ data_countries = ["CN"]
     impl Gate for DenyAcmeOnMyH100 {
         fn verdict(&self, req: &UseRequest) -> Verdict {
             if req.user == "acme" && req.target == "my-h100" {
-                Verdict {
-                    outcome: Outcome::Prohibited,
-                    rules: vec!["test/deny".into()],
-                    reasons: vec!["denied in the test".into()],
-                    would_change: None,
-                    verified: true,
-                    usable: false,
-                    review: None,
-                }
+                Verdict::prohibited("test/deny", "denied in the test")
             } else {
                 Verdict::allowed()
             }

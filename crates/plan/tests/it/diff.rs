@@ -43,20 +43,12 @@ fn forbidding_a_part_shows_what_replaces_it() {
 /// only, and the Q2 spend falls by its price.
 #[test]
 fn period_plans_compare_orders_by_period() {
-    use xpufleet_comply::{Gate, Outcome, UseRequest, Verdict};
+    use xpufleet_comply::{Gate, UseRequest, Verdict};
     struct FromQ2;
     impl Gate for FromQ2 {
         fn verdict(&self, req: &UseRequest) -> Verdict {
             if req.target == "buy-fast" && req.date >= "2025-04-01".parse().unwrap() {
-                Verdict {
-                    outcome: Outcome::Prohibited,
-                    rules: vec!["test/q2".into()],
-                    reasons: vec!["prohibited from Q2".into()],
-                    would_change: None,
-                    verified: true,
-                    usable: false,
-                    review: None,
-                }
+                Verdict::prohibited("test/q2", "prohibited from Q2")
             } else {
                 Verdict::allowed()
             }

@@ -2,7 +2,7 @@
 //! changes between periods, one-date scenarios unchanged, and properties of generated plans.
 
 use proptest::prelude::*;
-use xpufleet_comply::{Gate, Outcome, UseRequest, Verdict};
+use xpufleet_comply::{Gate, UseRequest, Verdict};
 use xpufleet_model::Date;
 use xpufleet_plan::{
     plan, verify, verify_with_gate, ExclusionKind, FixedMfu, Objective, Plan, PlanError,
@@ -35,15 +35,10 @@ struct FromDate {
 impl Gate for FromDate {
     fn verdict(&self, req: &UseRequest) -> Verdict {
         if req.target == self.target && req.date >= self.from {
-            Verdict {
-                outcome: Outcome::Prohibited,
-                rules: vec!["test/dated".into()],
-                reasons: vec![format!("{} is prohibited from {}", req.target, self.from)],
-                would_change: None,
-                verified: true,
-                usable: false,
-                review: None,
-            }
+            Verdict::prohibited(
+                "test/dated",
+                format!("{} is prohibited from {}", req.target, self.from),
+            )
         } else {
             Verdict::allowed()
         }

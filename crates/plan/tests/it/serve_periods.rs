@@ -3,7 +3,7 @@
 //! a shortfall located in its quarter; properties of generated two-quarter plans.
 
 use proptest::prelude::*;
-use xpufleet_comply::{AllowAll, Gate, Outcome, UseRequest, Verdict};
+use xpufleet_comply::{AllowAll, Gate, UseRequest, Verdict};
 use xpufleet_model::{Date, Money, Purpose};
 use xpufleet_perf::serving::{estimate_serving, ServedModel, ServingDemand, ServingParams};
 use xpufleet_plan::{
@@ -197,15 +197,10 @@ struct NoServingFrom {
 
 impl NoServingFrom {
     fn no(&self, req: &UseRequest) -> Verdict {
-        Verdict {
-            outcome: Outcome::Prohibited,
-            rules: vec!["test/no-serving".into()],
-            reasons: vec![format!("{} may not serve from {}", req.target, self.from)],
-            would_change: None,
-            verified: true,
-            usable: false,
-            review: None,
-        }
+        Verdict::prohibited(
+            "test/no-serving",
+            format!("{} may not serve from {}", req.target, self.from),
+        )
     }
 }
 
@@ -286,15 +281,7 @@ struct NoTraining {
 impl NoTraining {
     fn judge(&self, req: &UseRequest, purpose: Purpose) -> Verdict {
         if purpose == Purpose::Training && req.target == self.target {
-            Verdict {
-                outcome: Outcome::Prohibited,
-                rules: vec!["test/no-training".into()],
-                reasons: vec![format!("{} may not train", req.target)],
-                would_change: None,
-                verified: true,
-                usable: false,
-                review: None,
-            }
+            Verdict::prohibited("test/no-training", format!("{} may not train", req.target))
         } else {
             Verdict::allowed()
         }

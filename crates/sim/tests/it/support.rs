@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use xpufleet_comply::{Gate, Outcome, UseRequest, Verdict};
+use xpufleet_comply::{Gate, UseRequest, Verdict};
 use xpufleet_model::SimTime;
 use xpufleet_sched::{AccelType, FleetState, Job, PoolSpec};
 use xpufleet_sim::FleetSpec;
@@ -15,15 +15,7 @@ pub struct TableGate(pub BTreeSet<(String, String)>);
 impl Gate for TableGate {
     fn verdict(&self, req: &UseRequest) -> Verdict {
         if self.0.contains(&(req.user.clone(), req.target.clone())) {
-            Verdict {
-                outcome: Outcome::Prohibited,
-                rules: vec!["test/table".into()],
-                reasons: vec!["listed in the test table".into()],
-                would_change: None,
-                verified: true,
-                usable: false,
-                review: None,
-            }
+            Verdict::prohibited("test/table", "listed in the test table")
         } else {
             Verdict::allowed()
         }
