@@ -123,6 +123,18 @@ fn nodes(p: &Plan, id: &str) -> u64 {
 }
 
 /// USD a node over the 100-day horizon.
+/// `s` planned for `objective` with every use allowed and an MFU of 0.4 (no sensitivities).
+fn planned(s: &xpufleet_io::LoadedScenario, objective: Objective) -> Plan {
+    plan(
+        &s.scenario,
+        &s.catalog,
+        &AllowAll,
+        &FixedMfu(0.4),
+        &opts(objective),
+    )
+    .unwrap()
+}
+
 fn node_usd(rate: f64) -> f64 {
     rate * 8.0 * 100.0 * 24.0
 }
@@ -153,14 +165,7 @@ fn cheapest(demand_per_s: f64, r20: f64, r100: f64, c20: f64, c100: f64) -> (f64
 fn issue_22_min_cost_covers_the_service_with_the_cheapest_mix() {
     let mut s = load("serving.toml");
     s.scenario.candidates.retain(|c| c.id != "h100-sg");
-    let p = plan(
-        &s.scenario,
-        &s.catalog,
-        &AllowAll,
-        &FixedMfu(0.4),
-        &opts(Objective::MinCost),
-    )
-    .unwrap();
+    let p = planned(&s, Objective::MinCost);
     let r20 = per_node(&s, "h20");
     let demand = 4e9 / 86_400.0;
     let a = (demand / r20 - 1e-9).ceil() as u64;
@@ -218,14 +223,7 @@ fn issue_22_alike_candidates_share_their_copies_and_the_plan_splits_them_back() 
     s.scenario.candidates[0].max_nodes = Some(70);
     twin.max_nodes = Some(70);
     s.scenario.candidates.push(twin);
-    let p = plan(
-        &s.scenario,
-        &s.catalog,
-        &AllowAll,
-        &FixedMfu(0.4),
-        &opts(Objective::MinCost),
-    )
-    .unwrap();
+    let p = planned(&s, Objective::MinCost);
     let r20 = per_node(&s, "h20");
     let demand = 4e9 / 86_400.0;
     let a = (demand / r20 - 1e-9).ceil() as u64;
@@ -269,14 +267,7 @@ fn issue_22_alike_candidates_share_their_copies_and_the_plan_splits_them_back() 
 #[test]
 fn issue_22_prefill_and_decode_on_different_parts_when_that_is_cheaper() {
     let s = load("serving.toml");
-    let p = plan(
-        &s.scenario,
-        &s.catalog,
-        &AllowAll,
-        &FixedMfu(0.4),
-        &opts(Objective::MinCost),
-    )
-    .unwrap();
+    let p = planned(&s, Objective::MinCost);
     let (r20, r100) = (phase_rates(&s, "h20"), phase_rates(&s, "h100-sxm"));
     // Per accelerator-second, the H100 prefills the cheaper, the H20 decodes the cheaper; and
     // the H100 is the better prefiller relative to its own decoding (the order `carries` uses).
@@ -337,14 +328,7 @@ fn issue_22_prefill_and_decode_on_different_parts_when_that_is_cheaper() {
 #[test]
 fn issue_22_max_compute_trains_on_what_serving_leaves() {
     let s = load("serving.toml");
-    let p = plan(
-        &s.scenario,
-        &s.catalog,
-        &AllowAll,
-        &FixedMfu(0.4),
-        &opts(Objective::MaxCompute),
-    )
-    .unwrap();
+    let p = planned(&s, Objective::MaxCompute);
     let svc = &p.services[0];
     assert!(svc.shortfall.is_none(), "{svc:#?}");
     // Serving nodes earn no training compute; the rest of the budget trains.
@@ -385,14 +369,7 @@ fn issue_22_an_uncoverable_service_is_explained_and_the_plan_still_returns() {
     let mut s = load("serving.toml");
     // Enough money for a fraction of the demand.
     s.scenario.envelopes[0].budget.amount = 200_000.0;
-    let p = plan(
-        &s.scenario,
-        &s.catalog,
-        &AllowAll,
-        &FixedMfu(0.4),
-        &opts(Objective::MaxCompute),
-    )
-    .unwrap();
+    let p = planned(&s, Objective::MaxCompute);
     let svc = &p.services[0];
     let short = svc.shortfall.as_ref().expect("a shortfall");
     assert_eq!(short.binds, ["budget:leases"], "{short:#?}");
@@ -405,14 +382,7 @@ fn issue_22_an_uncoverable_service_is_explained_and_the_plan_still_returns() {
     // No part may hold the data: nothing covers it, and the plan says why.
     let mut s = load("serving.toml");
     s.scenario.services[0].data_countries = vec!["JP".into()];
-    let p = plan(
-        &s.scenario,
-        &s.catalog,
-        &AllowAll,
-        &FixedMfu(0.4),
-        &opts(Objective::MaxCompute),
-    )
-    .unwrap();
+    let p = planned(&s, Objective::MaxCompute);
     let svc = &p.services[0];
     assert_eq!(svc.covered_output_tokens_per_day, 0.0);
     let short = svc.shortfall.as_ref().unwrap();
@@ -441,8 +411,7 @@ proptest! {
         s.scenario.candidates[0].price.amount = price20;
         s.scenario.candidates[1].price.amount = price100;
         s.scenario.envelopes[0].budget.amount = budget;
-        let p = plan(&s.scenario, &s.catalog, &AllowAll, &FixedMfu(0.4), &opts(Objective::MinCost))
-            .unwrap();
+        let p = planned(&s, Objective::MinCost);
         let svc = &p.services[0];
         prop_assert!(svc.covered_output_tokens_per_day <= output * (1.0 + 1e-9));
         prop_assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
@@ -480,8 +449,7 @@ proptest! {
         other.input_tokens_per_day = second * ratio;
         s.scenario.services.push(other);
         s.scenario.envelopes[0].budget.amount = budget;
-        let p = plan(&s.scenario, &s.catalog, &AllowAll, &FixedMfu(0.4), &opts(Objective::MaxCompute))
-            .unwrap();
+        let p = planned(&s, Objective::MaxCompute);
         prop_assert!(verify(&p, &s.scenario, &s.catalog).is_empty());
         for svc in &p.services {
             prop_assert!(
@@ -645,14 +613,7 @@ fn issue_22_a_part_without_training_figures_is_still_bought_to_serve() {
     // Without services nothing is bought to serve: the figure excludes it outright.
     s.scenario.services.clear();
     s.scenario.plan.target_pflops = Some(1.0);
-    let p = plan(
-        &s.scenario,
-        &s.catalog,
-        &AllowAll,
-        &FixedMfu(0.4),
-        &opts(Objective::MinCost),
-    )
-    .unwrap();
+    let p = planned(&s, Objective::MinCost);
     let x = p.excluded.iter().find(|x| x.candidate == "h20-sg").unwrap();
     assert_eq!(x.excluded_use, None);
     assert!(x.reason.contains("tflops_bf16 is unknown") && !x.reason.contains("for training"));
